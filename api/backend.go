@@ -1,0 +1,66 @@
+package api
+
+import (
+	"context"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/multiformats/go-multiaddr"
+)
+
+// Chain is what the API reads from the node's chain. *chain.Chain implements
+// it.
+type Chain interface {
+	Params() chain.Params
+	Genesis() *chain.Block
+	Head() chain.Head
+	BlockByHeight(height uint64) (*chain.Block, error)
+	BlockByHash(h chain.Hash) (*chain.Block, error)
+	MainChain(from uint64, limit int, fn func(*chain.Block) error) error
+	Pending(limit int) []chain.Transaction
+	PendingCount() int
+	FindTransaction(id chain.Hash) (chain.TxLocation, error)
+}
+
+// Network is the node's side of the peer-to-peer network: submitting and
+// publishing, chain resolution against peers, and the peer set.
+type Network interface {
+	// ID returns this node's peer ID.
+	ID() string
+	// Addrs returns this node's full multiaddrs, each ending in /p2p/<ID>.
+	Addrs() []string
+	// Peers returns the connected peers.
+	Peers() []PeerInfo
+	// Connect dials the peer named by addr, a multiaddr ending in /p2p/<id>.
+	Connect(ctx context.Context, addr multiaddr.Multiaddr) error
+
+	// SubmitTransaction adds tx to the pending pool and publishes it.
+	SubmitTransaction(ctx context.Context, tx chain.Transaction) error
+	// SubmitBlock validates and adds b exactly as a gossiped block, and
+	// publishes it when it is accepted.
+	SubmitBlock(ctx context.Context, b *chain.Block) (chain.AddResult, error)
+	// PublishBlock announces a block already added to the chain (one mined
+	// here).
+	PublishBlock(ctx context.Context, b *chain.Block) error
+	// Resolve asks every connected peer for its chain and adopts a heavier
+	// valid one; replaced reports whether the main chain changed.
+	Resolve(ctx context.Context) (replaced bool, err error)
+}
+
+// Miner mines blocks on top of the chain's head. *chain.Miner implements it.
+type Miner interface {
+	// MineBlock mines one block from the pending pool and adds it to the
+	// chain. Concurrent calls are serialised.
+	MineBlock(ctx context.Context) (*chain.Block, chain.AddResult, error)
+	// HashRate is the number of attempts per second of the last search.
+	HashRate() float64
+	// Address receives the mining rewards.
+	Address() string
+}
+
+// PeerInfo describes one connected peer.
+type PeerInfo struct {
+	ID        string `json:"id"`
+	Addr      string `json:"addr"`      // remote multiaddr of one connection, without /p2p/
+	Direction string `json:"direction"` // "inbound" or "outbound"
+	Source    string `json:"source"`    // how the peer was found: mdns, bootstrap, register, inbound, unknown
+}

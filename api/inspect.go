@@ -1,0 +1,279 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/gossipchain/gossipchain/chain"
+	gsync "github.com/gossipchain/gossipchain/sync"
+)
+
+// This file holds the inspection endpoints and POST /blocks.
+
+type statusResponse struct {
+	PeerID        string          `json:"peer_id"`
+	Addrs         []string        `json:"addrs"`
+	Network       string          `json:"network"`
+	Genesis       chain.Hash      `json:"genesis"`
+	Height        uint64          `json:"height"`
+	Head          chain.Hash      `json:"head"`
+	HeadTimestamp chain.Timestamp `json:"head_timestamp"`
+	TotalWork     string          `json:"total_work"`
+	Peers         int             `json:"peers"`
+	Pending       int             `json:"pending"`
+	Mining        bool            `json:"mining"`
+	Difficulty    uint32          `json:"difficulty"`
+	MinerAddress  string          `json:"miner_address"`
+	HashRate      float64         `json:"hash_rate"`
+}
+
+// handleStatus serves GET /status.
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	head := s.chain.Head()
+	params := s.chain.Params()
+	st := statusResponse{
+		PeerID:        s.net.ID(),
+		Addrs:         s.net.Addrs(),
+		Network:       params.Name,
+		Genesis:       s.chain.Genesis().Hash,
+		Height:        head.Height,
+		Head:          head.Hash,
+		HeadTimestamp: head.Timestamp,
+		TotalWork:     "0",
+		Peers:         len(s.net.Peers()),
+		Pending:       s.chain.PendingCount(),
+		Mining:        s.cfg.Mining != nil && s.cfg.Mining(),
+		Difficulty:    params.Difficulty,
+		MinerAddress:  s.miner.Address(),
+		HashRate:      finite(s.miner.HashRate()),
+	}
+	if head.Work != nil {
+		st.TotalWork = head.Work.String()
+	}
+	if st.Addrs == nil {
+		st.Addrs = []string{}
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// finite maps NaN and infinities, which JSON cannot carry, to 0.
+func finite(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
+}
+
+// handlePeers serves GET /peers.
+func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request) {
+	peers := s.net.Peers()
+	if peers == nil {
+		peers = []PeerInfo{}
+	}
+	writeJSON(w, http.StatusOK, peers)
+}
+
+// handleBlock serves GET /blocks/{id}, id being a block index (decimal) or
+// a block hash (64 hex characters). An index names a main-chain block; a
+// hash names any stored block, side branches included.
+func (s *Server) handleBlock(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var (
+		b   *chain.Block
+		err error
+	)
+	switch {
+	case len(id) == 2*chain.HashSize:
+		h, perr := chain.ParseHash(id)
+		if perr != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("block id %q is neither an index nor a hash: %v", id, perr))
+			return
+		}
+		b, err = s.chain.BlockByHash(h)
+	case isDigits(id) && len(id) <= 20:
+		index, perr := strconv.ParseUint(id, 10, 64)
+		if perr != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("block index %q is out of range", id))
+			return
+		}
+		b, err = s.chain.BlockByHeight(index)
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("block id %q is neither an index (decimal) nor a hash (64 hex characters)", id))
+		return
+	}
+	if errors.Is(err, chain.ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("block %s not found", id))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+type pendingResponse struct {
+	Transactions []chain.Transaction `json:"transactions"`
+	Total        int                 `json:"total"` // all pending transactions, even past limit
+}
+
+// handlePending serves GET /transactions/pending?limit=, oldest first.
+func (s *Server) handlePending(w http.ResponseWriter, r *http.Request) {
+	limit := DefaultPageLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxPageLimit {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit must be an integer from 1 to %d, got %q", MaxPageLimit, v))
+			return
+		}
+		limit = n
+	}
+	txs := s.chain.Pending(limit)
+	if txs == nil {
+		txs = []chain.Transaction{}
+	}
+	writeJSON(w, http.StatusOK, pendingResponse{Transactions: txs, Total: s.chain.PendingCount()})
+}
+
+type txResponse struct {
+	Transaction   chain.Transaction `json:"transaction"`
+	Status        string            `json:"status"` // "pending" or "confirmed"
+	BlockIndex    uint64            `json:"block_index,omitempty"`
+	BlockHash     *chain.Hash       `json:"block_hash,omitempty"`
+	Confirmations uint64            `json:"confirmations,omitempty"`
+}
+
+// handleTransaction serves GET /transactions/{id}: a pending transaction, or
+// one in a main-chain block.
+func (s *Server) handleTransaction(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if id == "new" {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on /transactions/new (allowed: POST)", r.Method))
+		return
+	}
+	h, err := chain.ParseHash(id)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("transaction id %q: %v", id, err))
+		return
+	}
+	loc, err := s.chain.FindTransaction(h)
+	if errors.Is(err, chain.ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("transaction %s not found", id))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	resp := txResponse{Transaction: loc.Tx, Status: "pending"}
+	if !loc.Pending {
+		resp.Status = "confirmed"
+		resp.BlockIndex = loc.Height
+		resp.BlockHash = &loc.BlockHash
+		if head := s.chain.Head().Height; head >= loc.Height {
+			resp.Confirmations = head - loc.Height + 1
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+type submitBlockResponse struct {
+	Message string     `json:"message"`
+	Status  string     `json:"status"` // extended, reorganized, side_branch, known, orphan
+	Index   uint64     `json:"index"`
+	Hash    chain.Hash `json:"hash"`
+	Height  uint64     `json:"height"` // the main chain's height after the call
+	Head    chain.Hash `json:"head"`
+}
+
+// maxBlockBody is the largest POST /blocks body: the JSON of a block is
+// larger than its binary encoding (hex ids, field names, escapes), by less
+// than four times for any block within the size limit.
+func (s *Server) maxBlockBody() int64 {
+	return 4*int64(s.chain.Params().MaxBlockSize) + 64<<10
+}
+
+// handleSubmitBlock serves POST /blocks: a block mined elsewhere, in the
+// JSON of /chain and /blocks/{id}, validated exactly like a gossiped block
+// and published when accepted.
+//
+//	201 accepted: status extended, reorganized or side_branch
+//	200 already known: status known
+//	202 parent unknown: status orphan; the network layer keeps the block
+//	    aside and fetches its ancestors, then adds it
+//	503 the network layer is shutting down
+//	400 invalid: the error names the rule broken
+func (s *Server) handleSubmitBlock(w http.ResponseWriter, r *http.Request) {
+	data, err := readBody(w, r, s.maxBlockBody())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, err := chain.DecodeBlockJSON(data, s.chain.Params().MaxBlockTxs)
+	if err != nil {
+		s.metrics.submitted.WithLabelValues(rejectReason(err)).Inc()
+		s.fail(w, r, &httpError{code: http.StatusBadRequest, msg: "invalid block: " + err.Error(), rule: ruleName(err)})
+		return
+	}
+	res, err := s.net.SubmitBlock(r.Context(), b)
+	resp := submitBlockResponse{Index: b.Index, Hash: b.Hash, Height: res.Head.Height, Head: res.Head.Hash}
+	switch {
+	case err == nil:
+		s.metrics.submitted.WithLabelValues(res.Status.String()).Inc()
+		resp.Message, resp.Status = "Block accepted", res.Status.String()
+		writeJSON(w, http.StatusCreated, resp)
+	case errors.Is(err, chain.ErrKnownBlock):
+		s.metrics.submitted.WithLabelValues("known").Inc()
+		s.fillHead(&resp)
+		resp.Message, resp.Status = "Block already known", "known"
+		writeJSON(w, http.StatusOK, resp)
+	case errors.Is(err, chain.ErrUnknownParent):
+		s.metrics.submitted.WithLabelValues("orphan").Inc()
+		s.fillHead(&resp)
+		resp.Message, resp.Status = "Parent block unknown: the block is held as an orphan while its ancestors are fetched from peers", "orphan"
+		writeJSON(w, http.StatusAccepted, resp)
+	case chain.IsRuleError(err):
+		s.metrics.submitted.WithLabelValues(rejectReason(err)).Inc()
+		s.fail(w, r, &httpError{code: http.StatusBadRequest, msg: "invalid block: " + err.Error(), rule: ruleName(err)})
+	case errors.Is(err, chain.ErrWrongNetwork):
+		s.metrics.submitted.WithLabelValues("wrong_network").Inc()
+		s.fail(w, r, errorf(http.StatusBadRequest, "invalid block: %v", err))
+	case errors.Is(err, gsync.ErrClosed):
+		s.fail(w, r, errorf(http.StatusServiceUnavailable, "node is shutting down"))
+	default:
+		s.fail(w, r, fmt.Errorf("add block: %w", err))
+	}
+}
+
+func (s *Server) fillHead(resp *submitBlockResponse) {
+	head := s.chain.Head()
+	resp.Height, resp.Head = head.Height, head.Hash
+}
+
+// rejectReason is the metric label of a rejected block.
+func rejectReason(err error) string {
+	if c := chain.RuleCode(err); c != 0 {
+		return c.String()
+	}
+	return "malformed"
+}
+
+func ruleName(err error) string {
+	if c := chain.RuleCode(err); c != 0 {
+		return c.String()
+	}
+	return ""
+}

@@ -1,0 +1,181 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	gsync "github.com/gossipchain/gossipchain/sync"
+)
+
+// metricPrefix starts every metric name.
+const metricPrefix = "gossipchain_"
+
+// metrics are the series of GET /metrics, in a registry of their own.
+type metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec   // by route and code
+	durations *prometheus.HistogramVec // by route
+	mined     prometheus.Counter
+	submitted *prometheus.CounterVec // POST /blocks outcomes
+}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metricPrefix + "http_requests_total",
+			Help: "HTTP requests answered, by route pattern and status code.",
+		}, []string{"route", "code"}),
+		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    metricPrefix + "http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route pattern.",
+			Buckets: []float64{.001, .005, .025, .1, .5, 2.5, 10, 60},
+		}, []string{"route"}),
+		mined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: metricPrefix + "api_blocks_mined_total",
+			Help: "Blocks mined through GET or POST /mine.",
+		}),
+		submitted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metricPrefix + "api_blocks_submitted_total",
+			Help: "Blocks submitted through POST /blocks, by outcome: extended, reorganized, side_branch, known, orphan, or the rule broken.",
+		}, []string{"result"}),
+	}
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: metricPrefix + name, Help: help}, f)
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.durations, m.mined, m.submitted,
+		gauge("chain_height", "Height of the main chain (index of the head block).",
+			func() float64 { return float64(s.chain.Head().Height) }),
+		gauge("chain_total_work", "Cumulative work of the main chain (expected hash attempts).",
+			func() float64 {
+				if w := s.chain.Head().Work; w != nil {
+					f, _ := w.Float64()
+					return f
+				}
+				return 0
+			}),
+		gauge("chain_difficulty", "Leading zero bits every block hash needs.",
+			func() float64 { return float64(s.chain.Params().Difficulty) }),
+		gauge("pending_transactions", "Transactions in the pending pool.",
+			func() float64 { return float64(s.chain.PendingCount()) }),
+		gauge("peers", "Connected peers.",
+			func() float64 { return float64(len(s.net.Peers())) }),
+		gauge("mining_hash_rate", "Hash attempts per second of the last proof-of-work search.",
+			func() float64 { return finite(s.miner.HashRate()) }),
+		gauge("mining", "1 when continuous mining is on, else 0.",
+			func() float64 {
+				if s.cfg.Mining != nil && s.cfg.Mining() {
+					return 1
+				}
+				return 0
+			}),
+	)
+	if s.cfg.SyncStats != nil {
+		m.reg.MustRegister(syncCollector{stats: s.cfg.SyncStats})
+	}
+	for _, c := range s.cfg.Collectors {
+		m.reg.MustRegister(c)
+	}
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// observe records one answered request.
+func (m *metrics) observe(route string, code int, d time.Duration) {
+	if code == 0 {
+		code = http.StatusOK
+	}
+	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	m.durations.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// syncMetric is one series read from the sync service's Stats.
+type syncMetric struct {
+	desc  *prometheus.Desc
+	typ   prometheus.ValueType
+	value func(*gsync.Stats) float64
+}
+
+func newSyncMetric(name, help string, typ prometheus.ValueType, value func(*gsync.Stats) float64) syncMetric {
+	return syncMetric{desc: prometheus.NewDesc(metricPrefix+"sync_"+name, help, nil, nil), typ: typ, value: value}
+}
+
+var (
+	syncMetrics = []syncMetric{
+		newSyncMetric("blocks_accepted_total", "Gossiped or submitted blocks added to the chain.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.BlocksAccepted) }),
+		newSyncMetric("blocks_ignored_total", "Gossiped blocks already known, stale or orphaned.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.BlocksIgnored) }),
+		newSyncMetric("orphans_added_total", "Blocks put in the orphan pool.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.OrphansAdded) }),
+		newSyncMetric("orphans_connected_total", "Orphans added to the chain once their parent arrived.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.OrphansConnected) }),
+		newSyncMetric("orphans", "Blocks in the orphan pool.", prometheus.GaugeValue,
+			func(s *gsync.Stats) float64 { return float64(s.Orphans) }),
+		newSyncMetric("transactions_accepted_total", "Gossiped or submitted transactions added to the pending pool.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.TxsAccepted) }),
+		newSyncMetric("transactions_ignored_total", "Transactions already known or refused by a full pool.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.TxsIgnored) }),
+		newSyncMetric("status_exchanges_total", "Status exchanges completed, either side.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.StatusExchanges) }),
+		newSyncMetric("requests_served_total", "Chain-exchange requests answered.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.RequestsServed) }),
+		newSyncMetric("blocks_served_total", "Blocks sent in chain-exchange answers.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.BlocksServed) }),
+		newSyncMetric("requests_made_total", "Chain-exchange requests sent.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.RequestsMade) }),
+		newSyncMetric("blocks_synced_total", "Blocks added to the chain from chain-exchange replies.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.BlocksSynced) }),
+		newSyncMetric("syncs_completed_total", "Sync sessions that ended without error.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.SyncsCompleted) }),
+		newSyncMetric("syncs_failed_total", "Sync sessions that ended with an error.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.SyncsFailed) }),
+		newSyncMetric("peers_penalized_total", "Peers banned for breaking a stream protocol.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.PeersPenalized) }),
+		newSyncMetric("peers_wrong_network_total", "Peers disconnected for having another genesis.", prometheus.CounterValue,
+			func(s *gsync.Stats) float64 { return float64(s.PeersWrongNetwork) }),
+		newSyncMetric("peers", "Connected peers of this network whose status is known.", prometheus.GaugeValue,
+			func(s *gsync.Stats) float64 { return float64(s.Peers) }),
+	}
+	blocksRejectedDesc = prometheus.NewDesc(metricPrefix+"sync_blocks_rejected_total",
+		"Invalid gossiped or submitted blocks, by the rule broken.", []string{"reason"}, nil)
+	txsRejectedDesc = prometheus.NewDesc(metricPrefix+"sync_transactions_rejected_total",
+		"Invalid gossiped or submitted transactions, by the rule broken.", []string{"reason"}, nil)
+)
+
+// syncCollector reads the sync service's counters at scrape time.
+type syncCollector struct {
+	stats func() gsync.Stats
+}
+
+func (c syncCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range syncMetrics {
+		ch <- m.desc
+	}
+	ch <- blocksRejectedDesc
+	ch <- txsRejectedDesc
+}
+
+func (c syncCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	for _, m := range syncMetrics {
+		ch <- prometheus.MustNewConstMetric(m.desc, m.typ, m.value(&st))
+	}
+	for reason, n := range st.BlocksRejected {
+		ch <- prometheus.MustNewConstMetric(blocksRejectedDesc, prometheus.CounterValue, float64(n), reason)
+	}
+	for reason, n := range st.TxsRejected {
+		ch <- prometheus.MustNewConstMetric(txsRejectedDesc, prometheus.CounterValue, float64(n), reason)
+	}
+}

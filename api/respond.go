@@ -1,0 +1,187 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"time"
+)
+
+// errorBody is the body of every error response.
+type errorBody struct {
+	Error string `json:"error"`
+	// Rule names the consensus rule a submitted block or transaction broke.
+	Rule string `json:"rule,omitempty"`
+}
+
+// httpError is an error with the status code it is answered with.
+type httpError struct {
+	code int
+	msg  string
+	rule string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errorf(code int, format string, args ...any) *httpError {
+	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// marshal encodes v as JSON without HTML escaping and without a final
+// newline.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// writeJSON answers with code and v as JSON, followed by a newline.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	data, err := marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		data, _ = marshal(errorBody{Error: "encode response: " + err.Error()})
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	w.Write(append(data, '\n'))
+}
+
+// writeError answers with code and {"error": msg}.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, errorBody{Error: msg})
+}
+
+// fail answers with err: an *httpError with its own code and message, any
+// other error with 500.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var he *httpError
+	if errors.As(err, &he) {
+		writeJSON(w, he.code, errorBody{Error: he.msg, Rule: he.rule})
+		return
+	}
+	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error: "+err.Error())
+}
+
+// readBody reads the whole request body, at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errorf(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", mbe.Limit)
+		}
+		return nil, errorf(http.StatusBadRequest, "read request body: %v", err)
+	}
+	return data, nil
+}
+
+// responseWriter records the status code for metrics and panic recovery.
+type responseWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes and
+// write deadlines).
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// statusOnlyWriter keeps the headers and status code the ServeMux sets for
+// an unknown path (404) or method (405, with Allow) and drops its text
+// body, so that a JSON body can replace it.
+type statusOnlyWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusOnlyWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+
+func (w *statusOnlyWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return len(p), nil
+}
+
+// middleware adds, around mux: JSON bodies for unknown paths and methods,
+// panic recovery and request metrics.
+func (s *Server) middleware(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		_, pattern := mux.Handler(r)
+		route := pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		rw := &responseWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					s.metrics.observe(route, http.StatusInternalServerError, time.Since(start))
+					panic(p)
+				}
+				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+					"panic", p, "stack", string(debug.Stack()))
+				if rw.status == 0 {
+					writeError(rw, http.StatusInternalServerError, "internal error")
+				} else {
+					// The response has started: break the connection so that
+					// the client sees a truncated response, not a complete one.
+					s.metrics.observe(route, http.StatusInternalServerError, time.Since(start))
+					panic(http.ErrAbortHandler)
+				}
+			}
+			s.metrics.observe(route, rw.status, time.Since(start))
+		}()
+
+		if pattern != "" {
+			mux.ServeHTTP(rw, r)
+			return
+		}
+		sw := &statusOnlyWriter{ResponseWriter: w}
+		mux.ServeHTTP(sw, r)
+		switch sw.status {
+		case http.StatusMethodNotAllowed:
+			if r.URL.Path == "/transactions/new" {
+				// GET /transactions/{id} matches this path too, but "new"
+				// is no transaction id (see handleTransaction).
+				w.Header().Set("Allow", http.MethodPost)
+			}
+			writeError(rw, sw.status, fmt.Sprintf("method %s is not allowed on %s (allowed: %s)",
+				r.Method, r.URL.Path, w.Header().Get("Allow")))
+		case http.StatusNotFound, 0:
+			writeError(rw, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
+		default:
+			writeError(rw, sw.status, http.StatusText(sw.status))
+		}
+	})
+}

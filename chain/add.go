@@ -1,0 +1,416 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// AddBlock validates b against every consensus rule and stores it. A block
+// with more cumulative work than the head becomes the head, reorganising
+// the main chain if it is on another branch; on a tie the head stays.
+//
+// Errors: ErrKnownBlock (already stored), ErrUnknownParent (an orphan; not
+// stored), a *RuleError (invalid), or an internal fault. A nil error means
+// the block is on disk.
+func (c *Chain) AddBlock(b *Block) (AddResult, error) {
+	res, _, err := c.AddBlocks([]*Block{b})
+	return res, err
+}
+
+// AddBlocks adds blocks in order in one store transaction (one disk sync),
+// which is how a node catching up should add them. Known blocks (the
+// genesis included) are skipped. It stops at the first block that is an
+// orphan or invalid and returns how many blocks were added before it
+// together with that block's error; the blocks before it are kept. When
+// every block is known the error is ErrKnownBlock. An internal fault (a
+// store error) keeps nothing of the batch and returns 0 and the fault.
+//
+// The blocks must not be modified during the call.
+func (c *Chain) AddBlocks(blocks []*Block) (AddResult, int, error) {
+	now := c.now()
+	// Context-free checks need no lock.
+	valid := blocks
+	var firstErr error
+	for i, b := range blocks {
+		err := c.checkSanity(b, now)
+		if err != nil && !errors.Is(err, ErrKnownBlock) {
+			valid, firstErr = blocks[:i], err
+			break
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	w := &writer{c: c, oldHead: c.Head()}
+	added := 0
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		w.tx = tx
+		w.reset()
+		added = 0
+	loop:
+		for _, b := range valid {
+			err := w.add(b)
+			switch {
+			case err == nil:
+				added++
+			case errors.Is(err, ErrKnownBlock):
+			case IsRuleError(err) || errors.Is(err, ErrUnknownParent):
+				// Nothing of b was written: keep the blocks before it.
+				firstErr = err
+				break loop
+			default:
+				return err // a store fault: keep nothing
+			}
+		}
+		if added == 0 {
+			return errNothingAdded
+		}
+		return w.finish()
+	})
+	if errors.Is(err, errNothingAdded) {
+		err = nil
+	}
+	if err != nil {
+		return AddResult{Head: w.oldHead}, 0, fmt.Errorf("store blocks: %w", err)
+	}
+	if added == 0 {
+		if firstErr == nil {
+			firstErr = ErrKnownBlock
+		}
+		return AddResult{Head: w.oldHead}, 0, firstErr
+	}
+	// Committed: publish the new state.
+	w.commitMemory()
+	return w.result(), added, firstErr
+}
+
+var errNothingAdded = errors.New("nothing added")
+
+// checkSanity runs the context-free checks; the network's own genesis is
+// ErrKnownBlock.
+func (c *Chain) checkSanity(b *Block, now time.Time) error {
+	if b.Index == 1 {
+		if b.Hash == c.genesis.Hash && b.ComputeHash() == c.genesis.Hash {
+			return ErrKnownBlock
+		}
+		return ruleErrorf(ErrBadGenesis, "block %s claims index 1 but is not this network's genesis %s", b.Hash, c.genesis.Hash)
+	}
+	return c.params.CheckBlockSanity(b, now)
+}
+
+// writer applies blocks inside one store transaction and remembers what the
+// in-memory state must learn once it commits.
+type writer struct {
+	c       *Chain
+	tx      *bolt.Tx
+	oldHead Head
+
+	head      *Block // the head as of the blocks written so far
+	recent    []Timestamp
+	reorged   bool
+	extended  bool
+	abandoned []*Block // main-chain blocks rolled back, in any order
+	poolDrop  map[Hash]struct{}
+	pool      *poolStage // the pool changes, once finish has run
+	// side is the side branch the last block stored joined, so that a side
+	// branch arriving in order is not walked back to the main chain for
+	// every block. Valid until the main chain changes branch.
+	side *branch
+}
+
+// branch is a chain of stored blocks above a main-chain block.
+type branch struct {
+	fork   uint64            // height of the main-chain block it grows from
+	blocks []*Block          // the blocks above the fork, lowest first
+	ids    map[Hash]struct{} // the transaction ids of blocks
+}
+
+// tip returns the hash of the branch's highest block, or the zero hash.
+func (br *branch) tip() Hash {
+	if len(br.blocks) == 0 {
+		return Hash{}
+	}
+	return br.blocks[len(br.blocks)-1].Hash
+}
+
+func (br *branch) push(b *Block) {
+	br.blocks = append(br.blocks, b)
+	for i := range b.Transactions {
+		br.ids[b.Transactions[i].ID] = struct{}{}
+	}
+}
+
+func (w *writer) reset() {
+	w.head = nil
+	w.recent = append([]Timestamp(nil), w.c.recent...)
+	w.reorged, w.extended = false, false
+	w.abandoned = nil
+	w.poolDrop = map[Hash]struct{}{}
+	w.pool = nil
+	w.side = nil
+}
+
+func (w *writer) headHash() Hash {
+	if w.head != nil {
+		return w.head.Hash
+	}
+	return w.oldHead.Hash
+}
+
+func (w *writer) headHeight() uint64 {
+	if w.head != nil {
+		return w.head.Index
+	}
+	return w.oldHead.Height
+}
+
+// add validates b in context and stores it, moving the head if it wins.
+// It writes nothing unless b is valid.
+func (w *writer) add(b *Block) error {
+	tx := w.tx
+	if dbHasBlock(tx, b.Hash) {
+		return ErrKnownBlock
+	}
+	if b.PreviousHash == w.headHash() {
+		return w.extend(b, w.headHeight())
+	}
+	parentIndex, _, _, err := dbFetchHeader(tx, b.PreviousHash)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("block %d %s: %w (previous_hash %s)", b.Index, b.Hash, ErrUnknownParent, b.PreviousHash)
+	}
+	if err != nil {
+		return err
+	}
+	times, err := ancestorTimes(tx, b.PreviousHash, MedianTimeBlocks)
+	if err != nil {
+		return err
+	}
+	if err := CheckBlockContext(b, parentIndex, b.PreviousHash, MedianTime(times)); err != nil {
+		return err
+	}
+	// Transaction ids must be new along b's ancestry: the branch blocks
+	// back to the main chain, then the main chain up to the fork.
+	br := w.side
+	if br == nil || br.tip() != b.PreviousHash {
+		if br, err = w.branchOf(b.PreviousHash, parentIndex); err != nil {
+			return err
+		}
+	}
+	for i := range b.Transactions {
+		if b.Transactions[i].IsReward() {
+			continue // unique by construction, see extend
+		}
+		id := b.Transactions[i].ID
+		if _, dup := br.ids[id]; dup {
+			return ruleErrorf(ErrDuplicateTx, "transaction %s already in an ancestor block", id)
+		}
+		if h, ok := dbTxHeight(tx, id); ok && h <= br.fork {
+			return ruleErrorf(ErrDuplicateTx, "transaction %s already in block %d", id, h)
+		}
+	}
+	if err := dbPutBlock(tx, b); err != nil {
+		return err
+	}
+	if b.Index <= w.headHeight() {
+		// A side branch with no more work: first seen stays.
+		br.push(b)
+		w.side = br
+		return nil
+	}
+	return w.reorganize(b, br)
+}
+
+// extend validates b, whose parent (at parentIndex) is the head, and
+// makes it the head.
+func (w *writer) extend(b *Block, parentIndex uint64) error {
+	tx := w.tx
+	times := append(make([]Timestamp, 0, MedianTimeBlocks), w.recent...)
+	if err := CheckBlockContext(b, parentIndex, b.PreviousHash, MedianTime(times)); err != nil {
+		return err
+	}
+	// On the main chain, the transaction index holds exactly the ancestry.
+	// A reward needs no look-up: sanity checks made it the only reward of
+	// b, with nonce b.Index, and a reward's id commits to its nonce, so it
+	// can only equal the reward of another block at the same height, which
+	// is never an ancestor.
+	for i := range b.Transactions {
+		if b.Transactions[i].IsReward() {
+			continue
+		}
+		id := b.Transactions[i].ID
+		if h, ok := dbTxHeight(tx, id); ok {
+			return ruleErrorf(ErrDuplicateTx, "transaction %s already in block %d", id, h)
+		}
+	}
+	if err := dbPutBlock(tx, b); err != nil {
+		return err
+	}
+	if err := dbConnectMain(tx, b); err != nil {
+		return err
+	}
+	w.dropFromPool(b)
+	w.head = b
+	w.recent = appendRecent(w.recent, b.Timestamp)
+	w.extended = true
+	return nil
+}
+
+// branchOf walks back from hash (at index) to the main chain and returns
+// the branch above it. For a block on the main chain the branch is empty.
+func (w *writer) branchOf(hash Hash, index uint64) (*branch, error) {
+	var blocks []*Block
+	br := &branch{ids: map[Hash]struct{}{}}
+	for !dbIsMain(w.tx, hash, index) {
+		bb, err := dbFetchBlock(w.tx, hash)
+		if err != nil {
+			return nil, fmt.Errorf("walk side branch: %w", err)
+		}
+		blocks = append(blocks, bb)
+		hash, index = bb.PreviousHash, bb.Index-1
+		if index < 1 {
+			return nil, errors.New("side branch does not reach the genesis")
+		}
+	}
+	br.fork = index
+	for i := len(blocks) - 1; i >= 0; i-- {
+		br.push(blocks[i])
+	}
+	return br, nil
+}
+
+// reorganize makes b, which grows br, the head: roll the main chain back to
+// the fork, then apply the branch and b.
+func (w *writer) reorganize(b *Block, br *branch) error {
+	tx := w.tx
+	for h := w.headHeight(); h > br.fork; h-- {
+		hash, ok := dbMainHash(tx, h)
+		if !ok {
+			return fmt.Errorf("main chain has no block at height %d", h)
+		}
+		old, err := dbFetchBlock(tx, hash)
+		if err != nil {
+			return err
+		}
+		if err := dbDisconnectMain(tx, old); err != nil {
+			return err
+		}
+		w.abandoned = append(w.abandoned, old)
+	}
+	for _, bb := range append(br.blocks, b) {
+		if err := dbConnectMain(tx, bb); err != nil {
+			return err
+		}
+		w.dropFromPool(bb)
+	}
+	w.head = b
+	w.reorged = true
+	w.side = nil // the main chain changed under it
+	times, err := ancestorTimes(tx, b.Hash, MedianTimeBlocks)
+	if err != nil {
+		return err
+	}
+	w.recent = times
+	return nil
+}
+
+// dropFromPool notes the pending transactions that b holds.
+func (w *writer) dropFromPool(b *Block) {
+	for i := range b.Transactions {
+		t := &b.Transactions[i]
+		if !t.IsReward() && w.c.pool.has(t.ID) {
+			w.poolDrop[t.ID] = struct{}{}
+		}
+	}
+}
+
+func appendRecent(times []Timestamp, ts Timestamp) []Timestamp {
+	times = append(times, ts)
+	if len(times) > MedianTimeBlocks {
+		times = append(times[:0], times[len(times)-MedianTimeBlocks:]...)
+	}
+	return times
+}
+
+// finish writes the head and the pool changes.
+func (w *writer) finish() error {
+	if w.head == nil {
+		return nil
+	}
+	if err := dbPutHead(w.tx, w.head.Hash); err != nil {
+		return err
+	}
+	// Transactions of abandoned blocks go back to the pool unless the new
+	// main chain holds them. A block may have been abandoned twice in one
+	// batch: each transaction goes back once.
+	var back []Transaction
+	seen := map[Hash]struct{}{}
+	for _, old := range w.abandoned {
+		for i := range old.Transactions {
+			t := old.Transactions[i]
+			if t.IsReward() {
+				continue
+			}
+			if _, dup := seen[t.ID]; dup {
+				continue
+			}
+			seen[t.ID] = struct{}{}
+			if _, ok := dbTxHeight(w.tx, t.ID); ok {
+				continue
+			}
+			back = append(back, t)
+		}
+	}
+	// Only what the main chain now holds leaves the pool.
+	for id := range w.poolDrop {
+		if _, ok := dbTxHeight(w.tx, id); !ok {
+			delete(w.poolDrop, id)
+		}
+	}
+	st, err := w.c.pool.stage(w.tx, w.poolDrop, back)
+	if err != nil {
+		return err
+	}
+	w.pool = st
+	return nil
+}
+
+// commitMemory publishes the committed state. Called with c.mu held.
+func (w *writer) commitMemory() {
+	if w.pool != nil {
+		w.c.pool.commit(w.pool)
+	}
+	if w.head != nil {
+		w.c.recent = w.recent
+		w.c.setHead(w.head)
+		if w.reorged {
+			w.c.log.Info("chain reorganised", "height", w.head.Index, "head", w.head.Hash, "abandoned", len(w.abandoned), "returned_txs", len(w.returned()))
+		}
+	}
+}
+
+// returned lists the transactions that went back to the pool.
+func (w *writer) returned() []Transaction {
+	if w.pool == nil {
+		return nil
+	}
+	out := make([]Transaction, len(w.pool.back))
+	for i, e := range w.pool.back {
+		out[i] = e.tx
+	}
+	return out
+}
+
+func (w *writer) result() AddResult {
+	res := AddResult{Status: SideBranch, Head: w.c.Head(), Abandoned: len(w.abandoned)}
+	switch {
+	case w.reorged:
+		res.Status = Reorganized
+		res.Returned = w.returned()
+	case w.extended:
+		res.Status = Extended
+	}
+	return res
+}

@@ -1,0 +1,79 @@
+package chain
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math/big"
+
+	"github.com/gossipchain/gossipchain/chain/internal/powhash"
+)
+
+// HeaderVersion is the version of the header encoding; it is hashed.
+const HeaderVersion = 1
+
+// HeaderSize is the size of the canonical header encoding in bytes.
+const HeaderSize = powhash.HeaderSize
+
+// Block is one block of the chain, with the tutorial's JSON fields (index,
+// timestamp, transactions, proof, previous_hash) plus what the header
+// commits to: the difficulty, the transaction root and the block's own hash.
+type Block struct {
+	Index        uint64        `json:"index"`
+	Timestamp    Timestamp     `json:"timestamp"`
+	Transactions []Transaction `json:"transactions"`
+	Proof        uint64        `json:"proof"`
+	PreviousHash Hash          `json:"previous_hash"`
+	Difficulty   uint32        `json:"difficulty"`
+	TxRoot       Hash          `json:"tx_root"`
+	// Hash is the block hash as stated by whoever produced the block.
+	// Validation checks it against ComputeHash; after a block is accepted
+	// it is the block's key.
+	Hash Hash `json:"hash"`
+}
+
+// Header returns the canonical header encoding that the block hash covers:
+//
+//	offset size field
+//	0      32   previous_hash
+//	32     32   tx_root
+//	64     4    version (1), big-endian
+//	68     8    index, big-endian
+//	76     8    timestamp in Unix microseconds, big-endian two's complement
+//	84     4    difficulty, big-endian
+//	88     8    proof, big-endian
+//
+// The first 64 bytes do not change while a miner searches proofs, and the
+// proof sits in the final SHA-256 block.
+func (b *Block) Header() [HeaderSize]byte {
+	var h [HeaderSize]byte
+	copy(h[0:32], b.PreviousHash[:])
+	copy(h[32:64], b.TxRoot[:])
+	binary.BigEndian.PutUint32(h[64:68], HeaderVersion)
+	binary.BigEndian.PutUint64(h[68:76], b.Index)
+	binary.BigEndian.PutUint64(h[76:84], uint64(b.Timestamp))
+	binary.BigEndian.PutUint32(h[84:88], b.Difficulty)
+	binary.BigEndian.PutUint64(h[88:96], b.Proof)
+	return h
+}
+
+// ComputeHash returns SHA-256 of the block's header.
+func (b *Block) ComputeHash() Hash {
+	h := b.Header()
+	return sha256.Sum256(h[:])
+}
+
+// Work returns the work that a block of difficulty d represents: 2^d
+// expected hash attempts.
+func Work(d uint32) *big.Int { return new(big.Int).Lsh(big.NewInt(1), uint(d)) }
+
+// Reward returns the block's reward transaction (the last one), or nil.
+func (b *Block) Reward() *Transaction {
+	if len(b.Transactions) == 0 {
+		return nil
+	}
+	tx := &b.Transactions[len(b.Transactions)-1]
+	if !tx.IsReward() {
+		return nil
+	}
+	return tx
+}

@@ -1,0 +1,133 @@
+package chain
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// MaxTxsLimit bounds the transaction count of any block a decoder will
+// allocate for, whatever the network parameters say.
+const MaxTxsLimit = 1 << 16
+
+// txWireMin is the smallest binary transaction: two 1-byte addresses.
+const txWireMin = 2 + 1 + 2 + 1 + 8 + 8
+
+// AppendBinary appends the binary encoding of b: the 96-byte header, a
+// big-endian uint32 transaction count, then each transaction's canonical
+// encoding. The hash is not encoded: it is computed from the header.
+func (b *Block) AppendBinary(dst []byte) []byte {
+	h := b.Header()
+	dst = append(dst, h[:]...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(b.Transactions)))
+	for i := range b.Transactions {
+		dst = b.Transactions[i].appendCanonical(dst)
+	}
+	return dst
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (b *Block) MarshalBinary() ([]byte, error) {
+	return b.AppendBinary(make([]byte, 0, b.BinarySize())), nil
+}
+
+// BinarySize is the length of the binary encoding of b.
+func (b *Block) BinarySize() int {
+	n := HeaderSize + 4
+	for i := range b.Transactions {
+		n += b.Transactions[i].encodedSize()
+	}
+	return n
+}
+
+// DecodeBlock decodes the binary encoding of a block, allowing at most
+// maxTxs transactions (capped at MaxTxsLimit). It sets Hash to the computed
+// hash and each transaction's ID to its computed id. Trailing bytes are an
+// error.
+func DecodeBlock(data []byte, maxTxs int) (*Block, error) {
+	if maxTxs <= 0 || maxTxs > MaxTxsLimit {
+		maxTxs = MaxTxsLimit
+	}
+	if len(data) < HeaderSize+4 {
+		return nil, ruleErrorf(ErrMalformed, "block encoding is %d bytes, shorter than a header", len(data))
+	}
+	b := &Block{}
+	h := data[:HeaderSize]
+	copy(b.PreviousHash[:], h[0:32])
+	copy(b.TxRoot[:], h[32:64])
+	if v := binary.BigEndian.Uint32(h[64:68]); v != HeaderVersion {
+		return nil, ruleErrorf(ErrMalformed, "unknown header version %d", v)
+	}
+	b.Index = binary.BigEndian.Uint64(h[68:76])
+	b.Timestamp = Timestamp(binary.BigEndian.Uint64(h[76:84]))
+	b.Difficulty = binary.BigEndian.Uint32(h[84:88])
+	b.Proof = binary.BigEndian.Uint64(h[88:96])
+	n := binary.BigEndian.Uint32(data[HeaderSize:])
+	rest := data[HeaderSize+4:]
+	if int64(n) > int64(maxTxs) {
+		return nil, ruleErrorf(ErrTooLarge, "block has %d transactions, more than %d", n, maxTxs)
+	}
+	if int64(n)*txWireMin > int64(len(rest)) {
+		return nil, ruleErrorf(ErrMalformed, "block claims %d transactions in %d bytes", n, len(rest))
+	}
+	b.Transactions = make([]Transaction, n)
+	for i := range b.Transactions {
+		var err error
+		rest, err = decodeTx(rest, &b.Transactions[i])
+		if err != nil {
+			return nil, fmt.Errorf("transaction %d: %w", i, err)
+		}
+	}
+	if len(rest) != 0 {
+		return nil, ruleErrorf(ErrMalformed, "%d trailing bytes after block", len(rest))
+	}
+	b.Hash = b.ComputeHash()
+	return b, nil
+}
+
+// AppendBinary appends the canonical encoding of tx (its id is not encoded).
+func (tx *Transaction) AppendBinary(dst []byte) []byte { return tx.appendCanonical(dst) }
+
+// DecodeTransaction decodes one canonical transaction encoding and computes
+// its id. Trailing bytes are an error.
+func DecodeTransaction(data []byte) (Transaction, error) {
+	var tx Transaction
+	rest, err := decodeTx(data, &tx)
+	if err != nil {
+		return Transaction{}, err
+	}
+	if len(rest) != 0 {
+		return Transaction{}, ruleErrorf(ErrMalformed, "%d trailing bytes after transaction", len(rest))
+	}
+	return tx, nil
+}
+
+func decodeTx(data []byte, tx *Transaction) ([]byte, error) {
+	var err error
+	if tx.Sender, data, err = decodeAddress(data, "sender"); err != nil {
+		return nil, err
+	}
+	if tx.Recipient, data, err = decodeAddress(data, "recipient"); err != nil {
+		return nil, err
+	}
+	if len(data) < 16 {
+		return nil, ruleErrorf(ErrMalformed, "transaction truncated")
+	}
+	tx.Amount = binary.BigEndian.Uint64(data)
+	tx.Nonce = binary.BigEndian.Uint64(data[8:])
+	tx.ID = tx.ComputeID()
+	return data[16:], nil
+}
+
+func decodeAddress(data []byte, field string) (string, []byte, error) {
+	if len(data) < 2 {
+		return "", nil, ruleErrorf(ErrMalformed, "%s truncated", field)
+	}
+	n := int(binary.BigEndian.Uint16(data))
+	if n > MaxAddressLen {
+		return "", nil, ruleErrorf(ErrTooLarge, "%s is %d bytes, more than %d", field, n, MaxAddressLen)
+	}
+	if len(data) < 2+n {
+		return "", nil, ruleErrorf(ErrMalformed, "%s truncated", field)
+	}
+	return string(data[2 : 2+n]), data[2+n:], nil
+}

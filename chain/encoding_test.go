@@ -1,0 +1,222 @@
+package chain
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"reflect"
+	"testing"
+)
+
+// Golden values of the canonical encodings, computed independently of this
+// package from the byte layout in the package documentation. A change here
+// is a change of consensus.
+const (
+	goldenTxID          = "e0abb7064f3b820b2a268eb32d32b924462d22fdfe6e66eca6394522a6946b6d" // alice → bob, 5, nonce 1
+	goldenTxBinary      = "0005616c6963650003626f6200000000000000050000000000000001"
+	goldenDevnetGenesis = "cfc27b70fa09eec81368dea45c3ec4a6811d575315e5f923a548863cd91fb615" // devnet, difficulty 20
+	goldenDevnetTxRoot  = "fde56062c207411c3878e489415412f42150b3196d0d389619ff7e0f48c01f44"
+	goldenDevnetBinary  = "0000000000000000000000000000000000000000000000000000000000000000" + // previous_hash
+		"fde56062c207411c3878e489415412f42150b3196d0d389619ff7e0f48c01f44" + // tx_root
+		"00000001" + "0000000000000001" + "00060dd710212000" + "00000014" + "0000000000000000" + // version index timestamp difficulty proof
+		"00000001" + // transaction count
+		"0001" + "30" + "0012" + "676f73736970636861696e3a6465766e6574" + "0000000000000001" + "0000000000000001"
+)
+
+func TestGoldenEncodings(t *testing.T) {
+	tx := makeTx("alice", "bob", 5, 1)
+	if got := hex.EncodeToString(tx.AppendBinary(nil)); got != goldenTxBinary {
+		t.Errorf("transaction encoding %s, want %s", got, goldenTxBinary)
+	}
+	if tx.ID.String() != goldenTxID {
+		t.Errorf("transaction id %s, want %s", tx.ID, goldenTxID)
+	}
+	p, err := NewParams(DefaultNetwork, DefaultDifficulty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := p.Genesis()
+	if g.Hash.String() != goldenDevnetGenesis || g.TxRoot.String() != goldenDevnetTxRoot {
+		t.Errorf("devnet genesis %s root %s, want %s root %s", g.Hash, g.TxRoot, goldenDevnetGenesis, goldenDevnetTxRoot)
+	}
+	raw, _ := g.MarshalBinary()
+	if got := hex.EncodeToString(raw); got != goldenDevnetBinary {
+		t.Errorf("genesis encoding\n got %s\nwant %s", got, goldenDevnetBinary)
+	}
+}
+
+func TestHeaderLayout(t *testing.T) {
+	b := &Block{
+		Index:      0x0102030405060708,
+		Timestamp:  -2, // two's complement
+		Proof:      0x1112131415161718,
+		Difficulty: 0x21222324,
+	}
+	for i := range b.PreviousHash {
+		b.PreviousHash[i] = byte(0xa0 + i)
+		b.TxRoot[i] = byte(0x40 + i)
+	}
+	h := b.Header()
+	want := append(b.PreviousHash[:], b.TxRoot[:]...)
+	want = append(want, 0, 0, 0, 1)
+	want = append(want, 1, 2, 3, 4, 5, 6, 7, 8)
+	want = append(want, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe)
+	want = append(want, 0x21, 0x22, 0x23, 0x24)
+	want = append(want, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18)
+	if !bytes.Equal(h[:], want) {
+		t.Fatalf("header\n got %x\nwant %x", h, want)
+	}
+	if b.ComputeHash() != sha256.Sum256(want) {
+		t.Error("ComputeHash is not SHA-256 of the header")
+	}
+	// The proof is the last 8 bytes, in the second SHA-256 block.
+	if HeaderSize != 96 || len(h)-8 < 64 {
+		t.Error("proof is not in the final SHA-256 block")
+	}
+}
+
+func TestTxRoot(t *testing.T) {
+	a, b := makeTx("a", "b", 1, 1), makeTx("a", "b", 1, 2)
+	want := sha256.New()
+	want.Write([]byte{0, 0, 0, 2})
+	want.Write(a.ID[:])
+	want.Write(b.ID[:])
+	if got := TxRoot([]Transaction{a, b}); !bytes.Equal(got[:], want.Sum(nil)) {
+		t.Errorf("TxRoot = %s", got)
+	}
+	if TxRoot([]Transaction{a, b}) == TxRoot([]Transaction{b, a}) {
+		t.Error("TxRoot ignores order")
+	}
+	if TxRoot(nil) != sha256.Sum256([]byte{0, 0, 0, 0}) {
+		t.Error("TxRoot of no transactions")
+	}
+}
+
+func TestTransactionIDCommitsToEveryField(t *testing.T) {
+	base := makeTx("alice", "bob", 5, 1)
+	for _, tx := range []Transaction{
+		makeTx("alicf", "bob", 5, 1),
+		makeTx("alice", "boc", 5, 1),
+		makeTx("alice", "bob", 6, 1),
+		makeTx("alice", "bob", 5, 2),
+		makeTx("alic", "ebob", 5, 1), // the length prefixes separate the fields
+	} {
+		if tx.ID == base.ID {
+			t.Errorf("%+v has the id of %+v", tx, base)
+		}
+	}
+}
+
+func TestNewTransaction(t *testing.T) {
+	a, err := NewTransaction("alice", "bob", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewTransaction("alice", "bob", 5)
+	if a.ID == b.ID || a.Nonce == b.Nonce {
+		t.Error("two equal payments share an id")
+	}
+	if err := a.Check(); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	for range 100 {
+		tx, _ := NewTransaction("alice", "bob", 5)
+		if tx.Nonce > MaxAmount {
+			t.Fatalf("nonce %d is not exact in a float64 JSON number", tx.Nonce)
+		}
+	}
+	for _, bad := range []struct {
+		sender, recipient string
+		amount            uint64
+	}{
+		{"", "bob", 1}, {"alice", "", 1}, {"alice", "bob", 0}, {"alice", "bob", MaxAmount + 1},
+		{RewardSender, "bob", 1}, {"al\nice", "bob", 1},
+	} {
+		_, err := NewTransaction(bad.sender, bad.recipient, bad.amount)
+		wantErr(t, err, ErrBadTransaction)
+	}
+}
+
+func TestBlockBinaryRoundTrip(t *testing.T) {
+	b := sampleBlock(t)
+	raw, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) != b.BinarySize() {
+		t.Errorf("BinarySize %d, encoding %d bytes", b.BinarySize(), len(raw))
+	}
+	got, err := DecodeBlock(raw, 0)
+	if err != nil {
+		t.Fatalf("DecodeBlock: %v", err)
+	}
+	if !reflect.DeepEqual(got, b) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, b)
+	}
+	// Every truncation and an extra byte are errors.
+	for n := range len(raw) {
+		if _, err := DecodeBlock(raw[:n], 0); RuleCode(err) != ErrMalformed {
+			t.Fatalf("DecodeBlock of %d of %d bytes: %v", n, len(raw), err)
+		}
+	}
+	if _, err := DecodeBlock(append(raw, 0), 0); RuleCode(err) != ErrMalformed {
+		t.Errorf("trailing byte: %v", err)
+	}
+	// Transaction count above the limit.
+	if _, err := DecodeBlock(raw, 2); RuleCode(err) != ErrTooLarge {
+		t.Errorf("maxTxs 2: %v", err)
+	}
+	huge := bytes.Clone(raw)
+	binary.BigEndian.PutUint32(huge[HeaderSize:], 1<<31)
+	if _, err := DecodeBlock(huge, 0); RuleCode(err) != ErrTooLarge {
+		t.Errorf("2^31 transactions: %v", err)
+	}
+	binary.BigEndian.PutUint32(huge[HeaderSize:], 1000)
+	if _, err := DecodeBlock(huge, 0); RuleCode(err) != ErrMalformed {
+		t.Errorf("1000 transactions in a few bytes: %v", err)
+	}
+	// Another header version.
+	v2 := bytes.Clone(raw)
+	v2[67] = 2
+	if _, err := DecodeBlock(v2, 0); RuleCode(err) != ErrMalformed {
+		t.Errorf("version 2: %v", err)
+	}
+	// An address longer than MaxAddressLen.
+	long := bytes.Clone(raw)
+	binary.BigEndian.PutUint16(long[HeaderSize+4:], MaxAddressLen+1)
+	if _, err := DecodeBlock(long, 0); RuleCode(err) != ErrTooLarge {
+		t.Errorf("long address: %v", err)
+	}
+}
+
+func TestDecodeBlockComputesHashes(t *testing.T) {
+	b := sampleBlock(t)
+	b.Hash = Hash{1}               // a stated hash is not encoded
+	b.Transactions[0].ID = Hash{2} // nor are transaction ids
+	raw, _ := b.MarshalBinary()
+	got, err := DecodeBlock(raw, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Hash != got.ComputeHash() || got.Transactions[0].ID != got.Transactions[0].ComputeID() {
+		t.Error("DecodeBlock keeps hashes instead of computing them")
+	}
+}
+
+func TestTransactionBinaryRoundTrip(t *testing.T) {
+	tx := makeTx("alice", "bob ü", MaxAmount, 1<<63)
+	raw := tx.AppendBinary(nil)
+	got, err := DecodeTransaction(raw)
+	if err != nil || got != tx {
+		t.Fatalf("DecodeTransaction = %+v, %v", got, err)
+	}
+	for n := range len(raw) {
+		if _, err := DecodeTransaction(raw[:n]); err == nil {
+			t.Fatalf("truncation to %d bytes decoded", n)
+		}
+	}
+	if _, err := DecodeTransaction(append(raw, 1)); RuleCode(err) != ErrMalformed {
+		t.Errorf("trailing byte: %v", err)
+	}
+}

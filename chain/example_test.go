@@ -1,0 +1,72 @@
+package chain_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/gossipchain/gossipchain/chain"
+)
+
+// Open a node's chain, submit a transaction, mine it into a block and read
+// the chain back.
+func ExampleOpen() {
+	dir, err := os.MkdirTemp("", "gossipchain-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	params, err := chain.NewParams("example", 8) // a cheap proof of work
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(dir, "chain.db")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	tx, err := chain.NewTransaction("alice", "bob", 5)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := c.AddTransaction(tx); err != nil { // on disk when it returns
+		log.Fatal(err)
+	}
+	fmt.Println("pending:", c.PendingCount())
+
+	miner, err := chain.NewMiner(c, chain.MinerConfig{Address: "my-node", Threads: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	block, res, err := miner.MineBlock(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("mined block", block.Index, res.Status, "with", len(block.Transactions), "transactions")
+	fmt.Println("head height:", c.Head().Height, "pending:", c.PendingCount())
+
+	loc, _ := c.FindTransaction(tx.ID)
+	fmt.Println("alice's payment is in block", loc.Height)
+
+	// The same block again is known: not an error of the sender.
+	_, err = c.AddBlock(block)
+	fmt.Println(errors.Is(err, chain.ErrKnownBlock))
+
+	_ = c.MainChain(1, 0, func(b *chain.Block) error {
+		fmt.Println(b.Index, b.Reward().Recipient)
+		return nil
+	})
+	// Output:
+	// pending: 1
+	// mined block 2 extended with 2 transactions
+	// head height: 2 pending: 0
+	// alice's payment is in block 2
+	// true
+	// 1 gossipchain:example
+	// 2 my-node
+}

@@ -1,0 +1,183 @@
+package chain
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// fuzzParams is a network whose limits the seeds reach: difficulty 2, at
+// most 8 transactions.
+func fuzzParams(t testing.TB) Params {
+	p := testParams(t, 2)
+	p.MaxBlockTxs = 8
+	p.MaxBlockSize = 4096
+	return p
+}
+
+// fuzzSeeds returns valid and broken blocks for the seed corpus.
+func fuzzSeeds(t testing.TB) []*Block {
+	p := fuzzParams(t)
+	g := p.Genesis()
+	valid := nextBlock(t, &p, g, "miner", makeTx("alice", "bob", 5, 1), makeTx("carol", "dave é", MaxAmount, 1<<60))
+	empty := cloneBlock(valid)
+	empty.Transactions = nil
+	noReward := cloneBlock(valid)
+	noReward.Transactions = noReward.Transactions[:1]
+	return []*Block{g, valid, seal(t, empty), seal(t, noReward), nextBlock(t, &p, valid, "m")}
+}
+
+// checkDecoded runs every check a decoded block meets on its way into a
+// chain, none of which may panic, and compares the encodings.
+func checkDecoded(t *testing.T, p *Params, b *Block) {
+	_ = p.CheckBlockSanity(b, testNow)
+	_ = CheckBlockContext(b, 1, p.Genesis().Hash, GenesisTimestamp)
+	_ = b.Reward()
+	raw, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if valid := p.CheckBlockSanity(b, testNow) == nil; valid {
+		// A valid block has one binary encoding and survives JSON.
+		b2, err := DecodeBlock(raw, p.MaxBlockTxs)
+		if err != nil || b2.Hash != b.Hash || !reflect.DeepEqual(b2.Transactions, b.Transactions) {
+			t.Fatalf("valid block does not survive its binary encoding: %v", err)
+		}
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("json.Marshal of a valid block: %v", err)
+		}
+		b3, err := DecodeBlockJSON(data, p.MaxBlockTxs)
+		if err != nil || !reflect.DeepEqual(b3, b) {
+			t.Fatalf("valid block does not survive JSON: %v", err)
+		}
+	}
+}
+
+func FuzzDecodeBlock(f *testing.F) {
+	for _, b := range fuzzSeeds(f) {
+		raw, _ := b.MarshalBinary()
+		f.Add(raw)
+		f.Add(raw[:len(raw)-1])
+	}
+	f.Add([]byte{})
+	f.Add(make([]byte, HeaderSize+4))
+	p := fuzzParams(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := DecodeBlock(data, p.MaxBlockTxs)
+		if err != nil {
+			if !IsRuleError(err) {
+				t.Fatalf("decoding error %v is not a rule error", err)
+			}
+			return
+		}
+		// The binary encoding is canonical: re-encoding gives the input.
+		if raw, _ := b.MarshalBinary(); !bytes.Equal(raw, data) {
+			t.Fatalf("re-encoding differs:\n in %x\nout %x", data, raw)
+		}
+		if b.Hash != b.ComputeHash() {
+			t.Fatal("DecodeBlock did not set the hash")
+		}
+		checkDecoded(t, &p, b)
+	})
+}
+
+func FuzzDecodeBlockJSON(f *testing.F) {
+	for _, b := range fuzzSeeds(f) {
+		data, _ := json.Marshal(b)
+		f.Add(data)
+		f.Add(reformat(f, data))
+	}
+	for _, s := range []string{``, `{}`, `null`, `[]`, `{"index":1}`, `{"index":1,"index":2}`, `{"transactions":[{}]}`} {
+		f.Add([]byte(s))
+	}
+	p := fuzzParams(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := DecodeBlockJSON(data, p.MaxBlockTxs)
+		if err != nil {
+			if !IsRuleError(err) {
+				t.Fatalf("decoding error %v is not a rule error", err)
+			}
+			return
+		}
+		if len(b.Transactions) > p.MaxBlockTxs {
+			t.Fatalf("%d transactions decoded", len(b.Transactions))
+		}
+		// Encoding and decoding again gives the same block and hash.
+		out, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("json.Marshal of a decoded block: %v", err)
+		}
+		b2, err := DecodeBlockJSON(out, p.MaxBlockTxs)
+		if err != nil || !reflect.DeepEqual(b2, b) || b2.ComputeHash() != b.ComputeHash() {
+			t.Fatalf("JSON round trip changed the block: %v\n in %s\nout %s", err, data, out)
+		}
+		checkDecoded(t, &p, b)
+		// The pool's checks too.
+		for i := range b.Transactions {
+			_ = b.Transactions[i].Check()
+		}
+	})
+}
+
+func FuzzDecodeTransactionJSON(f *testing.F) {
+	tx := makeTx("alice", "bob", 5, 1)
+	data, _ := json.Marshal(tx)
+	f.Add(data)
+	f.Add(reformat(f, data))
+	bad := tx
+	bad.Amount = 0
+	data, _ = json.Marshal(bad)
+	f.Add(data)
+	for _, s := range []string{``, `{}`, `{"amount":1.5}`, `{"amount":-1}`, `{"amount":1e3}`, `{"AMOUNT":1}`, `{"id":null}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tx, err := DecodeTransactionJSON(data)
+		if err != nil {
+			if RuleCode(err) != ErrMalformed {
+				t.Fatalf("decoding error %v has code %v", err, RuleCode(err))
+			}
+			return
+		}
+		checkErr := tx.Check()
+		out, err := json.Marshal(tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx2, err := DecodeTransactionJSON(out)
+		if err != nil || tx2 != tx {
+			t.Fatalf("round trip: %+v, %v", tx2, err)
+		}
+		if checkErr == nil {
+			// A valid transaction survives the binary encoding too.
+			tx3, err := DecodeTransaction(tx.AppendBinary(nil))
+			if err != nil || tx3 != tx {
+				t.Fatalf("binary round trip: %+v, %v", tx3, err)
+			}
+		}
+	})
+}
+
+func FuzzTimestamp(f *testing.F) {
+	for _, s := range []string{"0", "1704067200.000000", "1.5", "-1.000001", "9223372036854.775807", "-9223372036854.775808", "9223372036854.775808", "1e9", "01", "1.", ".1", "-", "--1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ts, err := ParseTimestamp(s)
+		if err != nil {
+			return
+		}
+		// The canonical form parses back to the same value.
+		back, err := ParseTimestamp(ts.String())
+		if err != nil || back != ts {
+			t.Fatalf("ParseTimestamp(%q) = %d, but %q gives %d, %v", s, int64(ts), ts.String(), int64(back), err)
+		}
+		// JSON accepts exactly what ParseTimestamp accepts.
+		var j Timestamp
+		if err := json.Unmarshal([]byte(s), &j); err != nil || j != ts {
+			t.Fatalf("json.Unmarshal(%q) = %d, %v", s, int64(j), err)
+		}
+	})
+}

@@ -1,0 +1,172 @@
+package chain
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gossipchain/gossipchain/chain/internal/powhash"
+)
+
+// MinerConfig configures a Miner.
+type MinerConfig struct {
+	Address string // required: recipient of the block reward
+	Threads int    // proof-search threads; default runtime.NumCPU()
+}
+
+// Miner assembles blocks from the pending pool and searches their proof of
+// work. MineBlock calls are serialised, so concurrent callers mine one block
+// after another instead of competing for the same height.
+type Miner struct {
+	chain   *Chain
+	address string
+	threads int
+
+	mu       sync.Mutex // one block at a time
+	hashRate atomic.Uint64
+	attempts atomic.Uint64
+}
+
+// searchChunk is how many proofs a thread tries between checks for a new
+// head or cancellation (a few milliseconds).
+const searchChunk = 1 << 16
+
+// NewMiner returns a miner that pays rewards to cfg.Address.
+func NewMiner(c *Chain, cfg MinerConfig) (*Miner, error) {
+	if err := checkAddress("miner address", cfg.Address); err != nil {
+		return nil, err
+	}
+	if cfg.Address == RewardSender {
+		return nil, fmt.Errorf("miner address %q is reserved", RewardSender)
+	}
+	if cfg.Threads <= 0 {
+		cfg.Threads = runtime.NumCPU()
+	}
+	return &Miner{chain: c, address: cfg.Address, threads: cfg.Threads}, nil
+}
+
+// Address returns the reward address.
+func (m *Miner) Address() string { return m.address }
+
+// HashRate returns the proof attempts per second of the latest search.
+func (m *Miner) HashRate() float64 { return math.Float64frombits(m.hashRate.Load()) }
+
+// Attempts returns the proof attempts made since the miner was created.
+func (m *Miner) Attempts() uint64 { return m.attempts.Load() }
+
+// MineBlock mines one block on the current head and adds it to the chain.
+// When the head changes during the search it starts again on the new head.
+// It returns ctx.Err() when ctx is cancelled.
+func (m *Miner) MineBlock(ctx context.Context) (*Block, AddResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, AddResult{}, err
+		}
+		changed := m.chain.HeadChanged()
+		b := m.chain.blockTemplate(m.address)
+		proof, ok := m.search(ctx, b, changed)
+		if !ok {
+			continue // new head or cancelled: the loop checks ctx
+		}
+		b.Proof = proof
+		b.Hash = b.ComputeHash()
+		res, err := m.chain.AddBlock(b)
+		switch {
+		case err != nil:
+			// The parent is stored and the template follows every rule on
+			// it, whatever the head did meanwhile: this is a fault (a
+			// store error, or a clock far behind the chain).
+			return nil, res, fmt.Errorf("add mined block: %w", err)
+		case res.Status == SideBranch:
+			// The head moved after the last check; mine on the new one.
+			continue
+		}
+		return b, res, nil
+	}
+}
+
+// blockTemplate assembles the next block on the head: pending transactions
+// first come first served within the limits, then the reward. Proof and
+// hash are left to the miner. The head, its median time and the pool are
+// read under the writers' lock, so that the template is valid on its
+// parent: the pool never holds a transaction of the main chain.
+func (c *Chain) blockTemplate(address string) *Block {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	head := *c.head.Load()
+	median := MedianTime(append([]Timestamp(nil), c.recent...))
+
+	index := head.Height + 1
+	reward := NewRewardTransaction(address, c.params.Reward, index)
+	size := HeaderSize + 4 + reward.encodedSize()
+	var txs []Transaction
+	for _, t := range c.Pending(c.params.MaxBlockTxs - 1) {
+		if size+t.encodedSize() > c.params.MaxBlockSize {
+			break
+		}
+		size += t.encodedSize()
+		txs = append(txs, t)
+	}
+	txs = append(txs, reward)
+	ts := max(TimestampOf(c.now()), median)
+	b := &Block{Index: index, Timestamp: ts, Transactions: txs, PreviousHash: head.Hash, Difficulty: c.params.Difficulty}
+	b.TxRoot = TxRoot(txs)
+	return b
+}
+
+// search looks for a proof of b on m.threads threads until one is found,
+// ctx is cancelled or changed is closed.
+func (m *Miner) search(ctx context.Context, b *Block, changed <-chan struct{}) (uint64, bool) {
+	header := b.Header()
+	var (
+		next     atomic.Uint64
+		stop     atomic.Bool
+		found    atomic.Bool
+		proof    uint64
+		attempts atomic.Uint64
+		wg       sync.WaitGroup
+		done     = make(chan struct{})
+		once     sync.Once
+	)
+	start := time.Now()
+	for i := 0; i < m.threads; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := powhash.NewSearcher(&header)
+			for !stop.Load() {
+				from := next.Add(searchChunk) - searchChunk
+				p, ok := s.Search(from, searchChunk, b.Difficulty)
+				if !ok {
+					attempts.Add(searchChunk)
+					continue
+				}
+				attempts.Add(p - from + 1)
+				if found.CompareAndSwap(false, true) {
+					proof = p
+					once.Do(func() { close(done) })
+				}
+				return
+			}
+		}()
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-changed:
+	}
+	stop.Store(true)
+	wg.Wait()
+	n := attempts.Load()
+	m.attempts.Add(n)
+	if secs := time.Since(start).Seconds(); secs > 0.01 {
+		m.hashRate.Store(math.Float64bits(float64(n) / secs))
+	}
+	return proof, found.Load()
+}

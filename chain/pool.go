@@ -1,0 +1,306 @@
+package chain
+
+import (
+	"container/list"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// pool is the pending pool: transactions waiting for a block, first come
+// first served, deduplicated by id and bounded in count and bytes. Every
+// entry is also in the store's pool bucket under its sequence number.
+//
+// Membership changes happen with Chain.mu held; p.mu guards the fields
+// against concurrent readers.
+type pool struct {
+	mu       sync.Mutex
+	maxCount int
+	maxBytes int
+	order    *list.List // of *poolEntry, oldest first
+	byID     map[Hash]*list.Element
+	bytes    int
+	front    int64 // next sequence number for the front (returned transactions)
+	back     int64 // next sequence number for the back (new transactions)
+
+}
+
+type poolEntry struct {
+	tx   Transaction
+	seq  int64
+	size int
+}
+
+type poolStage struct {
+	drop map[Hash]struct{}
+	back []*poolEntry // returned transactions, oldest first
+}
+
+func newPool(maxCount, maxBytes int) *pool {
+	return &pool{maxCount: maxCount, maxBytes: maxBytes, order: list.New(), byID: map[Hash]*list.Element{}, front: -1}
+}
+
+// seqKey maps a signed sequence number to an order-preserving key.
+func seqKey(seq int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(seq)^1<<63) }
+
+func keySeq(k []byte) int64 { return int64(binary.BigEndian.Uint64(k) ^ 1<<63) }
+
+// load reads the pool bucket, dropping entries that are corrupt,
+// duplicated or already in the main chain.
+func (p *pool) load(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketPool)
+	var stale [][]byte
+	cur := b.Cursor()
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		if len(k) != 8 {
+			stale = append(stale, append([]byte(nil), k...))
+			continue
+		}
+		t, err := DecodeTransaction(v)
+		_, inChain := dbTxHeight(tx, t.ID)
+		_, dup := p.byID[t.ID]
+		if err != nil || inChain || dup || t.CheckFields() != nil || t.IsReward() {
+			stale = append(stale, append([]byte(nil), k...))
+			continue
+		}
+		seq := keySeq(k)
+		p.byID[t.ID] = p.order.PushBack(&poolEntry{tx: t, seq: seq, size: len(v)})
+		p.bytes += len(v)
+		p.front = min(p.front, seq-1)
+		p.back = max(p.back, seq+1)
+	}
+	for _, k := range stale {
+		if err := b.Delete(k); err != nil {
+			return fmt.Errorf("clean pending pool: %w", err)
+		}
+	}
+	return nil
+}
+
+func (p *pool) has(id Hash) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.byID[id]
+	return ok
+}
+
+// insert adds t at the back if the bounds allow. Called with Chain.mu held.
+func (p *pool) insert(t Transaction) (*poolEntry, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.byID[t.ID]; ok {
+		return nil, ErrKnownTransaction
+	}
+	size := t.encodedSize()
+	if p.order.Len() >= p.maxCount || p.bytes+size > p.maxBytes {
+		return nil, fmt.Errorf("%w (%d transactions, %d bytes)", ErrPoolFull, p.order.Len(), p.bytes)
+	}
+	e := &poolEntry{tx: t, seq: p.back, size: size}
+	p.back++
+	p.byID[t.ID] = p.order.PushBack(e)
+	p.bytes += size
+	return e, nil
+}
+
+// remove takes id out of memory. Called with Chain.mu held.
+func (p *pool) remove(id Hash) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.removeLocked(id)
+}
+
+func (p *pool) removeLocked(id Hash) {
+	if el, ok := p.byID[id]; ok {
+		p.bytes -= el.Value.(*poolEntry).size
+		p.order.Remove(el)
+		delete(p.byID, id)
+	}
+}
+
+// stage writes, inside a block's store transaction, the removal of drop
+// and the return of back (oldest first) to the front of the pool, within
+// the pool's bounds. commit applies the result to memory once the
+// transaction has committed; if it does not commit, the result is simply
+// dropped. Called with Chain.mu held.
+func (p *pool) stage(tx *bolt.Tx, drop map[Hash]struct{}, back []Transaction) (*poolStage, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := tx.Bucket(bucketPool)
+	st := &poolStage{drop: drop}
+	count, bytes := p.order.Len(), p.bytes
+	for id := range drop {
+		if el, ok := p.byID[id]; ok {
+			e := el.Value.(*poolEntry)
+			if err := b.Delete(seqKey(e.seq)); err != nil {
+				return nil, err
+			}
+			count--
+			bytes -= e.size
+		}
+	}
+	seq := p.front - int64(len(back))
+	for _, t := range back {
+		seq++
+		if _, ok := p.byID[t.ID]; ok {
+			continue // already pending
+		}
+		size := t.encodedSize()
+		if count >= p.maxCount || bytes+size > p.maxBytes {
+			continue // the bound wins; the pool is full of newer work
+		}
+		e := &poolEntry{tx: t, seq: seq, size: size}
+		if err := b.Put(seqKey(seq), t.AppendBinary(nil)); err != nil {
+			return nil, err
+		}
+		st.back = append(st.back, e)
+		count++
+		bytes += size
+	}
+	return st, nil
+}
+
+// commit applies staged changes to memory. Called with Chain.mu held.
+func (p *pool) commit(st *poolStage) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id := range st.drop {
+		p.removeLocked(id)
+	}
+	for i := len(st.back) - 1; i >= 0; i-- {
+		e := st.back[i]
+		p.byID[e.tx.ID] = p.order.PushFront(e)
+		p.bytes += e.size
+		p.front = min(p.front, e.seq-1)
+	}
+}
+
+// pending returns up to limit transactions in order (limit <= 0: all).
+func (p *pool) pending(limit int) []Transaction {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.order.Len()
+	if limit > 0 && limit < n {
+		n = limit
+	}
+	out := make([]Transaction, 0, n)
+	for el := p.order.Front(); el != nil && len(out) < n; el = el.Next() {
+		out = append(out, el.Value.(*poolEntry).tx)
+	}
+	return out
+}
+
+func (p *pool) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.order.Len()
+}
+
+func (p *pool) get(id Hash) (Transaction, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	el, ok := p.byID[id]
+	if !ok {
+		return Transaction{}, false
+	}
+	return el.Value.(*poolEntry).tx, true
+}
+
+// AddTransaction validates tx and adds it to the pending pool. When it
+// returns nil the transaction is on disk. Errors: a *RuleError (invalid),
+// ErrKnownTransaction (pending or in the main chain already), ErrPoolFull.
+func (c *Chain) AddTransaction(tx Transaction) error {
+	if err := tx.Check(); err != nil {
+		return err
+	}
+	if tx.IsReward() {
+		return ruleErrorf(ErrBadTransaction, "sender %q is reserved for mining rewards", RewardSender)
+	}
+	c.mu.Lock()
+	if c.pool.has(tx.ID) {
+		c.mu.Unlock()
+		return fmt.Errorf("%w: %s is pending", ErrKnownTransaction, tx.ID)
+	}
+	var height uint64
+	var inChain bool
+	_ = c.db.View(func(btx *bolt.Tx) error { height, inChain = dbTxHeight(btx, tx.ID); return nil })
+	if inChain {
+		c.mu.Unlock()
+		return fmt.Errorf("%w: %s is in block %d", ErrKnownTransaction, tx.ID, height)
+	}
+	e, err := c.pool.insert(tx)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	// Batch lets concurrent submissions share one disk sync.
+	err = c.db.Batch(func(btx *bolt.Tx) error {
+		return btx.Bucket(bucketPool).Put(seqKey(e.seq), tx.AppendBinary(nil))
+	})
+	if err != nil {
+		c.mu.Lock()
+		c.pool.remove(tx.ID)
+		c.mu.Unlock()
+		return fmt.Errorf("store pending transaction: %w", err)
+	}
+	return nil
+}
+
+// Pending returns up to limit pending transactions, oldest first (limit
+// <= 0: all).
+func (c *Chain) Pending(limit int) []Transaction { return c.pool.pending(limit) }
+
+// PendingCount returns the number of pending transactions.
+func (c *Chain) PendingCount() int { return c.pool.count() }
+
+// TxLocation says where a transaction is.
+type TxLocation struct {
+	Tx        Transaction
+	Pending   bool   // in the pending pool
+	Height    uint64 // otherwise: the main-chain block holding it
+	BlockHash Hash
+}
+
+// FindTransaction looks a transaction up in the pool, then the main chain;
+// ErrNotFound if it is in neither.
+func (c *Chain) FindTransaction(id Hash) (TxLocation, error) {
+	if t, ok := c.pool.get(id); ok {
+		return TxLocation{Tx: t, Pending: true}, nil
+	}
+	loc, err := c.findConfirmed(id)
+	if errors.Is(err, ErrNotFound) {
+		// A reorganisation may have returned it to the pool meanwhile.
+		if t, ok := c.pool.get(id); ok {
+			return TxLocation{Tx: t, Pending: true}, nil
+		}
+	}
+	return loc, err
+}
+
+func (c *Chain) findConfirmed(id Hash) (TxLocation, error) {
+	var loc TxLocation
+	err := c.db.View(func(btx *bolt.Tx) error {
+		height, ok := dbTxHeight(btx, id)
+		if !ok {
+			return ErrNotFound
+		}
+		hash, ok := dbMainHash(btx, height)
+		if !ok {
+			return ErrNotFound
+		}
+		b, err := dbFetchBlock(btx, hash)
+		if err != nil {
+			return err
+		}
+		for _, t := range b.Transactions {
+			if t.ID == id {
+				loc = TxLocation{Tx: t, Height: height, BlockHash: hash}
+				return nil
+			}
+		}
+		return fmt.Errorf("transaction index names block %d, which lacks %s", height, id)
+	})
+	return loc, err
+}

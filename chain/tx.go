@@ -1,0 +1,135 @@
+package chain
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+)
+
+// RewardSender is the sender of the mining reward transaction, as in the
+// tutorial.
+const RewardSender = "0"
+
+// MaxAddressLen is the longest sender or recipient address, in bytes.
+const MaxAddressLen = 128
+
+// MaxAmount is the largest amount of one transaction: 2^53-1, so that every
+// amount is exact in any JSON implementation that uses float64 numbers.
+const MaxAmount = 1<<53 - 1
+
+// Transaction moves Amount from Sender to Recipient. Nonce tells apart two
+// otherwise identical payments; ID is the SHA-256 of the transaction's
+// canonical encoding (see the package documentation) and so commits to every
+// other field.
+type Transaction struct {
+	ID        Hash   `json:"id"`
+	Sender    string `json:"sender"`
+	Recipient string `json:"recipient"`
+	Amount    uint64 `json:"amount"`
+	Nonce     uint64 `json:"nonce"`
+}
+
+// NewTransaction builds a transaction with a random nonce and its id. The
+// nonce has 53 random bits, so that, like every amount, it is exact in JSON
+// implementations whose numbers are float64.
+func NewTransaction(sender, recipient string, amount uint64) (Transaction, error) {
+	var n [8]byte
+	if _, err := rand.Read(n[:]); err != nil {
+		return Transaction{}, fmt.Errorf("draw nonce: %w", err)
+	}
+	nonce := binary.BigEndian.Uint64(n[:]) & MaxAmount
+	tx := Transaction{Sender: sender, Recipient: recipient, Amount: amount, Nonce: nonce}
+	if err := tx.CheckFields(); err != nil {
+		return Transaction{}, err
+	}
+	if tx.Sender == RewardSender {
+		return Transaction{}, ruleErrorf(ErrBadTransaction, "sender %q is reserved for mining rewards", RewardSender)
+	}
+	tx.ID = tx.ComputeID()
+	return tx, nil
+}
+
+// NewRewardTransaction builds the reward transaction of the block at index:
+// sender "0", nonce = index, so reward ids never repeat along one chain.
+func NewRewardTransaction(recipient string, amount, index uint64) Transaction {
+	tx := Transaction{Sender: RewardSender, Recipient: recipient, Amount: amount, Nonce: index}
+	tx.ID = tx.ComputeID()
+	return tx
+}
+
+// IsReward reports whether tx is a mining reward.
+func (tx *Transaction) IsReward() bool { return tx.Sender == RewardSender }
+
+// appendCanonical appends the canonical encoding of tx (without its id).
+func (tx *Transaction) appendCanonical(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(tx.Sender)))
+	b = append(b, tx.Sender...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(tx.Recipient)))
+	b = append(b, tx.Recipient...)
+	b = binary.BigEndian.AppendUint64(b, tx.Amount)
+	b = binary.BigEndian.AppendUint64(b, tx.Nonce)
+	return b
+}
+
+// encodedSize is the size of the canonical encoding of tx.
+func (tx *Transaction) encodedSize() int { return 2 + len(tx.Sender) + 2 + len(tx.Recipient) + 16 }
+
+// ComputeID returns the SHA-256 of the canonical encoding of tx.
+func (tx *Transaction) ComputeID() Hash {
+	var buf [2*(2+MaxAddressLen) + 16]byte
+	if tx.encodedSize() > len(buf) {
+		return sha256.Sum256(tx.appendCanonical(nil))
+	}
+	return sha256.Sum256(tx.appendCanonical(buf[:0]))
+}
+
+// CheckFields checks the well-formedness rules that need no context:
+// addresses non-empty, at most MaxAddressLen bytes of printable UTF-8, and an
+// amount from 1 to MaxAmount. It does not check the id.
+func (tx *Transaction) CheckFields() error {
+	if err := checkAddress("sender", tx.Sender); err != nil {
+		return err
+	}
+	if err := checkAddress("recipient", tx.Recipient); err != nil {
+		return err
+	}
+	if tx.Amount == 0 {
+		return ruleErrorf(ErrBadTransaction, "amount must be a positive integer")
+	}
+	if tx.Amount > MaxAmount {
+		return ruleErrorf(ErrBadTransaction, "amount %d exceeds the maximum %d", tx.Amount, uint64(MaxAmount))
+	}
+	return nil
+}
+
+// Check runs CheckFields and verifies the id.
+func (tx *Transaction) Check() error {
+	if err := tx.CheckFields(); err != nil {
+		return err
+	}
+	if want := tx.ComputeID(); tx.ID != want {
+		return ruleErrorf(ErrBadTransaction, "transaction id %s does not match its contents (want %s)", tx.ID, want)
+	}
+	return nil
+}
+
+func checkAddress(field, s string) error {
+	if s == "" {
+		return ruleErrorf(ErrBadTransaction, "%s is empty", field)
+	}
+	if len(s) > MaxAddressLen {
+		return ruleErrorf(ErrBadTransaction, "%s is longer than %d bytes", field, MaxAddressLen)
+	}
+	if !utf8.ValidString(s) {
+		return ruleErrorf(ErrBadTransaction, "%s is not valid UTF-8", field)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return ruleErrorf(ErrBadTransaction, "%s contains a non-printable character %U", field, r)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+
+	"github.com/gossipchain/gossipchain/chain"
+)
+
+const usageHeader = `gossipchain runs a node of a small proof-of-work blockchain: it finds peers on
+the LAN (mDNS) or through bootstrap multiaddrs, gossips blocks and transactions,
+keeps its chain on disk and serves an HTTP API (the tutorial's /mine, /chain,
+/transactions/new, /nodes/register, /nodes/resolve, plus /status, /peers,
+/blocks/{id}, /transactions/{id}, /transactions/pending, POST /blocks, /metrics).
+
+Usage:
+  gossipchain [flags]
+
+Examples:
+  gossipchain                      # HTTP on 127.0.0.1:5000, p2p on port 4001
+  gossipchain -p 5001              # a second node: HTTP 5001, p2p 4002, own data directory
+  gossipchain --mdns=false --listen /ip4/127.0.0.1/tcp/4101 \
+      --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW... --http 127.0.0.1:5100
+
+Flags:
+`
+
+const usageFooter = `
+Defaults that follow the HTTP port P (5000 unless --http or -p say otherwise):
+  --datadir  gossipchain-data/P in the working directory, so that nodes on one
+             machine with different ports keep apart.
+  --listen   /ip4/0.0.0.0/tcp/Q and /ip4/0.0.0.0/udp/Q/quic-v1 with
+             Q = P - 999 (5000 -> 4001, 5001 -> 4002); a random port when Q
+             is out of range.
+
+A data directory holds chain.db (blocks, main chain, pending transactions)
+and identity.key (the node's libp2p key: its peer ID survives restarts).
+The first signal (SIGINT, SIGTERM) shuts the node down cleanly; a second one
+forces it to exit at once.
+`
+
+// defaultHTTPAddr is the tutorial's address.
+const defaultHTTPAddr = "127.0.0.1:5000"
+
+// p2pPortOffset relates the default p2p port to the HTTP port: 5000 -> 4001.
+const p2pPortOffset = 5000 - 4001
+
+// networkNameRE accepts names valid both as chain network names and in p2p
+// topic and mDNS service names.
+var networkNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// config is the node's configuration after the flags were checked.
+type config struct {
+	dataDir      string
+	params       chain.Params
+	listen       []string
+	bootstrap    []string
+	mdns         bool
+	httpAddr     string
+	mine         bool
+	minerThreads int
+	minerAddress string // empty: the peer ID
+	logLevel     slog.Level
+}
+
+// listFlag collects a repeatable, comma-separated flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// portFlag is a TCP port number, 0-65535.
+type portFlag struct {
+	port int
+	set  bool
+}
+
+func (p *portFlag) String() string {
+	if !p.set {
+		return ""
+	}
+	return strconv.Itoa(p.port)
+}
+
+func (p *portFlag) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("want a port number 0-65535")
+	}
+	p.port, p.set = n, true
+	return nil
+}
+
+// parseFlags parses and checks the command line. It returns flag.ErrHelp
+// for -h and --help, after printing the usage to out.
+func parseFlags(args []string, out io.Writer) (config, error) {
+	fs := flag.NewFlagSet("gossipchain", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported by the caller, usage on --help only
+	var (
+		dataDir    = fs.String("datadir", "", "data `directory` (default gossipchain-data/<HTTP port>, see below)")
+		network    = fs.String("network", chain.DefaultNetwork, "network `name`: a-z, 0-9, '-', '_', at most 32; nodes of different networks never exchange blocks")
+		difficulty = fs.Uint("difficulty", chain.DefaultDifficulty, "proof-of-work difficulty in leading zero `bits` (0-64), part of the network's parameters: every node of a network must use the same")
+		listen     listFlag
+		bootstrap  listFlag
+		mdns       = fs.Bool("mdns", true, "discover peers on the local network with mDNS (--mdns=false to turn off)")
+		httpAddr   = fs.String("http", defaultHTTPAddr, "HTTP API `address` host:port")
+		port       portFlag
+		mine       = fs.Bool("mine", false, "mine blocks continuously, publishing each one")
+		threads    = fs.Int("miner-threads", 0, "proof-of-work search `threads` (default: number of CPUs)")
+		minerAddr  = fs.String("miner-address", "", "`address` that receives the mining rewards (default: the node's peer ID)")
+		logLevel   = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	)
+	fs.Var(&port, "p", "HTTP API `port` on 127.0.0.1, as in the tutorial: -p 5001 is --http 127.0.0.1:5001")
+	fs.Var(&listen, "listen", "libp2p listen `multiaddr`; repeatable or comma-separated (default TCP and QUIC on 0.0.0.0, see below)")
+	fs.Var(&bootstrap, "bootstrap", "bootstrap peer `multiaddr` ending in /p2p/<peer id>, dialled at start and redialled when lost; repeatable or comma-separated")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHeader)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), usageFooter)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(out)
+			fs.Usage()
+		}
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	cfg := config{mdns: *mdns, mine: *mine, listen: listen, bootstrap: bootstrap, minerAddress: *minerAddr}
+
+	// HTTP address.
+	cfg.httpAddr = *httpAddr
+	if set["p"] {
+		if set["http"] {
+			return config{}, errors.New("-p and --http both given: use one")
+		}
+		cfg.httpAddr = net.JoinHostPort("127.0.0.1", port.String())
+	}
+	_, portStr, err := net.SplitHostPort(cfg.httpAddr)
+	if err != nil {
+		return config{}, fmt.Errorf("--http %q: want host:port: %v", cfg.httpAddr, err)
+	}
+	httpPort, err := strconv.Atoi(portStr)
+	if err != nil || httpPort < 0 || httpPort > 65535 {
+		return config{}, fmt.Errorf("--http %q: port out of range 0-65535", cfg.httpAddr)
+	}
+
+	// Network parameters.
+	if !networkNameRE.MatchString(*network) {
+		return config{}, fmt.Errorf("--network %q: want 1-32 of a-z 0-9 '-' '_', starting with a letter or digit", *network)
+	}
+	if *difficulty > chain.MaxDifficulty {
+		return config{}, fmt.Errorf("--difficulty %d: at most %d", *difficulty, chain.MaxDifficulty)
+	}
+	if cfg.params, err = chain.NewParams(*network, uint32(*difficulty)); err != nil {
+		return config{}, fmt.Errorf("--network %q --difficulty %d: %v", *network, *difficulty, err)
+	}
+
+	// Data directory.
+	cfg.dataDir = *dataDir
+	if cfg.dataDir == "" {
+		cfg.dataDir = filepath.Join("gossipchain-data", strconv.Itoa(httpPort))
+	}
+
+	// libp2p addresses.
+	if len(cfg.listen) == 0 {
+		q := httpPort - p2pPortOffset
+		if httpPort == 0 || q < 1 || q > 65535 {
+			q = 0
+		}
+		cfg.listen = []string{fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", q), fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", q)}
+	}
+	for _, s := range cfg.listen {
+		if _, err := multiaddr.NewMultiaddr(s); err != nil {
+			return config{}, fmt.Errorf("--listen %q: not a multiaddr: %v", s, err)
+		}
+	}
+	for _, s := range cfg.bootstrap {
+		m, err := multiaddr.NewMultiaddr(s)
+		if err != nil {
+			return config{}, fmt.Errorf("--bootstrap %q: not a multiaddr: %v", s, err)
+		}
+		if _, err := peer.AddrInfoFromP2pAddr(m); err != nil {
+			return config{}, fmt.Errorf("--bootstrap %q: want a multiaddr ending in /p2p/<peer id>: %v", s, err)
+		}
+	}
+
+	// Mining.
+	switch {
+	case *threads < 0:
+		return config{}, fmt.Errorf("--miner-threads %d: must not be negative", *threads)
+	case *threads == 0:
+		cfg.minerThreads = runtime.NumCPU()
+	default:
+		cfg.minerThreads = *threads
+	}
+	if set["miner-address"] {
+		reward := chain.NewRewardTransaction(cfg.minerAddress, 1, 1)
+		if err := reward.CheckFields(); err != nil {
+			return config{}, fmt.Errorf("--miner-address %q: %v", cfg.minerAddress, err)
+		}
+	}
+
+	// Logging.
+	if err := cfg.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return config{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	return cfg, nil
+}

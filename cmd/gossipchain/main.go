@@ -1,0 +1,220 @@
+// Command gossipchain runs a gossipchain node: the chain store, the libp2p
+// host, gossip and chain exchange, an optional miner and the HTTP API. Run
+// it with --help for its flags.
+//
+// This package only wires the others together: flags, logging, signals.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/gossipchain/gossipchain/api"
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/p2p"
+	gsync "github.com/gossipchain/gossipchain/sync"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // the node failed to start or to run
+	exitUsage = 2 // bad flags
+)
+
+const (
+	// shutdownTimeout bounds draining the HTTP API on shutdown.
+	shutdownTimeout = 10 * time.Second
+	// maxMessageOverhead is added to the largest block for the pubsub
+	// message limit (content id, framing).
+	maxMessageOverhead = 64 << 10
+	// mineRetryDelay is the pause after a failed attempt of the mining loop.
+	mineRetryDelay = time.Second
+)
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(exitOK)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gossipchain: %v\nRun gossipchain --help for usage.\n", err)
+		os.Exit(exitUsage)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	slog.SetDefault(log)
+
+	// The first SIGINT or SIGTERM cancels ctx; a second one exits at once.
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
+	go func() {
+		sig := <-signals
+		log.Info("shutting down (signal again to force)", "signal", sig.String())
+		stop()
+		sig = <-signals
+		log.Error("forced exit", "signal", sig.String())
+		os.Exit(exitError)
+	}()
+
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("gossipchain failed", "err", err)
+		os.Exit(exitError)
+	}
+	log.Info("stopped")
+}
+
+// run opens the chain, the p2p node, the sync service, the miner and the
+// API in that order, serves until ctx is cancelled, then closes them in the
+// reverse order.
+func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
+	params := cfg.params
+	log.Info("starting gossipchain", "network", params.Name, "difficulty", params.Difficulty,
+		"genesis", params.Genesis().Hash, "datadir", cfg.dataDir)
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+
+	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(cfg.dataDir, "chain.db"), Logger: log})
+	if err != nil {
+		return fmt.Errorf("open chain: %w", err)
+	}
+	defer closeLogged(log, "chain", c.Close)
+
+	node, err := p2p.New(ctx, p2p.Config{
+		DataDir:        cfg.dataDir,
+		Network:        params.Name,
+		ListenAddrs:    cfg.listen,
+		Bootstrap:      cfg.bootstrap,
+		MDNS:           cfg.mdns,
+		MaxMessageSize: params.MaxBlockSize + maxMessageOverhead,
+		Logger:         log,
+	})
+	if err != nil {
+		return fmt.Errorf("start p2p node: %w", err)
+	}
+	defer closeLogged(log, "p2p node", node.Close)
+
+	svc, err := gsync.New(gsync.Config{Chain: c, Node: node, Logger: log})
+	if err != nil {
+		return fmt.Errorf("create sync service: %w", err)
+	}
+	defer closeLogged(log, "sync service", svc.Close)
+
+	minerAddress := cfg.minerAddress
+	if minerAddress == "" {
+		minerAddress = node.ID().String()
+	}
+	miner, err := chain.NewMiner(c, chain.MinerConfig{Address: minerAddress, Threads: cfg.minerThreads})
+	if err != nil {
+		return fmt.Errorf("create miner: %w", err)
+	}
+
+	server := api.New(api.Config{
+		Chain:     c,
+		Network:   network{Service: svc, node: node},
+		Miner:     miner,
+		Mining:    func() bool { return cfg.mine },
+		Logger:    log,
+		SyncStats: svc.Stats,
+	})
+	ln, err := net.Listen("tcp", cfg.httpAddr)
+	if err != nil {
+		return fmt.Errorf("listen for HTTP: %w", err)
+	}
+
+	if err := svc.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("start sync service: %w", err)
+	}
+	if err := node.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("start p2p node: %w", err)
+	}
+
+	head := c.Head()
+	log.Info("chain", "height", head.Height, "head", head.Hash, "pending", c.PendingCount())
+	log.Info("identity", "peer_id", node.ID().String())
+	for _, a := range node.Addrs() {
+		log.Info("listening", "addr", a.String())
+	}
+	log.Info("http api listening", "url", "http://"+ln.Addr().String())
+
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(ln) }()
+
+	mineCtx, stopMining := context.WithCancel(ctx)
+	mined := make(chan struct{})
+	if cfg.mine {
+		log.Info("mining", "address", minerAddress, "threads", cfg.minerThreads)
+		go func() {
+			defer close(mined)
+			mineLoop(mineCtx, miner, svc, log)
+		}()
+	} else {
+		close(mined)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+		err = fmt.Errorf("http api: %w", err)
+	}
+
+	// Shut down: the API first (drained within shutdownTimeout), then the
+	// miner; the deferred calls close sync, p2p and the chain in that order.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if serr := server.Shutdown(shutdownCtx); serr != nil {
+		log.Warn("http api did not drain in time", "err", serr)
+	}
+	if err == nil {
+		if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+			log.Warn("http api stopped with an error", "err", serr)
+		}
+	}
+	stopMining()
+	<-mined
+	return err
+}
+
+// mineLoop mines and publishes blocks until ctx is cancelled. MineBlock
+// itself starts again on a new head when one arrives during the search.
+func mineLoop(ctx context.Context, miner *chain.Miner, svc *gsync.Service, log *slog.Logger) {
+	for ctx.Err() == nil {
+		b, _, err := miner.MineBlock(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Error("mining failed", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(mineRetryDelay):
+			}
+			continue
+		}
+		log.Info("mined block", "index", b.Index, "hash", b.Hash, "transactions", len(b.Transactions),
+			"hash_rate", int64(miner.HashRate()))
+		if err := svc.PublishBlock(ctx, b); err != nil && ctx.Err() == nil {
+			log.Warn("publishing mined block failed", "index", b.Index, "err", err)
+		}
+	}
+}
+
+// closeLogged closes one component, logging a failure.
+func closeLogged(log *slog.Logger, what string, closeFn func() error) {
+	if err := closeFn(); err != nil {
+		log.Error("closing "+what+" failed", "err", err)
+	}
+}

@@ -1,0 +1,376 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the gossipchain command built once by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gossipchain-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "gossipchain")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/gossipchain")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build gossipchain:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// waitTimeout is the generous deadline for every condition the tests wait for.
+const waitTimeout = 60 * time.Second
+
+// eventually polls cond until it returns nil or the deadline passes.
+func eventually(t testing.TB, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = cond(); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not reached within %s: %v", what, waitTimeout, err)
+}
+
+// freePort returns a TCP port that was free a moment ago on 127.0.0.1.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// nodeOptions say how to start one node process.
+type nodeOptions struct {
+	network    string
+	difficulty int
+	datadir    string
+	httpAddr   string   // host:port
+	p2pPort    int      // TCP listen port on 127.0.0.1
+	bootstrap  []string // multiaddrs
+	extra      []string // more flags
+	netns      string   // run inside this network namespace (ip netns exec)
+	listenIP   string   // default 127.0.0.1
+	mdns       bool
+}
+
+// node is a running gossipchain process.
+type node struct {
+	t    testing.TB
+	opts nodeOptions
+	cmd  *exec.Cmd
+	done chan struct{}
+	logs *syncBuffer
+	url  string
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startNode starts a node and waits until its HTTP API answers. The node is
+// stopped when the test ends.
+func startNode(t testing.TB, opts nodeOptions) *node {
+	t.Helper()
+	if opts.network == "" {
+		opts.network = "e2e"
+	}
+	if opts.difficulty == 0 {
+		opts.difficulty = 8
+	}
+	if opts.datadir == "" {
+		opts.datadir = t.TempDir()
+	}
+	if opts.httpAddr == "" {
+		opts.httpAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	}
+	if opts.p2pPort == 0 {
+		opts.p2pPort = freePort(t)
+	}
+	if opts.listenIP == "" {
+		opts.listenIP = "127.0.0.1"
+	}
+	n := &node{t: t, opts: opts, logs: &syncBuffer{}, url: "http://" + opts.httpAddr}
+	n.start()
+	t.Cleanup(n.stop)
+	return n
+}
+
+func (n *node) args() []string {
+	o := n.opts
+	args := []string{
+		"--datadir", o.datadir,
+		"--network", o.network,
+		"--difficulty", fmt.Sprint(o.difficulty),
+		"--http", o.httpAddr,
+		"--listen", fmt.Sprintf("/ip4/%s/tcp/%d", o.listenIP, o.p2pPort),
+		fmt.Sprintf("--mdns=%t", o.mdns),
+		"--miner-threads", "1",
+		"--log-level", "debug",
+	}
+	if len(o.bootstrap) > 0 {
+		args = append(args, "--bootstrap", strings.Join(o.bootstrap, ","))
+	}
+	return append(args, o.extra...)
+}
+
+func (n *node) start() {
+	t := n.t
+	t.Helper()
+	var cmd *exec.Cmd
+	if n.opts.netns != "" {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", n.opts.netns, binary}, n.args()...)...)
+	} else {
+		cmd = exec.Command(binary, n.args()...)
+	}
+	cmd.Stdout, cmd.Stderr = n.logs, n.logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	n.cmd = cmd
+	n.done = make(chan struct{})
+	go func() { cmd.Wait(); close(n.done) }()
+	eventually(t, "node "+n.opts.httpAddr+" answers /status", func() error {
+		select {
+		case <-n.done:
+			return fmt.Errorf("node exited: %s\n%s", cmd.ProcessState, n.logs)
+		default:
+		}
+		_, err := n.status()
+		return err
+	})
+}
+
+// stop sends SIGTERM and waits for a clean exit (SIGKILL after 20 s).
+func (n *node) stop() {
+	if n.cmd == nil {
+		return
+	}
+	select {
+	case <-n.done:
+		n.cmd = nil
+		return
+	default:
+	}
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-n.done:
+		if code := n.cmd.ProcessState.ExitCode(); code != 0 {
+			n.t.Errorf("node %s exited with code %d after SIGTERM\n%s", n.opts.httpAddr, code, n.logs)
+		}
+	case <-time.After(20 * time.Second):
+		n.cmd.Process.Kill()
+		<-n.done
+		n.t.Errorf("node %s did not stop within 20s of SIGTERM\n%s", n.opts.httpAddr, n.logs)
+	}
+	n.cmd = nil
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (n *node) kill() {
+	n.cmd.Process.Kill()
+	<-n.done
+	n.cmd = nil
+}
+
+// restart starts the node again with the same options and data directory.
+func (n *node) restart() { n.start() }
+
+type status struct {
+	PeerID    string   `json:"peer_id"`
+	Addrs     []string `json:"addrs"`
+	Network   string   `json:"network"`
+	Genesis   string   `json:"genesis"`
+	Height    uint64   `json:"height"`
+	Head      string   `json:"head"`
+	TotalWork string   `json:"total_work"`
+	Peers     int      `json:"peers"`
+	Pending   int      `json:"pending"`
+}
+
+var client = &http.Client{Timeout: 30 * time.Second}
+
+func (n *node) status() (status, error) {
+	var s status
+	_, err := n.getJSON("/status", &s)
+	return s, err
+}
+
+// mustStatus returns the status or fails the test.
+func (n *node) mustStatus() status {
+	n.t.Helper()
+	s, err := n.status()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return s
+}
+
+// multiaddr returns the node's multiaddr on its listen IP.
+func (n *node) multiaddr() string {
+	n.t.Helper()
+	s := n.mustStatus()
+	for _, a := range s.Addrs {
+		if strings.Contains(a, "/ip4/"+n.opts.listenIP+"/tcp/") {
+			return a
+		}
+	}
+	n.t.Fatalf("no /ip4/%s/tcp address in %v", n.opts.listenIP, s.Addrs)
+	return ""
+}
+
+func (n *node) getJSON(path string, v any) (int, error) {
+	return n.do(http.MethodGet, path, "", v)
+}
+
+// do sends a request and decodes a JSON answer into v (if not nil).
+func (n *node) do(method, path, body string, v any) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, n.url+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if v != nil {
+		if err := json.Unmarshal(data, v); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: decode %q: %w", method, path, truncate(data), err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+func truncate(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "..."
+	}
+	return string(b)
+}
+
+// mine asks the node to mine one block.
+func (n *node) mine() map[string]any {
+	n.t.Helper()
+	var out map[string]any
+	code, err := n.do(http.MethodGet, "/mine", "", &out)
+	if err != nil || code != http.StatusOK {
+		n.t.Fatalf("GET /mine: %d %v %v", code, out, err)
+	}
+	return out
+}
+
+// chainHashes returns the hashes of the node's main chain.
+func (n *node) chainHashes() ([]string, error) {
+	var out struct {
+		Chain []struct {
+			Hash string `json:"hash"`
+		} `json:"chain"`
+		Length int `json:"length"`
+	}
+	if _, err := n.getJSON("/chain", &out); err != nil {
+		return nil, err
+	}
+	hashes := make([]string, len(out.Chain))
+	for i, b := range out.Chain {
+		hashes[i] = b.Hash
+	}
+	if len(hashes) != out.Length {
+		return nil, fmt.Errorf("length %d but %d blocks", out.Length, len(hashes))
+	}
+	return hashes, nil
+}
+
+// lastLines returns the last lines of the node's log, for failure messages.
+func (n *node) lastLines(k int) string {
+	sc := bufio.NewScanner(strings.NewReader(n.logs.String()))
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) > k {
+		lines = lines[len(lines)-k:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sameHead waits until every node reports the same head at height >= min.
+func sameHead(t testing.TB, nodes []*node, minHeight uint64) string {
+	t.Helper()
+	var head string
+	eventually(t, "all nodes on one head", func() error {
+		head = ""
+		for i, n := range nodes {
+			s, err := n.status()
+			if err != nil {
+				return err
+			}
+			if s.Height < minHeight {
+				return fmt.Errorf("node %d at height %d < %d", i, s.Height, minHeight)
+			}
+			if head == "" {
+				head = s.Head
+			} else if s.Head != head {
+				return fmt.Errorf("node %d head %s differs from %s", i, s.Head, head)
+			}
+		}
+		return nil
+	})
+	return head
+}

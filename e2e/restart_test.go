@@ -1,0 +1,61 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+)
+
+// A node killed with SIGKILL keeps its peer ID, its chain and its pending
+// transactions, and catches up with what it missed once it rejoins.
+func TestKillAndRestart(t *testing.T) {
+	nodes := startLine(t, 3, nodeOptions{})
+	a, c := nodes[0], nodes[2]
+	a.mine()
+	c.mine()
+	sameHead(t, nodes, 3)
+	before := c.mustStatus()
+
+	var tx struct {
+		ID string `json:"id"`
+	}
+	if code, err := c.do(http.MethodPost, "/transactions/new", `{"sender": "carol", "recipient": "dave", "amount": 3}`, &tx); err != nil || code != http.StatusCreated {
+		t.Fatalf("POST /transactions/new: %d %v", code, err)
+	}
+	c.kill()
+
+	a.mine()
+	a.mine()
+	sameHead(t, nodes[:2], 5)
+
+	// Alone first (no bootstrap): what was on disk must be there.
+	bootstrap := c.opts.bootstrap
+	c.opts.bootstrap = nil
+	c.restart()
+	after := c.mustStatus()
+	if after.PeerID != before.PeerID {
+		t.Fatalf("peer ID changed across restart: %s → %s", before.PeerID, after.PeerID)
+	}
+	if after.Head != before.Head || after.Height != before.Height {
+		t.Fatalf("chain lost across SIGKILL: head %s@%d → %s@%d", before.Head, before.Height, after.Head, after.Height)
+	}
+	var loc struct {
+		Status string `json:"status"`
+	}
+	if code, err := c.getJSON("/transactions/"+tx.ID, &loc); err != nil || code != http.StatusOK || loc.Status != "pending" {
+		t.Fatalf("acknowledged transaction lost across SIGKILL: %d %+v %v", code, loc, err)
+	}
+	c.stop()
+
+	// Then rejoin: it catches up with the blocks mined while it was away.
+	c.opts.bootstrap = bootstrap
+	c.restart()
+	head := sameHead(t, nodes, 5)
+	eventually(t, "transaction pending or confirmed after catching up", func() error {
+		if code, err := c.getJSON("/transactions/"+tx.ID, &loc); err != nil || code != http.StatusOK {
+			return fmt.Errorf("%d %v", code, err)
+		}
+		return nil
+	})
+	t.Logf("rejoined at head %s; transaction %s is %s", head, tx.ID, loc.Status)
+}

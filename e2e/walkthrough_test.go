@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+)
+
+// The tutorial's curl walkthrough, request bodies byte for byte, against two
+// node processes: the second registers the first by its HTTP URL and
+// resolves to its chain.
+func TestTutorialWalkthrough(t *testing.T) {
+	a := startNode(t, nodeOptions{})
+	b := startNode(t, nodeOptions{})
+
+	var mined struct {
+		Message      string           `json:"message"`
+		Index        uint64           `json:"index"`
+		Transactions []map[string]any `json:"transactions"`
+		Proof        uint64           `json:"proof"`
+		PreviousHash string           `json:"previous_hash"`
+	}
+	if code, err := a.getJSON("/mine", &mined); err != nil || code != http.StatusOK || mined.Message != "New Block Forged" || mined.Index != 2 {
+		t.Fatalf("GET /mine: %d %+v %v", code, mined, err)
+	}
+
+	var added struct {
+		Message string `json:"message"`
+	}
+	body := `{
+ "sender": "d4ee26eee15148ee92c6cd394edd974e",
+ "recipient": "someone-other-address",
+ "amount": 5
+}`
+	if code, err := a.do(http.MethodPost, "/transactions/new", body, &added); err != nil || code != http.StatusCreated || added.Message != "Transaction will be added to Block 3" {
+		t.Fatalf("POST /transactions/new: %d %+v %v", code, added, err)
+	}
+	if code, err := a.getJSON("/mine", &mined); err != nil || code != http.StatusOK || mined.Index != 3 || len(mined.Transactions) != 2 {
+		t.Fatalf("second GET /mine: %d %+v %v", code, mined, err)
+	}
+	if got := mined.Transactions[0]["sender"]; got != "d4ee26eee15148ee92c6cd394edd974e" {
+		t.Fatalf("first transaction sender %v", got)
+	}
+
+	var full struct {
+		Chain  []map[string]any `json:"chain"`
+		Length int              `json:"length"`
+	}
+	if code, err := a.getJSON("/chain", &full); err != nil || code != http.StatusOK || full.Length != 3 || len(full.Chain) != 3 {
+		t.Fatalf("GET /chain: %d length %d blocks %d %v", code, full.Length, len(full.Chain), err)
+	}
+
+	var reg struct {
+		Message    string   `json:"message"`
+		TotalNodes []string `json:"total_nodes"`
+	}
+	regBody := fmt.Sprintf(`{
+ "nodes": ["%s"]
+}`, a.url)
+	if code, err := b.do(http.MethodPost, "/nodes/register", regBody, &reg); err != nil || code != http.StatusCreated || reg.Message != "New nodes have been added" || len(reg.TotalNodes) == 0 {
+		t.Fatalf("POST /nodes/register: %d %+v %v", code, reg, err)
+	}
+	var bad map[string]any
+	if code, err := b.do(http.MethodPost, "/nodes/register", `{"nodes": []}`, &bad); err != nil || code != http.StatusBadRequest || bad["error"] != "Error: Please supply a valid list of nodes" {
+		t.Fatalf("POST /nodes/register without nodes: %d %v %v", code, bad, err)
+	}
+
+	var resolved struct {
+		Message  string           `json:"message"`
+		NewChain []map[string]any `json:"new_chain"`
+		Chain    []map[string]any `json:"chain"`
+	}
+	if code, err := b.getJSON("/nodes/resolve", &resolved); err != nil || code != http.StatusOK || resolved.Message != "Our chain was replaced" || len(resolved.NewChain) != 3 {
+		t.Fatalf("GET /nodes/resolve on the second node: %d %q new_chain %d %v", code, resolved.Message, len(resolved.NewChain), err)
+	}
+	if code, err := a.getJSON("/nodes/resolve", &resolved); err != nil || code != http.StatusOK || resolved.Message != "Our chain is authoritative" || len(resolved.Chain) != 3 {
+		t.Fatalf("GET /nodes/resolve on the first node: %d %q chain %d %v", code, resolved.Message, len(resolved.Chain), err)
+	}
+	ha, _ := a.chainHashes()
+	hb, _ := b.chainHashes()
+	if fmt.Sprint(ha) != fmt.Sprint(hb) {
+		t.Fatalf("chains differ after resolve:\n%v\n%v", ha, hb)
+	}
+}

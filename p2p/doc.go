@@ -1,0 +1,137 @@
+// Package p2p is gossipchain's networking layer: a libp2p host with a persistent
+// identity, peer discovery (mDNS and a bootstrap list), a ban list, and one GossipSub
+// router carrying the network's topics. It knows peers and bytes, never blocks or
+// transactions, and imports no other gossipchain package; the sync package gives meaning
+// to the bytes through the validators it passes to Node.Join.
+//
+// # Lifecycle
+//
+// New builds the host and the router and dials nobody; Start starts mDNS (when enabled)
+// and the bootstrap dialer and returns at once; Close stops every goroutine the node
+// started, waits for them, stops pubsub and closes the host. Close is idempotent.
+//
+// # Host
+//
+//   - Transports: TCP and QUIC (v1). Listen addresses default to DefaultListenAddrs
+//     (/ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/udp/4001/quic-v1). No relay, no DHT, no
+//     public bootstrappers: a node only ever talks to peers it was given or found on its
+//     LAN.
+//   - Identity: an Ed25519 key, stored by crypto.MarshalPrivateKey in
+//     <DataDir>/identity.key (mode 0600, DataDir created 0700). It is created on first
+//     start and reused afterwards, so the peer ID and multiaddrs survive restarts. A
+//     corrupt file is an error, never silently replaced.
+//   - Connection manager: watermarks LowWater/HighWater (default 32/96), one minute of
+//     grace for new connections. Bootstrap peers are protected (tag "bootstrap"); peers
+//     added through Connect carry a tag of weight 10 ("register").
+//   - Resource manager: go-libp2p's defaults, which leave loopback unlimited.
+//   - Connection gater: refuses, in both directions, peers serving a ban (Penalize).
+//
+// # Discovery
+//
+//   - mDNS (Config.MDNS) under the service name "gossipchain-<network>" (MDNSServiceName):
+//     every peer found, unless it is this node, banned or already connected, is dialled
+//     in the background with a 15 s timeout.
+//   - Bootstrap (Config.Bootstrap, multiaddrs ending in /p2p/<id>): each peer is dialled
+//     by Start and, whenever the node is not connected to it, redialled with exponential
+//     backoff from 1 s doubling to 1 min, with up to 20% jitter. The backoff restarts
+//     from 1 s only after a connection that lasted a minute, so a peer that keeps
+//     dropping us is not hammered. Losses are seen through the event bus
+//     (EvtPeerConnectednessChanged), with a periodic check as a safety net.
+//   - Connect (used by POST /nodes/register) dials one multiaddr ending in /p2p/<id>.
+//   - Peers reports each connected peer with its source: "bootstrap", "register",
+//     "mdns", "inbound" (it dialled us and was not known otherwise) or "unknown" (dialled
+//     by something else, e.g. pubsub peer exchange). A peer known by several sources
+//     reports the most specific, in that order.
+//
+// # Topics
+//
+// One topic per kind of message, named TopicName(network, kind) =
+// "/gossipchain/<network>/<kind>/1": "/gossipchain/devnet/blocks/1" and
+// "/gossipchain/devnet/txs/1". The network name keeps devnets apart; a change of message
+// format is a new version number, never an edit of an old one.
+//
+// # Message framing and ids
+//
+// Every gossip message is a 32-byte content id (the block hash or the transaction id)
+// followed by the payload (see Frame and Unframe). The pubsub message id (MessageID) is
+// the hex of those 32 bytes, so the same block published or relayed by several nodes has
+// a single id and is validated and delivered once per node; a message shorter than 32
+// bytes gets the hex of its SHA-256 and is rejected. Validators check that the id matches
+// the content. Messages are signed by their author (pubsub's strict signing).
+// Config.MaxMessageSize bounds a whole message; the chain layer passes the size of the
+// largest valid block plus overhead.
+//
+// # Validation and our own messages
+//
+// Node.Join registers the caller's validator with a timeout of ValidatorTimeout (5 s) and
+// a per-topic concurrency of ValidatorConcurrency (1024, pubsub's own default, made
+// explicit: it is a throttle, beyond which messages are dropped, not a worker pool).
+// Accept delivers and forwards; Ignore drops without penalty (already known, parent
+// unknown, or invalid only in our context, such as a transaction conflicting with our
+// pending pool); Reject drops and counts an invalid delivery against the peer that sent
+// it (only for messages invalid in any context).
+//
+// A node does not process its own messages twice. On Publish the validator runs once,
+// synchronously, with from set to our own ID; a Reject or Ignore makes Publish fail. The
+// message is then delivered once to our own subscriptions (ReceivedFrom is our ID) and
+// marked seen, so copies relayed back by peers are dropped as duplicates before any
+// validator runs. Publishing content we already delivered (received first from a peer) is
+// a no-op.
+//
+// A joined topic is relayed even without a Subscribe: every node takes part in the mesh.
+// Gossip is best effort: the mesh forms at the first heartbeat (about a second) after a
+// connection, and the chain exchange covers whatever gossip missed.
+//
+// # Router options
+//
+//   - One GossipSub router per host, with the message id function above.
+//   - WithPeerExchange(true): a peer pruning us from its mesh tells us other peers.
+//   - WithFloodPublish(true): our own messages go to every topic peer above the publish
+//     threshold, not just the mesh, so a freshly mined block leaves in one hop.
+//   - WithMaxMessageSize(Config.MaxMessageSize).
+//   - WithPeerOutboundQueueSize(4096) and WithValidateQueueSize(4096): with pubsub's
+//     default of 32, about 5% of 200 messages published at once across 10 hosts were lost.
+//   - WithPeerScore(PeerScoreParams(), PeerScoreThresholds()), and
+//     WithPeerScoreInspect sampling every score each second for Node.Score.
+//
+// # Peer scoring
+//
+// Blocks and transactions are low-traffic topics: minutes may pass without a block. The
+// parameters, the same for every topic (TopicScoreParams, TopicWeight 1), are chosen so
+// that silence costs nothing, usefulness earns a little and invalid data costs a lot.
+//
+//	P1 time in mesh          weight 0.05 per minute, capped at 60 minutes (at most +3)
+//	P2 first deliveries      weight 0.5, cap 10 (at most +5), decaying to zero in 1 h
+//	P3 mesh deliveries       off (weight 0), as Lotus and Prysm do for low-traffic
+//	                         topics: a healthy mesh peer often has nothing to deliver
+//	P3b mesh failure penalty off (weight 0), since it derives from P3
+//	P4 invalid deliveries    weight -10, squared count, decaying to zero in 1 h:
+//	                         1 invalid message -10, 2 -40, 3 -90
+//
+// Router-wide (PeerScoreParams):
+//
+//	TopicScoreCap            10: positive topic score never outweighs invalid messages
+//	P5 application score     0 (weight 0, function returning 0)
+//	P6 IP colocation         weight -10 beyond 10 peers per IP, loopback (127.0.0.0/8,
+//	                         ::1) exempt so a devnet of many nodes on one host works
+//	P7 behaviour penalty     weight -1, squared excess over 6, decaying over 10 min
+//	                         (re-grafting during backoff, unanswered IWANTs)
+//	DecayInterval 1 s, DecayToZero 0.01, RetainScore 1 h (a peer cannot reset its score
+//	by reconnecting)
+//
+// Thresholds (PeerScoreThresholds):
+//
+//	GossipThreshold              -20  below: no gossip (IHAVE/IWANT) with the peer
+//	PublishThreshold             -50  below: our own messages are not sent to it
+//	GraylistThreshold            -80  below: everything it sends is ignored
+//	AcceptPXThreshold              0  peer exchange accepted from peers in good standing;
+//	                                  a node that only knows its bootstrap peer must be
+//	                                  able to learn others from it
+//	OpportunisticGraftThreshold    1  graft better peers when the mesh median falls below
+//
+// So three invalid messages from a fresh peer (-90), or four from a peer at the positive
+// cap (10 - 160), put it below the graylist threshold; one invalid message, which an honest
+// peer on a briefly diverging chain might relay, only costs standing that decays within
+// the hour. Node.Penalize is the separate, harder tool for misbehaviour outside gossip:
+// it disconnects the peer and refuses it for DefaultBanDuration (10 min).
+package p2p

@@ -1,0 +1,49 @@
+// Package sync joins the chain to the network. It owns what travels between
+// gossipchain nodes once they are connected: block and transaction gossip, the
+// status exchange, the chain-exchange protocol, the orphan pool, and adopting
+// a heavier chain. It imports chain and p2p; chain knows no network and p2p
+// knows bytes and peers, not blocks. The package name shadows the standard
+// library's sync, which is imported here as gosync; importers usually name
+// this package gsync.
+//
+// A Service is built with New from a chain.Chain and a p2p.Node, started with
+// Start and stopped with Close:
+//
+//   - Gossip. It joins the topics p2p.TopicName(network, "blocks") and
+//     p2p.TopicName(network, "txs"). Every message is the 32-byte
+//     content id (block hash, transaction id) followed by the binary encoding
+//     of the block or transaction. The topic validators check the size before
+//     decoding, check the id against the decoded content and add the content
+//     to the chain or pending pool, so that only what was added is forwarded:
+//     added → accept; already known, stale (StaleDepth blocks below the head)
+//     or parent unknown → ignore; a broken rule → reject, which lowers the
+//     sender's gossip score. A block whose parent is unknown is kept in the
+//     orphan pool (bounded in count and age) and the missing blocks are
+//     fetched from the peer that sent it; orphans connect as soon as their
+//     parent is added. SubmitTransaction, SubmitBlock and PublishBlock publish
+//     what this node produces.
+//
+//   - Status (StatusProtocol). Whenever a peer connects, both ends send each
+//     other their status: genesis hash, head hash, height and cumulative work.
+//     A peer with another genesis is disconnected; a peer with more work is
+//     synced from. Statuses are exchanged again every StatusInterval, and with
+//     every peer after a sync moved our head, so that a node that missed a
+//     gossiped block, or a lighter neighbour, catches up.
+//
+//   - Chain exchange (BlocksProtocol). A request carries a block locator and
+//     a block count; the server answers with its main-chain blocks after the
+//     first locator hash on its main chain, in bounded batches. The client
+//     checks every reply (no longer than asked, starts after a locator hash,
+//     every block links to the one before) and adds the blocks with
+//     chain.AddBlocks, which validates each of them fully. A peer that breaks
+//     the protocol or serves an invalid block is penalised (disconnected and
+//     banned by p2p.Node.Penalize); a peer that stalls meets the request
+//     deadline and another peer is tried. The same protocol serves a whole
+//     chain from the genesis (locator = [genesis]).
+//
+//   - Resolve asks every connected peer for its status and syncs from the
+//     heaviest: the tutorial's /nodes/resolve.
+//
+// PROTOCOL.md at the root of the repository documents every message byte by
+// byte, with its limits and status codes.
+package sync

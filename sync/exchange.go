@@ -1,0 +1,290 @@
+package sync
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gossipchain/gossipchain/chain"
+)
+
+// errStopServing ends RawMainChain early: the reply is full.
+var errStopServing = errors.New("reply full")
+
+// errChainMoved ends RawMainChain when the first block does not follow the
+// locator: the main chain changed between LocateFork and the read.
+var errChainMoved = errors.New("main chain changed while answering")
+
+// handleBlocks serves one chain-exchange request: the main-chain blocks after
+// the first locator hash on our main chain, at most as many as asked and
+// MaxResponseBytes in all.
+func (s *Service) handleBlocks(str network.Stream) {
+	if !s.enter() {
+		_ = str.Reset()
+		return
+	}
+	defer s.leave()
+	stop := context.AfterFunc(s.ctx, func() { _ = str.Reset() })
+	defer stop()
+	p := str.Conn().RemotePeer()
+	_ = str.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
+
+	r := bufio.NewReaderSize(str, maxRequestSize+binary.MaxVarintLen64)
+	body, err := readFrame(r, nil, maxRequestSize)
+	if err != nil {
+		s.log.Debug("reading block request failed", "peer", p, "err", err)
+		if errors.Is(err, errFrameTooLarge) {
+			s.replyCode(str, CodeBadRequest)
+			return
+		}
+		_ = str.Reset()
+		return
+	}
+	req, err := decodeRequest(body)
+	if err != nil {
+		s.log.Debug("bad block request", "peer", p, "err", err)
+		s.replyCode(str, CodeBadRequest)
+		return
+	}
+	select {
+	case s.serving <- struct{}{}:
+		defer func() { <-s.serving }()
+	default:
+		s.replyCode(str, CodeUnavailable)
+		return
+	}
+	fork, ok := s.chain.LocateFork(req.Locator)
+	if !ok {
+		s.replyCode(str, CodeNotFound)
+		return
+	}
+	n, err := s.serveBlocks(str, req, fork)
+	switch {
+	case errors.Is(err, errChainMoved):
+		s.replyCode(str, CodeUnavailable)
+		return
+	case err != nil:
+		_ = str.Reset()
+		s.log.Debug("serving blocks failed", "peer", p, "err", err)
+		return
+	}
+	_ = str.Close()
+	s.stats.requestsServed.Add(1)
+	s.stats.blocksServed.Add(uint64(n))
+}
+
+// serveBlocks writes the reply header and the blocks after height fork, then
+// the end frame. Nothing is written before the first block is checked, so
+// errChainMoved leaves the stream clean for another reply.
+func (s *Service) serveBlocks(str network.Stream, req blockRequest, fork uint64) (int, error) {
+	locator := make(map[chain.Hash]struct{}, len(req.Locator))
+	for _, h := range req.Locator {
+		locator[h] = struct{}{}
+	}
+	head := s.chain.Head()
+	w := bufio.NewWriterSize(str, ioBufferSize)
+	header := func() error {
+		var hdr [headerOKSize]byte
+		hdr[0] = byte(CodeOK)
+		binary.BigEndian.PutUint64(hdr[1:9], head.Height)
+		copy(hdr[9:], head.Hash[:])
+		return writeFrame(w, hdr[:])
+	}
+	n, total := 0, 0
+	err := s.chain.RawMainChain(fork+1, req.Max, func(raw []byte) error {
+		if n == 0 {
+			if len(raw) < chain.HeaderSize {
+				return fmt.Errorf("stored block of %d bytes", len(raw))
+			}
+			if _, ok := locator[chain.Hash(raw[:chain.HashSize])]; !ok {
+				return errChainMoved
+			}
+			if err := header(); err != nil {
+				return err
+			}
+		}
+		if n > 0 && total+len(raw) > MaxResponseBytes {
+			return errStopServing
+		}
+		if err := writeFrame(w, raw); err != nil {
+			return err
+		}
+		n++
+		total += len(raw)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStopServing) {
+		return 0, err
+	}
+	if n == 0 {
+		if err := header(); err != nil {
+			return 0, err
+		}
+	}
+	if err := w.WriteByte(0); err != nil { // end frame
+		return 0, err
+	}
+	return n, w.Flush()
+}
+
+// replyCode answers with a bare status code and closes the stream.
+func (s *Service) replyCode(str network.Stream, c Code) {
+	if _, err := str.Write(appendFrame(nil, []byte{byte(c)})); err != nil {
+		_ = str.Reset()
+		return
+	}
+	_ = str.Close()
+}
+
+// violation is a breach of the protocol by a peer, which is penalised.
+type violation struct{ msg string }
+
+func (v *violation) Error() string { return v.msg }
+
+func violationf(format string, args ...any) error {
+	return &violation{msg: fmt.Sprintf(format, args...)}
+}
+
+// codeError is a reply with a code other than CodeOK.
+type codeError struct{ code Code }
+
+func (e *codeError) Error() string { return "peer answered " + e.code.String() }
+
+// batch is one checked chain-exchange reply.
+type batch struct {
+	blocks     []*chain.Block
+	headHeight uint64 // the server's head height when it answered
+	bytes      int
+}
+
+// fetchBatch asks p for at most limit blocks after locator and checks the
+// reply before returning it: no more blocks than asked and at most
+// MaxResponseBytes, every block decodes within the network's limits, the
+// first block's parent is a locator hash and every later block links to the
+// one before. A breach is a *violation; a reply code other than CodeOK is a
+// *codeError; other errors are transport failures and timeouts.
+func (s *Service) fetchBatch(ctx context.Context, p peer.ID, locator []chain.Hash, limit int, buf []byte) (batch, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	str, err := s.host.NewStream(network.WithNoDial(ctx, "chain exchange"), p, BlocksProtocol)
+	if err != nil {
+		return batch{}, buf, fmt.Errorf("open block stream: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = str.Reset() })
+	defer stop()
+	_ = str.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
+	s.stats.requestsMade.Add(1)
+
+	b, buf, err := s.readBatch(str, locator, limit, buf)
+	if err != nil {
+		_ = str.Reset()
+		if ctx.Err() != nil && !isViolation(err) {
+			return batch{}, buf, fmt.Errorf("block request: %w (%w)", ctx.Err(), err)
+		}
+		return batch{}, buf, err
+	}
+	_ = str.Close()
+	return b, buf, nil
+}
+
+func (s *Service) readBatch(str network.Stream, locator []chain.Hash, limit int, buf []byte) (batch, []byte, error) {
+	req := appendFrame(nil, appendRequest(make([]byte, 0, maxRequestSize), blockRequest{Locator: locator, Max: limit}))
+	if _, err := str.Write(req); err != nil {
+		return batch{}, buf, fmt.Errorf("write block request: %w", err)
+	}
+	if err := str.CloseWrite(); err != nil {
+		return batch{}, buf, fmt.Errorf("close block stream for writing: %w", err)
+	}
+	r := bufio.NewReaderSize(str, ioBufferSize)
+	var hdr [maxHeaderSize]byte
+	body, err := readFrame(r, hdr[:], maxHeaderSize)
+	if err != nil {
+		if errors.Is(err, errFrameTooLarge) {
+			return batch{}, buf, violationf("reply header: %v", err)
+		}
+		return batch{}, buf, fmt.Errorf("read reply header: %w", err)
+	}
+	if len(body) == 0 {
+		return batch{}, buf, violationf("empty reply header")
+	}
+	if code := Code(body[0]); code != CodeOK {
+		if len(body) != 1 || code > CodeInternal {
+			return batch{}, buf, violationf("malformed reply header with code %d", code)
+		}
+		return batch{}, buf, &codeError{code: code}
+	}
+	if len(body) != headerOKSize {
+		return batch{}, buf, violationf("reply header is %d bytes, want %d", len(body), headerOKSize)
+	}
+	out := batch{headHeight: binary.BigEndian.Uint64(body[1:9]), blocks: make([]*chain.Block, 0, limit)}
+
+	maxBlock := s.params.MaxBlockSize
+	for {
+		n, err := readFrameLen(r, maxBlock)
+		if err != nil {
+			if errors.Is(err, errFrameTooLarge) {
+				return batch{}, buf, violationf("block frame: %v", err)
+			}
+			return batch{}, buf, fmt.Errorf("read block frame: %w", noEOF(err))
+		}
+		if n == 0 {
+			break // end frame
+		}
+		if len(out.blocks) == limit {
+			return batch{}, buf, violationf("reply has more than the %d blocks asked for", limit)
+		}
+		if out.bytes += n; out.bytes > MaxResponseBytes && len(out.blocks) > 0 {
+			return batch{}, buf, violationf("reply exceeds %d bytes", MaxResponseBytes)
+		}
+		if cap(buf) < n {
+			buf = make([]byte, n, max(n, 2*cap(buf)))
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return batch{}, buf, fmt.Errorf("read block: %w", noEOF(err))
+		}
+		blk, err := chain.DecodeBlock(buf, s.params.MaxBlockTxs)
+		if err != nil {
+			return batch{}, buf, violationf("block %d of reply: %v", len(out.blocks), err)
+		}
+		if len(out.blocks) == 0 {
+			if !containsHash(locator, blk.PreviousHash) {
+				return batch{}, buf, violationf("first block %s does not follow a locator hash", blk.Hash)
+			}
+		} else if prev := out.blocks[len(out.blocks)-1]; blk.PreviousHash != prev.Hash || blk.Index != prev.Index+1 {
+			return batch{}, buf, violationf("block %s (index %d) does not link to %s (index %d)", blk.Hash, blk.Index, prev.Hash, prev.Index)
+		}
+		out.blocks = append(out.blocks, blk)
+	}
+	return out, buf, nil
+}
+
+// noEOF turns a clean end of stream in the middle of a reply into
+// io.ErrUnexpectedEOF.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func isViolation(err error) bool {
+	var v *violation
+	return errors.As(err, &v)
+}
+
+func containsHash(hs []chain.Hash, h chain.Hash) bool {
+	for i := range hs {
+		if hs[i] == h {
+			return true
+		}
+	}
+	return false
+}

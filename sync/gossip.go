@@ -1,0 +1,243 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/p2p"
+)
+
+// StaleDepth: a gossiped block at least this many blocks below our head is
+// ignored without being stored. Deep forks are fetched by chain exchange.
+const StaleDepth = 64
+
+// maxTxWireSize is the size of the largest binary transaction.
+const maxTxWireSize = 2 + chain.MaxAddressLen + 2 + chain.MaxAddressLen + 16
+
+// Rejection reasons that are not chain error codes.
+const (
+	reasonIDMismatch = "id_mismatch"
+	reasonInternal   = "internal"
+)
+
+// validateBlock is the block topic's validator. It decodes the message within
+// the network's limits, checks that the content id is the block hash, and adds
+// the block to the chain, so that only blocks added are forwarded:
+//
+//   - added (new head, reorganisation or side branch): accept;
+//   - already stored, already an orphan, or stale: ignore;
+//   - parent unknown: ignore, keep the block as an orphan and fetch the
+//     missing blocks from the peer that sent it;
+//   - any broken rule: reject (the sender's gossip score falls).
+//
+// Our own publications are accepted: they are added to the chain before they
+// are published.
+func (s *Service) validateBlock(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+	if !s.enter() {
+		return pubsub.ValidationIgnore
+	}
+	defer s.leave()
+	id, payload, err := p2p.Unframe(m.GetData())
+	if err != nil {
+		s.stats.rejectBlock(chain.ErrMalformed.String())
+		return pubsub.ValidationReject
+	}
+	local := from == s.self || m.Local
+	if !local && len(payload) > s.params.MaxBlockSize {
+		s.stats.rejectBlock(chain.ErrTooLarge.String())
+		return pubsub.ValidationReject
+	}
+	if !local && (s.chain.HasBlock(id) || s.orphans.has(id)) {
+		s.stats.blocksIgnored.Add(1)
+		return pubsub.ValidationIgnore
+	}
+	b, err := chain.DecodeBlock(payload, s.params.MaxBlockTxs)
+	if err != nil {
+		s.stats.rejectBlock(reason(err))
+		return pubsub.ValidationReject
+	}
+	if b.Hash != chain.Hash(id) {
+		s.stats.rejectBlock(reasonIDMismatch)
+		return pubsub.ValidationReject
+	}
+	if local {
+		return pubsub.ValidationAccept
+	}
+	if b.Index+StaleDepth <= s.chain.Head().Height {
+		s.stats.blocksIgnored.Add(1)
+		return pubsub.ValidationIgnore
+	}
+	_, result, _ := s.addBlock(b, m.ReceivedFrom)
+	return result
+}
+
+// addBlock adds a block received from peer from (empty for a block submitted
+// locally) and maps the outcome to a gossip validation result.
+func (s *Service) addBlock(b *chain.Block, from peer.ID) (chain.AddResult, pubsub.ValidationResult, error) {
+	res, err := s.chain.AddBlock(b)
+	switch {
+	case err == nil:
+		s.stats.blocksAccepted.Add(1)
+		s.wakeOrphans()
+		s.log.Debug("block added", "hash", b.Hash, "index", b.Index, "status", res.Status, "from", from)
+		return res, pubsub.ValidationAccept, nil
+	case errors.Is(err, chain.ErrKnownBlock):
+		s.stats.blocksIgnored.Add(1)
+		return res, pubsub.ValidationIgnore, err
+	case errors.Is(err, chain.ErrUnknownParent):
+		// Keep only orphans that could be valid: check what needs no parent.
+		if serr := s.params.CheckBlockSanity(b, time.Now()); serr != nil {
+			s.stats.rejectBlock(reason(serr))
+			return res, pubsub.ValidationReject, serr
+		}
+		s.stats.blocksIgnored.Add(1)
+		if s.orphans.add(b, from, time.Now()) {
+			s.stats.orphansAdded.Add(1)
+			s.log.Debug("orphan block", "hash", b.Hash, "index", b.Index, "parent", b.PreviousHash, "from", from)
+		}
+		if from != "" {
+			s.requestSync(from, true)
+		} else {
+			s.requestSyncAll()
+		}
+		return res, pubsub.ValidationIgnore, err
+	case chain.IsRuleError(err):
+		s.stats.rejectBlock(reason(err))
+		s.log.Info("invalid block", "hash", b.Hash, "index", b.Index, "from", from, "err", err)
+		return res, pubsub.ValidationReject, err
+	default:
+		s.log.Warn("adding block failed", "hash", b.Hash, "index", b.Index, "err", err)
+		return res, pubsub.ValidationIgnore, err
+	}
+}
+
+// validateTx is the transaction topic's validator: decode within limits,
+// check the content id, add to the pending pool. Added: accept; already known
+// or pool full: ignore; invalid: reject.
+func (s *Service) validateTx(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+	if !s.enter() {
+		return pubsub.ValidationIgnore
+	}
+	defer s.leave()
+	id, payload, err := p2p.Unframe(m.GetData())
+	if err != nil || len(payload) > maxTxWireSize {
+		s.stats.rejectTx(chain.ErrMalformed.String())
+		return pubsub.ValidationReject
+	}
+	tx, err := chain.DecodeTransaction(payload)
+	if err != nil {
+		s.stats.rejectTx(reason(err))
+		return pubsub.ValidationReject
+	}
+	if tx.ID != chain.Hash(id) {
+		s.stats.rejectTx(reasonIDMismatch)
+		return pubsub.ValidationReject
+	}
+	if from == s.self || m.Local {
+		return pubsub.ValidationAccept
+	}
+	return s.addTx(tx)
+}
+
+func (s *Service) addTx(tx chain.Transaction) pubsub.ValidationResult {
+	err := s.chain.AddTransaction(tx)
+	switch {
+	case err == nil:
+		s.stats.txsAccepted.Add(1)
+		return pubsub.ValidationAccept
+	case errors.Is(err, chain.ErrKnownTransaction), errors.Is(err, chain.ErrPoolFull):
+		s.stats.txsIgnored.Add(1)
+		return pubsub.ValidationIgnore
+	case chain.IsRuleError(err):
+		s.stats.rejectTx(reason(err))
+		return pubsub.ValidationReject
+	default:
+		s.log.Warn("adding transaction failed", "id", tx.ID, "err", err)
+		return pubsub.ValidationIgnore
+	}
+}
+
+// reason names the broken rule of err for Stats.
+func reason(err error) string {
+	if c := chain.RuleCode(err); c != 0 {
+		return c.String()
+	}
+	return reasonInternal
+}
+
+// SubmitTransaction adds tx to the pending pool and publishes it. It returns
+// the pool's error (a *chain.RuleError, chain.ErrKnownTransaction,
+// chain.ErrPoolFull) without publishing. A failure to publish an added
+// transaction is logged, not returned: the transaction stays pending here.
+func (s *Service) SubmitTransaction(ctx context.Context, tx chain.Transaction) error {
+	if !s.enter() {
+		return ErrClosed
+	}
+	defer s.leave()
+	if err := s.chain.AddTransaction(tx); err != nil {
+		if chain.IsRuleError(err) {
+			s.stats.rejectTx(reason(err))
+		}
+		return err
+	}
+	s.stats.txsAccepted.Add(1)
+	msg := tx.AppendBinary(append(make([]byte, 0, p2p.ContentIDSize+maxTxWireSize), tx.ID[:]...))
+	if err := s.publish(ctx, s.txs, tx.ID, msg); err != nil {
+		s.log.Warn("publishing transaction failed", "id", tx.ID, "err", err)
+	}
+	return nil
+}
+
+// SubmitBlock validates and adds a block mined elsewhere, exactly as a
+// gossiped one, and publishes it once added. Errors are those of
+// chain.AddBlock: a *chain.RuleError, chain.ErrKnownBlock, or
+// chain.ErrUnknownParent (the block is then kept as an orphan and the
+// missing blocks are fetched from the connected peers).
+func (s *Service) SubmitBlock(ctx context.Context, b *chain.Block) (chain.AddResult, error) {
+	if !s.enter() {
+		return chain.AddResult{}, ErrClosed
+	}
+	defer s.leave()
+	res, _, err := s.addBlock(b, "")
+	if err != nil {
+		return res, err
+	}
+	if err := s.publishBlock(ctx, b); err != nil {
+		s.log.Warn("publishing submitted block failed", "hash", b.Hash, "err", err)
+	}
+	return res, nil
+}
+
+// PublishBlock publishes a block already added to the chain, such as one mined
+// by this node.
+func (s *Service) PublishBlock(ctx context.Context, b *chain.Block) error {
+	if !s.enter() {
+		return ErrClosed
+	}
+	defer s.leave()
+	s.wakeOrphans()
+	return s.publishBlock(ctx, b)
+}
+
+func (s *Service) publishBlock(ctx context.Context, b *chain.Block) error {
+	msg := make([]byte, 0, p2p.ContentIDSize+b.BinarySize())
+	msg = append(msg, b.Hash[:]...)
+	return s.publish(ctx, s.blocks, b.Hash, b.AppendBinary(msg))
+}
+
+// publish sends msg, which is id || payload, on topic t.
+func (s *Service) publish(ctx context.Context, t *p2p.Topic, id chain.Hash, msg []byte) error {
+	if t == nil {
+		return errors.New("sync service not started")
+	}
+	if err := t.Publish(ctx, msg); err != nil {
+		return fmt.Errorf("publish %s: %w", id, err)
+	}
+	return nil
+}

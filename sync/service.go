@@ -1,0 +1,362 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	gosync "sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/p2p"
+)
+
+// Defaults of the optional Config fields.
+const (
+	DefaultMaxOrphans     = 256
+	DefaultOrphanTTL      = 10 * time.Minute
+	DefaultBatchSize      = MaxBlocksPerRequest
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultStatusTimeout  = 10 * time.Second
+	DefaultMaxServing     = 8
+	DefaultStatusInterval = 30 * time.Second
+)
+
+// Gossip topic kinds, expanded by p2p.TopicName.
+const (
+	BlocksTopic       = "blocks"
+	TransactionsTopic = "txs"
+)
+
+// ErrClosed is returned by methods called after Close.
+var ErrClosed = errors.New("sync service closed")
+
+// Config configures a Service. Chain and Node are required; the other fields
+// have defaults.
+type Config struct {
+	// Chain is the node's chain. Required.
+	Chain *chain.Chain
+	// Node is the node's p2p host. Required; it must not have joined the
+	// block and transaction topics already.
+	Node *p2p.Node
+	// Logger receives the service's logs; slog.Default() when nil.
+	Logger *slog.Logger
+
+	// MaxOrphans bounds the orphan pool (DefaultMaxOrphans); the oldest
+	// orphan makes room for a new one.
+	MaxOrphans int
+	// OrphanTTL is how long an orphan waits for its parent (DefaultOrphanTTL).
+	OrphanTTL time.Duration
+	// BatchSize is the number of blocks asked for in one chain-exchange
+	// request, 1..MaxBlocksPerRequest (DefaultBatchSize).
+	BatchSize int
+	// RequestTimeout bounds one chain-exchange request, from opening the
+	// stream to the last block of the reply, on both ends
+	// (DefaultRequestTimeout). A peer that does not answer within it is
+	// dropped from the sync and another is tried.
+	RequestTimeout time.Duration
+	// StatusTimeout bounds one status exchange (DefaultStatusTimeout).
+	StatusTimeout time.Duration
+	// StatusInterval is how often statuses are exchanged again with every
+	// connected peer (DefaultStatusInterval), so that a node that missed a
+	// gossiped block learns it is behind even if no further block comes.
+	StatusInterval time.Duration
+	// MaxServing bounds the chain-exchange requests served at once
+	// (DefaultMaxServing); more are answered with CodeUnavailable.
+	MaxServing int
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Chain == nil {
+		return c, errors.New("sync config: Chain is required")
+	}
+	if c.Node == nil {
+		return c, errors.New("sync config: Node is required")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MaxOrphans <= 0 {
+		c.MaxOrphans = DefaultMaxOrphans
+	}
+	if c.OrphanTTL <= 0 {
+		c.OrphanTTL = DefaultOrphanTTL
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.BatchSize > MaxBlocksPerRequest {
+		return c, fmt.Errorf("sync config: BatchSize %d exceeds %d", c.BatchSize, MaxBlocksPerRequest)
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.StatusTimeout <= 0 {
+		c.StatusTimeout = DefaultStatusTimeout
+	}
+	if c.StatusInterval <= 0 {
+		c.StatusInterval = DefaultStatusInterval
+	}
+	if c.MaxServing <= 0 {
+		c.MaxServing = DefaultMaxServing
+	}
+	return c, nil
+}
+
+// Service joins a chain to the network: it validates and relays gossiped
+// blocks and transactions, publishes local ones, exchanges statuses with
+// every new peer, serves and fetches blocks over the chain-exchange protocol
+// and keeps the orphan pool. Its methods are safe for concurrent use.
+type Service struct {
+	cfg    Config
+	log    *slog.Logger
+	chain  *chain.Chain
+	node   *p2p.Node
+	host   host.Host
+	self   peer.ID
+	params chain.Params
+
+	genesis chain.Hash
+	orphans *orphanPool
+	stats   counters
+	serving chan struct{} // semaphore of chain-exchange requests being served
+
+	blocks *p2p.Topic
+	txs    *p2p.Topic
+
+	// ctx lives until Close; every goroutine, handler and validator run of the
+	// service is tracked by wg (see enter).
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     gosync.WaitGroup
+
+	mu      gosync.Mutex
+	started bool
+	closed  bool
+	peers   map[peer.ID]Status // last status of each connected peer of our network
+	queued  map[peer.ID]bool   // peers waiting in syncQueue: whether the sync is forced
+	subs    []*pubsub.Subscription
+	evSub   event.Subscription
+
+	syncMu     gosync.Mutex  // one sync session at a time
+	syncQueue  chan peer.ID  // peers to sync from, served by syncLoop
+	orphanWake chan struct{} // wakes orphanLoop: a block was added
+
+	closeOnce gosync.Once
+}
+
+// New builds a Service. It does nothing on the network before Start.
+func New(cfg Config) (*Service, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg:        cfg,
+		log:        cfg.Logger.With("component", "sync"),
+		chain:      cfg.Chain,
+		node:       cfg.Node,
+		host:       cfg.Node.Host(),
+		self:       cfg.Node.ID(),
+		params:     cfg.Chain.Params(),
+		genesis:    cfg.Chain.Genesis().Hash,
+		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.OrphanTTL),
+		serving:    make(chan struct{}, cfg.MaxServing),
+		peers:      make(map[peer.ID]Status),
+		queued:     make(map[peer.ID]bool),
+		syncQueue:  make(chan peer.ID, 64),
+		orphanWake: make(chan struct{}, 1),
+	}
+	s.stats.init()
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Start joins the block and transaction topics, registers the status and
+// chain-exchange protocols, exchanges statuses with the peers already
+// connected and with every peer that connects later, and starts the sync and
+// orphan loops. It does not block. Start may be called once, and must return
+// before the publishing and sync methods are used.
+func (s *Service) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.started {
+		return errors.New("sync service already started")
+	}
+	s.started = true
+
+	var err error
+	if s.blocks, err = s.node.Join(BlocksTopic, s.validateBlock); err != nil {
+		return err
+	}
+	if s.txs, err = s.node.Join(TransactionsTopic, s.validateTx); err != nil {
+		return err
+	}
+	for _, t := range []*p2p.Topic{s.blocks, s.txs} {
+		sub, err := t.Subscribe()
+		if err != nil {
+			return err
+		}
+		s.subs = append(s.subs, sub)
+		s.goLocked(func() { s.drain(sub) })
+	}
+
+	// Subscribe before listing the connected peers, so that no peer is missed.
+	s.evSub, err = s.host.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged))
+	if err != nil {
+		return fmt.Errorf("subscribe to connectedness events: %w", err)
+	}
+	s.host.SetStreamHandler(StatusProtocol, s.handleStatus)
+	s.host.SetStreamHandler(BlocksProtocol, s.handleBlocks)
+
+	s.goLocked(func() { s.watchPeers(s.evSub) })
+	s.goLocked(s.syncLoop)
+	s.goLocked(s.orphanLoop)
+	s.goLocked(s.statusLoop)
+	for _, p := range s.host.Network().Peers() {
+		s.goLocked(func() { s.greet(p) })
+	}
+	s.log.Info("sync service started", "head", s.chain.Head().Hash, "height", s.chain.Head().Height)
+	return nil
+}
+
+// Close stops every goroutine the service started and waits for them, and
+// for stream handlers and validators in progress. Gossip that arrives later is
+// ignored. It does not close the chain or the node. It is idempotent.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		started := s.started
+		subs, evSub := s.subs, s.evSub
+		s.mu.Unlock()
+		s.cancel()
+		if started {
+			s.host.RemoveStreamHandler(StatusProtocol)
+			s.host.RemoveStreamHandler(BlocksProtocol)
+			for _, sub := range subs {
+				sub.Cancel()
+			}
+			if evSub != nil {
+				evSub.Close()
+			}
+		}
+		s.wg.Wait()
+		s.log.Info("sync service closed")
+	})
+	return nil
+}
+
+// enter registers a unit of work (a handler, a validator run, a call) that
+// Close must wait for; it returns false once the service is closed. Each true
+// result must be matched by a call to leave.
+func (s *Service) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Service) leave() { s.wg.Done() }
+
+// goLocked runs f in a goroutine tracked by wg. s.mu must be held and s.closed
+// false.
+func (s *Service) goLocked(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+// spawn runs f in a tracked goroutine unless the service is closed.
+func (s *Service) spawn(f func()) {
+	if !s.enter() {
+		return
+	}
+	go func() {
+		defer s.leave()
+		f()
+	}()
+}
+
+// drain consumes a topic subscription: delivery has already happened in the
+// validator, the subscription only keeps this node in the topic's mesh.
+func (s *Service) drain(sub *pubsub.Subscription) {
+	for {
+		if _, err := sub.Next(s.ctx); err != nil {
+			return
+		}
+	}
+}
+
+// Stats returns a snapshot of the service's counters.
+func (s *Service) Stats() Stats {
+	st := s.stats.snapshot()
+	st.Orphans = s.orphans.len()
+	s.mu.Lock()
+	st.Peers = len(s.peers)
+	s.mu.Unlock()
+	return st
+}
+
+// PeerStatus returns the last status received from the connected peer p.
+func (s *Service) PeerStatus(p peer.ID) (Status, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.peers[p]
+	return st, ok
+}
+
+// localStatus is this node's status now.
+func (s *Service) localStatus() Status {
+	h := s.chain.Head()
+	return Status{Genesis: s.genesis, Head: h.Hash, Height: h.Height, Work: h.Work}
+}
+
+// penalize disconnects and bans p for misbehaviour on a stream protocol.
+func (s *Service) penalize(p peer.ID, reason string) {
+	s.stats.peersPenalized.Add(1)
+	s.forget(p)
+	s.node.Penalize(p, reason)
+}
+
+// forget drops what the service knows of p.
+func (s *Service) forget(p peer.ID) {
+	s.mu.Lock()
+	delete(s.peers, p)
+	s.mu.Unlock()
+}
+
+// wakeOrphans tells orphanLoop that blocks were added.
+func (s *Service) wakeOrphans() {
+	if s.orphans.len() == 0 {
+		return
+	}
+	select {
+	case s.orphanWake <- struct{}{}:
+	default:
+	}
+}
+
+// MaxMessageSize is the gossip message limit (p2p.Config.MaxMessageSize) that
+// fits the largest valid block of params: its content id, its encoding, and
+// room for pubsub's own framing.
+func MaxMessageSize(params chain.Params) int {
+	return p2p.ContentIDSize + params.MaxBlockSize + 4096
+}

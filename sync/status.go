@@ -1,0 +1,172 @@
+package sync
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// maxStatusFrame bounds the status frame; a status is exactly statusSize.
+const maxStatusFrame = 256
+
+// watchPeers greets every peer that connects and forgets every peer that
+// disconnects. The event bus delivers the events in order; the work is done
+// in other goroutines so that the bus is never blocked.
+func (s *Service) watchPeers(sub event.Subscription) {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case e, ok := <-sub.Out():
+			if !ok {
+				return
+			}
+			ev := e.(event.EvtPeerConnectednessChanged)
+			switch ev.Connectedness {
+			case network.Connected:
+				s.spawn(func() { s.greet(ev.Peer) })
+			case network.NotConnected:
+				s.forget(ev.Peer)
+			}
+		}
+	}
+}
+
+// statusLoop exchanges statuses with every connected peer once per
+// StatusInterval.
+func (s *Service) statusLoop() {
+	tick := time.NewTicker(s.cfg.StatusInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-tick.C:
+			s.announce("")
+		}
+	}
+}
+
+// greet exchanges statuses with a newly connected peer. Both ends greet, so
+// each learns the other's status even if one end's attempt fails.
+func (s *Service) greet(p peer.ID) {
+	st, err := s.exchangeStatus(s.ctx, p)
+	if err != nil {
+		s.log.Debug("status exchange failed", "peer", p, "err", err)
+		return
+	}
+	s.onStatus(p, st)
+}
+
+// exchangeStatus sends our status to p and returns p's.
+func (s *Service) exchangeStatus(ctx context.Context, p peer.ID) (Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.StatusTimeout)
+	defer cancel()
+	str, err := s.host.NewStream(network.WithNoDial(ctx, "status"), p, StatusProtocol)
+	if err != nil {
+		return Status{}, fmt.Errorf("open status stream: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = str.Reset() })
+	defer stop()
+	_ = str.SetDeadline(time.Now().Add(s.cfg.StatusTimeout))
+
+	msg := appendFrame(make([]byte, 0, statusSize+2), appendStatus(make([]byte, 0, statusSize), s.localStatus()))
+	if _, err := str.Write(msg); err != nil {
+		_ = str.Reset()
+		return Status{}, fmt.Errorf("write status: %w", err)
+	}
+	if err := str.CloseWrite(); err != nil {
+		_ = str.Reset()
+		return Status{}, fmt.Errorf("close status stream for writing: %w", err)
+	}
+	body, err := readFrame(bufio.NewReaderSize(str, maxStatusFrame), make([]byte, statusSize), maxStatusFrame)
+	if err != nil {
+		_ = str.Reset()
+		if errors.Is(err, errFrameTooLarge) {
+			s.penalize(p, "malformed status: "+err.Error())
+		}
+		return Status{}, fmt.Errorf("read status: %w", err)
+	}
+	st, err := decodeStatus(body)
+	if err != nil {
+		_ = str.Reset()
+		s.penalize(p, "malformed status: "+err.Error())
+		return Status{}, err
+	}
+	_ = str.Close()
+	s.stats.statusExchanges.Add(1)
+	return st, nil
+}
+
+// handleStatus answers a status exchange: read the peer's status, send ours.
+func (s *Service) handleStatus(str network.Stream) {
+	if !s.enter() {
+		_ = str.Reset()
+		return
+	}
+	defer s.leave()
+	stop := context.AfterFunc(s.ctx, func() { _ = str.Reset() })
+	defer stop()
+	p := str.Conn().RemotePeer()
+	_ = str.SetDeadline(time.Now().Add(s.cfg.StatusTimeout))
+
+	body, err := readFrame(bufio.NewReaderSize(str, maxStatusFrame), make([]byte, statusSize), maxStatusFrame)
+	if err != nil {
+		_ = str.Reset()
+		if errors.Is(err, errFrameTooLarge) {
+			s.penalize(p, "malformed status: "+err.Error())
+			return
+		}
+		s.log.Debug("reading status failed", "peer", p, "err", err)
+		return
+	}
+	st, err := decodeStatus(body)
+	if err != nil {
+		_ = str.Reset()
+		s.penalize(p, "malformed status: "+err.Error())
+		return
+	}
+	msg := appendFrame(make([]byte, 0, statusSize+2), appendStatus(make([]byte, 0, statusSize), s.localStatus()))
+	if _, err := str.Write(msg); err != nil {
+		_ = str.Reset()
+		s.log.Debug("writing status failed", "peer", p, "err", err)
+		return
+	}
+	_ = str.Close()
+	s.stats.statusExchanges.Add(1)
+	s.onStatus(p, st)
+}
+
+// onStatus acts on a peer's status: a peer of another network is
+// disconnected; otherwise its status is kept and, if its chain is heavier than
+// ours, a sync from it is queued.
+func (s *Service) onStatus(p peer.ID, st Status) {
+	if s.keepStatus(p, st) && st.Work.Cmp(s.chain.Head().Work) > 0 {
+		s.requestSync(p, false)
+	}
+}
+
+// keepStatus records the status of a connected peer of our network and
+// reports whether it did; a peer of another network is disconnected.
+func (s *Service) keepStatus(p peer.ID, st Status) bool {
+	if st.Genesis != s.genesis {
+		s.stats.peersWrongNetwork.Add(1)
+		s.forget(p)
+		s.log.Info("disconnecting peer of another network", "peer", p, "genesis", st.Genesis)
+		_ = s.host.Network().ClosePeer(p)
+		return false
+	}
+	if s.host.Network().Connectedness(p) != network.Connected {
+		return false
+	}
+	s.mu.Lock()
+	s.peers[p] = st
+	s.mu.Unlock()
+	return true
+}

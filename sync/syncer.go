@@ -1,0 +1,331 @@
+package sync
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	gosync "sync"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gossipchain/gossipchain/chain"
+)
+
+// Sync pipeline bounds: fetched batches waiting to be added, and blocks added
+// in one store transaction when several batches are waiting.
+const (
+	syncQueueBatches = 4
+	maxMergedBlocks  = 4 * MaxBlocksPerRequest
+)
+
+// requestSync queues a sync from p for syncLoop. force asks for the sync even
+// if p's last status is not heavier than our chain (a block from p had an
+// unknown parent). It never blocks: when the queue is full the request is
+// dropped (a later status or orphan asks again).
+func (s *Service) requestSync(p peer.ID, force bool) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	if f, ok := s.queued[p]; ok {
+		s.queued[p] = f || force
+		s.mu.Unlock()
+		return
+	}
+	s.queued[p] = force
+	s.mu.Unlock()
+	select {
+	case s.syncQueue <- p:
+	default:
+		s.mu.Lock()
+		delete(s.queued, p)
+		s.mu.Unlock()
+	}
+}
+
+// requestSyncAll queues a sync from every peer with a known status.
+func (s *Service) requestSyncAll() {
+	for _, c := range s.candidates(nil) {
+		s.requestSync(c.id, true)
+	}
+}
+
+// syncLoop runs the queued syncs one at a time. When a sync from a peer
+// fails, the other known peers heavier than us are tried.
+func (s *Service) syncLoop() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case p := <-s.syncQueue:
+			s.mu.Lock()
+			force := s.queued[p]
+			delete(s.queued, p)
+			st, known := s.peers[p]
+			s.mu.Unlock()
+			if s.host.Network().Connectedness(p) != network.Connected {
+				continue
+			}
+			s.syncMu.Lock()
+			if force || known && st.Work.Cmp(s.chain.Head().Work) > 0 {
+				if err := s.syncFrom(s.ctx, p); err != nil && s.ctx.Err() == nil {
+					s.syncHeaviest(s.ctx, s.candidates(s.chain.Head().Work), p)
+				}
+			}
+			s.syncMu.Unlock()
+		}
+	}
+}
+
+// candidate is a peer and its status.
+type candidate struct {
+	id peer.ID
+	st Status
+}
+
+// candidates returns the connected peers with a known status whose work
+// exceeds minWork (every one of them if minWork is nil), heaviest first.
+func (s *Service) candidates(minWork *big.Int) []candidate {
+	s.mu.Lock()
+	out := make([]candidate, 0, len(s.peers))
+	for id, st := range s.peers {
+		if minWork == nil || st.Work.Cmp(minWork) > 0 {
+			out = append(out, candidate{id: id, st: st})
+		}
+	}
+	s.mu.Unlock()
+	sortCandidates(out)
+	return out
+}
+
+func sortCandidates(cs []candidate) {
+	slices.SortFunc(cs, func(a, b candidate) int {
+		if c := b.st.Work.Cmp(a.st.Work); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+}
+
+// syncHeaviest syncs from the first of cands (heaviest first) that is still
+// heavier than our chain and answers, skipping skip. s.syncMu must be held.
+func (s *Service) syncHeaviest(ctx context.Context, cands []candidate, skip peer.ID) error {
+	var last error
+	for _, c := range cands {
+		if c.id == skip {
+			continue
+		}
+		if c.st.Work.Cmp(s.chain.Head().Work) <= 0 {
+			break
+		}
+		err := s.syncFrom(ctx, c.id)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if ctx.Err() != nil {
+			return last
+		}
+	}
+	return last
+}
+
+// syncFrom fetches from p the main-chain blocks we lack, batch after batch,
+// and adds them to the chain, until p has no more (its head when it answered
+// the last batch). Fetching runs up to syncQueueBatches batches ahead of
+// adding, and batches waiting are added together. A peer that
+// breaks the protocol or serves an invalid block is penalised. s.syncMu must
+// be held.
+func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
+	before := s.chain.Head()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	batches := make(chan batch, syncQueueBatches)
+	var fetchErr error
+	var wg gosync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(batches)
+		fetchErr = s.fetchLoop(ctx, p, batches)
+	}()
+	var addErr error
+	added := 0
+	for b := range batches {
+		if addErr != nil {
+			continue // draining after cancel
+		}
+		// When adding is slower than fetching, add every batch that is
+		// waiting at once: one store transaction (one disk sync) for all.
+		blocks := b.blocks
+	merge:
+		for len(blocks) < maxMergedBlocks {
+			select {
+			case more, ok := <-batches:
+				if !ok {
+					break merge
+				}
+				blocks = append(blocks, more.blocks...)
+			default:
+				break merge
+			}
+		}
+		_, n, err := s.chain.AddBlocks(blocks)
+		added += n
+		if err != nil {
+			addErr = err
+			cancel()
+		}
+	}
+	wg.Wait()
+
+	if added > 0 {
+		s.stats.blocksSynced.Add(uint64(added))
+		s.wakeOrphans()
+	}
+	after := s.chain.Head()
+	if after.Hash != before.Hash {
+		s.log.Info("synced", "peer", p, "blocks", added, "height", after.Height, "head", after.Hash)
+		s.announce(p)
+	}
+	err := addErr
+	if err == nil {
+		err = fetchErr
+	}
+	switch {
+	case err == nil:
+		s.stats.syncsCompleted.Add(1)
+		return nil
+	case addErr != nil && chain.IsRuleError(addErr):
+		s.stats.rejectBlock(reason(addErr))
+		s.penalize(p, "served an invalid block: "+addErr.Error())
+	case isViolation(err):
+		s.penalize(p, "broke the chain-exchange protocol: "+err.Error())
+	default:
+		var ce *codeError
+		if errors.As(err, &ce) && ce.code == CodeNotFound {
+			// Our locator always ends with the genesis: another network.
+			s.forget(p)
+			_ = s.host.Network().ClosePeer(p)
+		}
+		s.log.Debug("sync failed", "peer", p, "blocks", added, "err", err)
+	}
+	s.stats.syncsFailed.Add(1)
+	return fmt.Errorf("sync from %s: %w", p, err)
+}
+
+// fetchLoop requests batches from p and hands them to batches until p has no
+// more blocks after the last one received.
+func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch) error {
+	base := s.chain.Locator()
+	locator := base
+	var buf []byte
+	for {
+		b, nbuf, err := s.fetchBatch(ctx, p, locator, s.cfg.BatchSize, buf)
+		buf = nbuf
+		if err != nil {
+			return err
+		}
+		if len(b.blocks) == 0 {
+			return nil
+		}
+		select {
+		case batches <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		last := b.blocks[len(b.blocks)-1]
+		if last.Index >= b.headHeight {
+			return nil
+		}
+		locator = withTip(last.Hash, base)
+	}
+}
+
+// withTip returns locator with tip in front, dropping the entry before the
+// last (the genesis) if needed to stay within MaxLocatorHashes.
+func withTip(tip chain.Hash, locator []chain.Hash) []chain.Hash {
+	out := make([]chain.Hash, 0, min(len(locator)+1, MaxLocatorHashes))
+	out = append(out, tip)
+	if len(locator) < MaxLocatorHashes {
+		return append(out, locator...)
+	}
+	out = append(out, locator[:MaxLocatorHashes-2]...)
+	return append(out, locator[len(locator)-1])
+}
+
+// announce sends our status to every connected peer but skip, so that peers
+// lighter than us sync from us after we adopted a heavier chain by chain
+// exchange (blocks fetched that way are not gossiped).
+func (s *Service) announce(skip peer.ID) {
+	for _, p := range s.host.Network().Peers() {
+		if p != skip {
+			s.spawn(func() { s.greet(p) })
+		}
+	}
+}
+
+// Resolve asks every connected peer for its status at once and syncs from the
+// heaviest peer heavier than us, trying the next one if it fails. It reports
+// whether our head changed while it ran — extended or moved to another
+// branch: the chain was replaced by a heavier one, as the tutorial's
+// /nodes/resolve says. The error is ctx's, or that of the last sync tried
+// when none succeeded and the head did not change.
+func (s *Service) Resolve(ctx context.Context) (replaced bool, err error) {
+	if !s.enter() {
+		return false, ErrClosed
+	}
+	defer s.leave()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
+
+	before := s.chain.Head()
+	peers := s.host.Network().Peers()
+	var (
+		wg    gosync.WaitGroup
+		mu    gosync.Mutex
+		cands []candidate
+	)
+	for _, p := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := s.exchangeStatus(ctx, p)
+			if err != nil {
+				s.log.Debug("resolve: status exchange failed", "peer", p, "err", err)
+				return
+			}
+			if !s.keepStatus(p, st) {
+				return
+			}
+			mu.Lock()
+			cands = append(cands, candidate{id: p, st: st})
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	sortCandidates(cands)
+
+	s.syncMu.Lock()
+	err = s.syncHeaviest(ctx, cands, "")
+	s.syncMu.Unlock()
+	replaced = s.chain.Head().Hash != before.Hash
+	if cerr := ctx.Err(); cerr != nil {
+		return replaced, cerr
+	}
+	if replaced {
+		return true, nil
+	}
+	return false, err
+}
