@@ -22,13 +22,15 @@ const (
 	MaxFutureDrift = 2 * time.Hour
 )
 
-var networkNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,31}$`)
+// networkNameRE is the rule for network names: they appear in topic names
+// and the mDNS service name, so they stay short and plain.
+var networkNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
 // Params are the fixed parameters of one network. Two nodes with equal
 // Params compute the same genesis block; nodes whose genesis differs never
 // exchange blocks.
 type Params struct {
-	Name         string // network name: lower-case letters, digits, '.', '_', '-'; at most 32
+	Name         string // network name: lower-case letters, digits, '_', '-'; at most 32
 	Difficulty   uint32 // leading zero bits every block hash needs, 0..64
 	Reward       uint64 // amount of the reward transaction of every block
 	MaxBlockTxs  int    // transactions per block, the reward included
@@ -46,7 +48,7 @@ func NewParams(name string, difficulty uint32) (Params, error) {
 func (p *Params) Validate() error {
 	switch {
 	case !networkNameRE.MatchString(p.Name):
-		return fmt.Errorf("network name %q: want 1-32 of a-z 0-9 . _ - starting with a letter or digit", p.Name)
+		return fmt.Errorf("network name %q: want 1-32 of a-z 0-9 _ - starting with a letter or digit", p.Name)
 	case p.Difficulty > MaxDifficulty:
 		return fmt.Errorf("difficulty %d: at most %d", p.Difficulty, MaxDifficulty)
 	case p.Reward == 0 || p.Reward > MaxAmount:

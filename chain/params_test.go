@@ -97,7 +97,7 @@ func TestParamsValidate(t *testing.T) {
 			t.Errorf("case %d: Open with bad params: %v", i, err)
 		}
 	}
-	for _, name := range []string{"a", "devnet", "lan-1", "x.y_z", strings.Repeat("a", 32)} {
+	for _, name := range []string{"a", "devnet", "lan-1", "x-y_z", strings.Repeat("a", 32)} {
 		if _, err := NewParams(name, 0); err != nil {
 			t.Errorf("NewParams(%q): %v", name, err)
 		}

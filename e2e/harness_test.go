@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -134,7 +135,12 @@ func startNode(t testing.TB, opts nodeOptions) *node {
 	}
 	n := &node{t: t, opts: opts, logs: &syncBuffer{}, url: "http://" + opts.httpAddr}
 	n.start()
-	t.Cleanup(n.stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last log lines of node %s:\n%s", n.opts.httpAddr, n.lastLines(40))
+		}
+		n.stop()
+	})
 	return n
 }
 
@@ -303,6 +309,22 @@ func truncate(b []byte) string {
 		return string(b[:300]) + "..."
 	}
 	return string(b)
+}
+
+// metric returns the value of an unlabelled metric from GET /metrics.
+func (n *node) metric(name string) (float64, error) {
+	resp, err := client.Get(n.url + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, 16<<20))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("metric %s not found", name)
 }
 
 // mine asks the node to mine one block.

@@ -111,8 +111,8 @@ func TestLANDiscoveryByMDNS(t *testing.T) {
 		}
 		return nil
 	})
-	nodes[0].mine()
-	nodes[1].mine()
-	nodes[2].mine()
-	sameHead(t, nodes, 4)
+	for i, n := range nodes {
+		n.mine()
+		sameHead(t, nodes, uint64(i+2))
+	}
 }

@@ -36,10 +36,13 @@ func TestThreeNodesConverge(t *testing.T) {
 		}
 		return nil
 	})
-	for _, n := range nodes {
+	// Each block must reach every node before the next is mined, or two
+	// nodes could mine at the same height and one block would be orphaned.
+	var head string
+	for i, n := range nodes {
 		n.mine()
+		head = sameHead(t, nodes, uint64(i+2))
 	}
-	head := sameHead(t, nodes, 4)
 
 	var txResp struct {
 		Message string `json:"message"`
@@ -91,6 +94,13 @@ func TestNetworksDoNotMix(t *testing.T) {
 	a.mine()
 	b.mine()
 	b.mine()
+	// Give the status exchange a chance to run (and fail) before checking.
+	eventually(t, "beta's status exchange with alpha refused", func() error {
+		if v, err := b.metric("gossipchain_sync_peers_wrong_network_total"); err != nil || v < 1 {
+			return fmt.Errorf("peers_wrong_network_total = %v, %v", v, err)
+		}
+		return nil
+	})
 	sa, sb := a.mustStatus(), b.mustStatus()
 	if sa.Genesis == sb.Genesis {
 		t.Fatalf("networks alpha and beta share genesis %s", sa.Genesis)

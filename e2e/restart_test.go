@@ -12,6 +12,7 @@ func TestKillAndRestart(t *testing.T) {
 	nodes := startLine(t, 3, nodeOptions{})
 	a, c := nodes[0], nodes[2]
 	a.mine()
+	sameHead(t, nodes, 2)
 	c.mine()
 	sameHead(t, nodes, 3)
 	before := c.mustStatus()
@@ -25,6 +26,7 @@ func TestKillAndRestart(t *testing.T) {
 	c.kill()
 
 	a.mine()
+	sameHead(t, nodes[:2], 4)
 	a.mine()
 	sameHead(t, nodes[:2], 5)
 

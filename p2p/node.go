@@ -102,7 +102,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	h, err := libp2p.New(
 		libp2p.Identity(key),
 		libp2p.ListenAddrs(listen...),
-		libp2p.Transport(tcp.NewTCPTransport),
+		// Outgoing TCP connections use ephemeral ports. With port reuse, two
+		// nodes that find each other by mDNS at the same moment dial from
+		// their listen ports to each other's: TCP's simultaneous open then
+		// makes one connection on which both ends start a TLS client
+		// handshake, and both dials fail.
+		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		libp2p.Transport(quic.NewTransport),
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),

@@ -25,7 +25,7 @@ const (
 	DefaultRequestTimeout = 30 * time.Second
 	DefaultStatusTimeout  = 10 * time.Second
 	DefaultMaxServing     = 8
-	DefaultStatusInterval = 30 * time.Second
+	DefaultStatusInterval = 10 * time.Second
 )
 
 // Gossip topic kinds, expanded by p2p.TopicName.

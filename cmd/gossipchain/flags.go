@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -56,10 +55,6 @@ const defaultHTTPAddr = "127.0.0.1:5000"
 
 // p2pPortOffset relates the default p2p port to the HTTP port: 5000 -> 4001.
 const p2pPortOffset = 5000 - 4001
-
-// networkNameRE accepts names valid both as chain network names and in p2p
-// topic and mDNS service names.
-var networkNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
 // config is the node's configuration after the flags were checked.
 type config struct {
@@ -171,9 +166,6 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	}
 
 	// Network parameters.
-	if !networkNameRE.MatchString(*network) {
-		return config{}, fmt.Errorf("--network %q: want 1-32 of a-z 0-9 '-' '_', starting with a letter or digit", *network)
-	}
 	if *difficulty > chain.MaxDifficulty {
 		return config{}, fmt.Errorf("--difficulty %d: at most %d", *difficulty, chain.MaxDifficulty)
 	}
