@@ -149,7 +149,7 @@
 // 2^difficulty expected attempts ([Work]); the difficulty is fixed per
 // network, so the cumulative work of a chain is its height × 2^difficulty.
 //
-// [Params] name a network: its name (1-32 of a-z 0-9 . _ -), difficulty
+// [Params] name a network: its name (1-32 of a-z 0-9 _ -), difficulty
 // (0..64), reward and block limits ([DefaultMaxBlockTxs] transactions, the
 // reward included, and [DefaultMaxBlockSize] bytes of binary encoding by
 // default). The genesis ([Params.Genesis]) is fixed by them: index 1,
