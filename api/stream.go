@@ -32,6 +32,7 @@ var errBatchFull = errors.New("batch full")
 // every block links to the one before.
 func (s *Server) streamChain(w http.ResponseWriter, r *http.Request, open []byte, from uint64, limit int, closing func(n int) []byte) {
 	var buf bytes.Buffer
+	var scratch []byte
 	buf.Write(open)
 	n := 0
 	next := from
@@ -45,14 +46,11 @@ func (s *Server) streamChain(w http.ResponseWriter, r *http.Request, open []byte
 				broken = true
 				return errBatchFull
 			}
-			data, err := marshal(b)
-			if err != nil {
-				return err
-			}
 			if n+got > 0 {
 				buf.WriteByte(',')
 			}
-			buf.Write(data)
+			scratch = b.AppendJSON(scratch[:0])
+			buf.Write(scratch)
 			last = b.Hash
 			got++
 			if buf.Len() >= s.batchBytes {

@@ -1,0 +1,96 @@
+package chain
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// reflectJSON encodes v with encoding/json's reflection, bypassing the
+// MarshalJSON methods, HTML escaping off.
+func reflectJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	type plainTx struct {
+		ID        Hash   `json:"id"`
+		Sender    string `json:"sender"`
+		Recipient string `json:"recipient"`
+		Amount    uint64 `json:"amount"`
+		Nonce     uint64 `json:"nonce"`
+	}
+	type plainBlock struct {
+		Index        uint64    `json:"index"`
+		Timestamp    Timestamp `json:"timestamp"`
+		Transactions []plainTx `json:"transactions"`
+		Proof        uint64    `json:"proof"`
+		PreviousHash Hash      `json:"previous_hash"`
+		Difficulty   uint32    `json:"difficulty"`
+		TxRoot       Hash      `json:"tx_root"`
+		Hash         Hash      `json:"hash"`
+	}
+	addrs := []string{"alice", `quote"and\backslash`, "<html>&amp;", "ünïcödé 雪", "tab\there", "line\u2028sep", "bad\xffutf8", "x"}
+	var txs []Transaction
+	for i, a := range addrs {
+		txs = append(txs, Transaction{ID: Hash{byte(i)}, Sender: a, Recipient: addrs[len(addrs)-1-i], Amount: uint64(i + 1), Nonce: 1<<63 + uint64(i)})
+	}
+	b := &Block{Index: 42, Timestamp: 1704067260_123456, Transactions: txs, Proof: 1<<64 - 1, PreviousHash: Hash{1, 2}, Difficulty: 20, TxRoot: Hash{3}, Hash: Hash{4}}
+	var plain plainBlock
+	plain.Index, plain.Timestamp, plain.Proof, plain.PreviousHash, plain.Difficulty, plain.TxRoot, plain.Hash =
+		b.Index, b.Timestamp, b.Proof, b.PreviousHash, b.Difficulty, b.TxRoot, b.Hash
+	for _, tx := range txs {
+		plain.Transactions = append(plain.Transactions, plainTx(tx))
+	}
+	want := reflectJSON(t, plain)
+	if got := b.AppendJSON(nil); !bytes.Equal(got, want) {
+		t.Fatalf("AppendJSON:\n got %s\nwant %s", got, want)
+	}
+	if got := reflectJSON(t, b); !bytes.Equal(got, want) {
+		t.Fatalf("encoding/json through MarshalJSON:\n got %s\nwant %s", got, want)
+	}
+	for _, ts := range []Timestamp{0, 1, 999999, 1000000, 1704067200_000000, -1, -1500000, -1 << 63, 1<<63 - 1} {
+		if got, want := string(ts.appendJSON(nil)), ts.String(); got != want {
+			t.Errorf("timestamp %d: appendJSON %s, String %s", int64(ts), got, want)
+		}
+	}
+	empty := &Block{Transactions: []Transaction{}}
+	if got, want := string(empty.AppendJSON(nil)), `{"index":0,"timestamp":0.000000,"transactions":[],"proof":0,"previous_hash":"0000000000000000000000000000000000000000000000000000000000000000","difficulty":0,"tx_root":"0000000000000000000000000000000000000000000000000000000000000000","hash":"0000000000000000000000000000000000000000000000000000000000000000"}`; got != want {
+		t.Fatalf("empty block: got %s want %s", got, want)
+	}
+}
+
+func BenchmarkBlockAppendJSON(b *testing.B) {
+	blk := benchBlockForJSON()
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = blk.AppendJSON(buf[:0])
+	}
+}
+
+func BenchmarkBlockEncodingJSON(b *testing.B) {
+	blk := benchBlockForJSON()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := json.Marshal(blk); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchBlockForJSON() *Block {
+	tx, _ := NewTransaction("d4ee26eee15148ee92c6cd394edd974e", "someone-other-address", 5)
+	txs := []Transaction{tx, NewRewardTransaction("12D3KooWPSTdcT8b4A12fQat9Lz9Q76Le1XL8yMenvJMexLnPHHF", 1, 7)}
+	b := &Block{Index: 7, Timestamp: 1795667396_400199, Transactions: txs, Proof: 241327, Difficulty: 20}
+	b.TxRoot = TxRoot(txs)
+	b.Hash = b.ComputeHash()
+	return b
+}
