@@ -150,6 +150,7 @@ func (s *Service) addTx(tx chain.Transaction) pubsub.ValidationResult {
 	switch {
 	case err == nil:
 		s.stats.txsAccepted.Add(1)
+		s.log.Debug("transaction added", "id", tx.ID)
 		return pubsub.ValidationAccept
 	case errors.Is(err, chain.ErrKnownTransaction), errors.Is(err, chain.ErrPoolFull):
 		s.stats.txsIgnored.Add(1)
