@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/gossipchain/gossipchain/chain"
+)
+
+// Shape of the generated chains: a few transactions per block besides the
+// reward, and the batch size of chain.AddBlocks (that of a chain-exchange
+// reply).
+const (
+	genTxsPerBlock = 3
+	addBatch       = 500
+)
+
+// benchParams returns the parameters a node derives from --network
+// benchNetwork --difficulty benchDifficulty.
+func benchParams() (chain.Params, error) {
+	return chain.NewParams(benchNetwork, benchDifficulty)
+}
+
+// buildBlocks returns n valid blocks after p's genesis, each with
+// txsPerBlock transactions and the reward, one second apart from the
+// genesis time on (so, well in the past).
+func buildBlocks(p chain.Params, n, txsPerBlock int) []*chain.Block {
+	blocks := make([]*chain.Block, 0, n)
+	parent := p.Genesis()
+	nonce := uint64(0)
+	for i := range n {
+		index := parent.Index + 1
+		txs := make([]chain.Transaction, 0, txsPerBlock+1)
+		for j := range txsPerBlock {
+			nonce++
+			tx := chain.Transaction{
+				Sender:    fmt.Sprintf("sender-%d", (i+j)%97),
+				Recipient: fmt.Sprintf("recipient-%d", (i*7+j)%89),
+				Amount:    uint64(1 + (i+j)%1000),
+				Nonce:     nonce,
+			}
+			tx.ID = tx.ComputeID()
+			txs = append(txs, tx)
+		}
+		txs = append(txs, chain.NewRewardTransaction("bench-miner", p.Reward, index))
+		b := &chain.Block{
+			Index:        index,
+			Timestamp:    parent.Timestamp + 1_000_000,
+			Transactions: txs,
+			PreviousHash: parent.Hash,
+			Difficulty:   p.Difficulty,
+			TxRoot:       chain.TxRoot(txs),
+		}
+		solve(b)
+		blocks = append(blocks, b)
+		parent = b
+	}
+	return blocks
+}
+
+// solve searches b's proof of work from 0 and sets Proof and Hash.
+func solve(b *chain.Block) {
+	for proof := uint64(0); ; proof++ {
+		b.Proof = proof
+		if h := b.ComputeHash(); chain.LeadingZeroBits(h) >= int(b.Difficulty) {
+			b.Hash = h
+			return
+		}
+	}
+}
+
+// quietLogger discards the chain's logs.
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// openStore opens (or creates) the store a node with p keeps in dataDir.
+func openStore(dataDir string, p chain.Params) (*chain.Chain, error) {
+	return chain.Open(chain.Config{Params: p, Path: filepath.Join(dataDir, "chain.db"), Logger: quietLogger()})
+}
+
+// addAll adds blocks to c in batches of addBatch.
+func addAll(c *chain.Chain, blocks []*chain.Block) error {
+	for i := 0; i < len(blocks); i += addBatch {
+		batch := blocks[i:min(i+addBatch, len(blocks))]
+		if _, n, err := c.AddBlocks(batch); err != nil {
+			return fmt.Errorf("add block %d: %w", batch[n].Index, err)
+		}
+	}
+	return nil
+}
+
+// writeDataDir writes blocks into the store of a node data directory, as
+// the node itself would keep them.
+func writeDataDir(dataDir string, p chain.Params, blocks []*chain.Block) error {
+	c, err := openStore(dataDir, p)
+	if err != nil {
+		return err
+	}
+	if err := addAll(c, blocks); err != nil {
+		c.Close()
+		return err
+	}
+	if h := c.Head().Height; h != uint64(len(blocks))+1 {
+		c.Close()
+		return fmt.Errorf("store height %d after adding %d blocks", h, len(blocks))
+	}
+	return c.Close()
+}

@@ -1,0 +1,396 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// httpLatencyGoal is item 5's goal for the median latency of GET /chain on
+// 1,000 blocks.
+const httpLatencyGoal = 2 * time.Millisecond
+
+// tutorialChainLatency is the tutorial's Flask server answering GET /chain
+// on 1,000 blocks on this machine, for scale (not measured by gcbench).
+const tutorialChainLatency = 10 * time.Millisecond
+
+// loadResult is what one load run measured.
+type loadResult struct {
+	ok      int             // 2xx answers in the measured window
+	codes   map[int]int     // non-2xx answers by status code (0: transport error)
+	lat     []time.Duration // latency of every request of the window
+	elapsed time.Duration   // the measured window
+	size    int             // body size of the last 2xx answer
+	lastErr error           // the last transport error, if any
+}
+
+// rate returns 2xx answers per second.
+func (r loadResult) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
+
+// loadSpec describes one load run.
+type loadSpec struct {
+	method  string
+	url     string
+	body    func(worker, i int) []byte // nil for no body
+	workers int
+	warmup  time.Duration // requests before this are not recorded
+	window  time.Duration // recorded requests
+}
+
+// runLoad sends requests from spec.workers keep-alive workers for
+// warmup+window and records the requests that started within the window.
+func runLoad(ctx context.Context, spec loadSpec) loadResult {
+	tr := &http.Transport{
+		MaxIdleConns:        spec.workers * 2,
+		MaxIdleConnsPerHost: spec.workers * 2,
+		DisableCompression:  true,
+		IdleConnTimeout:     time.Minute,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: time.Minute}
+
+	begin := time.Now()
+	from, until := begin.Add(spec.warmup), begin.Add(spec.warmup+spec.window)
+	type workerResult struct {
+		ok      int
+		codes   map[int]int
+		lat     []time.Duration
+		size    int
+		lastErr error
+	}
+	results := make([]workerResult, spec.workers)
+	var wg sync.WaitGroup
+	for w := range spec.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := &results[w]
+			res.codes = make(map[int]int)
+			for i := 0; ctx.Err() == nil; i++ {
+				start := time.Now()
+				if !start.Before(until) {
+					return
+				}
+				var body io.Reader
+				if spec.body != nil {
+					body = bytes.NewReader(spec.body(w, i))
+				}
+				req, err := http.NewRequestWithContext(ctx, spec.method, spec.url, body)
+				if err != nil {
+					res.lastErr = err
+					return
+				}
+				if body != nil {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				code, size := 0, 0
+				resp, err := client.Do(req)
+				if err == nil {
+					var n int64
+					n, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					code, size = resp.StatusCode, int(n)
+				}
+				d := time.Since(start)
+				if start.Before(from) {
+					continue
+				}
+				if err != nil {
+					res.lastErr = err
+					res.codes[0]++
+					continue
+				}
+				if code/100 == 2 {
+					res.ok++
+					res.size = size
+				} else {
+					res.codes[code]++
+				}
+				res.lat = append(res.lat, d)
+			}
+		}()
+	}
+	wg.Wait()
+	out := loadResult{codes: make(map[int]int), elapsed: spec.window}
+	for _, r := range results {
+		out.ok += r.ok
+		out.lat = append(out.lat, r.lat...)
+		for c, n := range r.codes {
+			out.codes[c] += n
+		}
+		if r.size > 0 {
+			out.size = r.size
+		}
+		if r.lastErr != nil {
+			out.lastErr = r.lastErr
+		}
+	}
+	return out
+}
+
+// failures describes the non-2xx answers of a run, or "".
+func (r loadResult) failures() string {
+	var parts []string
+	for c, n := range r.codes {
+		if c == 0 {
+			parts = append(parts, fmt.Sprintf("%d transport errors (%v)", n, r.lastErr))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d × HTTP %d", n, c))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// staticServer is a reference HTTP server process serving fixed bodies.
+type staticServer struct {
+	*proc
+	url   string
+	stdin io.WriteCloser
+}
+
+// startStatic starts a static-server child process.
+func (e *env) startStatic(ctx context.Context) (*staticServer, error) {
+	bin, err := self()
+	if err != nil {
+		return nil, err
+	}
+	cmd := execCommand(bin, "static-server")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	p, err := e.procs.start("static-server", cmd)
+	if err != nil {
+		return nil, err
+	}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case l := <-line:
+		url, ok := strings.CutPrefix(l, "url ")
+		if !ok {
+			e.procs.stop(p)
+			return nil, fmt.Errorf("static-server said %q", l)
+		}
+		return &staticServer{proc: p, url: url, stdin: stdin}, nil
+	case <-p.done:
+		return nil, fmt.Errorf("static-server exited: %v", p.err)
+	case <-time.After(30 * time.Second):
+		e.procs.stop(p)
+		return nil, errors.New("static-server did not start")
+	case <-ctx.Done():
+		e.procs.stop(p)
+		return nil, ctx.Err()
+	}
+}
+
+// cmdStaticServer is the reference server: GET or POST /bytes/<n> answers
+// n bytes with status 200 from memory, with net/http's defaults. It prints
+// "url <base URL>" and serves until stdin closes.
+func cmdStaticServer(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("static-server", flag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	bodies := map[int][]byte{}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		n, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/bytes/"))
+		if err != nil || n < 0 || n > 256<<20 {
+			http.Error(w, "want /bytes/<n>", http.StatusNotFound)
+			return
+		}
+		mu.Lock()
+		b, ok := bodies[n]
+		if !ok {
+			b = bytes.Repeat([]byte{'x'}, n)
+			bodies[n] = b
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		w.Write(b)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(out, "url http://%s\n", ln.Addr())
+	done := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return srv.Close()
+}
+
+// runHTTP measures item 5.
+func runHTTP(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("http", flag.ContinueOnError)
+	workers := fs.Int("workers", 8, "concurrent keep-alive workers")
+	window := fs.Duration("duration", 5*time.Second, "measured time per endpoint under load")
+	warmup := fs.Duration("warmup", 500*time.Millisecond, "unrecorded time before each measurement")
+	sizes := intList{1_000, 10_000}
+	fs.Var(&sizes, "blocks", "chain `lengths` (blocks, genesis included) for GET /chain, comma-separated")
+	txs := fs.Int("txs", 1, "transactions per block besides the reward (the tutorial's walkthrough has one)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *workers < 1 || len(sizes) == 0 || *txs < 0 {
+		return errors.New("want --workers >= 1, --blocks and --txs >= 0")
+	}
+	for _, n := range sizes {
+		if n < 2 {
+			return errors.New("want --blocks of at least 2")
+		}
+	}
+	p, err := benchParams()
+	if err != nil {
+		return err
+	}
+	ref, err := e.startStatic(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ref.stdin.Close()
+		e.procs.stop(ref.proc)
+	}()
+
+	longest := 0
+	for _, n := range sizes {
+		longest = max(longest, n)
+	}
+	e.logf("http: building a chain of %d blocks in memory", longest-1)
+	blocks := buildBlocks(p, longest-1, *txs)
+
+	// measure runs spec against the node and against the reference server
+	// with a body of the size the node answered.
+	measure := func(spec loadSpec) (ours, base loadResult, err error) {
+		ours = runLoad(ctx, spec)
+		if ours.ok == 0 {
+			return ours, base, fmt.Errorf("%s %s: no successful answer: %s", spec.method, spec.url, ours.failures())
+		}
+		rs := spec
+		rs.url = fmt.Sprintf("%s/bytes/%d", ref.url, ours.size)
+		base = runLoad(ctx, rs)
+		if base.ok == 0 {
+			return ours, base, fmt.Errorf("reference server: no successful answer: %s", base.failures())
+		}
+		e.logf("http: %s %s ×%d: %s/s, %s; reference %s/s, %s", spec.method, spec.url, spec.workers,
+			fmtSI(ours.rate()), summarizeDurations(ours.lat), fmtSI(base.rate()), summarizeDurations(base.lat))
+		return ours, base, ctx.Err()
+	}
+	letter := 'a'
+	addRow := func(r Row) {
+		r.ID = fmt.Sprintf("5%c", letter)
+		letter++
+		r.Item = "HTTP"
+		r.Command = e.command
+		e.sink.add(r)
+	}
+	underLoad := func(what string, ours, base loadResult) Row {
+		o, b := summarizeDurations(ours.lat), summarizeDurations(base.lat)
+		r := Row{
+			What:   fmt.Sprintf("%s, %d workers, %s: requests/s and latency", what, *workers, *window),
+			Figure: fmt.Sprintf("%s; p50 %s, p99 %s", fmtRate(ours.rate()), fmtDur(o.P50), fmtDur(o.P99)),
+			Ratio: fmt.Sprintf("reference net/http, same body size (%s): %s, p99 %s; ratio req/s %s, p99 %s",
+				fmtBytes(float64(ours.size)), fmtRate(base.rate()), fmtDur(b.P99),
+				fmtRatio(ours.rate()/base.rate()), fmtRatio(float64(o.P99)/float64(b.P99))),
+		}
+		if f := ours.failures(); f != "" {
+			r.Notes = append(r.Notes, what+": "+f)
+		}
+		return r
+	}
+
+	var firstChain *node
+	for _, n := range sizes {
+		dir := filepath.Join(e.workDir, fmt.Sprintf("chain-%d", n))
+		if err := writeDataDir(dir, p, blocks[:n-1]); err != nil {
+			return err
+		}
+		nd, err := e.startNode(ctx, nodeOpts{name: fmt.Sprintf("chain-%d", n), dataDir: dir})
+		if err != nil {
+			return err
+		}
+		what := fmt.Sprintf("GET /chain, %s blocks of %d transaction(s) + reward", groupDigits(n), *txs)
+		single := loadSpec{method: http.MethodGet, url: nd.url + "/chain", workers: 1, warmup: *warmup, window: *window / 2}
+		ours1, base1, err := measure(single)
+		if err != nil {
+			return err
+		}
+		o1, b1 := summarizeDurations(ours1.lat), summarizeDurations(base1.lat)
+		row := Row{
+			What:   fmt.Sprintf("%s (%s), one worker: median latency", what, fmtBytes(float64(ours1.size))),
+			Figure: fmt.Sprintf("median %s (p99 %s, %s)", fmtDur(o1.P50), fmtDur(o1.P99), fmtRate(ours1.rate())),
+			Ratio: fmt.Sprintf("reference net/http, same body: median %s, ratio %s", fmtDur(b1.P50),
+				fmtRatio(float64(o1.P50)/float64(b1.P50))),
+		}
+		if n == 1_000 {
+			row.Ratio += fmt.Sprintf("; %s of the goal; the tutorial's Flask server: about %s", fmtRatio(float64(o1.P50)/float64(httpLatencyGoal)), fmtDur(tutorialChainLatency))
+			row.Goal = "median ≤ 2 ms"
+			row.Verdict = verdict(o1.P50 <= httpLatencyGoal)
+		}
+		addRow(row)
+		oursN, baseN, err := measure(loadSpec{method: http.MethodGet, url: nd.url + "/chain", workers: *workers, warmup: *warmup, window: *window})
+		if err != nil {
+			return err
+		}
+		addRow(underLoad(what, oursN, baseN))
+		if firstChain == nil {
+			firstChain = nd
+		} else {
+			e.procs.stop(nd.proc)
+		}
+	}
+
+	nd := firstChain
+	ours, base, err := measure(loadSpec{method: http.MethodGet, url: nd.url + "/status", workers: *workers, warmup: *warmup, window: *window})
+	if err != nil {
+		return err
+	}
+	addRow(underLoad("GET /status", ours, base))
+
+	body := func(w, i int) []byte {
+		return fmt.Appendf(nil, `{"sender":"load-%d","recipient":"bench","amount":%d}`, w, i+1)
+	}
+	ours, base, err = measure(loadSpec{method: http.MethodPost, url: nd.url + "/transactions/new", body: body,
+		workers: *workers, warmup: *warmup, window: *window})
+	if err != nil {
+		return err
+	}
+	addRow(underLoad("POST /transactions/new (no peers)", ours, base))
+	return nil
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The network every benchmark node runs: its name and a difficulty at which
+// proofs of work cost almost nothing, so that mining is not what is measured.
+const (
+	benchNetwork    = "bench"
+	benchDifficulty = 4
+)
+
+// nodeStartTimeout bounds a node's start-up, which includes verifying its
+// stored chain.
+const nodeStartTimeout = 3 * time.Minute
+
+// node is a running gossipchain process.
+type node struct {
+	*proc
+	name    string
+	dataDir string
+	logPath string
+	url     string // http://127.0.0.1:<port>
+	peerID  string
+	addr    string // loopback TCP multiaddr ending in /p2p/<id>
+	started time.Time
+	ready   time.Time // when its HTTP API was listening
+}
+
+// nodeOpts configures startNode.
+type nodeOpts struct {
+	name      string
+	dataDir   string
+	logLevel  string // default "info"
+	bootstrap []string
+}
+
+// control is the HTTP client gcbench uses to drive nodes.
+var control = &http.Client{Timeout: time.Minute}
+
+// httpListeningRE matches the node's log line announcing its HTTP address.
+var httpListeningRE = regexp.MustCompile(`msg="http api listening" url=(http://\S+)`)
+
+// startNode starts a gossipchain node on loopback with mDNS off, its HTTP API
+// and libp2p TCP listener on ports chosen by the system, and waits until its
+// HTTP API answers. Its log goes to <dataDir>.log.
+func (e *env) startNode(ctx context.Context, o nodeOpts) (*node, error) {
+	bin, err := e.gossipchain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if o.logLevel == "" {
+		o.logLevel = "info"
+	}
+	n := &node{name: o.name, dataDir: o.dataDir, logPath: o.dataDir + ".log"}
+	args := []string{
+		"--datadir", o.dataDir,
+		"--network", benchNetwork,
+		"--difficulty", strconv.Itoa(benchDifficulty),
+		"--http", "127.0.0.1:0",
+		"--listen", "/ip4/127.0.0.1/tcp/0",
+		"--mdns=false",
+		"--log-level", o.logLevel,
+	}
+	for _, b := range o.bootstrap {
+		args = append(args, "--bootstrap", b)
+	}
+	if err := os.MkdirAll(filepath.Dir(o.dataDir), 0o755); err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(n.logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := execCommand(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	n.started = time.Now()
+	p, err := e.procs.start(o.name, cmd)
+	logFile.Close() // the child has its own descriptor
+	if err != nil {
+		return nil, err
+	}
+	n.proc = p
+	if err := n.waitReady(ctx); err != nil {
+		e.procs.stop(p)
+		return nil, err
+	}
+	return n, nil
+}
+
+// waitReady waits for the node's "http api listening" log line, then reads
+// its identity and multiaddr from GET /status.
+func (n *node) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(nodeStartTimeout)
+	for n.url == "" {
+		if data, err := os.ReadFile(n.logPath); err == nil {
+			if m := httpListeningRE.FindSubmatch(data); m != nil {
+				n.url = string(m[1])
+				n.ready = time.Now()
+				break
+			}
+		}
+		if n.exited() {
+			return fmt.Errorf("%s exited during start-up (%v); log:\n%s", n.name, n.err, n.logTail(20))
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not start within %s; log:\n%s", n.name, nodeStartTimeout, n.logTail(20))
+		}
+		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	st, err := n.status(ctx)
+	if err != nil {
+		return err
+	}
+	n.peerID = st.PeerID
+	for _, a := range st.Addrs {
+		if strings.HasPrefix(a, "/ip4/127.0.0.1/tcp/") {
+			n.addr = a
+			break
+		}
+	}
+	if n.addr == "" {
+		return fmt.Errorf("%s: no loopback TCP address in /status addrs %v", n.name, st.Addrs)
+	}
+	return nil
+}
+
+// logTail returns the last lines of the node's log.
+func (n *node) logTail(lines int) string {
+	data, _ := os.ReadFile(n.logPath)
+	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	return strings.Join(all[max(0, len(all)-lines):], "\n")
+}
+
+// nodeStatus is the part of GET /status that gcbench reads.
+type nodeStatus struct {
+	PeerID  string   `json:"peer_id"`
+	Addrs   []string `json:"addrs"`
+	Height  uint64   `json:"height"`
+	Head    string   `json:"head"`
+	Peers   int      `json:"peers"`
+	Pending int      `json:"pending"`
+}
+
+func (n *node) status(ctx context.Context) (nodeStatus, error) {
+	var st nodeStatus
+	err := n.getJSON(ctx, "/status", &st)
+	return st, err
+}
+
+// getJSON GETs path and decodes a 2xx JSON answer into v.
+func (n *node) getJSON(ctx context.Context, path string, v any) error {
+	return n.doJSON(ctx, http.MethodGet, path, nil, v)
+}
+
+// doJSON sends a request with an optional JSON body and decodes a 2xx JSON
+// answer into v.
+func (n *node) doJSON(ctx context.Context, method, path string, body, v any) error {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, n.url+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := control.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s %s: %w", n.name, method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s %s: %w", n.name, method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s %s: %s: %s", n.name, method, path, resp.Status, bytes.TrimSpace(data))
+	}
+	if v == nil {
+		return nil
+	}
+	return json.Unmarshal(data, v)
+}
+
+// metrics returns the unlabelled series of GET /metrics by name.
+func (n *node) metrics(ctx context.Context) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.url+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := control.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	return parseMetrics(resp.Body)
+}
+
+// parseMetrics reads unlabelled series ("name value") of the Prometheus text
+// format.
+func parseMetrics(r io.Reader) (map[string]float64, error) {
+	out := make(map[string]float64)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out, sc.Err()
+}
+
+// waitHeight waits until the node's height is at least h, polling every
+// interval, and returns when it saw it.
+func (n *node) waitHeight(ctx context.Context, h uint64, interval, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	var last nodeStatus
+	for {
+		st, err := n.status(ctx)
+		if err == nil {
+			last = st
+			if st.Height >= h {
+				return time.Now(), nil
+			}
+		}
+		if n.exited() {
+			return time.Time{}, fmt.Errorf("%s exited (%v); log:\n%s", n.name, n.err, n.logTail(20))
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("%s: height %d after %s, want %d", n.name, last.Height, timeout, h)
+		}
+		if err := sleepCtx(ctx, interval); err != nil {
+			return time.Time{}, err
+		}
+	}
+}

@@ -1,0 +1,607 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/p2p"
+)
+
+// propagationGoal is item 4's goal: our delays at most this many times the
+// bare pubsub floor's.
+const propagationGoal = 1.5
+
+// logResolution is the resolution of slog's text handler time (it
+// truncates to milliseconds); half of it is added to times read from logs.
+const logResolution = time.Millisecond
+
+// propConfig holds the parameters of one propagation measurement.
+type propConfig struct {
+	blocks, txs int
+	interval    time.Duration // pause between two blocks or transactions
+	poll        time.Duration // poll interval for transactions
+	degree      int           // earlier nodes each node bootstraps to
+	warmup      int           // blocks or messages sent before measuring
+	settle      time.Duration // wait after the topology is connected
+}
+
+// topology returns, for each of n nodes, the earlier nodes it connects to:
+// up to degree distinct random ones.
+func topology(n, degree int, rng *mrand.Rand) [][]int {
+	out := make([][]int, n)
+	for i := 1; i < n; i++ {
+		perm := rng.Perm(i)
+		out[i] = perm[:min(degree, i)]
+	}
+	return out
+}
+
+// degrees returns every node's number of neighbours in the topology.
+func degrees(topo [][]int) []int {
+	d := make([]int, len(topo))
+	for i, ns := range topo {
+		for _, j := range ns {
+			d[i]++
+			d[j]++
+		}
+	}
+	return d
+}
+
+// propResult is what one propagation run measured.
+type propResult struct {
+	blocks, txs       []time.Duration // per message: delay to the last node
+	blockMissing      int             // blocks some node did not add through gossip
+	txMissing         int             // transactions some node did not get in time
+	blockEach, txEach []time.Duration // per delivery to one node
+	blockSize, txSize int             // gossip message sizes
+	pollWindow        []time.Duration // transactions: width of the arrival windows
+}
+
+// runPropagate measures item 4.
+func runPropagate(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("propagate", flag.ContinueOnError)
+	sizes := intList{10, 25}
+	fs.Var(&sizes, "nodes", "network `sizes`, comma-separated")
+	var cfg propConfig
+	fs.IntVar(&cfg.blocks, "blocks", 100, "blocks measured per network")
+	fs.IntVar(&cfg.txs, "txs", 100, "transactions measured per network")
+	fs.DurationVar(&cfg.interval, "interval", 200*time.Millisecond, "pause between two blocks or transactions")
+	fs.DurationVar(&cfg.poll, "poll", 5*time.Millisecond, "poll interval of the pending pools (transactions)")
+	fs.IntVar(&cfg.degree, "degree", 2, "earlier nodes each node bootstraps to")
+	seed := fs.Uint64("seed", 1, "random `seed` of the topology and of the choice of nodes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.warmup = 3
+	cfg.settle = 2 * time.Second
+	if cfg.blocks < 1 || cfg.txs < 1 {
+		return fmt.Errorf("want --blocks and --txs >= 1")
+	}
+
+	fsync, err := fsyncLatency(e.workDir, 50)
+	if err != nil {
+		return err
+	}
+	for i, n := range sizes {
+		rng := mrand.New(mrand.NewPCG(*seed, uint64(n)))
+		topo := topology(n, cfg.degree, rng)
+		e.logf("propagate: %d node processes", n)
+		ours, err := measureNodes(ctx, e, n, topo, cfg, rng)
+		if err != nil {
+			return err
+		}
+		e.logf("propagate: %d bare pubsub hosts", n)
+		floor, err := measureFloor(ctx, e, n, topo, cfg, ours.blockSize, ours.txSize, rng, false)
+		if err != nil {
+			return err
+		}
+		e.logf("propagate: %d bare pubsub hosts with an accept-all validator", n)
+		valid, err := measureFloor(ctx, e, n, topo, cfg, ours.blockSize, ours.txSize, rng, true)
+		if err != nil {
+			return err
+		}
+		e.sink.add(propRow(fmt.Sprintf("4%c", 'a'+2*i), n, cfg.degree, "block", "mined (its timestamp) to added to every other node's chain",
+			ours.blocks, floor.blocks, ours.blockSize, ours.blockMissing, floor.blockMissing, e.command,
+			fmt.Sprintf("%d nodes, blocks: per delivery to one node %s; floor %s. Bare hosts with an accept-all validator (pubsub's validation path, as nodes use): to every host %s. For scale, one 4 kB write and fsync on the disk of the data directories takes %s (median of 50): a node stores a block before relaying it",
+				n, summarizeDurations(ours.blockEach), summarizeDurations(floor.blockEach), summarizeDurations(valid.blocks), fmtDur(fsync))))
+		txNote := fmt.Sprintf("%d nodes, transactions: per delivery to one node %s; floor %s. Bare hosts with an accept-all validator: to every host %s. Pools polled every %s, median arrival window %s",
+			n, summarizeDurations(ours.txEach), summarizeDurations(floor.txEach), summarizeDurations(valid.txs), cfg.poll, fmtDur(summarizeDurations(ours.pollWindow).P50))
+		e.sink.add(propRow(fmt.Sprintf("4%c", 'a'+2*i+1), n, cfg.degree, "transaction", "POST /transactions/new sent to in every other node's pending pool",
+			ours.txs, floor.txs, ours.txSize, ours.txMissing, floor.txMissing, e.command, txNote))
+	}
+	return nil
+}
+
+// propRow builds the row of one kind of message for one network size.
+func propRow(id string, n, degree int, kind, span string, ours, floor []time.Duration, size, missing, floorMissing int, command, note string) Row {
+	o, f := summarizeDurations(ours), summarizeDurations(floor)
+	r50 := float64(o.P50) / float64(f.P50)
+	r99 := float64(o.P99) / float64(f.P99)
+	notes := []string{note}
+	if missing > 0 {
+		notes = append(notes, fmt.Sprintf("%d nodes: %d %ss did not reach every node through gossip within the run (blocks: no `block added` line; transactions: not pending within %s) and are left out",
+			n, missing, kind, txPollTimeout))
+	}
+	if floorMissing > 0 {
+		notes = append(notes, fmt.Sprintf("%d bare hosts: %d %s-sized messages did not reach every host and are left out", n, floorMissing, kind))
+	}
+	return Row{
+		ID:   id,
+		Item: "Propagation",
+		What: fmt.Sprintf("%d node processes, sparse (%d random earlier peers each): %s delay, %s, over %d %ss of %d-byte gossip messages",
+			n, degree, kind, span, o.N, kind, size),
+		Figure:  o.String(),
+		Ratio:   fmt.Sprintf("floor (bare pubsub hosts) %s; ratio p50 %s, p99 %s", f, fmtRatio(r50), fmtRatio(r99)),
+		Goal:    fmt.Sprintf("≤ %.1f× floor", propagationGoal),
+		Verdict: verdict(r50 <= propagationGoal && r99 <= propagationGoal),
+		Command: command,
+		Notes:   notes,
+	}
+}
+
+// mineResponse is the part of GET /mine's answer that gcbench reads.
+type mineResponse struct {
+	Index uint64     `json:"index"`
+	Hash  chain.Hash `json:"hash"`
+}
+
+// measureNodes starts n nodes in the topology, mines and submits, and
+// measures the delays.
+func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConfig, rng *mrand.Rand) (propResult, error) {
+	var res propResult
+	dir := filepath.Join(e.workDir, fmt.Sprintf("net-%d", n))
+	nodes := make([]*node, n)
+	defer func() {
+		for _, nd := range nodes {
+			if nd != nil {
+				e.procs.stop(nd.proc)
+			}
+		}
+	}()
+	for i := range n {
+		var boot []string
+		for _, j := range topo[i] {
+			boot = append(boot, nodes[j].addr)
+		}
+		nd, err := e.startNode(ctx, nodeOpts{
+			name: fmt.Sprintf("node-%d", i), dataDir: filepath.Join(dir, fmt.Sprintf("node-%d", i)),
+			logLevel: "debug", bootstrap: boot,
+		})
+		if err != nil {
+			return res, err
+		}
+		nodes[i] = nd
+	}
+	deg := degrees(topo)
+	for i, nd := range nodes {
+		if err := waitFor(ctx, time.Minute, func() (bool, error) {
+			st, err := nd.status(ctx)
+			return err == nil && st.Peers >= deg[i], nil
+		}); err != nil {
+			return res, fmt.Errorf("%s did not reach %d peers: %w", nd.name, deg[i], err)
+		}
+	}
+	if err := sleepCtx(ctx, cfg.settle); err != nil {
+		return res, err
+	}
+
+	// Warm-up blocks, then the measured ones.
+	height := uint64(1)
+	mineOn := func(nd *node) (mineResponse, error) {
+		var mr mineResponse
+		err := nd.getJSON(ctx, "/mine", &mr)
+		return mr, err
+	}
+	for range cfg.warmup {
+		if _, err := mineOn(nodes[rng.IntN(n)]); err != nil {
+			return res, err
+		}
+		height++
+		if err := waitAllHeight(ctx, nodes, height); err != nil {
+			return res, err
+		}
+	}
+	type mined struct {
+		hash   chain.Hash
+		origin int
+	}
+	var blocks []mined
+	for range cfg.blocks {
+		o := rng.IntN(n)
+		// Mine on the head every node has, so that no block forks.
+		if _, err := nodes[o].waitHeight(ctx, height, 2*time.Millisecond, time.Minute); err != nil {
+			return res, err
+		}
+		mr, err := mineOn(nodes[o])
+		if err != nil {
+			return res, err
+		}
+		blocks = append(blocks, mined{mr.Hash, o})
+		height++
+		if err := sleepCtx(ctx, cfg.interval); err != nil {
+			return res, err
+		}
+	}
+	if err := waitAllHeight(ctx, nodes, height); err != nil {
+		return res, err
+	}
+	added := make([]map[string]time.Time, n)
+	for i, nd := range nodes {
+		m, err := blockArrivals(nd.logPath)
+		if err != nil {
+			return res, err
+		}
+		added[i] = m
+	}
+	var sizes []float64
+	for _, b := range blocks {
+		var blk chain.Block
+		if err := nodes[b.origin].getJSON(ctx, "/blocks/"+b.hash.String(), &blk); err != nil {
+			return res, err
+		}
+		sizes = append(sizes, float64(p2p.ContentIDSize+blk.BinarySize()))
+		minedAt := blk.Timestamp.Time()
+		var last time.Duration
+		complete := true
+		for i := range nodes {
+			if i == b.origin {
+				continue
+			}
+			t, ok := added[i][b.hash.String()]
+			if !ok {
+				complete = false
+				continue
+			}
+			d := t.Add(logResolution / 2).Sub(minedAt)
+			res.blockEach = append(res.blockEach, d)
+			last = max(last, d)
+		}
+		if complete {
+			res.blocks = append(res.blocks, last)
+		} else {
+			res.blockMissing++
+		}
+	}
+	res.blockSize = int(median(sizes))
+
+	// Transactions.
+	base := make([]int, n)
+	for i, nd := range nodes {
+		st, err := nd.status(ctx)
+		if err != nil {
+			return res, err
+		}
+		base[i] = st.Pending
+	}
+	for k := range cfg.txs {
+		o := rng.IntN(n)
+		sender, recipient := fmt.Sprintf("bench-sender-%04d", k), "bench-recipient"
+		res.txSize = p2p.ContentIDSize + 2 + len(sender) + 2 + len(recipient) + 16
+		arrivals, windows, sent, err := submitAndPoll(ctx, nodes, o, base, k+1, cfg.poll,
+			map[string]any{"sender": sender, "recipient": recipient, "amount": k + 1})
+		if err != nil {
+			return res, err
+		}
+		var last time.Duration
+		complete := true
+		for i, t := range arrivals {
+			if i == o {
+				continue
+			}
+			if t.IsZero() {
+				complete = false
+				continue
+			}
+			d := t.Sub(sent)
+			res.txEach = append(res.txEach, d)
+			res.pollWindow = append(res.pollWindow, windows[i])
+			last = max(last, d)
+		}
+		if complete {
+			res.txs = append(res.txs, last)
+		} else {
+			res.txMissing++
+		}
+		if err := sleepCtx(ctx, cfg.interval); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// txPollTimeout bounds the wait for one transaction to reach every pool.
+const txPollTimeout = 10 * time.Second
+
+// submitAndPoll polls every node but the origin o for a pending count of
+// base[i]+want, submits body to o, and returns each node's estimated arrival
+// time (the midpoint between the last poll without the transaction and the
+// first with it; zero if it never came), the width of that window, and when
+// the submission was sent.
+func submitAndPoll(ctx context.Context, nodes []*node, o int, base []int, want int, every time.Duration,
+	body map[string]any) ([]time.Time, []time.Duration, time.Time, error) {
+	arrivals := make([]time.Time, len(nodes))
+	windows := make([]time.Duration, len(nodes))
+	var sent time.Time
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	pctx, cancel := context.WithTimeout(ctx, txPollTimeout)
+	defer cancel()
+	for i, nd := range nodes {
+		if i == o {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			lastMiss := sent
+			for pctx.Err() == nil {
+				t0 := time.Now()
+				var page struct {
+					Total int `json:"total"`
+				}
+				err := nd.getJSON(pctx, "/transactions/pending?limit=1", &page)
+				t1 := time.Now()
+				if err == nil && page.Total >= base[i]+want {
+					arrivals[i] = lastMiss.Add(t1.Sub(lastMiss) / 2)
+					windows[i] = t1.Sub(lastMiss)
+					return
+				}
+				if err == nil {
+					lastMiss = t0
+				}
+				next := t0.Add(every)
+				if d := time.Until(next); d > 0 {
+					select {
+					case <-pctx.Done():
+					case <-time.After(d):
+					}
+				}
+			}
+		}()
+	}
+	sent = time.Now()
+	close(start)
+	err := nodes[o].doJSON(ctx, http.MethodPost, "/transactions/new", body, nil)
+	if err != nil {
+		cancel()
+	}
+	wg.Wait()
+	return arrivals, windows, sent, err
+}
+
+// waitAllHeight waits until every node's height is at least h.
+func waitAllHeight(ctx context.Context, nodes []*node, h uint64) error {
+	for _, nd := range nodes {
+		if _, err := nd.waitHeight(ctx, h, 20*time.Millisecond, time.Minute); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitFor polls cond every 50 ms until it holds, fails, or timeout passes.
+func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %s", timeout)
+		}
+		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// arrivalLineRE matches the node's debug log lines for a block added to its
+// chain from gossip, directly or once its parent arrived.
+var arrivalLineRE = regexp.MustCompile(`^time=(\S+) level=DEBUG msg="(?:block added|orphan connected)" .*?\bhash=([0-9a-f]{64})\b`)
+
+// blockArrivals reads a node's log and returns the time each block hash was
+// first logged as added.
+func blockArrivals(logPath string) (map[string]time.Time, error) {
+	f, err := os.Open(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return parseArrivals(f)
+}
+
+// parseArrivals is blockArrivals on an open log.
+func parseArrivals(r io.Reader) (map[string]time.Time, error) {
+	out := make(map[string]time.Time)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.Contains(line, "level=DEBUG") {
+			continue
+		}
+		m := arrivalLineRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, m[1])
+		if err != nil {
+			continue
+		}
+		if old, ok := out[m[2]]; !ok || t.Before(old) {
+			out[m[2]] = t
+		}
+	}
+	return out, sc.Err()
+}
+
+// measureFloor runs the same topology of bare pubsub hosts and sends
+// messages of the given sizes.
+func measureFloor(ctx context.Context, e *env, n int, topo [][]int, cfg propConfig, blockSize, txSize int, rng *mrand.Rand, validate bool) (propResult, error) {
+	var res propResult
+	fn, err := e.startFloor(ctx, n, chain.DefaultMaxBlockSize+64<<10, validate)
+	if err != nil {
+		return res, err
+	}
+	defer fn.close(e)
+	for i, ns := range topo {
+		if len(ns) == 0 {
+			continue
+		}
+		var addrs []string
+		for _, j := range ns {
+			addrs = append(addrs, fn.hosts[j].addr)
+		}
+		if _, err := fn.hosts[i].request(ctx, "connect "+strings.Join(addrs, " ")); err != nil {
+			return res, err
+		}
+	}
+	deg := degrees(topo)
+	for i, h := range fn.hosts {
+		if err := waitFor(ctx, time.Minute, func() (bool, error) {
+			r, err := h.request(ctx, "peers")
+			if err != nil {
+				return false, err
+			}
+			var conns, topicPeers int
+			if _, err := fmt.Sscanf(r, "peers %d %d", &conns, &topicPeers); err != nil {
+				return false, fmt.Errorf("pubsub-host %d: bad reply %q", i, r)
+			}
+			return conns >= deg[i] && topicPeers >= deg[i], nil
+		}); err != nil {
+			return res, fmt.Errorf("pubsub-host %d did not reach %d topic peers: %w", i, deg[i], err)
+		}
+	}
+	if err := sleepCtx(ctx, cfg.settle); err != nil {
+		return res, err
+	}
+
+	type sentMsg struct {
+		id     string
+		origin int
+		at     time.Time
+	}
+	send := func(topic, size int) (sentMsg, error) {
+		var id [p2p.ContentIDSize]byte
+		rand.Read(id[:])
+		o := rng.IntN(n)
+		hexID := hex.EncodeToString(id[:])
+		r, err := fn.hosts[o].request(ctx, fmt.Sprintf("publish %d %s %d", topic, hexID, size))
+		if err != nil {
+			return sentMsg{}, err
+		}
+		var gotID string
+		var ns int64
+		if _, err := fmt.Sscanf(r, "published %s %d", &gotID, &ns); err != nil || gotID != hexID {
+			return sentMsg{}, fmt.Errorf("pubsub-host %d: bad reply %q", o, r)
+		}
+		return sentMsg{hexID, o, time.Unix(0, ns)}, nil
+	}
+	for range cfg.warmup {
+		if _, err := send(0, blockSize); err != nil {
+			return res, err
+		}
+		if err := sleepCtx(ctx, cfg.interval); err != nil {
+			return res, err
+		}
+	}
+	var blocks, txs []sentMsg
+	for range cfg.blocks {
+		m, err := send(0, blockSize)
+		if err != nil {
+			return res, err
+		}
+		blocks = append(blocks, m)
+		if err := sleepCtx(ctx, cfg.interval); err != nil {
+			return res, err
+		}
+	}
+	for range cfg.txs {
+		m, err := send(1, txSize)
+		if err != nil {
+			return res, err
+		}
+		txs = append(txs, m)
+		if err := sleepCtx(ctx, cfg.interval); err != nil {
+			return res, err
+		}
+	}
+	if err := sleepCtx(ctx, time.Second); err != nil { // stragglers
+		return res, err
+	}
+	collect := func(msgs []sentMsg) (per, each []time.Duration, missing int) {
+		for _, m := range msgs {
+			got := fn.deliveries(m.id)
+			var last time.Duration
+			complete := true
+			for i := range n {
+				if i == m.origin {
+					continue
+				}
+				t, ok := got[i]
+				if !ok {
+					complete = false
+					continue
+				}
+				d := t.Sub(m.at)
+				each = append(each, d)
+				last = max(last, d)
+			}
+			if complete {
+				per = append(per, last)
+			} else {
+				missing++
+			}
+		}
+		return per, each, missing
+	}
+	res.blocks, res.blockEach, res.blockMissing = collect(blocks)
+	res.txs, res.txEach, res.txMissing = collect(txs)
+	res.blockSize, res.txSize = blockSize, txSize
+	return res, nil
+}
+
+// fsyncLatency returns the median time of writing 4 kB to a file in dir and
+// syncing it, over n tries.
+func fsyncLatency(dir string, n int) (time.Duration, error) {
+	f, err := os.CreateTemp(dir, "fsync-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	buf := make([]byte, 4096)
+	var ds []time.Duration
+	for i := range n {
+		buf[0] = byte(i)
+		start := time.Now()
+		if _, err := f.WriteAt(buf, 0); err != nil {
+			return 0, err
+		}
+		if err := f.Sync(); err != nil {
+			return 0, err
+		}
+		ds = append(ds, time.Since(start))
+	}
+	return summarizeDurations(ds).P50, nil
+}

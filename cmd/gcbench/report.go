@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Verdicts of a row with a goal.
+const (
+	verdictMeets  = "meets"
+	verdictMisses = "misses"
+	verdictFailed = "failed"
+)
+
+// Row is one line of the benchmark table.
+type Row struct {
+	ID      string   `json:"id"`      // item of the benchmark list and a letter: "1a"
+	Item    string   `json:"item"`    // the item's title: "Mining"
+	What    string   `json:"what"`    // what was measured
+	Figure  string   `json:"figure"`  // the measurement
+	Ratio   string   `json:"ratio"`   // the figure against its reference or goal
+	Goal    string   `json:"goal"`    // the goal, if any
+	Verdict string   `json:"verdict"` // verdictMeets, verdictMisses, verdictFailed or ""
+	Command string   `json:"command"` // the command that produced the row
+	Notes   []string `json:"notes,omitempty"`
+}
+
+// verdict returns verdictMeets when ok, else verdictMisses.
+func verdict(ok bool) string {
+	if ok {
+		return verdictMeets
+	}
+	return verdictMisses
+}
+
+// rowSink receives the rows of a benchmark: appended as JSON lines to a
+// results file, or printed as a table when there is none.
+type rowSink struct {
+	path string
+	rows []Row
+}
+
+func (s *rowSink) add(r Row) {
+	s.rows = append(s.rows, r)
+}
+
+// noteFirst adds a note to the first row collected so far, if any.
+func (s *rowSink) noteFirst(note string) {
+	if len(s.rows) > 0 {
+		s.rows[0].Notes = append(s.rows[0].Notes, note)
+	}
+}
+
+// flush writes the rows collected so far.
+func (s *rowSink) flush(stdout io.Writer) error {
+	if s.path == "" {
+		writeTable(stdout, s.rows)
+		s.rows = nil
+		return nil
+	}
+	f, err := os.OpenFile(s.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for _, r := range s.rows {
+		if err := enc.Encode(r); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	s.rows = nil
+	return f.Close()
+}
+
+// readRows reads a results file of JSON lines.
+func readRows(path string) ([]Row, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var rows []Row
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	for line := 1; sc.Scan(); line++ {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var r Row
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
+		}
+		rows = append(rows, r)
+	}
+	return rows, sc.Err()
+}
+
+// compareIDs orders row ids by their leading number, then by the rest:
+// "1a" < "1b" < "2a" < "10a".
+func compareIDs(a, b string) int {
+	na, ra := splitID(a)
+	nb, rb := splitID(b)
+	if c := cmp.Compare(na, nb); c != 0 {
+		return c
+	}
+	return strings.Compare(ra, rb)
+}
+
+func splitID(id string) (int, string) {
+	i := 0
+	for i < len(id) && id[i] >= '0' && id[i] <= '9' {
+		i++
+	}
+	n, err := strconv.Atoi(id[:i])
+	if err != nil {
+		n = 1 << 30
+	}
+	return n, id[i:]
+}
+
+// cell escapes text for a Markdown table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// codeCell formats a command as inline code in a table cell.
+func codeCell(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + cell(s) + "`"
+}
+
+// writeTable writes rows, sorted by id, as a Markdown table.
+func writeTable(w io.Writer, rows []Row) {
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b Row) int { return compareIDs(a.ID, b.ID) })
+	fmt.Fprintln(w, "| # | Measure | Figure | Against reference or goal | Goal | Verdict | Command |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		what := r.What
+		if r.Item != "" {
+			what = "**" + r.Item + "**: " + what
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n",
+			cell(r.ID), cell(what), cell(r.Figure), cell(r.Ratio), cell(r.Goal), cell(r.Verdict), codeCell(r.Command))
+	}
+}
+
+// writeNotes writes the notes of every row that has some.
+func writeNotes(w io.Writer, rows []Row) {
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b Row) int { return compareIDs(a.ID, b.ID) })
+	started := false
+	for _, r := range rows {
+		if len(r.Notes) == 0 {
+			continue
+		}
+		if !started {
+			fmt.Fprintln(w, "## Notes on this run")
+			fmt.Fprintln(w)
+			started = true
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "- %s: %s\n", r.ID, n)
+		}
+	}
+	if started {
+		fmt.Fprintln(w)
+	}
+}
+
+// methodText explains how every item is measured; it follows the table in
+// BENCHMARKS.md.
+const methodText = `## Method
+
+Every figure that depends on the machine's load is either a ratio against a
+reference measured in the same run, or the median of several runs with
+their minimum and maximum. The machine may be shared: compare ratios, not
+absolute figures, between runs.
+
+1. **Mining.** ` + "`BenchmarkMine`" + ` (package chain) runs the miner's proof
+   search (chain.Miner, at a difficulty out of reach so that every attempt is
+   made) on one thread and on every CPU, and measures the SHA-256 compression
+   rate of this machine just before and after (crypto/sha256 over a 1 MiB
+   buffer, bytes/s ÷ 64, one core). The ratio is attempts/s per thread ÷
+   compression rate; scaling is the all-threads rate ÷ (threads × the
+   one-thread rate of the same run). ` + "`BenchmarkSearchRatio`" + ` (internal
+   powhash) is the same ratio for the bare search loop without the miner.
+2. **Validation and storage.** A chain is built in memory with the chain
+   package (difficulty 4, three transactions and the reward per block), then
+   added to a fresh store with Chain.AddBlocks in batches of 500 blocks (the
+   size of a chain-exchange reply): full validation, bbolt writes and one
+   fsync per batch. Time of the AddBlocks calls only; the bytes written to
+   disk meanwhile are write_bytes of /proc/self/io. The pending-pool row
+   adds transactions one after another with Chain.AddTransaction, against
+   one 4 kB write and fsync on the same disk in the same run.
+3. **Sync.** The source data directory is written directly with the chain
+   package (chain.Open on DATADIR/chain.db with the parameters the node
+   derives from --network/--difficulty). Node A is started on it; node B is
+   started on an empty data directory, bootstrapped to A's multiaddr from
+   A's GET /status. Wall time runs from B's exec to B's GET /status reporting
+   A's height (polled every 10 ms): process start, connection, status
+   exchange, chain exchange, validation and storage. Peak memory is B's
+   VmHWM from /proc/PID/status once it has caught up; it counts the
+   file-backed pages of the memory-mapped store, so its anonymous part
+   (RssAnon, sampled every 10 ms) is given too.
+4. **Propagation.** N node processes on loopback, mDNS off, each node
+   bootstrapped to two random earlier nodes (node 2 to node 1). After the
+   gossip mesh forms and a few warm-up blocks, blocks are mined with GET /mine
+   on random nodes, one at a time; the delay of a block to a node is the time
+   of that node's ` + "`block added`" + ` debug log line (slog's time, at
+   millisecond resolution, so half a millisecond is added) minus the block's
+   own timestamp (set by the miner when it assembles the block, in
+   microseconds). Each block's figure is its delay to the last node to add
+   it. Transactions are submitted with POST /transactions/new on random nodes;
+   since the node logs nothing when it adds a gossiped transaction, every
+   other node's GET /transactions/pending?limit=1 "total" is polled (see the
+   poll interval in the notes) and the arrival is the midpoint between the
+   last poll without it and the first with it; the delay runs from sending
+   the POST. The floor is the same topology of bare go-libp2p hosts (TCP on
+   loopback, the default security and muxer) running go-libp2p-pubsub's
+   GossipSub with the options and score parameters of package p2p and no
+   validator, each in its own child process of gcbench, publishing messages
+   of the same sizes from random hosts; its delays are the publisher's clock
+   before Publish to each receiver's delivery from its subscription, in
+   nanoseconds. The ratio is ours ÷ floor at each percentile. The notes add
+   the same floor with an accept-all validator registered as package p2p
+   registers its validators, to tell pubsub's validation path from the
+   nodes' own work.
+5. **HTTP.** A node serves a chain of 1,000 (then 10,000) blocks, genesis
+   included, each with one transaction and the reward, as the tutorial's
+   walkthrough makes them. gcbench, in its own process, sends requests from
+   one worker, then from N keep-alive workers, for a fixed time after a
+   warm-up, reading every body in full; latency is per request. The
+   reference is a bare net/http server in a child process of gcbench
+   answering a body of the same size from memory, loaded the same way right
+   after each measurement. POST /transactions/new goes to a node without
+   peers.
+6. **Footprint.** VmRSS from /proc/PID/status of a node a few seconds
+   after it started (median of three readings a second apart): on an empty
+   chain with no peers, and on a chain of 100,000 blocks (also its start-up
+   time, which includes verifying the stored chain). Goroutines and open
+   files are go_goroutines and process_open_fds of GET /metrics, and the
+   entries of /proc/PID/fd.
+`
+
+// machineInfo describes the machine and toolchain of the run.
+func machineInfo() string {
+	cpu := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	goVersion := runtime.Version()
+	if out, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
+		goVersion = strings.TrimSpace(string(out))
+	}
+	return fmt.Sprintf("%s, %d CPUs, %s/%s, %s", cpu, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, goVersion)
+}
+
+// writeDocument writes BENCHMARKS.md: the table, the notes and the method.
+func writeDocument(w io.Writer, rows []Row, reproduce string, when time.Time) {
+	fmt.Fprintln(w, "# gossipchain benchmarks")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Generated by `%s` on %s.  \n", reproduce, when.UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "Machine: %s.\n", machineInfo())
+	fmt.Fprintln(w)
+	writeTable(w, rows)
+	fmt.Fprintln(w)
+	writeNotes(w, rows)
+	fmt.Fprint(w, methodText)
+}
+
+// cmdReport reads a results file and writes the table to stdout and, with
+// --out, the whole document to a file.
+func cmdReport(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	results := fs.String("results", "", "results `file` of JSON lines written by the other subcommands (required)")
+	out := fs.String("out", "", "write the whole Markdown document (table, notes, method) to this `file`")
+	reproduce := fs.String("reproduce", "scripts/bench.sh", "the `command` named as the document's origin")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *results == "" {
+		return errors.New("--results is required")
+	}
+	rows, err := readRows(*results)
+	if err != nil {
+		return err
+	}
+	var doc strings.Builder
+	writeDocument(&doc, rows, *reproduce, time.Now())
+	if _, err := io.WriteString(stdout, doc.String()); err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(doc.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

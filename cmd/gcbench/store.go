@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
+)
+
+// syncGoal is item 3's goal, in blocks per second end to end.
+const syncGoal = 50_000
+
+// runStore measures item 2: blocks per second to validate and store a long
+// chain with chain.AddBlocks in batches, into a fresh store.
+func runStore(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("store", flag.ContinueOnError)
+	sizes := intList{10_000, 100_000}
+	fs.Var(&sizes, "blocks", "chain `lengths` to store, comma-separated")
+	runs := fs.Int("runs", 3, "runs per length (median, min, max)")
+	txs := fs.Int("txs", 50, "transactions added to the pending pool one after another")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(sizes) == 0 || *runs < 1 {
+		return fmt.Errorf("want --blocks and --runs >= 1")
+	}
+	p, err := benchParams()
+	if err != nil {
+		return err
+	}
+	longest := slices.Max(sizes)
+	e.logf("store: building a chain of %d blocks in memory", longest)
+	blocks := buildBlocks(p, longest, genTxsPerBlock)
+
+	for i, n := range sizes {
+		var rates, secs, written, fileSizes []float64
+		for run := range *runs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			dir := filepath.Join(e.workDir, fmt.Sprintf("store-%d-%d", n, run))
+			c, err := openStore(dir, p)
+			if err != nil {
+				return err
+			}
+			runtime.GC()
+			w0, _ := procWriteBytes(0)
+			start := time.Now()
+			err = addAll(c, blocks[:n])
+			elapsed := time.Since(start)
+			w1, _ := procWriteBytes(0)
+			if cerr := c.Close(); err == nil {
+				err = cerr
+			}
+			if fi, serr := os.Stat(filepath.Join(dir, "chain.db")); serr == nil {
+				fileSizes = append(fileSizes, float64(fi.Size()))
+			}
+			os.RemoveAll(dir)
+			if err != nil {
+				return err
+			}
+			written = append(written, w1-w0)
+			rates = append(rates, float64(n)/elapsed.Seconds())
+			secs = append(secs, elapsed.Seconds())
+			e.logf("store: %d blocks in %s (%s blocks/s)", n, fmtDur(elapsed), fmtSI(float64(n)/elapsed.Seconds()))
+		}
+		r := summarize(rates)
+		t := summarize(secs)
+		e.sink.add(Row{
+			ID:   fmt.Sprintf("2%c", 'a'+i),
+			Item: "Validation and storage",
+			What: fmt.Sprintf("blocks/s to validate and store %s blocks (%d txs + reward each) with chain.AddBlocks, batches of %d, fresh store",
+				groupDigits(n), genTxsPerBlock, addBatch),
+			Figure:  r.format(fmtRate),
+			Ratio:   fmt.Sprintf("%s for %s blocks; %s of the 50 k/s sync goal (item 3)", t.format(fmtSeconds), groupDigits(n), fmtRatio(r.Median/syncGoal)),
+			Command: e.command,
+			Notes: []string{fmt.Sprintf("%s blocks: %s written to disk (write_bytes of /proc/self/io) for a store file of %s, %s per block",
+				groupDigits(n), fmtBytes(median(written)), fmtBytes(median(fileSizes)), fmtBytes(median(written)/float64(n)))},
+		})
+	}
+
+	// The pending pool: one caller adding transactions one after another,
+	// against the latency of one fsync on the same disk.
+	dir := filepath.Join(e.workDir, "pool")
+	c, err := openStore(dir, p)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	defer c.Close()
+	var lat []time.Duration
+	for i := range *txs {
+		tx := chain.Transaction{Sender: "pool-bench", Recipient: "bench", Amount: uint64(i + 1), Nonce: uint64(i)}
+		tx.ID = tx.ComputeID()
+		start := time.Now()
+		if err := c.AddTransaction(tx); err != nil {
+			return err
+		}
+		lat = append(lat, time.Since(start))
+	}
+	fsync, err := fsyncLatency(e.workDir, 50)
+	if err != nil {
+		return err
+	}
+	l := summarizeDurations(lat)
+	e.logf("store: AddTransaction %s; fsync %s", l, fmtDur(fsync))
+	e.sink.add(Row{
+		ID:      fmt.Sprintf("2%c", 'a'+len(sizes)),
+		Item:    "Validation and storage",
+		What:    fmt.Sprintf("chain.AddTransaction into the pending pool, one caller, %d transactions one after another: latency", *txs),
+		Figure:  l.String(),
+		Ratio:   fmt.Sprintf("%s one 4 kB write + fsync on the same disk (%s, median of 50, same run)", fmtRatio(float64(l.P50)/float64(fsync)), fmtDur(fsync)),
+		Command: e.command,
+	})
+	return nil
+}
+
+// fmtSeconds formats seconds as a duration.
+func fmtSeconds(s float64) string { return fmtDur(time.Duration(s * float64(time.Second))) }
+
+// groupDigits writes n with thousands separators: 100,000.
+func groupDigits(n int) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + groupDigits(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// intList is a comma-separated list of integers flag.
+type intList []int
+
+func (l *intList) String() string {
+	s := ""
+	for i, n := range *l {
+		if i > 0 {
+			s += ","
+		}
+		s += fmt.Sprint(n)
+	}
+	return s
+}
+
+func (l *intList) Set(v string) error {
+	var out []int
+	for _, f := range splitComma(v) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("want positive integers, got %q", f)
+		}
+		out = append(out, n)
+	}
+	*l = out
+	return nil
+}
+
+// splitComma splits a comma-separated list, dropping empty entries.
+func splitComma(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
