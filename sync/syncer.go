@@ -178,7 +178,10 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 		}
 		_, n, err := s.chain.AddBlocks(blocks)
 		added += n
-		if err != nil {
+		// Blocks already stored (a side branch this node holds, or blocks
+		// that arrived by gossip meanwhile) are no failure: the next
+		// request starts after them.
+		if err != nil && !errors.Is(err, chain.ErrKnownBlock) {
 			addErr = err
 			cancel()
 		}
