@@ -11,13 +11,13 @@ import (
 )
 
 // TestResilienceCrash kills a node with SIGKILL at random moments while it
-// mines continuously (--mine), while it syncs hundreds of blocks from a peer,
-// and while it reorganises onto a heavier branch, then restarts it on the
-// same data directory. Every restart must open the store (which validates it),
-// serve a chain that is valid from the genesis, still hold every block it
-// had acknowledged (returned by GET /mine, or seen as its head in GET
-// /status), be no lower than the highest of them, keep its peer ID, and
-// catch up with its peer again.
+// mines continuously (--mine), while it syncs a thousand blocks or more from
+// a peer, and while it reorganises onto a heavier branch, then restarts it
+// on the same data directory. Every restart must open the store (which
+// validates it), serve a chain that is valid from the genesis, still hold
+// every block it had acknowledged (returned by GET /mine, or seen as its head
+// in GET /status), be no lower than the highest of them, keep its peer ID,
+// and catch up with its peer again.
 func TestResilienceCrash(t *testing.T) {
 	kills := scale(10, 120)
 	rng := testRand(t)
@@ -77,10 +77,10 @@ func TestResilienceCrash(t *testing.T) {
 				ack(out["hash"].(string), uint64(out["index"].(float64)))
 			}
 			lead := int(victim.mustStatus().Height) - int(peer.mustStatus().Height)
-			// The peer's branch stays under one chain-exchange batch (500
-			// blocks): a longer one, interrupted half-way, leaves a side
-			// branch that TestResilienceSyncResumesSideBranch covers.
-			peer.mineN(max(lead, 0) + 1 + rng.IntN(400))
+			// Longer than a chain-exchange batch (500 blocks) at times:
+			// interrupted half-way, that leaves a side branch which the
+			// next sync must resume (see TestResilienceSyncResumesSideBranch).
+			peer.mineN(max(lead, 0) + 1 + rng.IntN(scale(400, 900)))
 		}
 		target := peer.mustStatus()
 		before := victim.mustStatus()
