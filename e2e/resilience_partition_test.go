@@ -13,9 +13,10 @@ import (
 // silently). Both halves mine, each with a transaction of its own; the half
 // that mined more wins. Once the ports are back, every node must be on the
 // heavier branch within a bounded time, and the losing half's transaction
-// must be pending again there, then mined. The long form holds each
-// partition for a minute, long enough for connections to time out, and
-// repeats the cycle. It needs root, like every LAN test.
+// must be pending again there, then mined. The suite holds the partition for
+// 5 seconds, which connections survive; the long form holds it for 75
+// seconds, long enough for them to time out, and repeats the cycle three
+// times. It needs root, like every LAN test.
 func TestResiliencePartition(t *testing.T) {
 	cycles := scale(1, 3)
 	hold := scale(5*time.Second, 75*time.Second)
