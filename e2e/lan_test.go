@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -19,6 +20,9 @@ type lan struct {
 	tag    string
 }
 
+// lanSeq numbers the LANs created by this test process.
+var lanSeq atomic.Int32
+
 // newLAN creates a bridge and k namespaces on it; everything is removed
 // when the test ends. It skips the test unless running as root with ip(8).
 func newLAN(t *testing.T, k int) *lan {
@@ -29,8 +33,11 @@ func newLAN(t *testing.T, k int) *lan {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("skipping: ip(8) from iproute2 is not installed")
 	}
+	// Names and subnets differ per LAN: a namespace's interfaces outlive
+	// `ip netns del` for a moment, so the next test must not reuse them.
+	seq := int(lanSeq.Add(1))
 	pid := os.Getpid()
-	l := &lan{t: t, tag: fmt.Sprintf("%d", pid%100000), prefix: fmt.Sprintf("10.231.%d", pid%250+1)}
+	l := &lan{t: t, tag: fmt.Sprintf("%d%d", pid%10000, seq%100), prefix: fmt.Sprintf("10.231.%d", (pid+seq)%250+1)}
 	l.bridge = "gcbr" + l.tag
 	t.Cleanup(l.teardown)
 	l.run("ip", "link", "add", l.bridge, "type", "bridge")

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -29,6 +30,9 @@ func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 		return
 	}
 	n.setSourceLocked(ai.ID, SourceMDNS)
+	if _, ok := n.found[ai.ID]; ok || len(n.found) < maxFoundPeers {
+		n.found[ai.ID] = ai
+	}
 	if isConnected || n.dialing[ai.ID] {
 		return
 	}
@@ -41,10 +45,45 @@ func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 		}()
 		ctx, cancel := context.WithTimeout(n.ctx, dialTimeout)
 		defer cancel()
+		// redialFound owns the pace of retries, so the swarm's own dial
+		// backoff (up to 5 minutes) is bypassed, as for bootstrap peers.
+		ctx = network.WithForceDirectDial(ctx, "mdns redial")
 		if err := n.host.Connect(ctx, ai); err != nil {
 			n.log.Debug("cannot connect to mDNS peer", "peer", ai.ID, "err", err)
 			return
 		}
 		n.log.Info("connected to mDNS peer", "peer", ai.ID)
 	})
+}
+
+// maxFoundPeers bounds the peers found by mDNS that the node keeps redialling.
+const maxFoundPeers = 256
+
+// foundRedialInterval is how often peers found by mDNS are redialled when the node
+// is not connected to them. The mDNS browser reports a peer once and does not ask
+// again, so without this a connection lost in a long network partition would
+// never come back.
+const foundRedialInterval = 10 * time.Second
+
+// redialFound redials, every foundRedialInterval, the peers found by mDNS that the
+// node is not connected to. It returns when the node closes.
+func (n *Node) redialFound() {
+	t := time.NewTicker(foundRedialInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		n.mu.Lock()
+		peers := make([]peer.AddrInfo, 0, len(n.found))
+		for _, ai := range n.found {
+			peers = append(peers, ai)
+		}
+		n.mu.Unlock()
+		for _, ai := range peers {
+			mdnsNotifee{n}.HandlePeerFound(ai)
+		}
+	}
 }

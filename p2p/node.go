@@ -59,8 +59,9 @@ type Node struct {
 	started bool
 	closed  bool
 	mdns    mdns.Service
-	sources map[peer.ID]string // how each peer was found
-	dialing map[peer.ID]bool   // discovery dials in flight
+	sources map[peer.ID]string        // how each peer was found
+	dialing map[peer.ID]bool          // discovery dials in flight
+	found   map[peer.ID]peer.AddrInfo // peers found by mDNS, redialled when lost
 	topics  map[string]*Topic
 
 	scoreMu sync.RWMutex
@@ -126,6 +127,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		gater:   gater,
 		sources: make(map[peer.ID]string),
 		dialing: make(map[peer.ID]bool),
+		found:   make(map[peer.ID]peer.AddrInfo),
 		topics:  make(map[string]*Topic),
 		scores:  make(map[peer.ID]float64),
 	}
@@ -191,6 +193,7 @@ func (n *Node) Start(ctx context.Context) error {
 			return fmt.Errorf("start mDNS: %w", err)
 		}
 		n.mdns = svc
+		n.goLocked(n.redialFound)
 	}
 	n.log.Info("p2p node started", "bootstrap", len(n.bootstrap), "mdns", n.cfg.MDNS)
 	return nil

@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--short) mode=short ;;
 	--run) run="$2"; shift ;;
 	--race) race=(-race) ;;
-	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 	*) echo "resilience.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
