@@ -85,12 +85,18 @@ func (l *lan) teardown() {
 }
 
 // startHostNode starts a node in host i (1-based) with mDNS on and no
-// bootstrap list.
+// bootstrap list, its HTTP API on the host's LAN address.
 func (l *lan) startHostNode(i int, opts nodeOptions) *node {
+	return l.startHostNodeHTTP(i, opts, l.ip(i))
+}
+
+// startHostNodeHTTP starts a node in host i (1-based) with mDNS on, p2p on
+// the host's LAN address and its HTTP API on httpIP.
+func (l *lan) startHostNodeHTTP(i int, opts nodeOptions, httpIP string) *node {
 	opts.netns = l.hosts[i-1]
 	opts.listenIP = l.ip(i)
 	opts.p2pPort = 4001
-	opts.httpAddr = l.ip(i) + ":5000"
+	opts.httpAddr = httpIP + ":5000"
 	opts.mdns = true
 	return startNode(l.t, opts)
 }

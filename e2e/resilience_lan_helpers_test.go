@@ -59,12 +59,7 @@ func (s *splitLAN) teardown() {
 // startHostNode starts a node in host i (1-based): p2p on the LAN address
 // with mDNS, HTTP on the management address.
 func (s *splitLAN) startHostNode(i int, opts nodeOptions) *node {
-	opts.netns = s.hosts[i-1]
-	opts.listenIP = s.ip(i)
-	opts.p2pPort = 4001
-	opts.httpAddr = s.mgmtIP(i) + ":5000"
-	opts.mdns = true
-	return startNode(s.t, opts)
+	return s.startHostNodeHTTP(i, opts, s.mgmtIP(i))
 }
 
 // cut moves the LAN ports of the given hosts to the cut bridge.
