@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -221,16 +220,7 @@ func (e *env) startFloor(ctx context.Context, n, maxSize int, validate bool) (*f
 	fn := &floorNet{recv: make(map[string]map[int]time.Time)}
 	for i := range n {
 		cmd := execCommand(bin, "pubsub-host", "--max-message-size", strconv.Itoa(maxSize), "--validate="+strconv.FormatBool(validate))
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			return nil, err
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			return nil, err
-		}
-		cmd.Stderr = os.Stderr
-		p, err := e.procs.start(fmt.Sprintf("pubsub-host-%d", i), cmd)
+		p, stdin, stdout, err := e.procs.startPiped(fmt.Sprintf("pubsub-host-%d", i), cmd)
 		if err != nil {
 			return nil, err
 		}

@@ -168,16 +168,7 @@ func (e *env) startStatic(ctx context.Context) (*staticServer, error) {
 		return nil, err
 	}
 	cmd := execCommand(bin, "static-server")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = os.Stderr
-	p, err := e.procs.start("static-server", cmd)
+	p, stdin, stdout, err := e.procs.startPiped("static-server", cmd)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -84,6 +85,25 @@ func (s *procSet) start(name string, cmd *exec.Cmd) (*proc, error) {
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// startPiped starts cmd with its standard input and output piped to the
+// caller (its standard error goes to ours) and tracks it like start.
+func (s *procSet) startPiped(name string, cmd *exec.Cmd) (*proc, io.WriteCloser, io.ReadCloser, error) {
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cmd.Stderr = os.Stderr
+	p, err := s.start(name, cmd)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return p, stdin, stdout, nil
 }
 
 // stop stops p and forgets it.
