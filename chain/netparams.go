@@ -1,0 +1,284 @@
+package chain
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"time"
+)
+
+// LedgerOpen is the ledger mode of today's networks: free-form senders,
+// as in the tutorial. The only mode NetParams accepts so far; "signed"
+// is reserved for the ledger with keys and balances.
+const LedgerOpen = "open"
+
+// NetParamsVersion is the version byte that starts the canonical encoding
+// of NetParams.
+const NetParamsVersion = 1
+
+// netParamsMagic starts the canonical encoding, so that the commitment of
+// a parameter set can never be mistaken for another hash of the protocol.
+const netParamsMagic = "gossipchain/netparams"
+
+// Bounds of NetParams.
+const (
+	MinTargetBlockTime = time.Millisecond
+	MaxTargetBlockTime = time.Hour
+	// MinHalfLifeBlocks and MaxHalfLifeBlocks bound the half-life in
+	// target block times: below 10 one block's luck moves the target by
+	// more than 7%; above a million it no longer follows the hash rate.
+	MinHalfLifeBlocks = 10
+	MaxHalfLifeBlocks = 1_000_000
+	// maxLedgerLen bounds the ledger mode's name in the encoding.
+	maxLedgerLen = 16
+)
+
+// NetParams is the consensus parameter set of the next protocol version:
+// everything two nodes must agree on, committed to by the genesis
+// through [NetParams.Commitment], so that nodes differing in any field
+// never share a genesis and never connect. It stands beside today's
+// [Params], which it will replace.
+type NetParams struct {
+	// Name is the network name: 1-32 of a-z 0-9 _ -, starting with a
+	// letter or digit.
+	Name string
+	// TargetBlockTime is the block interval the difficulty steers
+	// toward; whole microseconds, MinTargetBlockTime..MaxTargetBlockTime.
+	TargetBlockTime time.Duration
+	// HalfLife is the retargeting half-life: blocks that run one half-life
+	// behind schedule double the target, one ahead halve it. Whole
+	// microseconds, MinHalfLifeBlocks..MaxHalfLifeBlocks target block
+	// times.
+	HalfLife time.Duration
+	// InitialTarget is the genesis's target and its child's.
+	InitialTarget Compact
+	// MaxTarget is the easiest target any block may have: the minimum
+	// difficulty (Bitcoin's proof-of-work limit). At least InitialTarget.
+	MaxTarget Compact
+	// FixedDifficulty makes every block require InitialTarget, as today's
+	// networks do; TargetBlockTime and HalfLife then only set the
+	// timestamp rules.
+	FixedDifficulty bool
+	// Reward is the amount of every block's reward, 1..MaxAmount.
+	Reward uint64
+	// MaxBlockSize bounds a block's binary encoding in bytes.
+	MaxBlockSize uint32
+	// MaxBlockTxs bounds a block's transactions, the reward included.
+	MaxBlockTxs uint32
+	// Ledger is the ledger mode; LedgerOpen is the only one so far.
+	Ledger string
+}
+
+// ProposedNetParams returns a parameter set for the network called name
+// with the values proposed for a retargeting devnet: a 10 s block time,
+// a 10-minute half-life (60 blocks), an initial and maximum target of
+// 16 leading zero bits (a fresh chain mines in milliseconds; a burst of
+// 10 on-demand blocks makes the next about 11% harder), today's reward
+// and limits, and the open ledger.
+func ProposedNetParams(name string) NetParams {
+	initial := MustCompact(ZeroBitsTarget(16))
+	return NetParams{
+		Name:            name,
+		TargetBlockTime: 10 * time.Second,
+		HalfLife:        10 * time.Minute,
+		InitialTarget:   initial,
+		MaxTarget:       initial,
+		Reward:          DefaultReward,
+		MaxBlockSize:    DefaultMaxBlockSize,
+		MaxBlockTxs:     DefaultMaxBlockTxs,
+		Ledger:          LedgerOpen,
+	}
+}
+
+// Validate checks every field against its bounds; compact targets must be
+// canonical (the form CompactOf produces), non-zero and
+// InitialTarget <= MaxTarget.
+func (np *NetParams) Validate() error {
+	switch {
+	case !networkNameRE.MatchString(np.Name):
+		return fmt.Errorf("network name %q: want 1-32 of a-z 0-9 _ - starting with a letter or digit", np.Name)
+	case np.TargetBlockTime < MinTargetBlockTime || np.TargetBlockTime > MaxTargetBlockTime || np.TargetBlockTime%time.Microsecond != 0:
+		return fmt.Errorf("target block time %s: want whole microseconds in %s..%s", np.TargetBlockTime, MinTargetBlockTime, MaxTargetBlockTime)
+	case np.HalfLife < MinHalfLifeBlocks*np.TargetBlockTime || np.HalfLife > MaxHalfLifeBlocks*np.TargetBlockTime || np.HalfLife%time.Microsecond != 0:
+		return fmt.Errorf("half-life %s: want whole microseconds, %d..%d target block times", np.HalfLife, MinHalfLifeBlocks, MaxHalfLifeBlocks)
+	case np.Reward == 0 || np.Reward > MaxAmount:
+		return fmt.Errorf("reward %d: want 1..%d", np.Reward, uint64(MaxAmount))
+	case np.MaxBlockTxs < 1 || np.MaxBlockTxs > MaxTxsLimit:
+		return fmt.Errorf("max block transactions %d: want 1..%d", np.MaxBlockTxs, MaxTxsLimit)
+	case np.MaxBlockSize < HeaderSize+4+txWireMin || np.MaxBlockSize > 64<<20:
+		return fmt.Errorf("max block size %d: want %d..%d", np.MaxBlockSize, HeaderSize+4+txWireMin, 64<<20)
+	case np.Ledger != LedgerOpen:
+		return fmt.Errorf("ledger mode %q: want %q", np.Ledger, LedgerOpen)
+	}
+	initial, err := canonicalTarget("initial target", np.InitialTarget)
+	if err != nil {
+		return err
+	}
+	maxTarget, err := canonicalTarget("maximum target", np.MaxTarget)
+	if err != nil {
+		return err
+	}
+	if initial.Cmp(maxTarget) > 0 {
+		return fmt.Errorf("initial target %s is easier than the maximum target %s", np.InitialTarget, np.MaxTarget)
+	}
+	return nil
+}
+
+// canonicalTarget decodes c and checks that it is non-zero and canonical.
+func canonicalTarget(what string, c Compact) (*big.Int, error) {
+	t, err := c.Target()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if t.Sign() == 0 {
+		return nil, fmt.Errorf("%s %s: %w: zero", what, c, ErrTargetRange)
+	}
+	if again, _ := CompactOf(t); again != c {
+		return nil, fmt.Errorf("%s %s is not canonical: it is written %s", what, c, again)
+	}
+	return t, nil
+}
+
+// AppendBinary appends the canonical encoding of np (it must be valid):
+//
+//	size  field
+//	21    "gossipchain/netparams", ASCII
+//	1     version, NetParamsVersion = 1
+//	1     n = byte length of the name
+//	n     name, ASCII
+//	8     target block time, uint64 microseconds
+//	8     half-life, uint64 microseconds
+//	4     initial target, compact
+//	4     maximum target, compact
+//	1     difficulty mode: 0 retargeting (aserti3-2d), 1 fixed
+//	8     reward, uint64
+//	4     maximum block size, uint32 bytes
+//	4     maximum block transactions, uint32
+//	1     m = byte length of the ledger mode
+//	m     ledger mode, ASCII ("open")
+//
+// All integers are big-endian.
+func (np *NetParams) AppendBinary(b []byte) ([]byte, error) {
+	if err := np.Validate(); err != nil {
+		return b, fmt.Errorf("encode network parameters: %w", err)
+	}
+	b = append(b, netParamsMagic...)
+	b = append(b, NetParamsVersion, byte(len(np.Name)))
+	b = append(b, np.Name...)
+	b = binary.BigEndian.AppendUint64(b, uint64(np.TargetBlockTime.Microseconds()))
+	b = binary.BigEndian.AppendUint64(b, uint64(np.HalfLife.Microseconds()))
+	b = binary.BigEndian.AppendUint32(b, uint32(np.InitialTarget))
+	b = binary.BigEndian.AppendUint32(b, uint32(np.MaxTarget))
+	mode := byte(0)
+	if np.FixedDifficulty {
+		mode = 1
+	}
+	b = append(b, mode)
+	b = binary.BigEndian.AppendUint64(b, np.Reward)
+	b = binary.BigEndian.AppendUint32(b, np.MaxBlockSize)
+	b = binary.BigEndian.AppendUint32(b, np.MaxBlockTxs)
+	b = append(b, byte(len(np.Ledger)))
+	b = append(b, np.Ledger...)
+	return b, nil
+}
+
+// DecodeNetParams decodes the canonical encoding. It is strict: the magic,
+// the version, every length and every field must be exactly as
+// AppendBinary writes them, the result must be valid, and nothing may
+// follow; so the encoding is a bijection and two encodings are equal
+// exactly when the parameters are.
+func DecodeNetParams(data []byte) (NetParams, error) {
+	var np NetParams
+	r := paramsReader{data: data}
+	if string(r.bytes(len(netParamsMagic))) != netParamsMagic {
+		return np, fmt.Errorf("network parameters: not a gossipchain parameter set")
+	}
+	if v := r.byte(); v != NetParamsVersion {
+		return np, fmt.Errorf("network parameters: version %d, want %d", v, NetParamsVersion)
+	}
+	np.Name = string(r.bytes(int(r.byte())))
+	block, half := r.uint64(), r.uint64()
+	if block > uint64(MaxTargetBlockTime.Microseconds()) || half > uint64(MaxHalfLifeBlocks*MaxTargetBlockTime.Microseconds()) {
+		return np, fmt.Errorf("network parameters: block time %d µs or half-life %d µs out of range", block, half)
+	}
+	np.TargetBlockTime = time.Duration(block) * time.Microsecond
+	np.HalfLife = time.Duration(half) * time.Microsecond
+	np.InitialTarget = Compact(r.uint32())
+	np.MaxTarget = Compact(r.uint32())
+	switch r.byte() {
+	case 0:
+	case 1:
+		np.FixedDifficulty = true
+	default:
+		return np, fmt.Errorf("network parameters: difficulty mode is neither 0 nor 1")
+	}
+	np.Reward = r.uint64()
+	np.MaxBlockSize = r.uint32()
+	np.MaxBlockTxs = r.uint32()
+	n := int(r.byte())
+	if n > maxLedgerLen {
+		return np, fmt.Errorf("network parameters: ledger mode of %d bytes, at most %d", n, maxLedgerLen)
+	}
+	np.Ledger = string(r.bytes(n))
+	switch {
+	case r.short:
+		return np, fmt.Errorf("network parameters: truncated")
+	case r.off != len(data):
+		return np, fmt.Errorf("network parameters: %d trailing bytes", len(data)-r.off)
+	}
+	if err := np.Validate(); err != nil {
+		return np, fmt.Errorf("network parameters: %w", err)
+	}
+	return np, nil
+}
+
+// Commitment returns SHA-256 of the canonical encoding: the value a
+// genesis block commits to, so that the genesis hash changes with any
+// parameter. np must be valid.
+func (np *NetParams) Commitment() (Hash, error) {
+	b, err := np.AppendBinary(nil)
+	if err != nil {
+		return Hash{}, err
+	}
+	return sha256.Sum256(b), nil
+}
+
+// paramsReader reads the canonical encoding; a read past the end sets
+// short and returns zeros.
+type paramsReader struct {
+	data  []byte
+	off   int
+	short bool
+}
+
+func (r *paramsReader) bytes(n int) []byte {
+	if r.short || len(r.data)-r.off < n {
+		r.short = true
+		return nil
+	}
+	b := r.data[r.off : r.off+n]
+	r.off += n
+	return b
+}
+
+func (r *paramsReader) byte() byte {
+	if b := r.bytes(1); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (r *paramsReader) uint32() uint32 {
+	if b := r.bytes(4); b != nil {
+		return binary.BigEndian.Uint32(b)
+	}
+	return 0
+}
+
+func (r *paramsReader) uint64() uint64 {
+	if b := r.bytes(8); b != nil {
+		return binary.BigEndian.Uint64(b)
+	}
+	return 0
+}

@@ -1,0 +1,218 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"time"
+)
+
+// This file holds the difficulty rule of the next protocol version (see
+// "Difficulty retargeting" in the package documentation and PROTOCOL.md):
+// the aserti3-2d formula of Bitcoin Cash in integer arithmetic ([ASERT]),
+// applied from each block's parent with a bounded step ([NetParams.NextTarget]),
+// and the timestamp rules that go with a short block time
+// ([NetParams.FutureLimit], [NetParams.CheckTimestamp]).
+
+// Constants of the retargeting rule.
+const (
+	// MinTarget is the hardest target a block may be required to meet;
+	// 0 is not a valid target (aserti3-2d turns it into 1).
+	MinTarget = 1
+	// MaxSolveTimeBlocks caps the solve time that one block contributes to
+	// the retarget at MaxSolveTimeBlocks target block times, so that a
+	// single timestamp (an early block's old one, or one after a long
+	// silence) eases the next target by at most 2^(5·T/H).
+	MaxSolveTimeBlocks = 6
+	// FutureLimitBlocks is the future limit in target block times: a block
+	// may be at most this many block times ahead of the local clock.
+	FutureLimitBlocks = 5
+	// MinFutureLimit is the smallest future limit whatever the block time,
+	// a margin for the clocks of machines without time synchronisation.
+	MinFutureLimit = 2 * time.Second
+)
+
+// aserti3-2d fixed-point constants: the exponent has 16 fractional bits,
+// and 2^x on [0, 1) is approximated by the cubic
+// 1 + 0.695502049·x + 0.2262698·x² + 0.0782318·x³ with these
+// coefficients scaled by 2^48 (2^64 for the sum, rounded).
+const (
+	asertRadix  = 16
+	asertOne    = 1 << asertRadix
+	asertCoef1  = 195766423245049
+	asertCoef2  = 971821376
+	asertCoef3  = 5127
+	asertRound  = 1 << 47
+	asertShift  = 48
+	asertMaxExp = 260 << asertRadix  // beyond: at least 2^260, above any target
+	asertMinExp = -300 << asertRadix // below: shifted to 0
+)
+
+// ErrRetarget reports inputs the retargeting rule cannot use (a parent
+// target outside the network's range, a non-positive block time or
+// half-life). On a validated chain it means corrupt data.
+var ErrRetarget = errors.New("retarget")
+
+// ASERT is aserti3-2d, the absolutely scheduled exponentially rising
+// target of Bitcoin Cash (BCHN's CalculateASERT): the target of a block
+// heightDiff+1 blocks after an anchor block whose target is anchorTarget,
+// where timeDiff is the time from the anchor's parent to the new block's
+// parent, spacing the target block time and halfLife the half-life, all
+// three in the same unit:
+//
+//	exponent = ((timeDiff − spacing·(heightDiff+1)) · 2^16) / halfLife   (truncated toward zero)
+//	target   = anchorTarget · 2^(exponent / 2^16)
+//
+// in integer arithmetic only: the integer part of the exponent is a
+// shift (floored), the fractional part frac in [0, 2^16) a factor
+// 2^16 + ((195766423245049·frac + 971821376·frac² + 5127·frac³ + 2^47) >> 48)
+// (unsigned 64-bit arithmetic, which cannot overflow), applied as
+// (anchorTarget · factor) >> (16 − shift), or << (shift − 16). The result
+// is clamped to [MinTarget, maxTarget].
+//
+// BCHN computes in 256 bits and requires maxTarget < 2^224; here the
+// product is exact (math/big), which gives the same results there and
+// extends the formula to any maxTarget below 2^256, and every input is
+// valid: exponents beyond the range where the result is decided by the
+// clamp are clamped first, so no input allocates more than a few words.
+func ASERT(anchorTarget *big.Int, timeDiff, heightDiff, spacing, halfLife int64, maxTarget *big.Int) (*big.Int, error) {
+	switch {
+	case maxTarget.Sign() <= 0 || maxTarget.Cmp(maxUint256) > 0:
+		return nil, fmt.Errorf("%w: maximum target %#x not in [1, 2^256)", ErrRetarget, maxTarget)
+	case anchorTarget.Sign() <= 0 || anchorTarget.Cmp(maxTarget) > 0:
+		return nil, fmt.Errorf("%w: anchor target %#x not in [1, %#x]", ErrRetarget, anchorTarget, maxTarget)
+	case heightDiff < 0:
+		return nil, fmt.Errorf("%w: negative height difference %d", ErrRetarget, heightDiff)
+	case spacing <= 0 || halfLife <= 0:
+		return nil, fmt.Errorf("%w: spacing %d and half-life %d must be positive", ErrRetarget, spacing, halfLife)
+	}
+	// exponent = (timeDiff - spacing*(heightDiff+1)) * 2^16 / halfLife,
+	// exactly: the operands are int64, their combination may not be.
+	e := new(big.Int).Mul(big.NewInt(spacing), new(big.Int).Add(big.NewInt(heightDiff), big.NewInt(1)))
+	e.Sub(big.NewInt(timeDiff), e)
+	e.Lsh(e, asertRadix)
+	e.Quo(e, big.NewInt(halfLife)) // Quo truncates toward zero, as C++ division does
+	switch {
+	case e.Cmp(big.NewInt(asertMaxExp)) > 0:
+		return new(big.Int).Set(maxTarget), nil
+	case e.Cmp(big.NewInt(asertMinExp)) < 0:
+		return big.NewInt(MinTarget), nil
+	}
+	exponent := e.Int64()
+	shifts := exponent >> asertRadix // arithmetic shift: floored
+	frac := uint64(uint16(exponent))
+	factor := asertOne + ((asertCoef1*frac + asertCoef2*frac*frac + asertCoef3*frac*frac*frac + asertRound) >> asertShift)
+	next := new(big.Int).Mul(anchorTarget, new(big.Int).SetUint64(factor))
+	shifts -= asertRadix
+	if shifts <= 0 {
+		next.Rsh(next, uint(-shifts))
+	} else {
+		next.Lsh(next, uint(shifts))
+	}
+	if next.Sign() == 0 {
+		next.SetInt64(MinTarget)
+	} else if next.Cmp(maxTarget) > 0 {
+		next.Set(maxTarget)
+	}
+	return next, nil
+}
+
+// NextTarget returns the compact target required of a block whose parent
+// has index parentIndex (the genesis is 1), compact target parentBits
+// and timestamp parentTime, and whose grandparent has timestamp
+// grandparentTime (unused when the parent is the genesis or its child).
+//
+// With FixedDifficulty every block requires InitialTarget. Otherwise the
+// rule is aserti3-2d applied from the parent, with the parent as anchor
+// and one block of height difference:
+//
+//   - the child of the genesis requires InitialTarget (the genesis
+//     carries it);
+//   - every later block requires ASERT(target(parent), solve, 0, T, H,
+//     MaxTarget) rounded down to its compact form, where T is
+//     TargetBlockTime, H HalfLife, both in microseconds like timestamps,
+//     and solve = min(parentTime − grandparentTime, MaxSolveTimeBlocks·T);
+//     when the grandparent is the genesis, solve = T: the genesis's
+//     timestamp, fixed in the past, never counts.
+//
+// So the target of block n+1 is target(n) · 2^((solve(n) − T)/H): over a
+// run of blocks the exponents add up and the target follows
+// 2^((t_parent − t_anchor − T·blocks)/H), the aserti3-2d schedule, except
+// that no block advances the schedule by more than 5·T (a long solve
+// time makes the next block at most 2^(5T/H) easier; negative solve
+// times count in full, so no sequence of timestamps gains from the cap).
+// The result is in [MinTarget, MaxTarget].
+func (np *NetParams) NextTarget(parentIndex uint64, parentBits Compact, parentTime, grandparentTime Timestamp) (Compact, error) {
+	if np.FixedDifficulty || parentIndex == 1 {
+		return np.InitialTarget, nil
+	}
+	if parentIndex == 0 {
+		return 0, fmt.Errorf("%w: parent index 0", ErrRetarget)
+	}
+	maxTarget, err := np.MaxTarget.Target()
+	if err != nil {
+		return 0, fmt.Errorf("%w: maximum target: %w", ErrRetarget, err)
+	}
+	parent, err := parentBits.Target()
+	if err != nil {
+		return 0, fmt.Errorf("%w: parent target: %w", ErrRetarget, err)
+	}
+	spacing, halfLife := np.TargetBlockTime.Microseconds(), np.HalfLife.Microseconds()
+	solve := spacing
+	if parentIndex > 2 {
+		solve = min(subSaturating(int64(parentTime), int64(grandparentTime)), MaxSolveTimeBlocks*spacing)
+	}
+	next, err := ASERT(parent, solve, 0, spacing, halfLife, maxTarget)
+	if err != nil {
+		return 0, err
+	}
+	return CompactOf(next)
+}
+
+// subSaturating returns a − b, saturated to the int64 range.
+func subSaturating(a, b int64) int64 {
+	d := a - b
+	if (b < 0 && d < a) || (b > 0 && d > a) {
+		if b < 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return d
+}
+
+// FutureLimit returns how far ahead of the local clock a block's
+// timestamp may be on a network whose target block time is T:
+// FutureLimitBlocks·T, at least MinFutureLimit and at most MaxFutureDrift
+// (today's fixed limit). A timestamp in the future pretends that time has
+// passed and so eases the targets that follow; with this limit a miner
+// gains at most about FutureLimitBlocks blocks on the schedule, once (the
+// next honest timestamp takes it back), where two hours would be 7,200
+// blocks at a 1 s block time.
+func FutureLimit(targetBlockTime time.Duration) time.Duration {
+	return min(max(FutureLimitBlocks*targetBlockTime, MinFutureLimit), MaxFutureDrift)
+}
+
+// FutureLimit is FutureLimit(np.TargetBlockTime).
+func (np *NetParams) FutureLimit() time.Duration { return FutureLimit(np.TargetBlockTime) }
+
+// CheckTimestamp applies the timestamp rules of the next protocol version
+// to a block with timestamp ts: not before median, the MedianTime of the
+// timestamps of its parent and ancestors (MedianTimeBlocks = 11 blocks,
+// fewer near the genesis) → ErrTimeTooOld; at most np.FutureLimit() ahead
+// of now, the local clock → ErrTimeTooNew. The median closes the
+// rewinding of time (a timewarp needs timestamps that go back without
+// limit, and each block's time only has to beat the median, which moves
+// forward with the honest majority); the future limit bounds how far a
+// timestamp can run ahead of time.
+func (np *NetParams) CheckTimestamp(ts, median Timestamp, now time.Time) error {
+	if ts < median {
+		return ruleErrorf(ErrTimeTooOld, "timestamp %s is before the median %s of the last %d blocks", ts, median, MedianTimeBlocks)
+	}
+	limit := np.FutureLimit()
+	if ts > TimestampOf(now.Add(limit)) {
+		return ruleErrorf(ErrTimeTooNew, "timestamp %s is more than %s ahead of the local clock", ts, limit)
+	}
+	return nil
+}
