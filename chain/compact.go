@@ -53,17 +53,19 @@ func (c Compact) String() string { return fmt.Sprintf("0x%08x", uint32(c)) }
 func (c Compact) Target() (*big.Int, error) {
 	size := uint(c >> 24)
 	word := uint32(c) & compactMantissa
+	if size <= 3 {
+		// Bitcoin drops the bytes below the size before it looks at the
+		// sign: 0x01803456 is zero, not negative.
+		word >>= 8 * (3 - size)
+	}
 	if word != 0 && uint32(c)&compactSignBit != 0 {
 		return nil, fmt.Errorf("%s: %w", c, ErrCompactNegative)
 	}
 	if word != 0 && (size > 34 || (word > 0xff && size > 33) || (word > 0xffff && size > 32)) {
 		return nil, fmt.Errorf("%s: %w", c, ErrCompactOverflow)
 	}
-	t := new(big.Int)
-	if size <= 3 {
-		t.SetUint64(uint64(word >> (8 * (3 - size))))
-	} else {
-		t.SetUint64(uint64(word))
+	t := new(big.Int).SetUint64(uint64(word))
+	if size > 3 {
 		t.Lsh(t, 8*(size-3))
 	}
 	return t, nil
