@@ -22,7 +22,7 @@ const (
 	MinTarget = 1
 	// MaxSolveTimeBlocks caps the solve time that one block contributes to
 	// the retarget at MaxSolveTimeBlocks target block times, so that a
-	// single timestamp (an early block's old one, or one after a long
+	// single timestamp (one after old early blocks, or after a long
 	// silence) eases the next target by at most 2^(5·T/H).
 	MaxSolveTimeBlocks = 6
 	// FutureLimitBlocks is the future limit in target block times: a block
@@ -119,9 +119,10 @@ func ASERT(anchorTarget *big.Int, timeDiff, heightDiff, spacing, halfLife int64,
 }
 
 // NextTarget returns the compact target required of a block whose parent
-// has index parentIndex (the genesis is 1), compact target parentBits
-// and timestamp parentTime, and whose grandparent has timestamp
-// grandparentTime (unused when the parent is the genesis or its child).
+// has index parentIndex (the genesis is 1), compact target parentBits and
+// timestamp parentTime, and whose grandparent has the time mark
+// grandparentMark (see [TimeMark]; unused when the parent is the genesis
+// or its child).
 //
 // With FixedDifficulty every block requires InitialTarget. Otherwise the
 // rule is aserti3-2d applied from the parent, with the parent as anchor
@@ -132,18 +133,23 @@ func ASERT(anchorTarget *big.Int, timeDiff, heightDiff, spacing, halfLife int64,
 //   - every later block requires ASERT(target(parent), solve, 0, T, H,
 //     MaxTarget) rounded down to its compact form, where T is
 //     TargetBlockTime, H HalfLife, both in microseconds like timestamps,
-//     and solve = min(parentTime − grandparentTime, MaxSolveTimeBlocks·T);
-//     when the grandparent is the genesis, solve = T: the genesis's
-//     timestamp, fixed in the past, never counts.
+//     and the parent's solve time counts as
+//     solve = min(max(parentTime − grandparentMark, 0), MaxSolveTimeBlocks·T):
+//     the time by which the parent advanced the latest timestamp of the
+//     chain, at most 6 block times; when the grandparent is the genesis,
+//     solve = T, so that the genesis's timestamp, fixed in the past, never
+//     counts.
 //
 // So the target of block n+1 is target(n) · 2^((solve(n) − T)/H): over a
-// run of blocks the exponents add up and the target follows
-// 2^((t_parent − t_anchor − T·blocks)/H), the aserti3-2d schedule, except
-// that no block advances the schedule by more than 5·T (a long solve
-// time makes the next block at most 2^(5T/H) easier; negative solve
-// times count in full, so no sequence of timestamps gains from the cap).
-// The result is in [MinTarget, MaxTarget].
-func (np *NetParams) NextTarget(parentIndex uint64, parentBits Compact, parentTime, grandparentTime Timestamp) (Compact, error) {
+// run of blocks the solve times add up to the advance of the latest
+// timestamp, and the target follows 2^((mark − t_anchor − T·blocks)/H),
+// the aserti3-2d schedule, except that no block advances the schedule by
+// more than 5·T. A timestamp before the mark counts as an instant block
+// (the target gets harder), and the next block counts from the mark, so
+// old timestamps never make the next block easier; a timestamp in the
+// future advances the mark once, and the blocks after it count nothing
+// until the clock has caught up. The result is in [MinTarget, MaxTarget].
+func (np *NetParams) NextTarget(parentIndex uint64, parentBits Compact, parentTime, grandparentMark Timestamp) (Compact, error) {
 	if np.FixedDifficulty || parentIndex == 1 {
 		return np.InitialTarget, nil
 	}
@@ -161,7 +167,7 @@ func (np *NetParams) NextTarget(parentIndex uint64, parentBits Compact, parentTi
 	spacing, halfLife := np.TargetBlockTime.Microseconds(), np.HalfLife.Microseconds()
 	solve := spacing
 	if parentIndex > 2 {
-		solve = min(subSaturating(int64(parentTime), int64(grandparentTime)), MaxSolveTimeBlocks*spacing)
+		solve = min(max(subSaturating(int64(parentTime), int64(grandparentMark)), 0), MaxSolveTimeBlocks*spacing)
 	}
 	next, err := ASERT(parent, solve, 0, spacing, halfLife, maxTarget)
 	if err != nil {
@@ -169,6 +175,13 @@ func (np *NetParams) NextTarget(parentIndex uint64, parentBits Compact, parentTi
 	}
 	return CompactOf(next)
 }
+
+// TimeMark returns the time mark of a block with timestamp ts whose
+// parent's time mark is parentMark: the latest timestamp of the block and
+// its ancestors, max(parentMark, ts). The genesis's time mark is its
+// timestamp. Like cumulative work, it is derived block by block and kept
+// with each block's index entry.
+func TimeMark(parentMark, ts Timestamp) Timestamp { return max(parentMark, ts) }
 
 // subSaturating returns a − b, saturated to the int64 range.
 func subSaturating(a, b int64) int64 {

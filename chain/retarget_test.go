@@ -201,10 +201,11 @@ func TestRetargetFreshNetworkStartsAtInitialTarget(t *testing.T) {
 	np := testNet(t)
 	start := GenesisTimestamp + Timestamp(2*365*24*time.Hour/time.Microsecond)
 	times := []Timestamp{GenesisTimestamp}
+	marks := []Timestamp{GenesisTimestamp}
 	bits := []Compact{np.InitialTarget}
 	for i := 1; i < 50; i++ {
 		ts := start + Timestamp(int64(i)*np.TargetBlockTime.Microseconds())
-		next, err := np.NextTarget(uint64(i), bits[i-1], times[i-1], grand(times, i))
+		next, err := np.NextTarget(uint64(i), bits[i-1], times[i-1], grandMark(marks, i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,15 +213,17 @@ func TestRetargetFreshNetworkStartsAtInitialTarget(t *testing.T) {
 			t.Fatalf("block %d at the target block time requires %s, want the initial %s", i+1, next, np.InitialTarget)
 		}
 		times, bits = append(times, ts), append(bits, next)
+		marks = append(marks, TimeMark(marks[i-1], ts))
 	}
 }
 
-// grand returns the grandparent's timestamp of the block after times[i-1].
-func grand(times []Timestamp, i int) Timestamp {
+// grandMark returns the grandparent's time mark for the block after
+// position i-1 of marks (positions are indices - 1).
+func grandMark(marks []Timestamp, i int) Timestamp {
 	if i < 2 {
 		return 0
 	}
-	return times[i-2]
+	return marks[i-2]
 }
 
 func TestRetargetFixedDifficulty(t *testing.T) {
@@ -234,7 +237,8 @@ func TestRetargetFixedDifficulty(t *testing.T) {
 
 func TestRetargetStepIsBounded(t *testing.T) {
 	// One block's solve time moves the next target by exactly the formula,
-	// and by at most 2^(5T/H) however old the grandparent's timestamp.
+	// by at most 2^(5T/H) however old the grandparent's mark, and a
+	// timestamp before the mark counts as an instant block.
 	np := testNet(t)
 	T := np.TargetBlockTime.Microseconds()
 	parent := MustCompact(ZeroBitsTarget(24))
@@ -249,7 +253,7 @@ func TestRetargetStepIsBounded(t *testing.T) {
 		{"one half-life late", T + 60*T, 5.0 / 60},
 		{"six block times", 6 * T, 5.0 / 60},
 		{"two years", 2 * 365 * 86400 * T, 5.0 / 60},
-		{"one half-life early", -59 * T, -1},
+		{"before the mark", -59 * T, -1.0 / 60},
 	} {
 		got, err := np.NextTarget(10, parent, Timestamp(1e15+tt.solve), 1e15)
 		if err != nil {
@@ -260,6 +264,14 @@ func TestRetargetStepIsBounded(t *testing.T) {
 		if math.Abs(math.Log2(ratio)-tt.exp) > 2e-4 {
 			t.Errorf("%s: target ratio 2^%.5f, want 2^%.5f", tt.name, math.Log2(ratio), tt.exp)
 		}
+	}
+	// The clamps: the maximum target after a long silence, the hardest
+	// target after an instant block.
+	if got, err := np.NextTarget(10, np.MaxTarget, 1e15+Timestamp(1e12), 1e15); err != nil || got != np.MaxTarget {
+		t.Errorf("at the maximum target after a long solve: %s, %v, want %s", got, err, np.MaxTarget)
+	}
+	if got, err := np.NextTarget(10, MustCompact(big.NewInt(MinTarget)), 1e15, 1e15); err != nil || got != MustCompact(big.NewInt(MinTarget)) {
+		t.Errorf("at the hardest target after an instant block: %s, %v, want %s", got, err, MustCompact(big.NewInt(MinTarget)))
 	}
 	// Errors: a parent target that is not a valid compact, parent index 0.
 	if _, err := np.NextTarget(10, 0x04923456, 2, 1); !errors.Is(err, ErrRetarget) {
@@ -302,6 +314,428 @@ func TestRetargetTimestampRules(t *testing.T) {
 		err := np.CheckTimestamp(tt.ts, median, now)
 		if (tt.want == nil) != (err == nil) || (tt.want != nil && !errors.Is(err, tt.want)) || (err != nil && !IsRuleError(err)) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+// retargetSim mines a chain under a NetParams in simulated time: each
+// block needs an exponentially distributed number of hashes (mean: its
+// target's work) from a seeded generator, at a hash rate that may change,
+// and gets the timestamp its miner chooses within the rules. Every
+// target is checked against [MinTarget, MaxTarget] and every timestamp
+// against CheckTimestamp.
+type retargetSim struct {
+	t   testing.TB
+	np  *NetParams
+	rng *rand.Rand
+	now float64 // simulated clock, µs since the Unix epoch
+	// rate returns the hash rate (hashes per µs) at now and until when it
+	// holds.
+	rate  func(now float64) (rate, until float64)
+	times []Timestamp
+	marks []Timestamp
+	bits  []Compact
+	found []float64 // when each block was found
+	// stamp chooses a block's timestamp from the clock and the median;
+	// nil means honest: the clock, or the median if that is later.
+	stamp func(i int, now, median Timestamp) Timestamp
+	max   *big.Int
+}
+
+func newRetargetSim(t testing.TB, np *NetParams, seed uint64, start float64, rate func(float64) (float64, float64)) *retargetSim {
+	maxT, err := np.MaxTarget.Target()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &retargetSim{
+		t: t, np: np, rng: rand.New(rand.NewPCG(seed, 0x5eed)), now: start, rate: rate,
+		times: []Timestamp{GenesisTimestamp}, marks: []Timestamp{GenesisTimestamp},
+		bits: []Compact{np.InitialTarget}, found: []float64{start}, max: maxT,
+	}
+}
+
+// steady is a hash rate that never changes.
+func steady(r float64) func(float64) (float64, float64) {
+	return func(float64) (float64, float64) { return r, math.Inf(1) }
+}
+
+// hashRateFor returns the hash rate (hashes per µs) at which blocks of
+// target c come at the target block time.
+func hashRateFor(np *NetParams, c Compact) float64 {
+	w, _ := c.Work()
+	wf, _ := new(big.Float).SetInt(w).Float64()
+	return wf / float64(np.TargetBlockTime.Microseconds())
+}
+
+func (s *retargetSim) median() Timestamp {
+	n := len(s.times)
+	window := append([]Timestamp(nil), s.times[max(0, n-MedianTimeBlocks):]...)
+	return MedianTime(window)
+}
+
+// mine adds one block.
+func (s *retargetSim) mine() {
+	s.t.Helper()
+	n := len(s.times) // the new block's index is n+1, its parent's n
+	bits, err := s.np.NextTarget(uint64(n), s.bits[n-1], s.times[n-1], grandMark(s.marks, n))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	target, err := bits.Target()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if target.Cmp(big.NewInt(MinTarget)) < 0 || target.Cmp(s.max) > 0 {
+		s.t.Fatalf("block %d: target %#x outside [1, %#x]", n+1, target, s.max)
+	}
+	w, _ := new(big.Float).SetInt(TargetWork(target)).Float64()
+	need := s.rng.ExpFloat64() * w // hashes
+	for {
+		r, until := s.rate(s.now)
+		if s.now+need/r <= until {
+			s.now += need / r
+			break
+		}
+		need -= r * (until - s.now)
+		s.now = until
+	}
+	clock, median := Timestamp(s.now), s.median()
+	ts := max(clock, median)
+	if s.stamp != nil {
+		ts = s.stamp(n+1, clock, median)
+	}
+	if err := s.np.CheckTimestamp(ts, median, time.UnixMicro(int64(clock))); err != nil {
+		s.t.Fatalf("block %d: the simulation broke a timestamp rule: %v", n+1, err)
+	}
+	s.times, s.bits, s.found = append(s.times, ts), append(s.bits, bits), append(s.found, s.now)
+	s.marks = append(s.marks, TimeMark(s.marks[n-1], ts))
+}
+
+// mineUntil mines until the clock passes end and returns the number of
+// blocks found by end.
+func (s *retargetSim) mineUntil(end float64) int {
+	s.t.Helper()
+	for s.now < end {
+		s.mine()
+	}
+	n := 0
+	for _, f := range s.found[1:] {
+		if f <= end {
+			n++
+		}
+	}
+	return n
+}
+
+// log2Error returns log2(target / equilibrium) of the block at position
+// i, where the equilibrium target gives the target block time at hash
+// rate r.
+func (s *retargetSim) log2Error(i int, r float64) float64 {
+	w, _ := s.bits[i].Work()
+	wf, _ := new(big.Float).SetInt(w).Float64()
+	// expected interval / target block time = work / (rate · T)
+	return -math.Log2(wf / (r * float64(s.np.TargetBlockTime.Microseconds())))
+}
+
+// errorAt returns the log2 error (see log2Error) of the target in force
+// at time at: that of the block after the last one found by then.
+func (s *retargetSim) errorAt(at, r float64) float64 {
+	i := 0
+	for i+1 < len(s.found) && s.found[i+1] <= at {
+		i++
+	}
+	if i+1 >= len(s.bits) {
+		s.t.Fatalf("no block mined after %.0f", at)
+	}
+	return s.log2Error(i+1, r)
+}
+
+// simStart is a network started two years after its genesis.
+const simStart = float64(GenesisTimestamp) + 2*365*86400e6
+
+func TestRetargetSteadyHashRate(t *testing.T) {
+	// At a constant hash rate the mean interval is the target block time
+	// (within 1%: the cap and the cubic's rounding are the only biases)
+	// and the target's noise is about 0.1 of a bit.
+	np := testNet(t)
+	H := float64(np.HalfLife.Microseconds())
+	r0 := hashRateFor(np, np.InitialTarget)
+	s := newRetargetSim(t, np, 1, simStart, steady(r0))
+	n := s.mineUntil(simStart + 200*H)
+	mean := 200 * H / float64(n) / float64(np.TargetBlockTime.Microseconds())
+	var sum, sq float64
+	for i := range s.bits {
+		e := s.log2Error(i, r0)
+		sum, sq = sum+e, sq+e*e
+	}
+	m := sum / float64(len(s.bits))
+	std := math.Sqrt(sq/float64(len(s.bits)) - m*m)
+	t.Logf("%d blocks: mean interval %.4f target block times, log2 error mean %.3f std %.3f", n, mean, m, std)
+	if math.Abs(mean-1) > 0.01 || std > 0.2 {
+		t.Errorf("mean interval %.4f target block times, noise %.3f bits: want within 1%% and under 0.2", mean, std)
+	}
+}
+
+func TestRetargetSettlesAfterTenfoldStep(t *testing.T) {
+	// A 10× hash-rate step, up or down, in a network at equilibrium, over
+	// 20 seeds. Settled: from that time on, the mean over the seeds of
+	// log2(target / new equilibrium) stays within log2(4/3) (7/8 of the
+	// log2(10) step made up; blocks within 25% of the target block time),
+	// and no single seed is off by more than a factor 2. Up: within 2
+	// half-lives. Down: a target rises at most 2× per half-life of delay,
+	// so no rule of this half-life does it in fewer than log2(10) = 3.3
+	// half-lives, and the solve-time cap (a 10 s block counts as 6 s)
+	// slows it further; within 8.
+	np := testNet(t)
+	H := float64(np.HalfLife.Microseconds())
+	r0 := hashRateFor(np, np.InitialTarget)
+	const seeds = 20
+	for _, tt := range []struct {
+		name   string
+		factor float64
+		within float64 // half-lives
+	}{
+		{"up", 10, 2},
+		{"down", 0.1, 8},
+	} {
+		step := simStart + 20*H
+		rate := func(now float64) (float64, float64) {
+			if now >= step {
+				return r0 * tt.factor, math.Inf(1)
+			}
+			return r0, step
+		}
+		const grid = 100 // points from the step to 10 half-lives after it
+		var mean [grid + 1]float64
+		sims := make([]*retargetSim, seeds)
+		for seed := range sims {
+			s := newRetargetSim(t, np, uint64(seed+1), simStart, rate)
+			s.mineUntil(step + 10.5*H)
+			sims[seed] = s
+			for g := 0; g <= grid; g++ {
+				mean[g] += s.errorAt(step+float64(g)*H/10, r0*tt.factor) / seeds
+			}
+		}
+		settled := 0.0
+		for g := 0; g <= grid; g++ {
+			if math.Abs(mean[g]) > math.Log2(4.0/3) {
+				settled = float64(g+1) / 10
+			}
+		}
+		if settled > tt.within {
+			t.Errorf("10× %s: settled %.1f half-lives after the step, want within %g", tt.name, settled, tt.within)
+		}
+		for seed, s := range sims {
+			for g := int(tt.within * 10); g <= grid; g++ {
+				if e := s.errorAt(step+float64(g)*H/10, r0*tt.factor); math.Abs(e) > 1 {
+					t.Errorf("10× %s, seed %d: target off by 2^%.2f %.1f half-lives after the step", tt.name, seed+1, e, float64(g)/10)
+					break
+				}
+			}
+		}
+		t.Logf("10× %s: settled %.1f half-lives (%.0f target block times) after the step; mean log2 error then %.3f, at 1 half-life %.3f",
+			tt.name, settled, settled*H/float64(np.TargetBlockTime.Microseconds()), mean[min(grid, int(settled*10))], mean[10])
+	}
+}
+
+// scheduleLead runs an honest network and the same network (same seed,
+// same hash rate at the initial target's equilibrium) whose miners choose
+// timestamps with stamp, for the given number of half-lives, and returns
+// by how many target block times the second is ahead of the first at
+// their last common height: how many blocks the timestamps made easier
+// than the schedule intends. (Counting blocks at a fixed time instead
+// would add the luck of the blocks in that window.)
+func scheduleLead(t *testing.T, np *NetParams, seed uint64, halfLives float64, stamp func(i int, clock, median Timestamp) Timestamp) (lead float64, attacked *retargetSim) {
+	t.Helper()
+	rate := steady(hashRateFor(np, np.InitialTarget))
+	end := simStart + halfLives*float64(np.HalfLife.Microseconds())
+	honest := newRetargetSim(t, np, seed, simStart, rate)
+	attacked = newRetargetSim(t, np, seed, simStart, rate)
+	attacked.stamp = stamp
+	honest.mineUntil(end)
+	attacked.mineUntil(end)
+	n := min(len(honest.found), len(attacked.found)) - 1
+	return (honest.found[n] - attacked.found[n]) / float64(np.TargetBlockTime.Microseconds()), attacked
+}
+
+// meanInterval returns the mean interval of the second half of s's
+// blocks, in target block times.
+func meanInterval(s *retargetSim) float64 {
+	a, b := len(s.found)/2, len(s.found)-1
+	return (s.found[b] - s.found[a]) / float64(b-a) / float64(s.np.TargetBlockTime.Microseconds())
+}
+
+func TestRetargetOldTimestampsAtTheStart(t *testing.T) {
+	// The first miners of a fresh network give their blocks the oldest
+	// timestamps the rules allow (the genesis time, two years back, then
+	// the median) and honest miners follow with the clock: the jump
+	// counts as at most 6 block times instead of the honest block's own
+	// solve time, so the chain gets about 6 blocks ahead of an honest one
+	// at most (6.5 with the slack of later blocks' luck), however many
+	// early blocks are old.
+	np := testNet(t)
+	worst := 0.0
+	for _, early := range []int{2, 3, 12, 50} {
+		for seed := uint64(1); seed <= 10; seed++ {
+			lead, _ := scheduleLead(t, np, seed, 30, func(i int, clock, median Timestamp) Timestamp {
+				if i <= early {
+					return median
+				}
+				return max(clock, median)
+			})
+			worst = max(worst, lead)
+			if lead > MaxSolveTimeBlocks+0.5 {
+				t.Errorf("blocks 2..%d at the oldest timestamps, seed %d: %.2f blocks ahead of the honest chain, want at most %g", early, seed, lead, MaxSolveTimeBlocks+0.5)
+			}
+		}
+	}
+	t.Logf("old early timestamps: at most %.2f blocks ahead of the honest chain", worst)
+}
+
+func TestRetargetFutureTimestamps(t *testing.T) {
+	// A third of the miners stamp every block as far in the future as the
+	// rules allow. The chain gets ahead of the schedule by about the
+	// future limit, once: the lead does not grow with time.
+	np := testNet(t)
+	limit := Timestamp(np.FutureLimit().Microseconds())
+	const bound = FutureLimitBlocks + 1
+	worst := 0.0
+	for seed := uint64(1); seed <= 10; seed++ {
+		stamp := func(i int, clock, median Timestamp) Timestamp {
+			if i%3 == 0 {
+				return clock + limit
+			}
+			return max(clock, median)
+		}
+		short, _ := scheduleLead(t, np, seed, 10, stamp)
+		long, _ := scheduleLead(t, np, seed, 100, stamp)
+		worst = max(worst, short, long)
+		if short > bound || long > bound {
+			t.Errorf("seed %d: %.2f blocks ahead after 10 half-lives, %.2f after 100, want at most %d", seed, short, long, bound)
+		}
+	}
+	t.Logf("future timestamps: at most %.2f blocks ahead of the honest chain", worst)
+}
+
+func TestRetargetTimewarp(t *testing.T) {
+	// Miners try the timewarp: their blocks carry the oldest timestamp
+	// allowed (the median) and, every few blocks, the newest (the future
+	// limit), to make the retarget see more time than has passed. An old
+	// timestamp counts as an instant block and the next block counts from
+	// the latest timestamp, so the chain gets no more than the future
+	// limit ahead. With a third of the blocks the mean interval stays
+	// within 10% of the target; with two thirds (the majority the
+	// timewarp needs in Bitcoin) it can only be slower: honest blocks
+	// three intervals apart now and then count for more than the cap.
+	np := testNet(t)
+	limit := Timestamp(np.FutureLimit().Microseconds())
+	const bound = FutureLimitBlocks + 1
+	for _, tt := range []struct {
+		name      string
+		attacker  func(i int) bool
+		slowest   float64 // mean interval, target block times
+		worstLead float64
+		worstMean float64
+	}{
+		{name: "a third", attacker: func(i int) bool { return i%3 == 0 }, slowest: 1.1, worstLead: math.Inf(-1)},
+		{name: "two thirds", attacker: func(i int) bool { return i%3 != 0 }, slowest: 1.25, worstLead: math.Inf(-1)},
+	} {
+		for _, jumpEvery := range []int{2, 5, 20} {
+			for seed := uint64(1); seed <= 5; seed++ {
+				lead, s := scheduleLead(t, np, seed, 100, func(i int, clock, median Timestamp) Timestamp {
+					switch {
+					case !tt.attacker(i):
+						return max(clock, median)
+					case i%jumpEvery == 0:
+						return clock + limit
+					default:
+						return median
+					}
+				})
+				mean := meanInterval(s)
+				tt.worstLead, tt.worstMean = max(tt.worstLead, lead), max(tt.worstMean, mean)
+				if lead > bound || mean < 0.9 || mean > tt.slowest {
+					t.Errorf("%s of the blocks, jump every %d blocks, seed %d: %.2f blocks ahead of the honest chain (want at most %d), mean interval %.3f target block times (want 0.9..%g)",
+						tt.name, jumpEvery, seed, lead, bound, mean, tt.slowest)
+				}
+			}
+		}
+		t.Logf("timewarp by %s of the blocks: at most %.2f blocks ahead, mean interval at most %.3f target block times", tt.name, tt.worstLead, tt.worstMean)
+	}
+}
+
+func TestRetargetTargetStaysInRange(t *testing.T) {
+	// Whatever the hash rate (from a millionth to a million times the
+	// initial equilibrium, changing abruptly) and whatever timestamps the
+	// rules allow, every required target is in [MinTarget, MaxTarget]
+	// (checked at every block by the simulation), and the maximum is
+	// reached.
+	for _, tt := range []struct {
+		name          string
+		initial, maxT uint32 // leading zero bits
+	}{
+		{"max target = initial", 20, 20},
+		{"max target far above", 24, 4},
+		{"near the hardest", 250, 240},
+	} {
+		reached := map[string]Compact{"max target = initial": MustCompact(ZeroBitsTarget(20)), "near the hardest": 0x01010000}[tt.name]
+		np := testNet(t)
+		np.InitialTarget = MustCompact(ZeroBitsTarget(tt.initial))
+		np.MaxTarget = MustCompact(ZeroBitsTarget(tt.maxT))
+		if err := np.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		r0 := hashRateFor(np, np.InitialTarget)
+		T := float64(np.TargetBlockTime.Microseconds())
+		rng := rand.New(rand.NewPCG(9, 10))
+		factor, next := 1.0, simStart
+		rate := func(now float64) (float64, float64) {
+			if now >= next {
+				factor = math.Pow(10, rng.Float64()*12-6)
+				next = now + T*float64(1+rng.IntN(2000))
+			}
+			return r0 * factor, next
+		}
+		s := newRetargetSim(t, np, 11, simStart, rate)
+		limit := Timestamp(np.FutureLimit().Microseconds())
+		s.stamp = func(i int, clock, median Timestamp) Timestamp {
+			return median + Timestamp(rng.Int64N(int64(clock+limit-median)+1))
+		}
+		for len(s.bits) < 5000 {
+			s.mine()
+		}
+		easiest, hardest := s.bits[0], s.bits[0]
+		for _, b := range s.bits {
+			bt, _ := b.Target()
+			if e, _ := easiest.Target(); bt.Cmp(e) > 0 {
+				easiest = b
+			}
+			if h, _ := hardest.Target(); bt.Cmp(h) < 0 {
+				hardest = b
+			}
+		}
+		t.Logf("%s: targets from %s to %s (max %s)", tt.name, hardest, easiest, np.MaxTarget)
+		if reached != 0 && reached != easiest && reached != hardest {
+			t.Errorf("%s: the bound %s was never reached (targets %s to %s)", tt.name, reached, hardest, easiest)
+		}
+	}
+	// The hardest bound: ASERT from target 1 with blocks far too fast.
+	got, err := ASERT(big.NewInt(1), 0, 1000, 600, 6000, maxUint256)
+	if err != nil || got.Cmp(big.NewInt(MinTarget)) != 0 {
+		t.Errorf("ASERT below the hardest target: %v, %v, want 1", got, err)
+	}
+	// And for random inputs.
+	rng := rand.New(rand.NewPCG(12, 13))
+	for i := 0; i < 20000; i++ {
+		maxT := new(big.Int).Rsh(maxUint256, uint(rng.IntN(256)))
+		anchor := new(big.Int).Rsh(maxT, uint(rng.IntN(maxT.BitLen()+1)))
+		anchor.Add(anchor, big.NewInt(1))
+		if anchor.Cmp(maxT) > 0 {
+			anchor.Set(maxT)
+		}
+		got, err := ASERT(anchor, rng.Int64()-rng.Int64(), rng.Int64N(1<<40), 1+rng.Int64N(1<<20), 1+rng.Int64N(1<<30), maxT)
+		if err != nil || got.Sign() <= 0 || got.Cmp(maxT) > 0 {
+			t.Fatalf("ASERT = %v, %v: outside [1, %#x]", got, err, maxT)
 		}
 	}
 }
