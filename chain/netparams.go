@@ -30,6 +30,12 @@ const (
 	// more than 7%; above a million it no longer follows the hash rate.
 	MinHalfLifeBlocks = 10
 	MaxHalfLifeBlocks = 1_000_000
+	// MinNetworkTarget is the smallest initial or maximum target a network
+	// may have, 2^32: the rule multiplies the parent's target by factors
+	// near 1, and a target of fewer bits could not take steps of 1%. (The
+	// hardest target the rule can reach is still MinTarget, at 2^224
+	// hashes a block.)
+	MinNetworkTarget = 1 << 32
 	// maxLedgerLen bounds the ledger mode's name in the encoding.
 	maxLedgerLen = 16
 )
@@ -92,7 +98,7 @@ func ProposedNetParams(name string) NetParams {
 }
 
 // Validate checks every field against its bounds; compact targets must be
-// canonical (the form CompactOf produces), non-zero and
+// canonical (the form CompactOf produces), at least MinNetworkTarget, and
 // InitialTarget <= MaxTarget.
 func (np *NetParams) Validate() error {
 	switch {
@@ -125,14 +131,15 @@ func (np *NetParams) Validate() error {
 	return nil
 }
 
-// canonicalTarget decodes c and checks that it is non-zero and canonical.
+// canonicalTarget decodes c and checks that it is canonical and at least
+// MinNetworkTarget.
 func canonicalTarget(what string, c Compact) (*big.Int, error) {
 	t, err := c.Target()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if t.Sign() == 0 {
-		return nil, fmt.Errorf("%s %s: %w: zero", what, c, ErrTargetRange)
+	if t.Cmp(big.NewInt(MinNetworkTarget)) < 0 {
+		return nil, fmt.Errorf("%s %s: %w: below 2^32", what, c, ErrTargetRange)
 	}
 	if again, _ := CompactOf(t); again != c {
 		return nil, fmt.Errorf("%s %s is not canonical: it is written %s", what, c, again)

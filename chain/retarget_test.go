@@ -676,9 +676,9 @@ func TestRetargetTargetStaysInRange(t *testing.T) {
 	}{
 		{"max target = initial", 20, 20},
 		{"max target far above", 24, 4},
-		{"near the hardest", 250, 240},
+		{"the smallest network targets", 224, 208},
 	} {
-		reached := map[string]Compact{"max target = initial": MustCompact(ZeroBitsTarget(20)), "near the hardest": 0x01010000}[tt.name]
+		reached := map[string]Compact{"max target = initial": MustCompact(ZeroBitsTarget(20))}[tt.name]
 		np := testNet(t)
 		np.InitialTarget = MustCompact(ZeroBitsTarget(tt.initial))
 		np.MaxTarget = MustCompact(ZeroBitsTarget(tt.maxT))
@@ -738,4 +738,85 @@ func TestRetargetTargetStaysInRange(t *testing.T) {
 			t.Fatalf("ASERT = %v, %v: outside [1, %#x]", got, err, maxT)
 		}
 	}
+}
+
+// retargetVectors is the format of testdata/retarget.json.
+type retargetVectors struct {
+	Networks []struct {
+		Name              string `json:"name"`
+		TargetBlockTimeUS int64  `json:"target_block_time_us"`
+		HalfLifeUS        int64  `json:"half_life_us"`
+		InitialTarget     string `json:"initial_target"`
+		MaxTarget         string `json:"max_target"`
+		FixedDifficulty   bool   `json:"fixed_difficulty"`
+	} `json:"networks"`
+	Chains []struct {
+		Network     string `json:"network"`
+		Description string `json:"description"`
+		Blocks      []struct {
+			Timestamp int64  `json:"timestamp"` // Unix microseconds
+			Target    string `json:"target"`
+		} `json:"blocks"`
+	} `json:"chains"`
+	ASERT []struct {
+		AnchorTarget string `json:"anchor_target"`
+		TimeDiff     int64  `json:"time_diff"`
+		HeightDiff   int64  `json:"height_diff"`
+		Spacing      int64  `json:"spacing"`
+		HalfLife     int64  `json:"half_life"`
+		MaxTarget    string `json:"max_target"`
+		Target       string `json:"target"`
+		Compact      string `json:"compact"`
+	} `json:"asert"`
+}
+
+func TestRetargetVectors(t *testing.T) {
+	var v retargetVectors
+	readVectors(t, "retarget.json", &v)
+	if len(v.Networks) == 0 || len(v.Chains) == 0 || len(v.ASERT) == 0 {
+		t.Fatal("retarget.json has no cases")
+	}
+	nets := map[string]*NetParams{}
+	for _, n := range v.Networks {
+		np := ProposedNetParams(n.Name)
+		np.TargetBlockTime = time.Duration(n.TargetBlockTimeUS) * time.Microsecond
+		np.HalfLife = time.Duration(n.HalfLifeUS) * time.Microsecond
+		np.InitialTarget = parseCompact(t, n.InitialTarget)
+		np.MaxTarget = parseCompact(t, n.MaxTarget)
+		np.FixedDifficulty = n.FixedDifficulty
+		if err := np.Validate(); err != nil {
+			t.Fatalf("network %s: %v", n.Name, err)
+		}
+		nets[n.Name] = &np
+	}
+	blocks := 0
+	for _, c := range v.Chains {
+		np := nets[c.Network]
+		if np == nil || len(c.Blocks) < 2 {
+			t.Fatalf("chain %q: network %q unknown or no blocks", c.Description, c.Network)
+		}
+		if got := parseCompact(t, c.Blocks[0].Target); got != np.InitialTarget {
+			t.Fatalf("chain %q: genesis target %s, want the initial %s", c.Description, got, np.InitialTarget)
+		}
+		marks := []Timestamp{Timestamp(c.Blocks[0].Timestamp)}
+		for i := 1; i < len(c.Blocks); i++ {
+			b, parent := c.Blocks[i], c.Blocks[i-1]
+			got, err := np.NextTarget(uint64(i), parseCompact(t, parent.Target), Timestamp(parent.Timestamp), grandMark(marks, i))
+			if err != nil {
+				t.Fatalf("chain %q block %d: %v", c.Description, i+1, err)
+			}
+			if want := parseCompact(t, b.Target); got != want {
+				t.Fatalf("chain %q block %d: target %s, want %s", c.Description, i+1, got, want)
+			}
+			marks = append(marks, TimeMark(marks[i-1], Timestamp(b.Timestamp)))
+			blocks++
+		}
+	}
+	for i, c := range v.ASERT {
+		got, err := ASERT(bigHex(t, c.AnchorTarget), c.TimeDiff, c.HeightDiff, c.Spacing, c.HalfLife, bigHex(t, c.MaxTarget))
+		if err != nil || got.Cmp(bigHex(t, c.Target)) != 0 || MustCompact(got) != parseCompact(t, c.Compact) {
+			t.Errorf("asert case %d: %#x, %v, want %s (%s)", i, got, err, c.Target, c.Compact)
+		}
+	}
+	t.Logf("%d blocks in %d chains, %d formula cases", blocks, len(v.Chains), len(v.ASERT))
 }
