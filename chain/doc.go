@@ -161,6 +161,89 @@
 // genesis. The genesis need not meet the proof of work: it is compared,
 // not validated.
 //
+// # Difficulty retargeting (next protocol version)
+//
+// Today's networks have a fixed difficulty. The next protocol version
+// replaces it with a target that follows the hash rate toward a target
+// block time; these are its parts, complete and tested but not yet used
+// by validation, the store or the miner: [Compact] (the header's compact
+// target, Bitcoin's nBits), [TargetWork] and [AddWork] (work is
+// floor(2^256 ÷ (target+1)), so [ZeroBitsTarget](d) has today's work
+// 2^d), [PowTarget] (the proof-of-work check over all 256 bits),
+// [ASERT] (the aserti3-2d formula of Bitcoin Cash, integer arithmetic
+// only), [NetParams.NextTarget] and [TimeMark] (the rule),
+// [NetParams.CheckTimestamp] and [FutureLimit] (the timestamp rules), and
+// [NetParams] (every consensus parameter, with the canonical encoding a
+// genesis commits to). PROTOCOL.md specifies them; testdata/ holds
+// vectors.
+//
+// The rule. Block n+1 requires target(n) · 2^((solve(n) − T)/H) in
+// aserti3-2d's fixed point, where T is the target block time, H the
+// half-life, and solve(n) the time by which block n advanced the latest
+// timestamp of its chain (its time mark), at least 0 and at most 6·T. The
+// genesis and its child carry the initial target, and the genesis's
+// timestamp never counts. Over a run of blocks the exponents add up, so
+// the target is aserti3-2d's: 2^((mark − anchor time − T·blocks)/H) from
+// any block taken as anchor; the difference is only that no single block
+// advances the schedule by more than 5·T.
+//
+// Why ASERT, and why from the parent. Bitcoin retargets every 2016 blocks
+// by the ratio of the window's time span to two weeks, clamped to 4×.
+// After a 10× rise in hash rate its next retarget comes 10× early and
+// corrects 4×, the one after 2.5×: about 1,000 block times at the wrong
+// rate. After a 10× drop the first retarget waits 2016 slow blocks, about
+// 20,000 block times. LWMA (a linearly weighted moving average of the last
+// N solve times) follows in about N blocks but weighs each timestamp by
+// its position in the window and must clamp solve times, which opens
+// exploits, and it needs N past timestamps. ASERT needs the parent alone
+// and is exact: a timestamp acts only through how far the chain's time is
+// ahead of or behind the schedule. With H = 60·T, the simulation in the
+// tests settles a 10× rise in 2 half-lives (120 block times; the mean
+// over 20 seeds of log2(target / equilibrium) within log2(4/3) from then
+// on) and a 10× drop in 7.2 half-lives (432 block times). A drop cannot be
+// much faster under any rule with this half-life: a target rises at most
+// 2× per half-life that blocks run late, so log2(10) = 3.3 half-lives at
+// the least; the cap on solve times (a 10·T block counts as 6·T) slows it
+// to 7. That is the price of the next point.
+//
+// The anchor. BCH anchors its schedule at a fixed block whose timestamp
+// was buried under years of work. Here every genesis has the timestamp
+// 2024-01-01, so a schedule anchored there would let a fresh network mine
+// at the easiest target until it had caught up with the years since; one
+// anchored at an early block would let that block's miner choose an old
+// timestamp (the rules allow any time after the genesis) with the same
+// effect. Applied from each parent with the 6·T cap, the jump from old
+// early timestamps to the clock counts as at most 6·T: a fresh network
+// starts at the initial target however old its genesis, and old early
+// timestamps put the chain about 6 blocks ahead of the schedule at most
+// (TestRetargetFreshNetworkStartsAtInitialTarget,
+// TestRetargetOldTimestampsAtTheStart).
+//
+// Timestamp attacks. A timestamp before the chain's time mark counts as
+// an instant block (the target gets harder), and the next block counts
+// from the mark, not from the old timestamp, so old timestamps never make
+// a block easier and, unlike with signed solve times, cannot drag the
+// count back either. A timestamp in the future advances the mark once;
+// the blocks after it count nothing until the clock has caught up, so the
+// most a miner gains is the future limit, once: FutureLimitBlocks = 5
+// blocks (TestRetargetFutureTimestamps; measured 3.7). Bitcoin's timewarp
+// (a majority stamps blocks at the median time so that the retarget sees
+// a long window, then jumps to the future) gains nothing: the old stamps
+// count as instant blocks, the jump as at most the future limit
+// (TestRetargetTimewarp: no lead at all; a third of the blocks leave the
+// mean interval within 5% of the target, two thirds can only slow the
+// chain, by 12%).
+//
+// Timestamp rules ([NetParams.CheckTimestamp]): a block's timestamp is
+// not before the median of its parent's and ancestors' timestamps
+// ([MedianTime], 11 blocks), which keeps a minority from rewinding the
+// chain's time; and it is at most [FutureLimit] ahead of the local clock:
+// 5 target block times, at least 2 s (for unsynchronised clocks), at
+// most today's 2 hours. Two hours would be 7,200 blocks of lead at a 1 s
+// block time; 5 block times is 5. Blocks from a node whose clock runs
+// more than the limit ahead are refused as too new until the receivers'
+// clocks catch up.
+//
 // # Consensus rules
 //
 // A block is checked in this order; the first broken rule is returned as a

@@ -820,3 +820,18 @@ func TestRetargetVectors(t *testing.T) {
 	}
 	t.Logf("%d blocks in %d chains, %d formula cases", blocks, len(v.Chains), len(v.ASERT))
 }
+
+func TestRetargetWorkedExample(t *testing.T) {
+	// PROTOCOL.md 8.3: a parent at 0x1e0fffff, solve 1.5 s and 0 s.
+	np := testNet(t)
+	np.MaxTarget = 0x2000ffff
+	for _, tt := range []struct {
+		solve Timestamp
+		want  Compact
+	}{{1_500_000, 0x1e1017ce}, {0, 0x1e0fd117}} {
+		got, err := np.NextTarget(5, 0x1e0fffff, 1e15+tt.solve, 1e15)
+		if err != nil || got != tt.want {
+			t.Errorf("solve %d µs: %s, %v, want %s", tt.solve, got, err, tt.want)
+		}
+	}
+}
