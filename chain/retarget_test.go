@@ -676,7 +676,7 @@ func TestRetargetTargetStaysInRange(t *testing.T) {
 	}{
 		{"max target = initial", 20, 20},
 		{"max target far above", 24, 4},
-		{"the smallest network targets", 224, 208},
+		{"small targets", 220, 200},
 	} {
 		reached := map[string]Compact{"max target = initial": MustCompact(ZeroBitsTarget(20))}[tt.name]
 		np := testNet(t)
