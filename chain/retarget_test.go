@@ -835,3 +835,13 @@ func TestRetargetWorkedExample(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkRetargetNextTarget(b *testing.B) {
+	np := testNet(b)
+	parent := MustCompact(ZeroBitsTarget(30))
+	for i := 0; b.Loop(); i++ {
+		if _, err := np.NextTarget(10, parent, Timestamp(1e15+int64(i%3_000_000)), 1e15); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
