@@ -63,8 +63,9 @@ type NetParams struct {
 	// difficulty (Bitcoin's proof-of-work limit). At least InitialTarget.
 	MaxTarget Compact
 	// FixedDifficulty makes every block require InitialTarget, as today's
-	// networks do; TargetBlockTime and HalfLife then only set the
-	// timestamp rules.
+	// networks do (today's difficulty d is the compact of
+	// ZeroBitsTarget(d)); TargetBlockTime then only sets the future
+	// limit, and HalfLife is unused but still committed to.
 	FixedDifficulty bool
 	// Reward is the amount of every block's reward, 1..MaxAmount.
 	Reward uint64
