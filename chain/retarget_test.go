@@ -845,3 +845,52 @@ func BenchmarkRetargetNextTarget(b *testing.B) {
 		}
 	}
 }
+
+func TestRetargetTenfoldStepCostsBlocks(t *testing.T) {
+	// The target moves by a bit for every H/T blocks the chain runs ahead
+	// of (or behind) its schedule, so a 10× rise in hash rate is paid for
+	// with about log2(10)·H/T = 199 blocks more than the schedule (at
+	// H = 60·T) before the target has caught up, whatever the rule's
+	// details; a 10× drop with at least as many fewer (more, because the
+	// solve-time cap discards time). A benchmark over a window that holds
+	// the step sees them in its mean interval.
+	np := testNet(t)
+	H := float64(np.HalfLife.Microseconds())
+	T := float64(np.TargetBlockTime.Microseconds())
+	r0 := hashRateFor(np, np.InitialTarget)
+	expected := math.Log2(10) * H / T
+	for _, tt := range []struct {
+		name     string
+		factor   float64
+		min, max float64 // extra blocks / expected
+	}{
+		{"rise", 10, 0.9, 1.1},
+		{"drop", 0.1, -2, -0.9},
+	} {
+		step := simStart + 20*H
+		rate := func(now float64) (float64, float64) {
+			if now >= step {
+				return r0 * tt.factor, math.Inf(1)
+			}
+			return r0, step
+		}
+		var extra float64
+		const seeds = 10
+		for seed := uint64(1); seed <= seeds; seed++ {
+			s := newRetargetSim(t, np, seed, simStart, rate)
+			end := step + 20*H
+			s.mineUntil(end)
+			n := 0
+			for _, f := range s.found {
+				if f > step && f <= end {
+					n++
+				}
+			}
+			extra += (float64(n) - 20*H/T) / seeds
+		}
+		t.Logf("10× %s: %+.0f blocks against the schedule over the 20 half-lives after it (log2(10)·H/T = %.0f)", tt.name, extra, expected)
+		if r := extra / expected; r < tt.min || r > tt.max {
+			t.Errorf("10× %s: %+.0f blocks against the schedule, want %.1f to %.1f times %.0f", tt.name, extra, tt.min, tt.max, expected)
+		}
+	}
+}
