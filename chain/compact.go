@@ -178,6 +178,16 @@ func NewPowTarget(target *big.Int) (PowTarget, error) {
 	return pt, nil
 }
 
+// PowTarget decodes c (see Target) and prepares it for the
+// proof-of-work check.
+func (c Compact) PowTarget() (PowTarget, error) {
+	t, err := c.Target()
+	if err != nil {
+		return PowTarget{}, err
+	}
+	return NewPowTarget(t)
+}
+
 // Met reports whether h, read as a 256-bit big-endian integer, is at most
 // the target: every bit of the hash counts, not only the first word.
 func (pt *PowTarget) Met(h Hash) bool {

@@ -228,6 +228,12 @@ func TestHashMeetsTargetFull(t *testing.T) {
 			t.Errorf("%s: HashMeetsTarget = %v, want %v", tt.name, got, tt.want)
 		}
 	}
+	if cpt, err := Compact(0x1d00ffff).PowTarget(); err != nil || Hash(cpt).String() != "00000000ffff0000000000000000000000000000000000000000000000000000" {
+		t.Errorf("0x1d00ffff.PowTarget() = %x, %v", cpt, err)
+	}
+	if _, err := Compact(0x04923456).PowTarget(); !errors.Is(err, ErrCompactNegative) {
+		t.Errorf("PowTarget of a negative compact: %v", err)
+	}
 	if _, err := NewPowTarget(two256); !errors.Is(err, ErrTargetRange) {
 		t.Errorf("NewPowTarget(2^256): %v", err)
 	}

@@ -3,6 +3,7 @@ package chain
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -893,4 +894,25 @@ func TestRetargetTenfoldStepCostsBlocks(t *testing.T) {
 			t.Errorf("10× %s: %+.0f blocks against the schedule, want %.1f to %.1f times %.0f", tt.name, extra, tt.min, tt.max, expected)
 		}
 	}
+}
+
+func ExampleNetParams_NextTarget() {
+	np := ProposedNetParams("example")
+	np.TargetBlockTime, np.HalfLife = time.Second, time.Minute
+	np.InitialTarget, np.MaxTarget = 0x1e0fffff, 0x2000ffff
+
+	// The genesis carries the initial target, and so does its child.
+	genesis := np.InitialTarget
+	child, _ := np.NextTarget(1, genesis, GenesisTimestamp, 0)
+	fmt.Println(child)
+
+	// A block whose parent came 1.5 s after the chain's latest timestamp
+	// before it, and one whose parent came instantly.
+	parentTime := Timestamp(1_800_000_000_000_000)
+	slow, _ := np.NextTarget(5, 0x1e0fffff, parentTime+1_500_000, parentTime)
+	fast, _ := np.NextTarget(5, 0x1e0fffff, parentTime, parentTime)
+	fmt.Println(slow, fast)
+	// Output:
+	// 0x1e0fffff
+	// 0x1e1017ce 0x1e0fd117
 }
