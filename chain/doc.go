@@ -204,16 +204,7 @@
 // much faster under any rule with this half-life: a target rises at most
 // 2× per half-life that blocks run late, so log2(10) = 3.3 half-lives at
 // the least; the cap on solve times (a 10·T block counts as 6·T) slows it
-// to 7. That is the price of the next point.
-//
-// Choosing the half-life. The target moves one bit for every H/T blocks
-// the chain runs ahead of or behind its schedule, so a 10× rise in hash
-// rate is paid for with log2(10)·H/T extra blocks (199 at H = 60·T,
-// measured 198) before the target has caught up, and a 10× drop with at
-// least as many missing (measured 308 with the cap). At a steady hash
-// rate the target's noise is about 0.83/√(H/T) bits (0.107 at H = 60·T)
-// and the mean interval is within 0.1% of T. A shorter half-life follows
-// faster and costs fewer blocks, and is noisier.
+// to 7. That is the price of the anchoring below.
 //
 // The anchor. BCH anchors its schedule at a fixed block whose timestamp
 // was buried under years of work. Here every genesis has the timestamp
@@ -227,6 +218,15 @@
 // timestamps put the chain about 6 blocks ahead of the schedule at most
 // (TestRetargetFreshNetworkStartsAtInitialTarget,
 // TestRetargetOldTimestampsAtTheStart).
+//
+// Choosing the half-life. The target moves one bit for every H/T blocks
+// the chain runs ahead of or behind its schedule, so a 10× rise in hash
+// rate is paid for with log2(10)·H/T extra blocks (199 at H = 60·T,
+// measured 198) before the target has caught up, and a 10× drop with at
+// least as many missing (measured 308 with the cap). At a steady hash
+// rate the target's noise is about 0.83/√(H/T) bits (0.107 at H = 60·T)
+// and the mean interval is within 0.1% of T. A shorter half-life follows
+// faster and costs fewer blocks, and is noisier.
 //
 // Timestamp attacks. A timestamp before the chain's time mark counts as
 // an instant block (the target gets harder), and the next block counts
