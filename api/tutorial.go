@@ -310,9 +310,9 @@ const maxInt = int(^uint(0) >> 1)
 // handleResolve serves GET /nodes/resolve: the consensus algorithm against
 // every connected peer, answered with the resulting chain.
 //
-// The answer is "Our chain was replaced" when resolving changed the head,
-// and also when the node has peers and, since the previous /nodes/resolve
-// (or the start), the head moved to a block mined elsewhere. Nodes sync by themselves as soon as they
+// The answer is "Our chain was replaced" when resolving changed the head
+// to a block mined elsewhere, and also when, since the previous
+// /nodes/resolve (or the start), the head moved to a block mined elsewhere. Nodes sync by themselves as soon as they
 // connect, so after the tutorial's "register a node, then resolve" the
 // heavier chain has often been adopted before the resolution starts; the
 // answer still tells that the chain was replaced by the network's.
@@ -320,6 +320,7 @@ func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request) {
 	extendWriteDeadline(w, s.cfg.ResolveTimeout+WriteTimeout)
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ResolveTimeout)
 	defer cancel()
+	before := s.chain.Head().Hash
 	replaced, err := s.net.Resolve(ctx)
 	if err != nil {
 		switch {
@@ -332,9 +333,12 @@ func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	// Without peers nothing came from the network: only this call's own
-	// outcome counts.
-	if s.adoptedSinceLastResolve() && len(s.net.Peers()) > 0 {
+	// A head that moved during the call to a block mined here (continuous
+	// mining) replaced nothing.
+	if replaced && s.chain.Head().Hash != before && s.minedHere(s.chain.Head().Hash) {
+		replaced = false
+	}
+	if s.adoptedSinceLastResolve() {
 		replaced = true
 	}
 	open := `{"message":"Our chain is authoritative","chain":[`
@@ -355,10 +359,16 @@ func (s *Server) adoptedSinceLastResolve() bool {
 		return false
 	}
 	s.lastResolved = head
-	b, err := s.chain.BlockByHash(head)
+	return !s.minedHere(head)
+}
+
+// minedHere reports whether the reward of block h goes to this node's
+// miner address (true when the block cannot be read: nothing to report).
+func (s *Server) minedHere(h chain.Hash) bool {
+	b, err := s.chain.BlockByHash(h)
 	if err != nil {
-		return false
+		return true
 	}
 	r := b.Reward()
-	return r != nil && r.Recipient != s.miner.Address()
+	return r == nil || r.Recipient == s.miner.Address()
 }

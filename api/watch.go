@@ -103,9 +103,16 @@ type attemptCounter interface {
 func (s *Server) startWatch() {
 	s.watch.once.Do(func() {
 		s.watch.done = make(chan struct{})
+		// The head and its channel are taken now, so that no change after
+		// startWatch returns is missed.
+		var changed <-chan struct{}
+		if hc, ok := s.chain.(headChanger); ok {
+			changed = hc.HeadChanged()
+		}
+		last := s.chain.Head()
 		go func() {
 			defer close(s.watch.done)
-			s.watchLoop(s.baseCtx)
+			s.watchLoop(s.baseCtx, last, changed)
 		}()
 	})
 }
@@ -118,14 +125,9 @@ func (s *Server) stopWatch() {
 	}
 }
 
-func (s *Server) watchLoop(ctx context.Context) {
+func (s *Server) watchLoop(ctx context.Context, last chain.Head, changed <-chan struct{}) {
 	hc, _ := s.chain.(headChanger)
 	ac, _ := s.miner.(attemptCounter)
-	var changed <-chan struct{}
-	if hc != nil {
-		changed = hc.HeadChanged()
-	}
-	last := s.chain.Head()
 	tick := time.NewTicker(miningSampleInterval)
 	defer tick.Stop()
 	var attempts uint64
