@@ -334,7 +334,7 @@ async function viewPending() {
     h('h1', {}, 'Pending transactions (' + num(r.total) + ')'),
     r.total > r.transactions.length ? h('p', { class: 'muted' }, 'The oldest ' + r.transactions.length + ' are shown.') : null,
     table(['Id', 'Sender', 'Recipient', 'Amount'], rows, { id: 'pending-table' })));
-  return { onEvent: debounce(type => { if (type === 'tx' || type === 'head') route(); }) };
+  return { onEvent: refreshOn(['tx', 'head']) };
 }
 
 async function viewPeers() {
@@ -348,7 +348,7 @@ async function viewPeers() {
   show(h('div', {},
     h('h1', {}, 'Peers (' + peers.length + ')'),
     table(['Peer id', 'Height', 'Vs. us', 'Direction', 'Found by', 'Address'], rows, { id: 'peers-table' })));
-  return { onEvent: debounce(type => { if (type === 'peer' || type === 'head') route(); }) };
+  return { onEvent: refreshOn(['peer', 'head']) };
 }
 
 async function viewForks() {
@@ -406,12 +406,17 @@ async function viewForks() {
     h('div', { style: null }, svg),
     h('h2', {}, 'Branches (' + f.branches.length + ')'),
     table(['Kind', 'Fork height', 'Blocks', 'Hashes', 'Seen'], list, { id: 'branches-table' })));
-  return { onEvent: debounce(type => { if (type === 'reorg' || type === 'head' || type === 'block') route(); }, 500) };
+  return { onEvent: refreshOn(['reorg', 'head', 'block']) };
 }
 
-function debounce(fn, ms) {
-  let t = null;
-  return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms || 300); };
+// refreshOn returns an event handler that renders the current view again,
+// at most every 300 ms, after events of the given types.
+function refreshOn(types) {
+  let timer = null;
+  return type => {
+    if (!types.includes(type) || timer) return;
+    timer = setTimeout(() => { timer = null; route(); }, 300);
+  };
 }
 
 function show(node) { $('view').replaceChildren(node); }
