@@ -24,7 +24,11 @@ const (
 
 // ProgressInterval is how often a running sync logs its progress and calls
 // Config.OnProgress.
-const ProgressInterval = 3 * time.Second
+const ProgressInterval = 2 * time.Second
+
+// progressLogGap is the least number of blocks behind for which the start of
+// a sync is logged at INFO.
+const progressLogGap = 1000
 
 // BlockEvent describes blocks the service added to the chain.
 type BlockEvent struct {
@@ -94,7 +98,10 @@ func (s *Service) syncStarted(p peer.ID) {
 	s.progress.mu.Lock()
 	s.progress.active, s.progress.peer, s.progress.start, s.progress.lastLog, s.progress.blocks = true, p, now, now, 0
 	s.progress.mu.Unlock()
-	s.reportProgress()
+	pr := s.reportProgress()
+	if pr.Target >= pr.Height+progressLogGap {
+		s.log.Info("sync started", "peer", p, "height", pr.Height, "target", pr.Target)
+	}
 }
 
 // syncAdvanced counts n blocks added by the running sync and, once every
