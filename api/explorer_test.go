@@ -255,3 +255,26 @@ func TestStatusVersionAndSync(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 }
+
+func TestNetworkMismatchNamesTheParameter(t *testing.T) {
+	ours, err := chain.NewParams("devnet", 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := uint32(12)
+	same := uint32(8)
+	tests := []struct {
+		st   remoteStatus
+		want string
+	}{
+		{remoteStatus{Network: "other", Difficulty: &same}, `network name "other", this node's is "devnet"`},
+		{remoteStatus{Network: "devnet", Difficulty: &d}, "difficulty 12, this node's has difficulty 8"},
+		{remoteStatus{Network: "devnet", Difficulty: &same}, "the name and difficulty agree"},
+	}
+	for _, tt := range tests {
+		err := networkMismatch("http://x", tt.st, ours, ours.Genesis().Hash)
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: %v, want %q", tt.st, err, tt.want)
+		}
+	}
+}

@@ -107,6 +107,17 @@ func TestCLIAgainstNode(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2: %s", args, code, errOut)
 		}
 	}
+
+	// A block mined on n reaches the peer by gossip once the mesh has
+	// formed, and the peer logs the new head with its source and peer.
+	eventually(t, "a new head received by gossip", func() error {
+		h := n.mine()["hash"].(string)
+		sameHead(t, []*node{n, peer}, 0)
+		if !regexp.MustCompile(`level=INFO msg="new head" .*hash=` + h + ` source=gossip peer=` + n.mustStatus().PeerID).MatchString(peer.logs.String()) {
+			return errors.New("block " + h + " did not come by gossip")
+		}
+		return nil
+	})
 }
 
 // TestFlagsCheckedBeforeStart checks that bad flag values exit with 2
