@@ -223,7 +223,7 @@ function blockRow(b, fresh) {
     h('td', {}, reward ? addrLink(reward.recipient) : ''));
 }
 
-async function viewHome() {
+async function viewHome(_, seq) {
   const st = state.status || await refreshStatus();
   const height = st ? st.height : 1;
   const from = Math.max(1, height - LATEST + 1);
@@ -242,7 +242,7 @@ async function viewHome() {
         h('h2', {}, 'Hash rate'),
         s('svg', { id: 'rate-chart', class: 'chart', viewBox: '0 0 600 120', preserveAspectRatio: 'none' })),
       h('div', {}, h('h1', {}, 'Events'), ul)));
-  show(view);
+  if (!show(seq, view)) return null;
   drawChart();
   const seen = new Set(blocks.map(b => b.hash));
   return {
@@ -265,7 +265,7 @@ async function viewHome() {
   };
 }
 
-async function viewBlock(id) {
+async function viewBlock(id, seq) {
   const b = await api('/blocks/' + encodeURIComponent(id));
   let onMain = false;
   try { onMain = (await api('/blocks/' + b.index)).hash === b.hash; } catch (e) { onMain = false; }
@@ -273,7 +273,7 @@ async function viewBlock(id) {
   const txs = b.transactions.map(t => h('tr', {},
     h('td', {}, txLink(t.id)), h('td', {}, t.sender === '0' ? h('span', { class: 'muted' }, 'reward') : addrLink(t.sender)),
     h('td', {}, addrLink(t.recipient)), h('td', {}, num(t.amount))));
-  show(h('div', {},
+  show(seq, h('div', {},
     h('h1', {}, 'Block ' + b.index + ' ', badge(onMain ? 'main' : 'side')),
     kv([
       ['Hash', h('span', { class: 'mono', id: 'block-hash' }, b.hash)],
@@ -289,10 +289,10 @@ async function viewBlock(id) {
     table(['Id', 'Sender', 'Recipient', 'Amount'], txs)));
 }
 
-async function viewTx(id) {
+async function viewTx(id, seq) {
   const r = await api('/transactions/' + encodeURIComponent(id));
   const t = r.transaction;
-  show(h('div', {},
+  show(seq, h('div', {},
     h('h1', {}, 'Transaction ', badge(r.status)),
     kv([
       ['Id', h('span', { class: 'mono' }, t.id)],
@@ -305,7 +305,7 @@ async function viewTx(id) {
     ])));
 }
 
-async function viewAddress(addr) {
+async function viewAddress(addr, seq) {
   const r = await api('/addresses/' + encodeURIComponent(addr) + '?limit=100');
   const rows = r.transactions.map(e => h('tr', {},
     h('td', {}, e.block_index ? link('#/block/' + e.block_index, String(e.block_index)) : badge('pending')),
@@ -314,7 +314,7 @@ async function viewAddress(addr) {
     h('td', {}, e.direction === 'out' ? addrLink(e.transaction.recipient) :
       (e.transaction.sender === '0' ? 'mining reward' : addrLink(e.transaction.sender))),
     h('td', {}, num(e.transaction.amount))));
-  show(h('div', {},
+  show(seq, h('div', {},
     h('h1', {}, 'Address ', h('span', { id: 'address-title' }, r.address)),
     kv([
       ['Received', num(r.received)],
@@ -326,18 +326,18 @@ async function viewAddress(addr) {
     table(['Block', 'Transaction', 'Direction', 'Counterpart', 'Amount'], rows)));
 }
 
-async function viewPending() {
+async function viewPending(_, seq) {
   const r = await api('/transactions/pending?limit=200');
   const rows = r.transactions.map(t => h('tr', {},
     h('td', {}, txLink(t.id)), h('td', {}, addrLink(t.sender)), h('td', {}, addrLink(t.recipient)), h('td', {}, num(t.amount))));
-  show(h('div', {},
+  show(seq, h('div', {},
     h('h1', {}, 'Pending transactions (' + num(r.total) + ')'),
     r.total > r.transactions.length ? h('p', { class: 'muted' }, 'The oldest ' + r.transactions.length + ' are shown.') : null,
     table(['Id', 'Sender', 'Recipient', 'Amount'], rows, { id: 'pending-table' })));
   return { onEvent: refreshOn(['tx', 'head']) };
 }
 
-async function viewPeers() {
+async function viewPeers(_, seq) {
   const peers = await api('/peers');
   const st = state.status;
   const rows = peers.map(p => h('tr', { 'data-peer': p.id },
@@ -345,13 +345,13 @@ async function viewPeers() {
     h('td', {}, p.height === null ? '?' : num(p.height)),
     h('td', {}, st && p.height !== null ? (p.height > st.height ? '+' + (p.height - st.height) : p.height < st.height ? '−' + (st.height - p.height) : 'level') : ''),
     h('td', {}, p.direction), h('td', {}, p.source), h('td', { class: 'mono' }, p.addr)));
-  show(h('div', {},
+  show(seq, h('div', {},
     h('h1', {}, 'Peers (' + peers.length + ')'),
     table(['Peer id', 'Height', 'Vs. us', 'Direction', 'Found by', 'Address'], rows, { id: 'peers-table' })));
   return { onEvent: refreshOn(['peer', 'head']) };
 }
 
-async function viewForks() {
+async function viewForks(_, seq) {
   const f = await api('/forks');
   const height = f.height;
   const low = f.branches.length ? Math.min(...f.branches.map(b => b.fork_height)) : height;
@@ -398,7 +398,7 @@ async function viewForks() {
     h('td', {}, String(br.length)),
     h('td', {}, br.blocks.map(b => [blockLink(b.hash), ' '])),
     h('td', {}, new Date(br.seen).toLocaleTimeString())));
-  show(h('div', {},
+  show(seq, h('div', {},
     h('h1', {}, 'Block tree'),
     h('p', { class: 'muted' }, 'Main chain (green) from block ' + from + ' to ' + to +
       '; side branches (amber) and branches abandoned by a reorganisation (red) seen by this node since it started.'),
@@ -413,13 +413,24 @@ async function viewForks() {
 // at most every 300 ms, after events of the given types.
 function refreshOn(types) {
   let timer = null;
-  return type => {
+  const handler = type => {
     if (!types.includes(type) || timer) return;
-    timer = setTimeout(() => { timer = null; route(); }, 300);
+    timer = setTimeout(() => {
+      timer = null;
+      if (state.view && state.view.onEvent === handler) route();
+    }, 300);
   };
+  return handler;
 }
 
-function show(node) { $('view').replaceChildren(node); }
+// show puts node in the page if the route that built it is still the
+// current one (a slower, older route must not cover a newer page).
+function show(seq, node) {
+  if (node === undefined) { node = seq; seq = routeSeq; }
+  if (seq !== routeSeq) return false;
+  $('view').replaceChildren(node);
+  return true;
+}
 
 // ---- routing -----------------------------------------------------------
 
@@ -438,7 +449,7 @@ async function route() {
   state.view = null;
   if (!fn) { show(h('p', { class: 'error' }, 'No such page: ' + location.hash)); return; }
   try {
-    const v = await fn(arg);
+    const v = await fn(arg, seq);
     if (seq === routeSeq) state.view = v || null;
   } catch (e) {
     if (seq === routeSeq) show(h('div', {}, h('h1', {}, 'Not found'), h('p', { class: 'error', id: 'error' }, e.message)));
