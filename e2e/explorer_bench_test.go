@@ -131,14 +131,22 @@ func BenchmarkExplorer(b *testing.B) {
 	}
 }
 
-// checkSyncProgress starts a node bootstrapped to src and checks that while
-// it syncs it logs its progress with the target height, and that it logs
-// one new-head line for the sync, without blocks=0.
+// checkSyncProgress starts a node, opens its explorer, joins it to src and
+// checks that while it syncs the page shows the sync progress and the node
+// logs it with the target height, and that it logs one new-head line for
+// the sync, without blocks=0.
 func checkSyncProgress(b *testing.B, src *node, n int) {
 	b.Helper()
 	dst := startNode(b, nodeOptions{network: "explorerbench", difficulty: benchDifficulty,
-		bootstrap: []string{src.multiaddr()}, extra: []string{"--log-level", "info"}})
+		extra: []string{"--log-level", "info"}})
+	br := newBrowser(b)
+	br.open(dst.url + "/")
 	start := time.Now()
+	if err := dst.register(src.multiaddr()); err != nil {
+		b.Fatal(err)
+	}
+	br.waitFor("sync progress shown", `#sync-card:not([hidden])`)
+	b.Logf("explorer during the sync: %s", br.text("#sync-text"))
 	head := src.mustStatus()
 	sameHead(b, []*node{src, dst}, head.Height)
 	took := time.Since(start)

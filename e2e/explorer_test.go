@@ -120,6 +120,9 @@ func TestExplorerForkView(t *testing.T) {
 	}
 	b.waitFor("new main chain drawn", fmt.Sprintf(`#fork-tree a.blk-main[data-hash=%q]`, theirs[3]))
 	b.waitFor("reorganisation noted", `#branches-table tr[data-kind="abandoned"]`)
+	if got := b.text("#branches-table tbody"); strings.Contains(got, "http") || !strings.Contains(got, ours[0][:10]) {
+		t.Fatalf("branches table shows %q", got)
+	}
 	b.shot("forks-after-heal")
 	b.noConsoleErrors()
 

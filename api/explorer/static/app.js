@@ -32,7 +32,7 @@ function h(tag, props, ...kids) {
 }
 
 function append(e, kids) {
-  for (const k of kids.flat()) {
+  for (const k of kids.flat(Infinity)) {
     if (k === undefined || k === null || k === false) continue;
     e.appendChild(k instanceof Node ? k : document.createTextNode(String(k)));
   }
