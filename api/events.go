@@ -159,6 +159,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s.startWatch()
 
 	rc := http.NewResponseController(w)
+	// The request is read: the server's ReadTimeout must not end the stream.
+	_ = rc.SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

@@ -150,11 +150,12 @@ func TestEventsStreamBlocksAndHead(t *testing.T) {
 	}
 }
 
-func TestEventsKeepAliveOutlivesWriteTimeout(t *testing.T) {
+func TestEventsOutliveServerTimeouts(t *testing.T) {
 	n := newTestNode(t)
 	n.server.eventKeepAlive = 50 * time.Millisecond
 	ts := httptest.NewUnstartedServer(n.server.Handler())
 	ts.Config.WriteTimeout = 300 * time.Millisecond
+	ts.Config.ReadTimeout = 300 * time.Millisecond
 	ts.Start()
 	t.Cleanup(ts.Close)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)

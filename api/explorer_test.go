@@ -278,3 +278,20 @@ func TestNetworkMismatchNamesTheParameter(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveOwnBlockIsNoReplacement: a head that moves during the call to a
+// block mined here (continuous mining, no peers) replaced nothing.
+func TestResolveOwnBlockIsNoReplacement(t *testing.T) {
+	n := newTestNode(t)
+	n.net.replaced = true // what a head change during the call reports
+	n.net.onResolve = func() {
+		if _, _, err := n.miner.MineBlock(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}
+	var got map[string]any
+	n.do(http.MethodGet, "/nodes/resolve", "").wantCode(t, http.StatusOK).json(t, &got)
+	if got["message"] != "Our chain is authoritative" {
+		t.Fatalf("resolve while mining here: %q", got["message"])
+	}
+}

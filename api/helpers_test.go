@@ -43,6 +43,7 @@ type testNetwork struct {
 	replaced  bool  // what Resolve answers
 	resolve   error // what Resolve fails with
 	submitErr error // when set, SubmitTransaction fails with it
+	onResolve func() // when set, Resolve calls it first
 }
 
 var _ Network = (*testNetwork)(nil)
@@ -98,6 +99,12 @@ func (n *testNetwork) PublishBlock(_ context.Context, b *chain.Block) error {
 }
 
 func (n *testNetwork) Resolve(context.Context) (bool, error) {
+	n.mu.Lock()
+	hook := n.onResolve
+	n.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.replaced, n.resolve
