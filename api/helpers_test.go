@@ -40,9 +40,9 @@ type testNetwork struct {
 	dialled   []string        // every multiaddr Connect was called with
 	reachable map[string]bool // multiaddrs that Connect succeeds on
 	peers     []PeerInfo
-	replaced  bool  // what Resolve answers
-	resolve   error // what Resolve fails with
-	submitErr error // when set, SubmitTransaction fails with it
+	replaced  bool   // what Resolve answers
+	resolve   error  // what Resolve fails with
+	submitErr error  // when set, SubmitTransaction fails with it
 	onResolve func() // when set, Resolve calls it first
 }
 
