@@ -135,6 +135,7 @@ function logEvent(text) {
   state.events.length = Math.min(state.events.length, 50);
   const ul = $('events');
   if (ul) {
+    for (const p of ul.querySelectorAll('li.muted')) p.remove();
     ul.prepend(h('li', {}, state.events[0]));
     while (ul.children.length > 50) ul.lastChild.remove();
   }
@@ -227,11 +228,12 @@ async function viewHome(_, seq) {
   const st = state.status || await refreshStatus();
   const height = st ? st.height : 1;
   const from = Math.max(1, height - LATEST + 1);
-  const page = await api('/chain?from=' + from + '&limit=' + LATEST);
-  const blocks = page.chain.slice().reverse();
+  const latest = await api('/chain?from=' + from + '&limit=' + LATEST);
+  const blocks = latest.chain.slice().reverse();
   const tbody = h('tbody', { id: 'latest-body' }, blocks.map(b => blockRow(b)));
-  const ul = h('ul', { id: 'events' }, state.events.map(e => h('li', {}, e)));
-  const view = h('div', {},
+  const ul = h('ul', { id: 'events' }, state.events.length ? state.events.map(e => h('li', {}, e)) :
+    h('li', { class: 'muted' }, 'Blocks, transactions, peers and reorganisations appear here as they happen.'));
+  const page = h('div', {},
     h('div', { id: 'reorg-banner', class: 'banner', hidden: true }),
     h('div', { class: 'grid' },
       h('div', {},
@@ -242,14 +244,19 @@ async function viewHome(_, seq) {
         h('h2', {}, 'Hash rate'),
         s('svg', { id: 'rate-chart', class: 'chart', viewBox: '0 0 600 120', preserveAspectRatio: 'none' })),
       h('div', {}, h('h1', {}, 'Events'), ul)));
-  if (!show(seq, view)) return null;
+  if (!show(seq, page)) return null;
   drawChart();
   const seen = new Set(blocks.map(b => b.hash));
-  return {
+  const redraw = refreshOn(['reorg']);
+  const view = {
     onEvent: async (type, d) => {
-      if (type !== 'head' && type !== 'reorg') return;
-      if (type === 'reorg') { seen.clear(); tbody.replaceChildren(); }
-      if (seen.has(d.hash)) return;
+      if (type === 'reorg') {
+        // The latest blocks changed below the head: read them again.
+        view.onEvent = redraw;
+        redraw(type);
+        return;
+      }
+      if (type !== 'head' || seen.has(d.hash)) return;
       try {
         const b = await api('/blocks/' + d.hash);
         if (seen.has(b.hash)) return;
@@ -263,6 +270,7 @@ async function viewHome(_, seq) {
       } catch (e) { /* the block may have been reorganised away */ }
     },
   };
+  return view;
 }
 
 async function viewBlock(id, seq) {
