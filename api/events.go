@@ -100,15 +100,15 @@ func (h *hub) clients() int {
 // publish sends an event of type typ with v as its JSON data to every
 // subscriber. A subscriber whose buffer is full is dropped.
 func (h *hub) publish(typ string, v any) {
+	if h.clients() == 0 {
+		return // nothing to encode for
+	}
 	data, err := marshal(v)
 	if err != nil {
 		return // every event type is a plain struct
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.subs) == 0 {
-		return
-	}
 	h.nextID++
 	ev := event{id: h.nextID, typ: typ, data: data}
 	for sub := range h.subs {

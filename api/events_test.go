@@ -273,3 +273,34 @@ func TestForksRecordsAbandonedBranch(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestForksRecordsSideBranch(t *testing.T) {
+	n := newTestNode(t)
+	n.server.startWatch()
+	t.Cleanup(func() { n.server.Shutdown(context.Background()) })
+	n.mine()
+	n.mine()
+	// A competing block at height 2, stored beside the main chain.
+	other := mineElsewhere(t, 1)[0]
+	res, err := n.chain.AddBlock(other)
+	if err != nil || res.Status.String() != "side_branch" {
+		t.Fatalf("add: %v %v", res.Status, err)
+	}
+	n.server.NoteBlock(BlockNote{Block: other, Blocks: 1, Status: res.Status.String(), Source: "gossip", Head: res.Head})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var f forksResponse
+		n.do(http.MethodGet, "/forks", "").wantCode(t, http.StatusOK).json(t, &f)
+		if len(f.Branches) == 1 {
+			br := f.Branches[0]
+			if br.Kind != "side" || br.ForkHeight != 1 || br.Length != 1 || br.Blocks[0].Hash != other.Hash || br.Blocks[0].Miner != "elsewhere" {
+				t.Fatalf("branch %+v", br)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no side branch in %+v", f)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

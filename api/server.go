@@ -162,6 +162,7 @@ func New(cfg Config) *Server {
 		batchBytes:  streamBatchBytes,
 
 		events:         newHub(MaxEventClients),
+		watch:          watcher{side: make(chan *chain.Block, sideQueue)},
 		eventBuffer:    EventBuffer,
 		eventKeepAlive: EventKeepAlive,
 	}

@@ -25,10 +25,15 @@ const (
 // miningSampleInterval is how often the hash rate is sampled while mining.
 const miningSampleInterval = time.Second
 
+// sideQueue bounds the side-branch blocks waiting for the watcher; more are
+// not recorded for GET /forks (their events are still sent).
+const sideQueue = 64
+
 // watcher is the server's watch state.
 type watcher struct {
 	once sync.Once
-	done chan struct{} // closed when the watch goroutine returned
+	done chan struct{}     // closed when the watch goroutine returned
+	side chan *chain.Block // side-branch blocks to record, from NoteBlock
 
 	mu       sync.Mutex
 	branches []forkBranch // newest first
@@ -145,6 +150,11 @@ func (s *Server) watchLoop(ctx context.Context, last chain.Head, changed <-chan 
 			if head.Hash != last.Hash {
 				s.headMoved(last, head)
 				last = head
+			}
+		case b := <-s.watch.side:
+			if br, err := s.branchOf(b.Hash); err == nil {
+				br.Kind = "side"
+				s.recordBranch(br)
 			}
 		case now := <-tick.C:
 			mining := s.isMining()
@@ -308,8 +318,9 @@ type blockEvent struct {
 	Height       uint64     `json:"height"`
 }
 
-// NoteBlock publishes a "block" event and records a side branch for GET
-// /forks. It must not be called with the chain's lock held.
+// NoteBlock publishes a "block" event and has a side-branch block recorded
+// for GET /forks by the watcher, so that it stays cheap on the paths of
+// gossip and sync that call it.
 func (s *Server) NoteBlock(n BlockNote) {
 	ev := blockEvent{Status: n.Status, Source: n.Source, Peer: n.Peer, Blocks: n.Blocks, Depth: n.Depth,
 		Height: n.Head.Height, Index: n.Head.Height, Hash: n.Head.Hash}
@@ -318,9 +329,9 @@ func (s *Server) NoteBlock(n BlockNote) {
 	}
 	s.events.publish(EventBlock, ev)
 	if n.Status == chain.SideBranch.String() && n.Block != nil {
-		if br, err := s.branchOf(n.Block.Hash); err == nil {
-			br.Kind = "side"
-			s.recordBranch(br)
+		select {
+		case s.watch.side <- n.Block:
+		default:
 		}
 	}
 }
