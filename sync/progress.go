@@ -140,12 +140,19 @@ func (s *Service) reportProgress() Progress {
 }
 
 // blockAdded logs a new head and reports ev to Config.OnBlock.
+//
+// A single block also gets its DEBUG line, "block added" (or "orphan
+// connected"), which cmd/gcbench reads for arrival times.
 func (s *Service) blockAdded(ev BlockEvent) {
+	if b := ev.Block; b != nil {
+		if ev.Source == SourceOrphan {
+			s.log.Debug("orphan connected", "hash", b.Hash, "index", b.Index)
+		} else {
+			s.log.Debug("block added", "hash", b.Hash, "index", b.Index, "status", ev.Status, "from", ev.Peer)
+		}
+	}
 	if ev.Status == chain.Extended || ev.Status == chain.Reorganized {
 		LogHead(s.log, ev)
-	} else {
-		s.log.Debug("block added", "hash", ev.Block.Hash, "index", ev.Block.Index, "status", ev.Status,
-			"source", ev.Source, "peer", ev.Peer)
 	}
 	if s.cfg.OnBlock != nil {
 		s.cfg.OnBlock(ev)
