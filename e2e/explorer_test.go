@@ -124,6 +124,14 @@ func TestExplorerForkView(t *testing.T) {
 		t.Fatalf("branches table shows %q", got)
 	}
 	b.shot("forks-after-heal")
+
+	// The peers page lists the other node, how it was found and its height.
+	cid := c.mustStatus().PeerID
+	b.goTo("#/peers", fmt.Sprintf(`#peers-table tr[data-peer=%q]`, cid))
+	b.shot("peers")
+	if row := b.text(fmt.Sprintf(`#peers-table tr[data-peer=%q]`, cid)); !strings.Contains(row, "outbound") || !strings.Contains(row, "register") {
+		t.Fatalf("peer row %q", row)
+	}
 	b.noConsoleErrors()
 
 	a.waitLog("INFO line of the synced head", `level=INFO`, `msg="new head"`, `height=5`, `hash=`+theirs[3], `source=sync`, `peer=`, `blocks=4`, `reorg_depth=2`)
