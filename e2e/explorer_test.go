@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -144,4 +145,37 @@ func TestExplorerForkView(t *testing.T) {
 	}
 	c.stop()
 	a.waitLog("lost peer line", `level=INFO`, `msg="peer lost"`)
+}
+
+// TestExplorerShowsOnDemandMining opens the explorer of a node whose
+// difficulty makes a search last, starts a GET /mine and checks that the
+// page shows the node mining with a hash rate, and idle again once the
+// request is cancelled.
+func TestExplorerShowsOnDemandMining(t *testing.T) {
+	n := startNode(t, nodeOptions{difficulty: 40})
+	b := newBrowser(t)
+	b.open(n.url + "/")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.url+"/mine", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	value(b, "mining shown", chromedp.Poll[bool](`document.getElementById('mining').textContent.startsWith('yes · ') &&
+		!document.getElementById('mining').textContent.endsWith(' 0 H/s')`))
+	// The chart gains a point a second; its maximum is the rate shown.
+	value(b, "hash-rate chart drawn", chromedp.Poll[bool](`document.querySelector('#rate-chart polyline').getAttribute('points').split(' ').length >= 2 &&
+		!document.querySelector('#rate-chart text').textContent.endsWith(' 0 H/s')`))
+	b.shot("mining")
+	cancel()
+	<-done
+	value(b, "idle shown", chromedp.Poll[bool](`document.getElementById('mining').textContent === 'no'`))
+	if s := n.mustStatus(); s.Height != 1 {
+		t.Fatalf("height %d: a block was found at difficulty 40", s.Height)
+	}
+	b.noConsoleErrors()
 }
