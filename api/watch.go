@@ -25,6 +25,9 @@ const (
 // miningSampleInterval is how often the hash rate is sampled while mining.
 const miningSampleInterval = time.Second
 
+// miningLogInterval is how often a search that lasts is logged at INFO.
+const miningLogInterval = 10 * time.Second
+
 // sideQueue bounds the side-branch blocks waiting for the watcher; more are
 // not recorded for GET /forks (their events are still sent).
 const sideQueue = 64
@@ -140,6 +143,7 @@ func (s *Server) watchLoop(ctx context.Context, last chain.Head, changed <-chan 
 		attempts = ac.Attempts()
 	}
 	lastSample, wasMining := time.Now(), false
+	var miningSince, miningLogged time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -150,6 +154,7 @@ func (s *Server) watchLoop(ctx context.Context, last chain.Head, changed <-chan 
 			if head.Hash != last.Hash {
 				s.headMoved(last, head)
 				last = head
+				miningSince, miningLogged = time.Now(), time.Now() // a new search
 			}
 		case b := <-s.watch.side:
 			if br, err := s.branchOf(b.Hash); err == nil {
@@ -171,6 +176,15 @@ func (s *Server) watchLoop(ctx context.Context, last chain.Head, changed <-chan 
 			}
 			if mining || wasMining {
 				s.events.publish(EventMining, miningEvent{Mining: mining, HashRate: s.hashRate(), Active: s.mineRequests.Load()})
+			}
+			switch {
+			case mining && !wasMining:
+				miningSince, miningLogged = now, now
+			case mining && now.Sub(miningLogged) >= miningLogInterval:
+				// A long search shows that it is alive.
+				miningLogged = now
+				s.log.Info("mining", "hash_rate", int64(s.hashRate()), "requests", s.mineRequests.Load(),
+					"height", s.chain.Head().Height+1, "searching_for", now.Sub(miningSince).Round(time.Second))
 			}
 			wasMining = mining
 		}
