@@ -172,6 +172,8 @@ func newTestNodeOn(t testing.TB, network string, opts ...nodeOption) *testNode {
 	s := New(cfg)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
+	// Shutdown stops the watcher that GET /events may have started.
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
 	return &testNode{t: t, chain: c, miner: m, net: n, server: s, http: ts, url: ts.URL}
 }
 

@@ -37,7 +37,7 @@ func chromiumPath(t testing.TB) string {
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
 		return "/usr/bin/chromium"
 	}
-	if os.Getenv("CI") != "" {
+	if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
 		t.Fatal("chromium is not installed, and CI is set: .ci/run installs it with apt-get install chromium")
 	}
 	t.Skip("skipping: the explorer's browser tests need chromium (apt-get install chromium); CI runs them")
