@@ -63,4 +63,7 @@ type PeerInfo struct {
 	Addr      string `json:"addr"`      // remote multiaddr of one connection, without /p2p/
 	Direction string `json:"direction"` // "inbound" or "outbound"
 	Source    string `json:"source"`    // how the peer was found: mdns, bootstrap, register, inbound, unknown
+	// Height is the height the peer announced in its last status; nil
+	// before the first status exchange.
+	Height *uint64 `json:"height"`
 }

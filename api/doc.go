@@ -16,7 +16,9 @@
 //	    200 {"message": "New Block Forged", "index", "transactions", "proof",
 //	    "previous_hash", "hash"}; the block is added and published. Mining
 //	    is serialised by the miner, and restarts when a new head arrives.
-//	    503 when cancelled (shutdown) or past the mining timeout.
+//	    503 when cancelled (shutdown) or past the mining timeout. With
+//	    ?blocks=N (1..MaxMineBlocks) N blocks, each within the timeout:
+//	    200 {"message": "New Blocks Forged", "blocks", "height", "head"}.
 //	GET /chain
 //	    200 {"chain": [blocks], "length": N}: the whole main chain from the
 //	    genesis (index 1), streamed batch by batch; "length" is the number of
@@ -46,8 +48,14 @@
 //	GET /status  {"peer_id", "addrs" (full multiaddrs with /p2p/),
 //	    "network", "genesis", "height", "head", "head_timestamp",
 //	    "total_work" (decimal string), "peers", "pending", "mining",
-//	    "difficulty", "miner_address", "hash_rate"}
-//	GET /peers  [{"id", "addr", "direction", "source"}]
+//	    "difficulty", "miner_address", "hash_rate", "syncing",
+//	    "target_height", "version"}; "mining" is true while any search
+//	    runs (continuous or GET /mine), "hash_rate" is 0 when none does
+//	GET /peers  [{"id", "addr", "direction", "source", "height"}]
+//	GET /forks  the side and abandoned branches seen since the start
+//	GET /addresses/{address}?limit=&scan=  an address's history
+//	GET /events  Server-Sent Events (events.go)
+//	GET /  the explorer (package explorer)
 //	GET /blocks/{id}  a block by index (decimal, main chain) or hash (64
 //	    hex, any branch), as in /chain; 404 unknown, 400 neither form
 //	GET /transactions/pending?limit=  {"transactions", "total"}
@@ -65,7 +73,9 @@
 //	    rejected by reason among them), HTTP requests by route and code, Go
 //	    runtime and process metrics.
 //
-// Every error is {"error": "..."} (with "rule" for a broken consensus
+// Every answer is JSON, redirects included ({"message", "location"}), and
+// ?pretty indents it. With Config.CORS, answers carry CORS headers for that
+// origin. Every error is {"error": "..."} (with "rule" for a broken consensus
 // rule): 404 for an unknown path, 405 with Allow for a wrong method, 413 for
 // a body over its limit, 500 should a handler fail or panic. Every body is
 // size-limited; the http.Server that Serve runs has read, write and idle

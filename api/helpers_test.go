@@ -40,9 +40,10 @@ type testNetwork struct {
 	dialled   []string        // every multiaddr Connect was called with
 	reachable map[string]bool // multiaddrs that Connect succeeds on
 	peers     []PeerInfo
-	replaced  bool  // what Resolve answers
-	resolve   error // what Resolve fails with
-	submitErr error // when set, SubmitTransaction fails with it
+	replaced  bool   // what Resolve answers
+	resolve   error  // what Resolve fails with
+	submitErr error  // when set, SubmitTransaction fails with it
+	onResolve func() // when set, Resolve calls it first
 }
 
 var _ Network = (*testNetwork)(nil)
@@ -98,6 +99,12 @@ func (n *testNetwork) PublishBlock(_ context.Context, b *chain.Block) error {
 }
 
 func (n *testNetwork) Resolve(context.Context) (bool, error) {
+	n.mu.Lock()
+	hook := n.onResolve
+	n.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.replaced, n.resolve
@@ -165,6 +172,8 @@ func newTestNodeOn(t testing.TB, network string, opts ...nodeOption) *testNode {
 	s := New(cfg)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
+	// Shutdown stops the watcher that GET /events may have started.
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
 	return &testNode{t: t, chain: c, miner: m, net: n, server: s, http: ts, url: ts.URL}
 }
 

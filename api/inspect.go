@@ -28,6 +28,9 @@ type statusResponse struct {
 	Difficulty    uint32          `json:"difficulty"`
 	MinerAddress  string          `json:"miner_address"`
 	HashRate      float64         `json:"hash_rate"`
+	Syncing       bool            `json:"syncing"`
+	TargetHeight  uint64          `json:"target_height"` // highest height a peer announced, at least height
+	Version       string          `json:"version"`
 }
 
 // handleStatus serves GET /status.
@@ -45,10 +48,17 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		TotalWork:     "0",
 		Peers:         len(s.net.Peers()),
 		Pending:       s.chain.PendingCount(),
-		Mining:        s.cfg.Mining != nil && s.cfg.Mining(),
+		Mining:        s.isMining(),
 		Difficulty:    params.Difficulty,
 		MinerAddress:  s.miner.Address(),
-		HashRate:      finite(s.miner.HashRate()),
+		HashRate:      s.hashRate(),
+		TargetHeight:  head.Height,
+		Version:       s.cfg.Version,
+	}
+	if s.cfg.Progress != nil {
+		p := s.cfg.Progress()
+		st.Syncing = p.Syncing
+		st.TargetHeight = max(p.Target, head.Height)
 	}
 	if head.Work != nil {
 		st.TotalWork = head.Work.String()

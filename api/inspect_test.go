@@ -264,7 +264,7 @@ func TestUnknownPathAndMethod(t *testing.T) {
 		code         int
 		allow        string
 	}{
-		{http.MethodGet, "/", 404, ""},
+		{http.MethodGet, "/favicon.ico", 404, ""},
 		{http.MethodGet, "/nope", 404, ""},
 		{http.MethodGet, "/chain/", 404, ""},
 		{http.MethodDelete, "/chain", 405, "GET, HEAD"},

@@ -22,6 +22,8 @@ type metrics struct {
 	durations *prometheus.HistogramVec // by route
 	mined     prometheus.Counter
 	submitted *prometheus.CounterVec // POST /blocks outcomes
+
+	eventsDropped prometheus.Counter // GET /events clients dropped for falling behind
 }
 
 func newMetrics(s *Server) *metrics {
@@ -44,6 +46,10 @@ func newMetrics(s *Server) *metrics {
 			Name: metricPrefix + "api_blocks_submitted_total",
 			Help: "Blocks submitted through POST /blocks, by outcome: extended, reorganized, side_branch, known, orphan, or the rule broken.",
 		}, []string{"result"}),
+		eventsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: metricPrefix + "api_event_clients_dropped_total",
+			Help: "GET /events clients disconnected because they fell behind.",
+		}),
 	}
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: metricPrefix + name, Help: help}, f)
@@ -51,7 +57,9 @@ func newMetrics(s *Server) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.durations, m.mined, m.submitted,
+		m.requests, m.durations, m.mined, m.submitted, m.eventsDropped,
+		gauge("event_clients", "Clients of GET /events.",
+			func() float64 { return float64(s.events.clients()) }),
 		gauge("chain_height", "Height of the main chain (index of the head block).",
 			func() float64 { return float64(s.chain.Head().Height) }),
 		gauge("chain_total_work", "Cumulative work of the main chain (expected hash attempts).",
@@ -68,11 +76,11 @@ func newMetrics(s *Server) *metrics {
 			func() float64 { return float64(s.chain.PendingCount()) }),
 		gauge("peers", "Connected peers.",
 			func() float64 { return float64(len(s.net.Peers())) }),
-		gauge("mining_hash_rate", "Hash attempts per second of the last proof-of-work search.",
-			func() float64 { return finite(s.miner.HashRate()) }),
-		gauge("mining", "1 when continuous mining is on, else 0.",
+		gauge("mining_hash_rate", "Hash attempts per second while a proof-of-work search runs, else 0.",
+			func() float64 { return s.hashRate() }),
+		gauge("mining", "1 while the node mines (continuously or for GET /mine), else 0.",
 			func() float64 {
-				if s.cfg.Mining != nil && s.cfg.Mining() {
+				if s.isMining() {
 					return 1
 				}
 				return 0

@@ -177,10 +177,25 @@ func (s *Server) register(ctx context.Context, t nodeTarget) error {
 // remoteStatus is the part of another node's GET /status that registering
 // needs.
 type remoteStatus struct {
-	PeerID  string     `json:"peer_id"`
-	Addrs   []string   `json:"addrs"`
-	Network string     `json:"network"`
-	Genesis chain.Hash `json:"genesis"`
+	PeerID     string     `json:"peer_id"`
+	Addrs      []string   `json:"addrs"`
+	Network    string     `json:"network"`
+	Genesis    chain.Hash `json:"genesis"`
+	Difficulty *uint32    `json:"difficulty"`
+}
+
+// networkMismatch names the parameter in which another node's network
+// differs from ours.
+func networkMismatch(base string, st remoteStatus, p chain.Params, ours chain.Hash) error {
+	switch {
+	case st.Network != p.Name:
+		return fmt.Errorf("%s is on another network: network name %q, this node's is %q", base, st.Network, p.Name)
+	case st.Difficulty != nil && *st.Difficulty != p.Difficulty:
+		return fmt.Errorf("%s is on another network: network %q with difficulty %d, this node's has difficulty %d",
+			base, st.Network, *st.Difficulty, p.Difficulty)
+	}
+	return fmt.Errorf("%s is on another network: network %q with genesis %s, this node's genesis is %s (the name and difficulty agree: another parameter or version differs)",
+		base, st.Network, st.Genesis, ours)
 }
 
 // fetchAddrs reads base/status and returns the node's multiaddrs, the ones
@@ -220,8 +235,7 @@ func (s *Server) fetchAddrs(ctx context.Context, base *url.URL) ([]multiaddr.Mul
 		return nil, fmt.Errorf("%s is this node", base)
 	}
 	if ours := s.chain.Genesis().Hash; st.Genesis != ours {
-		return nil, fmt.Errorf("%s is on network %q with genesis %s; this node is on %q with genesis %s",
-			base, st.Network, st.Genesis, s.chain.Params().Name, ours)
+		return nil, networkMismatch(base.String(), st, s.chain.Params(), ours)
 	}
 	var addrs []multiaddr.Multiaddr
 	for _, a := range st.Addrs {

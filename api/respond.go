@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -132,10 +133,129 @@ func (w *statusOnlyWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// middleware adds, around mux: JSON bodies for unknown paths and methods,
-// panic recovery and request metrics.
+// redirectBody is the body of a redirect (a path that is not clean, such
+// as //chain, or a directory without its final slash).
+type redirectBody struct {
+	Message  string `json:"message"`
+	Location string `json:"location"`
+}
+
+// jsonRedirectWriter replaces the HTML body of the ServeMux's and the file
+// server's redirects with a JSON one.
+type jsonRedirectWriter struct {
+	http.ResponseWriter
+	redirected bool
+}
+
+func (w *jsonRedirectWriter) WriteHeader(code int) {
+	loc := w.Header().Get("Location")
+	if code < 300 || code > 399 || loc == "" || w.redirected {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.redirected = true
+	w.Header().Del("Content-Length")
+	writeJSON(w.ResponseWriter, code, redirectBody{Message: "moved to " + loc, Location: loc})
+}
+
+func (w *jsonRedirectWriter) Write(p []byte) (int, error) {
+	if w.redirected {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *jsonRedirectWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// prettyWriter holds a whole answer so that ?pretty can indent it. It has
+// no Unwrap: flushing is not passed on, so headers wait for the body.
+type prettyWriter struct {
+	http.ResponseWriter
+	code int
+	buf  bytes.Buffer
+}
+
+func (w *prettyWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+
+func (w *prettyWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.buf.Write(p)
+}
+
+// finish indents a JSON answer and writes it out.
+func (w *prettyWriter) finish() {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	body := w.buf.Bytes()
+	if strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+		var out bytes.Buffer
+		if json.Indent(&out, body, "", "  ") == nil {
+			body = out.Bytes()
+		}
+	}
+	w.Header().Del("Content-Length")
+	w.ResponseWriter.WriteHeader(w.code)
+	w.ResponseWriter.Write(body)
+}
+
+// wantsPretty reports whether ?pretty asks for indented JSON; streams
+// (/events) and the metrics text are left alone.
+func wantsPretty(r *http.Request) bool {
+	if r.URL.Path == "/events" || r.URL.Path == "/metrics" {
+		return false
+	}
+	v, ok := r.URL.Query()["pretty"]
+	return ok && (v[0] == "" || v[0] == "1" || v[0] == "true")
+}
+
+// cors answers a preflight request and sets the CORS headers of an
+// allowed origin; it reports whether the request was answered.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if s.cfg.CORS == "" || origin == "" {
+		return false
+	}
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	if s.cfg.CORS != "*" && origin != s.cfg.CORS {
+		return false
+	}
+	h.Set("Access-Control-Allow-Origin", s.cfg.CORS)
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, POST")
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	return false
+}
+
+// middleware adds, around mux: CORS, ?pretty, JSON bodies for unknown paths
+// and methods and for redirects, panic recovery and request metrics.
 func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cors(w, r) {
+			return
+		}
+		if wantsPretty(r) {
+			pw := &prettyWriter{ResponseWriter: w}
+			defer func() {
+				if p := recover(); p != nil {
+					panic(p) // an aborted answer stays aborted
+				}
+				pw.finish()
+			}()
+			w = pw
+		}
+		w = &jsonRedirectWriter{ResponseWriter: w}
 		start := time.Now()
 		_, pattern := mux.Handler(r)
 		route := pattern

@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gossipchain/gossipchain/api/explorer"
 	"github.com/gossipchain/gossipchain/chain"
 	gsync "github.com/gossipchain/gossipchain/sync"
 )
@@ -81,6 +83,16 @@ type Config struct {
 	// Collectors are extra metrics registered on /metrics beside the
 	// server's own (for instance the network layer's counters).
 	Collectors []prometheus.Collector
+
+	// Version is the node's version, in GET /status.
+	Version string
+	// Progress, when set, tells GET /status whether the node is syncing
+	// and the height it syncs toward.
+	Progress func() SyncProgress
+	// CORS, when set, is the origin ("*" for any) whose web pages may call
+	// the API: answers carry Access-Control-Allow-Origin and preflight
+	// requests are answered. Off when empty.
+	CORS string
 }
 
 // Server is the node's HTTP API. Its handlers are safe for concurrent use.
@@ -108,6 +120,14 @@ type Server struct {
 	// it so that long requests (mining, resolving) end promptly.
 	baseCtx    context.Context
 	cancelBase context.CancelFunc
+
+	// events is the hub of GET /events; watch watches the head and the
+	// hash rate (watch.go).
+	events         *hub
+	watch          watcher
+	eventBuffer    int           // EventBuffer; tests lower it
+	eventKeepAlive time.Duration // EventKeepAlive; tests lower it
+	mineRequests   atomic.Int64  // GET/POST /mine requests running
 }
 
 // New builds a Server. It panics if a required field of cfg is nil.
@@ -140,6 +160,11 @@ func New(cfg Config) *Server {
 
 		batchBlocks: streamBatchBlocks,
 		batchBytes:  streamBatchBytes,
+
+		events:         newHub(MaxEventClients),
+		watch:          watcher{side: make(chan *chain.Block, sideQueue)},
+		eventBuffer:    EventBuffer,
+		eventKeepAlive: EventKeepAlive,
 	}
 	if s.client == nil {
 		s.client = &http.Client{
@@ -169,7 +194,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve serves the API on ln until Shutdown. Like http.Server.Serve it
 // always returns a non-nil error; after Shutdown that is http.ErrServerClosed.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+func (s *Server) Serve(ln net.Listener) error {
+	s.startWatch()
+	return s.srv.Serve(ln)
+}
 
 // Shutdown stops accepting connections, cancels the requests that mine or
 // resolve, and waits until ctx is done for the requests in flight to
@@ -180,6 +208,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		s.srv.Close()
 	}
+	s.stopWatch()
 	return err
 }
 
@@ -200,5 +229,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /transactions/pending", s.handlePending)
 	mux.HandleFunc("GET /transactions/{id}", s.handleTransaction)
 	mux.Handle("GET /metrics", s.metrics.handler())
+	// The explorer and what it reads besides the endpoints above.
+	mux.HandleFunc("GET /events", s.handleEvents)
+	mux.HandleFunc("GET /forks", s.handleForks)
+	mux.HandleFunc("GET /addresses/{address...}", s.handleAddress)
+	mux.Handle("GET /{$}", explorer.Index())
+	mux.Handle("GET "+explorer.Prefix, explorer.Assets())
 	return s.middleware(mux)
 }

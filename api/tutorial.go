@@ -34,6 +34,9 @@ func decodeObject(data []byte, v any) error {
 	if err := chain.DecodeStrict(data, v); err != nil {
 		return errorf(http.StatusBadRequest, "invalid JSON body: %v", err)
 	}
+	if err := checkDuplicateKeys(data); err != nil {
+		return errorf(http.StatusBadRequest, "invalid JSON body: %v", err)
+	}
 	return nil
 }
 
@@ -58,14 +61,19 @@ func parseAmount(raw json.RawMessage) (uint64, error) {
 	if len(shown) > 40 {
 		shown = shown[:40] + "..."
 	}
+	bad := func(format string, args ...any) error {
+		e := errorf(http.StatusBadRequest, format, args...)
+		e.rule = chain.ErrBadTransaction.String()
+		return e
+	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
-			return 0, errorf(http.StatusBadRequest, "amount must be a positive integer, got %s", shown)
+			return 0, bad("amount must be a positive integer, got %s", shown)
 		}
 	}
 	v, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return 0, errorf(http.StatusBadRequest, "amount %s exceeds the maximum %d", shown, uint64(chain.MaxAmount))
+		return 0, bad("amount %s exceeds the maximum %d", shown, uint64(chain.MaxAmount))
 	}
 	return v, nil
 }
@@ -134,40 +142,107 @@ type mineResponse struct {
 // publishTimeout bounds publishing a block after it was mined or accepted.
 const publishTimeout = 10 * time.Second
 
+// MaxMineBlocks bounds GET/POST /mine?blocks=N.
+const MaxMineBlocks = 10000
+
+type minedBlock struct {
+	Index        uint64     `json:"index"`
+	Hash         chain.Hash `json:"hash"`
+	Transactions int        `json:"transactions"`
+}
+
+type mineManyResponse struct {
+	Message string       `json:"message"`
+	Blocks  []minedBlock `json:"blocks"`
+	Height  uint64       `json:"height"`
+	Head    chain.Hash   `json:"head"`
+}
+
 // handleMine serves GET and POST /mine: it mines one block from the pending
-// pool, which the chain adds, and publishes it.
+// pool, which the chain adds, and publishes it. With ?blocks=N it mines N
+// blocks one after another (each within MineTimeout) and lists them.
 func (s *Server) handleMine(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		w.Header().Set("Allow", "GET, POST")
 		writeError(w, http.StatusMethodNotAllowed, "method HEAD is not allowed on /mine (allowed: GET, POST)")
 		return
 	}
-	extendWriteDeadline(w, s.cfg.MineTimeout+WriteTimeout)
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.MineTimeout)
-	defer cancel()
-	b, _, err := s.miner.MineBlock(ctx)
-	if err != nil {
-		switch {
-		case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
-			s.fail(w, r, errorf(http.StatusServiceUnavailable, "mining did not finish within %s", s.cfg.MineTimeout))
-		case ctx.Err() != nil:
-			s.fail(w, r, errorf(http.StatusServiceUnavailable, "mining interrupted: %v", ctx.Err()))
-		default:
-			s.fail(w, r, fmt.Errorf("mine block: %w", err))
+	n, many := 1, false
+	if v, ok := r.URL.Query()["blocks"]; ok {
+		k, err := strconv.Atoi(v[0])
+		if err != nil || k < 1 || k > MaxMineBlocks {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("blocks must be an integer from 1 to %d, got %q", MaxMineBlocks, v[0]))
+			return
 		}
+		n, many = k, true
+	}
+	s.mineRequests.Add(1)
+	defer s.mineRequests.Add(-1)
+	var mined []minedBlock
+	var last *chain.Block
+	for i := range n {
+		extendWriteDeadline(w, s.cfg.MineTimeout+WriteTimeout)
+		b, err := s.mineOne(r.Context())
+		if err != nil {
+			if i > 0 {
+				var he *httpError
+				if errors.As(err, &he) {
+					err = &httpError{code: he.code, msg: fmt.Sprintf("%s (%d of %d blocks were mined)", he.msg, i, n)}
+				} else {
+					err = fmt.Errorf("after %d of %d blocks: %w", i, n, err)
+				}
+			}
+			s.fail(w, r, err)
+			return
+		}
+		last = b
+		mined = append(mined, minedBlock{Index: b.Index, Hash: b.Hash, Transactions: len(b.Transactions)})
+	}
+	if many {
+		head := s.chain.Head()
+		msg := "New Blocks Forged"
+		if n == 1 {
+			msg = "New Block Forged"
+		}
+		writeJSON(w, http.StatusOK, mineManyResponse{Message: msg, Blocks: mined, Height: head.Height, Head: head.Hash})
 		return
 	}
-	s.metrics.mined.Inc()
-	s.publish(r.Context(), b)
 	writeJSON(w, http.StatusOK, mineResponse{
 		Message:      "New Block Forged",
-		Index:        b.Index,
-		Transactions: b.Transactions,
-		Proof:        b.Proof,
-		PreviousHash: b.PreviousHash,
-		Hash:         b.Hash,
+		Index:        last.Index,
+		Transactions: last.Transactions,
+		Proof:        last.Proof,
+		PreviousHash: last.PreviousHash,
+		Hash:         last.Hash,
 	})
 }
+
+// mineOne mines one block within MineTimeout, publishes it, logs the new
+// head and reports it to GET /events.
+func (s *Server) mineOne(rctx context.Context) (*chain.Block, error) {
+	ctx, cancel := context.WithTimeout(rctx, s.cfg.MineTimeout)
+	defer cancel()
+	b, res, err := s.miner.MineBlock(ctx)
+	if err != nil {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) && rctx.Err() == nil:
+			return nil, errorf(http.StatusServiceUnavailable, "mining did not finish within %s", s.cfg.MineTimeout)
+		case ctx.Err() != nil:
+			return nil, errorf(http.StatusServiceUnavailable, "mining interrupted: %v", ctx.Err())
+		default:
+			return nil, fmt.Errorf("mine block: %w", err)
+		}
+	}
+	s.metrics.mined.Inc()
+	gsync.LogHead(s.log, gsync.BlockEvent{Block: b, Blocks: 1, Status: res.Status, Source: SourceMined, Depth: res.Abandoned, Head: res.Head})
+	s.NoteBlock(BlockNote{Block: b, Blocks: 1, Status: res.Status.String(), Source: SourceMined, Depth: res.Abandoned, Head: res.Head})
+	s.publish(rctx, b)
+	return b, nil
+}
+
+// SourceMined is the source of a block mined by this node, in log lines
+// and "block" events.
+const SourceMined = "mined"
 
 // publish announces a block that is already in the chain. A failure is
 // logged, not returned: the block is ours either way, and peers also get
@@ -235,9 +310,9 @@ const maxInt = int(^uint(0) >> 1)
 // handleResolve serves GET /nodes/resolve: the consensus algorithm against
 // every connected peer, answered with the resulting chain.
 //
-// The answer is "Our chain was replaced" when resolving changed the head,
-// and also when, since the previous /nodes/resolve (or the start), the head
-// moved to a block mined elsewhere. Nodes sync by themselves as soon as they
+// The answer is "Our chain was replaced" when resolving changed the head
+// to a block mined elsewhere, and also when, since the previous
+// /nodes/resolve (or the start), the head moved to a block mined elsewhere. Nodes sync by themselves as soon as they
 // connect, so after the tutorial's "register a node, then resolve" the
 // heavier chain has often been adopted before the resolution starts; the
 // answer still tells that the chain was replaced by the network's.
@@ -245,6 +320,7 @@ func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request) {
 	extendWriteDeadline(w, s.cfg.ResolveTimeout+WriteTimeout)
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ResolveTimeout)
 	defer cancel()
+	before := s.chain.Head().Hash
 	replaced, err := s.net.Resolve(ctx)
 	if err != nil {
 		switch {
@@ -256,6 +332,11 @@ func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, errorf(http.StatusBadGateway, "resolve: %v", err))
 		}
 		return
+	}
+	// A head that moved during the call to a block mined here (continuous
+	// mining) replaced nothing.
+	if replaced && s.chain.Head().Hash != before && s.minedHere(s.chain.Head().Hash) {
+		replaced = false
 	}
 	if s.adoptedSinceLastResolve() {
 		replaced = true
@@ -278,10 +359,16 @@ func (s *Server) adoptedSinceLastResolve() bool {
 		return false
 	}
 	s.lastResolved = head
-	b, err := s.chain.BlockByHash(head)
+	return !s.minedHere(head)
+}
+
+// minedHere reports whether the reward of block h goes to this node's
+// miner address (true when the block cannot be read: nothing to report).
+func (s *Server) minedHere(h chain.Hash) bool {
+	b, err := s.chain.BlockByHash(h)
 	if err != nil {
-		return false
+		return true
 	}
 	r := b.Reward()
-	return r != nil && r.Recipient != s.miner.Address()
+	return r == nil || r.Recipient == s.miner.Address()
 }

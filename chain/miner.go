@@ -55,7 +55,8 @@ func (m *Miner) Address() string { return m.address }
 // HashRate returns the proof attempts per second of the latest search.
 func (m *Miner) HashRate() float64 { return math.Float64frombits(m.hashRate.Load()) }
 
-// Attempts returns the proof attempts made since the miner was created.
+// Attempts returns the proof attempts made since the miner was created,
+// counted as the search goes (every few milliseconds per thread).
 func (m *Miner) Attempts() uint64 { return m.attempts.Load() }
 
 // MineBlock mines one block on the current head and adds it to the chain.
@@ -145,9 +146,11 @@ func (m *Miner) search(ctx context.Context, b *Block, changed <-chan struct{}) (
 				p, ok := s.Search(from, searchChunk, b.Difficulty)
 				if !ok {
 					attempts.Add(searchChunk)
+					m.attempts.Add(searchChunk) // live, for hash-rate sampling
 					continue
 				}
 				attempts.Add(p - from + 1)
+				m.attempts.Add(p - from + 1)
 				if found.CompareAndSwap(false, true) {
 					proof = p
 					once.Do(func() { close(done) })
@@ -164,7 +167,6 @@ func (m *Miner) search(ctx context.Context, b *Block, changed <-chan struct{}) (
 	stop.Store(true)
 	wg.Wait()
 	n := attempts.Load()
-	m.attempts.Add(n)
 	if secs := time.Since(start).Seconds(); secs > 0.01 {
 		m.hashRate.Store(math.Float64bits(float64(n) / secs))
 	}

@@ -189,13 +189,21 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	if n.cfg.MDNS {
 		svc := mdns.NewMdnsService(n.host, MDNSServiceName(n.cfg.Network), mdnsNotifee{n})
+		mdnsOn := true
 		if err := svc.Start(); err != nil {
-			return fmt.Errorf("start mDNS: %w", err)
+			// A machine without a multicast interface (only loopback: a
+			// container, an offline laptop) still runs, with bootstrap
+			// peers and /nodes/register only.
+			n.log.Warn("mDNS discovery is off: no interface supports it; peers come from --bootstrap and /nodes/register (run with --mdns=false to silence this)", "err", err)
+			_ = svc.Close()
+			mdnsOn = false
 		}
-		n.mdns = svc
-		n.goLocked(n.redialFound)
+		if mdnsOn {
+			n.mdns = svc
+			n.goLocked(n.redialFound)
+		}
 	}
-	n.log.Info("p2p node started", "bootstrap", len(n.bootstrap), "mdns", n.cfg.MDNS)
+	n.log.Info("p2p node started", "bootstrap", len(n.bootstrap), "mdns", n.mdns != nil)
 	return nil
 }
 

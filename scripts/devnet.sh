@@ -2,12 +2,17 @@
 # devnet.sh: a local gossipchain network of N nodes on this machine.
 #
 #   scripts/devnet.sh [--wipe] [N]      (N defaults to 3)
+#   scripts/devnet.sh stop I            stop node I of a running devnet
+#   scripts/devnet.sh restart I         stop node I (if running) and start it again
 #
 # Builds the gossipchain command once, then starts N nodes on loopback:
 # node i (1..N) serves HTTP on 127.0.0.1:(5000+i-1), listens for peers on
 # /ip4/127.0.0.1/tcp/(4001+i-1) and keeps its data in $DEVNET_DIR/node<i>.
 # mDNS is off; nodes 2..N bootstrap to node 1's multiaddr. It prints a table
-# of HTTP URLs and multiaddrs, then waits: Ctrl-C stops every node.
+# of HTTP URLs and multiaddrs, then waits: Ctrl-C stops every node. A node
+# that stops (or is stopped) leaves the others running; stop and restart,
+# from another terminal, act on one node. Logs are appended to
+# $DEVNET_DIR/node<i>.log, one header line per start.
 # Data directories are kept between runs (same peer IDs, same chains) unless
 # --wipe is given or DEVNET_WIPE=1.
 #
@@ -29,6 +34,18 @@ usage() {
 
 wipe="${DEVNET_WIPE:-0}"
 count=3
+action=run
+target=""
+case "${1:-}" in
+stop | restart)
+	action="$1"
+	target="${2:-}"
+	case "$target" in
+	*[!0-9]* | '') echo "devnet.sh: $action wants a node number, got '$target'" >&2; exit 2 ;;
+	esac
+	shift 2
+	;;
+esac
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
@@ -58,30 +75,77 @@ command -v curl >/dev/null || { echo "devnet.sh: curl is not installed" >&2; exi
 
 mkdir -p "$dir"
 bin="$dir/bin/gossipchain"
+
+# node_pid I: the pid of node I if it runs, else nothing.
+node_pid() {
+	local f="$dir/node$1.pid" pid
+	[ -f "$f" ] || return 0
+	pid="$(cat "$f")"
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		echo "$pid"
+	fi
+}
+
+# stop_node I: SIGTERM to node I, then SIGKILL after 15 s.
+stop_node() {
+	local pid
+	pid="$(node_pid "$1")"
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	local deadline=$((SECONDS + 15))
+	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "node$1 (pid $pid) did not stop; killing it" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$dir/node$1.pid"
+}
+
+# start_node I: starts node I with the arguments saved in node<I>.args,
+# appending to its log, and records its pid.
+start_node() {
+	local i="$1" args=()
+	mapfile -t args <"$dir/node$i.args"
+	echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) devnet.sh starts node$i: ${args[*]}" >>"$dir/node$i.log"
+	"$bin" "${args[@]}" >>"$dir/node$i.log" 2>&1 &
+	echo "$!" >"$dir/node$i.pid"
+}
+
+if [ "$action" != run ]; then
+	if [ ! -f "$dir/node$target.args" ]; then
+		echo "devnet.sh: no node$target in $dir (start the devnet first)" >&2
+		exit 1
+	fi
+	echo "Stopping node$target ..."
+	stop_node "$target"
+	if [ "$action" = restart ]; then
+		start_node "$target"
+		echo "node$target started again (pid $(cat "$dir/node$target.pid")); log: $dir/node$target.log"
+	fi
+	exit 0
+fi
+
 echo "Building $bin ..."
 (cd "$root" && go build -o "$bin" ./cmd/gossipchain)
 
-pids=()
+started=0
 stopping=0
 cleanup() {
 	local status=$?
 	[ "$stopping" = 1 ] && return
 	stopping=1
 	trap - INT TERM
-	if [ "${#pids[@]}" -gt 0 ]; then
+	if [ "$started" -gt 0 ]; then
 		echo
-		echo "Stopping ${#pids[@]} node(s) ..."
-		kill -TERM "${pids[@]}" 2>/dev/null || true
-		local deadline=$((SECONDS + 15))
-		for pid in "${pids[@]}"; do
-			while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
-				sleep 0.1
-			done
-			if kill -0 "$pid" 2>/dev/null; then
-				echo "node (pid $pid) did not stop; killing it" >&2
-				kill -KILL "$pid" 2>/dev/null || true
-			fi
-			wait "$pid" 2>/dev/null || true
+		echo "Stopping the devnet ..."
+		for i in $(seq 1 "$started"); do
+			pid="$(node_pid "$i")"
+			[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+		done
+		for i in $(seq 1 "$started"); do
+			stop_node "$i"
 		done
 		echo "All nodes stopped. Data and logs are in $dir"
 	fi
@@ -98,7 +162,8 @@ json_field() {
 
 # wait_up I URL: waits until node I answers /status, or fails.
 wait_up() {
-	local i="$1" url="$2" pid="${pids[$1 - 1]}"
+	local i="$1" url="$2" pid
+	pid="$(cat "$dir/node$i.pid")"
 	for _ in $(seq 1 300); do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			echo "devnet.sh: node$i exited during start; last lines of $dir/node$i.log:" >&2
@@ -136,8 +201,9 @@ for i in $(seq 1 "$count"); do
 	if [ -n "$bootstrap" ]; then
 		args+=(--bootstrap "$bootstrap")
 	fi
-	"$bin" "${args[@]}" >"$dir/node$i.log" 2>&1 &
-	pids+=($!)
+	printf '%s\n' "${args[@]}" >"$dir/node$i.args"
+	start_node "$i"
+	started=$i
 	wait_up "$i" "$url"
 	if [ "$i" = 1 ]; then
 		id="$(curl -fsS --max-time 5 "$url/status" | json_field peer_id)"
@@ -156,21 +222,31 @@ for i in $(seq 1 "$count"); do
 	p2p_port=$((p2p_base + i - 1))
 	url="http://127.0.0.1:$http_port"
 	id="$(curl -fsS --max-time 5 "$url/status" | json_field peer_id)"
-	printf '%-7s %-8s %-23s %s\n' "node$i" "${pids[$i - 1]}" "$url" "/ip4/127.0.0.1/tcp/$p2p_port/p2p/$id"
+	printf '%-7s %-8s %-23s %s\n' "node$i" "$(cat "$dir/node$i.pid")" "$url" "/ip4/127.0.0.1/tcp/$p2p_port/p2p/$id"
 done
 echo
-echo "Logs: $dir/node<i>.log. Try: curl http://127.0.0.1:$http_base/mine"
-echo "Press Ctrl-C to stop the devnet."
+echo "Logs: $dir/node<i>.log. Explorer: http://127.0.0.1:$http_base/ Try: curl http://127.0.0.1:$http_base/mine"
+echo "Stop or restart one node: $0 stop|restart I. Press Ctrl-C to stop the devnet."
 
-# Wait until a node exits by itself (an error) or Ctrl-C.
-set +e
-wait -n "${pids[@]}"
-status=$?
-set -e
-for i in $(seq 1 "$count"); do
-	if ! kill -0 "${pids[$i - 1]}" 2>/dev/null; then
-		echo "devnet.sh: node$i exited (status $status); last lines of $dir/node$i.log:" >&2
-		tail -n 20 "$dir/node$i.log" >&2
-	fi
+# Watch the nodes until every one has stopped (or Ctrl-C). A node that
+# stops is reported once; the others keep running, and a node restarted with
+# "devnet.sh restart I" is watched again.
+declare -A reported=()
+while :; do
+	alive=0
+	for i in $(seq 1 "$count"); do
+		pid="$(node_pid "$i")"
+		if [ -n "$pid" ]; then
+			alive=$((alive + 1))
+			unset "reported[$i]"
+		elif [ -z "${reported[$i]:-}" ]; then
+			reported[$i]=1
+			echo "devnet.sh: node$i stopped; the others keep running (restart it: $0 restart $i). Last lines of $dir/node$i.log:" >&2
+			tail -n 5 "$dir/node$i.log" >&2
+		fi
+	done
+	[ "$alive" -gt 0 ] || break
+	sleep 1
 done
+echo "devnet.sh: every node has stopped" >&2
 exit 1

@@ -85,7 +85,11 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID) (chain.AddResult, pubsu
 	case err == nil:
 		s.stats.blocksAccepted.Add(1)
 		s.wakeOrphans()
-		s.log.Debug("block added", "hash", b.Hash, "index", b.Index, "status", res.Status, "from", from)
+		src := SourceGossip
+		if from == "" {
+			src = SourceSubmitted
+		}
+		s.blockAdded(BlockEvent{Block: b, Blocks: 1, Status: res.Status, Source: src, Peer: from, Depth: res.Abandoned, Head: res.Head})
 		return res, pubsub.ValidationAccept, nil
 	case errors.Is(err, chain.ErrKnownBlock):
 		s.stats.blocksIgnored.Add(1)
@@ -142,15 +146,15 @@ func (s *Service) validateTx(_ context.Context, from peer.ID, m *pubsub.Message)
 	if from == s.self || m.Local {
 		return pubsub.ValidationAccept
 	}
-	return s.addTx(tx)
+	return s.addTx(tx, from)
 }
 
-func (s *Service) addTx(tx chain.Transaction) pubsub.ValidationResult {
+func (s *Service) addTx(tx chain.Transaction, from peer.ID) pubsub.ValidationResult {
 	err := s.chain.AddTransaction(tx)
 	switch {
 	case err == nil:
 		s.stats.txsAccepted.Add(1)
-		s.log.Debug("transaction added", "id", tx.ID)
+		s.txAdded(tx, from)
 		return pubsub.ValidationAccept
 	case errors.Is(err, chain.ErrKnownTransaction), errors.Is(err, chain.ErrPoolFull):
 		s.stats.txsIgnored.Add(1)
@@ -188,6 +192,7 @@ func (s *Service) SubmitTransaction(ctx context.Context, tx chain.Transaction) e
 		return err
 	}
 	s.stats.txsAccepted.Add(1)
+	s.txAdded(tx, "")
 	msg := tx.AppendBinary(append(make([]byte, 0, p2p.ContentIDSize+maxTxWireSize), tx.ID[:]...))
 	if err := s.publish(ctx, s.txs, tx.ID, msg); err != nil {
 		s.log.Warn("publishing transaction failed", "id", tx.ID, "err", err)

@@ -145,11 +145,11 @@ func (s *Service) connectOrphans() {
 			return
 		}
 		for _, o := range ready {
-			_, err := s.chain.AddBlock(o.block)
+			res, err := s.chain.AddBlock(o.block)
 			switch {
 			case err == nil:
 				s.stats.orphansConnected.Add(1)
-				s.log.Debug("orphan connected", "hash", o.block.Hash, "index", o.block.Index)
+				s.blockAdded(BlockEvent{Block: o.block, Blocks: 1, Status: res.Status, Source: SourceOrphan, Peer: o.from, Depth: res.Abandoned, Head: res.Head})
 			case chain.IsRuleError(err):
 				s.stats.rejectBlock(chain.RuleCode(err).String())
 				s.log.Info("orphan is invalid", "hash", o.block.Hash, "from", o.from, "err", err)

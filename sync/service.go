@@ -70,6 +70,13 @@ type Config struct {
 	// MaxServing bounds the chain-exchange requests served at once
 	// (DefaultMaxServing); more are answered with CodeUnavailable.
 	MaxServing int
+
+	// OnBlock, OnTransaction and OnProgress, when set, are told of blocks
+	// added, transactions added to the pool and sync progress (see
+	// progress.go). They are called synchronously and must not block.
+	OnBlock       func(BlockEvent)
+	OnTransaction func(tx chain.Transaction, from peer.ID)
+	OnProgress    func(Progress)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -147,6 +154,7 @@ type Service struct {
 	syncMu     gosync.Mutex  // one sync session at a time
 	syncQueue  chan peer.ID  // peers to sync from, served by syncLoop
 	orphanWake chan struct{} // wakes orphanLoop: a block was added
+	progress   progress      // the running sync, for Progress
 
 	closeOnce gosync.Once
 }

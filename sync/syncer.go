@@ -145,6 +145,8 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 	before := s.chain.Head()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	s.syncStarted(p)
+	defer s.syncEnded()
 
 	batches := make(chan batch, syncQueueBatches)
 	var fetchErr error
@@ -156,7 +158,7 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 		fetchErr = s.fetchLoop(ctx, p, batches)
 	}()
 	var addErr error
-	added := 0
+	added, abandoned := 0, 0
 	for b := range batches {
 		if addErr != nil {
 			continue // draining after cancel
@@ -176,8 +178,10 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 				break merge
 			}
 		}
-		_, n, err := s.chain.AddBlocks(blocks)
+		res, n, err := s.chain.AddBlocks(blocks)
 		added += n
+		abandoned += res.Abandoned
+		s.syncAdvanced(n)
 		// Blocks already stored (a side branch this node holds, or blocks
 		// that arrived by gossip meanwhile) are no failure: the next
 		// request starts after them.
@@ -194,7 +198,13 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 	}
 	after := s.chain.Head()
 	if after.Hash != before.Hash {
-		s.log.Info("synced", "peer", p, "blocks", added, "height", after.Height, "head", after.Hash)
+		if added > 0 {
+			st := chain.Extended
+			if abandoned > 0 {
+				st = chain.Reorganized
+			}
+			s.blockAdded(BlockEvent{Blocks: added, Status: st, Source: SourceSync, Peer: p, Depth: abandoned, Head: after})
+		}
 		s.announce(p)
 	}
 	err := addErr

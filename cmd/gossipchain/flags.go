@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -22,10 +24,13 @@ const usageHeader = `gossipchain runs a node of a small proof-of-work blockchain
 the LAN (mDNS) or through bootstrap multiaddrs, gossips blocks and transactions,
 keeps its chain on disk and serves an HTTP API (the tutorial's /mine, /chain,
 /transactions/new, /nodes/register, /nodes/resolve, plus /status, /peers,
-/blocks/{id}, /transactions/{id}, /transactions/pending, POST /blocks, /metrics).
+/blocks/{id}, /transactions/{id}, /transactions/pending, POST /blocks, /metrics,
+/events) and a live explorer at http://<--http>/ in any browser.
 
 Usage:
-  gossipchain [flags]
+  gossipchain [flags]                 run a node
+  gossipchain status|peers|chain|mine|tx send ... [--node URL] [--json]
+                                      ask a running node (gossipchain status --help)
 
 Examples:
   gossipchain                      # HTTP on 127.0.0.1:5000, p2p on port 4001
@@ -50,6 +55,13 @@ The first signal (SIGINT, SIGTERM) shuts the node down cleanly; a second one
 forces it to exit at once.
 `
 
+// errVersion is returned by parseFlags for --version, after printing the
+// version.
+var errVersion = errors.New("version printed")
+
+// maxMinerThreads bounds --miner-threads.
+const maxMinerThreads = 1024
+
 // defaultHTTPAddr is the tutorial's address.
 const defaultHTTPAddr = "127.0.0.1:5000"
 
@@ -68,6 +80,8 @@ type config struct {
 	minerThreads int
 	minerAddress string // empty: the peer ID
 	logLevel     slog.Level
+	logJSON      bool   // --log-format json
+	cors         string // --cors: the origin allowed to read the API from a browser; empty: none
 }
 
 // listFlag collects a repeatable, comma-separated flag.
@@ -124,6 +138,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		threads    = fs.Int("miner-threads", 0, "proof-of-work search `threads` (default: number of CPUs)")
 		minerAddr  = fs.String("miner-address", "", "`address` that receives the mining rewards (default: the node's peer ID)")
 		logLevel   = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+		logFormat  = fs.String("log-format", "text", "log `format`: text (key=value) or json (one object a line)")
+		cors       = fs.String("cors", "", "let a web page of this `origin` (e.g. http://localhost:8080, or * for any) call the HTTP API; off by default")
+		version    = fs.Bool("version", false, "print the version and exit")
 	)
 	fs.Var(&port, "p", "HTTP API `port` on 127.0.0.1, as in the tutorial: -p 5001 is --http 127.0.0.1:5001")
 	fs.Var(&listen, "listen", "libp2p listen `multiaddr`; repeatable or comma-separated (default TCP and QUIC on 0.0.0.0, see below)")
@@ -140,8 +157,12 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		}
 		return config{}, err
 	}
+	if *version {
+		fmt.Fprintln(out, "gossipchain", Version())
+		return config{}, errVersion
+	}
 	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return config{}, fmt.Errorf("unexpected argument %q (subcommands: %s)", fs.Arg(0), strings.Join(subcommandNames, ", "))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -211,16 +232,42 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	default:
 		cfg.minerThreads = *threads
 	}
+	if *threads > maxMinerThreads {
+		return config{}, fmt.Errorf("--miner-threads %d: at most %d", *threads, maxMinerThreads)
+	}
 	if set["miner-address"] {
+		if cfg.minerAddress == chain.RewardSender {
+			return config{}, fmt.Errorf("--miner-address %q: reserved as the sender of mining rewards", cfg.minerAddress)
+		}
 		reward := chain.NewRewardTransaction(cfg.minerAddress, 1, 1)
 		if err := reward.CheckFields(); err != nil {
 			return config{}, fmt.Errorf("--miner-address %q: %v", cfg.minerAddress, err)
+		}
+	}
+	if cfg.dataDir != "" {
+		if fi, err := os.Stat(cfg.dataDir); err == nil && !fi.IsDir() {
+			return config{}, fmt.Errorf("--datadir %q: not a directory", cfg.dataDir)
 		}
 	}
 
 	// Logging.
 	if err := cfg.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return config{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	switch *logFormat {
+	case "text":
+	case "json":
+		cfg.logJSON = true
+	default:
+		return config{}, fmt.Errorf("--log-format %q: want text or json", *logFormat)
+	}
+	cfg.cors = *cors
+	if cfg.cors != "" && cfg.cors != "*" {
+		u, err := url.Parse(cfg.cors)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return config{}, fmt.Errorf("--cors %q: want an origin such as http://localhost:8080, or *", cfg.cors)
+		}
+		cfg.cors = strings.TrimSuffix(cfg.cors, "/")
 	}
 	return cfg, nil
 }

@@ -108,6 +108,12 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"--miner-address", ""}, "--miner-address"},
 		{[]string{"--miner-address", "a\tb"}, "--miner-address"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
+		{[]string{"--miner-address", "0"}, "reserved"},
+		{[]string{"--miner-threads", "5000"}, "--miner-threads"},
+		{[]string{"--log-format", "xml"}, "--log-format"},
+		{[]string{"--cors", "localhost"}, "--cors"},
+		{[]string{"--cors", "http://a.example/path"}, "--cors"},
+		{[]string{"--datadir", "flags_test.go"}, "not a directory"},
 		{[]string{"--nope"}, "nope"},
 		{[]string{"stray"}, "unexpected argument"},
 	}
@@ -125,9 +131,29 @@ func TestParseFlagsHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("error %v, want flag.ErrHelp", err)
 	}
-	for _, f := range []string{"datadir", "network", "difficulty", "listen", "bootstrap", "mdns", "http", "-p", "mine", "miner-threads", "miner-address", "log-level"} {
+	for _, f := range []string{"datadir", "network", "difficulty", "listen", "bootstrap", "mdns", "http", "-p", "mine", "miner-threads", "miner-address", "log-level", "log-format", "cors", "version"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("--help does not mention %s", f)
 		}
+	}
+}
+
+func TestParseFlagsVersionFormatCORS(t *testing.T) {
+	var out strings.Builder
+	if _, err := parseFlags([]string{"--version"}, &out); !errors.Is(err, errVersion) {
+		t.Fatalf("--version: %v", err)
+	}
+	if !strings.HasPrefix(out.String(), "gossipchain ") || strings.TrimSpace(out.String()) == "gossipchain" {
+		t.Fatalf("--version printed %q", out.String())
+	}
+	cfg, err := parseFlags([]string{"--log-format", "json", "--cors", "http://localhost:8080/"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.logJSON || cfg.cors != "http://localhost:8080" {
+		t.Fatalf("%+v", cfg)
+	}
+	if cfg, err = parseFlags([]string{"--cors", "*"}, io.Discard); err != nil || cfg.cors != "*" {
+		t.Fatalf("--cors '*': %v %q", err, cfg.cors)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/api"
 	"github.com/gossipchain/gossipchain/chain"
@@ -43,15 +46,18 @@ const (
 )
 
 func main() {
+	if isSubcommand(os.Args[1:]) {
+		os.Exit(runClient(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	cfg, err := parseFlags(os.Args[1:], os.Stdout)
-	if errors.Is(err, flag.ErrHelp) {
+	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errVersion) {
 		os.Exit(exitOK)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gossipchain: %v\nRun gossipchain --help for usage.\n", err)
 		os.Exit(exitUsage)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	log := newLogger(os.Stderr, cfg)
 	slog.SetDefault(log)
 
 	// The first SIGINT or SIGTERM cancels ctx; a second one exits at once.
@@ -79,7 +85,7 @@ func main() {
 // reverse order.
 func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	params := cfg.params
-	log.Info("starting gossipchain", "network", params.Name, "difficulty", params.Difficulty,
+	log.Info("starting gossipchain", "version", Version(), "network", params.Name, "difficulty", params.Difficulty,
 		"genesis", params.Genesis().Hash, "datadir", cfg.dataDir)
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
@@ -105,7 +111,18 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	}
 	defer closeLogged(log, "p2p node", node.Close)
 
-	svc, err := gsync.New(gsync.Config{Chain: c, Node: node, Logger: log})
+	// The API is built after the sync service, which reports to it; no
+	// report comes before svc.Start, after server is set.
+	var server *api.Server
+	svc, err := gsync.New(gsync.Config{
+		Chain: c, Node: node, Logger: log,
+		OnBlock: func(ev gsync.BlockEvent) {
+			server.NoteBlock(api.BlockNote{Block: ev.Block, Blocks: ev.Blocks, Status: ev.Status.String(),
+				Source: ev.Source, Peer: peerString(ev.Peer), Depth: ev.Depth, Head: ev.Head})
+		},
+		OnTransaction: func(tx chain.Transaction, from peer.ID) { server.NoteTransaction(tx, peerString(from)) },
+		OnProgress:    func(p gsync.Progress) { server.NoteSync(syncProgress(p)) },
+	})
 	if err != nil {
 		return fmt.Errorf("create sync service: %w", err)
 	}
@@ -120,19 +137,28 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return fmt.Errorf("create miner: %w", err)
 	}
 
-	server := api.New(api.Config{
+	server = api.New(api.Config{
 		Chain:     c,
 		Network:   network{Service: svc, node: node},
 		Miner:     miner,
 		Mining:    func() bool { return cfg.mine },
 		Logger:    log,
 		SyncStats: svc.Stats,
+		Version:   Version(),
+		Progress:  func() api.SyncProgress { return syncProgress(svc.Progress()) },
+		CORS:      cfg.cors,
 	})
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {
 		return fmt.Errorf("listen for HTTP: %w", err)
 	}
 
+	stopPeers, err := watchPeers(ctx, node, log, server.NotePeer)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopPeers()
 	if err := svc.Start(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("start sync service: %w", err)
@@ -148,7 +174,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	for _, a := range node.Addrs() {
 		log.Info("listening", "addr", a.String())
 	}
-	log.Info("http api listening", "url", "http://"+ln.Addr().String())
+	log.Info("http api listening", "url", "http://"+ln.Addr().String(), "explorer", "http://"+ln.Addr().String()+"/")
 
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ln) }()
@@ -159,7 +185,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		log.Info("mining", "address", minerAddress, "threads", cfg.minerThreads)
 		go func() {
 			defer close(mined)
-			mineLoop(mineCtx, miner, svc, log)
+			mineLoop(mineCtx, miner, svc, server, log)
 		}()
 	} else {
 		close(mined)
@@ -190,9 +216,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 
 // mineLoop mines and publishes blocks until ctx is cancelled. MineBlock
 // itself starts again on a new head when one arrives during the search.
-func mineLoop(ctx context.Context, miner *chain.Miner, svc *gsync.Service, log *slog.Logger) {
+func mineLoop(ctx context.Context, miner *chain.Miner, svc *gsync.Service, server *api.Server, log *slog.Logger) {
 	for ctx.Err() == nil {
-		b, _, err := miner.MineBlock(ctx)
+		b, res, err := miner.MineBlock(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -204,12 +230,35 @@ func mineLoop(ctx context.Context, miner *chain.Miner, svc *gsync.Service, log *
 			}
 			continue
 		}
-		log.Info("mined block", "index", b.Index, "hash", b.Hash, "transactions", len(b.Transactions),
-			"hash_rate", int64(miner.HashRate()))
+		gsync.LogHead(log, gsync.BlockEvent{Block: b, Blocks: 1, Status: res.Status, Source: api.SourceMined,
+			Depth: res.Abandoned, Head: res.Head})
+		server.NoteBlock(api.BlockNote{Block: b, Blocks: 1, Status: res.Status.String(), Source: api.SourceMined,
+			Depth: res.Abandoned, Head: res.Head})
 		if err := svc.PublishBlock(ctx, b); err != nil && ctx.Err() == nil {
 			log.Warn("publishing mined block failed", "index", b.Index, "err", err)
 		}
 	}
+}
+
+// newLogger returns the node's logger: text or JSON lines on w.
+func newLogger(w io.Writer, cfg config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.logLevel}
+	if cfg.logJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func peerString(p peer.ID) string {
+	if p == "" {
+		return ""
+	}
+	return p.String()
+}
+
+func syncProgress(p gsync.Progress) api.SyncProgress {
+	return api.SyncProgress{Syncing: p.Syncing, Height: p.Height, Target: p.Target, Peer: peerString(p.Peer),
+		Blocks: p.Blocks, BlocksPerS: p.Rate}
 }
 
 // closeLogged closes one component, logging a failure.

@@ -35,6 +35,10 @@ func (n network) Peers() []api.PeerInfo {
 	out := make([]api.PeerInfo, len(peers))
 	for i, p := range peers {
 		out[i] = api.PeerInfo{ID: p.ID.String(), Direction: p.Direction, Source: p.Source}
+		if st, ok := n.PeerStatus(p.ID); ok {
+			h := st.Height
+			out[i].Height = &h
+		}
 		if p.Addr != nil {
 			out[i].Addr = p.Addr.String()
 		}

@@ -1,0 +1,297 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
+)
+
+func TestExplorerServed(t *testing.T) {
+	n := newTestNode(t)
+	r := n.do(http.MethodGet, "/", "").wantCode(t, http.StatusOK)
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+		t.Fatalf("Content-Security-Policy %q", csp)
+	}
+	for _, asset := range []string{"/explorer/app.js", "/explorer/style.css"} {
+		a := n.do(http.MethodGet, asset, "").wantCode(t, http.StatusOK)
+		if !strings.Contains(string(r.body), asset) {
+			t.Fatalf("the page does not load %s", asset)
+		}
+		if len(a.body) == 0 {
+			t.Fatalf("%s is empty", asset)
+		}
+	}
+	// No resource from elsewhere, and no HTML built from strings.
+	js := string(n.do(http.MethodGet, "/explorer/app.js", "").body)
+	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "http://", "https://"} {
+		if bad == "http://" && strings.Count(js, "http://") == 1 && strings.Contains(js, "http://www.w3.org/2000/svg") {
+			continue
+		}
+		if strings.Contains(js, bad) {
+			t.Errorf("app.js uses %s", bad)
+		}
+	}
+	r = n.do(http.MethodGet, "/explorer/missing.js", "").wantCode(t, http.StatusNotFound)
+	r.errorMessage(t)
+}
+
+func TestRedirectsAreJSON(t *testing.T) {
+	n := newTestNode(t)
+	client := *n.http.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for _, path := range []string{"//chain", "/chain/../status", "/explorer"} {
+		resp, err := client.Get(n.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body redirectBody
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode/100 != 3 || err != nil || body.Location == "" || body.Location != resp.Header.Get("Location") ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("%s: %d %q %+v %v", path, resp.StatusCode, resp.Header.Get("Content-Type"), body, err)
+		}
+	}
+}
+
+func TestPrettyJSON(t *testing.T) {
+	n := newTestNode(t)
+	r := n.do(http.MethodGet, "/status?pretty", "").wantCode(t, http.StatusOK)
+	if !strings.HasPrefix(string(r.body), "{\n  \"peer_id\": ") {
+		t.Fatalf("not indented: %s", r.body)
+	}
+	var st statusResponse
+	r.json(t, &st)
+	r = n.do(http.MethodGet, "/blocks/nope?pretty=1", "").wantCode(t, http.StatusBadRequest)
+	if !strings.Contains(string(r.body), "\n  \"error\": ") {
+		t.Fatalf("error not indented: %s", r.body)
+	}
+	r = n.do(http.MethodGet, "/chain?pretty", "").wantCode(t, http.StatusOK)
+	if !strings.Contains(string(r.body), "\n  \"chain\": [") {
+		t.Fatalf("chain not indented: %.200s", r.body)
+	}
+	if r = n.do(http.MethodGet, "/status", ""); strings.Contains(string(r.body), "\n ") {
+		t.Fatalf("indented without ?pretty: %s", r.body)
+	}
+}
+
+func TestDuplicateKeysRefused(t *testing.T) {
+	n := newTestNode(t)
+	for _, body := range []string{
+		`{"sender":"a","recipient":"b","amount":1,"amount":2}`,
+		`{"sender":"a","sender":"a","recipient":"b","amount":1}`,
+	} {
+		r := n.do(http.MethodPost, "/transactions/new", body).wantCode(t, http.StatusBadRequest)
+		if msg := r.errorMessage(t); !strings.Contains(msg, "appears twice") {
+			t.Errorf("%s: %q", body, msg)
+		}
+	}
+	r := n.do(http.MethodPost, "/nodes/register", `{"nodes":["/ip4/127.0.0.1/tcp/1"],"nodes":[]}`).wantCode(t, http.StatusBadRequest)
+	if msg := r.errorMessage(t); !strings.Contains(msg, "appears twice") {
+		t.Errorf("register: %q", msg)
+	}
+}
+
+func TestBadAmountsCarryTheRule(t *testing.T) {
+	n := newTestNode(t)
+	for _, amount := range []string{"0", "-1", "1.5", `"5"`, "1e3", "99999999999999999999", fmt.Sprint(uint64(chain.MaxAmount) + 1)} {
+		r := n.do(http.MethodPost, "/transactions/new", `{"sender":"a","recipient":"b","amount":`+amount+`}`).wantCode(t, http.StatusBadRequest)
+		var e errorBody
+		r.json(t, &e)
+		if e.Error == "" || e.Rule != chain.ErrBadTransaction.String() {
+			t.Errorf("amount %s: %+v", amount, e)
+		}
+	}
+}
+
+func TestCORS(t *testing.T) {
+	off := newTestNode(t)
+	req, _ := http.NewRequest(http.MethodGet, off.url+"/status", nil)
+	req.Header.Set("Origin", "http://tools.example")
+	resp, err := off.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Fatalf("CORS is off by default, got %q", got)
+	}
+
+	n := newTestNode(t, func(c *Config) { c.CORS = "http://tools.example" })
+	pre, _ := http.NewRequest(http.MethodOptions, n.url+"/transactions/new", nil)
+	pre.Header.Set("Origin", "http://tools.example")
+	pre.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err = n.http.Client().Do(pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "http://tools.example" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	other, _ := http.NewRequest(http.MethodGet, n.url+"/status", nil)
+	other.Header.Set("Origin", "http://evil.example")
+	resp, err = n.http.Client().Do(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Fatalf("another origin got %q", got)
+	}
+}
+
+func TestMineBlocksN(t *testing.T) {
+	n := newTestNode(t)
+	var out mineManyResponse
+	n.do(http.MethodGet, "/mine?blocks=5", "").wantCode(t, http.StatusOK).json(t, &out)
+	if len(out.Blocks) != 5 || out.Height != 6 || out.Blocks[4].Hash != out.Head || out.Blocks[0].Index != 2 {
+		t.Fatalf("%+v", out)
+	}
+	if got := n.net.publishedCount(); got != 5 {
+		t.Fatalf("published %d blocks, want 5", got)
+	}
+	for _, bad := range []string{"0", "-1", "x", fmt.Sprint(MaxMineBlocks + 1)} {
+		r := n.do(http.MethodGet, "/mine?blocks="+bad, "").wantCode(t, http.StatusBadRequest)
+		r.errorMessage(t)
+	}
+}
+
+// TestStatusMiningDuringMine checks that GET /status shows an on-demand
+// search as mining, and idle afterwards with a zero hash rate.
+func TestStatusMiningDuringMine(t *testing.T) {
+	params, err := chain.NewParams("apihard", 40) // no proof is found in the test's time
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := chain.Open(chain.Config{Params: params, Path: t.TempDir() + "/chain.db", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	m, err := chain.NewMiner(c, chain.MinerConfig{Address: "m", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newTestNode(t, func(cfg *Config) {
+		cfg.Chain, cfg.Miner = c, m
+		cfg.MineTimeout = 1500 * time.Millisecond
+	})
+	n.server.startWatch()
+	t.Cleanup(func() { n.server.Shutdown(context.Background()) })
+	done := make(chan response, 1)
+	go func() {
+		resp, err := http.Get(n.url + "/mine")
+		if err != nil {
+			done <- response{}
+			return
+		}
+		defer resp.Body.Close()
+		done <- response{code: resp.StatusCode}
+	}()
+	sawMining := false
+	deadline := time.Now().Add(10 * time.Second)
+	for !sawMining && time.Now().Before(deadline) {
+		var st statusResponse
+		n.do(http.MethodGet, "/status", "").wantCode(t, http.StatusOK).json(t, &st)
+		sawMining = st.Mining && st.HashRate > 0
+		time.Sleep(50 * time.Millisecond)
+	}
+	r := <-done
+	if r.code != http.StatusServiceUnavailable {
+		t.Fatalf("GET /mine: %d, want 503", r.code)
+	}
+	if !sawMining {
+		t.Fatal("GET /status never showed mining with a hash rate while GET /mine searched")
+	}
+	var st statusResponse
+	n.do(http.MethodGet, "/status", "").wantCode(t, http.StatusOK).json(t, &st)
+	if st.Mining || st.HashRate != 0 {
+		t.Fatalf("after the search: mining %v, hash_rate %v", st.Mining, st.HashRate)
+	}
+}
+
+func TestAddressHistory(t *testing.T) {
+	n := newTestNode(t)
+	evil := "<script>alert(1)</script>"
+	body, _ := json.Marshal(map[string]any{"sender": evil, "recipient": "bob", "amount": 7})
+	n.do(http.MethodPost, "/transactions/new", string(body)).wantCode(t, http.StatusCreated)
+	n.mine()
+	body, _ = json.Marshal(map[string]any{"sender": "bob", "recipient": evil, "amount": 2})
+	n.do(http.MethodPost, "/transactions/new", string(body)).wantCode(t, http.StatusCreated)
+	var a addressResponse
+	n.do(http.MethodGet, "/addresses/%3Cscript%3Ealert(1)%3C%2Fscript%3E", "").wantCode(t, http.StatusOK).json(t, &a)
+	if a.Address != evil || len(a.Transactions) != 2 || !a.Transactions[0].Pending || a.Transactions[0].Direction != "in" ||
+		a.Transactions[1].Direction != "out" || a.Transactions[1].BlockIndex != 2 || a.Sent != 7 || !a.Complete {
+		t.Fatalf("%+v", a)
+	}
+	var m addressResponse
+	n.do(http.MethodGet, "/addresses/test-miner?limit=1", "").wantCode(t, http.StatusOK).json(t, &m)
+	if len(m.Transactions) != 1 || m.Transactions[0].Direction != "reward" {
+		t.Fatalf("%+v", m)
+	}
+	n.do(http.MethodGet, "/addresses/bob?limit=0", "").wantCode(t, http.StatusBadRequest)
+	n.do(http.MethodGet, "/addresses/"+strings.Repeat("a", chain.MaxAddressLen+1), "").wantCode(t, http.StatusBadRequest)
+}
+
+func TestStatusVersionAndSync(t *testing.T) {
+	n := newTestNode(t, func(c *Config) {
+		c.Version = "v9.9.9"
+		c.Progress = func() SyncProgress { return SyncProgress{Syncing: true, Height: 1, Target: 500} }
+	})
+	var st statusResponse
+	n.do(http.MethodGet, "/status", "").wantCode(t, http.StatusOK).json(t, &st)
+	if st.Version != "v9.9.9" || !st.Syncing || st.TargetHeight != 500 {
+		t.Fatalf("%+v", st)
+	}
+}
+
+func TestNetworkMismatchNamesTheParameter(t *testing.T) {
+	ours, err := chain.NewParams("devnet", 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := uint32(12)
+	same := uint32(8)
+	tests := []struct {
+		st   remoteStatus
+		want string
+	}{
+		{remoteStatus{Network: "other", Difficulty: &same}, `network name "other", this node's is "devnet"`},
+		{remoteStatus{Network: "devnet", Difficulty: &d}, "difficulty 12, this node's has difficulty 8"},
+		{remoteStatus{Network: "devnet", Difficulty: &same}, "the name and difficulty agree"},
+	}
+	for _, tt := range tests {
+		err := networkMismatch("http://x", tt.st, ours, ours.Genesis().Hash)
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: %v, want %q", tt.st, err, tt.want)
+		}
+	}
+}
+
+// TestResolveOwnBlockIsNoReplacement: a head that moves during the call to a
+// block mined here (continuous mining, no peers) replaced nothing.
+func TestResolveOwnBlockIsNoReplacement(t *testing.T) {
+	n := newTestNode(t)
+	n.net.replaced = true // what a head change during the call reports
+	n.net.onResolve = func() {
+		if _, _, err := n.miner.MineBlock(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}
+	var got map[string]any
+	n.do(http.MethodGet, "/nodes/resolve", "").wantCode(t, http.StatusOK).json(t, &got)
+	if got["message"] != "Our chain is authoritative" {
+		t.Fatalf("resolve while mining here: %q", got["message"])
+	}
+}

@@ -1,0 +1,463 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// This file holds the command-line client: subcommands that ask a running
+// node over its HTTP API and print tables, or its JSON with --json.
+
+// subcommandNames lists the client's subcommands.
+var subcommandNames = []string{"status", "peers", "chain", "mine", "tx"}
+
+const clientUsage = `Usage:
+  gossipchain status              the node's head, peers, pending pool, mining and sync state
+  gossipchain peers               connected peers with their heights
+  gossipchain chain               the latest blocks (--from N --limit N for others)
+  gossipchain mine [N]            mine N blocks (default 1) on the node, like regtest's generate
+  gossipchain tx send SENDER RECIPIENT AMOUNT
+                                  submit a transaction (or --from, --to, --amount)
+
+Flags (anywhere on the line):
+`
+
+// defaultNode is the node the client asks without --node or GOSSIPCHAIN_NODE.
+const defaultNode = "http://127.0.0.1:5000"
+
+// maxClientBody bounds an answer the client reads.
+const maxClientBody = 64 << 20
+
+// isSubcommand reports whether args start with a client subcommand.
+func isSubcommand(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	for _, n := range subcommandNames {
+		if args[0] == n {
+			return true
+		}
+	}
+	return false
+}
+
+// clientConfig is a parsed client command line.
+type clientConfig struct {
+	node    *url.URL
+	json    bool
+	timeout time.Duration
+	args    []string // positional arguments after the subcommand
+	from    uint64
+	limit   int
+	sender  string
+	to      string
+	amount  string
+}
+
+// parseClientFlags parses the flags of a subcommand, which may come before
+// or after its arguments.
+func parseClientFlags(name string, args []string, out io.Writer) (clientConfig, error) {
+	fs := flag.NewFlagSet("gossipchain "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	node := os.Getenv("GOSSIPCHAIN_NODE")
+	if node == "" {
+		node = defaultNode
+	}
+	var cfg clientConfig
+	nodeFlag := fs.String("node", node, "`URL` of the node's HTTP API (default $GOSSIPCHAIN_NODE, else "+defaultNode+")")
+	fs.BoolVar(&cfg.json, "json", false, "print the node's JSON answer instead of a table")
+	fs.DurationVar(&cfg.timeout, "timeout", 0, "give up after this `duration` (default: 10s, mine: none)")
+	fs.Uint64Var(&cfg.from, "from-block", 0, "chain: first block `index` (default: the latest blocks)")
+	fs.IntVar(&cfg.limit, "limit", 20, "chain: number of `blocks`")
+	fs.StringVar(&cfg.sender, "from", "", "tx send: sender `address`")
+	fs.StringVar(&cfg.to, "to", "", "tx send: recipient `address`")
+	fs.StringVar(&cfg.amount, "amount", "", "tx send: `amount`")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), clientUsage)
+		fs.PrintDefaults()
+	}
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(out)
+				fs.Usage()
+			}
+			return cfg, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		cfg.args = append(cfg.args, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	u, err := url.Parse(*nodeFlag)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, fmt.Errorf("--node %q: want a URL such as %s", *nodeFlag, defaultNode)
+	}
+	cfg.node = u
+	if cfg.limit < 1 || cfg.limit > 10000 {
+		return cfg, fmt.Errorf("--limit %d: want 1 to 10000", cfg.limit)
+	}
+	return cfg, nil
+}
+
+// runClient runs a client subcommand and returns the exit code.
+func runClient(args []string, stdout, stderr io.Writer) int {
+	name := args[0]
+	cfg, err := parseClientFlags(name, args[1:], stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err == nil {
+		err = checkClientArgs(name, &cfg)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gossipchain %s: %v\nRun gossipchain %s --help for usage.\n", name, err, name)
+		return exitUsage
+	}
+	timeout := cfg.timeout
+	if timeout == 0 && name != "mine" {
+		timeout = 10 * time.Second
+	}
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	c := &client{base: cfg.node, http: &http.Client{}}
+	if err := c.run(ctx, name, cfg, stdout); err != nil {
+		fmt.Fprintf(stderr, "gossipchain %s: %v\n", name, err)
+		return exitError
+	}
+	return exitOK
+}
+
+func checkClientArgs(name string, cfg *clientConfig) error {
+	switch name {
+	case "status", "peers", "chain":
+		if len(cfg.args) > 0 {
+			return fmt.Errorf("unexpected argument %q", cfg.args[0])
+		}
+	case "mine":
+		if len(cfg.args) > 1 {
+			return fmt.Errorf("unexpected argument %q", cfg.args[1])
+		}
+		if len(cfg.args) == 1 {
+			n, err := strconv.Atoi(cfg.args[0])
+			if err != nil || n < 1 {
+				return fmt.Errorf("mine %q: want a number of blocks of at least 1", cfg.args[0])
+			}
+		}
+	case "tx":
+		if len(cfg.args) == 0 || cfg.args[0] != "send" {
+			return errors.New("want tx send SENDER RECIPIENT AMOUNT")
+		}
+		pos := cfg.args[1:]
+		if len(pos) != 0 && len(pos) != 3 {
+			return errors.New("want tx send SENDER RECIPIENT AMOUNT, or --from, --to and --amount")
+		}
+		if len(pos) == 3 {
+			cfg.sender, cfg.to, cfg.amount = pos[0], pos[1], pos[2]
+		}
+		if cfg.sender == "" || cfg.to == "" || cfg.amount == "" {
+			return errors.New("tx send needs a sender, a recipient and an amount")
+		}
+		if _, err := strconv.ParseUint(cfg.amount, 10, 64); err != nil {
+			return fmt.Errorf("amount %q: want a positive integer", cfg.amount)
+		}
+	}
+	return nil
+}
+
+// client calls one node's HTTP API.
+type client struct {
+	base *url.URL
+	http *http.Client
+}
+
+// apiError is an error answer of the node.
+type apiError struct {
+	status int
+	msg    string
+	rule   string
+}
+
+func (e *apiError) Error() string {
+	if e.rule != "" {
+		return fmt.Sprintf("%s (HTTP %d, rule %s)", e.msg, e.status, e.rule)
+	}
+	return fmt.Sprintf("%s (HTTP %d)", e.msg, e.status)
+}
+
+// call sends method path with body (JSON, when not nil) and returns the
+// raw JSON answer of a 2xx status.
+func (c *client) call(ctx context.Context, method, path string, body any) ([]byte, error) {
+	u := c.base.JoinPath(path)
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		u = c.base.JoinPath(path[:i])
+		u.RawQuery = path[i+1:]
+	}
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the node at %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxClientBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, u, err)
+	}
+	if len(data) > maxClientBody {
+		return nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, u, maxClientBody)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+			Rule  string `json:"rule"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return nil, &apiError{status: resp.StatusCode, msg: e.Error, rule: e.Rule}
+		}
+		return nil, &apiError{status: resp.StatusCode, msg: strings.TrimSpace(string(data))}
+	}
+	return data, nil
+}
+
+func (c *client) get(ctx context.Context, path string, v any) ([]byte, error) {
+	data, err := c.call(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("GET %s: unexpected answer: %w", path, err)
+	}
+	return data, nil
+}
+
+// Shapes of the answers the client prints.
+type (
+	cliStatus struct {
+		PeerID       string   `json:"peer_id"`
+		Addrs        []string `json:"addrs"`
+		Network      string   `json:"network"`
+		Height       uint64   `json:"height"`
+		Head         string   `json:"head"`
+		Peers        int      `json:"peers"`
+		Pending      int      `json:"pending"`
+		Mining       bool     `json:"mining"`
+		HashRate     float64  `json:"hash_rate"`
+		Difficulty   uint32   `json:"difficulty"`
+		MinerAddress string   `json:"miner_address"`
+		Syncing      bool     `json:"syncing"`
+		TargetHeight uint64   `json:"target_height"`
+		Version      string   `json:"version"`
+	}
+	cliPeer struct {
+		ID        string  `json:"id"`
+		Addr      string  `json:"addr"`
+		Direction string  `json:"direction"`
+		Source    string  `json:"source"`
+		Height    *uint64 `json:"height"`
+	}
+	cliTx struct {
+		ID        string `json:"id"`
+		Sender    string `json:"sender"`
+		Recipient string `json:"recipient"`
+		Amount    uint64 `json:"amount"`
+	}
+	cliBlock struct {
+		Index        uint64  `json:"index"`
+		Hash         string  `json:"hash"`
+		Timestamp    float64 `json:"timestamp"`
+		Transactions []cliTx `json:"transactions"`
+	}
+	cliChain struct {
+		Chain  []cliBlock `json:"chain"`
+		Length uint64     `json:"length"`
+	}
+	cliMined struct {
+		Message string `json:"message"`
+		Blocks  []struct {
+			Index        uint64 `json:"index"`
+			Hash         string `json:"hash"`
+			Transactions int    `json:"transactions"`
+		} `json:"blocks"`
+		Height uint64 `json:"height"`
+	}
+	cliNewTx struct {
+		Message string `json:"message"`
+		ID      string `json:"id"`
+	}
+)
+
+func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.Writer) error {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	defer tw.Flush()
+	printJSON := func(data []byte) error {
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, data, "", "  "); err != nil {
+			return err
+		}
+		buf.WriteByte('\n')
+		_, err := out.Write(buf.Bytes())
+		return err
+	}
+	switch name {
+	case "status":
+		var st cliStatus
+		data, err := c.get(ctx, "/status", &st)
+		if err != nil {
+			return err
+		}
+		if cfg.json {
+			return printJSON(data)
+		}
+		mining := "no"
+		if st.Mining {
+			mining = fmt.Sprintf("yes, %s", fmtRate(st.HashRate))
+		}
+		syncing := "no"
+		if st.Syncing {
+			syncing = fmt.Sprintf("yes, toward height %d", st.TargetHeight)
+		}
+		rows := [][2]string{
+			{"node", c.base.String()}, {"version", st.Version}, {"peer id", st.PeerID},
+			{"network", fmt.Sprintf("%s (difficulty %d)", st.Network, st.Difficulty)},
+			{"height", strconv.FormatUint(st.Height, 10)}, {"head", st.Head},
+			{"syncing", syncing}, {"peers", strconv.Itoa(st.Peers)}, {"pending", strconv.Itoa(st.Pending)},
+			{"mining", mining}, {"miner address", st.MinerAddress},
+		}
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
+		}
+	case "peers":
+		var peers []cliPeer
+		data, err := c.get(ctx, "/peers", &peers)
+		if err != nil {
+			return err
+		}
+		if cfg.json {
+			return printJSON(data)
+		}
+		fmt.Fprintln(tw, "PEER ID\tHEIGHT\tDIRECTION\tSOURCE\tADDRESS")
+		for _, p := range peers {
+			h := "?"
+			if p.Height != nil {
+				h = strconv.FormatUint(*p.Height, 10)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, h, p.Direction, p.Source, p.Addr)
+		}
+		if len(peers) == 0 {
+			fmt.Fprintln(tw, "(no peers)")
+		}
+	case "chain":
+		from := cfg.from
+		if from == 0 {
+			var st cliStatus
+			if _, err := c.get(ctx, "/status", &st); err != nil {
+				return err
+			}
+			from = 1
+			if st.Height > uint64(cfg.limit) {
+				from = st.Height - uint64(cfg.limit) + 1
+			}
+		}
+		var ch cliChain
+		data, err := c.get(ctx, fmt.Sprintf("/chain?from=%d&limit=%d", from, cfg.limit), &ch)
+		if err != nil {
+			return err
+		}
+		if cfg.json {
+			return printJSON(data)
+		}
+		fmt.Fprintln(tw, "INDEX\tHASH\tTIME\tTXS\tMINER")
+		for i := len(ch.Chain) - 1; i >= 0; i-- {
+			b := ch.Chain[i]
+			miner := ""
+			for _, t := range b.Transactions {
+				if t.Sender == "0" {
+					miner = t.Recipient
+				}
+			}
+			ts := time.Unix(0, int64(b.Timestamp*1e9)).UTC().Format(time.DateTime)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", b.Index, b.Hash, ts, len(b.Transactions), miner)
+		}
+		fmt.Fprintf(tw, "(%d of %d blocks)\n", len(ch.Chain), ch.Length)
+	case "mine":
+		n := "1"
+		if len(cfg.args) == 1 {
+			n = cfg.args[0]
+		}
+		data, err := c.call(ctx, http.MethodGet, "/mine?blocks="+n, nil)
+		if err != nil {
+			return err
+		}
+		if cfg.json {
+			return printJSON(data)
+		}
+		var m cliMined
+		if err := json.Unmarshal(data, &m); err != nil {
+			return fmt.Errorf("unexpected answer: %w", err)
+		}
+		fmt.Fprintln(tw, "INDEX\tHASH\tTXS")
+		for _, b := range m.Blocks {
+			fmt.Fprintf(tw, "%d\t%s\t%d\n", b.Index, b.Hash, b.Transactions)
+		}
+		fmt.Fprintf(tw, "%s: %d block(s), height %d\n", m.Message, len(m.Blocks), m.Height)
+	case "tx":
+		amount, _ := strconv.ParseUint(cfg.amount, 10, 64)
+		data, err := c.call(ctx, http.MethodPost, "/transactions/new",
+			map[string]any{"sender": cfg.sender, "recipient": cfg.to, "amount": amount})
+		if err != nil {
+			return err
+		}
+		if cfg.json {
+			return printJSON(data)
+		}
+		var r cliNewTx
+		if err := json.Unmarshal(data, &r); err != nil {
+			return fmt.Errorf("unexpected answer: %w", err)
+		}
+		fmt.Fprintf(tw, "id\t%s\nmessage\t%s\n", r.ID, r.Message)
+	}
+	return nil
+}
+
+func fmtRate(r float64) string {
+	units := []string{"H/s", "kH/s", "MH/s", "GH/s"}
+	i := 0
+	for r >= 1000 && i < len(units)-1 {
+		r /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", r, units[i])
+}
