@@ -1,0 +1,217 @@
+package chain
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The block-hash and transaction-id indexes map a hash to the height of the
+// main-chain block that holds it. Hashes are random, so one key per block
+// or transaction would make every commit rewrite a random 4 kB leaf per
+// key. Instead each index is
+//
+//   - a tail in memory: the entries of the main-chain blocks above the
+//     height metaIndexed, rebuilt from those blocks when the store opens;
+//   - sorted runs in a bucket, each one value of fixed-size entries
+//     (8-byte hash prefix, 4-byte height) in prefix order. When the tails
+//     hold flushEntries entries, they are written as a new run in the
+//     commit that crosses the bound, and the last two runs are merged
+//     while the older is at most twice the newer, so that there are
+//     O(log n) runs and each entry is rewritten O(log n) times.
+//
+// An entry is only a hint: every hit is checked against the main chain
+// (the record at that height, or the block's transactions), so a prefix
+// shared by two hashes, or an entry left by a reorganisation, costs a read
+// but never gives a wrong answer.
+
+const (
+	runEntrySize = 12
+	// flushEntries bounds the tails: at most this many entries (blocks
+	// and transactions) are rebuilt when the store opens.
+	flushEntries = 16384
+)
+
+type indexes struct {
+	blocks, txs *runIndex
+}
+
+func newIndexes() *indexes {
+	return &indexes{
+		blocks: &runIndex{bucket: bucketHashIx, tail: map[Hash]uint64{}},
+		txs:    &runIndex{bucket: bucketTxIx, tail: map[Hash]uint64{}},
+	}
+}
+
+// runIndex is one index. The tail changes only once a store transaction
+// has committed (with Chain.mu held); readers take mu.
+type runIndex struct {
+	bucket []byte
+	mu     sync.RWMutex
+	tail   map[Hash]uint64
+}
+
+// tailLen is the number of entries in both tails.
+func (ix *indexes) tailLen() int {
+	n := 0
+	for _, r := range []*runIndex{ix.blocks, ix.txs} {
+		r.mu.RLock()
+		n += len(r.tail)
+		r.mu.RUnlock()
+	}
+	return n
+}
+
+// lookup calls fn with each height that h may be at (the tail, then the
+// runs from the newest) until fn returns true, and reports whether it did.
+// A reader must look at the tail before it reads the runs of its
+// transaction: entries leave the tail only after their run has committed.
+func (r *runIndex) lookup(tx *bolt.Tx, h Hash, fn func(height uint64) bool) bool {
+	r.mu.RLock()
+	height, ok := r.tail[h]
+	r.mu.RUnlock()
+	if ok && fn(height) {
+		return true
+	}
+	prefix := binary.BigEndian.Uint64(h[:8])
+	cur := tx.Bucket(r.bucket).Cursor()
+	for k, run := cur.Last(); k != nil; k, run = cur.Prev() {
+		n := len(run) / runEntrySize
+		i := sort.Search(n, func(i int) bool { return binary.BigEndian.Uint64(run[i*runEntrySize:]) >= prefix })
+		for ; i < n && binary.BigEndian.Uint64(run[i*runEntrySize:]) == prefix; i++ {
+			if fn(uint64(binary.BigEndian.Uint32(run[i*runEntrySize+8:]))) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// add puts committed entries into the tail.
+func (r *runIndex) add(entries map[Hash]uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for h, height := range entries {
+		r.tail[h] = height
+	}
+}
+
+// reset empties the tail once its entries are in a committed run.
+func (r *runIndex) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tail = map[Hash]uint64{}
+}
+
+// flush writes the tails and the entries added in tx (blk, txs) as new
+// runs and records that the runs cover the main chain up to indexed. The
+// tails must be reset once tx commits.
+func (ix *indexes) flush(tx *bolt.Tx, blk, txs map[Hash]uint64, indexed uint64) error {
+	for _, p := range []struct {
+		r     *runIndex
+		added map[Hash]uint64
+	}{{ix.blocks, blk}, {ix.txs, txs}} {
+		p.r.mu.RLock()
+		run, err := makeRun(p.r.tail, p.added)
+		p.r.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		if err := writeRun(tx.Bucket(p.r.bucket), run); err != nil {
+			return fmt.Errorf("write index run: %w", err)
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(metaIndexed, heightKey(indexed))
+}
+
+// makeRun encodes the entries of a and b (b wins) in prefix order.
+func makeRun(a, b map[Hash]uint64) ([]byte, error) {
+	type entry struct {
+		prefix uint64
+		height uint32
+	}
+	es := make([]entry, 0, len(a)+len(b))
+	add := func(m map[Hash]uint64, skip map[Hash]uint64) error {
+		for h, height := range m {
+			if _, ok := skip[h]; ok {
+				continue
+			}
+			if height > math.MaxUint32 {
+				return fmt.Errorf("height %d does not fit the index", height)
+			}
+			es = append(es, entry{binary.BigEndian.Uint64(h[:8]), uint32(height)})
+		}
+		return nil
+	}
+	if err := add(a, b); err != nil {
+		return nil, err
+	}
+	if err := add(b, nil); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(es, func(x, y entry) int {
+		if x.prefix != y.prefix {
+			if x.prefix < y.prefix {
+				return -1
+			}
+			return 1
+		}
+		return int(int64(x.height) - int64(y.height))
+	})
+	out := make([]byte, 0, len(es)*runEntrySize)
+	for _, e := range es {
+		out = binary.BigEndian.AppendUint64(out, e.prefix)
+		out = binary.BigEndian.AppendUint32(out, e.height)
+	}
+	return out, nil
+}
+
+// writeRun appends run to the bucket, then merges the last two runs while
+// the older is at most twice the size of the newer.
+func writeRun(b *bolt.Bucket, run []byte) error {
+	if len(run) == 0 {
+		return nil
+	}
+	next := uint64(1)
+	if k, _ := b.Cursor().Last(); k != nil {
+		next = binary.BigEndian.Uint64(k) + 1
+	}
+	if err := b.Put(heightKey(next), run); err != nil {
+		return err
+	}
+	for {
+		cur := b.Cursor()
+		k1, newer := cur.Last()
+		k0, older := cur.Prev()
+		if k0 == nil || len(older) > 2*len(newer) {
+			return nil
+		}
+		merged := mergeRuns(older, newer)
+		key0 := append([]byte(nil), k0...)
+		if err := b.Delete(k1); err != nil {
+			return err
+		}
+		if err := b.Put(key0, merged); err != nil {
+			return err
+		}
+	}
+}
+
+// mergeRuns merges two sorted runs into a new slice.
+func mergeRuns(a, b []byte) []byte {
+	out := make([]byte, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if binary.BigEndian.Uint64(a) <= binary.BigEndian.Uint64(b) {
+			out, a = append(out, a[:runEntrySize]...), a[runEntrySize:]
+		} else {
+			out, b = append(out, b[:runEntrySize]...), b[runEntrySize:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
+}
