@@ -263,7 +263,7 @@ func dbInit(tx *bolt.Tx, p *Params, genesis *Block, ix *indexes) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		if tx.Bucket(bucketChain) != nil || len(bucketNames(tx)) > 0 {
-			return fmt.Errorf("the file is a bbolt store but not a gossipchain one (it holds buckets %q and no meta bucket)", bucketNames(tx))
+			return fmt.Errorf("not a gossipchain store: a bbolt file with buckets %q and no meta bucket; use another data directory", bucketNames(tx))
 		}
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucket(name); err != nil {
