@@ -85,7 +85,18 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return fmt.Errorf("create data directory: %w", err)
 	}
 
-	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(cfg.dataDir, "chain.db"), Logger: log})
+	if cfg.pprofAddr != "" {
+		_, stopPprof, err := startPprof(cfg.pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
+
+	// A node that has run before has an identity: an empty chain.db
+	// beside it is a lost chain, not a new one.
+	_, idErr := os.Stat(filepath.Join(cfg.dataDir, p2p.IdentityFile))
+	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(cfg.dataDir, "chain.db"), Logger: log, RefuseNew: idErr == nil})
 	if err != nil {
 		return fmt.Errorf("open chain: %w", err)
 	}
