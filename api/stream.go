@@ -32,7 +32,6 @@ var errBatchFull = errors.New("batch full")
 // every block links to the one before.
 func (s *Server) streamChain(w http.ResponseWriter, r *http.Request, open []byte, from uint64, limit int, closing func(n int) []byte) {
 	var buf bytes.Buffer
-	var scratch []byte
 	buf.Write(open)
 	n := 0
 	next := from
@@ -41,17 +40,17 @@ func (s *Server) streamChain(w http.ResponseWriter, r *http.Request, open []byte
 	for n < limit {
 		want := min(s.batchBlocks, limit-n)
 		got, full, broken := 0, false, false
-		err := s.chain.MainChain(next, want, func(b *chain.Block) error {
-			if n+got > 0 && b.PreviousHash != last {
+		// The stored JSON encodings: nothing is encoded per request.
+		err := s.chain.MainChainJSON(next, want, func(hash, prev chain.Hash, js []byte) error {
+			if n+got > 0 && prev != last {
 				broken = true
 				return errBatchFull
 			}
 			if n+got > 0 {
 				buf.WriteByte(',')
 			}
-			scratch = b.AppendJSON(scratch[:0])
-			buf.Write(scratch)
-			last = b.Hash
+			buf.Write(js)
+			last = hash
 			got++
 			if buf.Len() >= s.batchBytes {
 				full = true

@@ -487,11 +487,16 @@ func (c *Chain) RawMainChain(from uint64, limit int, fn func(raw []byte) error) 
 	return c.mainRecords(from, limit, func(_ Hash, bin, _ []byte) error { return fn(bin) })
 }
 
+// RawMainChainHashed is RawMainChain with each block's hash.
+func (c *Chain) RawMainChainHashed(from uint64, limit int, fn func(hash Hash, raw []byte) error) error {
+	return c.mainRecords(from, limit, func(hash Hash, bin, _ []byte) error { return fn(hash, bin) })
+}
+
 // MainChainJSON is RawMainChain with the JSON encoding of each block
-// (Block.AppendJSON), under the same rules for fn: the stored bytes, so
-// serving the chain needs no encoding.
-func (c *Chain) MainChainJSON(from uint64, limit int, fn func(js []byte) error) error {
-	return c.mainRecords(from, limit, func(_ Hash, _, js []byte) error { return fn(js) })
+// (Block.AppendJSON), its hash and its previous hash, under the same rules
+// for fn: js is the stored encoding, so serving the chain encodes nothing.
+func (c *Chain) MainChainJSON(from uint64, limit int, fn func(hash, prev Hash, js []byte) error) error {
+	return c.mainRecords(from, limit, func(hash Hash, bin, js []byte) error { return fn(hash, Hash(bin[:HashSize]), js) })
 }
 
 func (c *Chain) mainRecords(from uint64, limit int, fn func(hash Hash, bin, js []byte) error) error {

@@ -321,6 +321,7 @@ func (cm *committer) run() {
 		})
 		if err != nil {
 			err = fmt.Errorf("store pending transaction: %w", err)
+			cm.c.log.Warn("writing pending transactions failed; they leave the pool", "count", len(batch), "err", err)
 			cm.c.mu.Lock()
 			for _, w := range batch {
 				cm.c.pool.remove(w.e.tx.ID)
