@@ -379,6 +379,7 @@ func (w *writer) finish() error {
 			return err
 		}
 		w.flushed = true
+		w.v.runCache = nil // the runs changed
 	}
 	// Transactions of abandoned blocks go back to the pool unless the new
 	// main chain holds them. A block may have been abandoned twice in one

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,8 +17,10 @@ import (
 //
 //   - a tail in memory: the entries of the main-chain blocks above the
 //     height metaIndexed, rebuilt from those blocks when the store opens;
-//   - sorted runs in a bucket, each one value of fixed-size entries
-//     (8-byte hash prefix, 4-byte height) in prefix order. When the tails
+//   - sorted runs, each one value of fixed-size entries (8-byte hash
+//     prefix, 4-byte height) in prefix order, in a bucket of its own
+//     inside the index's bucket (bbolt writes a leaf whole, so runs that
+//     shared a leaf would all be rewritten with any new one). When the tails
 //     hold flushEntries entries, they are written as a new run in the
 //     commit that crosses the bound, and the last two runs are merged
 //     while the older is at most twice the newer, so that there are
@@ -71,7 +72,7 @@ func (ix *indexes) tailLen() int {
 // runs from the newest) until fn returns true, and reports whether it did.
 // A reader must look at the tail before it reads the runs of its
 // transaction: entries leave the tail only after their run has committed.
-func (r *runIndex) lookup(tx *bolt.Tx, h Hash, fn func(height uint64) bool) bool {
+func (r *runIndex) lookup(v *view, h Hash, fn func(height uint64) bool) bool {
 	r.mu.RLock()
 	height, ok := r.tail[h]
 	r.mu.RUnlock()
@@ -79,17 +80,54 @@ func (r *runIndex) lookup(tx *bolt.Tx, h Hash, fn func(height uint64) bool) bool
 		return true
 	}
 	prefix := binary.BigEndian.Uint64(h[:8])
-	cur := tx.Bucket(r.bucket).Cursor()
-	for k, run := cur.Last(); k != nil; k, run = cur.Prev() {
-		n := len(run) / runEntrySize
-		i := sort.Search(n, func(i int) bool { return binary.BigEndian.Uint64(run[i*runEntrySize:]) >= prefix })
-		for ; i < n && binary.BigEndian.Uint64(run[i*runEntrySize:]) == prefix; i++ {
+	for _, run := range v.runs(r) {
+		// The first entry whose prefix is not below prefix.
+		lo, hi := 0, len(run)/runEntrySize
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if binary.BigEndian.Uint64(run[m*runEntrySize:]) < prefix {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		for i, n := lo, len(run)/runEntrySize; i < n && binary.BigEndian.Uint64(run[i*runEntrySize:]) == prefix; i++ {
 			if fn(uint64(binary.BigEndian.Uint32(run[i*runEntrySize+8:]))) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// runKey is the key of the run inside its bucket.
+var runKey = []byte("run")
+
+// loadRuns returns the runs of the index bucket b, newest first.
+func loadRuns(b *bolt.Bucket) [][]byte {
+	var runs [][]byte
+	cur := b.Cursor()
+	for k, _ := cur.Last(); k != nil; k, _ = cur.Prev() {
+		if sub := b.Bucket(k); sub != nil {
+			runs = append(runs, sub.Get(runKey))
+		}
+	}
+	return runs
+}
+
+// runs returns the runs of r in v's transaction, newest first, read once
+// per view. (bbolt maps the file anew only when a write transaction
+// commits, so the slices stay valid while the view is used.)
+func (v *view) runs(r *runIndex) [][]byte {
+	if v.runCache == nil {
+		v.runCache = map[*runIndex][][]byte{}
+	}
+	rs, ok := v.runCache[r]
+	if !ok {
+		rs = loadRuns(v.tx.Bucket(r.bucket))
+		v.runCache[r] = rs
+	}
+	return rs
 }
 
 // add puts committed entries into the tail.
@@ -181,25 +219,33 @@ func writeRun(b *bolt.Bucket, run []byte) error {
 	if k, _ := b.Cursor().Last(); k != nil {
 		next = binary.BigEndian.Uint64(k) + 1
 	}
-	if err := b.Put(heightKey(next), run); err != nil {
+	for {
+		// Merge with the newest run while it is at most twice as large.
+		cur := b.Cursor()
+		k0, _ := cur.Last()
+		if k0 == nil {
+			break
+		}
+		older := b.Bucket(k0)
+		if older == nil {
+			return fmt.Errorf("index run %x is not a bucket", k0)
+		}
+		ov := older.Get(runKey)
+		if len(ov) > 2*len(run) {
+			break
+		}
+		run = mergeRuns(ov, run)
+		next = binary.BigEndian.Uint64(k0)
+		if err := b.DeleteBucket(k0); err != nil {
+			return err
+		}
+	}
+	sub, err := b.CreateBucket(heightKey(next))
+	if err != nil {
 		return err
 	}
-	for {
-		cur := b.Cursor()
-		k1, newer := cur.Last()
-		k0, older := cur.Prev()
-		if k0 == nil || len(older) > 2*len(newer) {
-			return nil
-		}
-		merged := mergeRuns(older, newer)
-		key0 := append([]byte(nil), k0...)
-		if err := b.Delete(k1); err != nil {
-			return err
-		}
-		if err := b.Put(key0, merged); err != nil {
-			return err
-		}
-	}
+	sub.FillPercent = 1
+	return sub.Put(runKey, run)
 }
 
 // mergeRuns merges two sorted runs into a new slice.

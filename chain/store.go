@@ -72,6 +72,8 @@ type view struct {
 	ix  *indexes
 	blk map[Hash]uint64 // block hash → height, connected in this transaction
 	txs map[Hash]uint64 // transaction id → height, connected in this transaction
+
+	runCache map[*runIndex][][]byte // see runs
 }
 
 func (c *Chain) newView(tx *bolt.Tx) *view { return &view{tx: tx, ix: c.ix} }
@@ -112,7 +114,7 @@ func (v *view) mainHeight(hash Hash) (uint64, bool) {
 		return h, true
 	}
 	var height uint64
-	found := v.ix.blocks.lookup(v.tx, hash, func(h uint64) bool {
+	found := v.ix.blocks.lookup(v, hash, func(h uint64) bool {
 		if v.isMain(hash, h) {
 			height = h
 			return true
@@ -192,7 +194,7 @@ func (v *view) txHeight(id Hash) (uint64, bool) {
 	if h, ok := v.txs[id]; ok && check(h) {
 		return h, true
 	}
-	return height, v.ix.txs.lookup(v.tx, id, check)
+	return height, v.ix.txs.lookup(v, id, check)
 }
 
 // blockHoldsTx reports whether the main-chain block at height holds id.
