@@ -91,7 +91,10 @@ func (s *Service) addGossiped(b *chain.Block, from peer.ID) pubsub.ValidationRes
 	done := make(chan pubsub.ValidationResult, 1)
 	go func() {
 		defer s.leave()
-		_, result, _ := s.addBlock(b, from, func() { close(valid) })
+		_, result, _ := s.addBlock(b, from, func() {
+			s.seen.accepted(b.Hash, time.Now())
+			close(valid)
+		})
 		done <- result
 	}()
 	select {
@@ -109,6 +112,7 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (chain.Ad
 	res, err := s.chain.AddBlockThen(b, valid)
 	switch {
 	case err == nil:
+		s.seen.stored(b.Hash, time.Now())
 		s.stats.blocksAccepted.Add(1)
 		s.wakeOrphans()
 		s.log.Debug("block added", "hash", b.Hash, "index", b.Index, "status", res.Status, "from", from)
@@ -177,6 +181,7 @@ func (s *Service) addTx(tx chain.Transaction) pubsub.ValidationResult {
 	_, err := s.chain.AddTransactionAsync(tx)
 	switch {
 	case err == nil:
+		s.seen.accepted(tx.ID, time.Now())
 		s.stats.txsAccepted.Add(1)
 		s.log.Debug("transaction added", "id", tx.ID)
 		return pubsub.ValidationAccept
@@ -219,12 +224,14 @@ func (s *Service) SubmitTransaction(ctx context.Context, tx chain.Transaction) e
 		return err
 	}
 	msg := tx.AppendBinary(append(make([]byte, 0, p2p.ContentIDSize+maxTxWireSize), tx.ID[:]...))
+	s.seen.accepted(tx.ID, time.Now())
 	if err := s.publish(ctx, s.txs, tx.ID, msg); err != nil {
 		s.log.Warn("publishing transaction failed", "id", tx.ID, "err", err)
 	}
 	if err := <-durable; err != nil {
 		return err
 	}
+	s.seen.stored(tx.ID, time.Now())
 	s.stats.txsAccepted.Add(1)
 	return nil
 }
@@ -256,6 +263,7 @@ func (s *Service) PublishBlock(ctx context.Context, b *chain.Block) error {
 		return ErrClosed
 	}
 	defer s.leave()
+	s.seen.stored(b.Hash, time.Now())
 	s.wakeOrphans()
 	return s.publishBlock(ctx, b)
 }

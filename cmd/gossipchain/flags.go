@@ -125,7 +125,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		threads    = fs.Int("miner-threads", 0, "proof-of-work search `threads` (default: number of CPUs)")
 		minerAddr  = fs.String("miner-address", "", "`address` that receives the mining rewards (default: the node's peer ID)")
 		logLevel   = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
-		pprofAddr  = fs.String("pprof", "", "serve net/http/pprof on its own listener at this `address` host:port (default off; keep it on 127.0.0.1)")
+		pprofAddr  = fs.String("pprof", "", "serve net/http/pprof and /debug/gossip/{id} (when a block or transaction was accepted and stored, in ns) on their own listener at this `address` host:port (default off; keep it on 127.0.0.1)")
 	)
 	fs.Var(&port, "p", "HTTP API `port` on 127.0.0.1, as in the tutorial: -p 5001 is --http 127.0.0.1:5001")
 	fs.Var(&listen, "listen", "libp2p listen `multiaddr`; repeatable or comma-separated (default TCP and QUIC on 0.0.0.0, see below)")

@@ -85,14 +85,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return fmt.Errorf("create data directory: %w", err)
 	}
 
-	if cfg.pprofAddr != "" {
-		_, stopPprof, err := startPprof(cfg.pprofAddr, log)
-		if err != nil {
-			return err
-		}
-		defer stopPprof()
-	}
-
 	// A node that has run before has an identity: an empty chain.db
 	// beside it is a lost chain, not a new one.
 	_, idErr := os.Stat(filepath.Join(cfg.dataDir, p2p.IdentityFile))
@@ -121,6 +113,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return fmt.Errorf("create sync service: %w", err)
 	}
 	defer closeLogged(log, "sync service", svc.Close)
+
+	if cfg.pprofAddr != "" {
+		_, stopDebug, err := startPprof(cfg.pprofAddr, log, svc.Seen)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 
 	minerAddress := cfg.minerAddress
 	if minerAddress == "" {

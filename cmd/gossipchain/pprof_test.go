@@ -6,10 +6,20 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
+	gsync "github.com/gossipchain/gossipchain/sync"
 )
 
 func TestPprofListener(t *testing.T) {
-	addr, stop, err := startPprof("127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var known chain.Hash
+	known[0] = 7
+	at := time.Unix(1764590000, 123456789)
+	seen := func(id chain.Hash) (gsync.Seen, bool) {
+		return gsync.Seen{Accepted: at, Stored: at.Add(time.Millisecond)}, id == known
+	}
+	addr, stop, err := startPprof("127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil)), seen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,6 +32,25 @@ func TestPprofListener(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile") {
 		t.Fatalf("pprof answered %d: %.200s", resp.StatusCode, body)
+	}
+	for _, tc := range []struct {
+		id   string
+		code int
+		body string
+	}{
+		{known.String(), http.StatusOK, `{"accepted_unix_ns":1764590000123456789,"stored_unix_ns":1764590000124456789}`},
+		{chain.Hash{}.String(), http.StatusNotFound, "not seen"},
+		{"xyz", http.StatusBadRequest, "64-hex"},
+	} {
+		resp, err := http.Get("http://" + addr.String() + "/debug/gossip/" + tc.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || !strings.Contains(string(body), tc.body) {
+			t.Errorf("/debug/gossip/%s: %d %q, want %d %q", tc.id, resp.StatusCode, body, tc.code, tc.body)
+		}
 	}
 }
 
