@@ -225,10 +225,15 @@ func (s *Service) SubmitTransaction(ctx context.Context, tx chain.Transaction) e
 	}
 	msg := tx.AppendBinary(append(make([]byte, 0, p2p.ContentIDSize+maxTxWireSize), tx.ID[:]...))
 	s.seen.accepted(tx.ID, time.Now())
-	if err := s.publish(ctx, s.txs, tx.ID, msg); err != nil {
-		s.log.Warn("publishing transaction failed", "id", tx.ID, "err", err)
+	// Publishing (pubsub signs and checks the message) and the disk write
+	// run side by side; both end before the call returns.
+	published := make(chan error, 1)
+	go func() { published <- s.publish(ctx, s.txs, tx.ID, msg) }()
+	err = <-durable
+	if perr := <-published; perr != nil {
+		s.log.Warn("publishing transaction failed", "id", tx.ID, "err", perr)
 	}
-	if err := <-durable; err != nil {
+	if err != nil {
 		return err
 	}
 	s.seen.stored(tx.ID, time.Now())
