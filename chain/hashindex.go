@@ -209,8 +209,23 @@ func makeRun(a, b map[Hash]uint64) ([]byte, error) {
 	return out, nil
 }
 
-// writeRun appends run to the bucket, then merges the last two runs while
-// the older is at most twice the size of the newer.
+// mergeFanIn is how many runs of one tier are merged into one of the next.
+const mergeFanIn = 4
+
+// runTier is the size class of a run of n bytes: 0 below twice a flush,
+// then each tier mergeFanIn times the one before.
+func runTier(n int) int {
+	t := 0
+	for limit := 2 * flushEntries * runEntrySize; n >= limit; limit *= mergeFanIn {
+		t++
+	}
+	return t
+}
+
+// writeRun appends run to the bucket, then, while the mergeFanIn newest
+// runs are of one tier, merges them into one (tiered merging: an entry is
+// rewritten once per tier, O(log n) times, and there are at most
+// mergeFanIn-1 runs per tier to search).
 func writeRun(b *bolt.Bucket, run []byte) error {
 	if len(run) == 0 {
 		return nil
@@ -219,28 +234,50 @@ func writeRun(b *bolt.Bucket, run []byte) error {
 	if k, _ := b.Cursor().Last(); k != nil {
 		next = binary.BigEndian.Uint64(k) + 1
 	}
+	if err := putRun(b, next, run); err != nil {
+		return err
+	}
 	for {
-		// Merge with the newest run while it is at most twice as large.
+		var keys [][]byte
+		var runs [][]byte
 		cur := b.Cursor()
-		k0, _ := cur.Last()
-		if k0 == nil {
-			break
+		for k, _ := cur.Last(); k != nil && len(keys) < mergeFanIn; k, _ = cur.Prev() {
+			sub := b.Bucket(k)
+			if sub == nil {
+				return fmt.Errorf("index run %x is not a bucket", k)
+			}
+			keys = append(keys, append([]byte(nil), k...))
+			runs = append(runs, sub.Get(runKey))
 		}
-		older := b.Bucket(k0)
-		if older == nil {
-			return fmt.Errorf("index run %x is not a bucket", k0)
+		if len(keys) < mergeFanIn {
+			return nil
 		}
-		ov := older.Get(runKey)
-		if len(ov) > 2*len(run) {
-			break
+		tier := runTier(len(runs[0]))
+		same := true
+		for _, r := range runs[1:] {
+			same = same && runTier(len(r)) == tier
 		}
-		run = mergeRuns(ov, run)
-		next = binary.BigEndian.Uint64(k0)
-		if err := b.DeleteBucket(k0); err != nil {
+		if !same {
+			return nil
+		}
+		merged := runs[0]
+		for _, r := range runs[1:] {
+			merged = mergeRuns(r, merged)
+		}
+		for _, k := range keys {
+			if err := b.DeleteBucket(k); err != nil {
+				return err
+			}
+		}
+		if err := putRun(b, binary.BigEndian.Uint64(keys[len(keys)-1]), merged); err != nil {
 			return err
 		}
 	}
-	sub, err := b.CreateBucket(heightKey(next))
+}
+
+// putRun writes run as the run numbered n.
+func putRun(b *bolt.Bucket, n uint64, run []byte) error {
+	sub, err := b.CreateBucket(heightKey(n))
 	if err != nil {
 		return err
 	}
