@@ -346,14 +346,6 @@ func (c *Chain) recordBlock(v *view, height uint64) (*Block, error) {
 	return b, nil
 }
 
-func bytesToHeight(k []byte) uint64 {
-	var h uint64
-	for _, b := range k {
-		h = h<<8 | uint64(b)
-	}
-	return h
-}
-
 // Close closes the store. The chain must not be used afterwards.
 func (c *Chain) Close() error {
 	c.commits.close()
