@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -263,6 +264,7 @@ type committer struct {
 	running bool
 	closed  bool
 	wg      sync.WaitGroup
+	commits atomic.Int64 // store transactions committed, for tests
 }
 
 type poolWrite struct {
@@ -307,6 +309,7 @@ func (cm *committer) run() {
 			return
 		}
 		cm.mu.Unlock()
+		cm.commits.Add(1)
 		err := cm.c.db.Update(func(btx *bolt.Tx) error {
 			b := btx.Bucket(bucketPool)
 			buf := make([]byte, 0, 64*len(batch))
