@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/gossipchain/gossipchain/chain"
 )
@@ -16,6 +17,14 @@ const (
 	streamBatchBlocks = 500
 	streamBatchBytes  = 256 << 10
 )
+
+// streamBuffers recycles the batch buffers of streamChain: a buffer grown
+// to a batch once serves every later request, with nothing to collect.
+var streamBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer: a buffer grown past this (a batch of huge blocks) is
+// left to the garbage collector rather than kept.
+const maxPooledBuffer = 4 << 20
 
 // errBatchFull stops one MainChain read when its batch is full or the
 // chain changed under the stream.
@@ -31,7 +40,13 @@ var errBatchFull = errors.New("batch full")
 // it; the stream then ends there, so the array is always a chain in which
 // every block links to the one before.
 func (s *Server) streamChain(w http.ResponseWriter, r *http.Request, open []byte, from uint64, limit int, closing func(n int) []byte) {
-	var buf bytes.Buffer
+	buf := streamBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			streamBuffers.Put(buf)
+		}
+	}()
 	buf.Write(open)
 	n := 0
 	next := from
