@@ -116,15 +116,15 @@ if [ "$quick" = 1 ]; then
 	store_flags=(--blocks 2000,10000 --runs 2)
 	sync_flags=(--blocks 2000,10000 --runs 2)
 	prop_flags=(--nodes 5,10 --blocks 15 --txs 15)
-	http_flags=(--workers 8 --duration 1s)
+	http_flags=(--workers 8 --post-workers 8,64 --duration 1s)
 	foot_flags=(--blocks 10000)
 else
 	mine_flags=(-count 5)
 	store_flags=(--blocks 10000,100000 --runs 3)
-	sync_flags=(--blocks 10000,50000 --runs 3)
+	sync_flags=(--blocks 10000,100000,1000000 --runs 1)
 	prop_flags=(--nodes 10,25 --blocks 100 --txs 100)
-	http_flags=(--workers 8 --duration 5s)
-	foot_flags=(--blocks 100000)
+	http_flags=(--workers 8 --post-workers 8,64 --blocks 1000,100000 --duration 5s)
+	foot_flags=(--blocks 1000000)
 fi
 
 failed=()
