@@ -16,6 +16,9 @@ type Chain interface {
 	BlockByHeight(height uint64) (*chain.Block, error)
 	BlockByHash(h chain.Hash) (*chain.Block, error)
 	MainChain(from uint64, limit int, fn func(*chain.Block) error) error
+	// MainChainJSON reads the stored JSON encodings of a range of the main
+	// chain, with each block's hash and previous hash.
+	MainChainJSON(from uint64, limit int, fn func(hash, prev chain.Hash, js []byte) error) error
 	Pending(limit int) []chain.Transaction
 	PendingCount() int
 	FindTransaction(id chain.Hash) (chain.TxLocation, error)

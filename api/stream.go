@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/gossipchain/gossipchain/chain"
 )
@@ -16,6 +17,14 @@ const (
 	streamBatchBlocks = 500
 	streamBatchBytes  = 256 << 10
 )
+
+// streamBuffers recycles the batch buffers of streamChain: a buffer grown
+// to a batch once serves every later request, with nothing to collect.
+var streamBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer: a buffer grown past this (a batch of huge blocks) is
+// left to the garbage collector rather than kept.
+const maxPooledBuffer = 4 << 20
 
 // errBatchFull stops one MainChain read when its batch is full or the
 // chain changed under the stream.
@@ -31,8 +40,13 @@ var errBatchFull = errors.New("batch full")
 // it; the stream then ends there, so the array is always a chain in which
 // every block links to the one before.
 func (s *Server) streamChain(w http.ResponseWriter, r *http.Request, open []byte, from uint64, limit int, closing func(n int) []byte) {
-	var buf bytes.Buffer
-	var scratch []byte
+	buf := streamBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			streamBuffers.Put(buf)
+		}
+	}()
 	buf.Write(open)
 	n := 0
 	next := from
@@ -41,17 +55,17 @@ func (s *Server) streamChain(w http.ResponseWriter, r *http.Request, open []byte
 	for n < limit {
 		want := min(s.batchBlocks, limit-n)
 		got, full, broken := 0, false, false
-		err := s.chain.MainChain(next, want, func(b *chain.Block) error {
-			if n+got > 0 && b.PreviousHash != last {
+		// The stored JSON encodings: nothing is encoded per request.
+		err := s.chain.MainChainJSON(next, want, func(hash, prev chain.Hash, js []byte) error {
+			if n+got > 0 && prev != last {
 				broken = true
 				return errBatchFull
 			}
 			if n+got > 0 {
 				buf.WriteByte(',')
 			}
-			scratch = b.AppendJSON(scratch[:0])
-			buf.Write(scratch)
-			last = b.Hash
+			buf.Write(js)
+			last = hash
 			got++
 			if buf.Len() >= s.batchBytes {
 				full = true

@@ -220,22 +220,22 @@ func TestChainPaging(t *testing.T) {
 	}
 }
 
-// reorgChain serves, from its second MainChain call on, blocks that do not
-// link to those served before, as if the main chain had been reorganised
-// while it was being streamed.
+// reorgChain serves, from its second MainChainJSON call on, blocks that do
+// not link to those served before, as if the main chain had been
+// reorganised while it was being streamed.
 type reorgChain struct {
 	*chain.Chain
 	calls int
 }
 
-func (c *reorgChain) MainChain(from uint64, limit int, fn func(*chain.Block) error) error {
+func (c *reorgChain) MainChainJSON(from uint64, limit int, fn func(hash, prev chain.Hash, js []byte) error) error {
 	c.calls++
 	if c.calls == 1 {
-		return c.Chain.MainChain(from, limit, fn)
+		return c.Chain.MainChainJSON(from, limit, fn)
 	}
-	return c.Chain.MainChain(from, limit, func(b *chain.Block) error {
-		b.PreviousHash[0] ^= 0xff
-		return fn(b)
+	return c.Chain.MainChainJSON(from, limit, func(hash, prev chain.Hash, js []byte) error {
+		prev[0] ^= 0xff
+		return fn(hash, prev, js)
 	})
 }
 

@@ -30,14 +30,28 @@ func (c *Chain) AddBlock(b *Block) (AddResult, error) {
 //
 // The blocks must not be modified during the call.
 func (c *Chain) AddBlocks(blocks []*Block) (AddResult, int, error) {
+	return c.addBlocks(blocks, nil)
+}
+
+// AddBlockThen is AddBlock that calls valid once b has passed every rule,
+// before it is written to disk; AddBlockThen returns once it is on disk (or
+// with the error that kept it off). A node relays a gossiped block from
+// valid, so that the disk is not on the path of relaying. valid runs with
+// the chain's write lock held and must not call the Chain.
+func (c *Chain) AddBlockThen(b *Block, valid func()) (AddResult, error) {
+	res, _, err := c.addBlocks([]*Block{b}, valid)
+	return res, err
+}
+
+func (c *Chain) addBlocks(blocks []*Block, valid func()) (AddResult, int, error) {
 	now := c.now()
 	// Context-free checks need no lock.
-	valid := blocks
+	ok := blocks
 	var firstErr error
 	for i, b := range blocks {
 		err := c.checkSanity(b, now)
 		if err != nil && !errors.Is(err, ErrKnownBlock) {
-			valid, firstErr = blocks[:i], err
+			ok, firstErr = blocks[:i], err
 			break
 		}
 	}
@@ -47,11 +61,11 @@ func (c *Chain) AddBlocks(blocks []*Block) (AddResult, int, error) {
 	w := &writer{c: c, oldHead: c.Head()}
 	added := 0
 	err := c.db.Update(func(tx *bolt.Tx) error {
-		w.tx = tx
+		w.v = &view{tx: tx, ix: c.ix, blk: map[Hash]uint64{}, txs: map[Hash]uint64{}}
 		w.reset()
 		added = 0
 	loop:
-		for _, b := range valid {
+		for _, b := range ok {
 			err := w.add(b)
 			switch {
 			case err == nil:
@@ -67,6 +81,9 @@ func (c *Chain) AddBlocks(blocks []*Block) (AddResult, int, error) {
 		}
 		if added == 0 {
 			return errNothingAdded
+		}
+		if valid != nil {
+			valid()
 		}
 		return w.finish()
 	})
@@ -105,8 +122,10 @@ func (c *Chain) checkSanity(b *Block, now time.Time) error {
 // in-memory state must learn once it commits.
 type writer struct {
 	c       *Chain
-	tx      *bolt.Tx
+	v       *view
 	oldHead Head
+	flushed bool   // the index tails went into runs in this transaction
+	lowest  uint64 // the lowest height connected to the main chain
 
 	head      *Block // the head as of the blocks written so far
 	recent    []Timestamp
@@ -151,6 +170,8 @@ func (w *writer) reset() {
 	w.poolDrop = map[Hash]struct{}{}
 	w.pool = nil
 	w.side = nil
+	w.flushed = false
+	w.lowest = 0
 }
 
 func (w *writer) headHash() Hash {
@@ -170,21 +191,23 @@ func (w *writer) headHeight() uint64 {
 // add validates b in context and stores it, moving the head if it wins.
 // It writes nothing unless b is valid.
 func (w *writer) add(b *Block) error {
-	tx := w.tx
-	if dbHasBlock(tx, b.Hash) {
+	v := w.v
+	// The hash commits to the index, so a stored b is the main-chain
+	// block at b.Index or a side block.
+	if v.isMain(b.Hash, b.Index) || v.tx.Bucket(bucketSide).Get(b.Hash[:]) != nil {
 		return ErrKnownBlock
 	}
 	if b.PreviousHash == w.headHash() {
 		return w.extend(b, w.headHeight())
 	}
-	parentIndex, _, _, err := dbFetchHeader(tx, b.PreviousHash)
+	parentIndex, _, _, err := v.fetchHeader(b.PreviousHash)
 	if errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("block %d %s: %w (previous_hash %s)", b.Index, b.Hash, ErrUnknownParent, b.PreviousHash)
 	}
 	if err != nil {
 		return err
 	}
-	times, err := ancestorTimes(tx, b.PreviousHash, MedianTimeBlocks)
+	times, err := ancestorTimes(v, b.PreviousHash, MedianTimeBlocks)
 	if err != nil {
 		return err
 	}
@@ -207,14 +230,14 @@ func (w *writer) add(b *Block) error {
 		if _, dup := br.ids[id]; dup {
 			return ruleErrorf(ErrDuplicateTx, "transaction %s already in an ancestor block", id)
 		}
-		if h, ok := dbTxHeight(tx, id); ok && h <= br.fork {
+		if h, ok := v.txHeight(id); ok && h <= br.fork {
 			return ruleErrorf(ErrDuplicateTx, "transaction %s already in block %d", id, h)
 		}
 	}
-	if err := dbPutBlock(tx, b); err != nil {
-		return err
-	}
 	if b.Index <= w.headHeight() {
+		if err := v.putSide(b); err != nil {
+			return err
+		}
 		// A side branch with no more work: first seen stays.
 		br.push(b)
 		w.side = br
@@ -226,7 +249,7 @@ func (w *writer) add(b *Block) error {
 // extend validates b, whose parent (at parentIndex) is the head, and
 // makes it the head.
 func (w *writer) extend(b *Block, parentIndex uint64) error {
-	tx := w.tx
+	v := w.v
 	times := append(make([]Timestamp, 0, MedianTimeBlocks), w.recent...)
 	if err := CheckBlockContext(b, parentIndex, b.PreviousHash, MedianTime(times)); err != nil {
 		return err
@@ -241,14 +264,11 @@ func (w *writer) extend(b *Block, parentIndex uint64) error {
 			continue
 		}
 		id := b.Transactions[i].ID
-		if h, ok := dbTxHeight(tx, id); ok {
+		if h, ok := v.txHeight(id); ok {
 			return ruleErrorf(ErrDuplicateTx, "transaction %s already in block %d", id, h)
 		}
 	}
-	if err := dbPutBlock(tx, b); err != nil {
-		return err
-	}
-	if err := dbConnectMain(tx, b); err != nil {
+	if err := w.connect(b); err != nil {
 		return err
 	}
 	w.dropFromPool(b)
@@ -263,8 +283,8 @@ func (w *writer) extend(b *Block, parentIndex uint64) error {
 func (w *writer) branchOf(hash Hash, index uint64) (*branch, error) {
 	var blocks []*Block
 	br := &branch{ids: map[Hash]struct{}{}}
-	for !dbIsMain(w.tx, hash, index) {
-		bb, err := dbFetchBlock(w.tx, hash)
+	for !w.v.isMain(hash, index) {
+		bb, err := w.v.fetchBlock(hash)
 		if err != nil {
 			return nil, fmt.Errorf("walk side branch: %w", err)
 		}
@@ -284,23 +304,18 @@ func (w *writer) branchOf(hash Hash, index uint64) (*branch, error) {
 // reorganize makes b, which grows br, the head: roll the main chain back to
 // the fork, then apply the branch and b.
 func (w *writer) reorganize(b *Block, br *branch) error {
-	tx := w.tx
 	for h := w.headHeight(); h > br.fork; h-- {
-		hash, ok := dbMainHash(tx, h)
-		if !ok {
-			return fmt.Errorf("main chain has no block at height %d", h)
-		}
-		old, err := dbFetchBlock(tx, hash)
+		old, err := w.c.recordBlock(w.v, h)
 		if err != nil {
 			return err
 		}
-		if err := dbDisconnectMain(tx, old); err != nil {
+		if err := w.v.disconnectMain(old); err != nil {
 			return err
 		}
 		w.abandoned = append(w.abandoned, old)
 	}
 	for _, bb := range append(br.blocks, b) {
-		if err := dbConnectMain(tx, bb); err != nil {
+		if err := w.connect(bb); err != nil {
 			return err
 		}
 		w.dropFromPool(bb)
@@ -308,12 +323,20 @@ func (w *writer) reorganize(b *Block, br *branch) error {
 	w.head = b
 	w.reorged = true
 	w.side = nil // the main chain changed under it
-	times, err := ancestorTimes(tx, b.Hash, MedianTimeBlocks)
+	times, err := ancestorTimes(w.v, b.Hash, MedianTimeBlocks)
 	if err != nil {
 		return err
 	}
 	w.recent = times
 	return nil
+}
+
+// connect puts b on the main chain.
+func (w *writer) connect(b *Block) error {
+	if w.lowest == 0 || b.Index < w.lowest {
+		w.lowest = b.Index
+	}
+	return w.v.connectMain(b)
 }
 
 // dropFromPool notes the pending transactions that b holds.
@@ -339,8 +362,24 @@ func (w *writer) finish() error {
 	if w.head == nil {
 		return nil
 	}
-	if err := dbPutHead(w.tx, w.head.Hash); err != nil {
+	tx := w.v.tx
+	if err := dbPutHead(tx, w.head); err != nil {
 		return err
+	}
+	// The index tails become a run when they are full, or when blocks
+	// joined the main chain at or below the indexed height (a
+	// reorganisation): the tails must only hold what lies above it, since
+	// that is what opening rebuilds them from.
+	indexed, err := metaHeight(tx, metaIndexed)
+	if err != nil {
+		return err
+	}
+	if w.lowest <= indexed || w.c.ix.tailLen()+len(w.v.blk)+len(w.v.txs) >= flushEntries {
+		if err := w.c.ix.flush(tx, w.v.blk, w.v.txs, w.head.Index); err != nil {
+			return err
+		}
+		w.flushed = true
+		w.v.runCache = nil // the runs changed
 	}
 	// Transactions of abandoned blocks go back to the pool unless the new
 	// main chain holds them. A block may have been abandoned twice in one
@@ -357,7 +396,7 @@ func (w *writer) finish() error {
 				continue
 			}
 			seen[t.ID] = struct{}{}
-			if _, ok := dbTxHeight(w.tx, t.ID); ok {
+			if _, ok := w.v.txHeight(t.ID); ok {
 				continue
 			}
 			back = append(back, t)
@@ -365,11 +404,11 @@ func (w *writer) finish() error {
 	}
 	// Only what the main chain now holds leaves the pool.
 	for id := range w.poolDrop {
-		if _, ok := dbTxHeight(w.tx, id); !ok {
+		if _, ok := w.v.txHeight(id); !ok {
 			delete(w.poolDrop, id)
 		}
 	}
-	st, err := w.c.pool.stage(w.tx, w.poolDrop, back)
+	st, err := w.c.pool.stage(tx, w.poolDrop, back)
 	if err != nil {
 		return err
 	}
@@ -379,6 +418,13 @@ func (w *writer) finish() error {
 
 // commitMemory publishes the committed state. Called with c.mu held.
 func (w *writer) commitMemory() {
+	if w.flushed {
+		w.c.ix.blocks.reset()
+		w.c.ix.txs.reset()
+	} else {
+		w.c.ix.blocks.add(w.v.blk)
+		w.c.ix.txs.add(w.v.txs)
+	}
 	if w.pool != nil {
 		w.c.pool.commit(w.pool)
 	}

@@ -1,12 +1,14 @@
 package chain
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,11 +25,11 @@ type Config struct {
 	PoolMaxBytes int              // pending pool bound in encoded bytes; default 32 MiB
 	Now          func() time.Time // the clock for the future-timestamp rule; default time.Now
 	Logger       *slog.Logger     // default slog.Default()
+	// RefuseNew refuses to start a new chain in an empty store file: set it
+	// when the data directory belongs to a node that has run before (it
+	// holds an identity key), where an empty chain.db means a lost one.
+	RefuseNew bool
 }
-
-// poolBatchDelay is how long a pending-pool write waits for others to share
-// its disk sync.
-const poolBatchDelay = time.Millisecond
 
 // Head describes the tip of the main chain.
 type Head struct {
@@ -94,12 +96,16 @@ type Chain struct {
 		ch chan struct{}
 	}
 
-	pool *pool
+	pool    *pool
+	ix      *indexes
+	commits *committer
 }
 
 // Open opens or creates the store at cfg.Path, checks it belongs to
-// cfg.Params' network, validates the main chain it holds and loads the
-// pending pool.
+// cfg.Params' network, checks the main-chain blocks past the height it has
+// verified before and loads the pending pool. A store of format 1 is
+// migrated first. A damaged file gives an error that names it; Open never
+// panics on one.
 func Open(cfg Config) (*Chain, error) {
 	if err := cfg.Params.Validate(); err != nil {
 		return nil, fmt.Errorf("network parameters: %w", err)
@@ -122,130 +128,227 @@ func Open(cfg Config) (*Chain, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	// The free-page list is not written on every commit but rebuilt when
-	// the store is opened (as etcd runs bbolt): commits of a large store
-	// write less. Durability is unchanged.
-	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{
-		Timeout:        2 * time.Second,
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-	})
-	if err != nil {
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("open store %s: locked by another process", cfg.Path)
-		}
-		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
-	}
-	// Concurrent AddTransaction calls share a commit (one disk sync) when
-	// they arrive within this window; bbolt's default of 10 ms would add
-	// 10 ms to every submission and to every hop of a gossiped one.
-	db.MaxBatchDelay = poolBatchDelay
 	c := &Chain{
 		params:  cfg.Params,
 		genesis: cfg.Params.Genesis(),
-		db:      db,
 		now:     cfg.Now,
 		log:     cfg.Logger,
 		pool:    newPool(cfg.PoolMaxCount, cfg.PoolMaxBytes),
+		ix:      newIndexes(),
 	}
 	c.notify.ch = make(chan struct{})
-	if err := c.load(); err != nil {
-		db.Close()
+	if err := c.open(cfg); err != nil {
 		return nil, err
 	}
+	c.commits = newCommitter(c)
 	return c, nil
 }
 
-// load initialises or checks the store, validates the main chain and
-// loads the pool.
-func (c *Chain) load() error {
-	if err := c.db.Update(func(tx *bolt.Tx) error { return dbInit(tx, &c.params, c.genesis) }); err != nil {
-		return fmt.Errorf("open store: %w", err)
+// open checks the file, migrates it if needed, opens bbolt and loads the
+// chain, turning any panic of bbolt on a damaged file into an error.
+func (c *Chain) open(cfg Config) (err error) {
+	info, err := checkStoreFile(cfg.Path, cfg.RefuseNew)
+	if err != nil {
+		return err
 	}
-	return c.db.Update(func(tx *bolt.Tx) error {
-		headHash, err := dbHead(tx)
+	if info.needsRewrite {
+		if err := c.migrate(cfg.Path); err != nil {
+			return err
+		}
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if c.db != nil {
+				_ = closeQuietly(c.db)
+			}
+			err = damagedError(cfg.Path, fmt.Errorf("%v", r))
+		}
+	}()
+	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{
+		Timeout:      2 * time.Second,
+		FreelistType: bolt.FreelistMapType,
+	})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return fmt.Errorf("open store %s: locked by another process", cfg.Path)
+		}
+		return damagedError(cfg.Path, err)
+	}
+	c.db = db
+	if err := c.load(); err != nil {
+		db.Close()
+		if errors.Is(err, ErrWrongNetwork) {
+			return fmt.Errorf("open store %s: %w", cfg.Path, err)
+		}
+		return fmt.Errorf("open store %s: store check failed (the store is left untouched): %w", cfg.Path, err)
+	}
+	return nil
+}
+
+// closeQuietly closes db after a panic, which may panic again.
+func closeQuietly(db *bolt.DB) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return db.Close()
+}
+
+// load initialises a new store or checks an existing one, then loads the
+// head, the index tails and the pool. Only a new store, and stale pool
+// entries, need a write transaction.
+func (c *Chain) load() error {
+	var fresh bool
+	if err := c.db.View(func(tx *bolt.Tx) error {
+		fresh = tx.Bucket(bucketMeta) == nil
+		if fresh {
+			return nil
+		}
+		return dbInit(tx, &c.params, c.genesis, c.ix)
+	}); err != nil {
+		return err
+	}
+	if fresh {
+		if err := c.db.Update(func(tx *bolt.Tx) error { return dbInit(tx, &c.params, c.genesis, c.ix) }); err != nil {
+			return err
+		}
+	}
+	var stale [][]byte
+	if err := c.db.View(func(tx *bolt.Tx) error {
+		head, err := c.checkStore(tx)
 		if err != nil {
 			return err
 		}
-		head, err := c.verifyMainChain(tx, headHash)
-		if err != nil {
-			return fmt.Errorf("store check failed (the store is left untouched): %w", err)
-		}
-		if err := c.loadRecentLocked(tx, head); err != nil {
+		if err := c.loadRecentLocked(c.newView(tx), head); err != nil {
 			return err
 		}
 		c.setHead(head)
-		return c.pool.load(tx)
+		stale, err = c.pool.load(c.newView(tx))
+		return err
+	}); err != nil {
+		return err
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	return c.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPool)
+		for _, k := range stale {
+			if err := b.Delete(k); err != nil {
+				return fmt.Errorf("clean pending pool: %w", err)
+			}
+		}
+		return nil
 	})
 }
 
-// verifyMainChain walks the main chain from genesis to the head, checking
-// that each stored block is the one its key names, meets every
-// context-free rule (with the future-time limit relaxed by a year, so that
-// a clock set back does not refuse a store), links to the one before, is
-// not before the median time of its predecessors, and that the transaction
-// index holds exactly the main chain's transactions (which also proves
-// them unique).
-func (c *Chain) verifyMainChain(tx *bolt.Tx, headHash Hash) (*Block, error) {
+// checkStore checks what opening can check in time that does not grow with
+// the chain: the head is the last main-chain record, the verified-through
+// block is on the main chain, every block past it meets every context-free
+// rule and links, and so do the blocks above the indexed height, whose
+// index entries it puts in the tails (at most flushEntries entries).
+// Blocks below are checked when they are read.
+func (c *Chain) checkStore(tx *bolt.Tx) (*Block, error) {
+	v := c.newView(tx)
+	headHash, err := dbHead(tx)
+	if err != nil {
+		return nil, err
+	}
+	k, _ := tx.Bucket(bucketChain).Cursor().Last()
+	if len(k) != 8 {
+		return nil, errors.New("the main chain is empty")
+	}
+	height := binary.BigEndian.Uint64(k)
+	if h, ok := v.mainHash(height); !ok || h != headHash {
+		return nil, fmt.Errorf("stored head %s is not the tip of the main chain (height %d holds %s)", headHash, height, h)
+	}
+	if h, ok := v.mainHash(1); !ok || h != c.genesis.Hash {
+		return nil, errors.New("height 1 is not this network's genesis")
+	}
+	vr := tx.Bucket(bucketMeta).Get(metaVerified)
+	if len(vr) != 8+HashSize {
+		return nil, errors.New("meta verified is missing")
+	}
+	verified := binary.BigEndian.Uint64(vr)
+	if h, ok := v.mainHash(verified); verified > height || !ok || h != Hash(vr[8:]) {
+		return nil, fmt.Errorf("the verified block %d %x is not on the main chain", verified, vr[8:])
+	}
+	indexed, err := metaHeight(tx, metaIndexed)
+	if err != nil {
+		return nil, err
+	}
+	if indexed > height {
+		return nil, fmt.Errorf("the index covers height %d, above the head %d", indexed, height)
+	}
+	// The tails, and the check of what lies past the verified block.
+	from := min(indexed, verified) + 1
 	now := c.now().Add(365 * 24 * time.Hour)
 	var prev *Block
-	var recent, sorted []Timestamp
-	txs := 0
-	cur := tx.Bucket(bucketMain).Cursor()
-	height := uint64(0)
-	for k, v := cur.First(); k != nil; k, v = cur.Next() {
-		height++
-		var hash Hash
-		copy(hash[:], v)
-		if len(k) != 8 || len(v) != HashSize || bytesToHeight(k) != height {
-			return nil, fmt.Errorf("main-chain index is broken at height %d", height)
+	var recent []Timestamp
+	if from > 1 {
+		if prev, err = c.recordBlock(v, from-1); err != nil {
+			return nil, err
 		}
-		b, err := dbFetchBlock(tx, hash)
+		if recent, err = ancestorTimes(v, prev.Hash, MedianTimeBlocks); err != nil {
+			return nil, err
+		}
+	}
+	blk, txs := map[Hash]uint64{}, map[Hash]uint64{}
+	for h := from; h <= height; h++ {
+		b, err := c.recordBlock(v, h)
 		if err != nil {
-			return nil, fmt.Errorf("height %d: %w", height, err)
+			return nil, err
 		}
-		if height == 1 {
-			if b.Hash != c.genesis.Hash {
-				return nil, fmt.Errorf("height 1 is not this network's genesis")
-			}
-		} else {
+		if h > verified || h > indexed {
 			if err := c.params.CheckBlockSanity(b, now); err != nil {
-				return nil, fmt.Errorf("stored block at height %d is invalid: %w", height, err)
+				return nil, fmt.Errorf("stored block at height %d is invalid: %w", h, err)
 			}
-			sorted = append(sorted[:0], recent...)
+			sorted := append([]Timestamp(nil), recent...)
 			if err := CheckBlockContext(b, prev.Index, prev.Hash, MedianTime(sorted)); err != nil {
-				return nil, fmt.Errorf("stored block at height %d does not link: %w", height, err)
+				return nil, fmt.Errorf("stored block at height %d does not link: %w", h, err)
 			}
 		}
-		for i := range b.Transactions {
-			id := b.Transactions[i].ID
-			if h, ok := dbTxHeight(tx, id); !ok || h != height {
-				return nil, fmt.Errorf("transaction index is broken: transaction %s of block %d is indexed at %d (%v)", id, height, h, ok)
+		if h > indexed {
+			blk[b.Hash] = h
+			for i := range b.Transactions {
+				txs[b.Transactions[i].ID] = h
 			}
 		}
-		txs += len(b.Transactions)
 		recent = appendRecent(recent, b.Timestamp)
 		prev = b
 	}
+	c.ix.blocks.add(blk)
+	c.ix.txs.add(txs)
 	if prev == nil || prev.Hash != headHash {
-		return nil, fmt.Errorf("stored head is not the tip of the main chain")
-	}
-	if n := tx.Bucket(bucketTxIndex).Stats().KeyN; n != txs {
-		return nil, fmt.Errorf("transaction index is broken: %d entries for %d main-chain transactions", n, txs)
+		// The head is the last record (checked above); read it.
+		if prev, err = c.recordBlock(v, height); err != nil {
+			return nil, err
+		}
 	}
 	return prev, nil
 }
 
-func bytesToHeight(k []byte) uint64 {
-	var h uint64
-	for _, b := range k {
-		h = h<<8 | uint64(b)
+// recordBlock decodes the main-chain block at height.
+func (c *Chain) recordBlock(v *view, height uint64) (*Block, error) {
+	hash, bin, _, err := v.record(height)
+	if err != nil {
+		return nil, fmt.Errorf("main chain at height %d: %w", height, err)
 	}
-	return h
+	b, err := decodeStored(bin, hash)
+	if err != nil {
+		return nil, fmt.Errorf("height %d: %w", height, err)
+	}
+	if b.Index != height {
+		return nil, fmt.Errorf("height %d holds a block of index %d", height, b.Index)
+	}
+	return b, nil
 }
 
 // Close closes the store. The chain must not be used afterwards.
 func (c *Chain) Close() error {
+	c.commits.close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.db.Close()
@@ -287,8 +390,8 @@ func (c *Chain) setHead(b *Block) {
 }
 
 // loadRecentLocked fills c.recent with the timestamps ending at head.
-func (c *Chain) loadRecentLocked(tx *bolt.Tx, head *Block) error {
-	times, err := ancestorTimes(tx, head.Hash, MedianTimeBlocks)
+func (c *Chain) loadRecentLocked(v *view, head *Block) error {
+	times, err := ancestorTimes(v, head.Hash, MedianTimeBlocks)
 	if err != nil {
 		return err
 	}
@@ -298,10 +401,10 @@ func (c *Chain) loadRecentLocked(tx *bolt.Tx, head *Block) error {
 
 // ancestorTimes returns the timestamps of hash and up to n-1 ancestors,
 // oldest first.
-func ancestorTimes(tx *bolt.Tx, hash Hash, n int) ([]Timestamp, error) {
+func ancestorTimes(v *view, hash Hash, n int) ([]Timestamp, error) {
 	times := make([]Timestamp, 0, n)
 	for len(times) < n {
-		index, ts, prev, err := dbFetchHeader(tx, hash)
+		index, ts, prev, err := v.fetchHeader(hash)
 		if err != nil {
 			return nil, fmt.Errorf("ancestor %s: %w", hash, err)
 		}
@@ -317,19 +420,24 @@ func ancestorTimes(tx *bolt.Tx, hash Hash, n int) ([]Timestamp, error) {
 	return times, nil
 }
 
+// read runs fn in a read transaction.
+func (c *Chain) read(fn func(v *view) error) error {
+	return c.db.View(func(tx *bolt.Tx) error { return fn(c.newView(tx)) })
+}
+
 // HasBlock reports whether the block is stored, on any branch.
 func (c *Chain) HasBlock(h Hash) bool {
 	var ok bool
-	_ = c.db.View(func(tx *bolt.Tx) error { ok = dbHasBlock(tx, h); return nil })
+	_ = c.read(func(v *view) error { ok = v.hasBlock(h); return nil })
 	return ok
 }
 
 // BlockByHash returns any stored block; ErrNotFound if there is none.
 func (c *Chain) BlockByHash(h Hash) (*Block, error) {
 	var b *Block
-	err := c.db.View(func(tx *bolt.Tx) error {
+	err := c.read(func(v *view) error {
 		var err error
-		b, err = dbFetchBlock(tx, h)
+		b, err = v.fetchBlock(h)
 		return err
 	})
 	return b, err
@@ -339,13 +447,12 @@ func (c *Chain) BlockByHash(h Hash) (*Block, error) {
 // ErrNotFound past the head.
 func (c *Chain) BlockByHeight(height uint64) (*Block, error) {
 	var b *Block
-	err := c.db.View(func(tx *bolt.Tx) error {
-		hash, ok := dbMainHash(tx, height)
-		if !ok {
-			return ErrNotFound
+	err := c.read(func(v *view) error {
+		hash, bin, _, err := v.record(height)
+		if err != nil {
+			return err
 		}
-		var err error
-		b, err = dbFetchBlock(tx, hash)
+		b, err = decodeStored(bin, hash)
 		return err
 	})
 	return b, err
@@ -354,11 +461,7 @@ func (c *Chain) BlockByHeight(height uint64) (*Block, error) {
 // IsMain reports whether the block is on the main chain.
 func (c *Chain) IsMain(h Hash) bool {
 	var ok bool
-	_ = c.db.View(func(tx *bolt.Tx) error {
-		index, _, _, err := dbFetchHeader(tx, h)
-		ok = err == nil && dbIsMain(tx, h, index)
-		return nil
-	})
+	_ = c.read(func(v *view) error { _, ok = v.mainHeight(h); return nil })
 	return ok
 }
 
@@ -369,27 +472,43 @@ func (c *Chain) IsMain(h Hash) bool {
 //
 // The snapshot is a store read transaction, open until RawMainChain
 // returns: fn must not call methods of the Chain (a nested read can
-// deadlock with a writer growing the store), and should not block for
-// long (for example on a slow network peer), since a long read delays the
-// writer when the store grows. Copy what you need, or read in bounded
-// ranges.
+// deadlock with a writer growing the store), and must not block (for
+// example on a network peer), since a long read delays the writer when the
+// store grows. Copy what you need, or read in bounded ranges.
 func (c *Chain) RawMainChain(from uint64, limit int, fn func(raw []byte) error) error {
+	return c.mainRecords(from, limit, func(_ Hash, bin, _ []byte) error { return fn(bin) })
+}
+
+// RawMainChainHashed is RawMainChain with each block's hash.
+func (c *Chain) RawMainChainHashed(from uint64, limit int, fn func(hash Hash, raw []byte) error) error {
+	return c.mainRecords(from, limit, func(hash Hash, bin, _ []byte) error { return fn(hash, bin) })
+}
+
+// MainChainJSON is RawMainChain with the JSON encoding of each block
+// (Block.AppendJSON), its hash and its previous hash, under the same rules
+// for fn: js is the stored encoding, so serving the chain encodes nothing.
+func (c *Chain) MainChainJSON(from uint64, limit int, fn func(hash, prev Hash, js []byte) error) error {
+	return c.mainRecords(from, limit, func(hash Hash, bin, js []byte) error { return fn(hash, Hash(bin[:HashSize]), js) })
+}
+
+func (c *Chain) mainRecords(from uint64, limit int, fn func(hash Hash, bin, js []byte) error) error {
 	if from < 1 {
 		from = 1
 	}
 	return c.db.View(func(tx *bolt.Tx) error {
-		blocks := tx.Bucket(bucketBlocks)
-		cur := tx.Bucket(bucketMain).Cursor()
+		cur := tx.Bucket(bucketChain).Cursor()
 		n := 0
-		for k, v := cur.Seek(heightKey(from)); k != nil && (limit <= 0 || n < limit); k, v = cur.Next() {
-			raw := blocks.Get(v)
-			if raw == nil {
-				return fmt.Errorf("main-chain block %x missing from store", v)
+		want := from
+		for k, rec := cur.Seek(heightKey(from)); k != nil && (limit <= 0 || n < limit); k, rec = cur.Next() {
+			hash, bin, js, ok := splitRecord(rec)
+			if !ok || len(k) != 8 || binary.BigEndian.Uint64(k) != want {
+				return fmt.Errorf("main-chain record at height %d is corrupt", want)
 			}
-			if err := fn(raw); err != nil {
+			if err := fn(hash, bin, js); err != nil {
 				return err
 			}
 			n++
+			want++
 		}
 		return nil
 	})
@@ -398,10 +517,10 @@ func (c *Chain) RawMainChain(from uint64, limit int, fn func(raw []byte) error) 
 // MainChain is RawMainChain with decoded blocks, under the same rules for
 // fn; the blocks are fn's to keep.
 func (c *Chain) MainChain(from uint64, limit int, fn func(*Block) error) error {
-	return c.RawMainChain(from, limit, func(raw []byte) error {
-		b, err := DecodeBlock(raw, MaxTxsLimit)
+	return c.mainRecords(from, limit, func(hash Hash, bin, _ []byte) error {
+		b, err := decodeStored(bin, hash)
 		if err != nil {
-			return fmt.Errorf("stored block is corrupt: %w", err)
+			return err
 		}
 		return fn(b)
 	})
@@ -416,18 +535,15 @@ const MaxLocator = 64
 // head-39, ...), ending with the genesis; at most MaxLocator hashes.
 func (c *Chain) Locator() []Hash {
 	var out []Hash
-	_ = c.db.View(func(tx *bolt.Tx) error {
-		headHash, err := dbHead(tx)
-		if err != nil {
-			return err
+	_ = c.read(func(v *view) error {
+		k, _ := v.tx.Bucket(bucketChain).Cursor().Last()
+		if len(k) != 8 {
+			return nil
 		}
-		height, _, _, err := dbFetchHeader(tx, headHash)
-		if err != nil {
-			return err
-		}
+		height := binary.BigEndian.Uint64(k)
 		step := uint64(1)
 		for h := height; h > 1 && len(out) < MaxLocator-1; {
-			if hash, ok := dbMainHash(tx, h); ok {
+			if hash, ok := v.mainHash(h); ok {
 				out = append(out, hash)
 			}
 			if len(out) >= 10 {
@@ -438,10 +554,9 @@ func (c *Chain) Locator() []Hash {
 			}
 			h -= step
 		}
-		out = append(out, c.genesis.Hash)
 		return nil
 	})
-	return out
+	return append(out, c.genesis.Hash)
 }
 
 // LocateFork returns the height of the first hash of locator (at most
@@ -450,11 +565,9 @@ func (c *Chain) LocateFork(locator []Hash) (height uint64, ok bool) {
 	if len(locator) > MaxLocator {
 		locator = locator[:MaxLocator]
 	}
-	_ = c.db.View(func(tx *bolt.Tx) error {
+	_ = c.read(func(v *view) error {
 		for _, h := range locator {
-			index, _, _, err := dbFetchHeader(tx, h)
-			if err == nil && dbIsMain(tx, h, index) {
-				height, ok = index, true
+			if height, ok = v.mainHeight(h); ok {
 				return nil
 			}
 		}

@@ -605,3 +605,28 @@ func TestAddStatusString(t *testing.T) {
 		}
 	}
 }
+
+// TestAddBlockThenBeforeDurable: the valid callback runs once the block has
+// passed every rule and before it is written: the head is still the old one
+// and the block is not readable yet; once AddBlockThen returns, both are.
+func TestAddBlockThenBeforeDurable(t *testing.T) {
+	c := newTestChain(t, testDifficulty)
+	p := c.Params()
+	b := nextBlock(t, &p, c.Genesis(), "alice")
+	called := false
+	res, err := c.AddBlockThen(b, func() {
+		called = true
+		if c.Head().Hash == b.Hash {
+			t.Error("the head moved before the block was written")
+		}
+	})
+	if err != nil || !called || res.Status != Extended || c.Head().Hash != b.Hash || !c.HasBlock(b.Hash) {
+		t.Fatalf("AddBlockThen: %+v, %v, called %v", res, err, called)
+	}
+	// An invalid block never reaches the callback.
+	bad := newBlock(&p, b, "mallory")
+	unmine(t, bad, p.Difficulty)
+	if _, err := c.AddBlockThen(bad, func() { t.Error("valid called for an invalid block") }); !IsRuleError(err) {
+		t.Fatalf("invalid block: %v", err)
+	}
+}

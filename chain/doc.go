@@ -361,21 +361,30 @@
 // # Store
 //
 // The store is one bbolt file (Config.Path, for example
-// <datadir>/chain.db), fsynced on every commit. Integers in keys are
-// big-endian, so cursors visit them in order. Buckets:
+// <datadir>/chain.db), fsynced on every commit, in format 2 (store.go,
+// hashindex.go; format 1 is migrated on open, migrate.go). Integers in keys
+// are big-endian, so cursors visit them in order. Buckets:
 //
-//	meta     "version" → uint64 layout version (1)
+//	meta     "version" → uint64 layout version (2)
 //	         "network" → the network name
 //	         "genesis" → the genesis hash (32 bytes)
 //	         "head"    → the head hash (32 bytes)
-//	blocks   block hash (32) → binary block encoding, every stored block
-//	main     height, uint64 (8) → block hash (32), main chain only
-//	txindex  transaction id (32) → height, uint64 (8), of the main-chain
-//	         block holding it
+//	         "verified" → height (8) || hash (32): checked up to here
+//	         "indexed" → height (8): the index runs cover the main chain to here
+//	chain    height (8) → hash (32) || binary length (4) || binary block ||
+//	         JSON block, main chain only: appends go to the end
+//	side     block hash (32) → binary block, blocks off the main chain
+//	hashix   run number (8) → sorted run of (block hash prefix (8), height (4))
+//	txix     run number (8) → sorted run of (transaction id prefix (8), height (4))
 //	pool     sequence (8) → canonical transaction encoding; the sequence is
 //	         an int64 with its sign bit flipped, so that returned
 //	         transactions (negative, decreasing) sort before new ones
 //	         (increasing from 0)
+//
+// Opening checks the file's meta pages before bbolt maps it, then only the
+// blocks past "verified" and above "indexed" (whose index entries it keeps
+// in memory); other blocks are checked when read. Damage gives an error
+// naming the file, never a panic.
 //
 // Cumulative work is not stored: it is height × 2^difficulty. A block
 // whose insertion returned no error is on disk and survives kill -9 (the

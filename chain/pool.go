@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -48,36 +49,34 @@ func seqKey(seq int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64
 
 func keySeq(k []byte) int64 { return int64(binary.BigEndian.Uint64(k) ^ 1<<63) }
 
-// load reads the pool bucket, dropping entries that are corrupt,
-// duplicated or already in the main chain.
-func (p *pool) load(tx *bolt.Tx) error {
-	b := tx.Bucket(bucketPool)
-	var stale [][]byte
-	cur := b.Cursor()
-	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+// load reads the pool bucket and returns the keys of entries that are
+// corrupt, duplicated or already in the main chain, which the caller
+// deletes.
+func (p *pool) load(v *view) (stale [][]byte, err error) {
+	cur := v.tx.Bucket(bucketPool).Cursor()
+	for k, val := cur.First(); k != nil; k, val = cur.Next() {
 		if len(k) != 8 {
 			stale = append(stale, append([]byte(nil), k...))
 			continue
 		}
-		t, err := DecodeTransaction(v)
-		_, inChain := dbTxHeight(tx, t.ID)
+		t, err := DecodeTransaction(val)
+		if err != nil {
+			stale = append(stale, append([]byte(nil), k...))
+			continue
+		}
+		_, inChain := v.txHeight(t.ID)
 		_, dup := p.byID[t.ID]
-		if err != nil || inChain || dup || t.CheckFields() != nil || t.IsReward() {
+		if inChain || dup || t.CheckFields() != nil || t.IsReward() {
 			stale = append(stale, append([]byte(nil), k...))
 			continue
 		}
 		seq := keySeq(k)
-		p.byID[t.ID] = p.order.PushBack(&poolEntry{tx: t, seq: seq, size: len(v)})
-		p.bytes += len(v)
+		p.byID[t.ID] = p.order.PushBack(&poolEntry{tx: t, seq: seq, size: len(val)})
+		p.bytes += len(val)
 		p.front = min(p.front, seq-1)
 		p.back = max(p.back, seq+1)
 	}
-	for _, k := range stale {
-		if err := b.Delete(k); err != nil {
-			return fmt.Errorf("clean pending pool: %w", err)
-		}
-	}
-	return nil
+	return stale, nil
 }
 
 func (p *pool) has(id Hash) bool {
@@ -211,41 +210,139 @@ func (p *pool) get(id Hash) (Transaction, bool) {
 // AddTransaction validates tx and adds it to the pending pool. When it
 // returns nil the transaction is on disk. Errors: a *RuleError (invalid),
 // ErrKnownTransaction (pending or in the main chain already), ErrPoolFull.
+// Concurrent calls share a disk sync (group commit).
 func (c *Chain) AddTransaction(tx Transaction) error {
-	if err := tx.Check(); err != nil {
+	durable, err := c.AddTransactionAsync(tx)
+	if err != nil {
 		return err
 	}
+	return <-durable
+}
+
+// AddTransactionAsync validates tx and adds it to the pending pool in
+// memory, and returns a channel that receives the outcome of writing it to
+// disk: nil once it is durable. A node relays a gossiped transaction as
+// soon as it is valid, and acknowledges a submitted one once it is
+// durable. If the write fails, the transaction leaves the pool again.
+func (c *Chain) AddTransactionAsync(tx Transaction) (<-chan error, error) {
+	if err := tx.Check(); err != nil {
+		return nil, err
+	}
 	if tx.IsReward() {
-		return ruleErrorf(ErrBadTransaction, "sender %q is reserved for mining rewards", RewardSender)
+		return nil, ruleErrorf(ErrBadTransaction, "sender %q is reserved for mining rewards", RewardSender)
 	}
 	c.mu.Lock()
 	if c.pool.has(tx.ID) {
 		c.mu.Unlock()
-		return fmt.Errorf("%w: %s is pending", ErrKnownTransaction, tx.ID)
+		return nil, fmt.Errorf("%w: %s is pending", ErrKnownTransaction, tx.ID)
 	}
 	var height uint64
 	var inChain bool
-	_ = c.db.View(func(btx *bolt.Tx) error { height, inChain = dbTxHeight(btx, tx.ID); return nil })
+	_ = c.read(func(v *view) error { height, inChain = v.txHeight(tx.ID); return nil })
 	if inChain {
 		c.mu.Unlock()
-		return fmt.Errorf("%w: %s is in block %d", ErrKnownTransaction, tx.ID, height)
+		return nil, fmt.Errorf("%w: %s is in block %d", ErrKnownTransaction, tx.ID, height)
 	}
 	e, err := c.pool.insert(tx)
-	c.mu.Unlock()
 	if err != nil {
-		return err
-	}
-	// Batch lets concurrent submissions share one disk sync.
-	err = c.db.Batch(func(btx *bolt.Tx) error {
-		return btx.Bucket(bucketPool).Put(seqKey(e.seq), tx.AppendBinary(nil))
-	})
-	if err != nil {
-		c.mu.Lock()
-		c.pool.remove(tx.ID)
 		c.mu.Unlock()
-		return fmt.Errorf("store pending transaction: %w", err)
+		return nil, err
 	}
-	return nil
+	durable := c.commits.submit(e)
+	c.mu.Unlock()
+	return durable, nil
+}
+
+// committer writes pending transactions in group commits: a submission
+// that arrives while a commit runs joins the next one, which starts as
+// soon as the running one ends. There is no waiting window, and all the
+// submissions of one commit share its disk sync.
+type committer struct {
+	c       *Chain
+	mu      sync.Mutex
+	queue   []*poolWrite
+	running bool
+	closed  bool
+	wg      sync.WaitGroup
+	commits atomic.Int64 // store transactions committed, for tests
+}
+
+type poolWrite struct {
+	e    *poolEntry
+	done chan error
+}
+
+// errStoreClosed is the outcome of a pending write after Close.
+var errStoreClosed = errors.New("store closed")
+
+func newCommitter(c *Chain) *committer { return &committer{c: c} }
+
+// submit queues e; called with Chain.mu held, so that entries are queued
+// in pool order.
+func (cm *committer) submit(e *poolEntry) <-chan error {
+	w := &poolWrite{e: e, done: make(chan error, 1)}
+	cm.mu.Lock()
+	defer cm.mu.Unlock()
+	if cm.closed {
+		w.done <- errStoreClosed
+		return w.done
+	}
+	cm.queue = append(cm.queue, w)
+	if !cm.running {
+		cm.running = true
+		cm.wg.Add(1)
+		go cm.run()
+	}
+	return w.done
+}
+
+// run commits what is queued until the queue is empty.
+func (cm *committer) run() {
+	defer cm.wg.Done()
+	for {
+		cm.mu.Lock()
+		batch := cm.queue
+		cm.queue = nil
+		if len(batch) == 0 {
+			cm.running = false
+			cm.mu.Unlock()
+			return
+		}
+		cm.mu.Unlock()
+		cm.commits.Add(1)
+		err := cm.c.db.Update(func(btx *bolt.Tx) error {
+			b := btx.Bucket(bucketPool)
+			buf := make([]byte, 0, 64*len(batch))
+			for _, w := range batch {
+				start := len(buf)
+				buf = w.e.tx.AppendBinary(buf)
+				if err := b.Put(seqKey(w.e.seq), buf[start:len(buf):len(buf)]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			err = fmt.Errorf("store pending transaction: %w", err)
+			cm.c.log.Warn("writing pending transactions failed; they leave the pool", "count", len(batch), "err", err)
+			cm.c.mu.Lock()
+			for _, w := range batch {
+				cm.c.pool.remove(w.e.tx.ID)
+			}
+			cm.c.mu.Unlock()
+		}
+		for _, w := range batch {
+			w.done <- err
+		}
+	}
+}
+
+// close waits for the running commits; later submissions fail.
+func (cm *committer) close() {
+	cm.mu.Lock()
+	cm.closed = true
+	cm.mu.Unlock()
+	cm.wg.Wait()
 }
 
 // Pending returns up to limit pending transactions, oldest first (limit
@@ -281,19 +378,16 @@ func (c *Chain) FindTransaction(id Hash) (TxLocation, error) {
 
 func (c *Chain) findConfirmed(id Hash) (TxLocation, error) {
 	var loc TxLocation
-	err := c.db.View(func(btx *bolt.Tx) error {
-		height, ok := dbTxHeight(btx, id)
+	err := c.read(func(v *view) error {
+		height, ok := v.txHeight(id)
 		if !ok {
 			return ErrNotFound
 		}
-		hash, ok := dbMainHash(btx, height)
-		if !ok {
-			return ErrNotFound
-		}
-		b, err := dbFetchBlock(btx, hash)
+		b, err := c.recordBlock(v, height)
 		if err != nil {
 			return err
 		}
+		hash := b.Hash
 		for _, t := range b.Transactions {
 			if t.ID == id {
 				loc = TxLocation{Tx: t, Height: height, BlockHash: hash}

@@ -277,3 +277,40 @@ func TestPoolConcurrentAdds(t *testing.T) {
 		t.Errorf("PendingCount = %d, want %d", n, 8*25+25)
 	}
 }
+
+// TestPoolGroupCommit: submissions that arrive together share store
+// transactions (and so disk syncs), each of them durable when it returns.
+func TestPoolGroupCommit(t *testing.T) {
+	cfg := testConfig(t, testParams(t, testDifficulty))
+	c := openChain(t, cfg)
+	const n = 64
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs <- c.AddTransaction(makeTx("group", "r", 1, uint64(i)))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	commits := c.commits.commits.Load()
+	if commits >= n {
+		t.Errorf("%d commits for %d concurrent submissions: none shared", commits, n)
+	}
+	t.Logf("%d concurrent submissions in %d commits", n, commits)
+	c.Close()
+	c = openChain(t, cfg)
+	if got := c.PendingCount(); got != n {
+		t.Errorf("%d pending after reopen, want %d", got, n)
+	}
+}

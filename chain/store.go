@@ -8,33 +8,145 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Buckets of the store. Keys of heights and pool sequence numbers are
-// big-endian uint64, so cursors visit them in order.
+// The store layout, format 2. The main chain is append-only: its blocks are
+// keyed by height, so that adding a block appends to the B-tree. Blocks off
+// the main chain, which are few, are keyed by hash. The two random-key
+// indexes (block hash → height, transaction id → height) are sorted runs
+// (see hashindex.go) written every few thousand blocks, not one random key
+// per block.
+//
+// Keys of heights, run numbers and pool sequence numbers are big-endian
+// uint64, so cursors visit them in order.
 var (
-	bucketMeta    = []byte("meta")    // metaNetwork, metaGenesis, metaHead, metaVersion
-	bucketBlocks  = []byte("blocks")  // block hash → binary block
-	bucketMain    = []byte("main")    // height → block hash of the main chain
-	bucketTxIndex = []byte("txindex") // transaction id → height of the main-chain block holding it
-	bucketPool    = []byte("pool")    // sequence → binary transaction (pending pool)
+	bucketMeta   = []byte("meta")   // the meta keys below
+	bucketChain  = []byte("chain")  // height → main-chain record (see putRecord)
+	bucketSide   = []byte("side")   // block hash → binary block, for blocks off the main chain
+	bucketHashIx = []byte("hashix") // run number → sorted run of (block hash prefix, height)
+	bucketTxIx   = []byte("txix")   // run number → sorted run of (transaction id prefix, height)
+	bucketPool   = []byte("pool")   // sequence → binary transaction (pending pool)
 
-	metaNetwork = []byte("network")
-	metaGenesis = []byte("genesis")
-	metaHead    = []byte("head")
-	metaVersion = []byte("version")
+	metaNetwork  = []byte("network")
+	metaGenesis  = []byte("genesis")
+	metaHead     = []byte("head")     // hash of the head block
+	metaVersion  = []byte("version")  // the format, uint64
+	metaVerified = []byte("verified") // height || hash: every main-chain block up to it has been checked
+	metaIndexed  = []byte("indexed")  // height: the index runs cover the main chain up to it
 )
 
-// storeVersion is the layout version written in the meta bucket.
-const storeVersion = 1
+// storeVersion is the layout version written in the meta bucket. Format 1
+// (blocks keyed by hash, a height → hash bucket and a transaction index of
+// one key per transaction) is migrated when it is opened (migrate.go).
+const storeVersion = 2
+
+// A main-chain record is hash (32) || binary length (4) || binary block ||
+// JSON block: the encodings served by chain exchange and GET /chain are
+// stored once, when the block joins the main chain.
+const recordHeader = HashSize + 4
 
 func heightKey(h uint64) []byte { return binary.BigEndian.AppendUint64(nil, h) }
 
-// dbFetchBlock reads and decodes a stored block. The hash is the key, so
-// DecodeBlock's computed hash must equal it.
-func dbFetchBlock(tx *bolt.Tx, hash Hash) (*Block, error) {
-	raw := tx.Bucket(bucketBlocks).Get(hash[:])
-	if raw == nil {
-		return nil, ErrNotFound
+func appendRecord(dst []byte, b *Block) []byte {
+	dst = append(dst, b.Hash[:]...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(b.BinarySize()))
+	dst = b.AppendBinary(dst)
+	return b.AppendJSON(dst)
+}
+
+// splitRecord returns the hash, binary and JSON encodings of a record.
+func splitRecord(rec []byte) (hash Hash, bin, js []byte, ok bool) {
+	if len(rec) < recordHeader+HeaderSize {
+		return hash, nil, nil, false
 	}
+	n := int(binary.BigEndian.Uint32(rec[HashSize:recordHeader]))
+	if n < HeaderSize || n > len(rec)-recordHeader {
+		return hash, nil, nil, false
+	}
+	copy(hash[:], rec[:HashSize])
+	return hash, rec[recordHeader : recordHeader+n], rec[recordHeader+n:], true
+}
+
+// view reads the store inside one bbolt transaction. A writer's view also
+// sees the index entries of the blocks it connected in that transaction.
+type view struct {
+	tx  *bolt.Tx
+	ix  *indexes
+	blk map[Hash]uint64 // block hash → height, connected in this transaction
+	txs map[Hash]uint64 // transaction id → height, connected in this transaction
+
+	runCache map[*runIndex][][]byte // see runs
+}
+
+func (c *Chain) newView(tx *bolt.Tx) *view { return &view{tx: tx, ix: c.ix} }
+
+// record returns the main-chain record at height.
+func (v *view) record(height uint64) (hash Hash, bin, js []byte, err error) {
+	rec := v.tx.Bucket(bucketChain).Get(heightKey(height))
+	if rec == nil {
+		return hash, nil, nil, ErrNotFound
+	}
+	hash, bin, js, ok := splitRecord(rec)
+	if !ok {
+		return hash, nil, nil, fmt.Errorf("stored record at height %d is corrupt (%d bytes)", height, len(rec))
+	}
+	return hash, bin, js, nil
+}
+
+// mainHash returns the main-chain hash at height.
+func (v *view) mainHash(height uint64) (Hash, bool) {
+	rec := v.tx.Bucket(bucketChain).Get(heightKey(height))
+	var h Hash
+	if len(rec) < HashSize {
+		return h, false
+	}
+	copy(h[:], rec)
+	return h, true
+}
+
+// isMain reports whether hash is the main-chain block at height.
+func (v *view) isMain(hash Hash, height uint64) bool {
+	h, ok := v.mainHash(height)
+	return ok && h == hash
+}
+
+// mainHeight returns the height of hash if it is on the main chain.
+func (v *view) mainHeight(hash Hash) (uint64, bool) {
+	if h, ok := v.blk[hash]; ok && v.isMain(hash, h) {
+		return h, true
+	}
+	var height uint64
+	found := v.ix.blocks.lookup(v, hash, func(h uint64) bool {
+		if v.isMain(hash, h) {
+			height = h
+			return true
+		}
+		return false
+	})
+	return height, found
+}
+
+// rawBlock returns the binary encoding of any stored block and whether it
+// is on the main chain, at which height.
+func (v *view) rawBlock(hash Hash) (raw []byte, height uint64, main bool, err error) {
+	if h, ok := v.mainHeight(hash); ok {
+		_, bin, _, err := v.record(h)
+		return bin, h, true, err
+	}
+	if raw := v.tx.Bucket(bucketSide).Get(hash[:]); raw != nil {
+		return raw, 0, false, nil
+	}
+	return nil, 0, false, ErrNotFound
+}
+
+// fetchBlock reads and decodes a stored block, which must hash to hash.
+func (v *view) fetchBlock(hash Hash) (*Block, error) {
+	raw, _, _, err := v.rawBlock(hash)
+	if err != nil {
+		return nil, err
+	}
+	return decodeStored(raw, hash)
+}
+
+func decodeStored(raw []byte, hash Hash) (*Block, error) {
 	b, err := DecodeBlock(raw, MaxTxsLimit)
 	if err != nil {
 		return nil, fmt.Errorf("stored block %s is corrupt: %w", hash, err)
@@ -45,12 +157,12 @@ func dbFetchBlock(tx *bolt.Tx, hash Hash) (*Block, error) {
 	return b, nil
 }
 
-// dbFetchHeader decodes only the index, timestamp and previous hash of a
+// fetchHeader decodes only the index, timestamp and previous hash of a
 // stored block.
-func dbFetchHeader(tx *bolt.Tx, hash Hash) (index uint64, ts Timestamp, prev Hash, err error) {
-	raw := tx.Bucket(bucketBlocks).Get(hash[:])
-	if raw == nil {
-		return 0, 0, prev, ErrNotFound
+func (v *view) fetchHeader(hash Hash) (index uint64, ts Timestamp, prev Hash, err error) {
+	raw, _, _, err := v.rawBlock(hash)
+	if err != nil {
+		return 0, 0, prev, err
 	}
 	if len(raw) < HeaderSize {
 		return 0, 0, prev, fmt.Errorf("stored block %s is corrupt: %d bytes", hash, len(raw))
@@ -61,107 +173,158 @@ func dbFetchHeader(tx *bolt.Tx, hash Hash) (index uint64, ts Timestamp, prev Has
 	return index, ts, prev, nil
 }
 
-func dbHasBlock(tx *bolt.Tx, hash Hash) bool { return tx.Bucket(bucketBlocks).Get(hash[:]) != nil }
-
-func dbPutBlock(tx *bolt.Tx, b *Block) error {
-	return tx.Bucket(bucketBlocks).Put(b.Hash[:], b.AppendBinary(make([]byte, 0, b.BinarySize())))
-}
-
-// dbMainHash returns the main-chain hash at height.
-func dbMainHash(tx *bolt.Tx, height uint64) (Hash, bool) {
-	var h Hash
-	v := tx.Bucket(bucketMain).Get(heightKey(height))
-	if len(v) != HashSize {
-		return h, false
+func (v *view) hasBlock(hash Hash) bool {
+	if _, ok := v.mainHeight(hash); ok {
+		return true
 	}
-	copy(h[:], v)
-	return h, true
+	return v.tx.Bucket(bucketSide).Get(hash[:]) != nil
 }
 
-// dbIsMain reports whether hash is the main-chain block at height.
-func dbIsMain(tx *bolt.Tx, hash Hash, height uint64) bool {
-	h, ok := dbMainHash(tx, height)
-	return ok && h == hash
-}
-
-// dbTxHeight returns the main-chain height holding the transaction id.
-func dbTxHeight(tx *bolt.Tx, id Hash) (uint64, bool) {
-	v := tx.Bucket(bucketTxIndex).Get(id[:])
-	if len(v) != 8 {
-		return 0, false
+// txHeight returns the main-chain height of the block holding the
+// transaction id. An index hit is confirmed in the block itself.
+func (v *view) txHeight(id Hash) (uint64, bool) {
+	var height uint64
+	check := func(h uint64) bool {
+		if v.blockHoldsTx(h, id) {
+			height = h
+			return true
+		}
+		return false
 	}
-	return binary.BigEndian.Uint64(v), true
+	if h, ok := v.txs[id]; ok && check(h) {
+		return h, true
+	}
+	return height, v.ix.txs.lookup(v, id, check)
 }
 
-// dbConnectMain puts b on the main chain at its index and indexes its
-// transactions.
-func dbConnectMain(tx *bolt.Tx, b *Block) error {
-	key := heightKey(b.Index)
-	if err := tx.Bucket(bucketMain).Put(key, b.Hash[:]); err != nil {
+// blockHoldsTx reports whether the main-chain block at height holds id.
+func (v *view) blockHoldsTx(height uint64, id Hash) bool {
+	hash, bin, _, err := v.record(height)
+	if err != nil {
+		return false
+	}
+	b, err := decodeStored(bin, hash)
+	if err != nil {
+		return false
+	}
+	for i := range b.Transactions {
+		if b.Transactions[i].ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// connectMain puts b on the main chain at its index.
+func (v *view) connectMain(b *Block) error {
+	bkt := v.tx.Bucket(bucketChain)
+	bkt.FillPercent = 1 // appends: fill each page
+	rec := appendRecord(make([]byte, 0, recordHeader+b.BinarySize()+2*b.BinarySize()+256), b)
+	if err := bkt.Put(heightKey(b.Index), rec); err != nil {
 		return err
 	}
-	idx := tx.Bucket(bucketTxIndex)
+	if err := v.tx.Bucket(bucketSide).Delete(b.Hash[:]); err != nil {
+		return err
+	}
+	v.blk[b.Hash] = b.Index
 	for i := range b.Transactions {
-		if err := idx.Put(b.Transactions[i].ID[:], key); err != nil {
-			return err
-		}
+		v.txs[b.Transactions[i].ID] = b.Index
 	}
 	return nil
 }
 
-// dbDisconnectMain removes b from the main chain and its transactions from
-// the index.
-func dbDisconnectMain(tx *bolt.Tx, b *Block) error {
-	if err := tx.Bucket(bucketMain).Delete(heightKey(b.Index)); err != nil {
+// disconnectMain moves b, the main-chain tip, to the side blocks. Its index
+// entries go stale: every index hit is checked against the main chain.
+func (v *view) disconnectMain(b *Block) error {
+	if err := v.tx.Bucket(bucketChain).Delete(heightKey(b.Index)); err != nil {
 		return err
 	}
-	idx := tx.Bucket(bucketTxIndex)
-	for i := range b.Transactions {
-		if err := idx.Delete(b.Transactions[i].ID[:]); err != nil {
-			return err
-		}
-	}
-	return nil
+	delete(v.blk, b.Hash)
+	return v.putSide(b)
 }
 
-func dbPutHead(tx *bolt.Tx, hash Hash) error { return tx.Bucket(bucketMeta).Put(metaHead, hash[:]) }
+func (v *view) putSide(b *Block) error {
+	return v.tx.Bucket(bucketSide).Put(b.Hash[:], b.AppendBinary(make([]byte, 0, b.BinarySize())))
+}
 
-// dbInit creates the buckets and, in an empty store, writes the genesis. In
-// a store that exists it checks that it belongs to the network of p.
-func dbInit(tx *bolt.Tx, p *Params, genesis *Block) error {
-	for _, name := range [][]byte{bucketMeta, bucketBlocks, bucketMain, bucketTxIndex, bucketPool} {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return fmt.Errorf("create bucket %s: %w", name, err)
-		}
-	}
+func dbPutHead(tx *bolt.Tx, b *Block) error {
 	meta := tx.Bucket(bucketMeta)
-	stored := meta.Get(metaGenesis)
-	if stored == nil {
-		if err := meta.Put(metaVersion, heightKey(storeVersion)); err != nil {
-			return err
-		}
-		if err := meta.Put(metaNetwork, []byte(p.Name)); err != nil {
-			return err
-		}
-		if err := meta.Put(metaGenesis, genesis.Hash[:]); err != nil {
-			return err
-		}
-		if err := dbPutBlock(tx, genesis); err != nil {
-			return err
-		}
-		if err := dbConnectMain(tx, genesis); err != nil {
-			return err
-		}
-		return dbPutHead(tx, genesis.Hash)
+	if err := meta.Put(metaHead, b.Hash[:]); err != nil {
+		return err
 	}
+	// Every block written was checked against every rule first.
+	return meta.Put(metaVerified, append(heightKey(b.Index), b.Hash[:]...))
+}
+
+// allBuckets are the buckets of format 2.
+var allBuckets = [][]byte{bucketMeta, bucketChain, bucketSide, bucketHashIx, bucketTxIx, bucketPool}
+
+// dbInit creates the buckets and writes the genesis into a store that is
+// new. A store that exists must be of this network and format.
+func dbInit(tx *bolt.Tx, p *Params, genesis *Block, ix *indexes) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		if tx.Bucket(bucketChain) != nil || len(bucketNames(tx)) > 0 {
+			return fmt.Errorf("not a gossipchain store: a bbolt file with buckets %q and no meta bucket; use another data directory", bucketNames(tx))
+		}
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucket(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		meta = tx.Bucket(bucketMeta)
+		for k, v := range map[string][]byte{
+			string(metaVersion): heightKey(storeVersion),
+			string(metaNetwork): []byte(p.Name),
+			string(metaGenesis): genesis.Hash[:],
+			string(metaIndexed): heightKey(1),
+		} {
+			if err := meta.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		v := &view{tx: tx, ix: ix, blk: map[Hash]uint64{}, txs: map[Hash]uint64{}}
+		if err := v.connectMain(genesis); err != nil {
+			return err
+		}
+		// The genesis goes into the first run, so that the in-memory part
+		// of the indexes only ever holds what lies above metaIndexed.
+		if err := ix.flush(tx, v.blk, v.txs, 1); err != nil {
+			return err
+		}
+		return dbPutHead(tx, genesis)
+	}
+	if err := checkMeta(tx, p, genesis); err != nil {
+		return err
+	}
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			return fmt.Errorf("bucket %s is missing", name)
+		}
+	}
+	return nil
+}
+
+// checkMeta checks the format version, then the network.
+func checkMeta(tx *bolt.Tx, p *Params, genesis *Block) error {
+	meta := tx.Bucket(bucketMeta)
 	if v := meta.Get(metaVersion); len(v) != 8 || binary.BigEndian.Uint64(v) != storeVersion {
 		return fmt.Errorf("store layout version %x is not %d", v, storeVersion)
 	}
-	if string(stored) != string(genesis.Hash[:]) {
+	if stored := meta.Get(metaGenesis); string(stored) != string(genesis.Hash[:]) {
 		return fmt.Errorf("%w: the store holds network %q with genesis %x, this node runs %q with genesis %s (difficulty %d); use another data directory",
 			ErrWrongNetwork, meta.Get(metaNetwork), stored, p.Name, genesis.Hash, p.Difficulty)
 	}
 	return nil
+}
+
+func bucketNames(tx *bolt.Tx) []string {
+	var out []string
+	_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		out = append(out, string(name))
+		return nil
+	})
+	return out
 }
 
 // dbHead returns the stored head hash.
@@ -173,4 +336,13 @@ func dbHead(tx *bolt.Tx) (Hash, error) {
 	}
 	copy(h[:], v)
 	return h, nil
+}
+
+// metaHeight reads a height in the meta bucket.
+func metaHeight(tx *bolt.Tx, key []byte) (uint64, error) {
+	v := tx.Bucket(bucketMeta).Get(key)
+	if len(v) < 8 {
+		return 0, fmt.Errorf("meta %s is missing", key)
+	}
+	return binary.BigEndian.Uint64(v), nil
 }

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -114,34 +115,39 @@ func TestOpenRejectsCorruptStore(t *testing.T) {
 	tampered := cloneBlock(b5)
 	tampered.Transactions[0] = makeTx("alice", "mallory", 1, 1)
 
+	// rawRecord is a main-chain record claiming hash with binary bin.
+	rawRecord := func(hash Hash, bin []byte) []byte {
+		rec := append(hash[:], binary.BigEndian.AppendUint32(nil, uint32(len(bin)))...)
+		return append(append(rec, bin...), "{}"...)
+	}
+	putRecord := func(tx *bolt.Tx, height uint64, hash Hash, bin []byte) error {
+		return tx.Bucket(bucketChain).Put(heightKey(height), rawRecord(hash, bin))
+	}
 	cases := []struct {
 		name string
 		fn   func(tx *bolt.Tx) error
 		want string // in the error message
 	}{
 		{"tampered transaction", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketBlocks).Put(b5.Hash[:], tampered.AppendBinary(nil))
+			return putRecord(tx, 5, b5.Hash, tampered.AppendBinary(nil))
 		}, "height 5"},
 		{"another block's bytes", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketBlocks).Put(b5.Hash[:], blocks[4].AppendBinary(nil))
+			return putRecord(tx, 5, b5.Hash, blocks[4].AppendBinary(nil))
 		}, "corrupt"},
 		{"garbage", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketBlocks).Put(b5.Hash[:], []byte("garbage"))
+			return tx.Bucket(bucketChain).Put(heightKey(5), []byte("garbage"))
 		}, "corrupt"},
 		{"one flipped bit", func(tx *bolt.Tx) error {
 			raw := b5.AppendBinary(nil)
 			raw[len(raw)-20] ^= 4
-			return tx.Bucket(bucketBlocks).Put(b5.Hash[:], raw)
+			return putRecord(tx, 5, b5.Hash, raw)
 		}, "height 5"},
 		{"missing block", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketBlocks).Delete(b5.Hash[:])
+			return tx.Bucket(bucketChain).Delete(heightKey(5))
 		}, "height 5"},
-		{"main-chain index gap", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMain).Delete(heightKey(5))
-		}, "main-chain index"},
-		{"main-chain index names a side block", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMain).Put(heightKey(4), side.Hash[:])
-		}, "index"},
+		{"a side block in the main chain", func(tx *bolt.Tx) error {
+			return putRecord(tx, 4, side.Hash, side.AppendBinary(nil))
+		}, "link"},
 		{"head is not the tip", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMeta).Put(metaHead, blocks[6].Hash[:])
 		}, "head"},
@@ -149,15 +155,28 @@ func TestOpenRejectsCorruptStore(t *testing.T) {
 			return tx.Bucket(bucketMeta).Delete(metaHead)
 		}, "head"},
 		{"main chain truncated", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMain).Delete(heightKey(9))
+			return tx.Bucket(bucketChain).Delete(heightKey(9))
 		}, "head"},
-		{"transaction missing from the index", func(btx *bolt.Tx) error {
-			return btx.Bucket(bucketTxIndex).Delete(tx.ID[:])
-		}, "transaction index"},
-		{"stale transaction in the index", func(tx *bolt.Tx) error {
-			stale := makeTx("x", "y", 1, 1)
-			return tx.Bucket(bucketTxIndex).Put(stale.ID[:], heightKey(3))
-		}, "transaction index"},
+		{"verified block off the main chain", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(metaVerified, append(heightKey(3), side.Hash[:]...))
+		}, "verified"},
+		{"invalid block past the verified one", func(tx *bolt.Tx) error {
+			if err := tx.Bucket(bucketMeta).Put(metaVerified, append(heightKey(4), blocks[2].Hash[:]...)); err != nil {
+				return err
+			}
+			bad := cloneBlock(blocks[5])
+			bad.Transactions[0].Amount = 5 // a wrong reward
+			bad.Transactions[0].ID = bad.Transactions[0].ComputeID()
+			bad.TxRoot = TxRoot(bad.Transactions)
+			bad.Hash = bad.ComputeHash()
+			return putRecord(tx, 7, bad.Hash, bad.AppendBinary(nil))
+		}, "height 7"},
+		{"index above the head", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(metaIndexed, heightKey(20))
+		}, "index"},
+		{"bucket missing", func(tx *bolt.Tx) error {
+			return tx.DeleteBucket(bucketSide)
+		}, "bucket side"},
 		{"unknown layout version", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMeta).Put(metaVersion, heightKey(storeVersion+1))
 		}, "version"},
@@ -165,10 +184,7 @@ func TestOpenRejectsCorruptStore(t *testing.T) {
 			g := cloneBlock(p.Genesis())
 			g.Timestamp++
 			g.Hash = g.ComputeHash()
-			if err := tx.Bucket(bucketBlocks).Put(g.Hash[:], g.AppendBinary(nil)); err != nil {
-				return err
-			}
-			return tx.Bucket(bucketMain).Put(heightKey(1), g.Hash[:])
+			return putRecord(tx, 1, g.Hash, g.AppendBinary(nil))
 		}, "genesis"},
 	}
 	for _, tc := range cases {

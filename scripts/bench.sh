@@ -10,8 +10,9 @@
 #                 the SHA-256 compression rate measured in the same run
 #   store      2  validate and store 10,000 and 100,000 blocks (chain.AddBlocks)
 #   sync       3  a fresh node process catching up 10,000 and 50,000 blocks
-#   propagate  4  gossip delays across 10 and 25 node processes, against the
-#                 same topology of bare libp2p pubsub hosts
+#   propagate  4  gossip delays across 10 and 25 node processes (each node's
+#                 own ns accept times), against the same topology of bare
+#                 libp2p pubsub hosts with an accept-all validator
 #   http       5  HTTP API throughput and latency under load
 #   footprint  6  memory, goroutines and open files of a node
 #
@@ -24,7 +25,8 @@
 #   --keep        keep the work directory (data directories, node logs)
 #
 # Environment: BENCH_DIR is the work directory (default: a new temporary
-# one). A full run takes about 7 minutes on 2 cores. Every node runs on
+# one). A full run takes about 15 minutes on 2 cores (the 1,000,000-block
+# chains need about 2 GB of memory). Every node runs on
 # 127.0.0.1 with mDNS off; every process started is stopped on exit, also on
 # Ctrl-C. Needs Go.
 set -euo pipefail
@@ -114,15 +116,15 @@ if [ "$quick" = 1 ]; then
 	store_flags=(--blocks 2000,10000 --runs 2)
 	sync_flags=(--blocks 2000,10000 --runs 2)
 	prop_flags=(--nodes 5,10 --blocks 15 --txs 15)
-	http_flags=(--workers 8 --duration 1s)
+	http_flags=(--workers 8 --post-workers 8,64 --duration 1s)
 	foot_flags=(--blocks 10000)
 else
 	mine_flags=(-count 5)
 	store_flags=(--blocks 10000,100000 --runs 3)
-	sync_flags=(--blocks 10000,50000 --runs 3)
+	sync_flags=(--blocks 10000,100000,1000000 --runs 1)
 	prop_flags=(--nodes 10,25 --blocks 100 --txs 100)
-	http_flags=(--workers 8 --duration 5s)
-	foot_flags=(--blocks 100000)
+	http_flags=(--workers 8 --post-workers 8,64 --blocks 1000,100000 --duration 5s)
+	foot_flags=(--blocks 1000000)
 fi
 
 failed=()

@@ -80,9 +80,16 @@ func (s *Service) handleBlocks(str network.Stream) {
 	s.stats.blocksServed.Add(uint64(n))
 }
 
+// serveChunkBytes bounds the blocks read from one store snapshot while
+// serving: a reply is read a chunk at a time, and each chunk is written to
+// the peer after its read transaction has closed, so a peer that does not
+// read its reply never holds the store.
+const serveChunkBytes = 256 << 10
+
 // serveBlocks writes the reply header and the blocks after height fork, then
 // the end frame. Nothing is written before the first block is checked, so
-// errChainMoved leaves the stream clean for another reply.
+// errChainMoved leaves the stream clean for another reply. If the main chain
+// changes between two chunks, the reply ends with the blocks that link.
 func (s *Service) serveBlocks(str network.Stream, req blockRequest, fork uint64) (int, error) {
 	locator := make(map[chain.Hash]struct{}, len(req.Locator))
 	for _, h := range req.Locator {
@@ -90,43 +97,68 @@ func (s *Service) serveBlocks(str network.Stream, req blockRequest, fork uint64)
 	}
 	head := s.chain.Head()
 	w := bufio.NewWriterSize(str, ioBufferSize)
-	header := func() error {
-		var hdr [headerOKSize]byte
-		hdr[0] = byte(CodeOK)
-		binary.BigEndian.PutUint64(hdr[1:9], head.Height)
-		copy(hdr[9:], head.Hash[:])
-		return writeFrame(w, hdr[:])
-	}
+	var hdr [headerOKSize]byte
+	hdr[0] = byte(CodeOK)
+	binary.BigEndian.PutUint64(hdr[1:9], head.Height)
+	copy(hdr[9:], head.Hash[:])
+
 	n, total := 0, 0
-	err := s.chain.RawMainChain(fork+1, req.Max, func(raw []byte) error {
-		if n == 0 {
+	var chunk []byte    // the encodings of one chunk, back to back
+	var ends []int      // where each block of chunk ends
+	var last chain.Hash // hash of the last block read
+	next := fork + 1
+	for req.Max <= 0 || n < req.Max {
+		chunk, ends = chunk[:0], ends[:0]
+		moved, full := false, false
+		err := s.chain.RawMainChainHashed(next, req.Max-n, func(hash chain.Hash, raw []byte) error {
 			if len(raw) < chain.HeaderSize {
 				return fmt.Errorf("stored block of %d bytes", len(raw))
 			}
-			if _, ok := locator[chain.Hash(raw[:chain.HashSize])]; !ok {
-				return errChainMoved
+			if len(ends) == 0 {
+				prev := chain.Hash(raw[:chain.HashSize])
+				if n == 0 {
+					if _, ok := locator[prev]; !ok {
+						return errChainMoved
+					}
+				} else if prev != last {
+					moved = true
+					return errStopServing
+				}
 			}
-			if err := header(); err != nil {
-				return err
+			if (n > 0 || len(ends) > 0) && total+len(chunk)+len(raw) > MaxResponseBytes {
+				full = true
+				return errStopServing
 			}
-		}
-		if n > 0 && total+len(raw) > MaxResponseBytes {
-			return errStopServing
-		}
-		if err := writeFrame(w, raw); err != nil {
-			return err
-		}
-		n++
-		total += len(raw)
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStopServing) {
-		return 0, err
-	}
-	if n == 0 {
-		if err := header(); err != nil {
+			chunk = append(chunk, raw...)
+			ends = append(ends, len(chunk))
+			last = hash
+			if len(chunk) >= serveChunkBytes {
+				return errStopServing
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopServing) {
 			return 0, err
 		}
+		if n == 0 {
+			if err := writeFrame(w, hdr[:]); err != nil {
+				return 0, err
+			}
+		}
+		// The snapshot is closed: write the chunk.
+		start := 0
+		for _, end := range ends {
+			if err := writeFrame(w, chunk[start:end]); err != nil {
+				return 0, err
+			}
+			start = end
+		}
+		n += len(ends)
+		total += len(chunk)
+		if moved || full || len(ends) == 0 || len(chunk) < serveChunkBytes {
+			break
+		}
+		next += uint64(len(ends))
 	}
 	if err := w.WriteByte(0); err != nil { // end frame
 		return 0, err

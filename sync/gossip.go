@@ -28,9 +28,13 @@ const (
 
 // validateBlock is the block topic's validator. It decodes the message within
 // the network's limits, checks that the content id is the block hash, and adds
-// the block to the chain, so that only blocks added are forwarded:
+// the block to the chain, so that only valid blocks are forwarded:
 //
-//   - added (new head, reorganisation or side branch): accept;
+//   - valid (new head, reorganisation or side branch): accept, as soon as
+//     the block has passed every rule and before it is written to disk, so
+//     that the disk is not on the path of relaying; the write goes on
+//     meanwhile, and the block becomes the head (for /status, the API and
+//     the miner) once it is on disk;
 //   - already stored, already an orphan, or stale: ignore;
 //   - parent unknown: ignore, keep the block as an orphan and fetch the
 //     missing blocks from the peer that sent it;
@@ -73,16 +77,42 @@ func (s *Service) validateBlock(_ context.Context, from peer.ID, m *pubsub.Messa
 		s.stats.blocksIgnored.Add(1)
 		return pubsub.ValidationIgnore
 	}
-	_, result, _ := s.addBlock(b, m.ReceivedFrom)
-	return result
+	return s.addGossiped(b, m.ReceivedFrom)
+}
+
+// addGossiped adds a gossiped block and returns accept once it is valid,
+// while a goroutine of the service finishes writing it; any other outcome
+// is returned when adding ends.
+func (s *Service) addGossiped(b *chain.Block, from peer.ID) pubsub.ValidationResult {
+	if !s.enter() {
+		return pubsub.ValidationIgnore
+	}
+	valid := make(chan struct{})
+	done := make(chan pubsub.ValidationResult, 1)
+	go func() {
+		defer s.leave()
+		_, result, _ := s.addBlock(b, from, func() {
+			s.seen.accepted(b.Hash, time.Now())
+			close(valid)
+		})
+		done <- result
+	}()
+	select {
+	case <-valid:
+		return pubsub.ValidationAccept
+	case r := <-done:
+		return r
+	}
 }
 
 // addBlock adds a block received from peer from (empty for a block submitted
-// locally) and maps the outcome to a gossip validation result.
-func (s *Service) addBlock(b *chain.Block, from peer.ID) (chain.AddResult, pubsub.ValidationResult, error) {
-	res, err := s.chain.AddBlock(b)
+// locally) and maps the outcome to a gossip validation result. valid, if not
+// nil, is called once the block has passed every rule, before it is on disk.
+func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (chain.AddResult, pubsub.ValidationResult, error) {
+	res, err := s.chain.AddBlockThen(b, valid)
 	switch {
 	case err == nil:
+		s.seen.stored(b.Hash, time.Now())
 		s.stats.blocksAccepted.Add(1)
 		s.wakeOrphans()
 		src := SourceGossip
@@ -122,8 +152,9 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID) (chain.AddResult, pubsu
 }
 
 // validateTx is the transaction topic's validator: decode within limits,
-// check the content id, add to the pending pool. Added: accept; already known
-// or pool full: ignore; invalid: reject.
+// check the content id, add to the pending pool. Valid and added: accept,
+// before the pool's write reaches the disk (it goes on meanwhile); already
+// known or pool full: ignore; invalid: reject.
 func (s *Service) validateTx(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
 	if !s.enter() {
 		return pubsub.ValidationIgnore
@@ -150,9 +181,11 @@ func (s *Service) validateTx(_ context.Context, from peer.ID, m *pubsub.Message)
 }
 
 func (s *Service) addTx(tx chain.Transaction, from peer.ID) pubsub.ValidationResult {
-	err := s.chain.AddTransaction(tx)
+	// The pool logs a failed write and drops the transaction again.
+	_, err := s.chain.AddTransactionAsync(tx)
 	switch {
 	case err == nil:
+		s.seen.accepted(tx.ID, time.Now())
 		s.stats.txsAccepted.Add(1)
 		s.txAdded(tx, from)
 		return pubsub.ValidationAccept
@@ -176,27 +209,40 @@ func reason(err error) string {
 	return reasonInternal
 }
 
-// SubmitTransaction adds tx to the pending pool and publishes it. It returns
-// the pool's error (a *chain.RuleError, chain.ErrKnownTransaction,
-// chain.ErrPoolFull) without publishing. A failure to publish an added
-// transaction is logged, not returned: the transaction stays pending here.
+// SubmitTransaction adds tx to the pending pool and publishes it, and
+// returns once it is on disk. It returns the pool's error (a
+// *chain.RuleError, chain.ErrKnownTransaction, chain.ErrPoolFull) without
+// publishing. The transaction is published as soon as it is valid, while
+// it is written. A failure to publish an added transaction is logged, not
+// returned: the transaction stays pending here.
 func (s *Service) SubmitTransaction(ctx context.Context, tx chain.Transaction) error {
 	if !s.enter() {
 		return ErrClosed
 	}
 	defer s.leave()
-	if err := s.chain.AddTransaction(tx); err != nil {
+	durable, err := s.chain.AddTransactionAsync(tx)
+	if err != nil {
 		if chain.IsRuleError(err) {
 			s.stats.rejectTx(reason(err))
 		}
 		return err
 	}
+	msg := tx.AppendBinary(append(make([]byte, 0, p2p.ContentIDSize+maxTxWireSize), tx.ID[:]...))
+	s.seen.accepted(tx.ID, time.Now())
+	// Publishing (pubsub signs and checks the message) and the disk write
+	// run side by side; both end before the call returns.
+	published := make(chan error, 1)
+	go func() { published <- s.publish(ctx, s.txs, tx.ID, msg) }()
+	err = <-durable
+	if perr := <-published; perr != nil {
+		s.log.Warn("publishing transaction failed", "id", tx.ID, "err", perr)
+	}
+	if err != nil {
+		return err
+	}
+	s.seen.stored(tx.ID, time.Now())
 	s.stats.txsAccepted.Add(1)
 	s.txAdded(tx, "")
-	msg := tx.AppendBinary(append(make([]byte, 0, p2p.ContentIDSize+maxTxWireSize), tx.ID[:]...))
-	if err := s.publish(ctx, s.txs, tx.ID, msg); err != nil {
-		s.log.Warn("publishing transaction failed", "id", tx.ID, "err", err)
-	}
 	return nil
 }
 
@@ -210,7 +256,7 @@ func (s *Service) SubmitBlock(ctx context.Context, b *chain.Block) (chain.AddRes
 		return chain.AddResult{}, ErrClosed
 	}
 	defer s.leave()
-	res, _, err := s.addBlock(b, "")
+	res, _, err := s.addBlock(b, "", nil)
 	if err != nil {
 		return res, err
 	}
@@ -227,6 +273,7 @@ func (s *Service) PublishBlock(ctx context.Context, b *chain.Block) error {
 		return ErrClosed
 	}
 	defer s.leave()
+	s.seen.stored(b.Hash, time.Now())
 	s.wakeOrphans()
 	return s.publishBlock(ctx, b)
 }

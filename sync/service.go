@@ -131,6 +131,7 @@ type Service struct {
 
 	genesis chain.Hash
 	orphans *orphanPool
+	seen    *seenLog
 	stats   counters
 	serving chan struct{} // semaphore of chain-exchange requests being served
 
@@ -175,6 +176,7 @@ func New(cfg Config) (*Service, error) {
 		params:     cfg.Chain.Params(),
 		genesis:    cfg.Chain.Genesis().Hash,
 		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.OrphanTTL),
+		seen:       newSeenLog(),
 		serving:    make(chan struct{}, cfg.MaxServing),
 		peers:      make(map[peer.ID]Status),
 		queued:     make(map[peer.ID]bool),

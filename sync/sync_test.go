@@ -66,6 +66,22 @@ func TestGossipSparse(t *testing.T) {
 			t.Errorf("node %d: %d transactions still pending", i, c)
 		}
 	}
+	// Relaying nodes accepted (and so relayed) the block before it was on
+	// their disk, and recorded both moments.
+	for i, n := range nodes {
+		if i == 3 {
+			continue
+		}
+		if s, ok := n.svc.Seen(b.Hash); ok && !s.Stored.IsZero() && s.Stored.Before(s.Accepted) {
+			t.Errorf("node %d: block stored at %v, before it was accepted at %v", i, s.Stored, s.Accepted)
+		}
+	}
+	if s, ok := nodes[2].svc.Seen(b.Hash); !ok || s.Accepted.IsZero() || s.Stored.IsZero() || !s.Accepted.Before(s.Stored) {
+		t.Errorf("node 2 (relaying): seen %+v %v; want accepted before stored", s, ok)
+	}
+	if s, ok := nodes[3].svc.Seen(b.Hash); !ok || s.Accepted.IsZero() {
+		t.Errorf("node 3 (miner): seen %+v %v", s, ok)
+	}
 	st := nodes[2].svc.Stats()
 	if st.BlocksAccepted == 0 || st.TxsAccepted == 0 || len(st.BlocksRejected) != 0 {
 		t.Errorf("stats of a relaying node: %+v", st)

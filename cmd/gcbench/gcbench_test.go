@@ -197,32 +197,6 @@ func TestMiningRows(t *testing.T) {
 	}
 }
 
-func TestParseArrivals(t *testing.T) {
-	const h1 = "0cc68aab3d958830ad17f469dc3749b5eb7a67e21925e71da6a5ce342cfdafe4"
-	const h2 = "0599587d6c5db2973194fb46a3dd473beeed2cbeb9b141589c18134ae3e55ae1"
-	log := `time=2026-11-26T04:28:58.015Z level=INFO msg="http api listening" url=http://127.0.0.1:39571
-time=2026-11-26T04:29:00.094Z level=DEBUG msg="block added" component=sync hash=` + h1 + ` index=2 status=extended from=12D3KooW
-time=2026-11-26T04:29:00.117Z level=DEBUG msg="orphan block" component=sync hash=` + h2 + ` index=3 parent=` + h1 + `
-time=2026-11-26T04:29:00.120Z level=DEBUG msg="orphan connected" component=sync hash=` + h2 + ` index=3
-time=2026-11-26T04:29:00.130Z level=DEBUG msg="block added" component=sync hash=` + h2 + ` index=3 status=extended from=
-time=2026-11-26T04:29:00.140Z level=DEBUG msg=received component=pubsub rpc="hash=` + h1 + `"
-`
-	got, err := parseArrivals(strings.NewReader(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{h1: "2026-11-26T04:29:00.094Z", h2: "2026-11-26T04:29:00.12Z"}
-	if len(got) != len(want) {
-		t.Fatalf("got %d hashes, want %d: %v", len(got), len(want), got)
-	}
-	for h, ts := range want {
-		w, _ := time.Parse(time.RFC3339Nano, ts)
-		if !got[h].Equal(w) {
-			t.Errorf("%s: got %v, want %v", h[:8], got[h], w)
-		}
-	}
-}
-
 func TestParseMetrics(t *testing.T) {
 	text := `# HELP go_goroutines Number of goroutines that currently exist.
 # TYPE go_goroutines gauge

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // The network every benchmark node runs: its name and a difficulty at which
@@ -38,6 +40,9 @@ type node struct {
 	addr    string // loopback TCP multiaddr ending in /p2p/<id>
 	started time.Time
 	ready   time.Time // when its HTTP API was listening
+	debug   string    // http://127.0.0.1:<port> of its --pprof listener, if started with one
+
+	wantDebug bool
 }
 
 // nodeOpts configures startNode.
@@ -46,6 +51,7 @@ type nodeOpts struct {
 	dataDir   string
 	logLevel  string // default "info"
 	bootstrap []string
+	debug     bool // start the --pprof listener (profiles and /debug/gossip)
 }
 
 // control is the HTTP client gcbench uses to drive nodes.
@@ -53,6 +59,9 @@ var control = &http.Client{Timeout: time.Minute}
 
 // httpListeningRE matches the node's log line announcing its HTTP address.
 var httpListeningRE = regexp.MustCompile(`msg="http api listening" url=(http://\S+)`)
+
+// pprofListeningRE matches the log line announcing the --pprof listener.
+var pprofListeningRE = regexp.MustCompile(`msg="pprof listening" url=(http://[^/\s]+)/`)
 
 // startNode starts a gossipchain node on loopback with mDNS off, its HTTP API
 // and libp2p TCP listener on ports chosen by the system, and waits until its
@@ -65,7 +74,7 @@ func (e *env) startNode(ctx context.Context, o nodeOpts) (*node, error) {
 	if o.logLevel == "" {
 		o.logLevel = "info"
 	}
-	n := &node{name: o.name, dataDir: o.dataDir, logPath: o.dataDir + ".log"}
+	n := &node{name: o.name, dataDir: o.dataDir, logPath: o.dataDir + ".log", wantDebug: o.debug}
 	args := []string{
 		"--datadir", o.dataDir,
 		"--network", benchNetwork,
@@ -77,6 +86,9 @@ func (e *env) startNode(ctx context.Context, o nodeOpts) (*node, error) {
 	}
 	for _, b := range o.bootstrap {
 		args = append(args, "--bootstrap", b)
+	}
+	if o.debug {
+		args = append(args, "--pprof", "127.0.0.1:0")
 	}
 	if err := os.MkdirAll(filepath.Dir(o.dataDir), 0o755); err != nil {
 		return nil, err
@@ -108,6 +120,13 @@ func (n *node) waitReady(ctx context.Context) error {
 	for n.url == "" {
 		if data, err := os.ReadFile(n.logPath); err == nil {
 			if m := httpListeningRE.FindSubmatch(data); m != nil {
+				if n.wantDebug {
+					d := pprofListeningRE.FindSubmatch(data)
+					if d == nil {
+						return fmt.Errorf("%s: no pprof listening line before the HTTP API's", n.name)
+					}
+					n.debug = string(d[1])
+				}
 				n.url = string(m[1])
 				n.ready = time.Now()
 				break
@@ -202,6 +221,33 @@ func (n *node) doJSON(ctx context.Context, method, path string, body, v any) err
 		return nil
 	}
 	return json.Unmarshal(data, v)
+}
+
+// seen returns when the node accepted the block or transaction id, from its
+// /debug/gossip/{id} (ns of its clock); ok is false if it has not.
+func (n *node) seen(ctx context.Context, id chain.Hash) (accepted time.Time, ok bool, err error) {
+	if n.debug == "" {
+		return time.Time{}, false, fmt.Errorf("%s was started without --pprof", n.name)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.debug+"/debug/gossip/"+id.String(), nil)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	resp, err := control.Do(req)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("%s: %w", n.name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return time.Time{}, false, nil
+	}
+	var s struct {
+		Accepted int64 `json:"accepted_unix_ns"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&s); err != nil || resp.StatusCode != http.StatusOK {
+		return time.Time{}, false, fmt.Errorf("%s /debug/gossip: %s %v", n.name, resp.Status, err)
+	}
+	return time.Unix(0, s.Accepted), true, nil
 }
 
 // metrics returns the unlabelled series of GET /metrics by name.

@@ -203,10 +203,13 @@ absolute figures, between runs.
    powhash) is the same ratio for the bare search loop without the miner.
 2. **Validation and storage.** A chain is built in memory with the chain
    package (difficulty 4, three transactions and the reward per block), then
-   added to a fresh store with Chain.AddBlocks in batches of 500 blocks (the
-   size of a chain-exchange reply): full validation, bbolt writes and one
-   fsync per batch. Time of the AddBlocks calls only; the bytes written to
-   disk meanwhile are write_bytes of /proc/self/io. The pending-pool row
+   added to a fresh store with Chain.AddBlocks in batches of 2,000 blocks
+   (the most a syncing node adds in one store transaction: four
+   chain-exchange replies): full validation, bbolt writes and one fsync per
+   batch. Time of the AddBlocks calls only; the bytes written to disk
+   meanwhile are write_bytes of /proc/self/io. On the longest chain, 20 more
+   blocks are then added one AddBlock each, as a mined or gossiped block is,
+   and the bytes written for them are averaged. The pending-pool row
    adds transactions one after another with Chain.AddTransaction, against
    one 4 kB write and fsync on the same disk in the same run.
 3. **Sync.** The source data directory is written directly with the chain
@@ -218,31 +221,32 @@ absolute figures, between runs.
    exchange, chain exchange, validation and storage. Peak memory is B's
    VmHWM from /proc/PID/status once it has caught up; it counts the
    file-backed pages of the memory-mapped store, so its anonymous part
-   (RssAnon, sampled every 10 ms) is given too.
+   (RssAnon, sampled every 10 ms) is given too, and compared across lengths.
+   The reference writes the same binary block encodings into a fresh bare
+   bbolt file under sequential 8-byte height keys, 2,000 per transaction
+   (one fsync each), in gcbench's own process, right after the syncs of
+   that length. The bytes written are write_bytes of B's /proc/PID/io.
 4. **Propagation.** N node processes on loopback, mDNS off, each node
    bootstrapped to two random earlier nodes (node 2 to node 1). After the
    gossip mesh forms and a few warm-up blocks, blocks are mined with GET /mine
-   on random nodes, one at a time; the delay of a block to a node is the time
-   of that node's ` + "`block added`" + ` debug log line (slog's time, at
-   millisecond resolution, so half a millisecond is added) minus the block's
-   own timestamp (set by the miner when it assembles the block, in
-   microseconds). Each block's figure is its delay to the last node to add
-   it. Transactions are submitted with POST /transactions/new on random nodes;
-   since the node logs nothing when it adds a gossiped transaction, every
-   other node's GET /transactions/pending?limit=1 "total" is polled (see the
-   poll interval in the notes) and the arrival is the midpoint between the
-   last poll without it and the first with it; the delay runs from sending
-   the POST. The floor is the same topology of bare go-libp2p hosts (TCP on
-   loopback, the default security and muxer) running go-libp2p-pubsub's
-   GossipSub with the options and score parameters of package p2p and no
-   validator, each in its own child process of gcbench, publishing messages
-   of the same sizes from random hosts; its delays are the publisher's clock
-   before Publish to each receiver's delivery from its subscription, in
-   nanoseconds. The ratio is ours ÷ floor at each percentile. The notes add
-   the same floor with an accept-all validator registered as package p2p
-   registers its validators, to tell pubsub's validation path from the
-   nodes' own work.
-5. **HTTP.** A node serves a chain of 1,000 (then 10,000) blocks, genesis
+   on random nodes, one at a time, and transactions are submitted with POST
+   /transactions/new on random nodes. Every node is started with --pprof and
+   records, with its own clock in nanoseconds, when it accepted each block
+   and transaction: a node that receives one, when its gossip validator
+   passed it (it is relayed from then on, and stored meanwhile); the node
+   that mined or was sent it, just before it publishes it. gcbench reads
+   these from GET /debug/gossip/{id} once the message has reached every
+   node (waiting does not change them); a message's figure is its delay to
+   the last node. The floor is the same topology of bare go-libp2p hosts
+   (TCP on loopback, the default security and muxer) running
+   go-libp2p-pubsub's GossipSub with the options and score parameters of
+   package p2p and an accept-all validator registered as package p2p
+   registers its validators, each in its own child process of gcbench,
+   publishing messages of the same sizes from random hosts; its delays are
+   the publisher's clock before Publish to each receiver's delivery from its
+   subscription, in nanoseconds. The ratio is ours ÷ floor at each
+   percentile. The notes add the same floor without a validator.
+5. **HTTP.** A node serves a chain of 1,000 (then 100,000) blocks, genesis
    included, each with one transaction and the reward, as the tutorial's
    walkthrough makes them. gcbench, in its own process, sends requests from
    one worker, then from N keep-alive workers, for a fixed time after a
@@ -250,11 +254,11 @@ absolute figures, between runs.
    reference is a bare net/http server in a child process of gcbench
    answering a body of the same size from memory, loaded the same way right
    after each measurement. POST /transactions/new goes to a node without
-   peers.
+   peers, from 8 and from 64 workers.
 6. **Footprint.** VmRSS from /proc/PID/status of a node a few seconds
    after it started (median of three readings a second apart): on an empty
-   chain with no peers, and on a chain of 100,000 blocks (also its start-up
-   time, which includes verifying the stored chain). Goroutines and open
+   chain with no peers, and on a long chain (also its start-up time, exec
+   to the HTTP API listening, which includes the store check). Goroutines and open
    files are go_goroutines and process_open_fds of GET /metrics, and the
    entries of /proc/PID/fd.
 `

@@ -82,6 +82,7 @@ type config struct {
 	logLevel     slog.Level
 	logJSON      bool   // --log-format json
 	cors         string // --cors: the origin allowed to read the API from a browser; empty: none
+	pprofAddr    string // empty: no profiling listener
 }
 
 // listFlag collects a repeatable, comma-separated flag.
@@ -141,6 +142,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		logFormat  = fs.String("log-format", "text", "log `format`: text (key=value) or json (one object a line)")
 		cors       = fs.String("cors", "", "let a web page of this `origin` (e.g. http://localhost:8080, or * for any) call the HTTP API; off by default")
 		version    = fs.Bool("version", false, "print the version and exit")
+		pprofAddr  = fs.String("pprof", "", "serve net/http/pprof and /debug/gossip/{id} (when a block or transaction was accepted and stored, in ns) on their own listener at this `address` host:port (default off; keep it on 127.0.0.1)")
 	)
 	fs.Var(&port, "p", "HTTP API `port` on 127.0.0.1, as in the tutorial: -p 5001 is --http 127.0.0.1:5001")
 	fs.Var(&listen, "listen", "libp2p listen `multiaddr`; repeatable or comma-separated (default TCP and QUIC on 0.0.0.0, see below)")
@@ -247,6 +249,13 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	if cfg.dataDir != "" {
 		if fi, err := os.Stat(cfg.dataDir); err == nil && !fi.IsDir() {
 			return config{}, fmt.Errorf("--datadir %q: not a directory", cfg.dataDir)
+		}
+	}
+
+	// Profiling.
+	if cfg.pprofAddr = *pprofAddr; cfg.pprofAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.pprofAddr); err != nil {
+			return config{}, fmt.Errorf("--pprof %q: want host:port: %v", cfg.pprofAddr, err)
 		}
 	}
 

@@ -91,7 +91,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return fmt.Errorf("create data directory: %w", err)
 	}
 
-	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(cfg.dataDir, "chain.db"), Logger: log})
+	// A node that has run before has an identity: an empty chain.db
+	// beside it is a lost chain, not a new one.
+	_, idErr := os.Stat(filepath.Join(cfg.dataDir, p2p.IdentityFile))
+	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(cfg.dataDir, "chain.db"), Logger: log, RefuseNew: idErr == nil})
 	if err != nil {
 		return fmt.Errorf("open chain: %w", err)
 	}
@@ -127,6 +130,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return fmt.Errorf("create sync service: %w", err)
 	}
 	defer closeLogged(log, "sync service", svc.Close)
+
+	if cfg.pprofAddr != "" {
+		_, stopDebug, err := startPprof(cfg.pprofAddr, log, svc.Seen)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 
 	minerAddress := cfg.minerAddress
 	if minerAddress == "" {

@@ -1,0 +1,300 @@
+package chain
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The block-hash and transaction-id indexes map a hash to the height of the
+// main-chain block that holds it. Hashes are random, so one key per block
+// or transaction would make every commit rewrite a random 4 kB leaf per
+// key. Instead each index is
+//
+//   - a tail in memory: the entries of the main-chain blocks above the
+//     height metaIndexed, rebuilt from those blocks when the store opens;
+//   - sorted runs, each one value of fixed-size entries (8-byte hash
+//     prefix, 4-byte height) in prefix order, in a bucket of its own
+//     inside the index's bucket (bbolt writes a leaf whole, so runs that
+//     shared a leaf would all be rewritten with any new one). When the tails
+//     hold flushEntries entries, they are written as a new run in the
+//     commit that crosses the bound, and the last two runs are merged
+//     while the older is at most twice the newer, so that there are
+//     O(log n) runs and each entry is rewritten O(log n) times.
+//
+// An entry is only a hint: every hit is checked against the main chain
+// (the record at that height, or the block's transactions), so a prefix
+// shared by two hashes, or an entry left by a reorganisation, costs a read
+// but never gives a wrong answer.
+
+const (
+	runEntrySize = 12
+	// flushEntries bounds the tails: at most this many entries (blocks
+	// and transactions) are rebuilt when the store opens.
+	flushEntries = 16384
+)
+
+type indexes struct {
+	blocks, txs *runIndex
+}
+
+func newIndexes() *indexes {
+	return &indexes{
+		blocks: &runIndex{bucket: bucketHashIx, tail: map[Hash]uint64{}},
+		txs:    &runIndex{bucket: bucketTxIx, tail: map[Hash]uint64{}},
+	}
+}
+
+// runIndex is one index. The tail changes only once a store transaction
+// has committed (with Chain.mu held); readers take mu.
+type runIndex struct {
+	bucket []byte
+	mu     sync.RWMutex
+	tail   map[Hash]uint64
+}
+
+// tailLen is the number of entries in both tails.
+func (ix *indexes) tailLen() int {
+	n := 0
+	for _, r := range []*runIndex{ix.blocks, ix.txs} {
+		r.mu.RLock()
+		n += len(r.tail)
+		r.mu.RUnlock()
+	}
+	return n
+}
+
+// lookup calls fn with each height that h may be at (the tail, then the
+// runs from the newest) until fn returns true, and reports whether it did.
+// A reader must look at the tail before it reads the runs of its
+// transaction: entries leave the tail only after their run has committed.
+func (r *runIndex) lookup(v *view, h Hash, fn func(height uint64) bool) bool {
+	r.mu.RLock()
+	height, ok := r.tail[h]
+	r.mu.RUnlock()
+	if ok && fn(height) {
+		return true
+	}
+	prefix := binary.BigEndian.Uint64(h[:8])
+	for _, run := range v.runs(r) {
+		// The first entry whose prefix is not below prefix.
+		lo, hi := 0, len(run)/runEntrySize
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if binary.BigEndian.Uint64(run[m*runEntrySize:]) < prefix {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		for i, n := lo, len(run)/runEntrySize; i < n && binary.BigEndian.Uint64(run[i*runEntrySize:]) == prefix; i++ {
+			if fn(uint64(binary.BigEndian.Uint32(run[i*runEntrySize+8:]))) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// runKey is the key of the run inside its bucket.
+var runKey = []byte("run")
+
+// loadRuns returns the runs of the index bucket b, newest first.
+func loadRuns(b *bolt.Bucket) [][]byte {
+	var runs [][]byte
+	cur := b.Cursor()
+	for k, _ := cur.Last(); k != nil; k, _ = cur.Prev() {
+		if sub := b.Bucket(k); sub != nil {
+			runs = append(runs, sub.Get(runKey))
+		}
+	}
+	return runs
+}
+
+// runs returns the runs of r in v's transaction, newest first, read once
+// per view. (bbolt maps the file anew only when a write transaction
+// commits, so the slices stay valid while the view is used.)
+func (v *view) runs(r *runIndex) [][]byte {
+	if v.runCache == nil {
+		v.runCache = map[*runIndex][][]byte{}
+	}
+	rs, ok := v.runCache[r]
+	if !ok {
+		rs = loadRuns(v.tx.Bucket(r.bucket))
+		v.runCache[r] = rs
+	}
+	return rs
+}
+
+// add puts committed entries into the tail.
+func (r *runIndex) add(entries map[Hash]uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for h, height := range entries {
+		r.tail[h] = height
+	}
+}
+
+// reset empties the tail once its entries are in a committed run.
+func (r *runIndex) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tail = map[Hash]uint64{}
+}
+
+// flush writes the tails and the entries added in tx (blk, txs) as new
+// runs and records that the runs cover the main chain up to indexed. The
+// tails must be reset once tx commits.
+func (ix *indexes) flush(tx *bolt.Tx, blk, txs map[Hash]uint64, indexed uint64) error {
+	for _, p := range []struct {
+		r     *runIndex
+		added map[Hash]uint64
+	}{{ix.blocks, blk}, {ix.txs, txs}} {
+		p.r.mu.RLock()
+		run, err := makeRun(p.r.tail, p.added)
+		p.r.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		if err := writeRun(tx.Bucket(p.r.bucket), run); err != nil {
+			return fmt.Errorf("write index run: %w", err)
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(metaIndexed, heightKey(indexed))
+}
+
+// makeRun encodes the entries of a and b (b wins) in prefix order.
+func makeRun(a, b map[Hash]uint64) ([]byte, error) {
+	type entry struct {
+		prefix uint64
+		height uint32
+	}
+	es := make([]entry, 0, len(a)+len(b))
+	add := func(m map[Hash]uint64, skip map[Hash]uint64) error {
+		for h, height := range m {
+			if _, ok := skip[h]; ok {
+				continue
+			}
+			if height > math.MaxUint32 {
+				return fmt.Errorf("height %d does not fit the index", height)
+			}
+			es = append(es, entry{binary.BigEndian.Uint64(h[:8]), uint32(height)})
+		}
+		return nil
+	}
+	if err := add(a, b); err != nil {
+		return nil, err
+	}
+	if err := add(b, nil); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(es, func(x, y entry) int {
+		if x.prefix != y.prefix {
+			if x.prefix < y.prefix {
+				return -1
+			}
+			return 1
+		}
+		return int(int64(x.height) - int64(y.height))
+	})
+	out := make([]byte, 0, len(es)*runEntrySize)
+	for _, e := range es {
+		out = binary.BigEndian.AppendUint64(out, e.prefix)
+		out = binary.BigEndian.AppendUint32(out, e.height)
+	}
+	return out, nil
+}
+
+// mergeFanIn is how many runs of one tier are merged into one of the next.
+const mergeFanIn = 4
+
+// runTier is the size class of a run of n bytes: 0 below twice a flush,
+// then each tier mergeFanIn times the one before.
+func runTier(n int) int {
+	t := 0
+	for limit := 2 * flushEntries * runEntrySize; n >= limit; limit *= mergeFanIn {
+		t++
+	}
+	return t
+}
+
+// writeRun appends run to the bucket, then, while the mergeFanIn newest
+// runs are of one tier, merges them into one (tiered merging: an entry is
+// rewritten once per tier, O(log n) times, and there are at most
+// mergeFanIn-1 runs per tier to search).
+func writeRun(b *bolt.Bucket, run []byte) error {
+	if len(run) == 0 {
+		return nil
+	}
+	next := uint64(1)
+	if k, _ := b.Cursor().Last(); k != nil {
+		next = binary.BigEndian.Uint64(k) + 1
+	}
+	if err := putRun(b, next, run); err != nil {
+		return err
+	}
+	for {
+		var keys [][]byte
+		var runs [][]byte
+		cur := b.Cursor()
+		for k, _ := cur.Last(); k != nil && len(keys) < mergeFanIn; k, _ = cur.Prev() {
+			sub := b.Bucket(k)
+			if sub == nil {
+				return fmt.Errorf("index run %x is not a bucket", k)
+			}
+			keys = append(keys, append([]byte(nil), k...))
+			runs = append(runs, sub.Get(runKey))
+		}
+		if len(keys) < mergeFanIn {
+			return nil
+		}
+		tier := runTier(len(runs[0]))
+		same := true
+		for _, r := range runs[1:] {
+			same = same && runTier(len(r)) == tier
+		}
+		if !same {
+			return nil
+		}
+		merged := runs[0]
+		for _, r := range runs[1:] {
+			merged = mergeRuns(r, merged)
+		}
+		for _, k := range keys {
+			if err := b.DeleteBucket(k); err != nil {
+				return err
+			}
+		}
+		if err := putRun(b, binary.BigEndian.Uint64(keys[len(keys)-1]), merged); err != nil {
+			return err
+		}
+	}
+}
+
+// putRun writes run as the run numbered n.
+func putRun(b *bolt.Bucket, n uint64, run []byte) error {
+	sub, err := b.CreateBucket(heightKey(n))
+	if err != nil {
+		return err
+	}
+	sub.FillPercent = 1
+	return sub.Put(runKey, run)
+}
+
+// mergeRuns merges two sorted runs into a new slice.
+func mergeRuns(a, b []byte) []byte {
+	out := make([]byte, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if binary.BigEndian.Uint64(a) <= binary.BigEndian.Uint64(b) {
+			out, a = append(out, a[:runEntrySize]...), a[runEntrySize:]
+		} else {
+			out, b = append(out, b[:runEntrySize]...), b[runEntrySize:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
+}

@@ -1,0 +1,89 @@
+package chain
+
+import (
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestIndexRuns grows a chain past several flushes of the index tails, so
+// that lookups go through merged runs, then reorganises below the indexed
+// height and reopens.
+func TestIndexRuns(t *testing.T) {
+	cfg := testConfig(t, testParams(t, 0))
+	c := openChain(t, cfg)
+	p := c.Params()
+	// Each block has two index entries in each of... one block hash, and
+	// two transactions: flushEntries/3 blocks per flush.
+	n := 3 * flushEntries / 2
+	var blocks []*Block
+	parent := c.Genesis()
+	for i := range n {
+		parent = nextBlock(t, &p, parent, "m", makeTx("a", "b", uint64(i+1), 7))
+		blocks = append(blocks, parent)
+	}
+	for i := 0; i < n; i += 2000 {
+		if _, _, err := c.AddBlocks(blocks[i:min(i+2000, n)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := func() (blk, txs int, indexed uint64) {
+		_ = c.db.View(func(tx *bolt.Tx) error {
+			blk = tx.Bucket(bucketHashIx).Stats().KeyN
+			txs = tx.Bucket(bucketTxIx).Stats().KeyN
+			indexed, _ = metaHeight(tx, metaIndexed)
+			return nil
+		})
+		return
+	}
+	b, x, indexed := runs()
+	if b == 0 || x == 0 || indexed < 2 || indexed == uint64(n+1) {
+		t.Fatalf("runs %d %d indexed %d: no flush, or nothing left in the tails", b, x, indexed)
+	}
+	lookups := func(c *Chain) {
+		t.Helper()
+		for i := 0; i < n; i += 97 {
+			bl := blocks[i]
+			if got, err := c.BlockByHash(bl.Hash); err != nil || got.Hash != bl.Hash || !c.IsMain(bl.Hash) {
+				t.Fatalf("block %d by hash: %v", bl.Index, err)
+			}
+			loc, err := c.FindTransaction(bl.Transactions[0].ID)
+			if err != nil || loc.Height != bl.Index {
+				t.Fatalf("transaction of block %d: %+v %v", bl.Index, loc, err)
+			}
+		}
+		if fork, ok := c.LocateFork([]Hash{blocks[10].Hash}); !ok || fork != 12 {
+			t.Fatalf("LocateFork: %d %v", fork, ok)
+		}
+	}
+	lookups(c)
+	// A heavier branch forking below the indexed height.
+	forkAt := int(indexed) - 10
+	branch := buildBranch(t, &p, blocks[forkAt-2], n-forkAt+3, "r")
+	res, _, err := c.AddBlocks(branch)
+	if err != nil || res.Status != Reorganized {
+		t.Fatalf("reorganisation: %+v %v", res, err)
+	}
+	c.Close()
+	c = openChain(t, cfg)
+	if c.Head().Hash != branch[len(branch)-1].Hash {
+		t.Fatal("head after reopen")
+	}
+	for _, bl := range branch[:20] {
+		if !c.IsMain(bl.Hash) {
+			t.Fatalf("branch block %d is not main after reopen", bl.Index)
+		}
+	}
+	for _, bl := range blocks[forkAt-1 : forkAt+20] {
+		if !c.HasBlock(bl.Hash) || c.IsMain(bl.Hash) {
+			t.Fatalf("abandoned block %d", bl.Index)
+		}
+		// Its transaction went back to the pool.
+		if loc, err := c.FindTransaction(bl.Transactions[0].ID); err != nil || !loc.Pending {
+			t.Fatalf("abandoned transaction: %+v %v", loc, err)
+		}
+	}
+	blocks = blocks[:forkAt-2]
+	n = len(blocks)
+	lookups(c)
+}
