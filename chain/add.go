@@ -30,6 +30,12 @@ func (c *Chain) AddBlock(b *Block) (AddResult, error) {
 //
 // The blocks must not be modified during the call.
 func (c *Chain) AddBlocks(blocks []*Block) (AddResult, int, error) {
+	return c.addBlocks(blocks, true)
+}
+
+// addBlocks is AddBlocks; unless requested, side blocks meet the
+// side-branch policy (see AddUnrequestedBlock).
+func (c *Chain) addBlocks(blocks []*Block, requested bool) (AddResult, int, error) {
 	now := c.now()
 	// Context-free checks need no lock.
 	valid := blocks
@@ -44,7 +50,7 @@ func (c *Chain) AddBlocks(blocks []*Block) (AddResult, int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
-	w := &writer{c: c, oldHead: c.Head()}
+	w := &writer{c: c, oldHead: c.Head(), requested: requested}
 	added := 0
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		w.tx = tx
@@ -57,7 +63,7 @@ func (c *Chain) AddBlocks(blocks []*Block) (AddResult, int, error) {
 			case err == nil:
 				added++
 			case errors.Is(err, ErrKnownBlock):
-			case IsRuleError(err) || errors.Is(err, ErrUnknownParent):
+			case IsRuleError(err) || errors.Is(err, ErrUnknownParent) || errors.Is(err, ErrSideBranchRefused):
 				// Nothing of b was written: keep the blocks before it.
 				firstErr = err
 				break loop
@@ -119,6 +125,9 @@ type writer struct {
 	// branch arriving in order is not walked back to the main chain for
 	// every block. Valid until the main chain changes branch.
 	side *branch
+
+	requested bool        // see AddUnrequestedBlock
+	sideAdded []sideBlock // side blocks written, see sidebranch.go
 }
 
 // branch is a chain of stored blocks above a main-chain block.
@@ -151,6 +160,7 @@ func (w *writer) reset() {
 	w.poolDrop = map[Hash]struct{}{}
 	w.pool = nil
 	w.side = nil
+	w.sideAdded = nil
 }
 
 func (w *writer) headHash() Hash {
@@ -209,6 +219,11 @@ func (w *writer) add(b *Block) error {
 		}
 		if h, ok := dbTxHeight(tx, id); ok && h <= br.fork {
 			return ruleErrorf(ErrDuplicateTx, "transaction %s already in block %d", id, h)
+		}
+	}
+	if b.Index <= w.headHeight() {
+		if err := w.admitSide(b, br); err != nil {
+			return err
 		}
 	}
 	if err := dbPutBlock(tx, b); err != nil {
@@ -379,6 +394,7 @@ func (w *writer) finish() error {
 
 // commitMemory publishes the committed state. Called with c.mu held.
 func (w *writer) commitMemory() {
+	w.commitSide()
 	if w.pool != nil {
 		w.c.pool.commit(w.pool)
 	}

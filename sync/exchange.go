@@ -34,7 +34,9 @@ func (s *Service) handleBlocks(str network.Stream) {
 	stop := context.AfterFunc(s.ctx, func() { _ = str.Reset() })
 	defer stop()
 	p := str.Conn().RemotePeer()
-	_ = str.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
+	// The request is small: a peer gets RequestReadTimeout to send it.
+	_ = str.SetReadDeadline(time.Now().Add(s.cfg.RequestReadTimeout))
+	_ = str.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout))
 
 	r := bufio.NewReaderSize(str, maxRequestSize+binary.MaxVarintLen64)
 	body, err := readFrame(r, nil, maxRequestSize)
@@ -53,6 +55,11 @@ func (s *Service) handleBlocks(str network.Stream) {
 		s.replyCode(str, CodeBadRequest)
 		return
 	}
+	if !s.slots.take(p) {
+		s.replyCode(str, CodeUnavailable)
+		return
+	}
+	defer s.slots.release(p)
 	select {
 	case s.serving <- struct{}{}:
 		defer func() { <-s.serving }()
@@ -65,7 +72,7 @@ func (s *Service) handleBlocks(str network.Stream) {
 		s.replyCode(str, CodeNotFound)
 		return
 	}
-	n, err := s.serveBlocks(str, req, fork)
+	n, err := s.serveBlocks(stallGuard{str, s.cfg.StallTimeout}, req, fork)
 	switch {
 	case errors.Is(err, errChainMoved):
 		s.replyCode(str, CodeUnavailable)
@@ -132,6 +139,19 @@ func (s *Service) serveBlocks(str network.Stream, req blockRequest, fork uint64)
 		return 0, err
 	}
 	return n, w.Flush()
+}
+
+// stallGuard gives every write of a reply its own deadline, so that a peer
+// that stops reading loses its serving slot after timeout, not after the
+// whole RequestTimeout.
+type stallGuard struct {
+	network.Stream
+	timeout time.Duration
+}
+
+func (g stallGuard) Write(p []byte) (int, error) {
+	_ = g.Stream.SetWriteDeadline(time.Now().Add(g.timeout))
+	return g.Stream.Write(p)
 }
 
 // replyCode answers with a bare status code and closes the stream.

@@ -80,7 +80,7 @@ func (s *Service) validateBlock(_ context.Context, from peer.ID, m *pubsub.Messa
 // addBlock adds a block received from peer from (empty for a block submitted
 // locally) and maps the outcome to a gossip validation result.
 func (s *Service) addBlock(b *chain.Block, from peer.ID) (chain.AddResult, pubsub.ValidationResult, error) {
-	res, err := s.chain.AddBlock(b)
+	res, err := s.chain.AddUnrequestedBlock(b)
 	switch {
 	case err == nil:
 		s.stats.blocksAccepted.Add(1)
@@ -92,12 +92,15 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID) (chain.AddResult, pubsu
 		return res, pubsub.ValidationIgnore, err
 	case errors.Is(err, chain.ErrUnknownParent):
 		// Keep only orphans that could be valid: check what needs no parent.
-		if serr := s.params.CheckBlockSanity(b, time.Now()); serr != nil {
+		if serr := s.params.CheckBlockSanity(b, s.chain.Now()); chain.RuleCode(serr) == chain.ErrTimeTooNew && from != "" {
+			s.holdFuture([]*chain.Block{b}, from)
+			return res, pubsub.ValidationIgnore, serr
+		} else if serr != nil {
 			s.stats.rejectBlock(reason(serr))
 			return res, pubsub.ValidationReject, serr
 		}
 		s.stats.blocksIgnored.Add(1)
-		if s.orphans.add(b, from, time.Now()) {
+		if s.orphans.add(b, from, time.Now(), time.Time{}) {
 			s.stats.orphansAdded.Add(1)
 			s.log.Debug("orphan block", "hash", b.Hash, "index", b.Index, "parent", b.PreviousHash, "from", from)
 		}
@@ -106,6 +109,13 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID) (chain.AddResult, pubsu
 		} else {
 			s.requestSyncAll()
 		}
+		return res, pubsub.ValidationIgnore, err
+	case chain.RuleCode(err) == chain.ErrTimeTooNew && from != "":
+		// The rule depends on our clock: the sender may be right.
+		s.holdFuture([]*chain.Block{b}, from)
+		return res, pubsub.ValidationIgnore, err
+	case errors.Is(err, chain.ErrSideBranchRefused):
+		s.stats.blocksIgnored.Add(1)
 		return res, pubsub.ValidationIgnore, err
 	case chain.IsRuleError(err):
 		s.stats.rejectBlock(reason(err))
@@ -142,11 +152,11 @@ func (s *Service) validateTx(_ context.Context, from peer.ID, m *pubsub.Message)
 	if from == s.self || m.Local {
 		return pubsub.ValidationAccept
 	}
-	return s.addTx(tx)
+	return s.addTx(tx, m.ReceivedFrom)
 }
 
-func (s *Service) addTx(tx chain.Transaction) pubsub.ValidationResult {
-	err := s.chain.AddTransaction(tx)
+func (s *Service) addTx(tx chain.Transaction, from peer.ID) pubsub.ValidationResult {
+	err := s.chain.AddTransactionFrom(tx, string(from))
 	switch {
 	case err == nil:
 		s.stats.txsAccepted.Add(1)
@@ -181,7 +191,7 @@ func (s *Service) SubmitTransaction(ctx context.Context, tx chain.Transaction) e
 		return ErrClosed
 	}
 	defer s.leave()
-	if err := s.chain.AddTransaction(tx); err != nil {
+	if err := s.chain.AddTransactionFrom(tx, ""); err != nil {
 		if chain.IsRuleError(err) {
 			s.stats.rejectTx(reason(err))
 		}
