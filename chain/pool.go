@@ -23,8 +23,8 @@ type pool struct {
 	order    *list.List // of *poolEntry, oldest first
 	byID     map[Hash]*list.Element
 	bytes    int
-	front    int64 // next sequence number for the front (returned transactions)
-	back     int64 // next sequence number for the back (new transactions)
+	front    int64     // next sequence number for the front (returned transactions)
+	back     int64     // next sequence number for the back (new transactions)
 	quota    poolQuota // origins of the transactions, see poolquota.go
 
 }
