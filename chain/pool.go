@@ -23,10 +23,10 @@ type pool struct {
 	order    *list.List // of *poolEntry, oldest first
 	byID     map[Hash]*list.Element
 	bytes    int
-	front    int64     // next sequence number for the front (returned transactions)
-	back     int64     // next sequence number for the back (new transactions)
-	quota    poolQuota // origins of the transactions, see poolquota.go
+	front    int64 // next sequence number for the front (returned transactions)
+	back     int64 // next sequence number for the back (new transactions)
 
+	quota poolQuota // origins of the transactions, see poolquota.go
 }
 
 type poolEntry struct {
