@@ -15,8 +15,9 @@ import (
 // same on every node. PROTOCOL.md lists them.
 const (
 	// MaxInboundStreamsPerPeer bounds the inbound streams of one peer at
-	// once, before or after protocol negotiation.
-	MaxInboundStreamsPerPeer = 64
+	// once, before or after protocol negotiation. An honest peer holds a
+	// few: one gossip stream, and short status and chain-exchange streams.
+	MaxInboundStreamsPerPeer = 16
 	// MaxTransientStreams bounds the inbound streams of all peers that have
 	// not negotiated a protocol yet (libp2p resets such a stream after its
 	// negotiation timeout, 10 s).
