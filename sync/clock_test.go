@@ -14,12 +14,20 @@ import (
 // future-timestamp rule and of the miner) runs skew ahead of the machine's.
 func startSkewedNode(t testing.TB, params chain.Params, skew time.Duration) *testNode {
 	t.Helper()
+	return startCustomNode(t, params, func(c *chain.Config) {
+		c.Now = func() time.Time { return time.Now().Add(skew) }
+	})
+}
+
+// startCustomNode starts a node in a new data directory with its chain
+// configuration adjusted by adjust and its sync configuration by opts.
+func startCustomNode(t testing.TB, params chain.Params, adjust func(*chain.Config), opts ...nodeOption) *testNode {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	c, err := chain.Open(chain.Config{
-		Params: params, Path: filepath.Join(dir, "chain.db"), Logger: testLogger(),
-		Now: func() time.Time { return time.Now().Add(skew) },
-	})
+	ccfg := chain.Config{Params: params, Path: filepath.Join(dir, "chain.db"), Logger: testLogger()}
+	adjust(&ccfg)
+	c, err := chain.Open(ccfg)
 	if err != nil {
 		t.Fatalf("chain.Open: %v", err)
 	}
@@ -31,7 +39,11 @@ func startSkewedNode(t testing.TB, params chain.Params, skew time.Duration) *tes
 		c.Close()
 		t.Fatalf("p2p.New: %v", err)
 	}
-	svc, err := New(Config{Chain: c, Node: n, Logger: testLogger()})
+	cfg := Config{Chain: c, Node: n, Logger: testLogger()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -156,7 +156,7 @@ func (s *Service) validateTx(_ context.Context, from peer.ID, m *pubsub.Message)
 }
 
 func (s *Service) addTx(tx chain.Transaction, from peer.ID) pubsub.ValidationResult {
-	err := s.chain.AddTransactionFrom(tx, string(from))
+	err := s.chain.AddTransactionFrom(tx, from.String())
 	switch {
 	case err == nil:
 		s.stats.txsAccepted.Add(1)
