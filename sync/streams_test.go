@@ -184,4 +184,3 @@ func bigBlocks(t testing.TB, params chain.Params, parent *chain.Block, count int
 	}
 	return out
 }
-
