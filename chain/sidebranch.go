@@ -9,7 +9,7 @@ import (
 )
 
 // Side-branch storage policy. A block this node did not ask for
-// (AddUnrequestedBlock: gossip, a submission, an orphan) that lands off the
+// (AddUnrequestedBlock: gossip, an orphan) that lands off the
 // main chain with no more work than the head is stored only when its branch
 // could plausibly win: it forks at most MaxSideForkDepth blocks below the
 // head, and its height holds fewer than MaxSideBlocksPerHeight side blocks

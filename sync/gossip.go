@@ -80,7 +80,14 @@ func (s *Service) validateBlock(_ context.Context, from peer.ID, m *pubsub.Messa
 // addBlock adds a block received from peer from (empty for a block submitted
 // locally) and maps the outcome to a gossip validation result.
 func (s *Service) addBlock(b *chain.Block, from peer.ID) (chain.AddResult, pubsub.ValidationResult, error) {
-	res, err := s.chain.AddUnrequestedBlock(b)
+	// A block submitted to this node (from "") is stored on any branch,
+	// like one a sync asked for; one from the network meets the
+	// side-branch policy.
+	add := s.chain.AddUnrequestedBlock
+	if from == "" {
+		add = s.chain.AddBlock
+	}
+	res, err := add(b)
 	switch {
 	case err == nil:
 		s.stats.blocksAccepted.Add(1)

@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/p2p"
+	gsync "github.com/gossipchain/gossipchain/sync"
+)
+
+// TestResilienceHostilePeers points cmd/gchostile at real node processes
+// with the attacks that a single connection and little or no proof of work
+// can mount: a sync pinned by replies that make no progress, stream floods
+// from many identities (never negotiated, requests never finished, replies
+// never read), a flood of valid side blocks, and (long form) a transaction
+// flood. While each runs, what honest peers and clients see is checked: the
+// lagging node catches up, honest chain-exchange and HTTP requests are
+// served, the store and the pool stay within their bounds.
+func TestResilienceHostilePeers(t *testing.T) {
+	opts := quietOpts(nodeOptions{network: "hostile", difficulty: 8})
+	a := startNode(t, opts)
+	a.mineN(scale(60, 600))
+	height := a.mustStatus().Height
+
+	t.Run("pinned sync", func(t *testing.T) {
+		v := startNode(t, opts)
+		h := startHostile(t, v)
+		out := h.do("serve known")
+		tried(t, "a peer claiming 1000 more blocks answers every chain-exchange request with block 2 (%v requests before the node stopped asking)", out["requests"])
+		start := time.Now()
+		if err := v.register(a.multiaddr()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the lagging node catches up while the attacker stays connected", 30*time.Second, func() error {
+			if s := v.mustStatus(); s.Height < height {
+				return fmt.Errorf("at height %d of %d", s.Height, height)
+			}
+			return nil
+		})
+		caught := time.Since(start)
+		waitFor(t, "the attacker penalised", 10*time.Second, func() error {
+			if v.seriesValue("gossipchain_sync_peers_penalized_total") < 1 {
+				return fmt.Errorf("no penalty")
+			}
+			return nil
+		})
+		start = time.Now()
+		var res map[string]any
+		if code, err := v.getJSON("/nodes/resolve", &res); err != nil || code != http.StatusOK {
+			t.Fatalf("GET /nodes/resolve: %d %v", code, err)
+		}
+		held(t, "caught up %d blocks in %s; the attacker was penalised; /nodes/resolve answered in %s", height-1, caught.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	})
+
+	t.Run("stream floods", func(t *testing.T) {
+		h := startHostile(t, a)
+		honestProbes := func(what string) {
+			t.Helper()
+			for range 5 {
+				if out := h.try("chain"); out["ok"] != true || uint64(out["height"].(float64)) < height {
+					t.Fatalf("honest chain request during %s: %v", what, out)
+				}
+				if _, err := a.status(); err != nil {
+					t.Fatalf("GET /status during %s: %v", what, err)
+				}
+			}
+		}
+		floods := []struct {
+			cmd  string
+			what string
+		}{
+			{fmt.Sprintf("streams 1 %d", 2*p2p.MaxTransientStreams), "one identity opening twice the node's transient stream limit without negotiating"},
+			{"streams 17 75", "17 identities with 75 streams each that never negotiate"},
+			{fmt.Sprintf("idlereq 17 %d", 8*p2p.MaxInboundStreamsPerProtocolPeer), "17 identities with chain-exchange requests begun and never finished"},
+			{fmt.Sprintf("unread 4 %d", 2*gsync.DefaultMaxServing), "4 identities asking for the whole chain twice the serving slots each, never reading"},
+		}
+		for _, f := range floods {
+			out := h.do("%s", f.cmd)
+			tried(t, "%s (%v let open)", f.what, out["opened"])
+			honestProbes(f.what)
+			held(t, "honest chain-exchange and HTTP requests served during: %s", f.what)
+		}
+	})
+
+	t.Run("side-branch flood", func(t *testing.T) {
+		b := startNode(t, opts)
+		if err := b.register(a.multiaddr()); err != nil {
+			t.Fatal(err)
+		}
+		sameHead(t, []*node{a, b}, height)
+		h := startHostile(t, a)
+		before := a.seriesValue("gossipchain_sync_blocks_ignored_total") + a.seriesValue("gossipchain_sync_blocks_accepted_total")
+		const n = 100
+		out := h.do("siblings %d", n)
+		tried(t, "%d valid blocks competing with the head, gossiped to one node", n)
+		waitFor(t, "every sibling judged", 30*time.Second, func() error {
+			got := a.seriesValue("gossipchain_sync_blocks_ignored_total") + a.seriesValue("gossipchain_sync_blocks_accepted_total") - before
+			if got < n {
+				return fmt.Errorf("%v of %d judged", got, n)
+			}
+			return nil
+		})
+		count := func(nd *node) int {
+			stored := 0
+			for _, hash := range out["hashes"].([]any) {
+				if code, err := nd.blockCode(hash.(string)); err == nil && code == http.StatusOK {
+					stored++
+				}
+			}
+			return stored
+		}
+		if sa, sb := count(a), count(b); sa > chain.MaxSideBlocksPerHeight || sb > chain.MaxSideBlocksPerHeight {
+			t.Fatalf("siblings stored: %d on the target, %d on its peer; bound %d", sa, sb, chain.MaxSideBlocksPerHeight)
+		}
+		if a.seriesValue("gossipchain_sync_peers_penalized_total") != 0 {
+			t.Fatalf("a sender of valid blocks was penalised")
+		}
+		held(t, "at most %d of %d siblings stored on the target and on its peer", chain.MaxSideBlocksPerHeight, n)
+	})
+
+	t.Run("transaction flood", func(t *testing.T) {
+		if !resilienceFull() {
+			t.Skip("skipping: the long form floods 60,000 transactions (scripts/resilience.sh); sync's TestPoolFlood covers it in the suite")
+		}
+		h := startHostile(t, a)
+		out := h.do("txflood 60000")
+		tried(t, "one peer gossips 60,000 valid transactions in %.1f s, more than the pool holds", out["seconds"])
+		for i := range 20 {
+			if _, code, err := a.postTx("honest", fmt.Sprint(i), 1); err != nil || code != http.StatusCreated {
+				t.Fatalf("POST /transactions/new under the flood: %d %v", code, err)
+			}
+		}
+		held(t, "honest POST /transactions/new answered 201 with the pool full of the flood")
+	})
+	if strings.Contains(a.lastLines(200), "panic") {
+		t.Fatalf("the target panicked")
+	}
+}
