@@ -30,12 +30,12 @@ func (c *Chain) AddBlock(b *Block) (AddResult, error) {
 //
 // The blocks must not be modified during the call.
 func (c *Chain) AddBlocks(blocks []*Block) (AddResult, int, error) {
-	return c.addBlocks(blocks, true)
+	return c.addBlocks(blocks, addLocal)
 }
 
-// addBlocks is AddBlocks; unless requested, side blocks meet the
-// side-branch policy (see AddUnrequestedBlock).
-func (c *Chain) addBlocks(blocks []*Block, requested bool) (AddResult, int, error) {
+// addBlocks is AddBlocks; mode says how side blocks are treated (see
+// sidebranch.go).
+func (c *Chain) addBlocks(blocks []*Block, mode addMode) (AddResult, int, error) {
 	now := c.now()
 	// Context-free checks need no lock.
 	valid := blocks
@@ -50,7 +50,7 @@ func (c *Chain) addBlocks(blocks []*Block, requested bool) (AddResult, int, erro
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
-	w := &writer{c: c, oldHead: c.Head(), requested: requested}
+	w := &writer{c: c, oldHead: c.Head(), mode: mode}
 	added := 0
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		w.tx = tx
@@ -126,8 +126,8 @@ type writer struct {
 	// every block. Valid until the main chain changes branch.
 	side *branch
 
-	requested bool        // see AddUnrequestedBlock
-	sideAdded []sideBlock // side blocks written, see sidebranch.go
+	mode      addMode     // how side blocks are treated, see sidebranch.go
+	sideAdded []sideBlock // side blocks written
 }
 
 // branch is a chain of stored blocks above a main-chain block.

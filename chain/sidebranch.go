@@ -9,17 +9,20 @@ import (
 )
 
 // Side-branch storage policy. A block this node did not ask for
-// (AddUnrequestedBlock: gossip, an orphan) that lands off the
-// main chain with no more work than the head is stored only when its branch
-// could plausibly win: it forks at most MaxSideForkDepth blocks below the
-// head, and its height holds fewer than MaxSideBlocksPerHeight side blocks
-// already. Blocks added by AddBlock and AddBlocks (a sync asked a peer that
-// claimed more work for them) are stored whatever their depth, since a
-// heavier branch arrives block by block from its fork.
-// PruneSideBranches deletes the side blocks whose fork has fallen more than
-// MaxSideForkDepth below the head, so that side blocks stored in a run stay
-// within MaxSideBlocksPerHeight × (MaxSideForkDepth + 1) blocks, at most
-// MaxSideBlocksPerHeight × (MaxSideForkDepth + 1) × MaxBlockSize bytes.
+// (AddUnrequestedBlock: gossip, an orphan) that lands off the main chain
+// with no more work than the head is stored only when its branch could
+// plausibly win: it forks at most MaxSideForkDepth blocks below the head,
+// and its height holds fewer than MaxSideBlocksPerHeight side blocks
+// already. Blocks a sync asked a peer for because it claimed more work
+// (AddFetchedBlocks) are stored whatever their depth, since a heavier branch
+// arrives block by block from its fork. PruneSideBranches deletes the side
+// blocks of both kinds whose fork has fallen more than MaxSideForkDepth
+// below the head, so that those stored in a run stay within
+// MaxSideBlocksPerHeight × (MaxSideForkDepth + 1) blocks, at most
+// MaxSideBlocksPerHeight × (MaxSideForkDepth + 1) × MaxBlockSize bytes,
+// beyond those of a sync in progress. Blocks added by AddBlock and AddBlocks
+// (this node's own submissions) are stored on any branch and never pruned,
+// nor are main-chain blocks abandoned by a reorganisation.
 const (
 	MaxSideForkDepth       = 8
 	MaxSideBlocksPerHeight = 2
@@ -71,15 +74,32 @@ func (si *sideIndex) drop(h Hash) {
 	}
 }
 
+// addMode says how a writer treats side blocks.
+type addMode int
+
+const (
+	addLocal       addMode = iota // AddBlock, AddBlocks: stored, never pruned
+	addFetched                    // AddFetchedBlocks: stored, pruned once behind
+	addUnrequested                // AddUnrequestedBlock: the policy, pruned once behind
+)
+
 // AddUnrequestedBlock is AddBlock for a block this node did not ask for: a
 // side block is stored only under the side-branch policy (see
 // MaxSideForkDepth), and ErrSideBranchRefused is returned otherwise.
 func (c *Chain) AddUnrequestedBlock(b *Block) (AddResult, error) {
-	res, _, err := c.addBlocks([]*Block{b}, false)
+	res, _, err := c.addBlocks([]*Block{b}, addUnrequested)
 	return res, err
 }
 
-// SideBlocks returns the number of side blocks stored since Open.
+// AddFetchedBlocks is AddBlocks for blocks a sync asked a peer for: side
+// blocks are stored at any depth, and deleted by PruneSideBranches once
+// their branch has fallen behind.
+func (c *Chain) AddFetchedBlocks(blocks []*Block) (AddResult, int, error) {
+	return c.addBlocks(blocks, addFetched)
+}
+
+// SideBlocks returns the number of side blocks stored since Open by
+// AddUnrequestedBlock and AddFetchedBlocks and not pruned yet.
 func (c *Chain) SideBlocks() int {
 	c.side.init()
 	c.mu.Lock()
@@ -90,10 +110,13 @@ func (c *Chain) SideBlocks() int {
 // admitSide applies the side-branch policy to b, about to be stored in
 // branch br with no more work than the head, and records it.
 func (w *writer) admitSide(b *Block, br *branch) error {
+	if w.mode == addLocal {
+		return nil
+	}
 	si := &w.c.side
 	si.init()
 	depth := w.headHeight() - br.fork
-	if !w.requested {
+	if w.mode == addUnrequested {
 		if depth > MaxSideForkDepth {
 			return fmt.Errorf("block %d %s: %w: it forks %d blocks below the head (limit %d)", b.Index, b.Hash, ErrSideBranchRefused, depth, MaxSideForkDepth)
 		}
@@ -101,7 +124,7 @@ func (w *writer) admitSide(b *Block, br *branch) error {
 			return fmt.Errorf("block %d %s: %w: height %d holds %d side blocks already", b.Index, b.Hash, ErrSideBranchRefused, b.Index, MaxSideBlocksPerHeight)
 		}
 	}
-	w.sideAdded = append(w.sideAdded, sideBlock{b.Hash, sideEntry{height: b.Index, fork: br.fork, requested: w.requested}})
+	w.sideAdded = append(w.sideAdded, sideBlock{b.Hash, sideEntry{height: b.Index, fork: br.fork, requested: w.mode == addFetched}})
 	return nil
 }
 
@@ -121,29 +144,20 @@ func (w *writer) sideAt(height uint64) int {
 	return n
 }
 
-// commitSide records, once committed, the side blocks written and the
-// main-chain blocks abandoned. Called with Chain.mu held.
+// commitSide records, once committed, the side blocks written. Called with
+// Chain.mu held.
 func (w *writer) commitSide() {
 	si := &w.c.side
 	si.init()
 	for _, s := range w.sideAdded {
 		si.put(s.hash, s.e)
 	}
-	if len(w.abandoned) > 0 {
-		fork := w.abandoned[0].Index - 1
-		for _, b := range w.abandoned {
-			fork = min(fork, b.Index-1)
-		}
-		for _, b := range w.abandoned {
-			si.put(b.Hash, sideEntry{height: b.Index, fork: fork})
-		}
-	}
 }
 
 // PruneSideBranches deletes the side blocks stored since Open whose fork is
 // more than MaxSideForkDepth below the head, whole branches at a time. With
 // keepRequested, blocks added by AddRequestedBlocks stay (a sync that
-// fetches them is still going on): those added by AddBlock and AddBlocks. It returns how many blocks it deleted.
+// fetches them is still going on): those added by AddFetchedBlocks. It returns how many blocks it deleted.
 func (c *Chain) PruneSideBranches(keepRequested bool) (int, error) {
 	c.side.init()
 	c.mu.Lock()

@@ -61,7 +61,7 @@ func TestSideBranchFlood(t *testing.T) {
 
 	// A requested deep fork (as a sync adds it) is stored at any depth...
 	fork := buildBranch(t, &p, c.Genesis(), 20, "fork")
-	if _, n, err := c.AddBlocks(fork); err != nil || n != len(fork) {
+	if _, n, err := c.AddFetchedBlocks(fork); err != nil || n != len(fork) {
 		t.Fatalf("requested fork: %d added, %v", n, err)
 	}
 	// ...and pruned once no sync needs it, with every shallow side block

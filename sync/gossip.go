@@ -80,9 +80,8 @@ func (s *Service) validateBlock(_ context.Context, from peer.ID, m *pubsub.Messa
 // addBlock adds a block received from peer from (empty for a block submitted
 // locally) and maps the outcome to a gossip validation result.
 func (s *Service) addBlock(b *chain.Block, from peer.ID) (chain.AddResult, pubsub.ValidationResult, error) {
-	// A block submitted to this node (from "") is stored on any branch,
-	// like one a sync asked for; one from the network meets the
-	// side-branch policy.
+	// A block submitted to this node (from "") is stored on any branch;
+	// one from the network meets the side-branch policy.
 	add := s.chain.AddUnrequestedBlock
 	if from == "" {
 		add = s.chain.AddBlock

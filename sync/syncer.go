@@ -207,7 +207,7 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 				break merge
 			}
 		}
-		_, n, err := s.chain.AddBlocks(blocks)
+		_, n, err := s.chain.AddFetchedBlocks(blocks)
 		added += n
 		switch {
 		case err == nil, errors.Is(err, chain.ErrKnownBlock):

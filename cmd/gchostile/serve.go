@@ -29,7 +29,7 @@ var serveModes = map[string]bool{
 	"oversized_frame": true, // a block frame announcing 64 MiB
 	"bad_header":      true, // a reply header of the wrong length
 	"stall":           true, // a header, then silence
-	"not_found":       true, // the code for "another network", then empty replies
+	"not_found":       true, // the code for "another network", then a status no heavier than the target's
 	"known":           true, // every time, one block the target already has
 	"empty":           true, // every time, no block at all
 }
@@ -76,6 +76,11 @@ func (a *attacker) serve(ctx context.Context, mode string) (map[string]any, erro
 			head:    randomHash(),
 			height:  st.height + 1000,
 			work:    new(big.Int).Add(st.work, new(big.Int).Lsh(big.NewInt(1000), uint(a.params.Difficulty))),
+		}
+		if mode == "not_found" && served.Load() > 0 {
+			// Answered once as another network: from then on, claim
+			// nothing to sync, so that only that answer is judged.
+			forged = st
 		}
 		if _, err := s.Write(frame(forged.encode())); err != nil {
 			s.Reset()
