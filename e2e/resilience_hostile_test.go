@@ -126,6 +126,59 @@ func TestResilienceHostilePeers(t *testing.T) {
 		held(t, "at most %d of %d siblings stored on the target and on its peer", chain.MaxSideBlocksPerHeight, n)
 	})
 
+	t.Run("memory floods", func(t *testing.T) {
+		v := startNode(t, opts)
+		if err := v.register(a.multiaddr()); err != nil {
+			t.Fatal(err)
+		}
+		sameHead(t, []*node{a, v}, height)
+		h := startHostile(t, v)
+		rss := func() int {
+			st, err := readProcStats(v.pid())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.RSSKB / 1024
+		}
+		// Orphans of about 530 KB each: more bytes than the pool holds.
+		n := scale(40, 400)
+		before := rss()
+		out := h.do("orphans %d 1900", n)
+		tried(t, "%d valid orphans of 1,900 transactions each (%.0f MB) from one peer", n, out["bytes"].(float64)/1e6)
+		waitFor(t, "every orphan judged", 60*time.Second, func() error {
+			if got := v.seriesValue("gossipchain_sync_blocks_ignored_total"); got < float64(n) {
+				return fmt.Errorf("%v of %d judged", got, n)
+			}
+			return nil
+		})
+		orphans := v.seriesValue("gossipchain_sync_orphans")
+		if orphans > gsync.DefaultMaxOrphansPerPeer || orphans*520e3 > gsync.DefaultMaxOrphanBytes {
+			t.Fatalf("orphan pool holds %v blocks of one peer (share %d, %d bytes)", orphans, gsync.DefaultMaxOrphansPerPeer, gsync.DefaultMaxOrphanBytes)
+		}
+		const bound = 128 // MiB of resident memory a flood may add
+		grew := rss() - before
+		if grew > bound {
+			t.Fatalf("resident memory grew by %d MiB under the orphan flood, bound %d", grew, bound)
+		}
+		held(t, "the orphan pool held %v blocks (at most %d bytes); resident memory grew by %d MiB (bound %d)", orphans, gsync.DefaultMaxOrphanBytes, grew, bound)
+
+		topics := scale(2000, 100000)
+		before = rss()
+		out = h.do("subs %d", topics)
+		tried(t, "%d made-up topics announced by one peer in %.1f s", topics, out["seconds"])
+		waitFor(t, "the announcements read (the marker after them judged)", 2*time.Minute, func() error {
+			if v.seriesValue(rejected("blocks", "malformed")) < 1 {
+				return fmt.Errorf("marker not judged yet")
+			}
+			return nil
+		})
+		grew = rss() - before
+		if grew > bound {
+			t.Fatalf("resident memory grew by %d MiB under the subscription flood, bound %d", grew, bound)
+		}
+		held(t, "resident memory grew by %d MiB (bound %d)", grew, bound)
+	})
+
 	t.Run("transaction flood", func(t *testing.T) {
 		if !resilienceFull() {
 			t.Skip("skipping: the long form floods 60,000 transactions (scripts/resilience.sh); sync's TestPoolFlood covers it in the suite")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
@@ -144,4 +145,59 @@ func (a *attacker) txflood(ctx context.Context, n int) (map[string]any, error) {
 		}
 	}
 	return map[string]any{"peer": id.host.ID().String(), "sent": n, "seconds": time.Since(start).Seconds()}, nil
+}
+
+// orphans publishes n valid blocks of txs transactions each (long addresses,
+// so about 280 bytes a transaction) whose parents nobody has, from one fresh
+// identity.
+func (a *attacker) orphans(ctx context.Context, n, txs int) (map[string]any, error) {
+	id, topic, err := a.joined(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pad := strings.Repeat("o", chain.MaxAddressLen-16)
+	bytes := 0
+	for i := range n {
+		parent := &chain.Block{Index: 1_000_000, Hash: randomHash()}
+		list := make([]chain.Transaction, 0, txs)
+		for j := range txs {
+			tx, err := chain.NewTransaction(fmt.Sprintf("%s%08x%07x", pad, i, j), pad+"-recipient-pad", uint64(j+1))
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, tx)
+		}
+		msg := a.blockMsg(a.child(parent, nil, list, mined))
+		if err := id.publish(ctx, topic, msg.data); err != nil {
+			return nil, fmt.Errorf("publish %d: %w", i, err)
+		}
+		bytes += len(msg.data)
+	}
+	return map[string]any{"peer": id.host.ID().String(), "sent": n, "bytes": bytes}, nil
+}
+
+// subs makes one fresh identity, subscribed to the target's block topic,
+// announce n made-up topics of the target's network, one subscription per
+// RPC, then publish a malformed block as a marker.
+func (a *attacker) subs(ctx context.Context, n int) (map[string]any, error) {
+	id, topic, err := a.joined(ctx)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	for i := range n {
+		t, err := id.ps.Join(fmt.Sprintf("/gossipchain/%s/made-up-%d/1", a.params.Name, i))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := t.Relay(); err != nil {
+			return nil, err
+		}
+	}
+	// A marker after the announcements, on the same stream: once the
+	// target counts it as a malformed block, it has read them all.
+	if err := id.publish(ctx, topic, randomBytes(64)); err != nil {
+		return nil, fmt.Errorf("publish the marker: %w", err)
+	}
+	return map[string]any{"peer": id.host.ID().String(), "topic": topic, "sent": n, "seconds": time.Since(start).Seconds()}, nil
 }

@@ -32,6 +32,9 @@
 //	                      never read
 //	siblings <n>          publish n valid blocks competing with the head
 //	txflood <n>           publish n valid transactions as fast as possible
+//	orphans <n> <txs>     publish n valid blocks of txs transactions each whose
+//	                      parent nobody has
+//	subs <n>              announce n made-up topics, one per RPC
 //	redial <peer>         dial the target again with an earlier identity and
 //	                      send it a chain-exchange request: "usable" tells
 //	                      whether it answered
@@ -216,7 +219,17 @@ func (a *attacker) run(args []string) (map[string]any, error) {
 			return a.idleRequests(ctx, n, each)
 		}
 		return a.unread(ctx, n, each)
-	case "siblings", "txflood":
+	case "orphans":
+		if len(args) != 3 {
+			return nil, fmt.Errorf("usage: orphans <count> <transactions each>")
+		}
+		n, err1 := strconv.Atoi(args[1])
+		txs, err2 := strconv.Atoi(args[2])
+		if err1 != nil || err2 != nil || n < 1 || txs < 0 {
+			return nil, fmt.Errorf("orphans: want two counts")
+		}
+		return a.orphans(ctx, n, txs)
+	case "siblings", "txflood", "subs":
 		if len(args) != 2 {
 			return nil, fmt.Errorf("usage: %s <count>", args[0])
 		}
@@ -224,8 +237,11 @@ func (a *attacker) run(args []string) (map[string]any, error) {
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("%s: %q is not a count", args[0], args[1])
 		}
-		if args[0] == "siblings" {
+		switch args[0] {
+		case "siblings":
 			return a.siblings(ctx, n)
+		case "subs":
+			return a.subs(ctx, n)
 		}
 		return a.txflood(ctx, n)
 	case "redial":
