@@ -36,7 +36,8 @@ func (s *Service) handleBlocks(str network.Stream) {
 	p := str.Conn().RemotePeer()
 	// The request is small: a peer gets RequestReadTimeout to send it.
 	_ = str.SetReadDeadline(time.Now().Add(s.cfg.RequestReadTimeout))
-	_ = str.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout))
+	end := time.Now().Add(s.cfg.RequestTimeout)
+	_ = str.SetWriteDeadline(end)
 
 	r := bufio.NewReaderSize(str, maxRequestSize+binary.MaxVarintLen64)
 	body, err := readFrame(r, nil, maxRequestSize)
@@ -72,7 +73,7 @@ func (s *Service) handleBlocks(str network.Stream) {
 		s.replyCode(str, CodeNotFound)
 		return
 	}
-	n, err := s.serveBlocks(stallGuard{str, s.cfg.StallTimeout}, req, fork)
+	n, err := s.serveBlocks(stallGuard{str, s.cfg.StallTimeout, end}, req, fork)
 	switch {
 	case errors.Is(err, errChainMoved):
 		s.replyCode(str, CodeUnavailable)
@@ -143,14 +144,19 @@ func (s *Service) serveBlocks(str network.Stream, req blockRequest, fork uint64)
 
 // stallGuard gives every write of a reply its own deadline, so that a peer
 // that stops reading loses its serving slot after timeout, not after the
-// whole RequestTimeout.
+// whole RequestTimeout; the reply as a whole still ends by end.
 type stallGuard struct {
 	network.Stream
 	timeout time.Duration
+	end     time.Time
 }
 
 func (g stallGuard) Write(p []byte) (int, error) {
-	_ = g.Stream.SetWriteDeadline(time.Now().Add(g.timeout))
+	d := time.Now().Add(g.timeout)
+	if d.After(g.end) {
+		d = g.end
+	}
+	_ = g.Stream.SetWriteDeadline(d)
 	return g.Stream.Write(p)
 }
 

@@ -240,7 +240,7 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 	}
 	// A session that timed out while making progress goes on later: keep
 	// the side branch it fetched until then.
-	requeue := errors.Is(err, context.DeadlineExceeded) && s.ctx.Err() == nil && added > 0
+	requeue := errors.Is(ctx.Err(), context.DeadlineExceeded) && s.ctx.Err() == nil && added > 0
 	if _, perr := s.chain.PruneSideBranches(requeue); perr != nil {
 		s.log.Warn("pruning side branches failed", "err", perr)
 	}
