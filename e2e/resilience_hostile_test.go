@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gossipchain/gossipchain/api"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/p2p"
 	gsync "github.com/gossipchain/gossipchain/sync"
@@ -178,6 +182,56 @@ func TestResilienceHostilePeers(t *testing.T) {
 			t.Fatalf("resident memory grew by %d MiB under the subscription flood, bound %d", grew, bound)
 		}
 		held(t, "resident memory grew by %d MiB (bound %d)", grew, bound)
+	})
+
+	t.Run("HTTP connection flood", func(t *testing.T) {
+		// Idle keep-alive connections, then silent ones, each three times the
+		// node's connection limit, from one client.
+		n := 3 * api.DefaultMaxConns
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		before, err := readProcStats(a.pid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 * n {
+			c, err := net.Dial("tcp", a.opts.httpAddr)
+			if err != nil {
+				t.Fatalf("dial %d: %v", i, err)
+			}
+			conns = append(conns, c)
+			if i < n {
+				fmt.Fprintf(c, "GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+				if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+			if i%64 == 0 {
+				if _, err := a.status(); err != nil {
+					t.Fatalf("honest GET /status after %d connections: %v", i, err)
+				}
+			}
+		}
+		tried(t, "%d idle keep-alive and %d silent HTTP connections from one client", n, n)
+		after, err := readProcStats(a.pid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.FDs > before.FDs+api.DefaultMaxConns+16 {
+			t.Fatalf("open files went from %d to %d: the connection limit (%d) did not hold", before.FDs, after.FDs, api.DefaultMaxConns)
+		}
+		if _, err := a.status(); err != nil {
+			t.Fatalf("honest GET /status: %v", err)
+		}
+		if !strings.Contains(a.logs.String(), "HTTP connection limit reached") {
+			t.Fatalf("the limit hit was not logged")
+		}
+		held(t, "honest GET /status answered throughout; open files %d → %d (limit %d connections); the limit hit logged at WARN", before.FDs, after.FDs, api.DefaultMaxConns)
 	})
 
 	t.Run("transaction flood", func(t *testing.T) {
