@@ -111,21 +111,10 @@ func (p *pool) evictForLocked(origin string) *poolEntry {
 // poolQuota); otherwise the error is ErrPoolFull.
 func (c *Chain) AddTransactionFrom(tx Transaction, origin string) error {
 	err := c.AddTransaction(tx)
-	for try := 0; errors.Is(err, ErrPoolFull) && try < 4; try++ {
-		c.mu.Lock()
-		c.pool.mu.Lock()
-		victim := c.pool.evictForLocked(origin)
-		c.pool.mu.Unlock()
-		c.mu.Unlock()
-		if victim == nil {
-			return err
-		}
-		if derr := c.db.Batch(func(btx *bolt.Tx) error {
-			return btx.Bucket(bucketPool).Delete(seqKey(victim.seq))
-		}); derr != nil {
-			return fmt.Errorf("evict pending transaction %s: %w", victim.tx.ID, derr)
-		}
-		err = c.AddTransaction(tx)
+	if errors.Is(err, ErrPoolFull) {
+		// tx passed every check of AddTransaction: evict and insert under
+		// one lock, so that concurrent additions cannot take the room.
+		err = c.evictAndInsert(tx, origin)
 	}
 	if err != nil {
 		return err
@@ -136,6 +125,52 @@ func (c *Chain) AddTransactionFrom(tx Transaction, origin string) error {
 	}
 	c.pool.mu.Unlock()
 	return nil
+}
+
+// evictAndInsert makes room for tx in a full pool at the expense of the
+// largest contributors and stores the changes in one commit.
+func (c *Chain) evictAndInsert(tx Transaction, origin string) error {
+	var victims []*poolEntry
+	var e *poolEntry
+	err := ErrPoolFull
+	c.mu.Lock()
+	for errors.Is(err, ErrPoolFull) {
+		c.pool.mu.Lock()
+		victim := c.pool.evictForLocked(origin)
+		c.pool.mu.Unlock()
+		if victim == nil {
+			err = fmt.Errorf("%w (no larger contributor to evict)", ErrPoolFull)
+			break
+		}
+		victims = append(victims, victim)
+		e, err = c.pool.insert(tx)
+	}
+	c.mu.Unlock()
+	if len(victims) == 0 {
+		return err
+	}
+	// Whatever left memory leaves the store, even if tx still did not fit.
+	serr := c.db.Batch(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucketPool)
+		for _, v := range victims {
+			if err := b.Delete(seqKey(v.seq)); err != nil {
+				return err
+			}
+		}
+		if e == nil {
+			return nil
+		}
+		return b.Put(seqKey(e.seq), tx.AppendBinary(nil))
+	})
+	if serr != nil {
+		if e != nil {
+			c.mu.Lock()
+			c.pool.remove(tx.ID)
+			c.mu.Unlock()
+		}
+		return fmt.Errorf("store pending transaction: %w", serr)
+	}
+	return err
 }
 
 // PendingFrom returns how many pending transactions came from origin through

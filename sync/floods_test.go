@@ -38,10 +38,11 @@ func TestSideBranchFloods(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		waitFor(t, 20*time.Second, "every sibling judged", func() bool {
+		judged := func() uint64 {
 			st := victim.svc.Stats()
-			return st.BlocksAccepted+st.BlocksIgnored-before.BlocksAccepted-before.BlocksIgnored >= 100
-		})
+			return st.BlocksAccepted + st.BlocksIgnored - before.BlocksAccepted - before.BlocksIgnored
+		}
+		waitFor(t, 20*time.Second, "every sibling judged", func() bool { return judged() >= 100 })
 		if n := victim.chain.SideBlocks(); n != chain.MaxSideBlocksPerHeight {
 			t.Fatalf("victim stored %d siblings, want the bound %d", n, chain.MaxSideBlocksPerHeight)
 		}
