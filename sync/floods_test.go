@@ -26,7 +26,7 @@ func TestSideBranchFloods(t *testing.T) {
 	addBlocks(t, peer.chain, main)
 	connect(t, victim, peer)
 	waitMesh(t, []*testNode{victim, peer})
-	bound := MaxSideBlocksPerHeightBound()
+	bound := sideBlocksBound()
 
 	t.Run("siblings of the head", func(t *testing.T) {
 		evil := newEvilGossiper(t, victim)
@@ -78,8 +78,8 @@ func TestSideBranchFloods(t *testing.T) {
 	})
 }
 
-// MaxSideBlocksPerHeightBound is the side blocks a run of the chain may hold.
-func MaxSideBlocksPerHeightBound() int {
+// sideBlocksBound is the number of side blocks a running chain may hold.
+func sideBlocksBound() int {
 	return chain.MaxSideBlocksPerHeight * (chain.MaxSideForkDepth + 1)
 }
 
