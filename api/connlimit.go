@@ -139,8 +139,9 @@ func refuse(c net.Conn) {
 	_ = c.Close()
 }
 
-// chainStreams bounds the GET /chain responses in progress, so that slow
-// readers hold at most DefaultMaxChainStreams batches in memory.
+// limitChainStreams bounds the GET /chain responses in progress, so that slow
+// readers hold at most Config.MaxChainStreams batches in memory; a request
+// that finds no free stream within chainStreamWait is answered 503.
 func (s *Server) limitChainStreams(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		t := time.NewTimer(s.streamWait)
