@@ -72,6 +72,12 @@ type Config struct {
 	// POST /nodes/register; DefaultRegisterTimeout when zero.
 	RegisterTimeout time.Duration
 
+	// MaxConns bounds the HTTP connections open at once (DefaultMaxConns)
+	// and MaxChainStreams the GET /chain responses written at once
+	// (DefaultMaxChainStreams); see connlimit.go.
+	MaxConns        int
+	MaxChainStreams int
+
 	// HTTPClient fetches other nodes' /status for /nodes/register; when nil
 	// a client that follows no redirects is used.
 	HTTPClient *http.Client
@@ -116,6 +122,12 @@ type Server struct {
 	resolveMu    sync.Mutex
 	lastResolved chain.Hash
 
+	conns          *connLimiter
+	chainStreams   chan struct{}
+	streamWait     time.Duration // chainStreamWait; tests lower it
+	warnMu         sync.Mutex
+	lastStreamWarn time.Time
+
 	// baseCtx is the parent of every request's context; Shutdown cancels
 	// it so that long requests (mining, resolving) end promptly.
 	baseCtx    context.Context
@@ -150,6 +162,12 @@ func New(cfg Config) *Server {
 	if cfg.RegisterTimeout <= 0 {
 		cfg.RegisterTimeout = DefaultRegisterTimeout
 	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.MaxChainStreams <= 0 {
+		cfg.MaxChainStreams = DefaultMaxChainStreams
+	}
 	s := &Server{
 		cfg:    cfg,
 		log:    cfg.Logger.With("component", "api"),
@@ -165,7 +183,11 @@ func New(cfg Config) *Server {
 		watch:          watcher{side: make(chan *chain.Block, sideQueue)},
 		eventBuffer:    EventBuffer,
 		eventKeepAlive: EventKeepAlive,
+
+		chainStreams: make(chan struct{}, cfg.MaxChainStreams),
+		streamWait:   chainStreamWait,
 	}
+	s.conns = newConnLimiter(cfg.MaxConns, s.log)
 	if s.client == nil {
 		s.client = &http.Client{
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -184,6 +206,7 @@ func New(cfg Config) *Server {
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return s.baseCtx },
+		ConnState:         s.conns.state,
 	}
 	return s
 }
@@ -192,11 +215,12 @@ func New(cfg Config) *Server {
 // panic recovery.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Serve serves the API on ln until Shutdown. Like http.Server.Serve it
-// always returns a non-nil error; after Shutdown that is http.ErrServerClosed.
+// Serve serves the API on ln until Shutdown, with at most Config.MaxConns
+// connections open. Like http.Server.Serve it always returns a non-nil
+// error; after Shutdown that is http.ErrServerClosed.
 func (s *Server) Serve(ln net.Listener) error {
 	s.startWatch()
-	return s.srv.Serve(ln)
+	return s.srv.Serve(s.conns.wrap(ln))
 }
 
 // Shutdown stops accepting connections, cancels the requests that mine or
@@ -218,7 +242,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /transactions/new", s.handleNewTransaction)
 	mux.HandleFunc("GET /mine", s.handleMine)
 	mux.HandleFunc("POST /mine", s.handleMine)
-	mux.HandleFunc("GET /chain", s.handleChain)
+	mux.HandleFunc("GET /chain", s.limitChainStreams(s.handleChain))
 	mux.HandleFunc("POST /nodes/register", s.handleRegister)
 	mux.HandleFunc("GET /nodes/resolve", s.handleResolve)
 	// Inspection and submission.

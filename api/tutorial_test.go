@@ -111,6 +111,8 @@ func TestNewTransactionErrors(t *testing.T) {
 		{"empty sender", `{"sender": "", "recipient": "b", "amount": 5}`, 400, "sender is empty"},
 		{"long recipient", `{"sender": "a", "recipient": "` + strings.Repeat("r", chain.MaxAddressLen+1) + `", "amount": 5}`, 400, "longer"},
 		{"control character", `{"sender": "a\u0007", "recipient": "b", "amount": 5}`, 400, "non-printable"},
+		{"invalid UTF-8", "{\"sender\": \"a\xff\", \"recipient\": \"b\", \"amount\": 5}", 400, "invalid UTF-8"},
+		{"lone surrogate", `{"sender": "a\ud800", "recipient": "b", "amount": 5}`, 400, "surrogate"},
 		{"body over the limit", `{"sender": "` + strings.Repeat("a", DefaultMaxBodyBytes) + `", "recipient": "b", "amount": 5}`, 413, "larger than"},
 	}
 	for _, tt := range tests {

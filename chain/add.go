@@ -30,7 +30,7 @@ func (c *Chain) AddBlock(b *Block) (AddResult, error) {
 //
 // The blocks must not be modified during the call.
 func (c *Chain) AddBlocks(blocks []*Block) (AddResult, int, error) {
-	return c.addBlocks(blocks, nil)
+	return c.addBlocks(blocks, addLocal, nil)
 }
 
 // AddBlockThen is AddBlock that calls valid once b has passed every rule,
@@ -39,11 +39,14 @@ func (c *Chain) AddBlocks(blocks []*Block) (AddResult, int, error) {
 // valid, so that the disk is not on the path of relaying. valid runs with
 // the chain's write lock held and must not call the Chain.
 func (c *Chain) AddBlockThen(b *Block, valid func()) (AddResult, error) {
-	res, _, err := c.addBlocks([]*Block{b}, valid)
+	res, _, err := c.addBlocks([]*Block{b}, addLocal, valid)
 	return res, err
 }
 
-func (c *Chain) addBlocks(blocks []*Block, valid func()) (AddResult, int, error) {
+// addBlocks is AddBlocks; mode says how side blocks are treated (see
+// sidebranch.go), and valid, if not nil, is called once every block has
+// passed the rules, before the transaction commits.
+func (c *Chain) addBlocks(blocks []*Block, mode addMode, valid func()) (AddResult, int, error) {
 	now := c.now()
 	// Context-free checks need no lock.
 	ok := blocks
@@ -58,7 +61,7 @@ func (c *Chain) addBlocks(blocks []*Block, valid func()) (AddResult, int, error)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
-	w := &writer{c: c, oldHead: c.Head()}
+	w := &writer{c: c, oldHead: c.Head(), mode: mode}
 	added := 0
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		w.v = &view{tx: tx, ix: c.ix, blk: map[Hash]uint64{}, txs: map[Hash]uint64{}}
@@ -71,7 +74,7 @@ func (c *Chain) addBlocks(blocks []*Block, valid func()) (AddResult, int, error)
 			case err == nil:
 				added++
 			case errors.Is(err, ErrKnownBlock):
-			case IsRuleError(err) || errors.Is(err, ErrUnknownParent):
+			case IsRuleError(err) || errors.Is(err, ErrUnknownParent) || errors.Is(err, ErrSideBranchRefused):
 				// Nothing of b was written: keep the blocks before it.
 				firstErr = err
 				break loop
@@ -138,6 +141,9 @@ type writer struct {
 	// branch arriving in order is not walked back to the main chain for
 	// every block. Valid until the main chain changes branch.
 	side *branch
+
+	mode      addMode     // how side blocks are treated, see sidebranch.go
+	sideAdded []sideBlock // side blocks written
 }
 
 // branch is a chain of stored blocks above a main-chain block.
@@ -172,6 +178,7 @@ func (w *writer) reset() {
 	w.side = nil
 	w.flushed = false
 	w.lowest = 0
+	w.sideAdded = nil
 }
 
 func (w *writer) headHash() Hash {
@@ -235,6 +242,9 @@ func (w *writer) add(b *Block) error {
 		}
 	}
 	if b.Index <= w.headHeight() {
+		if err := w.admitSide(b, br); err != nil {
+			return err
+		}
 		if err := v.putSide(b); err != nil {
 			return err
 		}
@@ -425,6 +435,7 @@ func (w *writer) commitMemory() {
 		w.c.ix.blocks.add(w.v.blk)
 		w.c.ix.txs.add(w.v.txs)
 	}
+	w.commitSide()
 	if w.pool != nil {
 		w.c.pool.commit(w.pool)
 	}

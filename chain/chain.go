@@ -99,6 +99,7 @@ type Chain struct {
 	pool    *pool
 	ix      *indexes
 	commits *committer
+	side    sideIndex // side blocks stored since Open, see sidebranch.go
 }
 
 // Open opens or creates the store at cfg.Path, checks it belongs to

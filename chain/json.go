@@ -11,11 +11,15 @@ import (
 )
 
 // DecodeStrict decodes exactly one JSON value from data into v: unknown
-// fields, wrong types and trailing data are errors. Keys match v's fields
+// fields, wrong types, trailing data, invalid UTF-8 and lone UTF-16
+// surrogates (which encoding/json would turn into U+FFFD) are errors. Keys match v's fields
 // as encoding/json matches them (case-insensitively, the last duplicate
 // winning); blocks and transactions have the stricter DecodeBlockJSON and
 // DecodeTransactionJSON.
 func DecodeStrict(data []byte, v any) error {
+	if err := checkJSONText(data); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -57,6 +61,9 @@ func DecodeBlockJSON(data []byte, maxTxs int) (*Block, error) {
 	if maxTxs <= 0 || maxTxs > MaxTxsLimit {
 		maxTxs = MaxTxsLimit
 	}
+	if err := checkJSONText(data); err != nil {
+		return nil, asMalformed("block", err)
+	}
 	dec := newJSONDecoder(data)
 	b, err := decodeBlockObject(dec, maxTxs)
 	if err == nil {
@@ -72,6 +79,9 @@ func DecodeBlockJSON(data []byte, maxTxs int) (*Block, error) {
 // exactly the keys id, sender, recipient, amount and nonce, under the same
 // rules as DecodeBlockJSON. The id is kept as given; Check verifies it.
 func DecodeTransactionJSON(data []byte) (Transaction, error) {
+	if err := checkJSONText(data); err != nil {
+		return Transaction{}, asMalformed("transaction", err)
+	}
 	dec := newJSONDecoder(data)
 	var tx Transaction
 	err := decodeTxObject(dec, &tx)

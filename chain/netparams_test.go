@@ -15,7 +15,7 @@ func TestNetParamsProposedIsValid(t *testing.T) {
 	if np.InitialTarget != 0x1f00ffff || np.FutureLimit() != 50*time.Second {
 		t.Errorf("proposed devnet: initial target %s, future limit %s", np.InitialTarget, np.FutureLimit())
 	}
-	// The example of PROTOCOL.md 9.2.
+	// The example of PROTOCOL.md 10.2.
 	enc, _ := np.AppendBinary(nil)
 	h, _ := np.Commitment()
 	if len(enc) != 75 || h.String() != "9d500d51309c00e443873ba88b37d4dab48777baabccf73139dcfc952f809f99" {

@@ -27,6 +27,7 @@ type pool struct {
 	front    int64 // next sequence number for the front (returned transactions)
 	back     int64 // next sequence number for the back (new transactions)
 
+	quota poolQuota // origins of the transactions, see poolquota.go
 }
 
 type poolEntry struct {
@@ -112,6 +113,7 @@ func (p *pool) remove(id Hash) {
 }
 
 func (p *pool) removeLocked(id Hash) {
+	p.quota.forget(id)
 	if el, ok := p.byID[id]; ok {
 		p.bytes -= el.Value.(*poolEntry).size
 		p.order.Remove(el)

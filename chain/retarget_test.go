@@ -823,7 +823,7 @@ func TestRetargetVectors(t *testing.T) {
 }
 
 func TestRetargetWorkedExample(t *testing.T) {
-	// PROTOCOL.md 9.3: a parent at 0x1e0fffff, solve 1.5 s and 0 s.
+	// PROTOCOL.md 10.3: a parent at 0x1e0fffff, solve 1.5 s and 0 s.
 	np := testNet(t)
 	np.MaxTarget = 0x2000ffff
 	for _, tt := range []struct {

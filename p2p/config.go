@@ -67,6 +67,11 @@ type Config struct {
 	// Logger receives the node's logs; slog.Default() when nil.
 	Logger *slog.Logger
 
+	// TopicKinds are the kinds of the only topics this node accepts from
+	// peers and may join, expanded by TopicName; DefaultTopicKinds when
+	// empty. Subscriptions of peers to any other topic are dropped.
+	TopicKinds []string
+
 	// Tuning knobs for tests; zero means the default.
 	banDuration      time.Duration // DefaultBanDuration
 	redialMin        time.Duration // first bootstrap redial delay, 1s
@@ -87,6 +92,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if len(c.TopicKinds) == 0 {
+		c.TopicKinds = append([]string(nil), DefaultTopicKinds...)
 	}
 	if c.banDuration <= 0 {
 		c.banDuration = DefaultBanDuration

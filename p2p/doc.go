@@ -23,7 +23,12 @@
 //   - Connection manager: watermarks LowWater/HighWater (default 32/96), one minute of
 //     grace for new connections. Bootstrap peers are protected (tag "bootstrap"); peers
 //     added through Connect carry a tag of weight 10 ("register").
-//   - Resource manager: go-libp2p's defaults, which leave loopback unlimited.
+//   - Resource manager: go-libp2p's defaults (which leave connections from loopback
+//     unlimited) with fixed stream limits below the global ones (limits.go): at most
+//     MaxInboundStreamsPerPeer (16) inbound streams of one peer, negotiated or not, and
+//     MaxInboundStreamsPerProtocolPeer (8) on one protocol; at most MaxTransientStreams
+//     (1024) not yet negotiated and MaxInboundStreamsPerProtocol (512) on one protocol,
+//     all peers together. They do not scale with memory, so they hold on every machine.
 //   - Connection gater: refuses, in both directions, peers serving a ban (Penalize).
 //
 // # Discovery
@@ -89,6 +94,9 @@
 //   - WithFloodPublish(true): our own messages go to every topic peer above the publish
 //     threshold, not just the mesh, so a freshly mined block leaves in one hop.
 //   - WithMaxMessageSize(Config.MaxMessageSize).
+//   - WithSubscriptionFilter: only the topics of Config.TopicKinds in this network are
+//     tracked for peers (made-up topics cost no memory), and an RPC announcing more than
+//     MaxSubscriptionsPerRPC (16) subscriptions is ignored whole.
 //   - WithPeerOutboundQueueSize(4096) and WithValidateQueueSize(4096): with pubsub's
 //     default of 32, about 5% of 200 messages published at once across 10 hosts were lost.
 //   - WithPeerScore(PeerScoreParams(), PeerScoreThresholds()), and

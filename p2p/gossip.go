@@ -73,6 +73,7 @@ func (n *Node) pubsubOptions() []pubsub.Option {
 		pubsub.WithPeerExchange(true),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithMaxMessageSize(n.cfg.MaxMessageSize),
+		pubsub.WithSubscriptionFilter(n.subscriptionFilter()),
 		pubsub.WithPeerOutboundQueueSize(peerOutboundQueueSize),
 		pubsub.WithValidateQueueSize(validateQueueSize),
 		pubsub.WithPeerScore(PeerScoreParams(), PeerScoreThresholds()),

@@ -47,6 +47,7 @@ type Node struct {
 	ps        *pubsub.PubSub
 	cm        *connmgr.BasicConnMgr
 	gater     *banGater
+	rm        network.ResourceManager
 	bootstrap []peer.AddrInfo
 	notifiee  *network.NotifyBundle
 
@@ -100,6 +101,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("create connection manager: %w", err)
 	}
 	gater := newBanGater()
+	rm, err := newResourceManager()
+	if err != nil {
+		cm.Close()
+		return nil, err
+	}
 	h, err := libp2p.New(
 		libp2p.Identity(key),
 		libp2p.ListenAddrs(listen...),
@@ -112,10 +118,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		libp2p.Transport(quic.NewTransport),
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
+		libp2p.ResourceManager(rm),
 		libp2p.DisableRelay(),
 	)
 	if err != nil {
 		cm.Close()
+		rm.Close()
 		return nil, fmt.Errorf("create libp2p host: %w", err)
 	}
 
@@ -125,6 +133,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		host:    h,
 		cm:      cm,
 		gater:   gater,
+		rm:      rm,
 		sources: make(map[peer.ID]string),
 		dialing: make(map[peer.ID]bool),
 		found:   make(map[peer.ID]peer.AddrInfo),
@@ -150,6 +159,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		n.cancel()
 		h.Network().StopNotify(n.notifiee)
 		h.Close()
+		rm.Close()
 		return nil, fmt.Errorf("create gossipsub router: %w", err)
 	}
 	n.ps = ps
@@ -234,6 +244,7 @@ func (n *Node) Close() error {
 		if err := n.host.Close(); err != nil {
 			n.closeErr = fmt.Errorf("close libp2p host: %w", err)
 		}
+		_ = n.rm.Close()
 		n.log.Info("p2p node closed")
 	})
 	return n.closeErr

@@ -3,7 +3,8 @@
 # against real node processes and summarises what each one tried and what
 # held: crashes by SIGKILL while mining, syncing and reorganising; a LAN
 # partition healed; churn with leak checks; a transaction flood; a hostile
-# peer; HTTP fuzzing.
+# peer; hostile peers that pin the sync, flood streams, side branches,
+# orphans, subscriptions and the pending pool; HTTP fuzzing.
 #
 # Usage:
 #   scripts/resilience.sh                # long form: 120 kills, 5 minutes of churn, ...

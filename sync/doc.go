@@ -18,9 +18,13 @@
 //     added → accept; already known, stale (StaleDepth blocks below the head)
 //     or parent unknown → ignore; a broken rule → reject, which lowers the
 //     sender's gossip score. A block whose parent is unknown is kept in the
-//     orphan pool (bounded in count and age) and the missing blocks are
-//     fetched from the peer that sent it; orphans connect as soon as their
-//     parent is added. SubmitTransaction, SubmitBlock and PublishBlock publish
+//     orphan pool (bounded in count, bytes, blocks per peer and age) and the
+//     missing blocks are fetched from the peer that sent it; orphans connect
+//     as soon as their parent is added. A block too far ahead of the local
+//     clock is ignored without penalty and waits in the same pool until it
+//     is valid (MaxFutureWait); a valid side block refused by the chain's
+//     side-branch policy is ignored; a transaction counts against the pool
+//     share of the peer that forwarded it (chain.AddTransactionFrom). SubmitTransaction, SubmitBlock and PublishBlock publish
 //     what this node produces.
 //
 //   - Status (StatusProtocol). Whenever a peer connects, both ends send each
@@ -35,7 +39,13 @@
 //     first locator hash on its main chain, in bounded batches. The client
 //     checks every reply (no longer than asked, starts after a locator hash,
 //     every block links to the one before) and adds the blocks with
-//     chain.AddBlocks, which validates each of them fully. A peer that breaks
+//     chain.AddFetchedBlocks, which validates each of them fully. A session
+//     is bounded by SessionTimeout and by MaxNoProgress replies in a row that
+//     bring nothing new; a peer whose replies make no progress, or end its
+//     chain below the work its status claimed, is penalised. A server reads
+//     a request within RequestReadTimeout, writes each part of its reply
+//     within StallTimeout, and serves MaxServing requests at once,
+//     MaxServingPerPeer of one peer. A peer that breaks
 //     the protocol or serves an invalid block is penalised (disconnected and
 //     banned by p2p.Node.Penalize); a peer that stalls meets the request
 //     deadline and another peer is tried. The same protocol serves a whole

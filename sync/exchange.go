@@ -34,7 +34,10 @@ func (s *Service) handleBlocks(str network.Stream) {
 	stop := context.AfterFunc(s.ctx, func() { _ = str.Reset() })
 	defer stop()
 	p := str.Conn().RemotePeer()
-	_ = str.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
+	// The request is small: a peer gets RequestReadTimeout to send it.
+	_ = str.SetReadDeadline(time.Now().Add(s.cfg.RequestReadTimeout))
+	end := time.Now().Add(s.cfg.RequestTimeout)
+	_ = str.SetWriteDeadline(end)
 
 	r := bufio.NewReaderSize(str, maxRequestSize+binary.MaxVarintLen64)
 	body, err := readFrame(r, nil, maxRequestSize)
@@ -53,6 +56,11 @@ func (s *Service) handleBlocks(str network.Stream) {
 		s.replyCode(str, CodeBadRequest)
 		return
 	}
+	if !s.slots.take(p) {
+		s.replyCode(str, CodeUnavailable)
+		return
+	}
+	defer s.slots.release(p)
 	select {
 	case s.serving <- struct{}{}:
 		defer func() { <-s.serving }()
@@ -65,7 +73,7 @@ func (s *Service) handleBlocks(str network.Stream) {
 		s.replyCode(str, CodeNotFound)
 		return
 	}
-	n, err := s.serveBlocks(str, req, fork)
+	n, err := s.serveBlocks(stallGuard{str, s.cfg.StallTimeout, end}, req, fork)
 	switch {
 	case errors.Is(err, errChainMoved):
 		s.replyCode(str, CodeUnavailable)
@@ -164,6 +172,24 @@ func (s *Service) serveBlocks(str network.Stream, req blockRequest, fork uint64)
 		return 0, err
 	}
 	return n, w.Flush()
+}
+
+// stallGuard gives every write of a reply its own deadline, so that a peer
+// that stops reading loses its serving slot after timeout, not after the
+// whole RequestTimeout; the reply as a whole still ends by end.
+type stallGuard struct {
+	network.Stream
+	timeout time.Duration
+	end     time.Time
+}
+
+func (g stallGuard) Write(p []byte) (int, error) {
+	d := time.Now().Add(g.timeout)
+	if d.After(g.end) {
+		d = g.end
+	}
+	_ = g.Stream.SetWriteDeadline(d)
+	return g.Stream.Write(p)
 }
 
 // replyCode answers with a bare status code and closes the stream.

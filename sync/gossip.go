@@ -109,7 +109,13 @@ func (s *Service) addGossiped(b *chain.Block, from peer.ID) pubsub.ValidationRes
 // locally) and maps the outcome to a gossip validation result. valid, if not
 // nil, is called once the block has passed every rule, before it is on disk.
 func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (chain.AddResult, pubsub.ValidationResult, error) {
-	res, err := s.chain.AddBlockThen(b, valid)
+	// A block submitted to this node (from "") is stored on any branch;
+	// one from the network meets the side-branch policy.
+	add := s.chain.AddUnrequestedBlockThen
+	if from == "" {
+		add = s.chain.AddBlockThen
+	}
+	res, err := add(b, valid)
 	switch {
 	case err == nil:
 		s.seen.stored(b.Hash, time.Now())
@@ -126,12 +132,15 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (chain.Ad
 		return res, pubsub.ValidationIgnore, err
 	case errors.Is(err, chain.ErrUnknownParent):
 		// Keep only orphans that could be valid: check what needs no parent.
-		if serr := s.params.CheckBlockSanity(b, time.Now()); serr != nil {
+		if serr := s.params.CheckBlockSanity(b, s.chain.Now()); chain.RuleCode(serr) == chain.ErrTimeTooNew && from != "" {
+			s.holdFuture([]*chain.Block{b}, from)
+			return res, pubsub.ValidationIgnore, serr
+		} else if serr != nil {
 			s.stats.rejectBlock(reason(serr))
 			return res, pubsub.ValidationReject, serr
 		}
 		s.stats.blocksIgnored.Add(1)
-		if s.orphans.add(b, from, time.Now()) {
+		if s.orphans.add(b, from, time.Now(), time.Time{}) {
 			s.stats.orphansAdded.Add(1)
 			s.log.Debug("orphan block", "hash", b.Hash, "index", b.Index, "parent", b.PreviousHash, "from", from)
 		}
@@ -140,6 +149,13 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (chain.Ad
 		} else {
 			s.requestSyncAll()
 		}
+		return res, pubsub.ValidationIgnore, err
+	case chain.RuleCode(err) == chain.ErrTimeTooNew && from != "":
+		// The rule depends on our clock: the sender may be right.
+		s.holdFuture([]*chain.Block{b}, from)
+		return res, pubsub.ValidationIgnore, err
+	case errors.Is(err, chain.ErrSideBranchRefused):
+		s.stats.blocksIgnored.Add(1)
 		return res, pubsub.ValidationIgnore, err
 	case chain.IsRuleError(err):
 		s.stats.rejectBlock(reason(err))
@@ -177,12 +193,12 @@ func (s *Service) validateTx(_ context.Context, from peer.ID, m *pubsub.Message)
 	if from == s.self || m.Local {
 		return pubsub.ValidationAccept
 	}
-	return s.addTx(tx, from)
+	return s.addTx(tx, m.ReceivedFrom)
 }
 
 func (s *Service) addTx(tx chain.Transaction, from peer.ID) pubsub.ValidationResult {
 	// The pool logs a failed write and drops the transaction again.
-	_, err := s.chain.AddTransactionAsync(tx)
+	_, err := s.chain.AddTransactionAsyncFrom(tx, from.String())
 	switch {
 	case err == nil:
 		s.seen.accepted(tx.ID, time.Now())
@@ -220,7 +236,7 @@ func (s *Service) SubmitTransaction(ctx context.Context, tx chain.Transaction) e
 		return ErrClosed
 	}
 	defer s.leave()
-	durable, err := s.chain.AddTransactionAsync(tx)
+	durable, err := s.chain.AddTransactionAsyncFrom(tx, "")
 	if err != nil {
 		if chain.IsRuleError(err) {
 			s.stats.rejectTx(reason(err))

@@ -71,6 +71,7 @@ func newEvilGossiper(t testing.TB, victim *testNode) *evilGossiper {
 	ps, err := pubsub.NewGossipSub(context.Background(), h,
 		pubsub.WithMessageIdFn(func(m *pb.Message) string { return p2p.MessageID(m.GetData()) }),
 		pubsub.WithFloodPublish(true),
+		pubsub.WithPeerOutboundQueueSize(4096), // floods are not dropped on our side
 		pubsub.WithMaxMessageSize(4<<20))
 	if err != nil {
 		t.Fatal(err)

@@ -19,14 +19,31 @@ import (
 
 // Defaults of the optional Config fields.
 const (
-	DefaultMaxOrphans     = 256
-	DefaultOrphanTTL      = 10 * time.Minute
-	DefaultBatchSize      = MaxBlocksPerRequest
-	DefaultRequestTimeout = 30 * time.Second
-	DefaultStatusTimeout  = 10 * time.Second
-	DefaultMaxServing     = 8
-	DefaultStatusInterval = 10 * time.Second
+	DefaultMaxOrphans         = 256
+	DefaultMaxOrphanBytes     = 16 << 20
+	DefaultMaxOrphansPerPeer  = 32
+	DefaultOrphanTTL          = 10 * time.Minute
+	DefaultBatchSize          = MaxBlocksPerRequest
+	DefaultRequestTimeout     = 30 * time.Second
+	DefaultRequestReadTimeout = 5 * time.Second
+	DefaultStallTimeout       = 5 * time.Second
+	DefaultSessionTimeout     = 2 * time.Minute
+	DefaultStatusTimeout      = 10 * time.Second
+	DefaultMaxServing         = 16
+	DefaultMaxServingPerPeer  = 2
+	DefaultStatusInterval     = 10 * time.Second
 )
+
+// MaxNoProgress is how many chain-exchange replies in a row may make no
+// progress (no block new to this node, and no continuation of the previous
+// reply) before the sync session ends and the peer is penalised.
+const MaxNoProgress = 2
+
+// MaxFutureWait bounds how long a block timestamped too far in the future
+// (chain.MaxFutureDrift ahead of the local clock) is kept until it becomes
+// valid; a block further ahead is ignored. Neither is penalised: the
+// future-time rule depends on the local clock, so the sender may be honest.
+const MaxFutureWait = 10 * time.Minute
 
 // Gossip topic kinds, expanded by p2p.TopicName.
 const (
@@ -48,9 +65,16 @@ type Config struct {
 	// Logger receives the service's logs; slog.Default() when nil.
 	Logger *slog.Logger
 
-	// MaxOrphans bounds the orphan pool (DefaultMaxOrphans); the oldest
-	// orphan makes room for a new one.
-	MaxOrphans int
+	// MaxOrphans bounds the orphan pool in blocks (DefaultMaxOrphans),
+	// MaxOrphanBytes in encoded bytes (DefaultMaxOrphanBytes) and
+	// MaxOrphansPerPeer the blocks one peer may have in it
+	// (DefaultMaxOrphansPerPeer). A peer over its share loses its own
+	// oldest orphan; a full pool drops the oldest orphan of the peer that
+	// holds the most bytes. Blocks waiting for their timestamp to become
+	// valid (see MaxFutureWait) live in the same pool, under the same bounds.
+	MaxOrphans        int
+	MaxOrphanBytes    int
+	MaxOrphansPerPeer int
 	// OrphanTTL is how long an orphan waits for its parent (DefaultOrphanTTL).
 	OrphanTTL time.Duration
 	// BatchSize is the number of blocks asked for in one chain-exchange
@@ -61,6 +85,17 @@ type Config struct {
 	// (DefaultRequestTimeout). A peer that does not answer within it is
 	// dropped from the sync and another is tried.
 	RequestTimeout time.Duration
+	// RequestReadTimeout bounds, on the serving end, reading a
+	// chain-exchange request once the stream is open
+	// (DefaultRequestReadTimeout), and StallTimeout each write of the reply
+	// (DefaultStallTimeout): a peer that does not send its request or does
+	// not read the reply loses the stream.
+	RequestReadTimeout time.Duration
+	StallTimeout       time.Duration
+	// SessionTimeout bounds one sync session with one peer
+	// (DefaultSessionTimeout). A session that ends on it while making
+	// progress is queued again, behind the other peers.
+	SessionTimeout time.Duration
 	// StatusTimeout bounds one status exchange (DefaultStatusTimeout).
 	StatusTimeout time.Duration
 	// StatusInterval is how often statuses are exchanged again with every
@@ -68,8 +103,10 @@ type Config struct {
 	// gossiped block learns it is behind even if no further block comes.
 	StatusInterval time.Duration
 	// MaxServing bounds the chain-exchange requests served at once
-	// (DefaultMaxServing); more are answered with CodeUnavailable.
-	MaxServing int
+	// (DefaultMaxServing), MaxServingPerPeer those of one peer
+	// (DefaultMaxServingPerPeer); more are answered with CodeUnavailable.
+	MaxServing        int
+	MaxServingPerPeer int
 
 	// OnBlock, OnTransaction and OnProgress, when set, are told of blocks
 	// added, transactions added to the pool and sync progress (see
@@ -91,6 +128,24 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxOrphans <= 0 {
 		c.MaxOrphans = DefaultMaxOrphans
+	}
+	if c.MaxOrphanBytes <= 0 {
+		c.MaxOrphanBytes = DefaultMaxOrphanBytes
+	}
+	if c.MaxOrphansPerPeer <= 0 {
+		c.MaxOrphansPerPeer = DefaultMaxOrphansPerPeer
+	}
+	if c.RequestReadTimeout <= 0 {
+		c.RequestReadTimeout = DefaultRequestReadTimeout
+	}
+	if c.StallTimeout <= 0 {
+		c.StallTimeout = DefaultStallTimeout
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = DefaultSessionTimeout
+	}
+	if c.MaxServingPerPeer <= 0 {
+		c.MaxServingPerPeer = DefaultMaxServingPerPeer
 	}
 	if c.OrphanTTL <= 0 {
 		c.OrphanTTL = DefaultOrphanTTL
@@ -134,6 +189,7 @@ type Service struct {
 	seen    *seenLog
 	stats   counters
 	serving chan struct{} // semaphore of chain-exchange requests being served
+	slots   *peerSlots    // chain-exchange requests being served, per peer
 
 	blocks *p2p.Topic
 	txs    *p2p.Topic
@@ -152,7 +208,7 @@ type Service struct {
 	subs    []*pubsub.Subscription
 	evSub   event.Subscription
 
-	syncMu     gosync.Mutex  // one sync session at a time
+	syncSem    chan struct{} // one sync session at a time (see lockSync)
 	syncQueue  chan peer.ID  // peers to sync from, served by syncLoop
 	orphanWake chan struct{} // wakes orphanLoop: a block was added
 	progress   progress      // the running sync, for Progress
@@ -175,9 +231,11 @@ func New(cfg Config) (*Service, error) {
 		self:       cfg.Node.ID(),
 		params:     cfg.Chain.Params(),
 		genesis:    cfg.Chain.Genesis().Hash,
-		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.OrphanTTL),
+		orphans:    newOrphanPool(orphanLimits{count: cfg.MaxOrphans, bytes: cfg.MaxOrphanBytes, perPeer: cfg.MaxOrphansPerPeer}, cfg.OrphanTTL),
 		seen:       newSeenLog(),
 		serving:    make(chan struct{}, cfg.MaxServing),
+		slots:      newPeerSlots(cfg.MaxServingPerPeer),
+		syncSem:    make(chan struct{}, 1),
 		peers:      make(map[peer.ID]Status),
 		queued:     make(map[peer.ID]bool),
 		syncQueue:  make(chan peer.ID, 64),

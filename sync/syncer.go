@@ -71,16 +71,31 @@ func (s *Service) syncLoop() {
 			if s.host.Network().Connectedness(p) != network.Connected {
 				continue
 			}
-			s.syncMu.Lock()
+			if s.lockSync(s.ctx) != nil {
+				return
+			}
 			if force || known && st.Work.Cmp(s.chain.Head().Work) > 0 {
 				if err := s.syncFrom(s.ctx, p); err != nil && s.ctx.Err() == nil {
 					s.syncHeaviest(s.ctx, s.candidates(s.chain.Head().Work), p)
 				}
 			}
-			s.syncMu.Unlock()
+			s.unlockSync()
 		}
 	}
 }
+
+// lockSync waits until no other sync session runs, or until ctx is done.
+// A nil error must be matched by a call to unlockSync.
+func (s *Service) lockSync(ctx context.Context) error {
+	select {
+	case s.syncSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Service) unlockSync() { <-s.syncSem }
 
 // candidate is a peer and its status.
 type candidate struct {
@@ -113,7 +128,8 @@ func sortCandidates(cs []candidate) {
 }
 
 // syncHeaviest syncs from the first of cands (heaviest first) that is still
-// heavier than our chain and answers, skipping skip. s.syncMu must be held.
+// heavier than our chain and answers, skipping skip. The sync lock must be
+// held (see lockSync).
 func (s *Service) syncHeaviest(ctx context.Context, cands []candidate, skip peer.ID) error {
 	var last error
 	for _, c := range cands {
@@ -135,15 +151,30 @@ func (s *Service) syncHeaviest(ctx context.Context, cands []candidate, skip peer
 	return last
 }
 
+// errNoProgress ends a sync session whose peer sent MaxNoProgress replies
+// in a row that made no progress.
+var errNoProgress = errors.New("replies make no progress")
+
+// errFuture ends a sync session at a block whose timestamp is too far ahead
+// of the local clock: it waits in the orphan pool.
+var errFuture = errors.New("block timestamp ahead of the local clock")
+
 // syncFrom fetches from p the main-chain blocks we lack, batch after batch,
 // and adds them to the chain, until p has no more (its head when it answered
 // the last batch). Fetching runs up to syncQueueBatches batches ahead of
-// adding, and batches waiting are added together. A peer that
-// breaks the protocol or serves an invalid block is penalised. s.syncMu must
-// be held.
+// adding, and batches waiting are added together.
+//
+// A session is bounded: by SessionTimeout (p is then queued again if it made
+// progress, so that other peers get their turn), and by MaxNoProgress replies
+// in a row that bring no new block. A peer that breaks the protocol, serves
+// an invalid block, makes no progress, or ends its reply while the work it
+// claimed in its status is still ahead of ours is penalised. A block too far
+// in the future is no fault of the peer: it waits in the orphan pool and the
+// session ends. The sync lock must be held (see lockSync).
 func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 	before := s.chain.Head()
-	ctx, cancel := context.WithCancel(ctx)
+	claimed, _ := s.PeerStatus(p)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SessionTimeout)
 	defer cancel()
 	s.syncStarted(p)
 	defer s.syncEnded()
@@ -178,14 +209,20 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 				break merge
 			}
 		}
-		res, n, err := s.chain.AddBlocks(blocks)
+		res, n, err := s.chain.AddFetchedBlocks(blocks)
 		added += n
 		abandoned += res.Abandoned
 		s.syncAdvanced(n)
-		// Blocks already stored (a side branch this node holds, or blocks
-		// that arrived by gossip meanwhile) are no failure: the next
-		// request starts after them.
-		if err != nil && !errors.Is(err, chain.ErrKnownBlock) {
+		switch {
+		case err == nil, errors.Is(err, chain.ErrKnownBlock):
+			// Blocks already stored (a side branch this node holds, or
+			// blocks that arrived by gossip meanwhile) are no failure: the
+			// next request starts after them.
+		case chain.RuleCode(err) == chain.ErrTimeTooNew:
+			s.holdFuture(blocks, p)
+			addErr = errFuture
+			cancel()
+		default:
 			addErr = err
 			cancel()
 		}
@@ -211,15 +248,32 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 	if err == nil {
 		err = fetchErr
 	}
+	// A session that timed out while making progress goes on later: keep
+	// the side branch it fetched until then.
+	requeue := errors.Is(ctx.Err(), context.DeadlineExceeded) && s.ctx.Err() == nil && added > 0
+	if _, perr := s.chain.PruneSideBranches(requeue); perr != nil {
+		s.log.Warn("pruning side branches failed", "err", perr)
+	}
 	switch {
+	case err == nil && claimed.Work != nil && claimed.Work.Cmp(after.Work) > 0:
+		// p said it had no more, yet the work it claimed is still ahead.
+		err = fmt.Errorf("chain ended at height %d below the work of its status (height %d)", after.Height, claimed.Height)
+		s.penalize(p, "contradicted its status: "+err.Error())
 	case err == nil:
 		s.stats.syncsCompleted.Add(1)
 		return nil
+	case errors.Is(err, errFuture):
+		s.log.Info("sync paused at a block ahead of the local clock", "peer", p, "blocks", added)
 	case addErr != nil && chain.IsRuleError(addErr):
 		s.stats.rejectBlock(reason(addErr))
 		s.penalize(p, "served an invalid block: "+addErr.Error())
 	case isViolation(err):
 		s.penalize(p, "broke the chain-exchange protocol: "+err.Error())
+	case errors.Is(err, errNoProgress):
+		s.penalize(p, "chain-exchange "+err.Error())
+	case requeue:
+		s.log.Info("sync session timed out, queued again", "peer", p, "blocks", added, "timeout", s.cfg.SessionTimeout)
+		s.spawn(func() { s.requestSync(p, false) })
 	default:
 		var ce *codeError
 		if errors.As(err, &ce) && ce.code == CodeNotFound {
@@ -234,11 +288,16 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 }
 
 // fetchLoop requests batches from p and hands them to batches until p has no
-// more blocks after the last one received.
+// more blocks after the last one received. A reply makes progress if it
+// continues from the last block of the previous one, or if its last block is
+// new to this node; after MaxNoProgress replies in a row without progress it
+// returns errNoProgress.
 func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch) error {
 	base := s.chain.Locator()
 	locator := base
 	var buf []byte
+	var tip chain.Hash
+	stuck := 0
 	for {
 		b, nbuf, err := s.fetchBatch(ctx, p, locator, s.cfg.BatchSize, buf)
 		buf = nbuf
@@ -248,15 +307,24 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 		if len(b.blocks) == 0 {
 			return nil
 		}
+		last := b.blocks[len(b.blocks)-1]
+		first := b.blocks[0]
+		if tip == (chain.Hash{}) || first.PreviousHash == tip || !s.chain.HasBlock(last.Hash) {
+			stuck = 0
+		} else if stuck++; stuck >= MaxNoProgress {
+			return fmt.Errorf("%w: %d replies in a row hold only blocks already known", errNoProgress, stuck)
+		} else {
+			continue // ask again from the same tip
+		}
 		select {
 		case batches <- b:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		last := b.blocks[len(b.blocks)-1]
 		if last.Index >= b.headHeight {
 			return nil
 		}
+		tip = last.Hash
 		locator = withTip(last.Hash, base)
 	}
 }
@@ -288,7 +356,8 @@ func (s *Service) announce(skip peer.ID) {
 // heaviest peer heavier than us, trying the next one if it fails. It reports
 // whether our head changed while it ran — extended or moved to another
 // branch: the chain was replaced by a heavier one, as the tutorial's
-// /nodes/resolve says. The error is ctx's, or that of the last sync tried
+// /nodes/resolve says. Every step, waiting for a sync session already
+// running included, ends when ctx does. The error is ctx's, or that of the last sync tried
 // when none succeeded and the head did not change.
 func (s *Service) Resolve(ctx context.Context) (replaced bool, err error) {
 	if !s.enter() {
@@ -330,9 +399,11 @@ func (s *Service) Resolve(ctx context.Context) (replaced bool, err error) {
 	}
 	sortCandidates(cands)
 
-	s.syncMu.Lock()
+	if err := s.lockSync(ctx); err != nil {
+		return false, err
+	}
 	err = s.syncHeaviest(ctx, cands, "")
-	s.syncMu.Unlock()
+	s.unlockSync()
 	replaced = s.chain.Head().Hash != before.Hash
 	if cerr := ctx.Err(); cerr != nil {
 		return replaced, cerr

@@ -119,16 +119,16 @@ func TestOrphanPool(t *testing.T) {
 	params := testParams(t, testNetwork, 0)
 	chainA := buildBlocks(t, params, params.Genesis(), 5, "a")
 	now := time.Now()
-	op := newOrphanPool(3, time.Minute)
+	op := newOrphanPool(orphanLimits{count: 3, bytes: 1 << 20, perPeer: 3}, time.Minute)
 	from := peer.ID("p")
 
 	// Bounded in count: the oldest makes room.
 	for i, b := range chainA[1:] { // heights 3..6, all orphans
-		if !op.add(b, from, now.Add(time.Duration(i)*time.Second)) {
+		if !op.add(b, from, now.Add(time.Duration(i)*time.Second), time.Time{}) {
 			t.Fatalf("add %d: not new", i)
 		}
 	}
-	if op.add(chainA[4], from, now) {
+	if op.add(chainA[4], from, now, time.Time{}) {
 		t.Fatalf("duplicate added")
 	}
 	if op.len() != 3 || op.has(chainA[1].Hash) {
@@ -138,12 +138,12 @@ func TestOrphanPool(t *testing.T) {
 	// following on the next call.
 	known := map[chain.Hash]bool{chainA[1].Hash: true}
 	has := func(h chain.Hash) bool { return known[h] }
-	ready := op.takeReady(has)
+	ready := op.takeReady(has, now)
 	if len(ready) != 1 || ready[0].block != chainA[2] {
 		t.Fatalf("ready: %d", len(ready))
 	}
 	known[chainA[2].Hash] = true
-	if ready = op.takeReady(has); len(ready) != 1 || ready[0].block != chainA[3] {
+	if ready = op.takeReady(has, now); len(ready) != 1 || ready[0].block != chainA[3] {
 		t.Fatalf("second round: %d", len(ready))
 	}
 	// Bounded in age.
@@ -153,6 +153,51 @@ func TestOrphanPool(t *testing.T) {
 	}
 	if len(op.byParent) != 0 {
 		t.Fatalf("parent index not emptied: %d", len(op.byParent))
+	}
+}
+
+// TestOrphanPoolBounds: a peer over its share loses its own oldest orphan,
+// a pool full in bytes loses the oldest orphan of the peer holding the most
+// bytes, and a block due later is not ready before its time.
+func TestOrphanPoolBounds(t *testing.T) {
+	params := testParams(t, testNetwork, 0)
+	blocks := buildBlocks(t, params, params.Genesis(), 12, "a")
+	size := blocks[0].BinarySize()
+	now := time.Now()
+	op := newOrphanPool(orphanLimits{count: 100, bytes: 6*size + size/2, perPeer: 4}, time.Hour)
+	at := func(i int) time.Time { return now.Add(time.Duration(i) * time.Millisecond) }
+
+	// The flooder's share: 4 blocks, its oldest goes first.
+	for i := 0; i < 6; i++ {
+		op.add(blocks[i], "flood", at(i), time.Time{})
+	}
+	if op.len() != 4 || op.has(blocks[0].Hash) || op.has(blocks[1].Hash) || !op.has(blocks[5].Hash) {
+		t.Fatalf("flooder holds %d; oldest kept: %v %v", op.len(), op.has(blocks[0].Hash), op.has(blocks[1].Hash))
+	}
+	// Two honest blocks fill the pool's bytes (6 blocks); a third evicts
+	// from the flooder, the largest, not from the honest peer.
+	op.add(blocks[6], "honest", at(6), time.Time{})
+	op.add(blocks[7], "honest", at(7), time.Time{})
+	op.add(blocks[8], "other", at(8), time.Time{})
+	if op.size() > 6*size+size/2 {
+		t.Fatalf("pool holds %d bytes, limit %d", op.size(), 6*size+size/2)
+	}
+	for _, i := range []int{6, 7, 8} {
+		if !op.has(blocks[i].Hash) {
+			t.Fatalf("honest orphan %d evicted", i)
+		}
+	}
+	if op.has(blocks[2].Hash) {
+		t.Fatalf("the flooder's oldest orphan was kept")
+	}
+	// A block due later waits for its time even with its parent known.
+	op.add(blocks[10], "p", at(10), now.Add(time.Second))
+	has := func(h chain.Hash) bool { return h == blocks[9].Hash }
+	if r := op.takeReady(has, now); len(r) != 0 || !op.hasFuture() {
+		t.Fatalf("future block ready early: %d", len(r))
+	}
+	if r := op.takeReady(has, now.Add(time.Second)); len(r) != 1 || r[0].block != blocks[10] || op.hasFuture() {
+		t.Fatalf("future block not ready on time: %d", len(r))
 	}
 }
 

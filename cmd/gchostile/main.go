@@ -24,6 +24,17 @@
 //	flood <idle> <requests> <malformed> <concurrency>
 //	                      open idle chain-exchange streams, then send valid and
 //	                      malformed requests
+//	streams <n> <each>    open <each> streams that never negotiate a protocol
+//	                      from each of <n> fresh identities, and keep them
+//	idlereq <n> <each>    likewise, chain-exchange streams whose request
+//	                      starts and never ends
+//	unread <n> <each>     likewise, whole-chain requests whose replies are
+//	                      never read
+//	siblings <n>          publish n valid blocks competing with the head
+//	txflood <n>           publish n valid transactions as fast as possible
+//	orphans <n> <txs>     publish n valid blocks of txs transactions each whose
+//	                      parent nobody has
+//	subs <n>              announce n made-up topics, one per RPC
 //	redial <peer>         dial the target again with an earlier identity and
 //	                      send it a chain-exchange request: "usable" tells
 //	                      whether it answered
@@ -192,6 +203,47 @@ func (a *attacker) run(args []string) (map[string]any, error) {
 			n[i] = v
 		}
 		return a.flood(ctx, n[0], n[1], n[2], max(n[3], 1))
+	case "streams", "idlereq", "unread":
+		if len(args) != 3 {
+			return nil, fmt.Errorf("usage: %s <identities> <streams each>", args[0])
+		}
+		n, err1 := strconv.Atoi(args[1])
+		each, err2 := strconv.Atoi(args[2])
+		if err1 != nil || err2 != nil || n < 1 || each < 1 {
+			return nil, fmt.Errorf("%s: want two counts", args[0])
+		}
+		switch args[0] {
+		case "streams":
+			return a.streams(ctx, n, each)
+		case "idlereq":
+			return a.idleRequests(ctx, n, each)
+		}
+		return a.unread(ctx, n, each)
+	case "orphans":
+		if len(args) != 3 {
+			return nil, fmt.Errorf("usage: orphans <count> <transactions each>")
+		}
+		n, err1 := strconv.Atoi(args[1])
+		txs, err2 := strconv.Atoi(args[2])
+		if err1 != nil || err2 != nil || n < 1 || txs < 0 {
+			return nil, fmt.Errorf("orphans: want two counts")
+		}
+		return a.orphans(ctx, n, txs)
+	case "siblings", "txflood", "subs":
+		if len(args) != 2 {
+			return nil, fmt.Errorf("usage: %s <count>", args[0])
+		}
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: %q is not a count", args[0], args[1])
+		}
+		switch args[0] {
+		case "siblings":
+			return a.siblings(ctx, n)
+		case "subs":
+			return a.subs(ctx, n)
+		}
+		return a.txflood(ctx, n)
 	case "redial":
 		if len(args) != 2 {
 			return nil, fmt.Errorf("usage: redial <peer>")

@@ -29,7 +29,9 @@ var serveModes = map[string]bool{
 	"oversized_frame": true, // a block frame announcing 64 MiB
 	"bad_header":      true, // a reply header of the wrong length
 	"stall":           true, // a header, then silence
-	"not_found":       true, // the code for "another network", then empty replies
+	"not_found":       true, // the code for "another network", then a status no heavier than the target's
+	"known":           true, // every time, one block the target already has
+	"empty":           true, // every time, no block at all
 }
 
 // serve connects a fresh identity that claims a heavier chain and answers
@@ -37,6 +39,14 @@ var serveModes = map[string]bool{
 func (a *attacker) serve(ctx context.Context, mode string) (map[string]any, error) {
 	if !serveModes[mode] {
 		return nil, fmt.Errorf("unknown serve mode %q", mode)
+	}
+	var known *chain.Block
+	if mode == "known" {
+		blocks, err := a.fetchChain(ctx)
+		if err != nil || len(blocks) < 2 {
+			return nil, fmt.Errorf("fetch the target's chain: %v", err)
+		}
+		known = blocks[1]
 	}
 	id, err := a.newIdentity()
 	if err != nil {
@@ -67,6 +77,11 @@ func (a *attacker) serve(ctx context.Context, mode string) (map[string]any, erro
 			height:  st.height + 1000,
 			work:    new(big.Int).Add(st.work, new(big.Int).Lsh(big.NewInt(1000), uint(a.params.Difficulty))),
 		}
+		if mode == "not_found" && served.Load() > 0 {
+			// Answered once as another network: from then on, claim
+			// nothing to sync, so that only that answer is judged.
+			forged = st
+		}
 		if _, err := s.Write(frame(forged.encode())); err != nil {
 			s.Reset()
 			return
@@ -82,6 +97,10 @@ func (a *attacker) serve(ctx context.Context, mode string) (map[string]any, erro
 			m = "empty"
 		}
 		defer finished.Add(1)
+		if m == "known" {
+			a.serveKnown(s, st, known)
+			return
+		}
 		err := a.serveReply(id, s, m, st, func(b *chain.Block) {
 			sentMu.Lock()
 			if len(sent) < 8 {
@@ -111,6 +130,25 @@ func (a *attacker) serve(ctx context.Context, mode string) (map[string]any, erro
 	sentMu.Lock()
 	defer sentMu.Unlock()
 	return map[string]any{"peer": id.host.ID().String(), "mode": mode, "requests": served.Load(), "blocks": append([]string{}, sent...)}, nil
+}
+
+// serveKnown answers one request with the block known, which the target
+// already has, whatever it asked for.
+func (a *attacker) serveKnown(s network.Stream, st status, known *chain.Block) {
+	if _, err := readFrame(bufio.NewReader(s), maxRequestBody); err != nil {
+		s.Reset()
+		return
+	}
+	hdr := []byte{codeOK}
+	hdr = binary.BigEndian.AppendUint64(hdr, st.height+1000)
+	h := randomHash()
+	msg := frame(append(hdr, h[:]...))
+	msg = append(msg, frame(known.AppendBinary(nil))...)
+	if _, err := s.Write(append(msg, 0)); err != nil {
+		s.Reset()
+		return
+	}
+	s.Close()
 }
 
 // serveReply reads one request and answers it according to mode.
