@@ -164,7 +164,6 @@ func TestStreamFloods(t *testing.T) {
 	})
 }
 
-
 // paddedBlocks builds count valid blocks of about 200 KB each on parent, so
 // that one reply does not fit in a stream's flow-control window.
 func paddedBlocks(t testing.TB, params chain.Params, parent *chain.Block, count int) []*chain.Block {
