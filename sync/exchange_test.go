@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/gossipchain/gossipchain/chain"
@@ -43,10 +44,15 @@ func TestUnreadRepliesDoNotHoldTheStore(t *testing.T) {
 	served := bigBlocks(t, params, n.chain.Genesis(), 24, 400<<10, "served")
 	addBlocks(t, n.chain, served)
 
-	h := newRawHost(t)
-	dialRaw(t, n, h)
+	// Each peer has DefaultMaxServingPerPeer slots: enough peers to take
+	// them all.
+	var h host.Host
 	req := appendFrame(nil, appendRequest(nil, blockRequest{Locator: []chain.Hash{n.chain.Genesis().Hash}, Max: MaxBlocksPerRequest}))
 	for i := range DefaultMaxServing {
+		if i%DefaultMaxServingPerPeer == 0 {
+			h = newRawHost(t)
+			dialRaw(t, n, h)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		s, err := h.NewStream(network.WithNoDial(ctx, "test"), n.node.ID(), BlocksProtocol)
 		cancel()
