@@ -209,8 +209,16 @@ func makeRun(a, b map[Hash]uint64) ([]byte, error) {
 	return out, nil
 }
 
-// mergeFanIn is how many runs of one tier are merged into one of the next.
-const mergeFanIn = 4
+// mergeFanIn is how many runs of one tier are merged into one of the next;
+// runs of maxMergeTier (a few MB) are not merged further, so that a merge,
+// which bbolt holds in memory until it commits, stays small, and an entry
+// is rewritten at most maxMergeTier times. Past that the number of runs
+// grows with the chain (one per few hundred thousand entries), each one
+// binary search more for an index miss.
+const (
+	mergeFanIn   = 4
+	maxMergeTier = 2
+)
 
 // runTier is the size class of a run of n bytes: 0 below twice a flush,
 // then each tier mergeFanIn times the one before.
@@ -223,9 +231,9 @@ func runTier(n int) int {
 }
 
 // writeRun appends run to the bucket, then, while the mergeFanIn newest
-// runs are of one tier, merges them into one (tiered merging: an entry is
-// rewritten once per tier, O(log n) times, and there are at most
-// mergeFanIn-1 runs per tier to search).
+// runs are of one tier below maxMergeTier, merges them into one (tiered
+// merging: an entry is rewritten once per tier, and there are at most
+// mergeFanIn-1 runs per lower tier to search).
 func writeRun(b *bolt.Bucket, run []byte) error {
 	if len(run) == 0 {
 		return nil
@@ -253,6 +261,9 @@ func writeRun(b *bolt.Bucket, run []byte) error {
 			return nil
 		}
 		tier := runTier(len(runs[0]))
+		if tier >= maxMergeTier {
+			return nil
+		}
 		same := true
 		for _, r := range runs[1:] {
 			same = same && runTier(len(r)) == tier
