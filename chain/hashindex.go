@@ -80,7 +80,11 @@ func (r *runIndex) lookup(v *view, h Hash, fn func(height uint64) bool) bool {
 		return true
 	}
 	prefix := binary.BigEndian.Uint64(h[:8])
-	for _, run := range v.runs(r) {
+	for _, sr := range v.runs(r) {
+		if !sr.mayHold(prefix) {
+			continue
+		}
+		run := sr.entries
 		// The first entry whose prefix is not below prefix.
 		lo, hi := 0, len(run)/runEntrySize
 		for lo < hi {
@@ -100,16 +104,78 @@ func (r *runIndex) lookup(v *view, h Hash, fn func(height uint64) bool) bool {
 	return false
 }
 
-// runKey is the key of the run inside its bucket.
-var runKey = []byte("run")
+// Keys inside a run's bucket: the entries, and a blocked Bloom filter of
+// their prefixes, so that a lookup of a hash that is not there (every new
+// transaction id) costs about one cache line per run, not a binary search.
+var (
+	runKey   = []byte("run")
+	bloomKey = []byte("bloom")
+)
+
+// storedRun is one run as read from the store.
+type storedRun struct {
+	entries []byte
+	bloom   []byte // nil: no filter, every prefix may be there
+}
+
+// Shape of the filters: bloomBitsPerEntry bits per entry in blocks of one
+// 64-byte cache line, bloomProbes bits set per entry within its block
+// (about 1% false positives).
+const (
+	bloomBitsPerEntry = 10
+	bloomBlockBytes   = 64
+	bloomProbes       = 6
+)
+
+// bloomPlace returns the block and the bit positions of prefix.
+func bloomPlace(prefix uint64, blocks int) (block int, bits [bloomProbes]uint) {
+	x := prefix * 0x9E3779B97F4A7C15
+	block = int((x >> 32) % uint64(blocks))
+	y := (prefix<<17 | prefix>>47) * 0xC2B2AE3D27D4EB4F
+	for j := range bits {
+		bits[j] = uint(y>>(9*j)) & (bloomBlockBytes*8 - 1)
+	}
+	return block, bits
+}
+
+// makeBloom builds the filter of a run's entries.
+func makeBloom(run []byte) []byte {
+	n := len(run) / runEntrySize
+	blocks := max(1, (n*bloomBitsPerEntry+bloomBlockBytes*8-1)/(bloomBlockBytes*8))
+	f := make([]byte, blocks*bloomBlockBytes)
+	for i := 0; i < n; i++ {
+		block, bits := bloomPlace(binary.BigEndian.Uint64(run[i*runEntrySize:]), blocks)
+		b := f[block*bloomBlockBytes:]
+		for _, bit := range bits {
+			b[bit/8] |= 1 << (bit % 8)
+		}
+	}
+	return f
+}
+
+// mayHold reports whether the run may hold prefix.
+func (sr storedRun) mayHold(prefix uint64) bool {
+	blocks := len(sr.bloom) / bloomBlockBytes
+	if blocks == 0 {
+		return true
+	}
+	block, bits := bloomPlace(prefix, blocks)
+	b := sr.bloom[block*bloomBlockBytes:]
+	for _, bit := range bits {
+		if b[bit/8]&(1<<(bit%8)) == 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // loadRuns returns the runs of the index bucket b, newest first.
-func loadRuns(b *bolt.Bucket) [][]byte {
-	var runs [][]byte
+func loadRuns(b *bolt.Bucket) []storedRun {
+	var runs []storedRun
 	cur := b.Cursor()
 	for k, _ := cur.Last(); k != nil; k, _ = cur.Prev() {
 		if sub := b.Bucket(k); sub != nil {
-			runs = append(runs, sub.Get(runKey))
+			runs = append(runs, storedRun{entries: sub.Get(runKey), bloom: sub.Get(bloomKey)})
 		}
 	}
 	return runs
@@ -118,9 +184,9 @@ func loadRuns(b *bolt.Bucket) [][]byte {
 // runs returns the runs of r in v's transaction, newest first, read once
 // per view. (bbolt maps the file anew only when a write transaction
 // commits, so the slices stay valid while the view is used.)
-func (v *view) runs(r *runIndex) [][]byte {
+func (v *view) runs(r *runIndex) []storedRun {
 	if v.runCache == nil {
-		v.runCache = map[*runIndex][][]byte{}
+		v.runCache = map[*runIndex][]storedRun{}
 	}
 	rs, ok := v.runCache[r]
 	if !ok {
@@ -293,7 +359,10 @@ func putRun(b *bolt.Bucket, n uint64, run []byte) error {
 		return err
 	}
 	sub.FillPercent = 1
-	return sub.Put(runKey, run)
+	if err := sub.Put(runKey, run); err != nil {
+		return err
+	}
+	return sub.Put(bloomKey, makeBloom(run))
 }
 
 // mergeRuns merges two sorted runs into a new slice.

@@ -1,6 +1,8 @@
 package chain
 
 import (
+	"encoding/binary"
+	"math/rand/v2"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -86,4 +88,37 @@ func TestIndexRuns(t *testing.T) {
 	blocks = blocks[:forkAt-2]
 	n = len(blocks)
 	lookups(c)
+}
+
+// TestRunBloom: every entry of a run passes its filter, and few others do.
+func TestRunBloom(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	entries := map[Hash]uint64{}
+	for i := range 50_000 {
+		var h Hash
+		binary.BigEndian.PutUint64(h[:], r.Uint64())
+		entries[h] = uint64(i)
+	}
+	run, err := makeRun(entries, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := storedRun{entries: run, bloom: makeBloom(run)}
+	for h := range entries {
+		if !sr.mayHold(binary.BigEndian.Uint64(h[:8])) {
+			t.Fatalf("the filter misses an entry")
+		}
+	}
+	fp := 0
+	const probes = 100_000
+	for range probes {
+		if sr.mayHold(r.Uint64()) {
+			fp++
+		}
+	}
+	if rate := float64(fp) / probes; rate > 0.03 {
+		t.Errorf("false positive rate %.3f, want below 0.03", rate)
+	} else {
+		t.Logf("false positive rate %.4f with %d bits per entry", rate, bloomBitsPerEntry)
+	}
 }
