@@ -337,10 +337,7 @@ func writeRun(b *bolt.Bucket, run []byte) error {
 		if !same {
 			return nil
 		}
-		merged := runs[0]
-		for _, r := range runs[1:] {
-			merged = mergeRuns(r, merged)
-		}
+		merged := mergeRuns(runs...)
 		for _, k := range keys {
 			if err := b.DeleteBucket(k); err != nil {
 				return err
@@ -365,16 +362,29 @@ func putRun(b *bolt.Bucket, n uint64, run []byte) error {
 	return sub.Put(bloomKey, makeBloom(run))
 }
 
-// mergeRuns merges two sorted runs into a new slice.
-func mergeRuns(a, b []byte) []byte {
-	out := make([]byte, 0, len(a)+len(b))
-	for len(a) > 0 && len(b) > 0 {
-		if binary.BigEndian.Uint64(a) <= binary.BigEndian.Uint64(b) {
-			out, a = append(out, a[:runEntrySize]...), a[runEntrySize:]
-		} else {
-			out, b = append(out, b[:runEntrySize]...), b[runEntrySize:]
-		}
+// mergeRuns merges sorted runs into one new slice, in one pass.
+func mergeRuns(runs ...[]byte) []byte {
+	total := 0
+	for _, r := range runs {
+		total += len(r)
 	}
-	out = append(out, a...)
-	return append(out, b...)
+	out := make([]byte, 0, total)
+	heads := append([][]byte(nil), runs...)
+	for {
+		best := -1
+		var least uint64
+		for i, h := range heads {
+			if len(h) == 0 {
+				continue
+			}
+			if p := binary.BigEndian.Uint64(h); best < 0 || p < least {
+				best, least = i, p
+			}
+		}
+		if best < 0 {
+			return out
+		}
+		out = append(out, heads[best][:runEntrySize]...)
+		heads[best] = heads[best][runEntrySize:]
+	}
 }

@@ -122,3 +122,34 @@ func TestRunBloom(t *testing.T) {
 		t.Logf("false positive rate %.4f with %d bits per entry", rate, bloomBitsPerEntry)
 	}
 }
+
+// TestMergeRuns: merging sorted runs gives one sorted run of every entry.
+func TestMergeRuns(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var runs [][]byte
+	total := 0
+	for i := range 4 {
+		entries := map[Hash]uint64{}
+		for j := range 1000 + 500*i {
+			var h Hash
+			binary.BigEndian.PutUint64(h[:], r.Uint64()%5000) // shared prefixes across runs
+			h[8], h[9] = byte(i), byte(j)
+			entries[h] = uint64(j)
+		}
+		run, err := makeRun(entries, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, run)
+		total += len(run)
+	}
+	merged := mergeRuns(runs...)
+	if len(merged) != total {
+		t.Fatalf("merged %d bytes, want %d", len(merged), total)
+	}
+	for i := runEntrySize; i < len(merged); i += runEntrySize {
+		if binary.BigEndian.Uint64(merged[i:]) < binary.BigEndian.Uint64(merged[i-runEntrySize:]) {
+			t.Fatalf("entry %d out of order", i/runEntrySize)
+		}
+	}
+}
