@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -40,6 +41,9 @@ const (
 
 type indexes struct {
 	blocks, txs *runIndex
+	// gen counts the changes of the runs; a reader that found nothing
+	// while it changed reads again (see Chain.readIndexed).
+	gen atomic.Uint64
 }
 
 func newIndexes() *indexes {
@@ -55,6 +59,17 @@ type runIndex struct {
 	bucket []byte
 	mu     sync.RWMutex
 	tail   map[Hash]uint64
+	// dir lists the committed runs, newest first, with a copy of each
+	// one's filter, so that a look-up opens only the runs that may hold
+	// its hash.
+	dir []dirRun
+}
+
+// dirRun is a run of the directory. A run's number is never reused, so
+// the run a number names is the same in every snapshot that holds it.
+type dirRun struct {
+	num   uint64
+	bloom []byte
 }
 
 // tailLen is the number of entries in both tails.
@@ -69,36 +84,45 @@ func (ix *indexes) tailLen() int {
 }
 
 // lookup calls fn with each height that h may be at (the tail, then the
-// runs from the newest) until fn returns true, and reports whether it did.
-// A reader must look at the tail before it reads the runs of its
-// transaction: entries leave the tail only after their run has committed.
+// runs of the directory whose filter may hold h, newest first) until fn
+// returns true, and reports whether it did. The tail and the directory are
+// read together; entries leave the tail, and the directory changes, only
+// after their runs have committed, and a run merged away since (absent
+// from v's snapshot) sends the look-up to the snapshot's own runs. A
+// reader whose snapshot predates a flush that it sees in the tail finds
+// nothing: Chain.readIndexed reads again when the runs changed.
 func (r *runIndex) lookup(v *view, h Hash, fn func(height uint64) bool) bool {
 	r.mu.RLock()
 	height, ok := r.tail[h]
+	dir := r.dir
 	r.mu.RUnlock()
 	if ok && fn(height) {
 		return true
 	}
 	prefix := binary.BigEndian.Uint64(h[:8])
-	for _, sr := range v.runs(r) {
-		if !sr.mayHold(prefix) {
+	b := v.tx.Bucket(r.bucket)
+	stale := false
+	for _, d := range dir {
+		if !(storedRun{bloom: d.bloom}).mayHold(prefix) {
 			continue
 		}
-		run := sr.entries
-		// The first entry whose prefix is not below prefix.
-		lo, hi := 0, len(run)/runEntrySize
-		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			if binary.BigEndian.Uint64(run[m*runEntrySize:]) < prefix {
-				lo = m + 1
-			} else {
-				hi = m
-			}
+		sub := b.Bucket(heightKey(d.num))
+		if sub == nil {
+			stale = true // merged since: the snapshot's own runs tell
+			continue
 		}
-		for i, n := lo, len(run)/runEntrySize; i < n && binary.BigEndian.Uint64(run[i*runEntrySize:]) == prefix; i++ {
-			if fn(uint64(binary.BigEndian.Uint32(run[i*runEntrySize+8:]))) {
-				return true
-			}
+		if searchRun(sub.Get(runKey), prefix, fn) {
+			return true
+		}
+	}
+	if !stale {
+		return false
+	}
+	// The directory is older than the snapshot, or this transaction merged
+	// runs: read the snapshot's own runs and filters.
+	for _, sr := range v.runs(r) {
+		if sr.mayHold(prefix) && searchRun(sr.entries, prefix, fn) {
+			return true
 		}
 	}
 	return false
@@ -205,11 +229,39 @@ func (r *runIndex) add(entries map[Hash]uint64) {
 	}
 }
 
-// reset empties the tail once its entries are in a committed run.
-func (r *runIndex) reset() {
+// reset empties the tail once its entries are in a committed run, and
+// installs the directory of the runs as committed.
+func (r *runIndex) reset(dir []dirRun) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.tail = map[Hash]uint64{}
+	r.dir = dir
+}
+
+// setDir installs the directory of the runs.
+func (r *runIndex) setDir(dir []dirRun) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dir = dir
+}
+
+// loadDir reads the directory of the runs of the index bucket b, copying
+// their filters out of the transaction.
+func loadDir(b *bolt.Bucket) []dirRun {
+	var dir []dirRun
+	cur := b.Cursor()
+	for k, _ := cur.Last(); k != nil; k, _ = cur.Prev() {
+		if sub := b.Bucket(k); sub != nil && len(k) == 8 {
+			dir = append(dir, dirRun{num: binary.BigEndian.Uint64(k), bloom: append([]byte(nil), sub.Get(bloomKey)...)})
+		}
+	}
+	return dir
+}
+
+// loadDirs reads both directories in tx and installs them.
+func (ix *indexes) loadDirs(tx *bolt.Tx) {
+	ix.blocks.setDir(loadDir(tx.Bucket(ix.blocks.bucket)))
+	ix.txs.setDir(loadDir(tx.Bucket(ix.txs.bucket)))
 }
 
 // flush writes the tails and the entries added in tx (blk, txs) as new
@@ -343,7 +395,9 @@ func writeRun(b *bolt.Bucket, run []byte) error {
 				return err
 			}
 		}
-		if err := putRun(b, binary.BigEndian.Uint64(keys[len(keys)-1]), merged); err != nil {
+		// A fresh number: a number names one run's content for good.
+		next++
+		if err := putRun(b, next, merged); err != nil {
 			return err
 		}
 	}
@@ -387,4 +441,24 @@ func mergeRuns(runs ...[]byte) []byte {
 		out = append(out, heads[best][:runEntrySize]...)
 		heads[best] = heads[best][runEntrySize:]
 	}
+}
+
+// searchRun calls fn with the height of each entry of run whose prefix is
+// prefix until fn returns true.
+func searchRun(run []byte, prefix uint64, fn func(height uint64) bool) bool {
+	lo, hi := 0, len(run)/runEntrySize
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if binary.BigEndian.Uint64(run[m*runEntrySize:]) < prefix {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	for i, n := lo, len(run)/runEntrySize; i < n && binary.BigEndian.Uint64(run[i*runEntrySize:]) == prefix; i++ {
+		if fn(uint64(binary.BigEndian.Uint32(run[i*runEntrySize+8:]))) {
+			return true
+		}
+	}
+	return false
 }
