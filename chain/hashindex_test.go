@@ -2,7 +2,10 @@ package chain
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -151,5 +154,61 @@ func TestMergeRuns(t *testing.T) {
 		if binary.BigEndian.Uint64(merged[i:]) < binary.BigEndian.Uint64(merged[i-runEntrySize:]) {
 			t.Fatalf("entry %d out of order", i/runEntrySize)
 		}
+	}
+}
+
+// TestLookupsWhileRunsChange: readers never miss a committed block or
+// transaction while the writer flushes and merges index runs.
+func TestLookupsWhileRunsChange(t *testing.T) {
+	c := openChain(t, testConfig(t, testParams(t, 0)))
+	p := c.Params()
+	n := 4*flushEntries/3 + 100 // four flushes and a merge
+	var blocks []*Block
+	parent := c.Genesis()
+	for i := range n {
+		parent = nextBlock(t, &p, parent, "m", makeTx("a", "b", uint64(i+1), 11))
+		blocks = append(blocks, parent)
+	}
+	var committed atomic.Int64 // blocks[:committed] are on disk
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 9))
+			for !stop.Load() {
+				k := int(committed.Load())
+				if k == 0 {
+					continue
+				}
+				b := blocks[r.IntN(k)]
+				if !c.HasBlock(b.Hash) {
+					errs <- fmt.Errorf("block %d missed", b.Index)
+					return
+				}
+				if loc, err := c.FindTransaction(b.Transactions[0].ID); err != nil || loc.Height != b.Index {
+					errs <- fmt.Errorf("transaction of block %d: %+v %v", b.Index, loc, err)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i += 500 {
+		end := min(i+500, n)
+		if _, _, err := c.AddBlocks(blocks[i:end]); err != nil {
+			t.Fatal(err)
+		}
+		committed.Store(int64(end))
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if g := c.ix.gen.Load(); g < 2 {
+		t.Errorf("the runs changed %d times; the test wants flushes", g)
 	}
 }
