@@ -423,8 +423,8 @@ func (w *writer) commitMemory() {
 		// store, replaces the tails' entries in one step per index.
 		var blkDir, txDir []dirRun
 		if err := w.c.db.View(func(tx *bolt.Tx) error {
-			blkDir = loadDir(tx.Bucket(bucketHashIx))
-			txDir = loadDir(tx.Bucket(bucketTxIx))
+			blkDir = loadDir(tx.Bucket(bucketHashIx), w.c.ix.blocks.directory())
+			txDir = loadDir(tx.Bucket(bucketTxIx), w.c.ix.txs.directory())
 			return nil
 		}); err != nil {
 			w.c.log.Error("reading the index directory failed", "err", err)

@@ -246,22 +246,41 @@ func (r *runIndex) setDir(dir []dirRun) {
 }
 
 // loadDir reads the directory of the runs of the index bucket b, copying
-// their filters out of the transaction.
-func loadDir(b *bolt.Bucket) []dirRun {
+// their filters out of the transaction; the filters of runs in old (a
+// number names one content for good) are kept rather than copied again.
+func loadDir(b *bolt.Bucket, old []dirRun) []dirRun {
+	known := make(map[uint64][]byte, len(old))
+	for _, d := range old {
+		known[d.num] = d.bloom
+	}
 	var dir []dirRun
 	cur := b.Cursor()
 	for k, _ := cur.Last(); k != nil; k, _ = cur.Prev() {
-		if sub := b.Bucket(k); sub != nil && len(k) == 8 {
-			dir = append(dir, dirRun{num: binary.BigEndian.Uint64(k), bloom: append([]byte(nil), sub.Get(bloomKey)...)})
+		sub := b.Bucket(k)
+		if sub == nil || len(k) != 8 {
+			continue
 		}
+		num := binary.BigEndian.Uint64(k)
+		bloom, ok := known[num]
+		if !ok {
+			bloom = append([]byte(nil), sub.Get(bloomKey)...)
+		}
+		dir = append(dir, dirRun{num: num, bloom: bloom})
 	}
 	return dir
 }
 
+// directory returns the current directory of r.
+func (r *runIndex) directory() []dirRun {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.dir
+}
+
 // loadDirs reads both directories in tx and installs them.
 func (ix *indexes) loadDirs(tx *bolt.Tx) {
-	ix.blocks.setDir(loadDir(tx.Bucket(ix.blocks.bucket)))
-	ix.txs.setDir(loadDir(tx.Bucket(ix.txs.bucket)))
+	ix.blocks.setDir(loadDir(tx.Bucket(ix.blocks.bucket), ix.blocks.directory()))
+	ix.txs.setDir(loadDir(tx.Bucket(ix.txs.bucket), ix.txs.directory()))
 }
 
 // flush writes the tails and the entries added in tx (blk, txs) as new
