@@ -429,8 +429,19 @@ func (w *writer) finish() error {
 // commitMemory publishes the committed state. Called with c.mu held.
 func (w *writer) commitMemory() {
 	if w.flushed {
-		w.c.ix.blocks.reset()
-		w.c.ix.txs.reset()
+		// The runs changed: their directory, read from the committed
+		// store, replaces the tails' entries in one step per index.
+		var blkDir, txDir []dirRun
+		if err := w.c.db.View(func(tx *bolt.Tx) error {
+			blkDir = loadDir(tx.Bucket(bucketHashIx), w.c.ix.blocks.directory())
+			txDir = loadDir(tx.Bucket(bucketTxIx), w.c.ix.txs.directory())
+			return nil
+		}); err != nil {
+			w.c.log.Error("reading the index directory failed", "err", err)
+		}
+		w.c.ix.blocks.reset(blkDir)
+		w.c.ix.txs.reset(txDir)
+		w.c.ix.gen.Add(1)
 	} else {
 		w.c.ix.blocks.add(w.v.blk)
 		w.c.ix.txs.add(w.v.txs)

@@ -252,6 +252,7 @@ func (c *Chain) load() error {
 // index entries it puts in the tails (at most flushEntries entries).
 // Blocks below are checked when they are read.
 func (c *Chain) checkStore(tx *bolt.Tx) (*Block, error) {
+	c.ix.loadDirs(tx)
 	v := c.newView(tx)
 	headHash, err := dbHead(tx)
 	if err != nil {
@@ -426,21 +427,47 @@ func (c *Chain) read(fn func(v *view) error) error {
 	return c.db.View(func(tx *bolt.Tx) error { return fn(c.newView(tx)) })
 }
 
+// readIndexed is read for a look-up through the indexes that reports
+// whether it found what it looked for. If it found nothing while the index
+// runs changed (a flush commits, then empties the tails: a reader whose
+// snapshot predates the commit but who read the tails after it sees the
+// entries in neither), it reads again.
+func (c *Chain) readIndexed(fn func(v *view) (bool, error)) error {
+	for {
+		gen := c.ix.gen.Load()
+		var found bool
+		err := c.read(func(v *view) error {
+			var err error
+			found, err = fn(v)
+			return err
+		})
+		if found || err != nil || c.ix.gen.Load() == gen {
+			return err
+		}
+	}
+}
+
 // HasBlock reports whether the block is stored, on any branch.
 func (c *Chain) HasBlock(h Hash) bool {
 	var ok bool
-	_ = c.read(func(v *view) error { ok = v.hasBlock(h); return nil })
+	_ = c.readIndexed(func(v *view) (bool, error) { ok = v.hasBlock(h); return ok, nil })
 	return ok
 }
 
 // BlockByHash returns any stored block; ErrNotFound if there is none.
 func (c *Chain) BlockByHash(h Hash) (*Block, error) {
 	var b *Block
-	err := c.read(func(v *view) error {
-		var err error
+	var err error
+	rerr := c.readIndexed(func(v *view) (bool, error) {
 		b, err = v.fetchBlock(h)
-		return err
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return true, err
 	})
+	if rerr != nil {
+		return nil, rerr
+	}
 	return b, err
 }
 
@@ -462,7 +489,7 @@ func (c *Chain) BlockByHeight(height uint64) (*Block, error) {
 // IsMain reports whether the block is on the main chain.
 func (c *Chain) IsMain(h Hash) bool {
 	var ok bool
-	_ = c.read(func(v *view) error { _, ok = v.mainHeight(h); return nil })
+	_ = c.readIndexed(func(v *view) (bool, error) { _, ok = v.mainHeight(h); return ok, nil })
 	return ok
 }
 
@@ -566,13 +593,13 @@ func (c *Chain) LocateFork(locator []Hash) (height uint64, ok bool) {
 	if len(locator) > MaxLocator {
 		locator = locator[:MaxLocator]
 	}
-	_ = c.read(func(v *view) error {
+	_ = c.readIndexed(func(v *view) (bool, error) {
 		for _, h := range locator {
 			if height, ok = v.mainHeight(h); ok {
-				return nil
+				return true, nil
 			}
 		}
-		return nil
+		return false, nil
 	})
 	return height, ok
 }

@@ -17,11 +17,15 @@
 // returns a [Chain], safe for concurrent use:
 //
 //   - writes: [Chain.AddBlock], [Chain.AddBlocks] (a batch in one disk
-//     transaction, the call for catching up), [Chain.AddTransaction];
+//     transaction, the call for catching up), [Chain.AddBlockThen] (a hook
+//     once the block is valid, before it is written: where a node relays
+//     it), [Chain.AddTransaction], [Chain.AddTransactionAsync] (valid and
+//     pending now, durable when its channel says so);
 //   - reads: [Chain.Head] (lock-free), [Chain.HeadChanged],
 //     [Chain.BlockByHeight], [Chain.BlockByHash], [Chain.HasBlock],
-//     [Chain.IsMain], [Chain.MainChain] and [Chain.RawMainChain] (a range
-//     of the main chain from one snapshot, without copying the chain),
+//     [Chain.IsMain], [Chain.MainChain], [Chain.RawMainChain],
+//     [Chain.RawMainChainHashed] and [Chain.MainChainJSON] (a range of the
+//     main chain from one snapshot, the stored encodings without copying),
 //     [Chain.Pending], [Chain.PendingCount], [Chain.FindTransaction];
 //   - for chain exchange: [Chain.Locator] and [Chain.LocateFork].
 //
@@ -354,7 +358,8 @@
 // validates the transaction (the rules of item 10 above, and sender not
 // "0"), refuses one that is pending or in the main chain with
 // [ErrKnownTransaction], and returns nil only once the transaction is on
-// disk (concurrent submissions share a disk sync). On [Open] the pool is
+// disk (concurrent submissions share a disk sync: a group commit that
+// starts as soon as the previous one ends, with no waiting window). On [Open] the pool is
 // reloaded in order, and entries that are corrupt, invalid, duplicated or
 // already in the main chain are deleted.
 //

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -40,6 +41,9 @@ const (
 
 type indexes struct {
 	blocks, txs *runIndex
+	// gen counts the changes of the runs; a reader that found nothing
+	// while it changed reads again (see Chain.readIndexed).
+	gen atomic.Uint64
 }
 
 func newIndexes() *indexes {
@@ -55,6 +59,17 @@ type runIndex struct {
 	bucket []byte
 	mu     sync.RWMutex
 	tail   map[Hash]uint64
+	// dir lists the committed runs, newest first, with a copy of each
+	// one's filter, so that a look-up opens only the runs that may hold
+	// its hash.
+	dir []dirRun
+}
+
+// dirRun is a run of the directory. A run's number is never reused, so
+// the run a number names is the same in every snapshot that holds it.
+type dirRun struct {
+	num   uint64
+	bloom []byte
 }
 
 // tailLen is the number of entries in both tails.
@@ -69,47 +84,122 @@ func (ix *indexes) tailLen() int {
 }
 
 // lookup calls fn with each height that h may be at (the tail, then the
-// runs from the newest) until fn returns true, and reports whether it did.
-// A reader must look at the tail before it reads the runs of its
-// transaction: entries leave the tail only after their run has committed.
+// runs of the directory whose filter may hold h, newest first) until fn
+// returns true, and reports whether it did. The tail and the directory are
+// read together; entries leave the tail, and the directory changes, only
+// after their runs have committed, and a run merged away since (absent
+// from v's snapshot) sends the look-up to the snapshot's own runs. A
+// reader whose snapshot predates a flush that it sees in the tail finds
+// nothing: Chain.readIndexed reads again when the runs changed.
 func (r *runIndex) lookup(v *view, h Hash, fn func(height uint64) bool) bool {
 	r.mu.RLock()
 	height, ok := r.tail[h]
+	dir := r.dir
 	r.mu.RUnlock()
 	if ok && fn(height) {
 		return true
 	}
 	prefix := binary.BigEndian.Uint64(h[:8])
-	for _, run := range v.runs(r) {
-		// The first entry whose prefix is not below prefix.
-		lo, hi := 0, len(run)/runEntrySize
-		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			if binary.BigEndian.Uint64(run[m*runEntrySize:]) < prefix {
-				lo = m + 1
-			} else {
-				hi = m
-			}
+	b := v.tx.Bucket(r.bucket)
+	stale := false
+	for _, d := range dir {
+		if !(storedRun{bloom: d.bloom}).mayHold(prefix) {
+			continue
 		}
-		for i, n := lo, len(run)/runEntrySize; i < n && binary.BigEndian.Uint64(run[i*runEntrySize:]) == prefix; i++ {
-			if fn(uint64(binary.BigEndian.Uint32(run[i*runEntrySize+8:]))) {
-				return true
-			}
+		sub := b.Bucket(heightKey(d.num))
+		if sub == nil {
+			stale = true // merged since: the snapshot's own runs tell
+			continue
+		}
+		if searchRun(sub.Get(runKey), prefix, fn) {
+			return true
+		}
+	}
+	if !stale {
+		return false
+	}
+	// The directory is older than the snapshot, or this transaction merged
+	// runs: read the snapshot's own runs and filters.
+	for _, sr := range v.runs(r) {
+		if sr.mayHold(prefix) && searchRun(sr.entries, prefix, fn) {
+			return true
 		}
 	}
 	return false
 }
 
-// runKey is the key of the run inside its bucket.
-var runKey = []byte("run")
+// Keys inside a run's bucket: the entries, and a blocked Bloom filter of
+// their prefixes, so that a lookup of a hash that is not there (every new
+// transaction id) costs about one cache line per run, not a binary search.
+var (
+	runKey   = []byte("run")
+	bloomKey = []byte("bloom")
+)
+
+// storedRun is one run as read from the store.
+type storedRun struct {
+	entries []byte
+	bloom   []byte // nil: no filter, every prefix may be there
+}
+
+// Shape of the filters: bloomBitsPerEntry bits per entry in blocks of one
+// 64-byte cache line, bloomProbes bits set per entry within its block
+// (about 1% false positives).
+const (
+	bloomBitsPerEntry = 10
+	bloomBlockBytes   = 64
+	bloomProbes       = 6
+)
+
+// bloomPlace returns the block and the bit positions of prefix.
+func bloomPlace(prefix uint64, blocks int) (block int, bits [bloomProbes]uint) {
+	x := prefix * 0x9E3779B97F4A7C15
+	block = int((x >> 32) % uint64(blocks))
+	y := (prefix<<17 | prefix>>47) * 0xC2B2AE3D27D4EB4F
+	for j := range bits {
+		bits[j] = uint(y>>(9*j)) & (bloomBlockBytes*8 - 1)
+	}
+	return block, bits
+}
+
+// makeBloom builds the filter of a run's entries.
+func makeBloom(run []byte) []byte {
+	n := len(run) / runEntrySize
+	blocks := max(1, (n*bloomBitsPerEntry+bloomBlockBytes*8-1)/(bloomBlockBytes*8))
+	f := make([]byte, blocks*bloomBlockBytes)
+	for i := 0; i < n; i++ {
+		block, bits := bloomPlace(binary.BigEndian.Uint64(run[i*runEntrySize:]), blocks)
+		b := f[block*bloomBlockBytes:]
+		for _, bit := range bits {
+			b[bit/8] |= 1 << (bit % 8)
+		}
+	}
+	return f
+}
+
+// mayHold reports whether the run may hold prefix.
+func (sr storedRun) mayHold(prefix uint64) bool {
+	blocks := len(sr.bloom) / bloomBlockBytes
+	if blocks == 0 {
+		return true
+	}
+	block, bits := bloomPlace(prefix, blocks)
+	b := sr.bloom[block*bloomBlockBytes:]
+	for _, bit := range bits {
+		if b[bit/8]&(1<<(bit%8)) == 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // loadRuns returns the runs of the index bucket b, newest first.
-func loadRuns(b *bolt.Bucket) [][]byte {
-	var runs [][]byte
+func loadRuns(b *bolt.Bucket) []storedRun {
+	var runs []storedRun
 	cur := b.Cursor()
 	for k, _ := cur.Last(); k != nil; k, _ = cur.Prev() {
 		if sub := b.Bucket(k); sub != nil {
-			runs = append(runs, sub.Get(runKey))
+			runs = append(runs, storedRun{entries: sub.Get(runKey), bloom: sub.Get(bloomKey)})
 		}
 	}
 	return runs
@@ -118,9 +208,9 @@ func loadRuns(b *bolt.Bucket) [][]byte {
 // runs returns the runs of r in v's transaction, newest first, read once
 // per view. (bbolt maps the file anew only when a write transaction
 // commits, so the slices stay valid while the view is used.)
-func (v *view) runs(r *runIndex) [][]byte {
+func (v *view) runs(r *runIndex) []storedRun {
 	if v.runCache == nil {
-		v.runCache = map[*runIndex][][]byte{}
+		v.runCache = map[*runIndex][]storedRun{}
 	}
 	rs, ok := v.runCache[r]
 	if !ok {
@@ -139,11 +229,58 @@ func (r *runIndex) add(entries map[Hash]uint64) {
 	}
 }
 
-// reset empties the tail once its entries are in a committed run.
-func (r *runIndex) reset() {
+// reset empties the tail once its entries are in a committed run, and
+// installs the directory of the runs as committed.
+func (r *runIndex) reset(dir []dirRun) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.tail = map[Hash]uint64{}
+	r.dir = dir
+}
+
+// setDir installs the directory of the runs.
+func (r *runIndex) setDir(dir []dirRun) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dir = dir
+}
+
+// loadDir reads the directory of the runs of the index bucket b, copying
+// their filters out of the transaction; the filters of runs in old (a
+// number names one content for good) are kept rather than copied again.
+func loadDir(b *bolt.Bucket, old []dirRun) []dirRun {
+	known := make(map[uint64][]byte, len(old))
+	for _, d := range old {
+		known[d.num] = d.bloom
+	}
+	var dir []dirRun
+	cur := b.Cursor()
+	for k, _ := cur.Last(); k != nil; k, _ = cur.Prev() {
+		sub := b.Bucket(k)
+		if sub == nil || len(k) != 8 {
+			continue
+		}
+		num := binary.BigEndian.Uint64(k)
+		bloom, ok := known[num]
+		if !ok {
+			bloom = append([]byte(nil), sub.Get(bloomKey)...)
+		}
+		dir = append(dir, dirRun{num: num, bloom: bloom})
+	}
+	return dir
+}
+
+// directory returns the current directory of r.
+func (r *runIndex) directory() []dirRun {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.dir
+}
+
+// loadDirs reads both directories in tx and installs them.
+func (ix *indexes) loadDirs(tx *bolt.Tx) {
+	ix.blocks.setDir(loadDir(tx.Bucket(ix.blocks.bucket), ix.blocks.directory()))
+	ix.txs.setDir(loadDir(tx.Bucket(ix.txs.bucket), ix.txs.directory()))
 }
 
 // flush writes the tails and the entries added in tx (blk, txs) as new
@@ -209,8 +346,16 @@ func makeRun(a, b map[Hash]uint64) ([]byte, error) {
 	return out, nil
 }
 
-// mergeFanIn is how many runs of one tier are merged into one of the next.
-const mergeFanIn = 4
+// mergeFanIn is how many runs of one tier are merged into one of the next;
+// runs of maxMergeTier (a few MB) are not merged further, so that a merge,
+// which bbolt holds in memory until it commits, stays small, and an entry
+// is rewritten at most maxMergeTier times. Past that the number of runs
+// grows with the chain (one per few hundred thousand entries), each one
+// binary search more for an index miss.
+const (
+	mergeFanIn   = 4
+	maxMergeTier = 2
+)
 
 // runTier is the size class of a run of n bytes: 0 below twice a flush,
 // then each tier mergeFanIn times the one before.
@@ -223,9 +368,9 @@ func runTier(n int) int {
 }
 
 // writeRun appends run to the bucket, then, while the mergeFanIn newest
-// runs are of one tier, merges them into one (tiered merging: an entry is
-// rewritten once per tier, O(log n) times, and there are at most
-// mergeFanIn-1 runs per tier to search).
+// runs are of one tier below maxMergeTier, merges them into one (tiered
+// merging: an entry is rewritten once per tier, and there are at most
+// mergeFanIn-1 runs per lower tier to search).
 func writeRun(b *bolt.Bucket, run []byte) error {
 	if len(run) == 0 {
 		return nil
@@ -253,6 +398,9 @@ func writeRun(b *bolt.Bucket, run []byte) error {
 			return nil
 		}
 		tier := runTier(len(runs[0]))
+		if tier >= maxMergeTier {
+			return nil
+		}
 		same := true
 		for _, r := range runs[1:] {
 			same = same && runTier(len(r)) == tier
@@ -260,16 +408,15 @@ func writeRun(b *bolt.Bucket, run []byte) error {
 		if !same {
 			return nil
 		}
-		merged := runs[0]
-		for _, r := range runs[1:] {
-			merged = mergeRuns(r, merged)
-		}
+		merged := mergeRuns(runs...)
 		for _, k := range keys {
 			if err := b.DeleteBucket(k); err != nil {
 				return err
 			}
 		}
-		if err := putRun(b, binary.BigEndian.Uint64(keys[len(keys)-1]), merged); err != nil {
+		// A fresh number: a number names one run's content for good.
+		next++
+		if err := putRun(b, next, merged); err != nil {
 			return err
 		}
 	}
@@ -282,19 +429,55 @@ func putRun(b *bolt.Bucket, n uint64, run []byte) error {
 		return err
 	}
 	sub.FillPercent = 1
-	return sub.Put(runKey, run)
+	if err := sub.Put(runKey, run); err != nil {
+		return err
+	}
+	return sub.Put(bloomKey, makeBloom(run))
 }
 
-// mergeRuns merges two sorted runs into a new slice.
-func mergeRuns(a, b []byte) []byte {
-	out := make([]byte, 0, len(a)+len(b))
-	for len(a) > 0 && len(b) > 0 {
-		if binary.BigEndian.Uint64(a) <= binary.BigEndian.Uint64(b) {
-			out, a = append(out, a[:runEntrySize]...), a[runEntrySize:]
+// mergeRuns merges sorted runs into one new slice, in one pass.
+func mergeRuns(runs ...[]byte) []byte {
+	total := 0
+	for _, r := range runs {
+		total += len(r)
+	}
+	out := make([]byte, 0, total)
+	heads := append([][]byte(nil), runs...)
+	for {
+		best := -1
+		var least uint64
+		for i, h := range heads {
+			if len(h) == 0 {
+				continue
+			}
+			if p := binary.BigEndian.Uint64(h); best < 0 || p < least {
+				best, least = i, p
+			}
+		}
+		if best < 0 {
+			return out
+		}
+		out = append(out, heads[best][:runEntrySize]...)
+		heads[best] = heads[best][runEntrySize:]
+	}
+}
+
+// searchRun calls fn with the height of each entry of run whose prefix is
+// prefix until fn returns true.
+func searchRun(run []byte, prefix uint64, fn func(height uint64) bool) bool {
+	lo, hi := 0, len(run)/runEntrySize
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if binary.BigEndian.Uint64(run[m*runEntrySize:]) < prefix {
+			lo = m + 1
 		} else {
-			out, b = append(out, b[:runEntrySize]...), b[runEntrySize:]
+			hi = m
 		}
 	}
-	out = append(out, a...)
-	return append(out, b...)
+	for i, n := lo, len(run)/runEntrySize; i < n && binary.BigEndian.Uint64(run[i*runEntrySize:]) == prefix; i++ {
+		if fn(uint64(binary.BigEndian.Uint32(run[i*runEntrySize+8:]))) {
+			return true
+		}
+	}
+	return false
 }

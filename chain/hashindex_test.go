@@ -1,6 +1,11 @@
 package chain
 
 import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -86,4 +91,124 @@ func TestIndexRuns(t *testing.T) {
 	blocks = blocks[:forkAt-2]
 	n = len(blocks)
 	lookups(c)
+}
+
+// TestRunBloom: every entry of a run passes its filter, and few others do.
+func TestRunBloom(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	entries := map[Hash]uint64{}
+	for i := range 50_000 {
+		var h Hash
+		binary.BigEndian.PutUint64(h[:], r.Uint64())
+		entries[h] = uint64(i)
+	}
+	run, err := makeRun(entries, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := storedRun{entries: run, bloom: makeBloom(run)}
+	for h := range entries {
+		if !sr.mayHold(binary.BigEndian.Uint64(h[:8])) {
+			t.Fatalf("the filter misses an entry")
+		}
+	}
+	fp := 0
+	const probes = 100_000
+	for range probes {
+		if sr.mayHold(r.Uint64()) {
+			fp++
+		}
+	}
+	if rate := float64(fp) / probes; rate > 0.03 {
+		t.Errorf("false positive rate %.3f, want below 0.03", rate)
+	} else {
+		t.Logf("false positive rate %.4f with %d bits per entry", rate, bloomBitsPerEntry)
+	}
+}
+
+// TestMergeRuns: merging sorted runs gives one sorted run of every entry.
+func TestMergeRuns(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var runs [][]byte
+	total := 0
+	for i := range 4 {
+		entries := map[Hash]uint64{}
+		for j := range 1000 + 500*i {
+			var h Hash
+			binary.BigEndian.PutUint64(h[:], r.Uint64()%5000) // shared prefixes across runs
+			h[8], h[9] = byte(i), byte(j)
+			entries[h] = uint64(j)
+		}
+		run, err := makeRun(entries, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, run)
+		total += len(run)
+	}
+	merged := mergeRuns(runs...)
+	if len(merged) != total {
+		t.Fatalf("merged %d bytes, want %d", len(merged), total)
+	}
+	for i := runEntrySize; i < len(merged); i += runEntrySize {
+		if binary.BigEndian.Uint64(merged[i:]) < binary.BigEndian.Uint64(merged[i-runEntrySize:]) {
+			t.Fatalf("entry %d out of order", i/runEntrySize)
+		}
+	}
+}
+
+// TestLookupsWhileRunsChange: readers never miss a committed block or
+// transaction while the writer flushes and merges index runs.
+func TestLookupsWhileRunsChange(t *testing.T) {
+	c := openChain(t, testConfig(t, testParams(t, 0)))
+	p := c.Params()
+	n := 4*flushEntries/3 + 100 // four flushes and a merge
+	var blocks []*Block
+	parent := c.Genesis()
+	for i := range n {
+		parent = nextBlock(t, &p, parent, "m", makeTx("a", "b", uint64(i+1), 11))
+		blocks = append(blocks, parent)
+	}
+	var committed atomic.Int64 // blocks[:committed] are on disk
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 9))
+			for !stop.Load() {
+				k := int(committed.Load())
+				if k == 0 {
+					continue
+				}
+				b := blocks[r.IntN(k)]
+				if !c.HasBlock(b.Hash) {
+					errs <- fmt.Errorf("block %d missed", b.Index)
+					return
+				}
+				if loc, err := c.FindTransaction(b.Transactions[0].ID); err != nil || loc.Height != b.Index {
+					errs <- fmt.Errorf("transaction of block %d: %+v %v", b.Index, loc, err)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i += 500 {
+		end := min(i+500, n)
+		if _, _, err := c.AddBlocks(blocks[i:end]); err != nil {
+			t.Fatal(err)
+		}
+		committed.Store(int64(end))
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if g := c.ix.gen.Load(); g < 2 {
+		t.Errorf("the runs changed %d times; the test wants flushes", g)
+	}
 }

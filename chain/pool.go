@@ -380,23 +380,27 @@ func (c *Chain) FindTransaction(id Hash) (TxLocation, error) {
 
 func (c *Chain) findConfirmed(id Hash) (TxLocation, error) {
 	var loc TxLocation
-	err := c.read(func(v *view) error {
+	found := false
+	err := c.readIndexed(func(v *view) (bool, error) {
 		height, ok := v.txHeight(id)
 		if !ok {
-			return ErrNotFound
+			return false, nil
 		}
+		found = true
 		b, err := c.recordBlock(v, height)
 		if err != nil {
-			return err
+			return true, err
 		}
-		hash := b.Hash
 		for _, t := range b.Transactions {
 			if t.ID == id {
-				loc = TxLocation{Tx: t, Height: height, BlockHash: hash}
-				return nil
+				loc = TxLocation{Tx: t, Height: height, BlockHash: b.Hash}
+				return true, nil
 			}
 		}
-		return fmt.Errorf("transaction index names block %d, which lacks %s", height, id)
+		return true, fmt.Errorf("transaction index names block %d, which lacks %s", height, id)
 	})
+	if err == nil && !found {
+		err = ErrNotFound
+	}
 	return loc, err
 }

@@ -73,7 +73,7 @@ type view struct {
 	blk map[Hash]uint64 // block hash → height, connected in this transaction
 	txs map[Hash]uint64 // transaction id → height, connected in this transaction
 
-	runCache map[*runIndex][][]byte // see runs
+	runCache map[*runIndex][]storedRun // see runs
 }
 
 func (c *Chain) newView(tx *bolt.Tx) *view { return &view{tx: tx, ix: c.ix} }
