@@ -248,7 +248,7 @@ func pending(n *testNode, id chain.Hash) bool {
 
 // buildBlocks builds count valid blocks on top of parent without a chain:
 // rewards to recipient, timestamps one second apart from the parent's, proof
-// searched for params.Difficulty. extra transactions go in the first block.
+// searched for params.InitialTarget. extra transactions go in the first block.
 func buildBlocks(t testing.TB, params chain.Params, parent *chain.Block, count int, recipient string, extra ...chain.Transaction) []*chain.Block {
 	t.Helper()
 	out := make([]*chain.Block, 0, count)
@@ -258,7 +258,7 @@ func buildBlocks(t testing.TB, params chain.Params, parent *chain.Block, count i
 			Index:        prev.Index + 1,
 			Timestamp:    prev.Timestamp + 1_000_000,
 			PreviousHash: prev.Hash,
-			Difficulty:   params.Difficulty,
+			Bits:         params.InitialTarget,
 		}
 		if i == 0 {
 			b.Transactions = append(b.Transactions, extra...)
@@ -267,7 +267,7 @@ func buildBlocks(t testing.TB, params chain.Params, parent *chain.Block, count i
 		b.TxRoot = chain.TxRoot(b.Transactions)
 		for b.Proof = 0; ; b.Proof++ {
 			b.Hash = b.ComputeHash()
-			if chain.LeadingZeroBits(b.Hash) >= int(params.Difficulty) {
+			if b.MeetsTarget() {
 				break
 			}
 		}

@@ -66,7 +66,7 @@ func TestParseFlags(t *testing.T) {
 			"--mdns=false", "--mine", "--miner-threads", "3", "--miner-address", "alice", "--log-level", "debug",
 			"--network", "test_net-1", "--difficulty", "8"}, func(c config) string {
 			if len(c.bootstrap) != 1 || c.mdns || !c.mine || c.minerThreads != 3 || c.minerAddress != "alice" ||
-				c.logLevel != slog.LevelDebug || c.params.Name != "test_net-1" || c.params.Difficulty != 8 {
+				c.logLevel != slog.LevelDebug || c.params.Name != "test_net-1" || c.params.Difficulty() != 8 {
 				return fmt.Sprintf("%+v", c)
 			}
 			return ""
