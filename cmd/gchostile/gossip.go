@@ -210,6 +210,9 @@ func (a *attacker) gossip(ctx context.Context, kind string) (map[string]any, err
 		return nil, err
 	}
 	topic := "/gossipchain/" + a.params.Name + "/" + msg.kind + "/1"
+	if msg.kind == "blocks" {
+		topic = "/gossipchain/" + a.params.Name + "/blocks/2" // protocol 2
+	}
 	if err := id.joinTopics(topic); err != nil {
 		return nil, err
 	}
