@@ -26,9 +26,13 @@ const (
 	MinTargetBlockTime = time.Millisecond
 	MaxTargetBlockTime = time.Hour
 	// MinHalfLifeBlocks and MaxHalfLifeBlocks bound the half-life in
-	// target block times: below 10 one block's luck moves the target by
-	// more than 7%; above a million it no longer follows the hash rate.
-	MinHalfLifeBlocks = 10
+	// target block times. Below 2 the rule overshoots (one block's luck
+	// moves the target by more than 40%); a short half-life holds the
+	// block rate to its schedule most tightly over tens of blocks (about 3
+	// to 6 target block times: the mean interval of 60 blocks then has a
+	// standard deviation near 5%), a long one gives a steadier target.
+	// Above a million it no longer follows the hash rate.
+	MinHalfLifeBlocks = 2
 	MaxHalfLifeBlocks = 1_000_000
 	// MinNetworkTarget is the smallest initial or maximum target a network
 	// may have, 2^32: the rule multiplies the parent's target by factors
