@@ -10,7 +10,7 @@ import (
 
 // retargetTestParams is a retargeting network of 10 s blocks with a
 // half-life of 10 blocks whose easiest target has 6 zero bits, so that
-// blocks are cheap to mine.
+// blocks are cheap to mine, and at most 20 transactions a block.
 func retargetTestParams(t testing.TB) Params {
 	t.Helper()
 	p, err := NewRetargetParams("retarget", 10*time.Second)
@@ -20,6 +20,7 @@ func retargetTestParams(t testing.TB) Params {
 	p.HalfLife = 100 * time.Second
 	p.InitialTarget = MustCompact(ZeroBitsTarget(6))
 	p.MaxTarget = p.InitialTarget
+	p.MaxBlockTxs = 20
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
