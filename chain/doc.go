@@ -248,7 +248,7 @@
 // ([MedianTime], 11 blocks), which keeps a minority from rewinding the
 // chain's time; and it is at most [FutureLimit] ahead of the local clock:
 // 5 target block times, at least 2 s (for unsynchronised clocks), at
-// most today's 2 hours. Two hours would be 7,200 blocks of lead at a 1 s
+// most protocol 1's 2 hours. Two hours would be 7,200 blocks of lead at a 1 s
 // block time; 5 block times is 5. Blocks from a node whose clock runs
 // more than the limit ahead are refused as too new until the receivers'
 // clocks catch up.
