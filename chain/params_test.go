@@ -108,3 +108,16 @@ func TestParamsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultParamsAreTheProposedDevnet(t *testing.T) {
+	p := DefaultParams()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Net(), ProposedNetParams(DefaultNetwork); got != want {
+		t.Errorf("default network %+v, want %+v", got, want)
+	}
+	if p.FixedDifficulty || p.Difficulty() != DefaultInitialBits {
+		t.Errorf("default network: fixed %v, %d bits", p.FixedDifficulty, p.Difficulty())
+	}
+}
