@@ -170,10 +170,11 @@ func runRetarget(ctx context.Context, e *env, args []string) error {
 	first := mean(h0, hChange)
 	second := mean(hChange, hEnd)
 	// Settled: the first block after the change from which the mean of
-	// the next 10 intervals is within 20% of T.
+	// the next 2·H/T intervals (at least 10) is within 15% of T.
+	win := uint64(max(10, math.Round(2*halfLife.Seconds()/target.Seconds())))
 	settle := -1
-	for k := hChange; k+10 <= hEnd; k++ {
-		if math.Abs(mean(k, k+10)/T-1) <= 0.2 {
+	for k := hChange; k+win <= hEnd; k++ {
+		if math.Abs(mean(k, k+win)/T-1) <= 0.15 {
 			settle = int(k - hChange)
 			break
 		}
@@ -204,7 +205,7 @@ func runRetarget(ctx context.Context, e *env, args []string) error {
 		Notes: []string{fmt.Sprintf("a step of k× in hash rate costs log2(k)·H/T extra blocks against the schedule (%.0f for 10×, %.0f for the measured ratio), which shortens the half's mean interval", math.Log2(10)*hb, math.Log2(max(rateHigh/max(rateLow, 1), 1))*hb)}})
 	e.sink.add(Row{ID: "7c", Item: "Retargeting", What: "mean block interval of the second half after settling",
 		Figure: fmt.Sprintf("%.3f s", after), Ratio: fmtRatio(after / T), Goal: "within ±10% of T", Verdict: verdict(within(after)), Command: e.command})
-	e.sink.add(Row{ID: "7d", Item: "Retargeting", What: "blocks after the change until the mean of the next 10 intervals is within 20% of T",
+	e.sink.add(Row{ID: "7d", Item: "Retargeting", What: fmt.Sprintf("blocks after the change until the mean of the next %d intervals (2 half-lives) is within 15%% of T", win),
 		Figure: strconv.Itoa(settle), Ratio: fmt.Sprintf("%.2f half-lives", float64(settle)/hb), Goal: "within 2 half-lives", Verdict: verdict(settle >= 0 && float64(settle) <= 2*hb), Command: e.command})
 	e.sink.add(Row{ID: "7e", Item: "Retargeting", What: "stale rate: blocks mined that did not end on the main chain",
 		Figure: fmt.Sprintf("%d of %d", max(minedBlocks-onMain, 0), minedBlocks), Ratio: fmt.Sprintf("%.2f%%", 100*stale), Goal: "≤ 3%", Verdict: verdict(stale <= 0.03), Command: e.command})
