@@ -399,3 +399,10 @@ func sameHead(t testing.TB, nodes []*node, minHeight uint64) string {
 	})
 	return head
 }
+
+// Reset discards what was written so far.
+func (b *syncBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
