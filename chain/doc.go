@@ -295,7 +295,7 @@
 //  15. previous_hash is the parent's hash → [ErrBadPrevHash] (true by
 //     construction when the parent was found by it)
 //  16. index = parent index + 1 → [ErrBadIndex]
-//  16a. bits = the target the retargeting rule gives after the parent
+//     16a. bits = the target the retargeting rule gives after the parent
 //     ([Params.NextBits]) → [ErrBadDifficulty]
 //  17. timestamp not before the median ([MedianTime]) of the timestamps of
 //     the parent and its ancestors, [MedianTimeBlocks] = 11 blocks in all
@@ -385,6 +385,7 @@
 //
 // An entry is cumulative work (32, big-endian) || time mark (8) || the
 // parent's time mark (8): what validating a child needs of its parent.
+//
 //	hashix   run number (8) → sorted run of (block hash prefix (8), height (4))
 //	txix     run number (8) → sorted run of (transaction id prefix (8), height (4))
 //	pool     sequence (8) → canonical transaction encoding; the sequence is

@@ -200,7 +200,11 @@ func buildVectorChain(t *testing.T, p Params) vectorChain {
 			b.Transactions[0] = NewRewardTransaction("miner", p.Reward+1, b.Index)
 			return seal(t, b)
 		}, "bad_reward"},
-		{"no reward", func() *Block { b := at(0, makeTx("e", "f", 1, 2)); b.Transactions = b.Transactions[:1]; return seal(t, b) }, "bad_reward"},
+		{"no reward", func() *Block {
+			b := at(0, makeTx("e", "f", 1, 2))
+			b.Transactions = b.Transactions[:1]
+			return seal(t, b)
+		}, "bad_reward"},
 		{"transaction id not its content's", func() *Block {
 			bad := makeTx("e", "f", 1, 3)
 			bad.Amount = 2
