@@ -294,9 +294,9 @@
 //     the caller may fetch the parent and try again
 //  15. previous_hash is the parent's hash → [ErrBadPrevHash] (true by
 //     construction when the parent was found by it)
-//  16. index = parent index + 1 → [ErrBadIndex]
-//     16a. bits = the target the retargeting rule gives after the parent
-//     ([Params.NextBits]) → [ErrBadDifficulty]
+//  16. index = parent index + 1 → [ErrBadIndex]; then bits = the target
+//     the retargeting rule gives after the parent ([Params.NextBits]) →
+//     [ErrBadDifficulty]
 //  17. timestamp not before the median ([MedianTime]) of the timestamps of
 //     the parent and its ancestors, [MedianTimeBlocks] = 11 blocks in all
 //     (fewer near the genesis) → [ErrTimeTooOld]
@@ -382,16 +382,15 @@
 //	         binary block || JSON block, main chain only: appends go to the end
 //	side     block hash (32) → entry (48) || binary block, blocks off the
 //	         main chain
-//
-// An entry is cumulative work (32, big-endian) || time mark (8) || the
-// parent's time mark (8): what validating a child needs of its parent.
-//
 //	hashix   run number (8) → sorted run of (block hash prefix (8), height (4))
 //	txix     run number (8) → sorted run of (transaction id prefix (8), height (4))
 //	pool     sequence (8) → canonical transaction encoding; the sequence is
 //	         an int64 with its sign bit flipped, so that returned
 //	         transactions (negative, decreasing) sort before new ones
 //	         (increasing from 0)
+//
+// An entry is cumulative work (32, big-endian) || time mark (8) || the
+// parent's time mark (8): what validating a child needs of its parent.
 //
 // Opening checks the file's meta pages before bbolt maps it, then only the
 // blocks past "verified" and above "indexed" (whose index entries it keeps
