@@ -146,11 +146,16 @@ func TestChainStreamLimit(t *testing.T) {
 			}
 			txs = append(txs, tx)
 		}
-		b := &chain.Block{Index: parent.Index + 1, Timestamp: parent.Timestamp + 1_000_000, PreviousHash: parent.Hash, Difficulty: params.Difficulty,
+		bits := s.chain.(*chain.Chain).Head().NextBits
+		target, err := bits.PowTarget()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &chain.Block{Index: parent.Index + 1, Timestamp: parent.Timestamp + 1_000_000, PreviousHash: parent.Hash, Bits: bits,
 			Transactions: append(txs, chain.NewRewardTransaction("m", params.Reward, parent.Index+1))}
 		b.TxRoot = chain.TxRoot(b.Transactions)
 		for b.Proof = 0; ; b.Proof++ {
-			if b.Hash = b.ComputeHash(); chain.LeadingZeroBits(b.Hash) >= int(params.Difficulty) {
+			if b.Hash = b.ComputeHash(); target.Met(b.Hash) {
 				break
 			}
 		}

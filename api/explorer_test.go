@@ -261,15 +261,23 @@ func TestNetworkMismatchNamesTheParameter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := uint32(12)
-	same := uint32(8)
+	same := networkParamsOf(ours)
+	with := func(f func(p *NetworkParams)) *NetworkParams {
+		p := same
+		f(&p)
+		return &p
+	}
 	tests := []struct {
 		st   remoteStatus
 		want string
 	}{
-		{remoteStatus{Network: "other", Difficulty: &same}, `network name "other", this node's is "devnet"`},
-		{remoteStatus{Network: "devnet", Difficulty: &d}, "difficulty 12, this node's has difficulty 8"},
-		{remoteStatus{Network: "devnet", Difficulty: &same}, "the name and difficulty agree"},
+		{remoteStatus{Network: "other", Params: &same}, `network name "other", this node's is "devnet"`},
+		{remoteStatus{Network: "devnet"}, "its status has no parameters"},
+		{remoteStatus{Network: "devnet", Params: with(func(p *NetworkParams) { p.TargetBlockTimeUS = 1e6 })}, "target block time (µs) 1000000, this node's has 10000000"},
+		{remoteStatus{Network: "devnet", Params: with(func(p *NetworkParams) { p.InitialBits = 0x1f00ffff })}, "initial target (bits) 0x1f00ffff"},
+		{remoteStatus{Network: "devnet", Params: with(func(p *NetworkParams) { p.MaxBlockTxs = 5 })}, "max block transactions 5, this node's has 2000"},
+		{remoteStatus{Network: "devnet", Params: with(func(p *NetworkParams) { p.MaxBlockSize = 5 })}, "max block size 5"},
+		{remoteStatus{Network: "devnet", Params: &same}, "the name and parameters agree"},
 	}
 	for _, tt := range tests {
 		err := networkMismatch("http://x", tt.st, ours, ours.Genesis().Hash)

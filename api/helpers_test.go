@@ -307,7 +307,7 @@ func checkLinked(t testing.TB, c *chain.Chain, blocks []*chain.Block) {
 		if i > 0 && b.PreviousHash != blocks[i-1].Hash {
 			t.Fatalf("block %d: previous_hash %s, want %s", b.Index, b.PreviousHash, blocks[i-1].Hash)
 		}
-		if i > 0 && chain.LeadingZeroBits(b.Hash) < int(c.Params().Difficulty) {
+		if i > 0 && !b.MeetsTarget() {
 			t.Fatalf("block %d: hash %s lacks the proof of work", b.Index, b.Hash)
 		}
 	}

@@ -25,12 +25,36 @@ type statusResponse struct {
 	Peers         int             `json:"peers"`
 	Pending       int             `json:"pending"`
 	Mining        bool            `json:"mining"`
-	Difficulty    uint32          `json:"difficulty"`
+	Difficulty    uint32          `json:"difficulty"` // leading zero bits of the next block's target
+	Bits          chain.Compact   `json:"bits"`       // the next block's compact target
+	Params        NetworkParams   `json:"params"`
 	MinerAddress  string          `json:"miner_address"`
 	HashRate      float64         `json:"hash_rate"`
 	Syncing       bool            `json:"syncing"`
 	TargetHeight  uint64          `json:"target_height"` // highest height a peer announced, at least height
 	Version       string          `json:"version"`
+}
+
+// NetworkParams are the consensus parameters in GET /status, so that a
+// node refusing another can name the parameter in which they differ.
+// Durations are whole microseconds, targets compact.
+type NetworkParams struct {
+	TargetBlockTimeUS int64         `json:"target_block_time_us"`
+	HalfLifeUS        int64         `json:"half_life_us"`
+	InitialBits       chain.Compact `json:"initial_bits"`
+	MaxBits           chain.Compact `json:"max_bits"`
+	FixedDifficulty   bool          `json:"fixed_difficulty"`
+	Reward            uint64        `json:"reward"`
+	MaxBlockSize      int           `json:"max_block_size"`
+	MaxBlockTxs       int           `json:"max_block_txs"`
+}
+
+func networkParamsOf(p chain.Params) NetworkParams {
+	return NetworkParams{
+		TargetBlockTimeUS: p.TargetBlockTime.Microseconds(), HalfLifeUS: p.HalfLife.Microseconds(),
+		InitialBits: p.InitialTarget, MaxBits: p.MaxTarget, FixedDifficulty: p.FixedDifficulty,
+		Reward: p.Reward, MaxBlockSize: p.MaxBlockSize, MaxBlockTxs: p.MaxBlockTxs,
+	}
 }
 
 // handleStatus serves GET /status.
@@ -49,7 +73,9 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		Peers:         len(s.net.Peers()),
 		Pending:       s.chain.PendingCount(),
 		Mining:        s.isMining(),
-		Difficulty:    params.Difficulty,
+		Difficulty:    chain.TargetZeroBits(head.NextBits),
+		Bits:          head.NextBits,
+		Params:        networkParamsOf(params),
 		MinerAddress:  s.miner.Address(),
 		HashRate:      s.hashRate(),
 		TargetHeight:  head.Height,

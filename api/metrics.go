@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gossipchain/gossipchain/chain"
 	gsync "github.com/gossipchain/gossipchain/sync"
 )
 
@@ -70,8 +71,8 @@ func newMetrics(s *Server) *metrics {
 				}
 				return 0
 			}),
-		gauge("chain_difficulty", "Leading zero bits every block hash needs.",
-			func() float64 { return float64(s.chain.Params().Difficulty) }),
+		gauge("chain_difficulty", "Leading zero bits of the next block's target.",
+			func() float64 { return float64(chain.TargetZeroBits(s.chain.Head().NextBits)) }),
 		gauge("pending_transactions", "Transactions in the pending pool.",
 			func() float64 { return float64(s.chain.PendingCount()) }),
 		gauge("peers", "Connected peers.",

@@ -182,19 +182,40 @@ type remoteStatus struct {
 	Network    string     `json:"network"`
 	Genesis    chain.Hash `json:"genesis"`
 	Difficulty *uint32    `json:"difficulty"`
+	// Params is absent from the status of a node of protocol 1.
+	Params *NetworkParams `json:"params"`
 }
 
 // networkMismatch names the parameter in which another node's network
 // differs from ours.
 func networkMismatch(base string, st remoteStatus, p chain.Params, ours chain.Hash) error {
-	switch {
-	case st.Network != p.Name:
+	if st.Network != p.Name {
 		return fmt.Errorf("%s is on another network: network name %q, this node's is %q", base, st.Network, p.Name)
-	case st.Difficulty != nil && *st.Difficulty != p.Difficulty:
-		return fmt.Errorf("%s is on another network: network %q with difficulty %d, this node's has difficulty %d",
-			base, st.Network, *st.Difficulty, p.Difficulty)
 	}
-	return fmt.Errorf("%s is on another network: network %q with genesis %s, this node's genesis is %s (the name and difficulty agree: another parameter or version differs)",
+	if st.Params == nil {
+		return fmt.Errorf("%s is on another network: network %q with genesis %s, this node's genesis is %s (its status has no parameters: a node of an older protocol version)",
+			base, st.Network, st.Genesis, ours)
+	}
+	theirs, mine := *st.Params, networkParamsOf(p)
+	for _, f := range []struct {
+		name        string
+		their, ours any
+	}{
+		{"target block time (µs)", theirs.TargetBlockTimeUS, mine.TargetBlockTimeUS},
+		{"half-life (µs)", theirs.HalfLifeUS, mine.HalfLifeUS},
+		{"initial target (bits)", theirs.InitialBits, mine.InitialBits},
+		{"maximum target (bits)", theirs.MaxBits, mine.MaxBits},
+		{"fixed difficulty", theirs.FixedDifficulty, mine.FixedDifficulty},
+		{"reward", theirs.Reward, mine.Reward},
+		{"max block size", theirs.MaxBlockSize, mine.MaxBlockSize},
+		{"max block transactions", theirs.MaxBlockTxs, mine.MaxBlockTxs},
+	} {
+		if f.their != f.ours {
+			return fmt.Errorf("%s is on another network: network %q with %s %v, this node's has %v",
+				base, st.Network, f.name, f.their, f.ours)
+		}
+	}
+	return fmt.Errorf("%s is on another network: network %q with genesis %s, this node's genesis is %s (the name and parameters agree: another protocol version differs)",
 		base, st.Network, st.Genesis, ours)
 }
 

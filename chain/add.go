@@ -130,7 +130,8 @@ type writer struct {
 	flushed bool   // the index tails went into runs in this transaction
 	lowest  uint64 // the lowest height connected to the main chain
 
-	head      *Block // the head as of the blocks written so far
+	head      *Block  // the head as of the blocks written so far
+	tip       *Parent // the head's entry, as of the blocks written so far
 	recent    []Timestamp
 	reorged   bool
 	extended  bool
@@ -170,6 +171,7 @@ func (br *branch) push(b *Block) {
 
 func (w *writer) reset() {
 	w.head = nil
+	w.tip = w.c.tip
 	w.recent = append([]Timestamp(nil), w.c.recent...)
 	w.reorged, w.extended = false, false
 	w.abandoned = nil
@@ -205,20 +207,25 @@ func (w *writer) add(b *Block) error {
 		return ErrKnownBlock
 	}
 	if b.PreviousHash == w.headHash() {
-		return w.extend(b, w.headHeight())
+		return w.extend(b)
 	}
-	parentIndex, _, _, err := v.fetchHeader(b.PreviousHash)
+	parent, err := v.entryOf(b.PreviousHash)
 	if errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("block %d %s: %w (previous_hash %s)", b.Index, b.Hash, ErrUnknownParent, b.PreviousHash)
 	}
 	if err != nil {
 		return err
 	}
+	parentIndex := parent.Index
 	times, err := ancestorTimes(v, b.PreviousHash, MedianTimeBlocks)
 	if err != nil {
 		return err
 	}
-	if err := CheckBlockContext(b, parentIndex, b.PreviousHash, MedianTime(times)); err != nil {
+	if err := w.c.params.CheckBlockContext(b, parent, MedianTime(times)); err != nil {
+		return err
+	}
+	e, err := w.c.params.ParentOf(b, parent)
+	if err != nil {
 		return err
 	}
 	// Transaction ids must be new along b's ancestry: the branch blocks
@@ -241,11 +248,11 @@ func (w *writer) add(b *Block) error {
 			return ruleErrorf(ErrDuplicateTx, "transaction %s already in block %d", id, h)
 		}
 	}
-	if b.Index <= w.headHeight() {
+	if e.Work.Cmp(w.tip.Work) <= 0 {
 		if err := w.admitSide(b, br); err != nil {
 			return err
 		}
-		if err := v.putSide(b); err != nil {
+		if err := v.putSide(b, e); err != nil {
 			return err
 		}
 		// A side branch with no more work: first seen stays.
@@ -253,15 +260,18 @@ func (w *writer) add(b *Block) error {
 		w.side = br
 		return nil
 	}
-	return w.reorganize(b, br)
+	return w.reorganize(b, e, br)
 }
 
-// extend validates b, whose parent (at parentIndex) is the head, and
-// makes it the head.
-func (w *writer) extend(b *Block, parentIndex uint64) error {
+// extend validates b, whose parent is the head, and makes it the head.
+func (w *writer) extend(b *Block) error {
 	v := w.v
 	times := append(make([]Timestamp, 0, MedianTimeBlocks), w.recent...)
-	if err := CheckBlockContext(b, parentIndex, b.PreviousHash, MedianTime(times)); err != nil {
+	if err := w.c.params.CheckBlockContext(b, w.tip, MedianTime(times)); err != nil {
+		return err
+	}
+	e, err := w.c.params.ParentOf(b, w.tip)
+	if err != nil {
 		return err
 	}
 	// On the main chain, the transaction index holds exactly the ancestry.
@@ -278,11 +288,11 @@ func (w *writer) extend(b *Block, parentIndex uint64) error {
 			return ruleErrorf(ErrDuplicateTx, "transaction %s already in block %d", id, h)
 		}
 	}
-	if err := w.connect(b); err != nil {
+	if err := w.connect(b, e); err != nil {
 		return err
 	}
 	w.dropFromPool(b)
-	w.head = b
+	w.head, w.tip = b, e
 	w.recent = appendRecent(w.recent, b.Timestamp)
 	w.extended = true
 	return nil
@@ -311,9 +321,9 @@ func (w *writer) branchOf(hash Hash, index uint64) (*branch, error) {
 	return br, nil
 }
 
-// reorganize makes b, which grows br, the head: roll the main chain back to
-// the fork, then apply the branch and b.
-func (w *writer) reorganize(b *Block, br *branch) error {
+// reorganize makes b (whose entry is e), which grows br, the head: roll
+// the main chain back to the fork, then apply the branch and b.
+func (w *writer) reorganize(b *Block, e *Parent, br *branch) error {
 	for h := w.headHeight(); h > br.fork; h-- {
 		old, err := w.c.recordBlock(w.v, h)
 		if err != nil {
@@ -324,13 +334,17 @@ func (w *writer) reorganize(b *Block, br *branch) error {
 		}
 		w.abandoned = append(w.abandoned, old)
 	}
-	for _, bb := range append(br.blocks, b) {
-		if err := w.connect(bb); err != nil {
+	for _, bb := range br.blocks {
+		if err := w.connect(bb, nil); err != nil {
 			return err
 		}
 		w.dropFromPool(bb)
 	}
-	w.head = b
+	if err := w.connect(b, e); err != nil {
+		return err
+	}
+	w.dropFromPool(b)
+	w.head, w.tip = b, e
 	w.reorged = true
 	w.side = nil // the main chain changed under it
 	times, err := ancestorTimes(w.v, b.Hash, MedianTimeBlocks)
@@ -341,12 +355,19 @@ func (w *writer) reorganize(b *Block, br *branch) error {
 	return nil
 }
 
-// connect puts b on the main chain.
-func (w *writer) connect(b *Block) error {
+// connect puts b on the main chain; e is its entry, or nil for a stored
+// side block, whose entry is read.
+func (w *writer) connect(b *Block, e *Parent) error {
 	if w.lowest == 0 || b.Index < w.lowest {
 		w.lowest = b.Index
 	}
-	return w.v.connectMain(b)
+	if e == nil {
+		var err error
+		if e, err = w.v.entryOf(b.Hash); err != nil {
+			return err
+		}
+	}
+	return w.v.connectMain(b, e)
 }
 
 // dropFromPool notes the pending transactions that b holds.
@@ -452,7 +473,8 @@ func (w *writer) commitMemory() {
 	}
 	if w.head != nil {
 		w.c.recent = w.recent
-		w.c.setHead(w.head)
+		w.c.tip = w.tip
+		w.c.setHead(w.head, w.tip)
 		if w.reorged {
 			w.c.log.Info("chain reorganised", "height", w.head.Index, "head", w.head.Hash, "abandoned", len(w.abandoned), "returned_txs", len(w.returned()))
 		}

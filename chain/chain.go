@@ -35,8 +35,11 @@ type Config struct {
 type Head struct {
 	Hash      Hash
 	Height    uint64   // index of the head block; the number of blocks in the chain
-	Work      *big.Int // cumulative work: Height × 2^difficulty (the difficulty is constant)
+	Work      *big.Int // cumulative work: the sum of TargetWork of every block's target
 	Timestamp Timestamp
+	Bits      Compact // the head's compact target
+	// NextBits is the compact target the head's child must carry.
+	NextBits Compact
 }
 
 // AddStatus says what adding a block did to the chain.
@@ -89,6 +92,8 @@ type Chain struct {
 	// recent holds the timestamps of the head and up to MedianTimeBlocks-1
 	// of its ancestors, oldest first. Guarded by mu.
 	recent []Timestamp
+	// tip is the head's entry. Guarded by mu.
+	tip *Parent
 
 	head   atomic.Pointer[Head]
 	notify struct {
@@ -100,12 +105,17 @@ type Chain struct {
 	ix      *indexes
 	commits *committer
 	side    sideIndex // side blocks stored since Open, see sidebranch.go
+	// aside is a format-1 store set aside by Open, whose pending
+	// transactions are re-admitted once the new chain is open.
+	aside *setAside
 }
 
 // Open opens or creates the store at cfg.Path, checks it belongs to
 // cfg.Params' network, checks the main-chain blocks past the height it has
-// verified before and loads the pending pool. A store of format 1 is
-// migrated first. A damaged file gives an error that names it; Open never
+// verified before and loads the pending pool. A store of format 1 (the
+// first release's, whose chain is of protocol 1) is set aside as
+// cfg.Path + Protocol1Suffix and a new chain starts; its valid pending
+// transactions go into the new pool (see migrate.go). A damaged file gives an error that names it; Open never
 // panics on one.
 func Open(cfg Config) (*Chain, error) {
 	if err := cfg.Params.Validate(); err != nil {
@@ -142,12 +152,17 @@ func Open(cfg Config) (*Chain, error) {
 		return nil, err
 	}
 	c.commits = newCommitter(c)
+	c.readmit()
 	return c, nil
 }
 
 // open checks the file, migrates it if needed, opens bbolt and loads the
 // chain, turning any panic of bbolt on a damaged file into an error.
 func (c *Chain) open(cfg Config) (err error) {
+	if _, err := os.Stat(cfg.Path + Protocol1Suffix); err == nil {
+		// A store of protocol 1 was set aside here: a new chain is expected.
+		cfg.RefuseNew = false
+	}
 	info, err := checkStoreFile(cfg.Path, cfg.RefuseNew)
 	if err != nil {
 		return err
@@ -225,7 +240,10 @@ func (c *Chain) load() error {
 		if err := c.loadRecentLocked(c.newView(tx), head); err != nil {
 			return err
 		}
-		c.setHead(head)
+		if c.tip, err = c.newView(tx).entryAt(head.Index); err != nil {
+			return err
+		}
+		c.setHead(head, c.tip)
 		stale, err = c.pool.load(c.newView(tx))
 		return err
 	}); err != nil {
@@ -288,12 +306,16 @@ func (c *Chain) checkStore(tx *bolt.Tx) (*Block, error) {
 	from := min(indexed, verified) + 1
 	now := c.now().Add(365 * 24 * time.Hour)
 	var prev *Block
+	var prevEntry *Parent
 	var recent []Timestamp
 	if from > 1 {
 		if prev, err = c.recordBlock(v, from-1); err != nil {
 			return nil, err
 		}
 		if recent, err = ancestorTimes(v, prev.Hash, MedianTimeBlocks); err != nil {
+			return nil, err
+		}
+		if prevEntry, err = v.entryAt(prev.Index); err != nil {
 			return nil, err
 		}
 	}
@@ -303,15 +325,35 @@ func (c *Chain) checkStore(tx *bolt.Tx) (*Block, error) {
 		if err != nil {
 			return nil, err
 		}
+		var e *Parent
 		if h > verified || h > indexed {
-			if err := c.params.CheckBlockSanity(b, now); err != nil {
-				return nil, fmt.Errorf("stored block at height %d is invalid: %w", h, err)
+			if h == 1 {
+				if e, err = c.params.ParentOf(b, nil); err != nil {
+					return nil, err
+				}
+			} else {
+				if err := c.params.CheckBlockSanity(b, now); err != nil {
+					return nil, fmt.Errorf("stored block at height %d is invalid: %w", h, err)
+				}
+				sorted := append([]Timestamp(nil), recent...)
+				if err := c.params.CheckBlockContext(b, prevEntry, MedianTime(sorted)); err != nil {
+					return nil, fmt.Errorf("stored block at height %d does not link: %w", h, err)
+				}
+				if e, err = c.params.ParentOf(b, prevEntry); err != nil {
+					return nil, err
+				}
 			}
-			sorted := append([]Timestamp(nil), recent...)
-			if err := CheckBlockContext(b, prev.Index, prev.Hash, MedianTime(sorted)); err != nil {
-				return nil, fmt.Errorf("stored block at height %d does not link: %w", h, err)
+			stored, err := v.entryAt(h)
+			if err != nil {
+				return nil, err
 			}
+			if stored.Work.Cmp(e.Work) != 0 || stored.Mark != e.Mark || stored.PrevMark != e.PrevMark {
+				return nil, fmt.Errorf("stored block at height %d: its recorded work or time marks are not the ones its ancestry gives", h)
+			}
+		} else if e, err = v.entryAt(h); err != nil {
+			return nil, err
 		}
+		prevEntry = e
 		if h > indexed {
 			blk[b.Hash] = h
 			for i := range b.Transactions {
@@ -382,9 +424,14 @@ func (c *Chain) HeadChanged() <-chan struct{} {
 	return c.notify.ch
 }
 
-func (c *Chain) setHead(b *Block) {
-	work := new(big.Int).Mul(new(big.Int).SetUint64(b.Index), Work(c.params.Difficulty))
-	c.head.Store(&Head{Hash: b.Hash, Height: b.Index, Work: work, Timestamp: b.Timestamp})
+func (c *Chain) setHead(b *Block, e *Parent) {
+	next, err := c.params.NextBits(e)
+	if err != nil {
+		// Only a corrupt entry, which opening checks, gets here.
+		c.log.Error("required target of the next block", "head", b.Hash, "err", err)
+		next = b.Bits
+	}
+	c.head.Store(&Head{Hash: b.Hash, Height: b.Index, Work: new(big.Int).Set(e.Work), Timestamp: b.Timestamp, Bits: b.Bits, NextBits: next})
 	c.notify.Lock()
 	close(c.notify.ch)
 	c.notify.ch = make(chan struct{})

@@ -625,7 +625,7 @@ func TestAddBlockThenBeforeDurable(t *testing.T) {
 	}
 	// An invalid block never reaches the callback.
 	bad := newBlock(&p, b, "mallory")
-	unmine(t, bad, p.Difficulty)
+	unmine(t, bad, p.InitialTarget)
 	if _, err := c.AddBlockThen(bad, func() { t.Error("valid called for an invalid block") }); !IsRuleError(err) {
 		t.Fatalf("invalid block: %v", err)
 	}

@@ -116,7 +116,7 @@ func CheckTarget(target, maxTarget *big.Int) error {
 	return nil
 }
 
-// ZeroBitsTarget returns the target equivalent to today's difficulty of d
+// ZeroBitsTarget returns the target equivalent to a difficulty of d
 // leading zero bits: 2^(256−d) − 1, the largest hash with d leading zero
 // bits, so that a hash meets it exactly when LeadingZeroBits(hash) >= d.
 // d must be at most 256. Its work is exactly Work(d) = 2^d. Its compact

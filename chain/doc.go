@@ -147,35 +147,35 @@
 //
 // # Proof of work and parameters
 //
-// A block meets the proof of work when its hash has at least difficulty
-// leading zero bits ([LeadingZeroBits]). The proof covers the whole block,
-// so a proof copied from another block is worthless. The work of a block is
-// 2^difficulty expected attempts ([Work]); the difficulty is fixed per
-// network, so the cumulative work of a chain is its height × 2^difficulty.
+// A block meets the proof of work when its hash, read as a 256-bit
+// big-endian integer, is at most the target of its header's compact form
+// bits ([Compact], Bitcoin's nBits; [PowTarget] compares all 256 bits).
+// The proof covers the whole block, so a proof copied from another block
+// is worthless. The work of a block is floor(2^256 ÷ (target+1)) expected
+// attempts ([TargetWork], [AddWork]); a chain's cumulative work is the sum
+// of its blocks', kept with every block in the store.
 //
-// [Params] name a network: its name (1-32 of a-z 0-9 _ -), difficulty
-// (0..64), reward and block limits ([DefaultMaxBlockTxs] transactions, the
-// reward included, and [DefaultMaxBlockSize] bytes of binary encoding by
-// default). The genesis ([Params.Genesis]) is fixed by them: index 1,
-// timestamp [GenesisTimestamp] (2024-01-01T00:00:00Z), a zero
-// previous_hash, proof 0, the network's difficulty, and one reward
-// transaction to "gossipchain:<name>" ([Params.GenesisRecipient]) with the
-// network's reward and nonce 1. Two nodes with the same parameters compute
-// the same genesis; a different name, difficulty or reward gives another
-// genesis. The genesis need not meet the proof of work: it is compared,
-// not validated.
+// [Params] are a network's consensus parameters, the same set as
+// [NetParams] ([Params.Net]): name, target block time, half-life, initial
+// and maximum target, difficulty mode (retargeting or fixed), reward and
+// block limits. [NewParams] makes a fixed network of d leading zero bits
+// (the compact of [ZeroBitsTarget](d)); [NewRetargetParams] and
+// [DefaultParams] a retargeting one. The genesis ([Params.Genesis]) is
+// fixed by them: index 1, timestamp [GenesisTimestamp]
+// (2024-01-01T00:00:00Z), previous_hash = [NetParams.Commitment] (so
+// every parameter changes the genesis hash), bits = the initial target,
+// proof 0, and one reward transaction to "gossipchain:<name>"
+// ([Params.GenesisRecipient]) with the network's reward and nonce 1. The
+// genesis need not meet the proof of work: it is compared, not validated.
 //
-// # Difficulty retargeting (next protocol version)
+// # Difficulty retargeting
 //
-// Today's networks have a fixed difficulty. The next protocol version
-// replaces it with a target that follows the hash rate toward a target
-// block time; these are its parts, complete and tested but not yet used
-// by validation, the store or the miner: [Compact] (the header's compact
-// target, Bitcoin's nBits), [TargetWork] and [AddWork] (work is
-// floor(2^256 ÷ (target+1)), so [ZeroBitsTarget](d) has today's work
-// 2^d), [PowTarget] (the proof-of-work check over all 256 bits),
-// [ASERT] (the aserti3-2d formula of Bitcoin Cash, integer arithmetic
-// only), [NetParams.NextTarget] and [TimeMark] (the rule),
+// The target follows the hash rate toward a target block time. The
+// parts: [Compact] (the header's compact target), [TargetWork] and
+// [AddWork], [PowTarget], [ASERT] (the aserti3-2d formula of Bitcoin
+// Cash, integer arithmetic only), [NetParams.NextTarget] and [TimeMark]
+// (the rule; [Params.NextBits] applies it to a stored parent, whose
+// [Parent] entry holds its time marks and cumulative work),
 // [NetParams.CheckTimestamp] and [FutureLimit] (the timestamp rules), and
 // [NetParams] (every consensus parameter, with the canonical encoding a
 // genesis commits to). PROTOCOL.md specifies them; testdata/ holds
@@ -252,7 +252,7 @@
 // ([MedianTime], 11 blocks), which keeps a minority from rewinding the
 // chain's time; and it is at most [FutureLimit] ahead of the local clock:
 // 5 target block times, at least 2 s (for unsynchronised clocks), at
-// most today's 2 hours. Two hours would be 7,200 blocks of lead at a 1 s
+// most protocol 1's 2 hours. Two hours would be 7,200 blocks of lead at a 1 s
 // block time; 5 block times is 5. Blocks from a node whose clock runs
 // more than the limit ahead are refused as too new until the receivers'
 // clocks catch up.
@@ -270,11 +270,13 @@
 //  2. at most MaxBlockTxs transactions → [ErrTooLarge]
 //  3. at least one transaction (the reward) → [ErrBadReward]
 //  4. binary encoding of at most MaxBlockSize bytes → [ErrTooLarge]
-//  5. difficulty equal to the network's → [ErrBadDifficulty]
+//  5. bits decode to a target in [1, the network's maximum target] →
+//     [ErrBadDifficulty]
 //  6. the stated hash equal to the computed hash → [ErrBadHash]
-//  7. the hash has at least difficulty leading zero bits → [ErrBadProof]
-//  8. timestamp at most [MaxFutureDrift] (2 hours) ahead of the local clock
-//     → [ErrTimeTooNew]
+//  7. the hash is at most the target, all 256 bits → [ErrBadProof]
+//  8. timestamp at most [FutureLimit] (5 target block times, at least 2 s)
+//     ahead of the local clock → [ErrTimeTooNew]; such a block becomes valid
+//     once the clock catches up, so callers keep it apart from the others
 //  9. tx_root equal to TxRoot of the transactions → [ErrBadTxRoot]
 //  10. every transaction well-formed → [ErrBadTransaction]: sender and
 //     recipient non-empty, at most 128 bytes of valid UTF-8 made of
@@ -288,14 +290,17 @@
 //     block index → [ErrBadReward]
 //
 // Rules 10 to 12 are checked transaction by transaction, in block order.
-// Then the checks that need the parent ([CheckBlockContext] and the store):
+// Then the checks that need the parent ([Params.CheckBlockContext] and the
+// store):
 //
 //  14. the parent (the block named by previous_hash) is stored, else the
 //     outcome [ErrUnknownParent]: the block is an orphan and is not stored;
 //     the caller may fetch the parent and try again
 //  15. previous_hash is the parent's hash → [ErrBadPrevHash] (true by
 //     construction when the parent was found by it)
-//  16. index = parent index + 1 → [ErrBadIndex]
+//  16. index = parent index + 1 → [ErrBadIndex]; then bits = the target
+//     the retargeting rule gives after the parent ([Params.NextBits]) →
+//     [ErrBadDifficulty]
 //  17. timestamp not before the median ([MedianTime]) of the timestamps of
 //     the parent and its ancestors, [MedianTimeBlocks] = 11 blocks in all
 //     (fewer near the genesis) → [ErrTimeTooOld]
@@ -323,8 +328,8 @@
 // # Fork choice and reorganisation
 //
 // The chain keeps every valid block, on the main chain or a side branch.
-// The main chain is the branch with the most cumulative work; with a
-// constant difficulty the highest. On a tie the head stays: the branch
+// The main chain is the branch with the most cumulative work (not the
+// highest: a shorter branch of harder blocks wins). On a tie the head stays: the branch
 // seen first wins. A block that extends the head is [Extended]; one on a
 // side branch with no more work is stored as [SideBranch]; one whose
 // branch now has more work makes the chain reorganise ([Reorganized]):
@@ -367,7 +372,9 @@
 //
 // The store is one bbolt file (Config.Path, for example
 // <datadir>/chain.db), fsynced on every commit, in format 2 (store.go,
-// hashindex.go; format 1 is migrated on open, migrate.go). Integers in keys
+// hashindex.go; a format-1 store of protocol 1 is set aside on open as
+// chain.db.protocol1 and a new chain starts, with its valid pending
+// transactions re-admitted, migrate.go). Integers in keys
 // are big-endian, so cursors visit them in order. Buckets:
 //
 //	meta     "version" → uint64 layout version (2)
@@ -376,9 +383,10 @@
 //	         "head"    → the head hash (32 bytes)
 //	         "verified" → height (8) || hash (32): checked up to here
 //	         "indexed" → height (8): the index runs cover the main chain to here
-//	chain    height (8) → hash (32) || binary length (4) || binary block ||
-//	         JSON block, main chain only: appends go to the end
-//	side     block hash (32) → binary block, blocks off the main chain
+//	chain    height (8) → hash (32) || entry (48) || binary length (4) ||
+//	         binary block || JSON block, main chain only: appends go to the end
+//	side     block hash (32) → entry (48) || binary block, blocks off the
+//	         main chain
 //	hashix   run number (8) → sorted run of (block hash prefix (8), height (4))
 //	txix     run number (8) → sorted run of (transaction id prefix (8), height (4))
 //	pool     sequence (8) → canonical transaction encoding; the sequence is
@@ -386,12 +394,16 @@
 //	         transactions (negative, decreasing) sort before new ones
 //	         (increasing from 0)
 //
+// An entry is cumulative work (32, big-endian) || time mark (8) || the
+// parent's time mark (8): what validating a child needs of its parent.
+//
 // Opening checks the file's meta pages before bbolt maps it, then only the
 // blocks past "verified" and above "indexed" (whose index entries it keeps
 // in memory); other blocks are checked when read. Damage gives an error
 // naming the file, never a panic.
 //
-// Cumulative work is not stored: it is height × 2^difficulty. A block
+// Opening recomputes the entries of the blocks it checks and compares. A
+// block
 // whose insertion returned no error is on disk and survives kill -9 (the
 // kill test runs a writer in a child process and kills it at random
 // moments); a transaction for which AddTransaction returned nil likewise.

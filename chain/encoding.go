@@ -59,7 +59,7 @@ func DecodeBlock(data []byte, maxTxs int) (*Block, error) {
 	}
 	b.Index = binary.BigEndian.Uint64(h[68:76])
 	b.Timestamp = Timestamp(binary.BigEndian.Uint64(h[76:84]))
-	b.Difficulty = binary.BigEndian.Uint32(h[84:88])
+	b.Bits = Compact(binary.BigEndian.Uint32(h[84:88]))
 	b.Proof = binary.BigEndian.Uint64(h[88:96])
 	n := binary.BigEndian.Uint32(data[HeaderSize:])
 	rest := data[HeaderSize+4:]

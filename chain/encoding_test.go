@@ -15,11 +15,11 @@ import (
 const (
 	goldenTxID          = "e0abb7064f3b820b2a268eb32d32b924462d22fdfe6e66eca6394522a6946b6d" // alice → bob, 5, nonce 1
 	goldenTxBinary      = "0005616c6963650003626f6200000000000000050000000000000001"
-	goldenDevnetGenesis = "cfc27b70fa09eec81368dea45c3ec4a6811d575315e5f923a548863cd91fb615" // devnet, difficulty 20
+	goldenDevnetGenesis = "8a9c68f577463188d4039bc5bb35e1ccabf2b61d4d57109c00b346aff634bd1a" // devnet: 10 s blocks, retargeting
 	goldenDevnetTxRoot  = "fde56062c207411c3878e489415412f42150b3196d0d389619ff7e0f48c01f44"
-	goldenDevnetBinary  = "0000000000000000000000000000000000000000000000000000000000000000" + // previous_hash
+	goldenDevnetBinary  = "9d500d51309c00e443873ba88b37d4dab48777baabccf73139dcfc952f809f99" + // previous_hash: the parameters' commitment
 		"fde56062c207411c3878e489415412f42150b3196d0d389619ff7e0f48c01f44" + // tx_root
-		"00000001" + "0000000000000001" + "00060dd710212000" + "00000014" + "0000000000000000" + // version index timestamp difficulty proof
+		"00000002" + "0000000000000001" + "00060dd710212000" + "1f00ffff" + "0000000000000000" + // version index timestamp bits proof
 		"00000001" + // transaction count
 		"0001" + "30" + "0012" + "676f73736970636861696e3a6465766e6574" + "0000000000000001" + "0000000000000001"
 )
@@ -32,10 +32,7 @@ func TestGoldenEncodings(t *testing.T) {
 	if tx.ID.String() != goldenTxID {
 		t.Errorf("transaction id %s, want %s", tx.ID, goldenTxID)
 	}
-	p, err := NewParams(DefaultNetwork, DefaultDifficulty)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := DefaultParams()
 	g := p.Genesis()
 	if g.Hash.String() != goldenDevnetGenesis || g.TxRoot.String() != goldenDevnetTxRoot {
 		t.Errorf("devnet genesis %s root %s, want %s root %s", g.Hash, g.TxRoot, goldenDevnetGenesis, goldenDevnetTxRoot)
@@ -48,10 +45,10 @@ func TestGoldenEncodings(t *testing.T) {
 
 func TestHeaderLayout(t *testing.T) {
 	b := &Block{
-		Index:      0x0102030405060708,
-		Timestamp:  -2, // two's complement
-		Proof:      0x1112131415161718,
-		Difficulty: 0x21222324,
+		Index:     0x0102030405060708,
+		Timestamp: -2, // two's complement
+		Proof:     0x1112131415161718,
+		Bits:      0x21222324,
 	}
 	for i := range b.PreviousHash {
 		b.PreviousHash[i] = byte(0xa0 + i)
@@ -59,7 +56,7 @@ func TestHeaderLayout(t *testing.T) {
 	}
 	h := b.Header()
 	want := append(b.PreviousHash[:], b.TxRoot[:]...)
-	want = append(want, 0, 0, 0, 1)
+	want = append(want, 0, 0, 0, 2)
 	want = append(want, 1, 2, 3, 4, 5, 6, 7, 8)
 	want = append(want, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe)
 	want = append(want, 0x21, 0x22, 0x23, 0x24)
@@ -177,10 +174,12 @@ func TestBlockBinaryRoundTrip(t *testing.T) {
 		t.Errorf("1000 transactions in a few bytes: %v", err)
 	}
 	// Another header version.
-	v2 := bytes.Clone(raw)
-	v2[67] = 2
-	if _, err := DecodeBlock(v2, 0); RuleCode(err) != ErrMalformed {
-		t.Errorf("version 2: %v", err)
+	for _, v := range []byte{1, 3} {
+		other := bytes.Clone(raw)
+		other[67] = v
+		if _, err := DecodeBlock(other, 0); RuleCode(err) != ErrMalformed {
+			t.Errorf("version %d: %v", v, err)
+		}
 	}
 	// An address longer than MaxAddressLen.
 	long := bytes.Clone(raw)

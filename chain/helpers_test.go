@@ -78,44 +78,52 @@ func newBlock(p *Params, parent *Block, miner string, txs ...Transaction) *Block
 		Timestamp:    parent.Timestamp + second,
 		Transactions: all,
 		PreviousHash: parent.Hash,
-		Difficulty:   p.Difficulty,
+		Bits:         p.InitialTarget,
 	}
 	b.TxRoot = TxRoot(all)
 	return b
 }
 
-// mine searches the proof of b, from 0, until its hash has at least
-// difficulty leading zero bits, and sets Proof and Hash.
-func mine(t testing.TB, b *Block, difficulty uint32) {
+// mine searches the proof of b, from 0, until its hash meets the target
+// of bits, and sets Proof and Hash.
+func mine(t testing.TB, b *Block, bits Compact) {
 	t.Helper()
+	target, err := bits.PowTarget()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for proof := uint64(0); proof < 1<<40; proof++ {
 		b.Proof = proof
-		if h := b.ComputeHash(); LeadingZeroBits(h) >= int(difficulty) {
+		if h := b.ComputeHash(); target.Met(h) {
 			b.Hash = h
 			return
 		}
 	}
-	t.Fatalf("no proof found for block %d at difficulty %d", b.Index, difficulty)
+	t.Fatalf("no proof found for block %d at bits %s", b.Index, bits)
 }
 
-// unmine sets a proof whose hash has fewer than difficulty leading zero
-// bits (difficulty must be at least 1), and the matching Hash.
-func unmine(t testing.TB, b *Block, difficulty uint32) {
+// unmine sets a proof whose hash does not meet the target of bits, and the
+// matching Hash.
+func unmine(t testing.TB, b *Block, bits Compact) {
 	t.Helper()
+	target, err := bits.PowTarget()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for proof := b.Proof + 1; ; proof++ {
 		b.Proof = proof
-		if h := b.ComputeHash(); LeadingZeroBits(h) < int(difficulty) {
+		if h := b.ComputeHash(); !target.Met(h) {
 			b.Hash = h
 			return
 		}
 	}
 }
 
-// seal recomputes the transaction root and mines b at its own difficulty.
+// seal recomputes the transaction root and mines b at its own bits.
 func seal(t testing.TB, b *Block) *Block {
 	t.Helper()
 	b.TxRoot = TxRoot(b.Transactions)
-	mine(t, b, b.Difficulty)
+	mine(t, b, b.Bits)
 	return b
 }
 

@@ -51,7 +51,7 @@ func describeJSONError(err error) error {
 
 // DecodeBlockJSON strictly decodes a block as /chain and /blocks serve it:
 // an object with exactly the keys index, timestamp, transactions, proof,
-// previous_hash, difficulty, tx_root and hash, each once, spelled exactly,
+// previous_hash, bits, tx_root and hash, each once, spelled exactly,
 // none null. Unknown, duplicated or differently cased keys, wrong types,
 // fractional, negative or out-of-range numbers and trailing data are
 // errors, and at most maxTxs transactions (capped at MaxTxsLimit) are
@@ -287,7 +287,7 @@ func decodeBlockObject(d jsonDecoder, maxTxs int) (*Block, error) {
 		txs,
 		uintField("proof", 64, func(v uint64) { b.Proof = v }),
 		hashField("previous_hash", &b.PreviousHash),
-		uintField("difficulty", 32, func(v uint64) { b.Difficulty = uint32(v) }),
+		uintField("bits", 32, func(v uint64) { b.Bits = Compact(v) }),
 		hashField("tx_root", &b.TxRoot),
 		hashField("hash", &b.Hash),
 	})

@@ -37,7 +37,7 @@ func TestBlockJSONShape(t *testing.T) {
 	if err := json.Unmarshal(mustMarshal(t, b), &m); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"difficulty", "hash", "index", "previous_hash", "proof", "timestamp", "transactions", "tx_root"}
+	want := []string{"bits", "hash", "index", "previous_hash", "proof", "timestamp", "transactions", "tx_root"}
 	got := make([]string, 0, len(m))
 	for k := range m {
 		got = append(got, k)
@@ -268,7 +268,7 @@ func TestDecodeBlockJSONStrict(t *testing.T) {
 		{"missing timestamp", jsonEdit(t, b, tsJSON+`,`, ``), 0, ErrMalformed},
 		{"missing transactions", jsonEdit(t, b, `"transactions":`, `"x":`), 0, ErrMalformed},
 		{"missing hash", jsonEdit(t, b, `,`+hashJSON, ``), 0, ErrMalformed},
-		{"missing difficulty", jsonEdit(t, b, `"difficulty":6,`, ``), 0, ErrMalformed},
+		{"missing bits", jsonEdit(t, b, `"bits":537133055,`, ``), 0, ErrMalformed},
 		{"missing tx_root", jsonEdit(t, b, `"tx_root":"`+b.TxRoot.String()+`",`, ``), 0, ErrMalformed},
 		{"missing previous_hash", jsonEdit(t, b, `"previous_hash":"`+b.PreviousHash.String()+`",`, ``), 0, ErrMalformed},
 		{"missing proof", jsonEdit(t, b, fmt.Sprintf(`"proof":%d,`, b.Proof), ``), 0, ErrMalformed},
@@ -281,7 +281,7 @@ func TestDecodeBlockJSONStrict(t *testing.T) {
 		{"negative index", jsonEdit(t, b, `"index":2`, `"index":-2`), 0, ErrMalformed},
 		{"fractional index", jsonEdit(t, b, `"index":2`, `"index":2.5`), 0, ErrMalformed},
 		{"index as string", jsonEdit(t, b, `"index":2`, `"index":"2"`), 0, ErrMalformed},
-		{"difficulty overflow", jsonEdit(t, b, `"difficulty":6`, `"difficulty":4294967296`), 0, ErrMalformed},
+		{"bits overflow", jsonEdit(t, b, `"bits":537133055`, `"bits":4294967296`), 0, ErrMalformed},
 		{"timestamp as string", jsonEdit(t, b, tsJSON, `"timestamp":"`+b.Timestamp.String()+`"`), 0, ErrMalformed},
 		{"timestamp with 7 fractional digits", jsonEdit(t, b, tsJSON, tsJSON+`0`), 0, ErrMalformed},
 		{"timestamp with an exponent", jsonEdit(t, b, tsJSON, `"timestamp":1.7e9`), 0, ErrMalformed},

@@ -9,7 +9,7 @@ import (
 // AppendJSON appends the block as JSON, with the fields in the documented
 // order and no white space:
 //
-//	{"index":…,"timestamp":…,"transactions":[…],"proof":…,"previous_hash":"…","difficulty":…,"tx_root":"…","hash":"…"}
+//	{"index":…,"timestamp":…,"transactions":[…],"proof":…,"previous_hash":"…","bits":…,"tx_root":"…","hash":"…"}
 //
 // It writes the same bytes as encoding/json with HTML escaping off, without
 // reflection, since serving the chain is mostly this.
@@ -29,8 +29,8 @@ func (b *Block) AppendJSON(dst []byte) []byte {
 	dst = strconv.AppendUint(dst, b.Proof, 10)
 	dst = append(dst, `,"previous_hash":`...)
 	dst = b.PreviousHash.appendJSON(dst)
-	dst = append(dst, `,"difficulty":`...)
-	dst = strconv.AppendUint(dst, uint64(b.Difficulty), 10)
+	dst = append(dst, `,"bits":`...)
+	dst = strconv.AppendUint(dst, uint64(b.Bits), 10)
 	dst = append(dst, `,"tx_root":`...)
 	dst = b.TxRoot.appendJSON(dst)
 	dst = append(dst, `,"hash":`...)

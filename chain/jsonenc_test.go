@@ -33,7 +33,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		Transactions []plainTx `json:"transactions"`
 		Proof        uint64    `json:"proof"`
 		PreviousHash Hash      `json:"previous_hash"`
-		Difficulty   uint32    `json:"difficulty"`
+		Bits         Compact   `json:"bits"`
 		TxRoot       Hash      `json:"tx_root"`
 		Hash         Hash      `json:"hash"`
 	}
@@ -42,10 +42,10 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	for i, a := range addrs {
 		txs = append(txs, Transaction{ID: Hash{byte(i)}, Sender: a, Recipient: addrs[len(addrs)-1-i], Amount: uint64(i + 1), Nonce: 1<<63 + uint64(i)})
 	}
-	b := &Block{Index: 42, Timestamp: 1704067260_123456, Transactions: txs, Proof: 1<<64 - 1, PreviousHash: Hash{1, 2}, Difficulty: 20, TxRoot: Hash{3}, Hash: Hash{4}}
+	b := &Block{Index: 42, Timestamp: 1704067260_123456, Transactions: txs, Proof: 1<<64 - 1, PreviousHash: Hash{1, 2}, Bits: 0x1d00ffff, TxRoot: Hash{3}, Hash: Hash{4}}
 	var plain plainBlock
-	plain.Index, plain.Timestamp, plain.Proof, plain.PreviousHash, plain.Difficulty, plain.TxRoot, plain.Hash =
-		b.Index, b.Timestamp, b.Proof, b.PreviousHash, b.Difficulty, b.TxRoot, b.Hash
+	plain.Index, plain.Timestamp, plain.Proof, plain.PreviousHash, plain.Bits, plain.TxRoot, plain.Hash =
+		b.Index, b.Timestamp, b.Proof, b.PreviousHash, b.Bits, b.TxRoot, b.Hash
 	for _, tx := range txs {
 		plain.Transactions = append(plain.Transactions, plainTx(tx))
 	}
@@ -62,7 +62,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 	empty := &Block{Transactions: []Transaction{}}
-	if got, want := string(empty.AppendJSON(nil)), `{"index":0,"timestamp":0.000000,"transactions":[],"proof":0,"previous_hash":"0000000000000000000000000000000000000000000000000000000000000000","difficulty":0,"tx_root":"0000000000000000000000000000000000000000000000000000000000000000","hash":"0000000000000000000000000000000000000000000000000000000000000000"}`; got != want {
+	if got, want := string(empty.AppendJSON(nil)), `{"index":0,"timestamp":0.000000,"transactions":[],"proof":0,"previous_hash":"0000000000000000000000000000000000000000000000000000000000000000","bits":0,"tx_root":"0000000000000000000000000000000000000000000000000000000000000000","hash":"0000000000000000000000000000000000000000000000000000000000000000"}`; got != want {
 		t.Fatalf("empty block: got %s want %s", got, want)
 	}
 }
@@ -89,7 +89,7 @@ func BenchmarkBlockEncodingJSON(b *testing.B) {
 func benchBlockForJSON() *Block {
 	tx, _ := NewTransaction("d4ee26eee15148ee92c6cd394edd974e", "someone-other-address", 5)
 	txs := []Transaction{tx, NewRewardTransaction("12D3KooWPSTdcT8b4A12fQat9Lz9Q76Le1XL8yMenvJMexLnPHHF", 1, 7)}
-	b := &Block{Index: 7, Timestamp: 1795667396_400199, Transactions: txs, Proof: 241327, Difficulty: 20}
+	b := &Block{Index: 7, Timestamp: 1795667396_400199, Transactions: txs, Proof: 241327, Bits: 0x1d00ffff}
 	b.TxRoot = TxRoot(txs)
 	b.Hash = b.ComputeHash()
 	return b

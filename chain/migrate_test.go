@@ -2,13 +2,13 @@ package chain
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // The fixture is a format-1 store written by the first release; see
@@ -22,7 +22,13 @@ func TestOpenFormat1Fixture(t *testing.T) {
 	}
 	p := testParams(t, testDifficulty)
 	cfg := testConfig(t, p)
+	cfg.RefuseNew = true // the data directory of a node that has run before
+	dir := filepath.Dir(cfg.Path)
 	if err := os.WriteFile(cfg.Path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "identity.key")
+	if err := os.WriteFile(key, []byte("the node's identity"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
@@ -31,75 +37,71 @@ func TestOpenFormat1Fixture(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open of the format-1 fixture: %v", err)
 	}
-	if !strings.Contains(logs.String(), `level=INFO msg="store migrated"`) || !strings.Contains(logs.String(), "blocks=23 side_blocks=7 pending=15") {
-		t.Errorf("no migration log line with the counts:\n%s", logs.String())
+	// One WARN line says what happened and where the old file is.
+	aside := cfg.Path + Protocol1Suffix
+	var warn string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "level=WARN") {
+			if warn != "" {
+				t.Errorf("more than one WARN line:\n%s", logs.String())
+			}
+			warn = line
+		}
 	}
+	for _, want := range []string{"set aside", "new chain", "old_file=" + aside, "old_network=testnet", "old_height=23", "pending_readmitted=15", "pending_dropped=0"} {
+		if !strings.Contains(warn, want) {
+			t.Errorf("WARN line %q lacks %q", warn, want)
+		}
+	}
+	// The old file is kept byte for byte; the identity key is untouched.
+	if kept, err := os.ReadFile(aside); err != nil || !bytes.Equal(kept, raw) {
+		t.Errorf("old file set aside: %v (equal %v)", err, bytes.Equal(kept, raw))
+	}
+	if k, err := os.ReadFile(key); err != nil || string(k) != "the node's identity" {
+		t.Errorf("identity key: %q, %v", k, err)
+	}
+	// A new chain of this network, with the old pool's pending transactions.
 	check := func(c *Chain) {
 		t.Helper()
-		head := c.Head()
-		want, _ := ParseHash("0274e3d927d0f541bd19ceacf38dc5c89e091a01037394e81f406c9f695c371f")
-		if head.Height != 23 || head.Hash != want {
-			t.Fatalf("head %d %s, want 23 %s", head.Height, head.Hash, want)
-		}
-		hashes := mainHashes(t, c)
-		if len(hashes) != 23 || hashes[0] != c.Genesis().Hash {
-			t.Fatalf("main chain of %d blocks", len(hashes))
-		}
-		for i, h := range hashes {
-			if b, err := c.BlockByHash(h); err != nil || b.Index != uint64(i+1) || !c.IsMain(h) {
-				t.Fatalf("main block %d by hash: %v", i+1, err)
-			}
-		}
-		// The abandoned branch and the extra side block are side blocks.
-		var side []Hash
-		if err := c.db.View(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketSide).ForEach(func(k, _ []byte) error { side = append(side, Hash(k)); return nil })
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if len(side) != 7 {
-			t.Fatalf("%d side blocks, want 7", len(side))
-		}
-		for _, h := range side {
-			if !c.HasBlock(h) || c.IsMain(h) {
-				t.Errorf("side block %s", h)
-			}
+		if head := c.Head(); head.Height != 1 || head.Hash != p.Genesis().Hash {
+			t.Fatalf("head %d %s, want the genesis %s", head.Height, head.Hash, p.Genesis().Hash)
 		}
 		if n := c.PendingCount(); n != 15 {
 			t.Errorf("%d pending, want 15", n)
 		}
-		// A transaction of the branch that won, one returned by the
-		// reorganisation, one submitted.
-		if loc, err := c.FindTransaction(makeTx("erin", "frank-0", 3, 0).ID); err != nil || loc.Pending || loc.Height != 16 {
-			t.Errorf("confirmed transaction: %+v, %v", loc, err)
-		}
+		// One returned by the old reorganisation, one submitted.
 		for _, tx := range []Transaction{makeTx("alice-14", "bob", 15, 1), makeTx("grace", "heidi-2", 5, 2)} {
 			if loc, err := c.FindTransaction(tx.ID); err != nil || !loc.Pending {
 				t.Errorf("pending transaction %s: %+v, %v", tx.ID, loc, err)
 			}
 		}
+		// A transaction of the old main chain is not carried over.
+		if _, err := c.FindTransaction(makeTx("erin", "frank-0", 3, 0).ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("a confirmed transaction of the old chain: %v", err)
+		}
 	}
 	check(c)
-	// The chain grows on the migrated store, and the side branch competes.
-	head, _ := c.BlockByHash(c.Head().Hash)
-	more := buildBranch(t, &p, head, 3, "miner-d")
-	if _, _, err := c.AddBlocks(more); err != nil {
+	// The new chain grows and mines the re-admitted transactions.
+	m, err := NewMiner(c, MinerConfig{Address: "miner-d", Threads: 1})
+	if err != nil {
 		t.Fatal(err)
+	}
+	b, _, err := m.MineBlock(t.Context())
+	if err != nil || len(b.Transactions) != 16 {
+		t.Fatalf("mined %v with %d transactions", err, len(b.Transactions))
 	}
 	c.Close()
 	logs.Reset()
 	c = openChain(t, cfg)
-	if strings.Contains(logs.String(), "migrated") {
-		t.Error("migrated twice")
+	if strings.Contains(logs.String(), "set aside") {
+		t.Error("set aside twice")
 	}
-	if c.Head().Hash != more[2].Hash {
-		t.Error("head after reopen")
+	if c.Head().Hash != b.Hash || c.PendingCount() != 0 {
+		t.Errorf("after reopen: head %s, %d pending", c.Head().Hash, c.PendingCount())
 	}
-	if _, err := os.Stat(cfg.Path + ".migrating"); !os.IsNotExist(err) {
-		t.Errorf("temporary file left: %v", err)
-	}
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(cfg.Path), "*"))
-	if len(matches) != 1 {
-		t.Errorf("files in the data directory: %v", matches)
+	matches, _ := filepath.Glob(filepath.Join(dir, "*"))
+	slices.Sort(matches)
+	if want := []string{cfg.Path, aside, key}; !slices.Equal(matches, want) {
+		t.Errorf("files in the data directory: %v, want %v", matches, want)
 	}
 }

@@ -115,16 +115,26 @@ func (c *Chain) blockTemplate(address string) *Block {
 		txs = append(txs, t)
 	}
 	txs = append(txs, reward)
-	ts := max(TimestampOf(c.now()), median)
-	b := &Block{Index: index, Timestamp: ts, Transactions: txs, PreviousHash: head.Hash, Difficulty: c.params.Difficulty}
+	// The clock, but never before the median nor past the future limit
+	// (only a chain whose median is ahead of this clock gets there, and
+	// then no valid block exists until the clock catches up).
+	ts := min(max(TimestampOf(c.now()), median), TimestampOf(c.now().Add(c.params.FutureLimit())))
+	b := &Block{Index: index, Timestamp: ts, Transactions: txs, PreviousHash: head.Hash, Bits: head.NextBits}
 	b.TxRoot = TxRoot(txs)
 	return b
 }
 
 // search looks for a proof of b on m.threads threads until one is found,
-// ctx is cancelled or changed is closed.
+// ctx is cancelled or changed is closed. The SHA-NI search compares the
+// first word with the target's leading zero bits; each hit is then
+// checked against the full 256-bit target.
 func (m *Miner) search(ctx context.Context, b *Block, changed <-chan struct{}) (uint64, bool) {
 	header := b.Header()
+	target, err := b.Bits.PowTarget()
+	if err != nil {
+		return 0, false // not reached: the head's NextBits is valid
+	}
+	zeros := TargetZeroBits(b.Bits)
 	var (
 		next     atomic.Uint64
 		stop     atomic.Bool
@@ -143,7 +153,17 @@ func (m *Miner) search(ctx context.Context, b *Block, changed <-chan struct{}) (
 			s := powhash.NewSearcher(&header)
 			for !stop.Load() {
 				from := next.Add(searchChunk) - searchChunk
-				p, ok := s.Search(from, searchChunk, b.Difficulty)
+				p, ok := from, false
+				for left := uint64(searchChunk); left > 0 && !ok; {
+					start := p
+					if p, ok = s.Search(start, left, zeros); !ok {
+						break
+					}
+					if ok = target.Met(s.Hash(p)); !ok {
+						left -= p - start + 1
+						p++
+					}
+				}
 				if !ok {
 					attempts.Add(searchChunk)
 					m.attempts.Add(searchChunk) // live, for hash-rate sampling

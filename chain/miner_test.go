@@ -44,7 +44,7 @@ func TestMineBlock(t *testing.T) {
 	default:
 		t.Error("HeadChanged did not fire")
 	}
-	if LeadingZeroBits(b.Hash) < 8 || b.Hash != b.ComputeHash() || b.Difficulty != 8 {
+	if LeadingZeroBits(b.Hash) < 8 || b.Hash != b.ComputeHash() || b.Bits != MustCompact(ZeroBitsTarget(8)) {
 		t.Errorf("block %s does not meet difficulty 8", b.Hash)
 	}
 	if got := idsOf(b.Transactions[:5]); !slices.Equal(got, idsOf(txs)) {

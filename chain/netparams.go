@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// LedgerOpen is the ledger mode of today's networks: free-form senders,
+// LedgerOpen is the ledger mode of the networks of protocol 2: free-form senders,
 // as in the tutorial. The only mode NetParams accepts so far; "signed"
 // is reserved for the ledger with keys and balances.
 const LedgerOpen = "open"
@@ -26,9 +26,13 @@ const (
 	MinTargetBlockTime = time.Millisecond
 	MaxTargetBlockTime = time.Hour
 	// MinHalfLifeBlocks and MaxHalfLifeBlocks bound the half-life in
-	// target block times: below 10 one block's luck moves the target by
-	// more than 7%; above a million it no longer follows the hash rate.
-	MinHalfLifeBlocks = 10
+	// target block times. Below 2 the rule overshoots (one block's luck
+	// moves the target by more than 40%); a short half-life holds the
+	// block rate to its schedule most tightly over tens of blocks (about 3
+	// to 6 target block times: the mean interval of 60 blocks then has a
+	// standard deviation near 5%), a long one gives a steadier target.
+	// Above a million it no longer follows the hash rate.
+	MinHalfLifeBlocks = 2
 	MaxHalfLifeBlocks = 1_000_000
 	// MinNetworkTarget is the smallest initial or maximum target a network
 	// may have, 2^32: the rule multiplies the parent's target by factors
@@ -40,11 +44,11 @@ const (
 	maxLedgerLen = 16
 )
 
-// NetParams is the consensus parameter set of the next protocol version:
+// NetParams is the consensus parameter set of protocol 2:
 // everything two nodes must agree on, committed to by the genesis
 // through [NetParams.Commitment], so that nodes differing in any field
-// never share a genesis and never connect. It stands beside today's
-// [Params], which it will replace.
+// never share a genesis and never connect. [Params] holds the same set in
+// the form the chain uses; [Params.Net] converts.
 type NetParams struct {
 	// Name is the network name: 1-32 of a-z 0-9 _ -, starting with a
 	// letter or digit.
@@ -62,8 +66,8 @@ type NetParams struct {
 	// MaxTarget is the easiest target any block may have: the minimum
 	// difficulty (Bitcoin's proof-of-work limit). At least InitialTarget.
 	MaxTarget Compact
-	// FixedDifficulty makes every block require InitialTarget, as today's
-	// networks do (today's difficulty d is the compact of
+	// FixedDifficulty makes every block require InitialTarget, as the
+	// networks of protocol 1 did (a difficulty d is the compact of
 	// ZeroBitsTarget(d)); TargetBlockTime then only sets the future
 	// limit, and HalfLife is unused but still committed to.
 	FixedDifficulty bool
@@ -78,10 +82,10 @@ type NetParams struct {
 }
 
 // ProposedNetParams returns a parameter set for the network called name
-// with the values proposed for a retargeting devnet: a 10 s block time,
+// with the values of the default devnet ([DefaultParams]): a 10 s block time,
 // a 10-minute half-life (60 blocks), an initial and maximum target of
 // 16 leading zero bits (a fresh chain mines in milliseconds; a burst of
-// 10 on-demand blocks makes the next about 11% harder), today's reward
+// 10 on-demand blocks makes the next about 11% harder), the default reward
 // and limits, and the open ledger.
 func ProposedNetParams(name string) NetParams {
 	initial := MustCompact(ZeroBitsTarget(16))

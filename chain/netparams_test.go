@@ -34,7 +34,7 @@ func TestNetParamsValidate(t *testing.T) {
 		{"block time under 1 ms", func(np *NetParams) { np.TargetBlockTime = 999 * time.Microsecond }},
 		{"block time over 1 h", func(np *NetParams) { np.TargetBlockTime = time.Hour + time.Microsecond; np.HalfLife = 10 * time.Hour }},
 		{"block time not whole microseconds", func(np *NetParams) { np.TargetBlockTime = 10*time.Second + 1 }},
-		{"half-life under 10 blocks", func(np *NetParams) { np.HalfLife = 99 * time.Second }},
+		{"half-life under 2 blocks", func(np *NetParams) { np.HalfLife = 19 * time.Second }},
 		{"half-life over a million blocks", func(np *NetParams) { np.HalfLife = 10_000_001 * time.Second }},
 		{"half-life not whole microseconds", func(np *NetParams) { np.HalfLife = time.Hour + 1 }},
 		{"zero reward", func(np *NetParams) { np.Reward = 0 }},

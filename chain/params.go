@@ -8,17 +8,28 @@ import (
 
 // Defaults of a network's parameters.
 const (
-	DefaultNetwork      = "devnet"
-	DefaultDifficulty   = 20 // about a million attempts: well under a second on a laptop
-	DefaultReward       = 1  // the tutorial's reward
-	DefaultMaxBlockTxs  = 2000
-	DefaultMaxBlockSize = 1 << 20
-	MaxDifficulty       = 64
+	DefaultNetwork    = "devnet"
+	DefaultDifficulty = 20 // a fixed network's difficulty when none is given
+	// DefaultInitialBits is the leading zero bits of the initial (and
+	// easiest) target of a retargeting network: about 65,000 attempts, so
+	// that a fresh chain mines in milliseconds.
+	DefaultInitialBits = 16
+	// DefaultTargetBlockTime is the block interval a retargeting network
+	// steers toward.
+	DefaultTargetBlockTime = 10 * time.Second
+	// DefaultHalfLifeBlocks is the half-life in target block times: 60
+	// blocks (10 minutes at the default block time).
+	DefaultHalfLifeBlocks = 60
+	DefaultReward         = 1 // the tutorial's reward
+	DefaultMaxBlockTxs    = 2000
+	DefaultMaxBlockSize   = 1 << 20
+	MaxDifficulty         = 64
 	// GenesisTimestamp is 2024-01-01T00:00:00Z, the genesis time of every network.
 	GenesisTimestamp Timestamp = 1704067200_000000
 	// MedianTimeBlocks is how many recent blocks the median time covers.
 	MedianTimeBlocks = 11
-	// MaxFutureDrift is how far ahead of the local clock a block may be.
+	// MaxFutureDrift is the largest future limit of any network (see
+	// FutureLimit), the fixed limit of the first protocol version.
 	MaxFutureDrift = 2 * time.Hour
 )
 
@@ -26,39 +37,100 @@ const (
 // and the mDNS service name, so they stay short and plain.
 var networkNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
-// Params are the fixed parameters of one network. Two nodes with equal
+// Params are the consensus parameters of one network, every one committed
+// to by the genesis (through [NetParams.Commitment]): two nodes with equal
 // Params compute the same genesis block; nodes whose genesis differs never
-// exchange blocks.
+// exchange blocks. [Params.Net] is the same set as a NetParams.
 type Params struct {
-	Name         string // network name: lower-case letters, digits, '_', '-'; at most 32
-	Difficulty   uint32 // leading zero bits every block hash needs, 0..64
-	Reward       uint64 // amount of the reward transaction of every block
-	MaxBlockTxs  int    // transactions per block, the reward included
-	MaxBlockSize int    // bytes of a block's binary encoding
+	Name string // network name: lower-case letters, digits, '_', '-'; at most 32
+	// TargetBlockTime is the block interval the difficulty steers toward
+	// (and, on a fixed network, what scales the future limit).
+	TargetBlockTime time.Duration
+	// HalfLife is the retargeting half-life (see NetParams.HalfLife).
+	HalfLife time.Duration
+	// InitialTarget is the genesis's target and its child's; MaxTarget the
+	// easiest target any block may have.
+	InitialTarget, MaxTarget Compact
+	// FixedDifficulty makes every block require InitialTarget.
+	FixedDifficulty bool
+	Reward          uint64 // amount of the reward transaction of every block
+	MaxBlockTxs     int    // transactions per block, the reward included
+	MaxBlockSize    int    // bytes of a block's binary encoding
 }
 
-// NewParams returns the parameters of the network called name with the
-// given difficulty and the default reward and limits.
+// NewParams returns the parameters of the fixed-difficulty network called
+// name whose blocks need difficulty leading zero bits (the target is the
+// compact form of ZeroBitsTarget(difficulty)), with the default block
+// time, half-life, reward and limits.
 func NewParams(name string, difficulty uint32) (Params, error) {
-	p := Params{Name: name, Difficulty: difficulty, Reward: DefaultReward, MaxBlockTxs: DefaultMaxBlockTxs, MaxBlockSize: DefaultMaxBlockSize}
+	if difficulty > MaxDifficulty {
+		return Params{}, fmt.Errorf("difficulty %d: at most %d", difficulty, MaxDifficulty)
+	}
+	p := retargetParams(name, DefaultTargetBlockTime, DefaultInitialBits)
+	p.InitialTarget = MustCompact(ZeroBitsTarget(difficulty))
+	p.MaxTarget = p.InitialTarget
+	p.FixedDifficulty = true
 	return p, p.Validate()
+}
+
+// NewRetargetParams returns the parameters of the retargeting network
+// called name with target block time T: half-life DefaultHalfLifeBlocks·T,
+// an initial and easiest target of DefaultInitialBits leading zero bits,
+// and the default reward and limits. NewRetargetParams(DefaultNetwork,
+// DefaultTargetBlockTime) is the default network.
+func NewRetargetParams(name string, targetBlockTime time.Duration) (Params, error) {
+	p := retargetParams(name, targetBlockTime, DefaultInitialBits)
+	return p, p.Validate()
+}
+
+// DefaultParams returns the parameters of the default network, devnet:
+// NewRetargetParams(DefaultNetwork, DefaultTargetBlockTime).
+func DefaultParams() Params {
+	p, _ := NewRetargetParams(DefaultNetwork, DefaultTargetBlockTime)
+	return p
+}
+
+func retargetParams(name string, t time.Duration, bits uint32) Params {
+	initial := MustCompact(ZeroBitsTarget(bits))
+	return Params{
+		Name: name, TargetBlockTime: t, HalfLife: DefaultHalfLifeBlocks * t,
+		InitialTarget: initial, MaxTarget: initial,
+		Reward: DefaultReward, MaxBlockTxs: DefaultMaxBlockTxs, MaxBlockSize: DefaultMaxBlockSize,
+	}
+}
+
+// Net returns the parameters as a NetParams, the form that is encoded and
+// committed to.
+func (p *Params) Net() NetParams {
+	return NetParams{
+		Name: p.Name, TargetBlockTime: p.TargetBlockTime, HalfLife: p.HalfLife,
+		InitialTarget: p.InitialTarget, MaxTarget: p.MaxTarget, FixedDifficulty: p.FixedDifficulty,
+		Reward: p.Reward, MaxBlockSize: uint32(p.MaxBlockSize), MaxBlockTxs: uint32(p.MaxBlockTxs),
+		Ledger: LedgerOpen,
+	}
+}
+
+// Difficulty returns the leading zero bits of the initial target: the d of
+// a fixed network made by NewParams(name, d).
+func (p Params) Difficulty() uint32 { return TargetZeroBits(p.InitialTarget) }
+
+// TargetZeroBits returns how many leading zero bits every hash meeting c
+// has: 256 minus the bit length of its target (0 for an invalid c).
+func TargetZeroBits(c Compact) uint32 {
+	t, err := c.Target()
+	if err != nil {
+		return 0
+	}
+	return uint32(256 - t.BitLen())
 }
 
 // Validate checks that the parameters are usable.
 func (p *Params) Validate() error {
-	switch {
-	case !networkNameRE.MatchString(p.Name):
-		return fmt.Errorf("network name %q: want 1-32 of a-z 0-9 _ - starting with a letter or digit", p.Name)
-	case p.Difficulty > MaxDifficulty:
-		return fmt.Errorf("difficulty %d: at most %d", p.Difficulty, MaxDifficulty)
-	case p.Reward == 0 || p.Reward > MaxAmount:
-		return fmt.Errorf("reward %d: want 1..%d", p.Reward, uint64(MaxAmount))
-	case p.MaxBlockTxs < 1 || p.MaxBlockTxs > MaxTxsLimit:
-		return fmt.Errorf("max block transactions %d: want 1..%d", p.MaxBlockTxs, MaxTxsLimit)
-	case p.MaxBlockSize < HeaderSize+4+txWireMin || p.MaxBlockSize > 64<<20:
-		return fmt.Errorf("max block size %d: want %d..%d", p.MaxBlockSize, HeaderSize+4+txWireMin, 64<<20)
+	if p.MaxBlockSize < 0 || p.MaxBlockTxs < 0 || p.MaxBlockSize > 64<<20 || p.MaxBlockTxs > MaxTxsLimit {
+		return fmt.Errorf("max block size %d or transactions %d out of range", p.MaxBlockSize, p.MaxBlockTxs)
 	}
-	return nil
+	np := p.Net()
+	return np.Validate()
 }
 
 // GenesisRecipient is the recipient of the genesis reward; it carries the
@@ -66,15 +138,22 @@ func (p *Params) Validate() error {
 func (p *Params) GenesisRecipient() string { return "gossipchain:" + p.Name }
 
 // Genesis returns the network's genesis block: index 1, GenesisTimestamp,
-// one reward transaction to GenesisRecipient, a zero previous hash and
-// proof 0. It is fixed by the parameters and is not required to meet the
-// proof of work.
+// one reward transaction to GenesisRecipient, the parameters' commitment
+// (NetParams.Commitment) as previous hash, InitialTarget as bits and
+// proof 0. It is fixed by the parameters, which must be valid, and is not
+// required to meet the proof of work.
 func (p *Params) Genesis() *Block {
+	np := p.Net()
+	commit, err := np.Commitment()
+	if err != nil {
+		panic(fmt.Sprintf("genesis of invalid parameters: %v", err))
+	}
 	b := &Block{
 		Index:        1,
 		Timestamp:    GenesisTimestamp,
 		Transactions: []Transaction{NewRewardTransaction(p.GenesisRecipient(), p.Reward, 1)},
-		Difficulty:   p.Difficulty,
+		PreviousHash: commit,
+		Bits:         p.InitialTarget,
 	}
 	b.TxRoot = TxRoot(b.Transactions)
 	b.Hash = b.ComputeHash()

@@ -14,7 +14,9 @@ func TestGenesisDeterministic(t *testing.T) {
 	if g1.Hash != g2.Hash || g1.Hash != g1.ComputeHash() {
 		t.Fatalf("genesis differs between calls: %s, %s", g1.Hash, g2.Hash)
 	}
-	if g1.Index != 1 || g1.Timestamp != GenesisTimestamp || !g1.PreviousHash.IsZero() || g1.Proof != 0 || len(g1.Transactions) != 1 {
+	np := p.Net()
+	commit, _ := np.Commitment()
+	if g1.Index != 1 || g1.Timestamp != GenesisTimestamp || g1.PreviousHash != commit || g1.Bits != p.InitialTarget || g1.Proof != 0 || len(g1.Transactions) != 1 {
 		t.Errorf("genesis fields: %+v", g1)
 	}
 	if r := g1.Reward(); r == nil || r.Recipient != p.GenesisRecipient() || r.Amount != p.Reward || r.Nonce != 1 {
@@ -78,7 +80,10 @@ func TestParamsValidate(t *testing.T) {
 		func(p *Params) { p.Name = "-dev" },
 		func(p *Params) { p.Name = "dev net" },
 		func(p *Params) { p.Name = strings.Repeat("a", 33) },
-		func(p *Params) { p.Difficulty = MaxDifficulty + 1 },
+		func(p *Params) { p.MaxTarget = 0x1d800001 },
+		func(p *Params) { p.InitialTarget = MustCompact(ZeroBitsTarget(1)) },
+		func(p *Params) { p.TargetBlockTime = 0 },
+		func(p *Params) { p.HalfLife = p.TargetBlockTime },
 		func(p *Params) { p.Reward = 0 },
 		func(p *Params) { p.Reward = MaxAmount + 1 },
 		func(p *Params) { p.MaxBlockTxs = 0 },
@@ -101,5 +106,18 @@ func TestParamsValidate(t *testing.T) {
 		if _, err := NewParams(name, 0); err != nil {
 			t.Errorf("NewParams(%q): %v", name, err)
 		}
+	}
+}
+
+func TestDefaultParamsAreTheProposedDevnet(t *testing.T) {
+	p := DefaultParams()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Net(), ProposedNetParams(DefaultNetwork); got != want {
+		t.Errorf("default network %+v, want %+v", got, want)
+	}
+	if p.FixedDifficulty || p.Difficulty() != DefaultInitialBits {
+		t.Errorf("default network: fixed %v, %d bits", p.FixedDifficulty, p.Difficulty())
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// This file holds the difficulty rule of the next protocol version (see
+// This file holds the difficulty rule of protocol 2 (see
 // "Difficulty retargeting" in the package documentation and PROTOCOL.md):
 // the aserti3-2d formula of Bitcoin Cash in integer arithmetic ([ASERT]),
 // applied from each block's parent with a bounded step ([NetParams.NextTarget]),
@@ -201,7 +201,7 @@ func subSaturating(a, b int64) int64 {
 // FutureLimit returns how far ahead of the local clock a block's
 // timestamp may be on a network whose target block time is T:
 // FutureLimitBlocks·T, at least MinFutureLimit and at most MaxFutureDrift
-// (today's fixed limit). A timestamp in the future pretends that time has
+// (protocol 1's fixed limit). A timestamp in the future pretends that time has
 // passed and so eases the targets that follow; with this limit a miner
 // gains at most about FutureLimitBlocks blocks on the schedule, once (the
 // next honest timestamp takes it back), where two hours would be 7,200
@@ -213,7 +213,7 @@ func FutureLimit(targetBlockTime time.Duration) time.Duration {
 // FutureLimit is FutureLimit(np.TargetBlockTime).
 func (np *NetParams) FutureLimit() time.Duration { return FutureLimit(np.TargetBlockTime) }
 
-// CheckTimestamp applies the timestamp rules of the next protocol version
+// CheckTimestamp applies the timestamp rules of protocol 2
 // to a block with timestamp ts: not before median, the MedianTime of the
 // timestamps of its parent and ancestors (MedianTimeBlocks = 11 blocks,
 // fewer near the genesis) → ErrTimeTooOld; at most np.FutureLimit() ahead

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/big"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -20,7 +21,7 @@ import (
 var (
 	bucketMeta   = []byte("meta")   // the meta keys below
 	bucketChain  = []byte("chain")  // height → main-chain record (see putRecord)
-	bucketSide   = []byte("side")   // block hash → binary block, for blocks off the main chain
+	bucketSide   = []byte("side")   // block hash → entry (see appendEntry) || binary block, for blocks off the main chain
 	bucketHashIx = []byte("hashix") // run number → sorted run of (block hash prefix, height)
 	bucketTxIx   = []byte("txix")   // run number → sorted run of (transaction id prefix, height)
 	bucketPool   = []byte("pool")   // sequence → binary transaction (pending pool)
@@ -33,20 +34,49 @@ var (
 	metaIndexed  = []byte("indexed")  // height: the index runs cover the main chain up to it
 )
 
-// storeVersion is the layout version written in the meta bucket. Format 1
-// (blocks keyed by hash, a height → hash bucket and a transaction index of
-// one key per transaction) is migrated when it is opened (migrate.go).
+// storeVersion is the layout version written in the meta bucket. A store
+// of format 1 (the first release: blocks keyed by hash, difficulty headers
+// of protocol 1) holds a chain of no network of this protocol; opening one
+// sets it aside (migrate.go).
 const storeVersion = 2
 
-// A main-chain record is hash (32) || binary length (4) || binary block ||
-// JSON block: the encodings served by chain exchange and GET /chain are
-// stored once, when the block joins the main chain.
-const recordHeader = HashSize + 4
+// An entry is what the store derives for every block when it is added:
+// cumulative work (32 bytes, big-endian) || time mark (8) || the parent's
+// time mark (8), both Unix microseconds (see TimeMark). Fork choice reads
+// the work; the retargeting rule the marks.
+const entrySize = 32 + 8 + 8
+
+// A main-chain record is hash (32) || entry (48) || binary length (4) ||
+// binary block || JSON block: the encodings served by chain exchange and
+// GET /chain are stored once, when the block joins the main chain.
+const recordHeader = HashSize + entrySize + 4
 
 func heightKey(h uint64) []byte { return binary.BigEndian.AppendUint64(nil, h) }
 
-func appendRecord(dst []byte, b *Block) []byte {
+func appendEntry(dst []byte, e *Parent) []byte {
+	var w [32]byte
+	e.Work.FillBytes(w[:])
+	dst = append(dst, w[:]...)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(e.Mark))
+	return binary.BigEndian.AppendUint64(dst, uint64(e.PrevMark))
+}
+
+// parseEntry completes the entry of the block whose binary encoding is bin.
+func parseEntry(ent, bin []byte, hash Hash) *Parent {
+	return &Parent{
+		Index:     binary.BigEndian.Uint64(bin[68:76]),
+		Hash:      hash,
+		Bits:      Compact(binary.BigEndian.Uint32(bin[84:88])),
+		Timestamp: Timestamp(binary.BigEndian.Uint64(bin[76:84])),
+		Work:      new(big.Int).SetBytes(ent[:32]),
+		Mark:      Timestamp(binary.BigEndian.Uint64(ent[32:40])),
+		PrevMark:  Timestamp(binary.BigEndian.Uint64(ent[40:48])),
+	}
+}
+
+func appendRecord(dst []byte, b *Block, e *Parent) []byte {
 	dst = append(dst, b.Hash[:]...)
+	dst = appendEntry(dst, e)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(b.BinarySize()))
 	dst = b.AppendBinary(dst)
 	return b.AppendJSON(dst)
@@ -54,15 +84,50 @@ func appendRecord(dst []byte, b *Block) []byte {
 
 // splitRecord returns the hash, binary and JSON encodings of a record.
 func splitRecord(rec []byte) (hash Hash, bin, js []byte, ok bool) {
+	hash, _, bin, js, ok = splitRecordEntry(rec)
+	return hash, bin, js, ok
+}
+
+// splitRecordEntry is splitRecord with the entry.
+func splitRecordEntry(rec []byte) (hash Hash, ent, bin, js []byte, ok bool) {
 	if len(rec) < recordHeader+HeaderSize {
-		return hash, nil, nil, false
+		return hash, nil, nil, nil, false
 	}
-	n := int(binary.BigEndian.Uint32(rec[HashSize:recordHeader]))
+	n := int(binary.BigEndian.Uint32(rec[recordHeader-4 : recordHeader]))
 	if n < HeaderSize || n > len(rec)-recordHeader {
-		return hash, nil, nil, false
+		return hash, nil, nil, nil, false
 	}
 	copy(hash[:], rec[:HashSize])
-	return hash, rec[recordHeader : recordHeader+n], rec[recordHeader+n:], true
+	return hash, rec[HashSize : HashSize+entrySize], rec[recordHeader : recordHeader+n], rec[recordHeader+n:], true
+}
+
+// entryAt returns the entry of the main-chain block at height.
+func (v *view) entryAt(height uint64) (*Parent, error) {
+	rec := v.tx.Bucket(bucketChain).Get(heightKey(height))
+	if rec == nil {
+		return nil, ErrNotFound
+	}
+	hash, ent, bin, _, ok := splitRecordEntry(rec)
+	if !ok {
+		return nil, fmt.Errorf("stored record at height %d is corrupt (%d bytes)", height, len(rec))
+	}
+	return parseEntry(ent, bin, hash), nil
+}
+
+// entryOf returns the entry of any stored block: its header fields, time
+// marks and cumulative work.
+func (v *view) entryOf(hash Hash) (*Parent, error) {
+	if h, ok := v.mainHeight(hash); ok {
+		return v.entryAt(h)
+	}
+	raw := v.tx.Bucket(bucketSide).Get(hash[:])
+	if raw == nil {
+		return nil, ErrNotFound
+	}
+	if len(raw) < entrySize+HeaderSize {
+		return nil, fmt.Errorf("stored side block %s is corrupt: %d bytes", hash, len(raw))
+	}
+	return parseEntry(raw[:entrySize], raw[entrySize:], hash), nil
 }
 
 // view reads the store inside one bbolt transaction. A writer's view also
@@ -132,7 +197,10 @@ func (v *view) rawBlock(hash Hash) (raw []byte, height uint64, main bool, err er
 		return bin, h, true, err
 	}
 	if raw := v.tx.Bucket(bucketSide).Get(hash[:]); raw != nil {
-		return raw, 0, false, nil
+		if len(raw) < entrySize {
+			return nil, 0, false, fmt.Errorf("stored side block %s is corrupt: %d bytes", hash, len(raw))
+		}
+		return raw[entrySize:], 0, false, nil
 	}
 	return nil, 0, false, ErrNotFound
 }
@@ -215,11 +283,11 @@ func (v *view) blockHoldsTx(height uint64, id Hash) bool {
 	return false
 }
 
-// connectMain puts b on the main chain at its index.
-func (v *view) connectMain(b *Block) error {
+// connectMain puts b, whose entry is e, on the main chain at its index.
+func (v *view) connectMain(b *Block, e *Parent) error {
 	bkt := v.tx.Bucket(bucketChain)
 	bkt.FillPercent = 1 // appends: fill each page
-	rec := appendRecord(make([]byte, 0, recordHeader+b.BinarySize()+2*b.BinarySize()+256), b)
+	rec := appendRecord(make([]byte, 0, recordHeader+b.BinarySize()+2*b.BinarySize()+256), b, e)
 	if err := bkt.Put(heightKey(b.Index), rec); err != nil {
 		return err
 	}
@@ -236,15 +304,20 @@ func (v *view) connectMain(b *Block) error {
 // disconnectMain moves b, the main-chain tip, to the side blocks. Its index
 // entries go stale: every index hit is checked against the main chain.
 func (v *view) disconnectMain(b *Block) error {
+	e, err := v.entryOf(b.Hash)
+	if err != nil {
+		return err
+	}
 	if err := v.tx.Bucket(bucketChain).Delete(heightKey(b.Index)); err != nil {
 		return err
 	}
 	delete(v.blk, b.Hash)
-	return v.putSide(b)
+	return v.putSide(b, e)
 }
 
-func (v *view) putSide(b *Block) error {
-	return v.tx.Bucket(bucketSide).Put(b.Hash[:], b.AppendBinary(make([]byte, 0, b.BinarySize())))
+func (v *view) putSide(b *Block, e *Parent) error {
+	buf := appendEntry(make([]byte, 0, entrySize+b.BinarySize()), e)
+	return v.tx.Bucket(bucketSide).Put(b.Hash[:], b.AppendBinary(buf))
 }
 
 func dbPutHead(tx *bolt.Tx, b *Block) error {
@@ -284,7 +357,11 @@ func dbInit(tx *bolt.Tx, p *Params, genesis *Block, ix *indexes) error {
 			}
 		}
 		v := &view{tx: tx, ix: ix, blk: map[Hash]uint64{}, txs: map[Hash]uint64{}}
-		if err := v.connectMain(genesis); err != nil {
+		ge, err := p.ParentOf(genesis, nil)
+		if err != nil {
+			return err
+		}
+		if err := v.connectMain(genesis, ge); err != nil {
 			return err
 		}
 		// The genesis goes into the first run, so that the in-memory part
@@ -312,8 +389,8 @@ func checkMeta(tx *bolt.Tx, p *Params, genesis *Block) error {
 		return fmt.Errorf("store layout version %x is not %d", v, storeVersion)
 	}
 	if stored := meta.Get(metaGenesis); string(stored) != string(genesis.Hash[:]) {
-		return fmt.Errorf("%w: the store holds network %q with genesis %x, this node runs %q with genesis %s (difficulty %d); use another data directory",
-			ErrWrongNetwork, meta.Get(metaNetwork), stored, p.Name, genesis.Hash, p.Difficulty)
+		return fmt.Errorf("%w: the store holds network %q with genesis %x, this node runs %q with genesis %s; use another data directory",
+			ErrWrongNetwork, meta.Get(metaNetwork), stored, p.Name, genesis.Hash)
 	}
 	return nil
 }

@@ -67,7 +67,14 @@ func TestOpenWrongNetwork(t *testing.T) {
 	c.Close()
 	for _, mutate := range []func(p *Params){
 		func(p *Params) { p.Name = "othernet" },
-		func(p *Params) { p.Difficulty++ },
+		func(p *Params) {
+			p.InitialTarget = MustCompact(ZeroBitsTarget(testDifficulty + 1))
+			p.MaxTarget = p.InitialTarget
+		},
+		func(p *Params) { p.MaxBlockTxs++ },
+		func(p *Params) { p.MaxBlockSize-- },
+		func(p *Params) { p.TargetBlockTime *= 2 },
+		func(p *Params) { p.FixedDifficulty = false },
 		func(p *Params) { p.Reward++ },
 	} {
 		other := cfg
@@ -117,7 +124,8 @@ func TestOpenRejectsCorruptStore(t *testing.T) {
 
 	// rawRecord is a main-chain record claiming hash with binary bin.
 	rawRecord := func(hash Hash, bin []byte) []byte {
-		rec := append(hash[:], binary.BigEndian.AppendUint32(nil, uint32(len(bin)))...)
+		rec := append(hash[:], make([]byte, entrySize)...) // a zero entry
+		rec = append(rec, binary.BigEndian.AppendUint32(nil, uint32(len(bin)))...)
 		return append(append(rec, bin...), "{}"...)
 	}
 	putRecord := func(tx *bolt.Tx, height uint64, hash Hash, bin []byte) error {
@@ -147,7 +155,7 @@ func TestOpenRejectsCorruptStore(t *testing.T) {
 		}, "height 5"},
 		{"a side block in the main chain", func(tx *bolt.Tx) error {
 			return putRecord(tx, 4, side.Hash, side.AppendBinary(nil))
-		}, "link"},
+		}, "height 4"},
 		{"head is not the tip", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMeta).Put(metaHead, blocks[6].Hash[:])
 		}, "head"},

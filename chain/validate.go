@@ -1,12 +1,16 @@
 package chain
 
 import (
+	"fmt"
+	"math/big"
 	"slices"
 	"time"
 )
 
 // CheckBlockSanity checks every rule that needs neither the parent nor the
-// chain: limits, difficulty, stated hash, proof of work, future timestamp,
+// chain: limits, compact target within the network's range, stated hash,
+// proof of work against the full 256-bit target, future timestamp (at most
+// FutureLimit ahead of now),
 // transaction commitment, transactions and reward. now is the local clock.
 // The genesis block is not checked here: it is compared with the network's.
 func (p *Params) CheckBlockSanity(b *Block, now time.Time) error {
@@ -25,18 +29,23 @@ func (p *Params) CheckBlockSanity(b *Block, now time.Time) error {
 	if size := b.BinarySize(); size > p.MaxBlockSize {
 		return ruleErrorf(ErrTooLarge, "block is %d bytes, more than %d", size, p.MaxBlockSize)
 	}
-	if b.Difficulty != p.Difficulty {
-		return ruleErrorf(ErrBadDifficulty, "difficulty %d, network requires %d", b.Difficulty, p.Difficulty)
+	target, err := b.Bits.Target()
+	if err != nil {
+		return ruleErrorf(ErrBadDifficulty, "bits %s: %v", b.Bits, err)
+	}
+	maxTarget, _ := p.MaxTarget.Target() // valid: Validate checked it
+	if target.Sign() <= 0 || target.Cmp(maxTarget) > 0 {
+		return ruleErrorf(ErrBadDifficulty, "bits %s: target outside [1, the network's maximum %s]", b.Bits, p.MaxTarget)
 	}
 	hash := b.ComputeHash()
 	if hash != b.Hash {
 		return ruleErrorf(ErrBadHash, "stated hash %s, computed %s", b.Hash, hash)
 	}
-	if zeros := LeadingZeroBits(hash); zeros < int(b.Difficulty) {
-		return ruleErrorf(ErrBadProof, "hash %s has %d leading zero bits, %d required", hash, zeros, b.Difficulty)
+	if !HashMeetsTarget(hash, target) {
+		return ruleErrorf(ErrBadProof, "hash %s is above the target %s of bits %s", hash, paddedTarget(target), b.Bits)
 	}
-	if limit := TimestampOf(now.Add(MaxFutureDrift)); b.Timestamp > limit {
-		return ruleErrorf(ErrTimeTooNew, "timestamp %s is more than %s ahead of the local clock", b.Timestamp, MaxFutureDrift)
+	if limit := p.FutureLimit(); b.Timestamp > TimestampOf(now.Add(limit)) {
+		return ruleErrorf(ErrTimeTooNew, "timestamp %s is more than %s ahead of the local clock", b.Timestamp, limit)
 	}
 	if root := TxRoot(b.Transactions); root != b.TxRoot {
 		return ruleErrorf(ErrBadTxRoot, "tx_root %s does not match the transactions (%s)", b.TxRoot, root)
@@ -69,21 +78,74 @@ func (p *Params) CheckBlockSanity(b *Block, now time.Time) error {
 	return nil
 }
 
-// CheckBlockContext checks the rules that need the parent: index, previous
-// hash, and a timestamp not before median, the median time of the parent and
-// its ancestors (see MedianTime).
-func CheckBlockContext(b *Block, parentIndex uint64, parentHash Hash, median Timestamp) error {
-	if b.PreviousHash != parentHash {
-		return ruleErrorf(ErrBadPrevHash, "previous_hash %s is not the parent %s", b.PreviousHash, parentHash)
+// Parent is what validating a block needs of its parent: the parent's
+// header fields, its time mark (TimeMark) and its own parent's, and the
+// cumulative work of the chain ending at it. The store keeps the marks and
+// the work of every block.
+type Parent struct {
+	Index     uint64
+	Hash      Hash
+	Bits      Compact
+	Timestamp Timestamp
+	Mark      Timestamp // the parent's time mark
+	PrevMark  Timestamp // the time mark of the parent's parent (the genesis: its own)
+	Work      *big.Int  // cumulative work up to and including the parent
+}
+
+// ParentOf returns the Parent entry of b given that of b's parent (nil for
+// the genesis): the next block's view of b.
+func (p *Params) ParentOf(b *Block, parent *Parent) (*Parent, error) {
+	e := &Parent{Index: b.Index, Hash: b.Hash, Bits: b.Bits, Timestamp: b.Timestamp, Mark: b.Timestamp, PrevMark: b.Timestamp}
+	total := new(big.Int)
+	if parent != nil {
+		e.PrevMark = parent.Mark
+		e.Mark = TimeMark(parent.Mark, b.Timestamp)
+		total.Set(parent.Work)
 	}
-	if b.Index != parentIndex+1 {
-		return ruleErrorf(ErrBadIndex, "index %d, parent index is %d", b.Index, parentIndex)
+	var err error
+	if e.Work, err = AddWork(total, b.Bits); err != nil {
+		return nil, ruleErrorf(ErrBadDifficulty, "bits %s: %v", b.Bits, err)
+	}
+	return e, nil
+}
+
+// NextBits returns the compact target a child of parent must carry
+// (NetParams.NextTarget).
+func (p *Params) NextBits(parent *Parent) (Compact, error) {
+	np := p.Net()
+	return np.NextTarget(parent.Index, parent.Bits, parent.Timestamp, parent.PrevMark)
+}
+
+// CheckBlockContext checks the rules that need the parent: previous hash,
+// index, bits equal to the target the retargeting rule requires
+// (NextBits), and a timestamp not before median, the median time of the
+// parent and its ancestors (see MedianTime).
+func (p *Params) CheckBlockContext(b *Block, parent *Parent, median Timestamp) error {
+	if b.PreviousHash != parent.Hash {
+		return ruleErrorf(ErrBadPrevHash, "previous_hash %s is not the parent %s", b.PreviousHash, parent.Hash)
+	}
+	if b.Index != parent.Index+1 {
+		return ruleErrorf(ErrBadIndex, "index %d, parent index is %d", b.Index, parent.Index)
+	}
+	want, err := p.NextBits(parent)
+	if err != nil {
+		return fmt.Errorf("required target of block %d: %w", b.Index, err)
+	}
+	if b.Bits != want {
+		return ruleErrorf(ErrBadDifficulty, "bits %s, the retargeting rule requires %s", b.Bits, want)
 	}
 	if b.Timestamp < median {
 		return ruleErrorf(ErrTimeTooOld, "timestamp %s is before the median %s of the last %d blocks", b.Timestamp, median, MedianTimeBlocks)
 	}
 	return nil
 }
+
+// FutureLimit returns how far ahead of the local clock a block may be
+// (see the function FutureLimit).
+func (p *Params) FutureLimit() time.Duration { return FutureLimit(p.TargetBlockTime) }
+
+// paddedTarget formats a target as 64 hex digits.
+func paddedTarget(t *big.Int) string { return fmt.Sprintf("%064x", t) }
 
 // MedianTime returns the median of up to MedianTimeBlocks timestamps (the
 // parent's and its ancestors'). The slice is sorted in place.

@@ -90,7 +90,7 @@ func breakProof(t *testing.T, b *Block, mutate func(b *Block, k int)) *Block {
 		if c.Hash == b.Hash {
 			t.Fatal("mutation did not change the hash")
 		}
-		if LeadingZeroBits(c.Hash) < int(c.Difficulty) {
+		if pt, _ := c.Bits.PowTarget(); !pt.Met(c.Hash) {
 			return c
 		}
 	}
@@ -120,9 +120,21 @@ func TestValidationRules(t *testing.T) {
 			b.Transactions = nil
 			return seal(t, b)
 		}, ErrBadReward},
-		{"bad difficulty", func(t *testing.T) *Block {
+		{"bits easier than the network's maximum target", func(t *testing.T) *Block {
 			b := e.candidate()
-			b.Difficulty = e.p.Difficulty - 1
+			b.Bits = MustCompact(ZeroBitsTarget(e.p.Difficulty() - 1))
+			return seal(t, b)
+		}, ErrBadDifficulty},
+		{"bits that do not decode", func(t *testing.T) *Block {
+			b := e.candidate()
+			b.Bits = 0x1d800001 // negative
+			b.TxRoot = TxRoot(b.Transactions)
+			b.Hash = b.ComputeHash()
+			return b
+		}, ErrBadDifficulty},
+		{"bits harder than the retargeting rule requires", func(t *testing.T) *Block {
+			b := e.candidate()
+			b.Bits = MustCompact(ZeroBitsTarget(e.p.Difficulty() + 1))
 			return seal(t, b)
 		}, ErrBadDifficulty},
 		{"bad stated hash", func(t *testing.T) *Block {
@@ -132,7 +144,7 @@ func TestValidationRules(t *testing.T) {
 		}, ErrBadHash},
 		{"bad proof", func(t *testing.T) *Block {
 			b := e.candidate()
-			unmine(t, b, b.Difficulty)
+			unmine(t, b, b.Bits)
 			return b
 		}, ErrBadProof},
 		{"tampered timestamp keeps the stated hash", func(t *testing.T) *Block {
@@ -176,9 +188,9 @@ func TestValidationRules(t *testing.T) {
 				b.TxRoot = TxRoot(b.Transactions)
 			})
 		}, ErrBadProof},
-		{"time more than two hours ahead", func(t *testing.T) *Block {
+		{"time past the future limit", func(t *testing.T) *Block {
 			b := e.candidate()
-			b.Timestamp = TimestampOf(testNow.Add(MaxFutureDrift)) + 1
+			b.Timestamp = TimestampOf(testNow.Add(e.p.FutureLimit())) + 1
 			return seal(t, b)
 		}, ErrTimeTooNew},
 		{"time before the median of the last 11", func(t *testing.T) *Block {
@@ -189,7 +201,7 @@ func TestValidationRules(t *testing.T) {
 		{"bad tx_root", func(t *testing.T) *Block {
 			b := e.candidate()
 			b.TxRoot = TxRoot(b.Transactions[:1])
-			mine(t, b, b.Difficulty)
+			mine(t, b, b.Bits)
 			return b
 		}, ErrBadTxRoot},
 		{"missing reward", func(t *testing.T) *Block {
@@ -316,9 +328,9 @@ func TestValidationLimits(t *testing.T) {
 			b.Timestamp = e.medianTime()
 			return b
 		}},
-		{"timestamp exactly two hours ahead", func(e *ruleEnv) *Block {
+		{"timestamp exactly the future limit ahead", func(e *ruleEnv) *Block {
 			b := e.candidate()
-			b.Timestamp = TimestampOf(testNow.Add(MaxFutureDrift))
+			b.Timestamp = TimestampOf(testNow.Add(e.p.FutureLimit()))
 			return b
 		}},
 		{"MaxBlockTxs transactions", func(e *ruleEnv) *Block {
@@ -363,23 +375,39 @@ func TestKnownBlock(t *testing.T) {
 }
 
 func TestCheckBlockContext(t *testing.T) {
+	p := DefaultParams()
 	var parent Hash
 	parent[0] = 1
-	b := &Block{Index: 5, Timestamp: 100, PreviousHash: parent}
+	// The parent came 2 target block times after its own parent: the
+	// child's target is easier than the parent's by 2^(T/H).
+	parentBits := MustCompact(ZeroBitsTarget(20))
+	pe := &Parent{Index: 4, Hash: parent, Bits: parentBits, Timestamp: 100 + Timestamp(2*p.TargetBlockTime.Microseconds()), PrevMark: 100, Mark: 100 + Timestamp(2*p.TargetBlockTime.Microseconds())}
+	want, err := p.NextBits(pe)
+	if err != nil || want == parentBits {
+		t.Fatalf("NextBits %s, %v", want, err)
+	}
+	b := &Block{Index: 5, Timestamp: 100, PreviousHash: parent, Bits: want}
 	cases := []struct {
 		name        string
 		parentIndex uint64
 		parentHash  Hash
+		bits        Compact
 		median      Timestamp
 		want        error // nil: valid
 	}{
-		{"valid", 4, parent, 100, nil},
-		{"bad previous hash", 4, Hash{2}, 100, ErrBadPrevHash},
-		{"bad index", 5, parent, 100, ErrBadIndex},
-		{"before the median", 4, parent, 101, ErrTimeTooOld},
+		{"valid", 4, parent, want, 100, nil},
+		{"bad previous hash", 4, Hash{2}, want, 100, ErrBadPrevHash},
+		{"bad index", 5, parent, want, 100, ErrBadIndex},
+		{"bits of the parent, not the retarget", 4, parent, parentBits, 100, ErrBadDifficulty},
+		{"bits one step harder", 4, parent, want - 1, 100, ErrBadDifficulty},
+		{"before the median", 4, parent, want, 101, ErrTimeTooOld},
 	}
 	for _, tc := range cases {
-		err := CheckBlockContext(b, tc.parentIndex, tc.parentHash, tc.median)
+		e := *pe
+		e.Index, e.Hash = tc.parentIndex, tc.parentHash
+		bb := *b
+		bb.Bits = tc.bits
+		err := p.CheckBlockContext(&bb, &e, tc.median)
 		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
 		}
@@ -429,9 +457,9 @@ func TestSanityClock(t *testing.T) {
 	b := newBlock(&p, g, "m")
 	b.Timestamp = TimestampOf(testNow)
 	seal(t, b)
-	if err := p.CheckBlockSanity(b, testNow.Add(-MaxFutureDrift)); err != nil {
-		t.Errorf("exactly MaxFutureDrift ahead: %v", err)
+	if err := p.CheckBlockSanity(b, testNow.Add(-p.FutureLimit())); err != nil {
+		t.Errorf("exactly the future limit ahead: %v", err)
 	}
-	err := p.CheckBlockSanity(b, testNow.Add(-MaxFutureDrift-time.Microsecond))
+	err := p.CheckBlockSanity(b, testNow.Add(-p.FutureLimit()-time.Microsecond))
 	wantErr(t, err, ErrTimeTooNew)
 }

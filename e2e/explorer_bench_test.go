@@ -39,11 +39,10 @@ func writeChain(b testing.TB, dir, network string, n int) {
 		tx.ID = tx.ComputeID()
 		txs := []chain.Transaction{tx, chain.NewRewardTransaction("bench-miner", p.Reward, index)}
 		blk := &chain.Block{Index: index, Timestamp: parent.Timestamp + 1_000_000, Transactions: txs,
-			PreviousHash: parent.Hash, Difficulty: p.Difficulty, TxRoot: chain.TxRoot(txs)}
+			PreviousHash: parent.Hash, Bits: p.InitialTarget, TxRoot: chain.TxRoot(txs)}
 		for proof := uint64(0); ; proof++ {
 			blk.Proof = proof
-			if h := blk.ComputeHash(); chain.LeadingZeroBits(h) >= int(blk.Difficulty) {
-				blk.Hash = h
+			if blk.Hash = blk.ComputeHash(); blk.MeetsTarget() {
 				break
 			}
 		}

@@ -73,7 +73,8 @@ func freePort(t testing.TB) int {
 // nodeOptions say how to start one node process.
 type nodeOptions struct {
 	network    string
-	difficulty int
+	difficulty int  // fixed difficulty; default 8
+	retarget   bool // no --difficulty: the network retargets
 	datadir    string
 	httpAddr   string   // host:port
 	p2pPort    int      // TCP listen port on 127.0.0.1
@@ -149,12 +150,14 @@ func (n *node) args() []string {
 	args := []string{
 		"--datadir", o.datadir,
 		"--network", o.network,
-		"--difficulty", fmt.Sprint(o.difficulty),
 		"--http", o.httpAddr,
 		"--listen", fmt.Sprintf("/ip4/%s/tcp/%d", o.listenIP, o.p2pPort),
 		fmt.Sprintf("--mdns=%t", o.mdns),
 		"--miner-threads", "1",
 		"--log-level", "debug",
+	}
+	if !o.retarget {
+		args = append(args, "--difficulty", fmt.Sprint(o.difficulty))
 	}
 	if len(o.bootstrap) > 0 {
 		args = append(args, "--bootstrap", strings.Join(o.bootstrap, ","))
@@ -395,4 +398,11 @@ func sameHead(t testing.TB, nodes []*node, minHeight uint64) string {
 		return nil
 	})
 	return head
+}
+
+// Reset discards what was written so far.
+func (b *syncBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
 }

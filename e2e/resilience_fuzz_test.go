@@ -161,11 +161,11 @@ func mineBlock(params chain.Params, parent *chain.Block, addr string) *chain.Blo
 		Timestamp:    ts,
 		Transactions: []chain.Transaction{chain.NewRewardTransaction(addr, params.Reward, parent.Index+1)},
 		PreviousHash: parent.Hash,
-		Difficulty:   params.Difficulty,
+		Bits:         params.InitialTarget,
 	}
 	b.TxRoot = chain.TxRoot(b.Transactions)
 	for b.Proof = 0; ; b.Proof++ {
-		if b.Hash = b.ComputeHash(); chain.LeadingZeroBits(b.Hash) >= int(params.Difficulty) {
+		if b.Hash = b.ComputeHash(); b.MeetsTarget() {
 			return b
 		}
 	}

@@ -8,10 +8,11 @@ import (
 
 // The tutorial's curl walkthrough, request bodies byte for byte, against two
 // node processes: the second registers the first by its HTTP URL and
-// resolves to its chain.
+// resolves to its chain. Both run the default network, devnet, which
+// retargets: its initial target lets GET /mine answer at once.
 func TestTutorialWalkthrough(t *testing.T) {
-	a := startNode(t, nodeOptions{})
-	b := startNode(t, nodeOptions{})
+	a := startNode(t, nodeOptions{network: "devnet", retarget: true})
+	b := startNode(t, nodeOptions{network: "devnet", retarget: true})
 
 	var mined struct {
 		Message      string           `json:"message"`

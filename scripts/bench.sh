@@ -15,6 +15,10 @@
 #                 libp2p pubsub hosts with an accept-all validator
 #   http       5  HTTP API throughput and latency under load
 #   footprint  6  memory, goroutines and open files of a node
+#   retarget   7  5 mining node processes on a 1 s target block time, the
+#                 hash rate raised halfway (the other 4 start mining): mean
+#                 interval per half, blocks to settle, stale rate, deepest
+#                 reorganisation
 #
 # Options:
 #   --quick       smaller sizes and shorter runs (about 2 minutes)
@@ -118,6 +122,7 @@ if [ "$quick" = 1 ]; then
 	prop_flags=(--nodes 5,10 --blocks 15 --txs 15)
 	http_flags=(--workers 8 --post-workers 8,64 --duration 1s)
 	foot_flags=(--blocks 10000)
+	rt_flags=(--duration 1m --warmup 15s)
 else
 	mine_flags=(-count 5)
 	store_flags=(--blocks 10000,100000 --runs 3)
@@ -125,6 +130,7 @@ else
 	prop_flags=(--nodes 10,25 --blocks 100 --txs 100)
 	http_flags=(--workers 8 --post-workers 8,64 --blocks 1000,100000 --duration 5s)
 	foot_flags=(--blocks 1000000)
+	rt_flags=(--duration 5m)
 fi
 
 failed=()
@@ -153,6 +159,7 @@ wanted sync && run_gcbench sync "${sync_flags[@]}"
 wanted propagate && run_gcbench propagate "${prop_flags[@]}"
 wanted http && run_gcbench http "${http_flags[@]}"
 wanted footprint && run_gcbench footprint "${foot_flags[@]}"
+wanted retarget && run_gcbench retarget "${rt_flags[@]}"
 
 reproduce="scripts/bench.sh"
 if [ "$quick" = 1 ]; then

@@ -247,8 +247,9 @@ func pending(n *testNode, id chain.Hash) bool {
 }
 
 // buildBlocks builds count valid blocks on top of parent without a chain:
-// rewards to recipient, timestamps one second apart from the parent's, proof
-// searched for params.Difficulty. extra transactions go in the first block.
+// rewards to recipient, timestamps a millisecond apart from the parent's (so
+// that a few thousand stay within the future limit of a chain mined now), proof
+// searched for params.InitialTarget. extra transactions go in the first block.
 func buildBlocks(t testing.TB, params chain.Params, parent *chain.Block, count int, recipient string, extra ...chain.Transaction) []*chain.Block {
 	t.Helper()
 	out := make([]*chain.Block, 0, count)
@@ -256,9 +257,9 @@ func buildBlocks(t testing.TB, params chain.Params, parent *chain.Block, count i
 	for i := 0; i < count; i++ {
 		b := &chain.Block{
 			Index:        prev.Index + 1,
-			Timestamp:    prev.Timestamp + 1_000_000,
+			Timestamp:    prev.Timestamp + 1_000,
 			PreviousHash: prev.Hash,
-			Difficulty:   params.Difficulty,
+			Bits:         params.InitialTarget,
 		}
 		if i == 0 {
 			b.Transactions = append(b.Transactions, extra...)
@@ -267,7 +268,7 @@ func buildBlocks(t testing.TB, params chain.Params, parent *chain.Block, count i
 		b.TxRoot = chain.TxRoot(b.Transactions)
 		for b.Proof = 0; ; b.Proof++ {
 			b.Hash = b.ComputeHash()
-			if chain.LeadingZeroBits(b.Hash) >= int(params.Difficulty) {
+			if b.MeetsTarget() {
 				break
 			}
 		}

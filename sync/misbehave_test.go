@@ -80,8 +80,8 @@ func newEvilGossiper(t testing.TB, victim *testNode) *evilGossiper {
 	for _, j := range []struct {
 		kind string
 		dst  **pubsub.Topic
-	}{{BlocksTopic, &e.blocks}, {TransactionsTopic, &e.txs}} {
-		tp, err := ps.Join(p2p.TopicName(testNetwork, j.kind))
+	}{{BlocksTopicName(testNetwork), &e.blocks}, {p2p.TopicName(testNetwork, TransactionsTopic), &e.txs}} {
+		tp, err := ps.Join(j.kind)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func TestMisbehavingGossip(t *testing.T) {
 	badProof := *valid
 	for badProof.Proof = valid.Proof + 1; ; badProof.Proof++ {
 		badProof.Hash = badProof.ComputeHash()
-		if chain.LeadingZeroBits(badProof.Hash) < int(params.Difficulty) {
+		if !badProof.MeetsTarget() {
 			break
 		}
 	}
@@ -125,7 +125,7 @@ func TestMisbehavingGossip(t *testing.T) {
 	badReward.TxRoot = chain.TxRoot(badReward.Transactions)
 	for badReward.Proof = 0; ; badReward.Proof++ {
 		badReward.Hash = badReward.ComputeHash()
-		if chain.LeadingZeroBits(badReward.Hash) >= int(params.Difficulty) {
+		if badReward.MeetsTarget() {
 			break
 		}
 	}

@@ -47,9 +47,16 @@ const MaxFutureWait = 10 * time.Minute
 
 // Gossip topic kinds, expanded by p2p.TopicName.
 const (
+	// BlocksTopic is the kind of the blocks topic of protocol 1, whose
+	// blocks carried a difficulty; no longer joined (see BlocksTopicName).
 	BlocksTopic       = "blocks"
 	TransactionsTopic = "txs"
 )
+
+// BlocksTopicName returns the name of the blocks topic of protocol 2,
+// "/gossipchain/<network>/blocks/2": its blocks carry a compact target,
+// so the topic is a new version, not TopicName(network, BlocksTopic).
+func BlocksTopicName(network string) string { return "/gossipchain/" + network + "/blocks/2" }
 
 // ErrClosed is returned by methods called after Close.
 var ErrClosed = errors.New("sync service closed")
@@ -266,7 +273,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.started = true
 
 	var err error
-	if s.blocks, err = s.node.Join(BlocksTopic, s.validateBlock); err != nil {
+	if s.blocks, err = s.node.Join(BlocksTopicName(s.params.Name), s.validateBlock); err != nil {
 		return err
 	}
 	if s.txs, err = s.node.Join(TransactionsTopic, s.validateTx); err != nil {

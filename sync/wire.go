@@ -18,8 +18,12 @@ import (
 const (
 	// StatusProtocol exchanges chain statuses (see Status).
 	StatusProtocol protocol.ID = "/gossipchain/status/1.0.0"
-	// BlocksProtocol serves main-chain blocks after a block locator.
-	BlocksProtocol protocol.ID = "/gossipchain/blocks/1.0.0"
+	// BlocksProtocolV1 served the blocks of protocol 1 (header version 1,
+	// a difficulty in leading zero bits); no longer spoken.
+	BlocksProtocolV1 protocol.ID = "/gossipchain/blocks/1.0.0"
+	// BlocksProtocol serves main-chain blocks after a block locator; its
+	// blocks have header version 2 (a compact target).
+	BlocksProtocol protocol.ID = "/gossipchain/blocks/2.0.0"
 )
 
 // Limits of the stream protocols. PROTOCOL.md documents them.

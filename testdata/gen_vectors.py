@@ -251,7 +251,7 @@ def netparams_vectors():
             dict(base, initial_target="0x04000100"))),
         ("zero initial target", netparams_encode(dict(base, initial_target="0x00000000"))),
         ("initial target below 2^32", netparams_encode(dict(base, initial_target="0x047fffff"))),
-        ("half-life of 5 block times", netparams_encode(dict(base, half_life_us=50 * SEC))),
+        ("half-life of 1 block time", netparams_encode(dict(base, half_life_us=10 * SEC))),
         ("reward 0", netparams_encode(dict(base, reward=0))),
         ("name with an upper-case letter", netparams_encode(dict(base, name="Devnet"))),
     ]

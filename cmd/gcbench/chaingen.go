@@ -55,7 +55,7 @@ func buildBlocks(p chain.Params, n, txsPerBlock int) []*chain.Block {
 			Timestamp:    parent.Timestamp + 1_000_000,
 			Transactions: txs,
 			PreviousHash: parent.Hash,
-			Difficulty:   p.Difficulty,
+			Bits:         p.InitialTarget,
 			TxRoot:       chain.TxRoot(txs),
 		}
 		solve(b)
@@ -69,8 +69,7 @@ func buildBlocks(p chain.Params, n, txsPerBlock int) []*chain.Block {
 func solve(b *chain.Block) {
 	for proof := uint64(0); ; proof++ {
 		b.Proof = proof
-		if h := b.ComputeHash(); chain.LeadingZeroBits(h) >= int(b.Difficulty) {
-			b.Hash = h
+		if b.Hash = b.ComputeHash(); b.MeetsTarget() {
 			return
 		}
 	}

@@ -52,6 +52,10 @@ type nodeOpts struct {
 	logLevel  string // default "info"
 	bootstrap []string
 	debug     bool // start the --pprof listener (profiles and /debug/gossip)
+	// network replaces the bench network's flags (--network bench
+	// --difficulty 4) when set; extra flags follow the others.
+	network []string
+	extra   []string
 }
 
 // control is the HTTP client gcbench uses to drive nodes.
@@ -75,15 +79,18 @@ func (e *env) startNode(ctx context.Context, o nodeOpts) (*node, error) {
 		o.logLevel = "info"
 	}
 	n := &node{name: o.name, dataDir: o.dataDir, logPath: o.dataDir + ".log", wantDebug: o.debug}
-	args := []string{
-		"--datadir", o.dataDir,
-		"--network", benchNetwork,
-		"--difficulty", strconv.Itoa(benchDifficulty),
+	network := o.network
+	if network == nil {
+		network = []string{"--network", benchNetwork, "--difficulty", strconv.Itoa(benchDifficulty)}
+	}
+	args := append([]string{"--datadir", o.dataDir}, network...)
+	args = append(args,
 		"--http", "127.0.0.1:0",
 		"--listen", "/ip4/127.0.0.1/tcp/0",
 		"--mdns=false",
 		"--log-level", o.logLevel,
-	}
+	)
+	args = append(args, o.extra...)
 	for _, b := range o.bootstrap {
 		args = append(args, "--bootstrap", b)
 	}

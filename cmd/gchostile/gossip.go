@@ -42,7 +42,7 @@ var gossipKinds = map[string]func(a *attacker, blocks []*chain.Block) (crafted, 
 			b.Transactions = append([]chain.Transaction{userTx()}, h.Transactions...)
 			b.TxRoot = chain.TxRoot(b.Transactions)
 			b.Hash = b.ComputeHash()
-			if chain.LeadingZeroBits(b.Hash) < int(a.params.Difficulty) {
+			if !b.MeetsTarget() {
 				return a.blockMsg(&b), nil
 			}
 		}
@@ -99,7 +99,7 @@ var gossipKinds = map[string]func(a *attacker, blocks []*chain.Block) (crafted, 
 	},
 	"bad_difficulty": func(a *attacker, bs []*chain.Block) (crafted, error) {
 		b := a.child(head(bs), bs, []chain.Transaction{userTx()}, nil)
-		b.Difficulty = a.params.Difficulty + 1
+		b.Bits = chain.MustCompact(chain.ZeroBitsTarget(a.params.Difficulty() + 1))
 		return a.blockMsg(remine(a, b)), nil
 	},
 	"bad_tx_root": func(a *attacker, bs []*chain.Block) (crafted, error) {
@@ -210,6 +210,9 @@ func (a *attacker) gossip(ctx context.Context, kind string) (map[string]any, err
 		return nil, err
 	}
 	topic := "/gossipchain/" + a.params.Name + "/" + msg.kind + "/1"
+	if msg.kind == "blocks" {
+		topic = "/gossipchain/" + a.params.Name + "/blocks/2" // protocol 2
+	}
 	if err := id.joinTopics(topic); err != nil {
 		return nil, err
 	}
@@ -273,7 +276,7 @@ func (a *attacker) joined(ctx context.Context) (*identity, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	topic := "/gossipchain/" + a.params.Name + "/blocks/1"
+	topic := "/gossipchain/" + a.params.Name + "/blocks/2"
 	if err := id.joinTopics(topic); err != nil {
 		return nil, "", err
 	}
@@ -302,7 +305,7 @@ func (a *attacker) child(parent *chain.Block, bs []*chain.Block, txs []chain.Tra
 		Timestamp:    ts,
 		Transactions: append(append([]chain.Transaction{}, txs...), chain.NewRewardTransaction("mallory", a.params.Reward, parent.Index+1)),
 		PreviousHash: parent.Hash,
-		Difficulty:   a.params.Difficulty,
+		Bits:         a.params.InitialTarget,
 	}
 	b.TxRoot = chain.TxRoot(b.Transactions)
 	if seal != nil {
@@ -314,7 +317,7 @@ func (a *attacker) child(parent *chain.Block, bs []*chain.Block, txs []chain.Tra
 // mined searches a proof meeting the block's own difficulty field.
 func mined(_ *attacker, b *chain.Block) {
 	for b.Proof = mrand.Uint64(); ; b.Proof++ {
-		if b.Hash = b.ComputeHash(); chain.LeadingZeroBits(b.Hash) >= int(b.Difficulty) {
+		if b.Hash = b.ComputeHash(); b.MeetsTarget() {
 			return
 		}
 	}
@@ -323,7 +326,7 @@ func mined(_ *attacker, b *chain.Block) {
 // unmined picks a proof whose hash misses the difficulty.
 func unmined(_ *attacker, b *chain.Block) {
 	for b.Proof = mrand.Uint64(); ; b.Proof++ {
-		if b.Hash = b.ComputeHash(); chain.LeadingZeroBits(b.Hash) < int(b.Difficulty) {
+		if b.Hash = b.ComputeHash(); !b.MeetsTarget() {
 			return
 		}
 	}

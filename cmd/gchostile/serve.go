@@ -75,7 +75,7 @@ func (a *attacker) serve(ctx context.Context, mode string) (map[string]any, erro
 			genesis: st.genesis,
 			head:    randomHash(),
 			height:  st.height + 1000,
-			work:    new(big.Int).Add(st.work, new(big.Int).Lsh(big.NewInt(1000), uint(a.params.Difficulty))),
+			work:    new(big.Int).Add(st.work, new(big.Int).Lsh(big.NewInt(1000), uint(a.params.Difficulty()))),
 		}
 		if mode == "not_found" && served.Load() > 0 {
 			// Answered once as another network: from then on, claim

@@ -20,7 +20,7 @@ import (
 // package.
 const (
 	statusProtocol protocol.ID = "/gossipchain/status/1.0.0"
-	blocksProtocol protocol.ID = "/gossipchain/blocks/1.0.0"
+	blocksProtocol protocol.ID = "/gossipchain/blocks/2.0.0"
 
 	statusSize     = 104
 	maxBlocksAsked = 500

@@ -129,7 +129,10 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	var (
 		dataDir    = fs.String("datadir", "", "data `directory` (default gossipchain-data/<HTTP port>, see below)")
 		network    = fs.String("network", chain.DefaultNetwork, "network `name`: a-z, 0-9, '-', '_', at most 32; nodes of different networks never exchange blocks")
-		difficulty = fs.Uint("difficulty", chain.DefaultDifficulty, "proof-of-work difficulty in leading zero `bits` (0-64), part of the network's parameters: every node of a network must use the same")
+		difficulty = fs.Uint("difficulty", chain.DefaultDifficulty, "fixed proof-of-work difficulty in leading zero `bits` (0-64): the network does not retarget (default: it retargets, starting at 16 bits); part of the network's parameters")
+		blockTime  = fs.Duration("target-block-time", chain.DefaultTargetBlockTime, "block `interval` the difficulty steers toward (with --difficulty it only scales the future-timestamp limit); part of the network's parameters")
+		halfLife   = fs.Duration("half-life", 0, "retargeting half-life `duration`, at least 2 target block times (default 60 target block times); part of the network's parameters")
+		initial    = fs.Uint("initial-difficulty", chain.DefaultInitialBits, "initial and minimum difficulty of a retargeting network in leading zero `bits` (0-64); part of the network's parameters")
 		listen     listFlag
 		bootstrap  listFlag
 		mdns       = fs.Bool("mdns", true, "discover peers on the local network with mDNS (--mdns=false to turn off)")
@@ -192,8 +195,29 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	if *difficulty > chain.MaxDifficulty {
 		return config{}, fmt.Errorf("--difficulty %d: at most %d", *difficulty, chain.MaxDifficulty)
 	}
-	if cfg.params, err = chain.NewParams(*network, uint32(*difficulty)); err != nil {
-		return config{}, fmt.Errorf("--network %q --difficulty %d: %v", *network, *difficulty, err)
+	if *initial > chain.MaxDifficulty {
+		return config{}, fmt.Errorf("--initial-difficulty %d: at most %d", *initial, chain.MaxDifficulty)
+	}
+	if set["difficulty"] && set["initial-difficulty"] {
+		return config{}, errors.New("--difficulty and --initial-difficulty both given: a fixed network has one difficulty")
+	}
+	if set["difficulty"] {
+		cfg.params, err = chain.NewParams(*network, uint32(*difficulty))
+	} else {
+		cfg.params, err = chain.NewRetargetParams(*network, *blockTime)
+		cfg.params.InitialTarget = chain.MustCompact(chain.ZeroBitsTarget(uint32(*initial)))
+		cfg.params.MaxTarget = cfg.params.InitialTarget
+	}
+	if err == nil {
+		cfg.params.TargetBlockTime = *blockTime
+		cfg.params.HalfLife = chain.DefaultHalfLifeBlocks * *blockTime
+		if *halfLife != 0 {
+			cfg.params.HalfLife = *halfLife
+		}
+		err = cfg.params.Validate()
+	}
+	if err != nil {
+		return config{}, fmt.Errorf("network parameters (--network %q, --difficulty, --initial-difficulty, --target-block-time, --half-life): %v", *network, err)
 	}
 
 	// Data directory.

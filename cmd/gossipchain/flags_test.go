@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
 )
@@ -66,8 +67,22 @@ func TestParseFlags(t *testing.T) {
 			"--mdns=false", "--mine", "--miner-threads", "3", "--miner-address", "alice", "--log-level", "debug",
 			"--network", "test_net-1", "--difficulty", "8"}, func(c config) string {
 			if len(c.bootstrap) != 1 || c.mdns || !c.mine || c.minerThreads != 3 || c.minerAddress != "alice" ||
-				c.logLevel != slog.LevelDebug || c.params.Name != "test_net-1" || c.params.Difficulty != 8 {
+				c.logLevel != slog.LevelDebug || c.params.Name != "test_net-1" || c.params.Difficulty() != 8 || !c.params.FixedDifficulty {
 				return fmt.Sprintf("%+v", c)
+			}
+			return ""
+		}},
+		// The default network retargets, from 16 bits, toward 10 s blocks.
+		{nil, func(c config) string {
+			if p := chain.DefaultParams(); c.params != p || c.params.FixedDifficulty || c.params.Difficulty() != 16 {
+				return fmt.Sprintf("%+v", c.params)
+			}
+			return ""
+		}},
+		{[]string{"--target-block-time", "1s", "--half-life", "4s", "--initial-difficulty", "18"}, func(c config) string {
+			p := c.params
+			if p.FixedDifficulty || p.TargetBlockTime != time.Second || p.HalfLife != 4*time.Second || p.Difficulty() != 18 || p.MaxTarget != p.InitialTarget {
+				return fmt.Sprintf("%+v", p)
 			}
 			return ""
 		}},
@@ -99,6 +114,10 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"--network", "dev.net"}, "--network"},
 		{[]string{"--network", strings.Repeat("a", 33)}, "--network"},
 		{[]string{"--difficulty", "65"}, "--difficulty"},
+		{[]string{"--difficulty", "8", "--initial-difficulty", "9"}, "both given"},
+		{[]string{"--target-block-time", "0s"}, "target block time"},
+		{[]string{"--target-block-time", "1s", "--half-life", "1s"}, "half-life"},
+		{[]string{"--initial-difficulty", "65"}, "--initial-difficulty"},
 		{[]string{"--difficulty", "-1"}, "-difficulty"},
 		{[]string{"--listen", "/ip4/1.2.3/tcp/1"}, "--listen"},
 		{[]string{"--listen", "127.0.0.1:4001"}, "--listen"},

@@ -85,7 +85,8 @@ func main() {
 // reverse order.
 func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	params := cfg.params
-	log.Info("starting gossipchain", "version", Version(), "network", params.Name, "difficulty", params.Difficulty,
+	log.Info("starting gossipchain", "version", Version(), "network", params.Name, "fixed_difficulty", params.FixedDifficulty,
+		"initial_bits", params.InitialTarget, "target_block_time", params.TargetBlockTime,
 		"genesis", params.Genesis().Hash, "datadir", cfg.dataDir)
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)

@@ -289,7 +289,7 @@ async function viewBlock(id, seq) {
       ['Next', onMain && st && b.index < st.height ? link('#/block/' + (b.index + 1), 'block ' + (b.index + 1)) : '—'],
       ['Time', time(b.timestamp)],
       ['Proof', String(b.proof)],
-      ['Difficulty', String(b.difficulty) + ' bits'],
+      ['Target (bits)', '0x' + (b.bits >>> 0).toString(16).padStart(8, '0')],
       ['Transaction root', h('span', { class: 'mono' }, b.tx_root)],
       ['Confirmations', onMain && st ? num(st.height - b.index + 1) : '—'],
     ]),

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// runRetarget measures the retargeting rule on real processes: n mining
+// nodes on a network of target block time T. In the first half one node
+// mines; at half time the others start mining too (nodes joining), which
+// multiplies the hash rate by up to n (on a machine with at least n free
+// cores; the rows report the ratio measured). It reports the mean block
+// interval of each half against T, the blocks the rule needs to settle
+// after the change, the stale rate (blocks mined that did not end on the
+// main chain) and the deepest reorganisation.
+func runRetarget(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("retarget", flag.ContinueOnError)
+	nodes := fs.Int("nodes", 5, "node processes (one mines in the first half, all in the second)")
+	duration := fs.Duration("duration", 5*time.Minute, "length of the run, both halves")
+	target := fs.Duration("target", time.Second, "target block time")
+	halfLife := fs.Duration("half-life", 10*time.Second, "retargeting half-life")
+	initial := fs.Int("initial-difficulty", 18, "initial difficulty in leading zero bits")
+	threads := fs.Int("threads", 1, "miner threads of each node")
+	warmup := fs.Duration("warmup", 30*time.Second, "mining before the first half is measured, so that the target has left its initial value")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *nodes < 2 {
+		return fmt.Errorf("--nodes %d: want at least 2", *nodes)
+	}
+	network := []string{"--network", "retargetbench", "--target-block-time", target.String(),
+		"--half-life", halfLife.String(), "--initial-difficulty", strconv.Itoa(*initial)}
+	mining := []string{"--mine", "--miner-threads", strconv.Itoa(*threads)}
+	all := make([]*node, *nodes)
+	// A restarted node's log file is new: count what each run logged
+	// before it is stopped.
+	var minedBlocks, deepest int
+	stop := func(i int) error {
+		m, d, err := minedAndReorgs(all[i].logPath)
+		if err != nil {
+			return err
+		}
+		minedBlocks += m
+		deepest = max(deepest, d)
+		e.procs.stop(all[i].proc)
+		all[i] = nil
+		return nil
+	}
+	defer func() {
+		for _, nd := range all {
+			if nd != nil {
+				e.procs.stop(nd.proc)
+			}
+		}
+	}()
+	start := func(i int, mine bool) error {
+		var boot []string
+		for j := range all {
+			if j != i && all[j] != nil {
+				boot = append(boot, all[j].addr)
+			}
+		}
+		o := nodeOpts{name: fmt.Sprintf("node-%d", i), dataDir: filepath.Join(e.workDir, fmt.Sprintf("node-%d", i)),
+			bootstrap: boot, network: network, logLevel: "info"}
+		if mine {
+			o.extra = mining
+		}
+		nd, err := e.startNode(ctx, o)
+		if err != nil {
+			return err
+		}
+		all[i] = nd
+		return nil
+	}
+	for i := range all {
+		if err := start(i, i == 0); err != nil {
+			return err
+		}
+	}
+	e.logf("retarget: %d nodes, node-0 mining; warm-up %s", *nodes, *warmup)
+	if err := sleepCtx(ctx, *warmup); err != nil {
+		return err
+	}
+	half := *duration / 2
+	h0, rate0, err := sample(ctx, all[0])
+	if err != nil {
+		return err
+	}
+	if err := sleepCtx(ctx, half); err != nil {
+		return err
+	}
+	hChange, rateLow, err := sample(ctx, all[0])
+	if err != nil {
+		return err
+	}
+	rateLow = (rate0 + rateLow) / 2
+	e.logf("retarget: height %d; the other %d nodes start mining", hChange, *nodes-1)
+	for i := 1; i < *nodes; i++ {
+		if err := stop(i); err != nil {
+			return err
+		}
+		if err := start(i, true); err != nil {
+			return err
+		}
+	}
+	if err := sleepCtx(ctx, half/2); err != nil {
+		return err
+	}
+	var rateHigh float64
+	for _, nd := range all {
+		_, r, err := sample(ctx, nd)
+		if err != nil {
+			return err
+		}
+		rateHigh += r
+	}
+	if err := sleepCtx(ctx, half-half/2); err != nil {
+		return err
+	}
+	hEnd, _, err := sample(ctx, all[0])
+	if err != nil {
+		return err
+	}
+	// Stop mining everywhere, then read the common chain.
+	for i := range all {
+		if err := stop(i); err != nil {
+			return err
+		}
+	}
+	for i := range all {
+		if err := start(i, false); err != nil {
+			return err
+		}
+	}
+	if err := waitFor(ctx, 2*time.Minute, func() (bool, error) {
+		var head string
+		for _, nd := range all {
+			st, err := nd.status(ctx)
+			if err != nil || (head != "" && st.Head != head) || st.Height < hEnd {
+				return false, nil
+			}
+			head = st.Head
+		}
+		return true, nil
+	}); err != nil {
+		return fmt.Errorf("the nodes did not end on one head: %w", err)
+	}
+	var chainResp struct {
+		Chain []struct {
+			Index     uint64  `json:"index"`
+			Timestamp float64 `json:"timestamp"`
+		} `json:"chain"`
+	}
+	if err := all[0].getJSON(ctx, "/chain", &chainResp); err != nil {
+		return err
+	}
+	ts := make([]float64, len(chainResp.Chain)+1) // by index
+	for _, b := range chainResp.Chain {
+		ts[b.Index] = b.Timestamp
+	}
+	T := target.Seconds()
+	mean := func(from, to uint64) float64 { return (ts[to] - ts[from]) / float64(to-from) }
+	first := mean(h0, hChange)
+	second := mean(hChange, hEnd)
+	// Settled: the first block after the change from which the mean of
+	// the next 2·H/T intervals (at least 10) is within 15% of T.
+	win := uint64(max(10, math.Round(2*halfLife.Seconds()/target.Seconds())))
+	settle := -1
+	for k := hChange; k+win <= hEnd; k++ {
+		if math.Abs(mean(k, k+win)/T-1) <= 0.15 {
+			settle = int(k - hChange)
+			break
+		}
+	}
+	after := math.NaN()
+	if settle >= 0 {
+		after = mean(hChange+uint64(settle), hEnd)
+	}
+	// Stale rate and deepest reorganisation, from the logs of the mining
+	// runs: every "new head ... source=mined" line is a block mined.
+	final, _, err := sample(ctx, all[0])
+	if err != nil {
+		return err
+	}
+	onMain := int(final - 1) // the genesis is not mined
+	stale := 0.0
+	if minedBlocks > 0 {
+		stale = float64(max(minedBlocks-onMain, 0)) / float64(minedBlocks)
+	}
+	hb := halfLife.Seconds() / T
+	note := fmt.Sprintf("T = %s, H = %s (%.0f blocks), %d nodes × %d thread(s), measured hash-rate ratio %.2f× (second half / first; a 10× step needs 10 free cores)",
+		target, halfLife, hb, *nodes, *threads, rateHigh/max(rateLow, 1))
+	within := func(x float64) bool { return math.Abs(x/T-1) <= 0.1 }
+	e.sink.add(Row{ID: "7a", Item: "Retargeting", What: fmt.Sprintf("mean block interval, first half (one node mining; blocks %d..%d)", h0, hChange),
+		Figure: fmt.Sprintf("%.3f s", first), Ratio: fmtRatio(first / T), Goal: "within ±10% of T", Verdict: verdict(within(first)), Command: e.command, Notes: []string{note}})
+	e.sink.add(Row{ID: "7b", Item: "Retargeting", What: fmt.Sprintf("mean block interval, second half (all nodes mining; blocks %d..%d)", hChange, hEnd),
+		Figure: fmt.Sprintf("%.3f s", second), Ratio: fmtRatio(second / T), Goal: "within ±10% of T", Verdict: verdict(within(second)), Command: e.command,
+		Notes: []string{fmt.Sprintf("a step of k× in hash rate costs log2(k)·H/T extra blocks against the schedule (%.0f for 10×, %.0f for the measured ratio), which shortens the half's mean interval", math.Log2(10)*hb, math.Log2(max(rateHigh/max(rateLow, 1), 1))*hb)}})
+	e.sink.add(Row{ID: "7c", Item: "Retargeting", What: "mean block interval of the second half after settling",
+		Figure: fmt.Sprintf("%.3f s", after), Ratio: fmtRatio(after / T), Goal: "within ±10% of T", Verdict: verdict(within(after)), Command: e.command})
+	e.sink.add(Row{ID: "7d", Item: "Retargeting", What: fmt.Sprintf("blocks after the change until the mean of the next %d intervals (2 half-lives) is within 15%% of T", win),
+		Figure: strconv.Itoa(settle), Ratio: fmt.Sprintf("%.2f half-lives", float64(settle)/hb), Goal: "within 2 half-lives", Verdict: verdict(settle >= 0 && float64(settle) <= 2*hb), Command: e.command})
+	e.sink.add(Row{ID: "7e", Item: "Retargeting", What: "stale rate: blocks mined that did not end on the main chain",
+		Figure: fmt.Sprintf("%d of %d", max(minedBlocks-onMain, 0), minedBlocks), Ratio: fmt.Sprintf("%.2f%%", 100*stale), Goal: "≤ 3%", Verdict: verdict(stale <= 0.03), Command: e.command})
+	e.sink.add(Row{ID: "7f", Item: "Retargeting", What: "deepest reorganisation on any node",
+		Figure: fmt.Sprintf("%d blocks", deepest), Command: e.command})
+	return nil
+}
+
+// sample returns a node's height and the hash rate of its miner.
+func sample(ctx context.Context, nd *node) (uint64, float64, error) {
+	var st struct {
+		Height   uint64  `json:"height"`
+		HashRate float64 `json:"hash_rate"`
+	}
+	err := nd.getJSON(ctx, "/status", &st)
+	return st.Height, st.HashRate, err
+}
+
+var (
+	minedLineRE = regexp.MustCompile(`msg="new head"[^\n]*source=mined`)
+	reorgLineRE = regexp.MustCompile(`msg="chain reorganised"[^\n]*abandoned=(\d+)`)
+)
+
+// minedAndReorgs counts the blocks mined in a node's log and the deepest
+// reorganisation it logged.
+func minedAndReorgs(logPath string) (mined, deepest int, err error) {
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, m := range reorgLineRE.FindAllSubmatch(data, -1) {
+		if d, _ := strconv.Atoi(string(m[1])); d > deepest {
+			deepest = d
+		}
+	}
+	return len(minedLineRE.FindAll(data, -1)), deepest, nil
+}

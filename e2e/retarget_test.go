@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"fmt"
+	"math"
+	"testing"
+	"time"
+)
+
+// retargetFlags are the parameters of the network of TestRetargetOneSecondBlocks:
+// 1 s blocks with a half-life of 4 blocks (the tightest hold on the
+// schedule over tens of blocks), starting at 18 bits, far below what one
+// thread mines in a second.
+var retargetFlags = []string{"--target-block-time", "1s", "--half-life", "4s", "--initial-difficulty", "18"}
+
+// retargetWindow is how many blocks the mean interval is measured over,
+// after retargetSettle blocks (two half-lives) past the last change of the
+// hash rate. With a half-life of 4 blocks the mean of 60 intervals has a
+// standard deviation near 5% (a simulation of the rule), so the 15% bound
+// is three of them.
+const (
+	retargetWindow = 60
+	retargetSettle = 8
+)
+
+// Three mining processes on a 1 s target block time, started at different
+// moments, one stopping midway: the difficulty follows the hash rate, the
+// mean block interval after the last change is within 15% of 1 s, and once
+// mining stops every node (the stopped one restarted) is on the same head.
+func TestRetargetOneSecondBlocks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a minute and a half of mining")
+	}
+	opts := func(mine bool, boot ...*node) nodeOptions {
+		o := nodeOptions{network: "retarget1s", retarget: true, extra: append([]string(nil), retargetFlags...)}
+		if mine {
+			o.extra = append(o.extra, "--mine")
+		}
+		for _, b := range boot {
+			o.bootstrap = append(o.bootstrap, b.multiaddr())
+		}
+		return o
+	}
+	height := func(n *node) uint64 { return n.mustStatus().Height }
+	waitHeight := func(n *node, h uint64) {
+		t.Helper()
+		eventually(t, fmt.Sprintf("node %s at height %d", n.opts.httpAddr, h), func() error {
+			if got := height(n); got < h {
+				return fmt.Errorf("height %d", got)
+			}
+			return nil
+		})
+	}
+	a := startNode(t, opts(true))
+	waitHeight(a, 6)
+	b := startNode(t, opts(true, a))
+	waitHeight(b, 14)
+	c := startNode(t, opts(true, a, b))
+	waitHeight(c, 22)
+	a.stop() // midway: the hash rate drops by a third
+	from := height(c) + retargetSettle
+	to := from + retargetWindow
+	for _, n := range []*node{b, c} {
+		n := n
+		deadline := time.Now().Add(time.Duration(to-from+retargetSettle) * 3 * time.Second)
+		for height(n) < to {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s at height %d, not %d by %s", n.opts.httpAddr, height(n), to, deadline.Format(time.TimeOnly))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	b.stop()
+	c.stop()
+
+	// Restarted without mining, all three end on the same head.
+	for i, n := range []*node{a, b, c} {
+		o := opts(false, []*node{a, b, c}[:i]...)
+		n.opts.extra, n.opts.bootstrap = o.extra, o.bootstrap
+		n.restart()
+	}
+	head := sameHead(t, []*node{a, b, c}, to)
+
+	// The mean interval of the window on the common chain.
+	var full struct {
+		Chain []struct {
+			Index     uint64  `json:"index"`
+			Timestamp float64 `json:"timestamp"`
+			Bits      uint32  `json:"bits"`
+		} `json:"chain"`
+	}
+	if _, err := c.getJSON("/chain", &full); err != nil {
+		t.Fatal(err)
+	}
+	blocks := full.Chain
+	if uint64(len(blocks)) < to {
+		t.Fatalf("chain of %d blocks, want at least %d", len(blocks), to)
+	}
+	first, last := blocks[from-1], blocks[to-1]
+	mean := (last.Timestamp - first.Timestamp) / float64(to-from)
+	t.Logf("head %s; blocks %d..%d: mean interval %.3f s; bits %#08x at the start, %#08x at %d, %#08x at %d",
+		head, from, to, mean, blocks[1].Bits, first.Bits, from, last.Bits, to)
+	if math.Abs(mean-1) > 0.15 {
+		t.Errorf("mean interval of blocks %d..%d is %.3f s, not within 15%% of 1 s", from, to, mean)
+	}
+	if blocks[1].Bits == last.Bits {
+		t.Errorf("the target never moved from %#08x", last.Bits)
+	}
+}
