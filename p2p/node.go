@@ -64,6 +64,13 @@ type Node struct {
 	found   map[peer.ID]peer.AddrInfo // peers found by mDNS, redialled when lost
 	topics  map[string]*Topic
 
+	// Discovery and the address book (connect.go, discovery.go, addrbook.go).
+	book        *addrBook
+	bookDials   int // address-book dials in flight, under mu
+	discBudget  *RequestBudget
+	discServing chan struct{}
+	discStats   discoveryCounters
+
 	scoreMu sync.RWMutex
 	scores  map[peer.ID]float64
 
@@ -130,6 +137,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		found:   make(map[peer.ID]peer.AddrInfo),
 		topics:  make(map[string]*Topic),
 		scores:  make(map[peer.ID]float64),
+
+		book:        openAddrBook(cfg.DataDir, cfg.Logger.With("component", "p2p")),
+		discBudget:  discoveryBudget(),
+		discServing: make(chan struct{}, maxDiscoveryServing),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	for _, ai := range boot {
@@ -142,6 +153,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		h.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.PermanentAddrTTL)
 		cm.Protect(ai.ID, tagBootstrap)
 	}
+	n.rememberBootstrap()
 	n.notifiee = &network.NotifyBundle{ConnectedF: n.onConnected, DisconnectedF: n.onDisconnected}
 	h.Network().Notify(n.notifiee)
 
@@ -187,6 +199,9 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 		n.goLocked(func() { n.watchBootstrap(sub, wake) })
 	}
+	if err := n.startDiscovery(); err != nil {
+		return fmt.Errorf("start discovery: %w", err)
+	}
 	if n.cfg.MDNS {
 		svc := mdns.NewMdnsService(n.host, MDNSServiceName(n.cfg.Network), mdnsNotifee{n})
 		mdnsOn := true
@@ -230,6 +245,9 @@ func (n *Node) Close() error {
 		}
 		n.cancel() // stops our loops and the pubsub router
 		n.wg.Wait()
+		if err := n.book.save(); err != nil {
+			n.log.Warn("saving the address book failed", "err", err)
+		}
 		n.host.Network().StopNotify(n.notifiee)
 		if err := n.host.Close(); err != nil {
 			n.closeErr = fmt.Errorf("close libp2p host: %w", err)
@@ -288,6 +306,7 @@ func (n *Node) Connect(ctx context.Context, addr multiaddr.Multiaddr) error {
 		return fmt.Errorf("connect %s: %w", addr, err)
 	}
 	n.cm.TagPeer(ai.ID, tagRegister, 10)
+	n.rememberRegistered(ai)
 	return nil
 }
 
@@ -317,6 +336,9 @@ func (n *Node) Peers() []PeerInfo {
 		out[i].Source = src
 	}
 	n.mu.Unlock()
+	for i := range out {
+		n.describe(&out[i])
+	}
 	slices.SortFunc(out, func(a, b PeerInfo) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	return out
 }
