@@ -14,6 +14,9 @@
 #                 same topology of bare libp2p pubsub hosts
 #   http       5  HTTP API throughput and latency under load
 #   footprint  6  memory, goroutines and open files of a node
+#   discovery  7  a fresh node bootstrapped to one peer of a 25-node network
+#                 reaching D peers; the network reconverging after its most
+#                 connected node is killed
 #
 # Options:
 #   --quick       smaller sizes and shorter runs (about 2 minutes)
@@ -116,6 +119,7 @@ if [ "$quick" = 1 ]; then
 	prop_flags=(--nodes 5,10 --blocks 15 --txs 15)
 	http_flags=(--workers 8 --duration 1s)
 	foot_flags=(--blocks 10000)
+	disc_flags=(--nodes 12)
 else
 	mine_flags=(-count 5)
 	store_flags=(--blocks 10000,100000 --runs 3)
@@ -123,6 +127,7 @@ else
 	prop_flags=(--nodes 10,25 --blocks 100 --txs 100)
 	http_flags=(--workers 8 --duration 5s)
 	foot_flags=(--blocks 100000)
+	disc_flags=(--nodes 25)
 fi
 
 failed=()
@@ -151,6 +156,7 @@ wanted sync && run_gcbench sync "${sync_flags[@]}"
 wanted propagate && run_gcbench propagate "${prop_flags[@]}"
 wanted http && run_gcbench http "${http_flags[@]}"
 wanted footprint && run_gcbench footprint "${foot_flags[@]}"
+wanted discovery && run_gcbench discovery "${disc_flags[@]}"
 
 reproduce="scripts/bench.sh"
 if [ "$quick" = 1 ]; then

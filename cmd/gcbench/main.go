@@ -17,6 +17,7 @@
 //	propagate  gossip delays across node processes and the bare-pubsub floor (item 4)
 //	http       HTTP API throughput and latency under load (item 5)
 //	footprint  memory, goroutines and open files of a node (item 6)
+//	discovery  a fresh node reaching its peer target; reconvergence after the hub dies (item 7)
 //	report     write the Markdown table (and BENCHMARKS.md) from a results file
 //
 // gcbench starts node processes from a gossipchain binary (--gossipchain, or
@@ -53,6 +54,7 @@ var benchmarks = map[string]benchmark{
 	"propagate": {4, "Propagation", runPropagate},
 	"http":      {5, "HTTP", runHTTP},
 	"footprint": {6, "Footprint", runFootprint},
+	"discovery": {7, "Discovery", runDiscovery},
 }
 
 const usage = `gcbench measures gossipchain. Usage:
@@ -63,6 +65,7 @@ const usage = `gcbench measures gossipchain. Usage:
   gcbench propagate [--nodes 10,25] [--blocks 100] [--txs 100] [common flags]
   gcbench http      [--workers 8] [--duration 5s] [common flags]
   gcbench footprint [--blocks 100000] [common flags]
+  gcbench discovery [--nodes 25] [common flags]
   gcbench report    --results FILE [--out BENCHMARKS.md]
 
 Common flags:
