@@ -97,9 +97,12 @@ func TestDiscoveryTwelveNodes(t *testing.T) {
 
 	first.stop()
 	rest := nodes[1:]
+	// One block on each of two nodes, one after the other (two blocks of the
+	// same height mined at once would tie, and a tie keeps the first seen).
 	rest[0].mine()
+	sameHead(t, rest, 2)
 	rest[5].mine()
-	head := sameHead(t, rest, 2)
+	head := sameHead(t, rest, 3)
 	t.Logf("%d nodes converged on %s without node 1", len(rest), head)
 }
 
@@ -117,6 +120,7 @@ func TestAddrBookRestartCatchesUp(t *testing.T) {
 	})
 	c.stop()
 	a.mine()
+	sameHead(t, []*node{a, b}, 2)
 	b.mine()
 	sameHead(t, []*node{a, b}, 3)
 	c.opts.bootstrap = nil

@@ -43,7 +43,10 @@ func discoveryBudget() *RequestBudget {
 	return &RequestBudget{Burst: 4, Rate: 0.5, Strikes: 20}
 }
 
-var errDiscoveryFrame = errors.New("discovery frame exceeds its size limit")
+var (
+	errDiscoveryFrame = errors.New("discovery frame exceeds its size limit")
+	errBadRecord      = errors.New("invalid signed peer record")
+)
 
 func readUvarintLimited(r *bufio.Reader, max uint64) (int, error) {
 	n, err := binary.ReadUvarint(r)
@@ -138,11 +141,10 @@ func (n *Node) requestPeers(ctx context.Context, p peer.ID) ([]discoveredPeer, e
 	out, err := n.readPeers(bufio.NewReaderSize(s, 4096))
 	if err != nil {
 		_ = s.Reset()
-		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && ctx.Err() == nil {
-			var ne interface{ Timeout() bool }
-			if !errors.As(err, &ne) || !ne.Timeout() {
-				n.Penalize(p, "malformed discovery reply: "+err.Error())
-			}
+		// A reset, a closed connection or a deadline is no proof of malice
+		// (the peer may be shutting down); a reply that breaks the format is.
+		if errors.Is(err, errDiscoveryFrame) || errors.Is(err, errBadRecord) {
+			n.Penalize(p, "malformed discovery reply: "+err.Error())
 		}
 		return nil, fmt.Errorf("read discovery reply: %w", err)
 	}
@@ -169,15 +171,15 @@ func (n *Node) readPeers(r *bufio.Reader) ([]discoveredPeer, error) {
 		}
 		env, rec, err := record.ConsumeEnvelope(data, peer.PeerRecordEnvelopeDomain)
 		if err != nil {
-			return nil, fmt.Errorf("invalid signed peer record: %w", err)
+			return nil, fmt.Errorf("%w: %v", errBadRecord, err)
 		}
 		pr, ok := rec.(*peer.PeerRecord)
 		if !ok {
-			return nil, errors.New("record is not a peer record")
+			return nil, fmt.Errorf("%w: not a peer record", errBadRecord)
 		}
 		signer, err := peer.IDFromPublicKey(env.PublicKey)
 		if err != nil || signer != pr.PeerID {
-			return nil, fmt.Errorf("peer record of %s signed by another key", pr.PeerID)
+			return nil, fmt.Errorf("%w: the record of %s is signed by another key", errBadRecord, pr.PeerID)
 		}
 		out = append(out, discoveredPeer{info: peer.AddrInfo{ID: pr.PeerID, Addrs: pr.Addrs}, record: data})
 	}
