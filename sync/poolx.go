@@ -56,10 +56,10 @@ const (
 	poolAnnounce  byte = 3 // ids newly pending at the client → reply: empty ack
 )
 
-// poolBudget: an honest peer makes a few requests when it connects and about
-// one announcement a second after that.
+// poolBudget: an honest peer makes an inventory request and up to 16 fetches
+// (a full pool) when it connects, and about one announcement a second after.
 func poolBudget() *p2p.RequestBudget {
-	return &p2p.RequestBudget{Burst: 16, Rate: 4, Strikes: 32}
+	return &p2p.RequestBudget{Burst: 32, Rate: 4, Strikes: 32}
 }
 
 // poolExchange is the state of the pool-exchange protocol of a Service.
