@@ -155,6 +155,7 @@ func (n *Node) keepTarget() {
 		case <-n.ctx.Done():
 			return
 		case <-t.C:
+		case <-n.keeperWake:
 		}
 		now := time.Now()
 		peers := n.host.Network().Peers()
@@ -229,6 +230,9 @@ func (n *Node) startBookDial(e bookEntry) bool {
 			n.mu.Unlock()
 		}()
 		log := n.log.With("peer", e.ID, "source", e.Source)
+		if n.host.Network().Connectedness(e.ID) == network.Connected {
+			return // it dialled us meanwhile
+		}
 		if err := n.dial(e.addrInfo()); err != nil {
 			failures := n.book.dialFailed(e.ID, time.Now(), n.cfg.redialMin, n.cfg.redialMax)
 			if e.Kept && failures == 1 {
@@ -274,6 +278,12 @@ func (n *Node) askPeer(p peer.ID) {
 	n.discStats.learned.Add(int64(added))
 	if added > 0 {
 		n.log.Debug("learned peers by discovery", "from", p, "records", len(found), "new", added)
+		if len(n.host.Network().Peers()) < n.cfg.TargetPeers {
+			select { // dial them now rather than at the keeper's next round
+			case n.keeperWake <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 

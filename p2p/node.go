@@ -70,6 +70,7 @@ type Node struct {
 	discBudget  *RequestBudget
 	discServing chan struct{}
 	discStats   discoveryCounters
+	keeperWake  chan struct{} // new peers learned: the keeper runs a round now
 
 	scoreMu sync.RWMutex
 	scores  map[peer.ID]float64
@@ -141,6 +142,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		book:        openAddrBook(cfg.DataDir, cfg.Logger.With("component", "p2p")),
 		discBudget:  discoveryBudget(),
 		discServing: make(chan struct{}, maxDiscoveryServing),
+		keeperWake:  make(chan struct{}, 1),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	for _, ai := range boot {
