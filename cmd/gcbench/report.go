@@ -264,9 +264,9 @@ absolute figures, between runs.
    the time to its first peer (the bootstrap dial) in the same run. Then the
    most connected node is killed with SIGKILL and a block is mined at once
    on a random other node: the figure is the time until every remaining node
-   has that block as head, against the time a block mined just before, with
-   every node up, took to reach all of them; and the time until every
-   remaining node is back at 8 peers.
+   has that block as head, against the time blocks mined just before, with
+   every node up, took to reach all of them (median of three); and the time
+   until every remaining node is back at 8 peers.
 `
 
 // machineInfo describes the machine and toolchain of the run.
