@@ -150,6 +150,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		Progress:   func() api.SyncProgress { return syncProgress(svc.Progress()) },
 		CORS:       cfg.cors,
 		KnownAddrs: node.KnownAddrs,
+		Collectors: discoveryCollectors(node, svc),
 	})
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {
