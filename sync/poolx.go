@@ -68,16 +68,17 @@ type poolExchange struct {
 	budget  *p2p.RequestBudget
 	serving chan struct{}
 
-	mu       gosync.Mutex
-	pending  map[chain.Hash]time.Time // ids pending at the last tick → last announced
-	fetching map[peer.ID]bool
+	mu          gosync.Mutex
+	pending     map[chain.Hash]time.Time // ids pending at the last tick → last announced
+	fetching    map[peer.ID]bool
+	rebroadcast time.Duration // PoolRebroadcast; shorter in tests
 
 	served, fetched, announced atomic.Uint64
 }
 
 func newPoolExchange(s *Service) *poolExchange {
 	return &poolExchange{s: s, budget: poolBudget(), serving: make(chan struct{}, maxPoolServing),
-		pending: make(map[chain.Hash]time.Time), fetching: make(map[peer.ID]bool)}
+		pending: make(map[chain.Hash]time.Time), fetching: make(map[peer.ID]bool), rebroadcast: PoolRebroadcast}
 }
 
 // PoolStats are the counters of the pool-exchange protocol.
@@ -211,7 +212,7 @@ func (px *poolExchange) announceLoop() {
 		current := make(map[chain.Hash]time.Time, len(txs))
 		for _, tx := range txs {
 			last, ok := px.pending[tx.ID]
-			if !ok || now.Sub(last) >= PoolRebroadcast {
+			if !ok || now.Sub(last) >= px.rebroadcast {
 				ids = append(ids, tx.ID)
 				last = now
 			}
