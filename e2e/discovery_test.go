@@ -215,6 +215,11 @@ func TestPoolReachesLateNode(t *testing.T) {
 	if tx.ID == "" {
 		t.Fatal("no transaction id")
 	}
+	// A restart empties GossipSub's message cache, whose gossip could
+	// otherwise bring a transaction of the last seconds: only pool exchange
+	// can deliver it now.
+	a.stop()
+	a.restart()
 	b := startNode(t, nodeOptions{bootstrap: []string{a.multiaddr()}})
 	eventually(t, "the transaction pending on the late node", func() error {
 		var loc struct {
@@ -226,6 +231,9 @@ func TestPoolReachesLateNode(t *testing.T) {
 		}
 		return nil
 	})
+	if v, err := b.metric("sync_pool_fetched_total"); err != nil || v < 1 {
+		t.Fatalf("sync_pool_fetched_total %v %v, want >= 1", v, err)
+	}
 	ps, err := b.peers()
 	if err != nil || len(ps) != 1 || ps[0].Height == nil || ps[0].Head == "" || ps[0].TotalWork == "" {
 		t.Fatalf("b's /peers lacks the status of a: %+v %v", ps, err)
@@ -241,4 +249,38 @@ func loggedRedial(nodes ...*node) bool {
 		}
 	}
 	return false
+}
+
+// A transaction that a reorganisation returns to a node's pool reaches a node
+// that never saw it.
+func TestReorgTransactionReachesOthers(t *testing.T) {
+	a := startNode(t, nodeOptions{})
+	b := startNode(t, nodeOptions{})
+	var tx struct {
+		ID string `json:"id"`
+	}
+	if code, err := a.do(http.MethodPost, "/transactions/new", `{"sender": "gina", "recipient": "hal", "amount": 2}`, &tx); err != nil || code != http.StatusCreated {
+		t.Fatalf("POST /transactions/new: %d %v", code, err)
+	}
+	a.mine() // the transaction confirmed on a's branch only
+	b.mine()
+	b.mine() // a heavier branch without it
+	c := startNode(t, nodeOptions{bootstrap: []string{b.multiaddr()}})
+	sameHead(t, []*node{b, c}, 3)
+	if code, err := a.do(http.MethodPost, "/nodes/register", fmt.Sprintf(`{"nodes": [%q]}`, b.multiaddr()), nil); err != nil || code != http.StatusCreated {
+		t.Fatalf("POST /nodes/register: %d %v", code, err)
+	}
+	sameHead(t, []*node{a, b, c}, 3) // a reorganised: the transaction is pending again
+	for _, n := range []*node{a, b, c} {
+		eventually(t, "the returned transaction pending on "+n.opts.httpAddr, func() error {
+			var loc struct {
+				Status string `json:"status"`
+			}
+			code, err := n.getJSON("/transactions/"+tx.ID, &loc)
+			if err != nil || code != http.StatusOK || loc.Status != "pending" {
+				return fmt.Errorf("%d %+v %v", code, loc, err)
+			}
+			return nil
+		})
+	}
 }
