@@ -200,6 +200,11 @@ func TestRegisteredPeersReconnect(t *testing.T) {
 		t.Fatalf("a's resolve: %d %q %v", code, res.Message, err)
 	}
 	sameHead(t, []*node{a, b}, 3)
+	// total_nodes lists b at the address it listens on, whichever end dialled.
+	code, err = a.do(http.MethodPost, "/nodes/register", fmt.Sprintf(`{"nodes": [%q]}`, b.url), &reg)
+	if err != nil || code != http.StatusCreated || len(reg.TotalNodes) != 1 || reg.TotalNodes[0] != b.multiaddr() {
+		t.Fatalf("a's total_nodes %v (%d %v), want [%s]", reg.TotalNodes, code, err, b.multiaddr())
+	}
 }
 
 // A transaction submitted on a node before another joins is in the late
