@@ -23,6 +23,7 @@ type statusResponse struct {
 	HeadTimestamp chain.Timestamp `json:"head_timestamp"`
 	TotalWork     string          `json:"total_work"`
 	Peers         int             `json:"peers"`
+	KnownAddrs    int             `json:"known_addrs"` // peers in the address book
 	Pending       int             `json:"pending"`
 	Mining        bool            `json:"mining"`
 	Difficulty    uint32          `json:"difficulty"` // leading zero bits of the next block's target
@@ -88,6 +89,9 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	if head.Work != nil {
 		st.TotalWork = head.Work.String()
+	}
+	if s.cfg.KnownAddrs != nil {
+		st.KnownAddrs = s.cfg.KnownAddrs()
 	}
 	if st.Addrs == nil {
 		st.Addrs = []string{}

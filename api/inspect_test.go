@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +62,7 @@ func TestPeers(t *testing.T) {
 	n.net.peers = []PeerInfo{p}
 	var got []PeerInfo
 	n.do(http.MethodGet, "/peers", "").wantCode(t, http.StatusOK).json(t, &got)
-	if len(got) != 1 || got[0] != p {
+	if len(got) != 1 || !reflect.DeepEqual(got[0], p) {
 		t.Fatalf("peers %+v, want %+v", got, p)
 	}
 }

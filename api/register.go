@@ -145,7 +145,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	total := []string{}
 	for _, p := range s.net.Peers() {
-		total = append(total, p.Addr+"/p2p/"+p.ID)
+		if p.Addr != "" { // a peer with no known listen address cannot be dialled
+			total = append(total, p.Addr+"/p2p/"+p.ID)
+		}
 	}
 	writeJSON(w, http.StatusCreated, registerResponse{Message: "New nodes have been added", TotalNodes: total})
 }

@@ -99,6 +99,9 @@ type Config struct {
 	// the API: answers carry Access-Control-Allow-Origin and preflight
 	// requests are answered. Off when empty.
 	CORS string
+	// KnownAddrs, when set, counts the peers of the node's address book
+	// (GET /status "known_addrs").
+	KnownAddrs func() int
 }
 
 // Server is the node's HTTP API. Its handlers are safe for concurrent use.

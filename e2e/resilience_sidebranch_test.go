@@ -17,9 +17,13 @@ import (
 // answering) before the fetched branch outweighs its own, and the state the
 // crash test reaches when a long reorganisation is killed half-way.
 func TestResilienceSyncResumesSideBranch(t *testing.T) {
+	// Neither node redials the other from its address book: the test needs
+	// them apart until the second /nodes/register.
+	noRedial := []string{"--dial-known=false"}
 	opts := quietOpts(nodeOptions{network: "sidebranch", difficulty: 8})
+	opts.extra = append(opts.extra, noRedial...)
 	peer := startNode(t, opts)
-	lagger := startNode(t, nodeOptions{network: opts.network, difficulty: opts.difficulty})
+	lagger := startNode(t, nodeOptions{network: opts.network, difficulty: opts.difficulty, extra: noRedial})
 	reportProblems(t, peer, lagger)
 	peer.mineN(10)
 	if err := lagger.register(peer.multiaddr()); err != nil {

@@ -31,8 +31,11 @@ func TestKillAndRestart(t *testing.T) {
 	sameHead(t, nodes[:2], 5)
 
 	// Alone first (no bootstrap): what was on disk must be there.
-	bootstrap := c.opts.bootstrap
-	c.opts.bootstrap = nil
+	// Its peers know its address and it knows theirs: it listens elsewhere and
+	// dials nobody from its address book while it must stay alone.
+	bootstrap, port, extra := c.opts.bootstrap, c.opts.p2pPort, c.opts.extra
+	c.opts.bootstrap, c.opts.p2pPort = nil, freePort(t)
+	c.opts.extra = append(append([]string(nil), extra...), "--dial-known=false")
 	c.restart()
 	after := c.mustStatus()
 	if after.PeerID != before.PeerID {
@@ -50,7 +53,7 @@ func TestKillAndRestart(t *testing.T) {
 	c.stop()
 
 	// Then rejoin: it catches up with the blocks mined while it was away.
-	c.opts.bootstrap = bootstrap
+	c.opts.bootstrap, c.opts.p2pPort, c.opts.extra = bootstrap, port, extra
 	c.restart()
 	head := sameHead(t, nodes, 5)
 	eventually(t, "transaction pending or confirmed after catching up", func() error {

@@ -60,6 +60,15 @@ type Config struct {
 	// (DefaultLowWater and DefaultHighWater when zero). Bootstrap peers are never trimmed.
 	LowWater, HighWater int
 
+	// TargetPeers is the connection target D (DefaultTargetPeers when zero):
+	// while the node has fewer connections, it dials peers of its address book
+	// and asks its peers for more. It must not exceed LowWater.
+	TargetPeers int
+
+	// SkipAddrBook stops the node from dialling peers of its address book
+	// (DataDir/peers.json), which it still keeps; bootstrap peers are dialled.
+	SkipAddrBook bool
+
 	// MaxMessageSize is required (> 0): the largest pubsub message, framing included.
 	// The chain layer passes the size of the largest valid block plus overhead.
 	MaxMessageSize int
@@ -97,6 +106,9 @@ func (c Config) withDefaults() Config {
 	if len(c.TopicKinds) == 0 {
 		c.TopicKinds = append([]string(nil), DefaultTopicKinds...)
 	}
+	if c.TargetPeers == 0 {
+		c.TargetPeers = DefaultTargetPeers
+	}
 	if c.banDuration <= 0 {
 		c.banDuration = DefaultBanDuration
 	}
@@ -129,6 +141,9 @@ func (c Config) validate() error {
 	if c.LowWater < 0 || c.HighWater < 0 || c.LowWater > c.HighWater {
 		return fmt.Errorf("p2p config: watermarks must satisfy 0 <= LowWater <= HighWater, got %d and %d",
 			c.LowWater, c.HighWater)
+	}
+	if c.TargetPeers < 0 || c.TargetPeers > c.LowWater {
+		return fmt.Errorf("p2p config: TargetPeers must satisfy 0 <= TargetPeers <= LowWater (%d), got %d", c.LowWater, c.TargetPeers)
 	}
 	return nil
 }

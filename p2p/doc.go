@@ -1,5 +1,6 @@
 // Package p2p is gossipchain's networking layer: a libp2p host with a persistent
-// identity, peer discovery (mDNS and a bootstrap list), a ban list, and one GossipSub
+// identity, peer discovery (mDNS, a bootstrap list and peer exchange), an address book,
+// a connection target, a ban list, and one GossipSub
 // router carrying the network's topics. It knows peers and bytes, never blocks or
 // transactions, and imports no other gossipchain package; the sync package gives meaning
 // to the bytes through the validators it passes to Node.Join.
@@ -14,8 +15,8 @@
 //
 //   - Transports: TCP and QUIC (v1). Listen addresses default to DefaultListenAddrs
 //     (/ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/udp/4001/quic-v1). No relay, no DHT, no
-//     public bootstrappers: a node only ever talks to peers it was given or found on its
-//     LAN.
+//     public bootstrappers: a node only ever talks to peers it was given, found on its
+//     LAN, or learned from those.
 //   - Identity: an Ed25519 key, stored by crypto.MarshalPrivateKey in
 //     <DataDir>/identity.key (mode 0600, DataDir created 0700). It is created on first
 //     start and reused afterwards, so the peer ID and multiaddrs survive restarts. A
@@ -43,10 +44,23 @@
 //     dropping us is not hammered. Losses are seen through the event bus
 //     (EvtPeerConnectednessChanged), with a periodic check as a safety net.
 //   - Connect (used by POST /nodes/register) dials one multiaddr ending in /p2p/<id>.
+//   - Peer exchange (discovery.go, DiscoveryProtocol "/gossipchain/<network>/peers/1.0.0"):
+//     a node asks its peers for signed peer records of peers they were connected to
+//     within the hour, verifies each signature, and keeps the peers in its address book.
+//     Every request and reply is bounded before decoding, has a deadline, and counts
+//     against a per-peer RequestBudget; a flooding or malformed peer is penalised.
+//   - Address book (addrbook.go, <DataDir>/peers.json): listen addresses from identify
+//     of every peer of the network, bootstrap and registered peers kept; bounded
+//     (MaxAddrBookEntries), aged out (AddrBookTTL), written atomically.
+//   - Connection target (connect.go, Config.TargetPeers, DefaultTargetPeers = 8): below
+//     it, peers of the book are dialled at random with a per-peer backoff; bootstrap and
+//     registered peers of the book are redialled whatever the count, also after a
+//     restart.
 //   - Peers reports each connected peer with its source: "bootstrap", "register",
-//     "mdns", "inbound" (it dialled us and was not known otherwise) or "unknown" (dialled
-//     by something else, e.g. pubsub peer exchange). A peer known by several sources
-//     reports the most specific, in that order.
+//     "mdns", "discovery", "inbound" (it dialled us and was not known otherwise) or
+//     "unknown" (dialled by something else, e.g. pubsub peer exchange), its listen
+//     addresses, whether it is in the address book, and its ping latency. A peer known
+//     by several sources reports the most specific, in that order.
 //
 // # Topics
 //

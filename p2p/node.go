@@ -65,6 +65,14 @@ type Node struct {
 	found   map[peer.ID]peer.AddrInfo // peers found by mDNS, redialled when lost
 	topics  map[string]*Topic
 
+	// Discovery and the address book (connect.go, discovery.go, addrbook.go).
+	book        *addrBook
+	bookDials   int // address-book dials in flight, under mu
+	discBudget  *RequestBudget
+	discServing chan struct{}
+	discStats   discoveryCounters
+	keeperWake  chan struct{} // new peers learned: the keeper runs a round now
+
 	scoreMu sync.RWMutex
 	scores  map[peer.ID]float64
 
@@ -139,6 +147,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		found:   make(map[peer.ID]peer.AddrInfo),
 		topics:  make(map[string]*Topic),
 		scores:  make(map[peer.ID]float64),
+
+		book:        openAddrBook(cfg.DataDir, cfg.Logger.With("component", "p2p")),
+		discBudget:  discoveryBudget(),
+		discServing: make(chan struct{}, maxDiscoveryServing),
+		keeperWake:  make(chan struct{}, 1),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	for _, ai := range boot {
@@ -151,6 +164,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		h.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.PermanentAddrTTL)
 		cm.Protect(ai.ID, tagBootstrap)
 	}
+	n.rememberBootstrap()
 	n.notifiee = &network.NotifyBundle{ConnectedF: n.onConnected, DisconnectedF: n.onDisconnected}
 	h.Network().Notify(n.notifiee)
 
@@ -197,6 +211,9 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 		n.goLocked(func() { n.watchBootstrap(sub, wake) })
 	}
+	if err := n.startDiscovery(); err != nil {
+		return fmt.Errorf("start discovery: %w", err)
+	}
 	if n.cfg.MDNS {
 		svc := mdns.NewMdnsService(n.host, MDNSServiceName(n.cfg.Network), mdnsNotifee{n})
 		mdnsOn := true
@@ -240,6 +257,9 @@ func (n *Node) Close() error {
 		}
 		n.cancel() // stops our loops and the pubsub router
 		n.wg.Wait()
+		if err := n.book.save(); err != nil {
+			n.log.Warn("saving the address book failed", "err", err)
+		}
 		n.host.Network().StopNotify(n.notifiee)
 		if err := n.host.Close(); err != nil {
 			n.closeErr = fmt.Errorf("close libp2p host: %w", err)
@@ -299,6 +319,7 @@ func (n *Node) Connect(ctx context.Context, addr multiaddr.Multiaddr) error {
 		return fmt.Errorf("connect %s: %w", addr, err)
 	}
 	n.cm.TagPeer(ai.ID, tagRegister, 10)
+	n.rememberRegistered(ai)
 	return nil
 }
 
@@ -328,6 +349,9 @@ func (n *Node) Peers() []PeerInfo {
 		out[i].Source = src
 	}
 	n.mu.Unlock()
+	for i := range out {
+		n.describe(&out[i])
+	}
 	slices.SortFunc(out, func(a, b PeerInfo) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	return out
 }

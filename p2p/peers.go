@@ -1,6 +1,8 @@
 package p2p
 
 import (
+	"time"
+
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
@@ -18,9 +20,10 @@ const (
 // sourceRank orders sources: a peer keeps the most specific one it was found by.
 var sourceRank = map[string]int{
 	SourceInbound:   1,
-	SourceMDNS:      2,
-	SourceRegister:  3,
-	SourceBootstrap: 4,
+	SourceDiscovery: 2,
+	SourceMDNS:      3,
+	SourceRegister:  4,
+	SourceBootstrap: 5,
 }
 
 // PeerInfo describes a connected peer.
@@ -31,9 +34,17 @@ type PeerInfo struct {
 	Addr multiaddr.Multiaddr
 	// Direction is "inbound" or "outbound", that of the connection Addr belongs to.
 	Direction string
-	// Source is one of SourceMDNS, SourceBootstrap, SourceRegister, SourceInbound
-	// and SourceUnknown.
+	// Source is one of SourceMDNS, SourceBootstrap, SourceRegister,
+	// SourceDiscovery, SourceInbound and SourceUnknown.
 	Source string
+	// ListenAddrs are the peer's dialable listen addresses, from identify
+	// (or the address book), without /p2p/.
+	ListenAddrs []multiaddr.Multiaddr
+	// InAddrBook reports whether the peer is in the address book.
+	InAddrBook bool
+	// Latency is the moving average of the peer's ping round trip; 0 before
+	// the first ping.
+	Latency time.Duration
 }
 
 func directionName(d network.Direction) string {

@@ -19,6 +19,9 @@
 #                 hash rate raised halfway (the other 4 start mining): mean
 #                 interval per half, blocks to settle, stale rate, deepest
 #                 reorganisation
+#   discovery  8  a fresh node bootstrapped to one peer of a 25-node network
+#                 reaching D peers; the network reconverging after its most
+#                 connected node is killed
 #
 # Options:
 #   --quick       smaller sizes and shorter runs (about 2 minutes)
@@ -123,6 +126,7 @@ if [ "$quick" = 1 ]; then
 	http_flags=(--workers 8 --post-workers 8,64 --duration 1s)
 	foot_flags=(--blocks 10000)
 	rt_flags=(--duration 1m --warmup 15s)
+	disc_flags=(--nodes 12)
 else
 	mine_flags=(-count 5)
 	store_flags=(--blocks 10000,100000 --runs 3)
@@ -131,6 +135,7 @@ else
 	http_flags=(--workers 8 --post-workers 8,64 --blocks 1000,100000 --duration 5s)
 	foot_flags=(--blocks 1000000)
 	rt_flags=(--duration 5m)
+	disc_flags=(--nodes 25)
 fi
 
 failed=()
@@ -160,6 +165,7 @@ wanted propagate && run_gcbench propagate "${prop_flags[@]}"
 wanted http && run_gcbench http "${http_flags[@]}"
 wanted footprint && run_gcbench footprint "${foot_flags[@]}"
 wanted retarget && run_gcbench retarget "${rt_flags[@]}"
+wanted discovery && run_gcbench discovery "${disc_flags[@]}"
 
 reproduce="scripts/bench.sh"
 if [ "$quick" = 1 ]; then

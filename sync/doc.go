@@ -55,6 +55,15 @@
 //   - Resolve asks every connected peer for its status and syncs from the
 //     heaviest: the tutorial's /nodes/resolve.
 //
+//   - Pool exchange (PoolProtocol, poolx.go). When a peer is identified, each
+//     end asks the other for the ids of its pending transactions and fetches
+//     the ones it lacks in batches of MaxPoolFetch, added as gossiped ones.
+//     Ids newly pending (received, submitted, returned by a reorganisation)
+//     and ids pending for PoolRebroadcast are announced to every peer, which
+//     fetches what it lacks: gossip would drop an id already in pubsub's
+//     seen-cache. Per-peer budgets, bounded frames and deadlines as for the
+//     other protocols.
+//
 // PROTOCOL.md at the root of the repository documents every message byte by
 // byte, with its limits and status codes.
 package sync

@@ -225,6 +225,7 @@ type Service struct {
 	syncQueue  chan peer.ID  // peers to sync from, served by syncLoop
 	orphanWake chan struct{} // wakes orphanLoop: a block was added
 	progress   progress      // the running sync, for Progress
+	poolx      *poolExchange // pool exchange (poolx.go)
 
 	closeOnce gosync.Once
 }
@@ -255,6 +256,7 @@ func New(cfg Config) (*Service, error) {
 		orphanWake: make(chan struct{}, 1),
 	}
 	s.stats.init()
+	s.poolx = newPoolExchange(s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -306,6 +308,9 @@ func (s *Service) Start(ctx context.Context) error {
 	s.goLocked(s.syncLoop)
 	s.goLocked(s.orphanLoop)
 	s.goLocked(s.statusLoop)
+	if err := s.startPoolExchange(); err != nil {
+		return err
+	}
 	for _, p := range s.host.Network().Peers() {
 		s.goLocked(func() { s.greet(p) })
 	}
@@ -327,6 +332,7 @@ func (s *Service) Close() error {
 		if started {
 			s.host.RemoveStreamHandler(StatusProtocol)
 			s.host.RemoveStreamHandler(BlocksProtocol)
+			s.host.RemoveStreamHandler(PoolProtocol)
 			for _, sub := range subs {
 				sub.Cancel()
 			}

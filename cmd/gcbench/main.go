@@ -18,6 +18,7 @@
 //	http       HTTP API throughput and latency under load (item 5)
 //	footprint  memory, goroutines and open files of a node (item 6)
 //	retarget   mining processes on a 1 s target whose hash rate changes halfway (item 7)
+//	discovery  a fresh node reaching its peer target; reconvergence after the hub dies (item 8)
 //	report     write the Markdown table (and BENCHMARKS.md) from a results file
 //
 // gcbench starts node processes from a gossipchain binary (--gossipchain, or
@@ -55,6 +56,7 @@ var benchmarks = map[string]benchmark{
 	"http":      {5, "HTTP", runHTTP},
 	"footprint": {6, "Footprint", runFootprint},
 	"retarget":  {7, "Retargeting", runRetarget},
+	"discovery": {8, "Discovery", runDiscovery},
 }
 
 const usage = `gcbench measures gossipchain. Usage:
@@ -66,6 +68,7 @@ const usage = `gcbench measures gossipchain. Usage:
   gcbench http      [--workers 8] [--duration 5s] [common flags]
   gcbench footprint [--blocks 100000] [common flags]
   gcbench retarget  [--nodes 5] [--duration 5m] [--target 1s] [--half-life 10s] [common flags]
+  gcbench discovery [--nodes 25] [common flags]
   gcbench report    --results FILE [--out BENCHMARKS.md]
 
 Common flags:

@@ -261,6 +261,16 @@ absolute figures, between runs.
    to the HTTP API listening, which includes the store check). Goroutines and open
    files are go_goroutines and process_open_fds of GET /metrics, and the
    entries of /proc/PID/fd.
+7. **Discovery.** gcbench discovery --nodes 25 starts 25 node processes,
+   each bootstrapped to the first only, and waits until each has D = 8 peers.
+   A fresh process is then bootstrapped to one random peer of them: the
+   figure is the wall time from its exec to 8 peers in its /status, against
+   the time to its first peer (the bootstrap dial) in the same run. Then the
+   most connected node is killed with SIGKILL and a block is mined at once
+   on a random other node: the figure is the time until every remaining node
+   has that block as head, against the time blocks mined just before, with
+   every node up, took to reach all of them (median of three); and the time
+   until every remaining node is back at 8 peers.
 `
 
 // machineInfo describes the machine and toolchain of the run.

@@ -18,6 +18,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/p2p"
 )
 
 const usageHeader = `gossipchain runs a node of a small proof-of-work blockchain: it finds peers on
@@ -49,8 +50,9 @@ Defaults that follow the HTTP port P (5000 unless --http or -p say otherwise):
              Q = P - 999 (5000 -> 4001, 5001 -> 4002); a random port when Q
              is out of range.
 
-A data directory holds chain.db (blocks, main chain, pending transactions)
-and identity.key (the node's libp2p key: its peer ID survives restarts).
+A data directory holds chain.db (blocks, main chain, pending transactions),
+identity.key (the node's libp2p key: its peer ID survives restarts) and
+peers.json (the address book: peers met, redialled after a restart).
 The first signal (SIGINT, SIGTERM) shuts the node down cleanly; a second one
 forces it to exit at once.
 `
@@ -83,6 +85,8 @@ type config struct {
 	logJSON      bool   // --log-format json
 	cors         string // --cors: the origin allowed to read the API from a browser; empty: none
 	pprofAddr    string // empty: no profiling listener
+	targetPeers  int    // --target-peers: the connection target D
+	dialKnown    bool   // --dial-known: redial the peers of the address book
 }
 
 // listFlag collects a repeatable, comma-separated flag.
@@ -146,6 +150,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		cors       = fs.String("cors", "", "let a web page of this `origin` (e.g. http://localhost:8080, or * for any) call the HTTP API; off by default")
 		version    = fs.Bool("version", false, "print the version and exit")
 		pprofAddr  = fs.String("pprof", "", "serve net/http/pprof and /debug/gossip/{id} (when a block or transaction was accepted and stored, in ns) on their own listener at this `address` host:port (default off; keep it on 127.0.0.1)")
+		target     = fs.Int("target-peers", p2p.DefaultTargetPeers, "connection target: peers of the address book are dialled, and peers asked for more, while the node has fewer `peers` (at most 32)")
+		dialKnown  = fs.Bool("dial-known", true, "dial the peers remembered in the address book (datadir/peers.json) at start and when below the target (--dial-known=false to use only --bootstrap, mDNS and /nodes/register)")
 	)
 	fs.Var(&port, "p", "HTTP API `port` on 127.0.0.1, as in the tutorial: -p 5001 is --http 127.0.0.1:5001")
 	fs.Var(&listen, "listen", "libp2p listen `multiaddr`; repeatable or comma-separated (default TCP and QUIC on 0.0.0.0, see below)")
@@ -172,7 +178,11 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
-	cfg := config{mdns: *mdns, mine: *mine, listen: listen, bootstrap: bootstrap, minerAddress: *minerAddr}
+	cfg := config{mdns: *mdns, mine: *mine, listen: listen, bootstrap: bootstrap, minerAddress: *minerAddr,
+		targetPeers: *target, dialKnown: *dialKnown}
+	if cfg.targetPeers < 1 || cfg.targetPeers > p2p.DefaultLowWater {
+		return config{}, fmt.Errorf("--target-peers %d: want 1-%d", cfg.targetPeers, p2p.DefaultLowWater)
+	}
 
 	// HTTP address.
 	cfg.httpAddr = *httpAddr

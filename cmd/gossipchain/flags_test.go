@@ -26,6 +26,8 @@ func TestParseFlagsDefaults(t *testing.T) {
 		httpAddr:     "127.0.0.1:5000",
 		minerThreads: runtime.NumCPU(),
 		logLevel:     slog.LevelInfo,
+		targetPeers:  8,
+		dialKnown:    true,
 	}
 	cfg.params = chain.Params{}
 	if fmt.Sprintf("%+v", cfg) != fmt.Sprintf("%+v", want) {

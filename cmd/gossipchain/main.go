@@ -107,6 +107,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		ListenAddrs:    cfg.listen,
 		Bootstrap:      cfg.bootstrap,
 		MDNS:           cfg.mdns,
+		TargetPeers:    cfg.targetPeers,
+		SkipAddrBook:   !cfg.dialKnown,
 		MaxMessageSize: params.MaxBlockSize + maxMessageOverhead,
 		TopicKinds:     gsync.Topics(params.Name),
 		Logger:         log,
@@ -151,15 +153,17 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	}
 
 	server = api.New(api.Config{
-		Chain:     c,
-		Network:   network{Service: svc, node: node},
-		Miner:     miner,
-		Mining:    func() bool { return cfg.mine },
-		Logger:    log,
-		SyncStats: svc.Stats,
-		Version:   Version(),
-		Progress:  func() api.SyncProgress { return syncProgress(svc.Progress()) },
-		CORS:      cfg.cors,
+		Chain:      c,
+		Network:    network{Service: svc, node: node},
+		Miner:      miner,
+		Mining:     func() bool { return cfg.mine },
+		Logger:     log,
+		SyncStats:  svc.Stats,
+		Version:    Version(),
+		Progress:   func() api.SyncProgress { return syncProgress(svc.Progress()) },
+		CORS:       cfg.cors,
+		KnownAddrs: node.KnownAddrs,
+		Collectors: discoveryCollectors(node, svc),
 	})
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/gossipchain/gossipchain/api"
 	"github.com/gossipchain/gossipchain/p2p"
@@ -34,16 +35,46 @@ func (n network) Peers() []api.PeerInfo {
 	peers := n.node.Peers()
 	out := make([]api.PeerInfo, len(peers))
 	for i, p := range peers {
-		out[i] = api.PeerInfo{ID: p.ID.String(), Direction: p.Direction, Source: p.Source}
+		out[i] = api.PeerInfo{ID: p.ID.String(), Direction: p.Direction, Source: p.Source, InAddrBook: p.InAddrBook,
+			LatencyMS: float64(p.Latency.Microseconds()) / 1000, ListenAddrs: []string{}}
 		if st, ok := n.PeerStatus(p.ID); ok {
 			h := st.Height
 			out[i].Height = &h
+			out[i].Head = st.Head.String()
+			if st.Work != nil {
+				out[i].TotalWork = st.Work.String()
+			}
+		}
+		for _, a := range p.ListenAddrs {
+			out[i].ListenAddrs = append(out[i].ListenAddrs, a.String())
 		}
 		if p.Addr != nil {
-			out[i].Addr = p.Addr.String()
+			out[i].ConnAddr = p.Addr.String()
 		}
+		out[i].Addr = dialable(p)
 	}
 	return out
+}
+
+// dialable picks the listen address of p that matches the host of its
+// connection (the same IP, then the same transport), falling back to the
+// connection's address only for an outbound connection, which was dialled.
+func dialable(p p2p.PeerInfo) string {
+	if len(p.ListenAddrs) == 0 {
+		if p.Addr != nil && p.Direction == "outbound" {
+			return p.Addr.String()
+		}
+		return ""
+	}
+	if p.Addr != nil {
+		ip, err := manet.ToIP(p.Addr)
+		for _, a := range p.ListenAddrs {
+			if aip, aerr := manet.ToIP(a); err == nil && aerr == nil && aip.Equal(ip) {
+				return a.String()
+			}
+		}
+	}
+	return p.ListenAddrs[0].String()
 }
 
 func (n network) Connect(ctx context.Context, addr multiaddr.Multiaddr) error {

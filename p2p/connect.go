@@ -1,0 +1,348 @@
+package p2p
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+)
+
+// DefaultTargetPeers is the connection target D: a node dials peers from its
+// address book until it has at least this many connections (like Bitcoin's
+// eight outbound slots). The connection manager trims only above
+// Config.LowWater, which must not be below it.
+const DefaultTargetPeers = 8
+
+const (
+	// maintainInterval is the pace of the connection keeper.
+	maintainInterval = time.Second
+	// askBelowTarget and askAtTarget: how often a peer is asked for more
+	// peers while the node is below its target, and once it has reached it.
+	askBelowTarget = 3 * time.Second
+	askAtTarget    = time.Minute
+	// pingInterval: how often the latency of every connected peer is measured.
+	pingInterval = 30 * time.Second
+	// saveInterval: how often a changed address book is written.
+	saveInterval = 10 * time.Second
+	// maxParallelDials bounds the address-book dials in flight.
+	maxParallelDials = 8
+	// maxParallelPings bounds the pings in flight.
+	maxParallelPings = 4
+	// pingTimeout bounds one ping.
+	pingTimeout = 5 * time.Second
+)
+
+// SourceDiscovery marks a peer learned from another peer by peer exchange.
+const SourceDiscovery = "discovery"
+
+// discoveryCounters count the discovery protocol's exchanges.
+type discoveryCounters struct {
+	served, requested, learned, redialled atomic.Int64
+}
+
+// DiscoveryStats are the counters of peer discovery and the address book.
+type DiscoveryStats struct {
+	KnownAddrs int   // peers in the address book
+	Served     int64 // discovery requests answered
+	Requested  int64 // discovery requests made
+	Learned    int64 // peers new to the address book
+	Redialled  int64 // successful dials from the address book
+}
+
+// DiscoveryStats returns the counters of peer discovery.
+func (n *Node) DiscoveryStats() DiscoveryStats {
+	return DiscoveryStats{
+		KnownAddrs: n.book.len(),
+		Served:     n.discStats.served.Load(),
+		Requested:  n.discStats.requested.Load(),
+		Learned:    n.discStats.learned.Load(),
+		Redialled:  n.discStats.redialled.Load(),
+	}
+}
+
+// KnownAddrs is the number of peers in the address book.
+func (n *Node) KnownAddrs() int { return n.book.len() }
+
+// startDiscovery registers the discovery protocol and starts the identify
+// watcher and the connection keeper. n.mu must be held.
+func (n *Node) startDiscovery() error {
+	sub, err := n.host.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	if err != nil {
+		return err
+	}
+	n.host.SetStreamHandler(DiscoveryProtocol(n.cfg.Network), n.handleDiscovery)
+	n.goLocked(func() { n.watchIdentify(sub) })
+	n.goLocked(n.keepTarget)
+	return nil
+}
+
+// goTracked runs f in a goroutine tracked by n.wg unless the node is closed.
+func (n *Node) goTracked(f func()) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return false
+	}
+	n.goLocked(f)
+	return true
+}
+
+// watchIdentify records in the address book the listen addresses and signed
+// record of every identified peer of this network (identify reports the
+// addresses a peer listens on, not the ephemeral port of an inbound
+// connection), measures its latency, and asks it for peers while the node is
+// below its target.
+func (n *Node) watchIdentify(sub event.Subscription) {
+	defer sub.Close()
+	proto := DiscoveryProtocol(n.cfg.Network)
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case e, ok := <-sub.Out():
+			if !ok {
+				return
+			}
+			ev, ok := e.(event.EvtPeerIdentificationCompleted)
+			if !ok || !slices.Contains(ev.Protocols, proto) || n.Banned(ev.Peer) {
+				continue
+			}
+			var rec []byte
+			if ev.SignedPeerRecord != nil {
+				if b, err := ev.SignedPeerRecord.Marshal(); err == nil && len(b) <= MaxPeerRecordSize {
+					rec = b
+				}
+			}
+			n.mu.Lock()
+			src := n.sources[ev.Peer]
+			n.mu.Unlock()
+			if src == "" {
+				src = SourceUnknown
+			}
+			kept := src == SourceBootstrap || src == SourceRegister
+			now := time.Now()
+			if n.book.learn(ev.Peer, ev.ListenAddrs, src, kept, rec, now) {
+				n.discStats.learned.Add(1)
+			}
+			n.book.seen([]peer.ID{ev.Peer}, now)
+			p := ev.Peer
+			n.goTracked(func() {
+				n.pingPeer(p)
+				if len(n.host.Network().Peers()) < n.cfg.TargetPeers {
+					n.askPeer(p)
+				}
+			})
+		}
+	}
+}
+
+// keepTarget is the connection keeper: it keeps the address book current,
+// redials bootstrap and registered peers from the book, dials other peers of
+// the book while the node is below its target, asks peers for more peers,
+// measures latencies and saves the book. It returns when the node closes.
+func (n *Node) keepTarget() {
+	t := time.NewTicker(maintainInterval)
+	defer t.Stop()
+	var lastAsk, lastPing, lastSave time.Time
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		case <-n.keeperWake:
+		}
+		now := time.Now()
+		peers := n.host.Network().Peers()
+		n.book.seen(peers, now)
+		if !n.cfg.SkipAddrBook {
+			n.dialFromBook(peers, now)
+		}
+		below := len(peers) < n.cfg.TargetPeers
+		if len(peers) > 0 && (below && now.Sub(lastAsk) >= askBelowTarget || now.Sub(lastAsk) >= askAtTarget) {
+			lastAsk = now
+			p := peers[rand.IntN(len(peers))]
+			n.goTracked(func() { n.askPeer(p) })
+		}
+		if now.Sub(lastPing) >= pingInterval {
+			lastPing = now
+			n.pingAll(peers)
+		}
+		if now.Sub(lastSave) >= saveInterval {
+			lastSave = now
+			n.book.prune(now)
+			if err := n.book.save(); err != nil {
+				n.log.Warn("saving the address book failed", "err", err)
+			}
+		}
+	}
+}
+
+// dialFromBook dials, from the address book, every kept (bootstrap or
+// registered) peer that is not connected and, while the node is below its
+// target, other peers chosen at random, each after its backoff.
+func (n *Node) dialFromBook(connected []peer.ID, now time.Time) {
+	missing := n.cfg.TargetPeers - len(connected)
+	n.mu.Lock()
+	inFlight := n.bookDials
+	n.mu.Unlock()
+	for _, e := range n.book.dueEntries(now) {
+		if inFlight >= maxParallelDials {
+			return
+		}
+		if !e.Kept && missing <= inFlight {
+			continue
+		}
+		if e.ID == n.host.ID() || slices.Contains(connected, e.ID) || n.Banned(e.ID) || n.isBootstrap(e.ID) {
+			continue
+		}
+		if n.startBookDial(e) {
+			inFlight++
+		}
+	}
+}
+
+func (n *Node) isBootstrap(p peer.ID) bool {
+	return slices.ContainsFunc(n.bootstrap, func(ai peer.AddrInfo) bool { return ai.ID == p })
+}
+
+// startBookDial dials the peer of e in the background unless a discovery or
+// mDNS dial to it is in flight.
+func (n *Node) startBookDial(e bookEntry) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed || n.dialing[e.ID] {
+		return false
+	}
+	n.dialing[e.ID] = true
+	n.bookDials++
+	n.setSourceLocked(e.ID, e.Source)
+	n.goLocked(func() {
+		defer func() {
+			n.mu.Lock()
+			delete(n.dialing, e.ID)
+			n.bookDials--
+			n.mu.Unlock()
+		}()
+		log := n.log.With("peer", e.ID, "source", e.Source)
+		if n.host.Network().Connectedness(e.ID) == network.Connected {
+			return // it dialled us meanwhile
+		}
+		if err := n.dial(e.addrInfo()); err != nil {
+			failures := n.book.dialFailed(e.ID, time.Now(), n.cfg.redialMin, n.cfg.redialMax)
+			if e.Kept && failures == 1 {
+				log.Info("cannot reach known peer; retrying with backoff", "err", err)
+			} else {
+				log.Debug("address-book dial failed", "err", err, "failures", failures)
+			}
+			return
+		}
+		n.discStats.redialled.Add(1)
+		if e.Kept {
+			if e.Source == SourceRegister {
+				n.cm.TagPeer(e.ID, tagRegister, 10)
+			}
+			log.Info("reconnected to known peer from the address book", "addrs", e.Addrs)
+		} else {
+			log.Info("connected to peer from the address book", "addrs", e.Addrs)
+		}
+	})
+	return true
+}
+
+// askPeer asks p for peers and adds the verified ones to the address book.
+func (n *Node) askPeer(p peer.ID) {
+	if protos, err := n.host.Peerstore().SupportsProtocols(p, DiscoveryProtocol(n.cfg.Network)); err != nil || len(protos) == 0 {
+		return
+	}
+	found, err := n.requestPeers(n.ctx, p)
+	if err != nil {
+		n.log.Debug("discovery request failed", "peer", p, "err", err)
+		return
+	}
+	now := time.Now()
+	added := 0
+	for _, d := range found {
+		if d.info.ID == n.host.ID() || n.Banned(d.info.ID) {
+			continue
+		}
+		if n.book.learn(d.info.ID, d.info.Addrs, SourceDiscovery, false, d.record, now) {
+			added++
+		}
+	}
+	n.discStats.learned.Add(int64(added))
+	if added > 0 {
+		n.log.Debug("learned peers by discovery", "from", p, "records", len(found), "new", added)
+		if len(n.host.Network().Peers()) < n.cfg.TargetPeers {
+			select { // dial them now rather than at the keeper's next round
+			case n.keeperWake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// pingAll measures the latency of the connected peers, a few at a time.
+func (n *Node) pingAll(peers []peer.ID) {
+	n.goTracked(func() {
+		sem := make(chan struct{}, maxParallelPings)
+		for _, p := range peers {
+			select {
+			case <-n.ctx.Done():
+				return
+			case sem <- struct{}{}:
+			}
+			if !n.goTracked(func() { defer func() { <-sem }(); n.pingPeer(p) }) {
+				return
+			}
+		}
+	})
+}
+
+// pingPeer pings p once; the ping service records the round trip in the
+// peerstore's latency average.
+func (n *Node) pingPeer(p peer.ID) {
+	ctx, cancel := context.WithTimeout(n.ctx, pingTimeout)
+	defer cancel()
+	select {
+	case res := <-ping.Ping(network.WithNoDial(ctx, "ping"), n.host, p):
+		if res.Error != nil {
+			n.log.Debug("ping failed", "peer", p, "err", res.Error)
+		}
+	case <-ctx.Done():
+	}
+}
+
+// describe fills in what the address book and the peerstore know of a
+// connected peer: its listen addresses, whether it is in the book, its
+// latency.
+func (n *Node) describe(pi *PeerInfo) {
+	if e, ok := n.book.get(pi.ID); ok {
+		pi.InAddrBook = true
+		pi.ListenAddrs = parseAddrs(e.Addrs)
+	} else {
+		pi.ListenAddrs = parseAddrs(cleanAddrs(n.host.Peerstore().Addrs(pi.ID)))
+	}
+	pi.Latency = n.host.Peerstore().LatencyEWMA(pi.ID)
+}
+
+// rememberRegistered keeps a peer dialled by Connect in the address book as
+// a registered peer, redialled like a bootstrap peer.
+func (n *Node) rememberRegistered(ai *peer.AddrInfo) {
+	if n.book.learn(ai.ID, ai.Addrs, SourceRegister, true, nil, time.Now()) {
+		n.discStats.learned.Add(1)
+	}
+}
+
+// rememberBootstrap keeps the bootstrap peers in the address book, so that a
+// node restarted without its bootstrap list still redials them.
+func (n *Node) rememberBootstrap() {
+	for _, ai := range n.bootstrap {
+		n.book.learn(ai.ID, ai.Addrs, SourceBootstrap, true, nil, time.Now())
+	}
+}

@@ -1,0 +1,481 @@
+package sync
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/p2p"
+)
+
+// PoolProtocol exchanges pending pools: inventories of transaction ids,
+// fetches of the transactions a node lacks, and announcements of ids newly
+// pending. PROTOCOL.md documents it.
+const PoolProtocol protocol.ID = "/gossipchain/pool/1.0.0"
+
+// Limits of the pool-exchange protocol. PROTOCOL.md documents them.
+const (
+	// MaxPoolInventory bounds the ids of one inventory or announcement.
+	MaxPoolInventory = 4096
+	// MaxPoolFetch bounds the transactions of one fetch.
+	MaxPoolFetch = 256
+	// PoolTimeout bounds one pool exchange, on both ends.
+	PoolTimeout = 10 * time.Second
+	// PoolRebroadcast: a transaction still pending after this long is
+	// announced again to every peer (and again after as long).
+	PoolRebroadcast = 2 * time.Minute
+	// poolTick is how often the pool is checked for newly pending ids
+	// (received, submitted, or returned by a reorganisation).
+	poolTick = time.Second
+	// maxPoolServing bounds the pool requests served at once.
+	maxPoolServing = 16
+
+	poolHeaderSize   = 1 + chain.HashSize // kind, genesis
+	maxPoolRequest   = poolHeaderSize + 2 + MaxPoolInventory*chain.HashSize
+	maxInventoryBody = 2 + MaxPoolInventory*chain.HashSize
+	maxFetchBody     = 2 + MaxPoolFetch*(2+maxTxWireSize)
+)
+
+// Pool request kinds.
+const (
+	poolInventory byte = 1 // reply: the ids of the server's pending transactions
+	poolGet       byte = 2 // ids → reply: those of them the server has
+	poolAnnounce  byte = 3 // ids newly pending at the client → reply: empty ack
+)
+
+// poolBudget: an honest peer makes an inventory request and up to 16 fetches
+// (a full pool) when it connects, and about one announcement a second after.
+func poolBudget() *p2p.RequestBudget {
+	return &p2p.RequestBudget{Burst: 32, Rate: 4, Strikes: 32}
+}
+
+// poolExchange is the state of the pool-exchange protocol of a Service.
+type poolExchange struct {
+	s       *Service
+	budget  *p2p.RequestBudget
+	serving chan struct{}
+
+	mu          gosync.Mutex
+	pending     map[chain.Hash]time.Time // ids pending at the last tick → last announced
+	fetching    map[peer.ID]bool
+	rebroadcast time.Duration // PoolRebroadcast; shorter in tests
+
+	served, fetched, announced atomic.Uint64
+}
+
+func newPoolExchange(s *Service) *poolExchange {
+	return &poolExchange{s: s, budget: poolBudget(), serving: make(chan struct{}, maxPoolServing),
+		pending: make(map[chain.Hash]time.Time), fetching: make(map[peer.ID]bool), rebroadcast: PoolRebroadcast}
+}
+
+// PoolStats are the counters of the pool-exchange protocol.
+type PoolStats struct {
+	Served    uint64 // pool requests answered
+	Fetched   uint64 // transactions added to the pool from pool exchange
+	Announced uint64 // announcements sent
+}
+
+// PoolStats returns the counters of the pool-exchange protocol.
+func (s *Service) PoolStats() PoolStats {
+	return PoolStats{Served: s.poolx.served.Load(), Fetched: s.poolx.fetched.Load(), Announced: s.poolx.announced.Load()}
+}
+
+// startPoolExchange registers the protocol and starts its loops. s.mu must
+// be held.
+func (s *Service) startPoolExchange() error {
+	sub, err := s.host.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	if err != nil {
+		return fmt.Errorf("subscribe to identify events: %w", err)
+	}
+	s.host.SetStreamHandler(PoolProtocol, s.poolx.handle)
+	s.goLocked(func() { s.poolx.watch(sub) })
+	s.goLocked(s.poolx.announceLoop)
+	return nil
+}
+
+// watch pulls the pool of every newly identified peer that speaks the
+// protocol.
+func (px *poolExchange) watch(sub event.Subscription) {
+	s := px.s
+	defer sub.Close()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case e, ok := <-sub.Out():
+			if !ok {
+				return
+			}
+			ev, ok := e.(event.EvtPeerIdentificationCompleted)
+			if !ok {
+				continue
+			}
+			for _, pr := range ev.Protocols {
+				if pr == PoolProtocol {
+					p := ev.Peer
+					s.spawn(func() { px.pull(p) })
+					break
+				}
+			}
+		}
+	}
+}
+
+// pull asks p for its inventory and fetches what this node lacks.
+func (px *poolExchange) pull(p peer.ID) {
+	ids, err := px.inventory(p)
+	if err != nil {
+		px.s.log.Debug("pool inventory failed", "peer", p, "err", err)
+		return
+	}
+	px.fetchMissing(p, ids)
+}
+
+// fetchMissing fetches from p, in batches of MaxPoolFetch, the transactions
+// of ids that are neither pending nor confirmed here, and adds them to the
+// pool as gossiped ones. One fetch runs per peer at a time.
+func (px *poolExchange) fetchMissing(p peer.ID, ids []chain.Hash) {
+	s := px.s
+	var missing []chain.Hash
+	for _, id := range ids {
+		if _, err := s.chain.FindTransaction(id); err != nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	px.mu.Lock()
+	if px.fetching[p] {
+		px.mu.Unlock()
+		return
+	}
+	px.fetching[p] = true
+	px.mu.Unlock()
+	defer func() {
+		px.mu.Lock()
+		delete(px.fetching, p)
+		px.mu.Unlock()
+	}()
+	for len(missing) > 0 && s.ctx.Err() == nil {
+		batch := missing[:min(len(missing), MaxPoolFetch)]
+		missing = missing[len(batch):]
+		txs, err := px.get(p, batch)
+		if err != nil {
+			s.log.Debug("pool fetch failed", "peer", p, "err", err)
+			return
+		}
+		for _, tx := range txs {
+			switch s.addTx(tx, p) {
+			case pubsub.ValidationReject:
+				s.penalize(p, "invalid transaction in pool exchange")
+				return
+			case pubsub.ValidationAccept:
+				px.fetched.Add(1)
+			}
+		}
+	}
+}
+
+// announceLoop announces to every peer, once a tick, the ids newly pending
+// here (submitted, received, or returned to the pool by a reorganisation)
+// and those pending for longer than PoolRebroadcast since last announced.
+// Gossip cannot carry them again: pubsub drops an id it has seen for its
+// seen-cache period.
+func (px *poolExchange) announceLoop() {
+	s := px.s
+	t := time.NewTicker(poolTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		txs := s.chain.Pending(MaxPoolInventory)
+		var ids []chain.Hash
+		px.mu.Lock()
+		current := make(map[chain.Hash]time.Time, len(txs))
+		for _, tx := range txs {
+			last, ok := px.pending[tx.ID]
+			if !ok || now.Sub(last) >= px.rebroadcast {
+				ids = append(ids, tx.ID)
+				last = now
+			}
+			current[tx.ID] = last
+		}
+		px.pending = current
+		px.mu.Unlock()
+		if len(ids) == 0 {
+			continue
+		}
+		for _, p := range s.host.Network().Peers() {
+			if protos, err := s.host.Peerstore().SupportsProtocols(p, PoolProtocol); err != nil || len(protos) == 0 {
+				continue
+			}
+			s.spawn(func() {
+				if err := px.announce(p, ids); err != nil {
+					s.log.Debug("pool announcement failed", "peer", p, "err", err)
+				}
+			})
+		}
+	}
+}
+
+// request sends one pool request to p and returns the reply body, at most
+// maxReply bytes. A reply over its limit penalises p.
+func (px *poolExchange) request(p peer.ID, kind byte, ids []chain.Hash, maxReply int) ([]byte, error) {
+	s := px.s
+	ctx, cancel := context.WithTimeout(s.ctx, PoolTimeout)
+	defer cancel()
+	str, err := s.host.NewStream(network.WithNoDial(ctx, "pool"), p, PoolProtocol)
+	if err != nil {
+		return nil, fmt.Errorf("open pool stream: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = str.Reset() })
+	defer stop()
+	_ = str.SetDeadline(time.Now().Add(PoolTimeout))
+	body := make([]byte, 0, poolHeaderSize+2+len(ids)*chain.HashSize)
+	body = append(append(body, kind), s.genesis[:]...)
+	if kind != poolInventory {
+		body = binary.BigEndian.AppendUint16(body, uint16(len(ids)))
+		for i := range ids {
+			body = append(body, ids[i][:]...)
+		}
+	}
+	if _, err := str.Write(appendFrame(nil, body)); err != nil {
+		_ = str.Reset()
+		return nil, fmt.Errorf("write pool request: %w", err)
+	}
+	if err := str.CloseWrite(); err != nil {
+		_ = str.Reset()
+		return nil, fmt.Errorf("close pool request: %w", err)
+	}
+	r := bufio.NewReaderSize(str, 4096)
+	reply, err := readFrame(r, nil, maxReply)
+	if err != nil {
+		_ = str.Reset()
+		if errors.Is(err, errFrameTooLarge) {
+			s.penalize(p, "pool reply too large: "+err.Error())
+		}
+		return nil, fmt.Errorf("read pool reply: %w", err)
+	}
+	if _, err := r.ReadByte(); !errors.Is(err, io.EOF) {
+		_ = str.Reset()
+		if err == nil {
+			s.penalize(p, "data after the pool reply")
+		}
+		return nil, errors.New("pool reply not closed after its frame")
+	}
+	_ = str.Close()
+	return reply, nil
+}
+
+func (px *poolExchange) inventory(p peer.ID) ([]chain.Hash, error) {
+	body, err := px.request(p, poolInventory, nil, maxInventoryBody)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := decodeIDs(body, MaxPoolInventory)
+	if err != nil {
+		px.s.penalize(p, "malformed pool inventory: "+err.Error())
+		return nil, err
+	}
+	return ids, nil
+}
+
+func (px *poolExchange) get(p peer.ID, ids []chain.Hash) ([]chain.Transaction, error) {
+	body, err := px.request(p, poolGet, ids, maxFetchBody)
+	if err != nil {
+		return nil, err
+	}
+	want := make(map[chain.Hash]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	txs, err := decodeTxs(body, want)
+	if err != nil {
+		px.s.penalize(p, "malformed pool fetch reply: "+err.Error())
+		return nil, err
+	}
+	return txs, nil
+}
+
+func (px *poolExchange) announce(p peer.ID, ids []chain.Hash) error {
+	if _, err := px.request(p, poolAnnounce, ids, 0); err != nil {
+		return err
+	}
+	px.announced.Add(1)
+	return nil
+}
+
+// handle serves one pool request.
+func (px *poolExchange) handle(str network.Stream) {
+	s := px.s
+	if !s.enter() {
+		_ = str.Reset()
+		return
+	}
+	defer s.leave()
+	p := str.Conn().RemotePeer()
+	ok, penalize := px.budget.Allow(p, time.Now())
+	if !ok {
+		_ = str.Reset()
+		if penalize {
+			s.penalize(p, "flooding the pool-exchange protocol")
+		}
+		return
+	}
+	select {
+	case px.serving <- struct{}{}:
+		defer func() { <-px.serving }()
+	default:
+		_ = str.Reset()
+		return
+	}
+	stop := context.AfterFunc(s.ctx, func() { _ = str.Reset() })
+	defer stop()
+	_ = str.SetDeadline(time.Now().Add(PoolTimeout))
+
+	body, err := readFrame(bufio.NewReaderSize(str, 4096), nil, maxPoolRequest)
+	if err != nil {
+		_ = str.Reset()
+		if errors.Is(err, errFrameTooLarge) {
+			s.penalize(p, "pool request too large: "+err.Error())
+		}
+		return
+	}
+	if len(body) < poolHeaderSize {
+		_ = str.Reset()
+		s.penalize(p, "malformed pool request: truncated")
+		return
+	}
+	if chain.Hash(body[1:poolHeaderSize]) != s.genesis {
+		_ = str.Reset() // another network: nothing to exchange
+		return
+	}
+	kind, rest := body[0], body[poolHeaderSize:]
+	var reply []byte
+	switch kind {
+	case poolInventory:
+		if len(rest) != 0 {
+			_ = str.Reset()
+			s.penalize(p, "malformed pool inventory request")
+			return
+		}
+		txs := s.chain.Pending(MaxPoolInventory)
+		reply = binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(txs)*chain.HashSize), uint16(len(txs)))
+		for _, tx := range txs {
+			reply = append(reply, tx.ID[:]...)
+		}
+	case poolGet, poolAnnounce:
+		limit := MaxPoolInventory
+		if kind == poolGet {
+			limit = MaxPoolFetch
+		}
+		ids, err := decodeIDs(rest, limit)
+		if err != nil {
+			_ = str.Reset()
+			s.penalize(p, "malformed pool request: "+err.Error())
+			return
+		}
+		if kind == poolAnnounce {
+			s.spawn(func() { px.fetchMissing(p, ids) })
+			break
+		}
+		reply = make([]byte, 2, 2+len(ids)*(2+maxTxWireSize))
+		count := 0
+		for _, id := range ids {
+			loc, err := s.chain.FindTransaction(id)
+			if err != nil || !loc.Pending {
+				continue
+			}
+			enc := loc.Tx.AppendBinary(nil)
+			reply = binary.BigEndian.AppendUint16(reply, uint16(len(enc)))
+			reply = append(reply, enc...)
+			count++
+		}
+		binary.BigEndian.PutUint16(reply, uint16(count))
+	default:
+		_ = str.Reset()
+		s.penalize(p, fmt.Sprintf("unknown pool request kind %d", kind))
+		return
+	}
+	if _, err := str.Write(appendFrame(nil, reply)); err != nil {
+		_ = str.Reset()
+		return
+	}
+	_ = str.Close()
+	px.served.Add(1)
+}
+
+// decodeIDs decodes a big-endian uint16 count followed by that many ids.
+func decodeIDs(b []byte, limit int) ([]chain.Hash, error) {
+	if len(b) < 2 {
+		return nil, errors.New("id list truncated")
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if n > limit {
+		return nil, fmt.Errorf("%d ids, limit %d", n, limit)
+	}
+	if len(b) != 2+n*chain.HashSize {
+		return nil, fmt.Errorf("id list is %d bytes, want %d for %d ids", len(b), 2+n*chain.HashSize, n)
+	}
+	ids := make([]chain.Hash, n)
+	for i := range ids {
+		copy(ids[i][:], b[2+i*chain.HashSize:])
+	}
+	return ids, nil
+}
+
+// decodeTxs decodes a fetch reply: a uint16 count, then for each
+// transaction a uint16 length and its binary encoding. Every transaction
+// must be one of want, at most once.
+func decodeTxs(b []byte, want map[chain.Hash]bool) ([]chain.Transaction, error) {
+	if len(b) < 2 {
+		return nil, errors.New("reply truncated")
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if n > len(want) {
+		return nil, fmt.Errorf("%d transactions for %d ids asked", n, len(want))
+	}
+	b = b[2:]
+	txs := make([]chain.Transaction, 0, n)
+	for range n {
+		if len(b) < 2 {
+			return nil, errors.New("reply truncated")
+		}
+		size := int(binary.BigEndian.Uint16(b))
+		if size > maxTxWireSize || len(b) < 2+size {
+			return nil, fmt.Errorf("transaction of %d bytes (limit %d, %d left)", size, maxTxWireSize, len(b)-2)
+		}
+		tx, err := chain.DecodeTransaction(b[2 : 2+size])
+		if err != nil {
+			return nil, err
+		}
+		if !want[tx.ID] {
+			return nil, fmt.Errorf("transaction %s was not asked for", tx.ID)
+		}
+		delete(want, tx.ID)
+		txs = append(txs, tx)
+		b = b[2+size:]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%d bytes after the last transaction", len(b))
+	}
+	return txs, nil
+}
