@@ -235,3 +235,35 @@ func TestForkChoiceByWork(t *testing.T) {
 		t.Fatalf("a higher branch of less work: %v %v", res.Status, err)
 	}
 }
+
+// TestMinerMeetsTheFullTarget: on a target that is not a power of two
+// (its first word is not all ones below the leading zeros), the miner's
+// first-word filter is not enough; every block it mines meets all 256
+// bits and carries the bits the rule requires.
+func TestMinerMeetsTheFullTarget(t *testing.T) {
+	p := retargetTestParams(t)
+	p.InitialTarget = MustCompact(ZeroBitsTarget(2))
+	p.MaxTarget = p.InitialTarget
+	c := openChain(t, testConfig(t, p)) // a fixed clock: blocks are instant, the target falls
+	m, err := NewMiner(c, MinerConfig{Address: "m", Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := 0
+	for range 40 {
+		want := c.Head().NextBits
+		b, _, err := m.MineBlock(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Bits != want || !b.MeetsTarget() {
+			t.Fatalf("block %d: bits %s (want %s), meets %v", b.Index, b.Bits, want, b.MeetsTarget())
+		}
+		if uint32(b.Bits)&0xffff != 0xffff {
+			odd++
+		}
+	}
+	if odd == 0 {
+		t.Error("every target was a power of two: the case proves nothing")
+	}
+}
