@@ -33,7 +33,7 @@ func startCustomNode(t testing.TB, params chain.Params, adjust func(*chain.Confi
 	}
 	n, err := p2p.New(ctx, p2p.Config{
 		DataDir: dir, Network: params.Name, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
-		MaxMessageSize: MaxMessageSize(params), Logger: testLogger(),
+		MaxMessageSize: MaxMessageSize(params), TopicKinds: Topics(params.Name), Logger: testLogger(),
 	})
 	if err != nil {
 		c.Close()
@@ -69,7 +69,7 @@ func startCustomNode(t testing.TB, params chain.Params, adjust func(*chain.Confi
 func TestSkewedClocks(t *testing.T) {
 	params := testParams(t, testNetwork, testDifficulty)
 	const lead = 2 * time.Second
-	ahead := startSkewedNode(t, params, chain.MaxFutureDrift+lead)
+	ahead := startSkewedNode(t, params, params.FutureLimit()+lead)
 	behind := newTestNode(t, testNetwork)
 	for range 3 {
 		ahead.mine()

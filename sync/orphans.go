@@ -291,13 +291,14 @@ func (s *Service) connectOrphans() {
 // MaxFutureWait beyond that is dropped. Neither is a fault of from.
 func (s *Service) holdFuture(blocks []*chain.Block, from peer.ID) {
 	now := s.chain.Now()
-	limit := chain.TimestampOf(now.Add(chain.MaxFutureDrift))
+	drift := s.params.FutureLimit()
+	limit := chain.TimestampOf(now.Add(drift))
 	i := slices.IndexFunc(blocks, func(b *chain.Block) bool { return b.Timestamp > limit })
 	if i < 0 {
 		return
 	}
 	b := blocks[i]
-	due := b.Timestamp.Time().Add(-chain.MaxFutureDrift)
+	due := b.Timestamp.Time().Add(-drift)
 	if due.Sub(now) > MaxFutureWait {
 		s.stats.blocksIgnored.Add(1)
 		s.log.Info("ignoring block too far in the future", "hash", b.Hash, "index", b.Index, "from", from, "timestamp", b.Timestamp)

@@ -40,7 +40,7 @@ const (
 const MaxNoProgress = 2
 
 // MaxFutureWait bounds how long a block timestamped too far in the future
-// (chain.MaxFutureDrift ahead of the local clock) is kept until it becomes
+// (more than the network's chain.FutureLimit ahead of the local clock) is kept until it becomes
 // valid; a block further ahead is ignored. Neither is penalised: the
 // future-time rule depends on the local clock, so the sender may be honest.
 const MaxFutureWait = 10 * time.Minute
@@ -57,6 +57,12 @@ const (
 // "/gossipchain/<network>/blocks/2": its blocks carry a compact target,
 // so the topic is a new version, not TopicName(network, BlocksTopic).
 func BlocksTopicName(network string) string { return "/gossipchain/" + network + "/blocks/2" }
+
+// Topics returns the names of the gossip topics a Service of network joins,
+// for p2p.Config.TopicKinds: the node's subscription filter must allow them.
+func Topics(network string) []string {
+	return []string{BlocksTopicName(network), p2p.TopicName(network, TransactionsTopic)}
+}
 
 // ErrClosed is returned by methods called after Close.
 var ErrClosed = errors.New("sync service closed")

@@ -108,6 +108,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		Bootstrap:      cfg.bootstrap,
 		MDNS:           cfg.mdns,
 		MaxMessageSize: params.MaxBlockSize + maxMessageOverhead,
+		TopicKinds:     gsync.Topics(params.Name),
 		Logger:         log,
 	})
 	if err != nil {
