@@ -302,9 +302,9 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 
 	base := s.chain.Locator()
 	slots := make(chan struct{}, syncInFlight)
-	var start func(locator []chain.Hash, tip chain.Hash) *request
-	start = func(locator []chain.Hash, tip chain.Hash) *request {
-		r := &request{tip: tip, done: make(chan fetchResult, 1)}
+	var start func(locator []chain.Hash, tip chain.Hash, early bool) *request
+	start = func(locator []chain.Hash, tip chain.Hash, early bool) *request {
+		r := &request{locator: locator, tip: tip, early: early, done: make(chan fetchResult, 1)}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -316,7 +316,7 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 				}
 				select {
 				case slots <- struct{}{}:
-					r.next = start(withTip(last.Hash, base), last.Hash)
+					r.next = start(withTip(last.Hash, base), last.Hash, true)
 				default:
 				}
 			})
@@ -326,7 +326,7 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 	}
 
 	slots <- struct{}{}
-	cur := start(base, chain.Hash{})
+	cur := start(base, chain.Hash{}, false)
 	var tip chain.Hash
 	stuck := 0
 	for {
@@ -335,6 +335,16 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 		case res = <-cur.done:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+		var ce *codeError
+		if cur.early && errors.As(res.err, &ce) && ce.code == CodeUnavailable {
+			// The server may not have released the slot of the reply
+			// before this one yet: ask again, one request at a time.
+			if err := acquire(ctx, slots); err != nil {
+				return err
+			}
+			cur = start(cur.locator, cur.tip, false)
+			continue
 		}
 		if res.err != nil {
 			return res.err
@@ -355,7 +365,7 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 			if err := acquire(ctx, slots); err != nil {
 				return err
 			}
-			cur = start(withTip(tip, base), tip)
+			cur = start(withTip(tip, base), tip, false)
 			continue
 		}
 		select {
@@ -374,7 +384,7 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 		if err := acquire(ctx, slots); err != nil {
 			return err
 		}
-		cur = start(withTip(tip, base), tip)
+		cur = start(withTip(tip, base), tip, false)
 	}
 }
 
@@ -386,8 +396,10 @@ const syncInFlight = 2
 // request is one chain-exchange request of fetchLoop, running in its own
 // goroutine.
 type request struct {
-	tip  chain.Hash       // the block it continues from (zero: the first)
-	done chan fetchResult // its reply, once read and checked
+	locator []chain.Hash
+	tip     chain.Hash       // the block it continues from (zero: the first)
+	early   bool             // started before the reply before it ended
+	done    chan fetchResult // its reply, once read and checked
 	// next is the request started from this reply's last block before it
 	// ended, or nil; it is set before done is sent.
 	next *request
