@@ -292,8 +292,8 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 // Requests are pipelined: as soon as a reply that continues from the
 // previous one holds all the blocks asked for, the next request, continuing
 // from its last block, goes out while that reply ends and is handed over. At
-// most syncInFlight requests run at once, within the server's per-peer
-// serving slots.
+// most syncInFlight requests are running or holding a reply not taken yet,
+// within the server's per-peer serving slots.
 func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg gosync.WaitGroup
@@ -308,7 +308,6 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-slots }()
 			b, _, err := s.fetchBatchFull(ctx, p, locator, s.cfg.BatchSize, nil, func(b batch) {
 				first, last := b.blocks[0], b.blocks[len(b.blocks)-1]
 				if tip != (chain.Hash{}) && first.PreviousHash != tip || last.Index >= b.headHeight || ctx.Err() != nil {
@@ -333,6 +332,7 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 		var res fetchResult
 		select {
 		case res = <-cur.done:
+			<-slots // a request holds its slot until its reply is taken
 		case <-ctx.Done():
 			return ctx.Err()
 		}
