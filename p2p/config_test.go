@@ -113,7 +113,7 @@ func TestNewConfigErrors(t *testing.T) {
 }
 
 func TestTopicName(t *testing.T) {
-	if got, want := TopicName("devnet", "blocks"), "/gossipchain/devnet/blocks/1"; got != want {
+	if got, want := TopicName("devnet", "blocks"), "/gossipchain/devnet/blocks/3"; got != want {
 		t.Errorf("TopicName: got %q, want %q", got, want)
 	}
 	if got, want := MDNSServiceName("devnet"), "gossipchain-devnet"; got != want {

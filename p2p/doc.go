@@ -65,9 +65,9 @@
 // # Topics
 //
 // One topic per kind of message, named TopicName(network, kind) =
-// "/gossipchain/<network>/<kind>/1": "/gossipchain/devnet/blocks/1" and
-// "/gossipchain/devnet/txs/1". The network name keeps devnets apart; a change of message
-// format is a new version number, never an edit of an old one.
+// "/gossipchain/<network>/<kind>/<version>": "/gossipchain/devnet/blocks/3" and
+// "/gossipchain/devnet/txs/2" (TopicVersions). The network name keeps devnets apart; a
+// change of message format is a new version number, never an edit of an old one.
 //
 // # Message framing and ids
 //
@@ -76,7 +76,8 @@
 // the hex of those 32 bytes, so the same block published or relayed by several nodes has
 // a single id and is validated and delivered once per node; a message shorter than 32
 // bytes gets the hex of its SHA-256 and is rejected. Validators check that the id matches
-// the content. Messages are signed by their author (pubsub's strict signing).
+// the content. Messages carry no author, sequence number or signature
+// (SignaturePolicy: pubsub.StrictNoSign, pubsub.WithNoAuthor); one that does is rejected.
 // Config.MaxMessageSize bounds a whole message; the chain layer passes the size of the
 // largest valid block plus overhead.
 //

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -27,11 +28,35 @@ const (
 // ErrShortMessage is returned for a gossip message shorter than its content id.
 var ErrShortMessage = errors.New("gossip message shorter than its 32-byte content id")
 
-// TopicName returns the name of a gossip topic: "/gossipchain/<network>/<kind>/1",
-// e.g. TopicName("devnet", "blocks"). A change of message format is a new version
-// number, never an edit of an old one.
+// TopicVersions is the current version of each topic kind. A change of message format
+// is a new version number, never an edit of an old one: blocks/2 carried header-version-2
+// blocks signed by their publisher, txs/1 signed transactions; blocks/3 and txs/2 carry
+// the same payloads unsigned (see SignaturePolicy). A kind not listed is version 1.
+var TopicVersions = map[string]int{"blocks": 3, "txs": 2}
+
+// TopicName returns the name of a gossip topic: "/gossipchain/<network>/<kind>/<v>",
+// v from TopicVersions, e.g. TopicName("devnet", "blocks") is
+// "/gossipchain/devnet/blocks/3".
 func TopicName(network, kind string) string {
-	return "/gossipchain/" + network + "/" + kind + "/1"
+	v, ok := TopicVersions[kind]
+	if !ok {
+		v = 1
+	}
+	return "/gossipchain/" + network + "/" + kind + "/" + strconv.Itoa(v)
+}
+
+// SignaturePolicy returns the pubsub options of gossipchain's message policy, shared by
+// every router that takes part in the topics: messages carry no author, sequence
+// number, key or signature (pubsub.StrictNoSign with pubsub.WithNoAuthor), and a message
+// that carries any of them is rejected, counting as an invalid delivery against the peer
+// that forwarded it. Message ids are content ids (MessageID) and every message is
+// validated by its content, so a publisher signature would add nothing but an Ed25519
+// signing per publish and a verification per hop.
+func SignaturePolicy() []pubsub.Option {
+	return []pubsub.Option{
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+	}
 }
 
 // Frame builds a gossip message: the content id followed by the payload.
@@ -67,7 +92,7 @@ func pubsubMessageID(m *pb.Message) string { return MessageID(m.GetData()) }
 // pubsubOptions are the options of the node's single GossipSub router; doc.go explains
 // each choice.
 func (n *Node) pubsubOptions() []pubsub.Option {
-	return []pubsub.Option{
+	return append(SignaturePolicy(),
 		pubsub.WithLogger(n.cfg.Logger.With("component", "pubsub")),
 		pubsub.WithMessageIdFn(pubsubMessageID),
 		pubsub.WithPeerExchange(true),
@@ -79,7 +104,7 @@ func (n *Node) pubsubOptions() []pubsub.Option {
 		pubsub.WithPeerScore(PeerScoreParams(), PeerScoreThresholds()),
 		// must follow WithPeerScore
 		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(n.storeScores), n.cfg.scoreInspectFreq),
-	}
+	)
 }
 
 // storeScores receives the router's periodic score snapshot.

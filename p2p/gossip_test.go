@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -261,5 +262,73 @@ func TestJoin(t *testing.T) {
 	}
 	if err := bt.Publish(t.Context(), message("x")); err == nil {
 		t.Error("Publish rejected by the local validator: got nil error")
+	}
+}
+
+// TestSignedMessagesRejected: a router that signs its messages (pubsub's default
+// StrictSign, as the routers of blocks/2 and txs/1 did) meets, on the current topics, a
+// reject for every message, counted against it as the forwarding peer, while the same
+// kind of message from a router with SignaturePolicy is delivered.
+func TestSignedMessagesRejected(t *testing.T) {
+	n := newNode(t, testConfig(t))
+	topic, err := n.Join("blocks", acceptAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := subscribe(t, topic)
+
+	raw := func(opts ...pubsub.Option) (peer.ID, *pubsub.Topic) {
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		ps, err := pubsub.NewGossipSub(context.Background(), h,
+			append(opts, pubsub.WithMessageIdFn(pubsubMessageID), pubsub.WithFloodPublish(true))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp, err := ps.Join(TopicName(testNetwork, "blocks"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tp.Relay(); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Connect(context.Background(), peer.AddrInfo{ID: n.ID(), Addrs: n.Host().Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "topic peers known", func() bool {
+			return slices.Contains(tp.ListPeers(), n.ID()) && slices.Contains(topic.ListPeers(), h.ID())
+		})
+		return h.ID(), tp
+	}
+	signer, signed := raw()
+	_, unsigned := raw(SignaturePolicy()...)
+
+	const count = 5
+	for i := range count {
+		if err := signed.Publish(t.Context(), message(fmt.Sprint("signed ", i))); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		if err := unsigned.Publish(t.Context(), message(fmt.Sprint("unsigned ", i))); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+	}
+	waitFor(t, 10*time.Second, "every unsigned message delivered", func() bool {
+		for i := range count {
+			if in.count(MessageID(message(fmt.Sprint("unsigned ", i)))) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	waitFor(t, 10*time.Second, "the signer's score below the graylist threshold", func() bool {
+		return n.Score(signer) < GraylistThreshold
+	})
+	for i := range count {
+		if got := in.count(MessageID(message(fmt.Sprint("signed ", i)))); got != 0 {
+			t.Errorf("signed message %d delivered %d times", i, got)
+		}
 	}
 }

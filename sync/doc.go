@@ -9,8 +9,8 @@
 // A Service is built with New from a chain.Chain and a p2p.Node, started with
 // Start and stopped with Close:
 //
-//   - Gossip. It joins the topics BlocksTopicName(network) (protocol 2's
-//     blocks, "/gossipchain/<network>/blocks/2") and
+//   - Gossip. It joins the topics BlocksTopicName(network) (unsigned
+//     blocks, "/gossipchain/<network>/blocks/3") and
 //     p2p.TopicName(network, "txs"). Every message is the 32-byte
 //     content id (block hash, transaction id) followed by the binary encoding
 //     of the block or transaction. The topic validators check the size before

@@ -68,11 +68,11 @@ type evilGossiper struct {
 func newEvilGossiper(t testing.TB, victim *testNode) *evilGossiper {
 	t.Helper()
 	h := newRawHost(t)
-	ps, err := pubsub.NewGossipSub(context.Background(), h,
+	ps, err := pubsub.NewGossipSub(context.Background(), h, append(p2p.SignaturePolicy(),
 		pubsub.WithMessageIdFn(func(m *pb.Message) string { return p2p.MessageID(m.GetData()) }),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithPeerOutboundQueueSize(4096), // floods are not dropped on our side
-		pubsub.WithMaxMessageSize(4<<20))
+		pubsub.WithMaxMessageSize(4<<20))...)
 	if err != nil {
 		t.Fatal(err)
 	}

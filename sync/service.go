@@ -47,16 +47,17 @@ const MaxFutureWait = 10 * time.Minute
 
 // Gossip topic kinds, expanded by p2p.TopicName.
 const (
-	// BlocksTopic is the kind of the blocks topic of protocol 1, whose
-	// blocks carried a difficulty; no longer joined (see BlocksTopicName).
+	// BlocksTopic is the kind of the blocks topic (see BlocksTopicName).
 	BlocksTopic       = "blocks"
 	TransactionsTopic = "txs"
 )
 
-// BlocksTopicName returns the name of the blocks topic of protocol 2,
-// "/gossipchain/<network>/blocks/2": its blocks carry a compact target,
-// so the topic is a new version, not TopicName(network, BlocksTopic).
-func BlocksTopicName(network string) string { return "/gossipchain/" + network + "/blocks/2" }
+// BlocksTopicName returns the name of the blocks topic,
+// p2p.TopicName(network, BlocksTopic) = "/gossipchain/<network>/blocks/3":
+// version 1 carried blocks with a difficulty, version 2 blocks with a
+// compact target signed by their publisher, version 3 the same blocks
+// unsigned (see p2p.SignaturePolicy).
+func BlocksTopicName(network string) string { return p2p.TopicName(network, BlocksTopic) }
 
 // Topics returns the names of the gossip topics a Service of network joins,
 // for p2p.Config.TopicKinds: the node's subscription filter must allow them.

@@ -16,7 +16,7 @@ import (
 )
 
 // Sync pipeline bounds: fetched batches waiting to be added, and blocks added
-// in one store transaction when several batches are waiting.
+// in one store transaction (fewer when the session ends first).
 const (
 	syncQueueBatches = 4
 	maxMergedBlocks  = 4 * MaxBlocksPerRequest
@@ -162,7 +162,7 @@ var errFuture = errors.New("block timestamp ahead of the local clock")
 // syncFrom fetches from p the main-chain blocks we lack, batch after batch,
 // and adds them to the chain, until p has no more (its head when it answered
 // the last batch). Fetching runs up to syncQueueBatches batches ahead of
-// adding, and batches waiting are added together.
+// adding, and blocks are added maxMergedBlocks at a time.
 //
 // A session is bounded: by SessionTimeout (p is then queued again if it made
 // progress, so that other peers get their turn), and by MaxNoProgress replies
@@ -194,20 +194,16 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 		if addErr != nil {
 			continue // draining after cancel
 		}
-		// When adding is slower than fetching, add every batch that is
-		// waiting at once: one store transaction (one disk sync) for all.
+		// Add maxMergedBlocks at a time (or what the session fetched when
+		// it ends): one store transaction (one disk sync) for all, while
+		// the fetch loop goes on fetching the next ones.
 		blocks := b.blocks
-	merge:
 		for len(blocks) < maxMergedBlocks {
-			select {
-			case more, ok := <-batches:
-				if !ok {
-					break merge
-				}
-				blocks = append(blocks, more.blocks...)
-			default:
-				break merge
+			more, ok := <-batches
+			if !ok {
+				break
 			}
+			blocks = append(blocks, more.blocks...)
 		}
 		res, n, err := s.chain.AddFetchedBlocks(blocks)
 		added += n
@@ -292,18 +288,68 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 // continues from the last block of the previous one, or if its last block is
 // new to this node; after MaxNoProgress replies in a row without progress it
 // returns errNoProgress.
+//
+// Requests are pipelined: as soon as a reply that continues from the
+// previous one holds all the blocks asked for, the next request, continuing
+// from its last block, goes out while that reply ends and is handed over. At
+// most syncInFlight requests are running or holding a reply not taken yet,
+// within the server's per-peer serving slots.
 func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg gosync.WaitGroup
+	defer wg.Wait()
+	defer cancel() // resets the requests still in flight
+
 	base := s.chain.Locator()
-	locator := base
-	var buf []byte
+	slots := make(chan struct{}, syncInFlight)
+	var start func(locator []chain.Hash, tip chain.Hash, early bool) *request
+	start = func(locator []chain.Hash, tip chain.Hash, early bool) *request {
+		r := &request{locator: locator, tip: tip, early: early, done: make(chan fetchResult, 1)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, _, err := s.fetchBatchFull(ctx, p, locator, s.cfg.BatchSize, nil, func(b batch) {
+				first, last := b.blocks[0], b.blocks[len(b.blocks)-1]
+				if tip != (chain.Hash{}) && first.PreviousHash != tip || last.Index >= b.headHeight || ctx.Err() != nil {
+					return // fetchLoop decides once the reply has ended
+				}
+				select {
+				case slots <- struct{}{}:
+					r.next = start(withTip(last.Hash, base), last.Hash, true)
+				default:
+				}
+			})
+			r.done <- fetchResult{b: b, err: err}
+		}()
+		return r
+	}
+
+	slots <- struct{}{}
+	cur := start(base, chain.Hash{}, false)
 	var tip chain.Hash
 	stuck := 0
 	for {
-		b, nbuf, err := s.fetchBatch(ctx, p, locator, s.cfg.BatchSize, buf)
-		buf = nbuf
-		if err != nil {
-			return err
+		var res fetchResult
+		select {
+		case res = <-cur.done:
+			<-slots // a request holds its slot until its reply is taken
+		case <-ctx.Done():
+			return ctx.Err()
 		}
+		var ce *codeError
+		if cur.early && errors.As(res.err, &ce) && ce.code == CodeUnavailable {
+			// The server may not have released the slot of the reply
+			// before this one yet: ask again, one request at a time.
+			if err := acquire(ctx, slots); err != nil {
+				return err
+			}
+			cur = start(cur.locator, cur.tip, false)
+			continue
+		}
+		if res.err != nil {
+			return res.err
+		}
+		b := res.b
 		if len(b.blocks) == 0 {
 			return nil
 		}
@@ -314,7 +360,13 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 		} else if stuck++; stuck >= MaxNoProgress {
 			return fmt.Errorf("%w: %d replies in a row hold only blocks already known", errNoProgress, stuck)
 		} else {
-			continue // ask again from the same tip
+			// Ask again from the same tip. A reply started nothing early
+			// unless it continued from tip, so cur.next is nil here.
+			if err := acquire(ctx, slots); err != nil {
+				return err
+			}
+			cur = start(withTip(tip, base), tip, false)
+			continue
 		}
 		select {
 		case batches <- b:
@@ -325,7 +377,46 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 			return nil
 		}
 		tip = last.Hash
-		locator = withTip(last.Hash, base)
+		if cur.next != nil {
+			cur = cur.next
+			continue
+		}
+		if err := acquire(ctx, slots); err != nil {
+			return err
+		}
+		cur = start(withTip(tip, base), tip, false)
+	}
+}
+
+// syncInFlight bounds the chain-exchange requests a sync session keeps in
+// flight to its peer: no more than the serving slots a server grants one
+// peer (DefaultMaxServingPerPeer).
+const syncInFlight = 2
+
+// request is one chain-exchange request of fetchLoop, running in its own
+// goroutine.
+type request struct {
+	locator []chain.Hash
+	tip     chain.Hash       // the block it continues from (zero: the first)
+	early   bool             // started before the reply before it ended
+	done    chan fetchResult // its reply, once read and checked
+	// next is the request started from this reply's last block before it
+	// ended, or nil; it is set before done is sent.
+	next *request
+}
+
+type fetchResult struct {
+	b   batch
+	err error
+}
+
+// acquire takes a slot, or fails when ctx ends.
+func acquire(ctx context.Context, slots chan struct{}) error {
+	select {
+	case slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

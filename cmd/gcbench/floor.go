@@ -63,7 +63,7 @@ func cmdPubsubHost(ctx context.Context, args []string, in io.Reader, out io.Writ
 		return err
 	}
 	defer h.Close()
-	ps, err := pubsub.NewGossipSub(ctx, h,
+	ps, err := pubsub.NewGossipSub(ctx, h, append(p2p.SignaturePolicy(),
 		pubsub.WithMessageIdFn(func(m *pb.Message) string { return p2p.MessageID(m.GetData()) }),
 		pubsub.WithPeerExchange(true),
 		pubsub.WithFloodPublish(true),
@@ -71,7 +71,7 @@ func cmdPubsubHost(ctx context.Context, args []string, in io.Reader, out io.Writ
 		pubsub.WithPeerOutboundQueueSize(floorQueueSize),
 		pubsub.WithValidateQueueSize(floorQueueSize),
 		pubsub.WithPeerScore(p2p.PeerScoreParams(), p2p.PeerScoreThresholds()),
-	)
+	)...)
 	if err != nil {
 		return err
 	}

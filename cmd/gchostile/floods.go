@@ -126,7 +126,7 @@ func (a *attacker) txflood(ctx context.Context, n int) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	topic := "/gossipchain/" + a.params.Name + "/txs/1"
+	topic := topicName(a.params.Name, "txs")
 	if err := id.joinTopics(topic); err != nil {
 		return nil, err
 	}

@@ -209,10 +209,7 @@ func (a *attacker) gossip(ctx context.Context, kind string) (map[string]any, err
 	if err != nil {
 		return nil, err
 	}
-	topic := "/gossipchain/" + a.params.Name + "/" + msg.kind + "/1"
-	if msg.kind == "blocks" {
-		topic = "/gossipchain/" + a.params.Name + "/blocks/2" // protocol 2
-	}
+	topic := topicName(a.params.Name, msg.kind)
 	if err := id.joinTopics(topic); err != nil {
 		return nil, err
 	}
@@ -276,7 +273,7 @@ func (a *attacker) joined(ctx context.Context) (*identity, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	topic := "/gossipchain/" + a.params.Name + "/blocks/2"
+	topic := topicName(a.params.Name, "blocks")
 	if err := id.joinTopics(topic); err != nil {
 		return nil, "", err
 	}

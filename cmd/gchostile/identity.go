@@ -79,11 +79,22 @@ func messageID(m *pb.Message) string {
 	return hex.EncodeToString(d)
 }
 
+// topicName is the gossip topic of a kind ("blocks", "txs") in a network:
+// blocks/3 and txs/2, whose messages carry no author, sequence number or
+// signature.
+func topicName(network, kind string) string {
+	v := map[string]string{"blocks": "3", "txs": "2"}[kind]
+	return "/gossipchain/" + network + "/" + kind + "/" + v
+}
+
 // joinTopics starts a GossipSub router and joins (and subscribes to) the
 // given topics, like an ordinary member of the network.
 func (id *identity) joinTopics(names ...string) error {
 	ps, err := pubsub.NewGossipSub(id.ctx, id.host,
 		pubsub.WithMessageIdFn(messageID),
+		// The network's policy: no author, no sequence number, no signature.
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithMaxMessageSize(maxGossipSize),
 		pubsub.WithPeerOutboundQueueSize(1024),
