@@ -284,25 +284,31 @@ func probeHashRates(ctx context.Context, e *env, n int, mining []string, initial
 			}
 		}
 	}()
-	// measure waits until every running probe has finished a search that
-	// began after settle, then sums their rates.
+	// measure lets the running probes settle, then averages the sum of
+	// their /status hash rates (attempts over the last second) over
+	// several samples.
 	measure := func(running []*node) (float64, error) {
-		if err := sleepCtx(ctx, 4*time.Second); err != nil {
+		if err := sleepCtx(ctx, 3*time.Second); err != nil {
 			return 0, err
 		}
+		const samples = 6
 		var sum float64
-		for _, p := range running {
-			var r float64
-			if err := waitFor(ctx, 30*time.Second, func() (bool, error) {
-				_, rate, err := sample(ctx, p)
-				r = rate
-				return err == nil && rate > 0, nil
-			}); err != nil {
-				return 0, fmt.Errorf("probe hash rate: %w", err)
+		for range samples {
+			if err := sleepCtx(ctx, time.Second); err != nil {
+				return 0, err
 			}
-			sum += r
+			for _, p := range running {
+				_, r, err := sample(ctx, p)
+				if err != nil {
+					return 0, fmt.Errorf("probe hash rate: %w", err)
+				}
+				sum += r
+			}
 		}
-		return sum, nil
+		if sum <= 0 {
+			return 0, fmt.Errorf("probe hash rate: the probes reported none")
+		}
+		return sum / samples, nil
 	}
 	for i := range probes {
 		p, err := e.startNode(ctx, nodeOpts{name: fmt.Sprintf("probe-%d", i), dataDir: filepath.Join(e.workDir, fmt.Sprintf("probe-%d", i)),
