@@ -263,11 +263,11 @@ func runRetarget(ctx context.Context, e *env, args []string) error {
 		Figure: strconv.Itoa(settle), Ratio: fmt.Sprintf("%.2f half-lives", float64(settle)/hb), Goal: "within 2 half-lives", Verdict: verdict(settle >= 0 && float64(settle) <= 2*hb), Command: e.command})
 	e.sink.add(Row{ID: "7e", Item: "Retargeting", What: "stale rate: blocks mined that did not end on the main chain",
 		Figure: fmt.Sprintf("%d of %d", max(minedBlocks-onMain, 0), minedBlocks), Ratio: fmt.Sprintf("%.2f%%", 100*stale), Goal: "≤ 3%", Verdict: verdict(stale <= 0.03), Command: e.command})
+	e.sink.add(Row{ID: "7f", Item: "Retargeting", What: "deepest reorganisation on any node",
+		Figure: fmt.Sprintf("%d blocks", deepest), Command: e.command})
 	e.sink.add(Row{ID: "7g", Item: "Retargeting", What: "achieved hash-rate step, second half ÷ first: main-chain work per second (nodes' reported hash rates)",
 		Figure: fmt.Sprintf("%.2f× (%.2f×)", chainRatio, reported), Ratio: fmtRatio(chainRatio / *step), Goal: fmt.Sprintf("%g× (--step), ±20%%", *step),
 		Verdict: verdict(math.Abs(chainRatio / *step - 1) <= 0.2), Command: e.command})
-	e.sink.add(Row{ID: "7f", Item: "Retargeting", What: "deepest reorganisation on any node",
-		Figure: fmt.Sprintf("%d blocks", deepest), Command: e.command})
 	return nil
 }
 
