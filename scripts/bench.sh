@@ -16,9 +16,10 @@
 #   http       5  HTTP API throughput and latency under load
 #   footprint  6  memory, goroutines and open files of a node
 #   retarget   7  5 mining node processes on a 1 s target block time, the
-#                 hash rate raised halfway (the other 4 start mining): mean
-#                 interval per half, blocks to settle, stale rate, deepest
-#                 reorganisation
+#                 hash rate raised 10× halfway (the first half's miner
+#                 duty-cycled with SIGSTOP/SIGCONT, then the other 4 start
+#                 mining): mean interval per half, blocks to settle, stale
+#                 rate, deepest reorganisation, the step achieved
 #   discovery  8  a fresh node bootstrapped to one peer of a 25-node network
 #                 reaching D peers; the network reconverging after its most
 #                 connected node is killed

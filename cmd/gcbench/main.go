@@ -67,7 +67,7 @@ const usage = `gcbench measures gossipchain. Usage:
   gcbench propagate [--nodes 10,25] [--blocks 100] [--txs 100] [common flags]
   gcbench http      [--workers 8] [--duration 5s] [common flags]
   gcbench footprint [--blocks 100000] [common flags]
-  gcbench retarget  [--nodes 5] [--duration 5m] [--target 1s] [--half-life 10s] [common flags]
+  gcbench retarget  [--nodes 5] [--duration 5m] [--target 1s] [--half-life 10s] [--step 10] [common flags]
   gcbench discovery [--nodes 25] [common flags]
   gcbench report    --results FILE [--out BENCHMARKS.md]
 
