@@ -76,10 +76,9 @@ type Config struct {
 	// Logger receives the node's logs; slog.Default() when nil.
 	Logger *slog.Logger
 
-	// TopicKinds are the only topics this node accepts from peers and may
-	// join: kinds, expanded by TopicName, or whole topic names (starting
-	// with "/"); DefaultTopicKinds when empty. Subscriptions of peers to any
-	// other topic are dropped.
+	// TopicKinds are the kinds of the only topics this node accepts from
+	// peers and may join, expanded by TopicName; DefaultTopicKinds when
+	// empty. Subscriptions of peers to any other topic are dropped.
 	TopicKinds []string
 
 	// Tuning knobs for tests; zero means the default.

@@ -2,7 +2,6 @@ package p2p
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -71,10 +70,7 @@ func newResourceManager() (network.ResourceManager, error) {
 func (n *Node) subscriptionFilter() pubsub.SubscriptionFilter {
 	names := make([]string, len(n.cfg.TopicKinds))
 	for i, k := range n.cfg.TopicKinds {
-		names[i] = k
-		if !strings.HasPrefix(k, "/") {
-			names[i] = TopicName(n.cfg.Network, k)
-		}
+		names[i] = TopicName(n.cfg.Network, k)
 	}
 	return pubsub.WrapLimitSubscriptionFilter(pubsub.NewAllowlistSubscriptionFilter(names...), MaxSubscriptionsPerRPC)
 }

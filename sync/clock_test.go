@@ -33,7 +33,7 @@ func startCustomNode(t testing.TB, params chain.Params, adjust func(*chain.Confi
 	}
 	n, err := p2p.New(ctx, p2p.Config{
 		DataDir: dir, Network: params.Name, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
-		MaxMessageSize: MaxMessageSize(params), TopicKinds: Topics(params.Name), Logger: testLogger(),
+		MaxMessageSize: MaxMessageSize(params), Logger: testLogger(),
 	})
 	if err != nil {
 		c.Close()

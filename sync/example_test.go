@@ -24,7 +24,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	node, err := p2p.New(ctx, p2p.Config{DataDir: dir, Network: params.Name, MDNS: true, MaxMessageSize: gsync.MaxMessageSize(params), TopicKinds: gsync.Topics(params.Name)})
+	node, err := p2p.New(ctx, p2p.Config{DataDir: dir, Network: params.Name, MDNS: true, MaxMessageSize: gsync.MaxMessageSize(params)})
 	if err != nil {
 		log.Fatal(err)
 	}

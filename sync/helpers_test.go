@@ -78,7 +78,6 @@ func startTestNode(t testing.TB, params chain.Params, dir string, opts ...nodeOp
 		Network:        params.Name,
 		ListenAddrs:    []string{"/ip4/127.0.0.1/tcp/0"},
 		MaxMessageSize: MaxMessageSize(params),
-		TopicKinds:     Topics(params.Name),
 		Logger:         testLogger(),
 	})
 	if err != nil {

@@ -59,12 +59,6 @@ const (
 // unsigned (see p2p.SignaturePolicy).
 func BlocksTopicName(network string) string { return p2p.TopicName(network, BlocksTopic) }
 
-// Topics returns the names of the gossip topics a Service of network joins,
-// for p2p.Config.TopicKinds: the node's subscription filter must allow them.
-func Topics(network string) []string {
-	return []string{BlocksTopicName(network), p2p.TopicName(network, TransactionsTopic)}
-}
-
 // ErrClosed is returned by methods called after Close.
 var ErrClosed = errors.New("sync service closed")
 

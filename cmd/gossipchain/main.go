@@ -110,7 +110,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		TargetPeers:    cfg.targetPeers,
 		SkipAddrBook:   !cfg.dialKnown,
 		MaxMessageSize: params.MaxBlockSize + maxMessageOverhead,
-		TopicKinds:     gsync.Topics(params.Name),
 		Logger:         log,
 	})
 	if err != nil {
