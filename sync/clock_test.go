@@ -1,13 +1,10 @@
 package sync
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
-	"github.com/gossipchain/gossipchain/p2p"
 )
 
 // startSkewedNode starts a node whose chain clock (the one of the
@@ -23,43 +20,7 @@ func startSkewedNode(t testing.TB, params chain.Params, skew time.Duration) *tes
 // configuration adjusted by adjust and its sync configuration by opts.
 func startCustomNode(t testing.TB, params chain.Params, adjust func(*chain.Config), opts ...nodeOption) *testNode {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	ccfg := chain.Config{Params: params, Path: filepath.Join(dir, "chain.db"), Logger: testLogger()}
-	adjust(&ccfg)
-	c, err := chain.Open(ccfg)
-	if err != nil {
-		t.Fatalf("chain.Open: %v", err)
-	}
-	n, err := p2p.New(ctx, p2p.Config{
-		DataDir: dir, Network: params.Name, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
-		MaxMessageSize: MaxMessageSize(params), Logger: testLogger(),
-	})
-	if err != nil {
-		c.Close()
-		t.Fatalf("p2p.New: %v", err)
-	}
-	cfg := Config{Chain: c, Node: n, Logger: testLogger()}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	svc, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	m, err := chain.NewMiner(c, chain.MinerConfig{Address: "skewed", Threads: 1})
-	if err != nil {
-		t.Fatalf("NewMiner: %v", err)
-	}
-	tn := &testNode{t: t, dir: dir, params: params, chain: c, node: n, svc: svc, miner: m}
-	t.Cleanup(tn.close)
-	if err := n.Start(ctx); err != nil {
-		t.Fatalf("p2p Start: %v", err)
-	}
-	if err := svc.Start(ctx); err != nil {
-		t.Fatalf("sync Start: %v", err)
-	}
-	return tn
+	return startAdjustedNode(t, params, t.TempDir(), adjust, opts...)
 }
 
 // TestSkewedClocks: a node whose clock runs ahead mines blocks that are too

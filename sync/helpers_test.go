@@ -68,8 +68,19 @@ func newTestNode(t testing.TB, network string, opts ...nodeOption) *testNode {
 // ends.
 func startTestNode(t testing.TB, params chain.Params, dir string, opts ...nodeOption) *testNode {
 	t.Helper()
+	return startAdjustedNode(t, params, dir, nil, opts...)
+}
+
+// startAdjustedNode is startTestNode with the chain configuration adjusted
+// by adjust, if not nil.
+func startAdjustedNode(t testing.TB, params chain.Params, dir string, adjust func(*chain.Config), opts ...nodeOption) *testNode {
+	t.Helper()
 	ctx := context.Background()
-	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(dir, "chain.db"), Logger: testLogger()})
+	ccfg := chain.Config{Params: params, Path: filepath.Join(dir, "chain.db"), Logger: testLogger()}
+	if adjust != nil {
+		adjust(&ccfg)
+	}
+	c, err := chain.Open(ccfg)
 	if err != nil {
 		t.Fatalf("chain.Open: %v", err)
 	}
