@@ -9,29 +9,41 @@ import (
 	"github.com/gossipchain/gossipchain/chain"
 )
 
+// fromIdentities connects identities fresh identities to the target and
+// calls open each times for each of them. It returns their peer IDs and how
+// many calls of open succeeded and failed.
+func (a *attacker) fromIdentities(ctx context.Context, identities, each int, open func(*identity) error) (peers []string, ok, failed int, err error) {
+	for range identities {
+		id, err := a.newIdentity()
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if err := id.connect(ctx, a.target); err != nil {
+			return nil, 0, 0, fmt.Errorf("connect: %w", err)
+		}
+		peers = append(peers, id.host.ID().String())
+		for range each {
+			if err := open(id); err != nil {
+				failed++
+				continue
+			}
+			ok++
+		}
+	}
+	return peers, ok, failed, nil
+}
+
 // streams opens each streams that never negotiate a protocol from each of
 // identities fresh identities, and keeps them open until the identities are
 // closed (or quit). It reports how many the target let open.
 func (a *attacker) streams(ctx context.Context, identities, each int) (map[string]any, error) {
-	opened, failed := 0, 0
-	var peers []string
-	for range identities {
-		id, err := a.newIdentity()
-		if err != nil {
-			return nil, err
-		}
-		if err := id.connect(ctx, a.target); err != nil {
-			return nil, fmt.Errorf("connect: %w", err)
-		}
-		peers = append(peers, id.host.ID().String())
-		for range each {
-			// A bare network stream: no protocol is ever proposed on it.
-			if _, err := id.host.Network().NewStream(ctx, a.target.ID); err != nil {
-				failed++
-				continue
-			}
-			opened++
-		}
+	peers, opened, failed, err := a.fromIdentities(ctx, identities, each, func(id *identity) error {
+		// A bare network stream: no protocol is ever proposed on it.
+		_, err := id.host.Network().NewStream(ctx, a.target.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"peers": peers, "opened": opened, "failed": failed}, nil
 }
@@ -39,28 +51,15 @@ func (a *attacker) streams(ctx context.Context, identities, each int) (map[strin
 // idleRequests opens, from each of identities fresh identities, each
 // chain-exchange streams that start a request and never finish it.
 func (a *attacker) idleRequests(ctx context.Context, identities, each int) (map[string]any, error) {
-	opened, failed := 0, 0
-	var peers []string
-	for range identities {
-		id, err := a.newIdentity()
-		if err != nil {
-			return nil, err
+	peers, opened, failed, err := a.fromIdentities(ctx, identities, each, func(id *identity) error {
+		s, err := id.host.NewStream(ctx, a.target.ID, blocksProtocol)
+		if err == nil {
+			_, err = s.Write([]byte{100}) // a 100-byte frame follows... never
 		}
-		if err := id.connect(ctx, a.target); err != nil {
-			return nil, fmt.Errorf("connect: %w", err)
-		}
-		peers = append(peers, id.host.ID().String())
-		for range each {
-			s, err := id.host.NewStream(ctx, a.target.ID, blocksProtocol)
-			if err == nil {
-				_, err = s.Write([]byte{100}) // a 100-byte frame follows... never
-			}
-			if err != nil {
-				failed++
-				continue
-			}
-			opened++
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"peers": peers, "opened": opened, "failed": failed}, nil
 }
@@ -68,27 +67,16 @@ func (a *attacker) idleRequests(ctx context.Context, identities, each int) (map[
 // unread sends, from each of identities fresh identities, each requests
 // for the whole chain and never reads the replies.
 func (a *attacker) unread(ctx context.Context, identities, each int) (map[string]any, error) {
-	sent := 0
-	var peers []string
 	req := frame(request([]chain.Hash{a.params.Genesis().Hash}, maxBlocksAsked))
-	for range identities {
-		id, err := a.newIdentity()
-		if err != nil {
-			return nil, err
+	peers, sent, _, err := a.fromIdentities(ctx, identities, each, func(id *identity) error {
+		s, err := id.host.NewStream(ctx, a.target.ID, blocksProtocol)
+		if err == nil {
+			_, err = s.Write(req)
 		}
-		if err := id.connect(ctx, a.target); err != nil {
-			return nil, fmt.Errorf("connect: %w", err)
-		}
-		peers = append(peers, id.host.ID().String())
-		for range each {
-			s, err := id.host.NewStream(ctx, a.target.ID, blocksProtocol)
-			if err != nil {
-				continue
-			}
-			if _, err := s.Write(req); err == nil {
-				sent++
-			}
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"peers": peers, "sent": sent}, nil
 }
