@@ -65,21 +65,15 @@ func readUvarintLimited(r *bufio.Reader, max uint64) (int, error) {
 // the last hour.
 func (n *Node) handleDiscovery(s network.Stream) {
 	p := s.Conn().RemotePeer()
-	ok, penalize := n.discBudget.Allow(p, time.Now())
-	if !ok {
+	release, penalize := n.discGate.Admit(p, time.Now())
+	if release == nil {
 		_ = s.Reset()
 		if penalize {
 			n.Penalize(p, "flooding the discovery protocol")
 		}
 		return
 	}
-	select {
-	case n.discServing <- struct{}{}:
-		defer func() { <-n.discServing }()
-	default:
-		_ = s.Reset()
-		return
-	}
+	defer release()
 	_ = s.SetDeadline(time.Now().Add(DiscoveryTimeout))
 	r := bufio.NewReaderSize(s, 64)
 	size, err := readUvarintLimited(r, maxDiscoveryRequest)

@@ -66,12 +66,11 @@ type Node struct {
 	topics  map[string]*Topic
 
 	// Discovery and the address book (connect.go, discovery.go, addrbook.go).
-	book        *addrBook
-	bookDials   int // address-book dials in flight, under mu
-	discBudget  *RequestBudget
-	discServing chan struct{}
-	discStats   discoveryCounters
-	keeperWake  chan struct{} // new peers learned: the keeper runs a round now
+	book       *addrBook
+	bookDials  int        // address-book dials in flight, under mu
+	discGate   *ServeGate // per-peer budget and serving slots of discovery requests
+	discStats  discoveryCounters
+	keeperWake chan struct{} // new peers learned: the keeper runs a round now
 
 	scoreMu sync.RWMutex
 	scores  map[peer.ID]float64
@@ -148,10 +147,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		topics:  make(map[string]*Topic),
 		scores:  make(map[peer.ID]float64),
 
-		book:        openAddrBook(cfg.DataDir, cfg.Logger.With("component", "p2p")),
-		discBudget:  discoveryBudget(),
-		discServing: make(chan struct{}, maxDiscoveryServing),
-		keeperWake:  make(chan struct{}, 1),
+		book:       openAddrBook(cfg.DataDir, cfg.Logger.With("component", "p2p")),
+		discGate:   NewServeGate(discoveryBudget(), maxDiscoveryServing),
+		keeperWake: make(chan struct{}, 1),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	for _, ai := range boot {

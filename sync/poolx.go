@@ -64,9 +64,8 @@ func poolBudget() *p2p.RequestBudget {
 
 // poolExchange is the state of the pool-exchange protocol of a Service.
 type poolExchange struct {
-	s       *Service
-	budget  *p2p.RequestBudget
-	serving chan struct{}
+	s    *Service
+	gate *p2p.ServeGate // per-peer budget and serving slots of the requests served
 
 	mu          gosync.Mutex
 	pending     map[chain.Hash]time.Time // ids pending at the last tick → last announced
@@ -77,7 +76,7 @@ type poolExchange struct {
 }
 
 func newPoolExchange(s *Service) *poolExchange {
-	return &poolExchange{s: s, budget: poolBudget(), serving: make(chan struct{}, maxPoolServing),
+	return &poolExchange{s: s, gate: p2p.NewServeGate(poolBudget(), maxPoolServing),
 		pending: make(map[chain.Hash]time.Time), fetching: make(map[peer.ID]bool), rebroadcast: PoolRebroadcast}
 }
 
@@ -332,21 +331,15 @@ func (px *poolExchange) handle(str network.Stream) {
 	}
 	defer s.leave()
 	p := str.Conn().RemotePeer()
-	ok, penalize := px.budget.Allow(p, time.Now())
-	if !ok {
+	release, penalize := px.gate.Admit(p, time.Now())
+	if release == nil {
 		_ = str.Reset()
 		if penalize {
 			s.penalize(p, "flooding the pool-exchange protocol")
 		}
 		return
 	}
-	select {
-	case px.serving <- struct{}{}:
-		defer func() { <-px.serving }()
-	default:
-		_ = str.Reset()
-		return
-	}
+	defer release()
 	stop := context.AfterFunc(s.ctx, func() { _ = str.Reset() })
 	defer stop()
 	_ = str.SetDeadline(time.Now().Add(PoolTimeout))
