@@ -9,7 +9,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The store layout, format 2. The main chain is append-only: its blocks are
+// The store layout, format 3 (format 2 and the account buckets of the
+// signed ledger). The main chain is append-only: its blocks are
 // keyed by height, so that adding a block appends to the B-tree. Blocks off
 // the main chain, which are few, are keyed by hash. The two random-key
 // indexes (block hash → height, transaction id → height) are sorted runs
@@ -25,6 +26,11 @@ var (
 	bucketHashIx = []byte("hashix") // run number → sorted run of (block hash prefix, height)
 	bucketTxIx   = []byte("txix")   // run number → sorted run of (transaction id prefix, height)
 	bucketPool   = []byte("pool")   // sequence → binary transaction (pending pool)
+	// The signed ledger's (empty on an open network): accounts, undo data
+	// and the address index (see ledger.go, addrindex.go).
+	bucketAccounts = []byte("accounts") // address → balance || next nonce
+	bucketUndo     = []byte("undo")     // height → the prior states of the accounts the main-chain block touched
+	bucketAddrIx   = []byte("addrix")   // run number → sorted run of (address hash prefix, height)
 
 	metaNetwork  = []byte("network")
 	metaGenesis  = []byte("genesis")
@@ -37,8 +43,9 @@ var (
 // storeVersion is the layout version written in the meta bucket. A store
 // of format 1 (the first release: blocks keyed by hash, difficulty headers
 // of protocol 1) holds a chain of no network of this protocol; opening one
-// sets it aside (migrate.go).
-const storeVersion = 2
+// sets it aside. A store of format 2 (the same layout without the ledger's
+// buckets) is upgraded in place. See migrate.go.
+const storeVersion = 3
 
 // An entry is what the store derives for every block when it is added:
 // cumulative work (32 bytes, big-endian) || time mark (8) || the parent's
@@ -329,8 +336,8 @@ func dbPutHead(tx *bolt.Tx, b *Block) error {
 	return meta.Put(metaVerified, append(heightKey(b.Index), b.Hash[:]...))
 }
 
-// allBuckets are the buckets of format 2.
-var allBuckets = [][]byte{bucketMeta, bucketChain, bucketSide, bucketHashIx, bucketTxIx, bucketPool}
+// allBuckets are the buckets of format 3.
+var allBuckets = [][]byte{bucketMeta, bucketChain, bucketSide, bucketHashIx, bucketTxIx, bucketPool, bucketAccounts, bucketUndo, bucketAddrIx}
 
 // dbInit creates the buckets and writes the genesis into a store that is
 // new. A store that exists must be of this network and format.
