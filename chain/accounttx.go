@@ -67,6 +67,9 @@ func (c *Chain) AccountTransactions(addr, cursor string, limit int) (AccountPage
 		}
 		for _, h := range heights {
 			b, err := c.recordBlock(v, h)
+			if errors.Is(err, ErrNotFound) {
+				continue // above the head since a reorganisation
+			}
 			if err != nil {
 				return true, err
 			}
@@ -108,10 +111,11 @@ func parseCursor(s string) (height uint64, pos int, ok bool) {
 // addrHeights returns the main-chain heights at or below before whose
 // blocks may involve addr, highest first, without repeats.
 func (c *Chain) addrHeights(v *view, addr string, before uint64) ([]uint64, error) {
-	head := c.head.Load().Height
 	var out []uint64
-	for h := min(head, before); h >= 2; h-- {
-		out = append(out, h)
+	for _, h := range c.ix.addrs.heights(v, addr) {
+		if h <= before && h >= 2 {
+			out = append(out, h)
+		}
 	}
 	return out, nil
 }

@@ -472,8 +472,8 @@ func (w *writer) finish() error {
 	if err != nil {
 		return err
 	}
-	if w.lowest <= indexed || w.c.ix.tailLen()+len(w.v.blk)+len(w.v.txs) >= flushEntries {
-		if err := w.c.ix.flush(tx, w.v.blk, w.v.txs, w.head.Index); err != nil {
+	if w.lowest <= indexed || w.c.ix.tailLen()+len(w.v.blk)+len(w.v.txs)+w.v.addrN >= flushEntries {
+		if err := w.c.ix.flush(w.v, w.head.Index); err != nil {
 			return err
 		}
 		w.flushed = true
@@ -526,20 +526,29 @@ func (w *writer) commitMemory() {
 	if w.flushed {
 		// The runs changed: their directory, read from the committed
 		// store, replaces the tails' entries in one step per index.
-		var blkDir, txDir []dirRun
+		var blkDir, txDir, addrDir []dirRun
 		if err := w.c.db.View(func(tx *bolt.Tx) error {
 			blkDir = loadDir(tx.Bucket(bucketHashIx), w.c.ix.blocks.directory())
 			txDir = loadDir(tx.Bucket(bucketTxIx), w.c.ix.txs.directory())
+			if w.c.ix.addrs != nil {
+				addrDir = loadDir(tx.Bucket(bucketAddrIx), w.c.ix.addrs.directory())
+			}
 			return nil
 		}); err != nil {
 			w.c.log.Error("reading the index directory failed", "err", err)
 		}
 		w.c.ix.blocks.reset(blkDir)
 		w.c.ix.txs.reset(txDir)
+		if w.c.ix.addrs != nil {
+			w.c.ix.addrs.reset(addrDir)
+		}
 		w.c.ix.gen.Add(1)
 	} else {
 		w.c.ix.blocks.add(w.v.blk)
 		w.c.ix.txs.add(w.v.txs)
+		if w.c.ix.addrs != nil {
+			w.c.ix.addrs.add(w.v.addrs)
+		}
 	}
 	w.commitSide()
 	if w.pool != nil {

@@ -169,6 +169,7 @@ func Open(cfg Config) (*Chain, error) {
 		c.pool.signed = true
 		c.pool.maxPerAccount = cfg.PoolMaxPerAccount
 		c.sigs = newSigCache(cfg.SignatureCache)
+		c.ix.addrs = newAddrIndex()
 	}
 	c.notify.ch = make(chan struct{})
 	if err := c.open(cfg); err != nil {
@@ -350,7 +351,7 @@ func (c *Chain) checkStore(tx *bolt.Tx) (*Block, error) {
 			return nil, err
 		}
 	}
-	blk, txs := map[Hash]uint64{}, map[Hash]uint64{}
+	blk, txs, addrs := map[Hash]uint64{}, map[Hash]uint64{}, map[Hash][]uint64{}
 	for h := from; h <= height; h++ {
 		b, err := c.recordBlock(v, h)
 		if err != nil {
@@ -390,12 +391,18 @@ func (c *Chain) checkStore(tx *bolt.Tx) (*Block, error) {
 			for i := range b.Transactions {
 				txs[b.Transactions[i].ID] = h
 			}
+			if c.ix.addrs != nil && h > 1 {
+				noteAddrs(addrs, b)
+			}
 		}
 		recent = appendRecent(recent, b.Timestamp)
 		prev = b
 	}
 	c.ix.blocks.add(blk)
 	c.ix.txs.add(txs)
+	if c.ix.addrs != nil {
+		c.ix.addrs.add(addrs)
+	}
 	if prev == nil || prev.Hash != headHash {
 		// The head is the last record (checked above); read it.
 		if prev, err = c.recordBlock(v, height); err != nil {

@@ -489,7 +489,9 @@ func (w *writer) revalidatePool(back []Transaction) []Transaction {
 				reason = fmt.Sprintf("follows nonce %d of the same sender, which is no longer valid", failed.Nonce)
 			} else if err := checkSpend(c.tx, st); err != nil {
 				reason = err.Error()
-				failed = c.tx
+				if c.tx.Nonce >= st.nonce {
+					failed = c.tx // what follows it from the sender cannot be mined
+				}
 			} else {
 				st.nonce++
 				st.balance -= c.tx.Amount

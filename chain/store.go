@@ -146,6 +146,10 @@ type view struct {
 	txs map[Hash]uint64 // transaction id → height, connected in this transaction
 
 	runCache map[*runIndex][]storedRun // see runs
+	// addrs: address index entries (see addrindex.go) of the blocks
+	// connected in this transaction, on a signed network; addrN counts them.
+	addrs map[Hash][]uint64
+	addrN int
 }
 
 func (c *Chain) newView(tx *bolt.Tx) *view { return &view{tx: tx, ix: c.ix} }
@@ -305,6 +309,12 @@ func (v *view) connectMain(b *Block, e *Parent) error {
 	for i := range b.Transactions {
 		v.txs[b.Transactions[i].ID] = b.Index
 	}
+	if v.ix.addrs != nil && b.Index > 1 {
+		if v.addrs == nil {
+			v.addrs = map[Hash][]uint64{}
+		}
+		v.addrN += noteAddrs(v.addrs, b)
+	}
 	return nil
 }
 
@@ -373,7 +383,7 @@ func dbInit(tx *bolt.Tx, p *Params, genesis *Block, ix *indexes) error {
 		}
 		// The genesis goes into the first run, so that the in-memory part
 		// of the indexes only ever holds what lies above metaIndexed.
-		if err := ix.flush(tx, v.blk, v.txs, 1); err != nil {
+		if err := ix.flush(v, 1); err != nil {
 			return err
 		}
 		return dbPutHead(tx, genesis)
