@@ -97,3 +97,56 @@ func TestSignedGossip(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedPoolExchange: a late node of a signed network gets the signed
+// pending transactions of its peer by pool exchange, several nonces per
+// sender in order, each verified.
+func TestSignedPoolExchange(t *testing.T) {
+	params := testParams(t, "signedpoolx", testDifficulty)
+	params.Ledger = chain.LedgerSigned
+	params.Reward = 100
+	a := startTestNode(t, params, t.TempDir())
+	genesis := a.chain.Genesis().Hash
+	parent := a.chain.Genesis()
+	var funding []*chain.Block
+	senders := make([]string, 4)
+	var txs []chain.Transaction
+	for i := range senders {
+		k, err := chain.GenerateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		senders[i], _ = chain.AddressOf(k)
+		funding = append(funding, buildBlocks(t, params, parent, 1, senders[i])...)
+		parent = funding[len(funding)-1]
+		for n := range uint64(3) {
+			tx, err := chain.SignTransaction(k, a.node.ID().String(), 10, n, genesis)
+			if err != nil {
+				t.Fatal(err)
+			}
+			txs = append(txs, tx)
+		}
+	}
+	addBlocks(t, a.chain, funding)
+	for _, tx := range txs {
+		if err := a.chain.AddTransaction(tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a = a.restart() // no gossip cache: only pool exchange can bring them
+	b := startTestNode(t, params, t.TempDir())
+	addBlocks(t, b.chain, funding)
+	connect(t, b, a)
+	waitFor(t, 20*time.Second, "every signed transaction in the late node's pool", func() bool {
+		for _, tx := range txs {
+			if !pending(b, tx.ID) {
+				return false
+			}
+		}
+		return true
+	})
+	acc, err := b.chain.Account(senders[0])
+	if err != nil || acc.Pending != 3 || acc.PendingNonce != 3 {
+		t.Fatalf("account on the late node: %+v, %v", acc, err)
+	}
+}
