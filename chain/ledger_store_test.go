@@ -315,50 +315,9 @@ func TestAddressIndexAcrossFlushes(t *testing.T) {
 	if runs == 0 && !testing.Short() {
 		t.Fatal("the address index never flushed")
 	}
-	check := func(c *Chain) {
-		for _, a := range addrs {
-			var want []Hash
-			_ = c.MainChain(2, 0, func(b *Block) error {
-				for i := len(b.Transactions) - 1; i >= 0; i-- {
-					if tx := b.Transactions[i]; tx.Recipient == a || (!tx.IsReward() && tx.Sender == a) {
-						want = append(want, tx.ID)
-					}
-				}
-				return nil
-			})
-			// Newest first: blocks in reverse.
-			var got []Hash
-			cursor := ""
-			for {
-				page, err := c.AccountTransactions(a, cursor, 700)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, l := range page.Transactions {
-					got = append(got, l.Tx.ID)
-				}
-				if cursor = page.Next; cursor == "" {
-					break
-				}
-			}
-			if len(got) != len(want) {
-				t.Fatalf("%s: %d transactions, want %d", a, len(got), len(want))
-			}
-			seen := map[Hash]bool{}
-			for _, id := range want {
-				seen[id] = true
-			}
-			for _, id := range got {
-				if !seen[id] {
-					t.Fatalf("%s: unexpected %s", a, id)
-				}
-				delete(seen, id)
-			}
-		}
-	}
-	check(c)
+	checkHistory(t, c, addrs, 700)
 	c.Close()
-	check(openChain(t, cfg))
+	checkHistory(t, openChain(t, cfg), addrs, 700)
 	if _, err := c.AccountTransactions(addr, "12", 1); !errors.Is(err, ErrBadCursor) {
 		t.Fatalf("bad cursor: %v", err)
 	}
@@ -498,6 +457,7 @@ func TestKillSigned(t *testing.T) {
 			}
 		}
 		checkReplay(t, c, addrs)
+		checkPoolLedger(t, c, addrs)
 		t.Logf("round %d: head at %d, %d pending", round, c.Head().Height, c.PendingCount())
 		c.Close()
 		if t.Failed() {
@@ -506,5 +466,41 @@ func TestKillSigned(t *testing.T) {
 	}
 	if len(stored) == 0 || len(pending) == 0 {
 		t.Errorf("the child reported %d blocks and %d transactions", len(stored), len(pending))
+	}
+}
+
+// checkHistory pages the history of every address and compares it with a
+// scan of the main chain: the same transactions, newest first.
+func checkHistory(t *testing.T, c *Chain, addrs []string, pageSize int) {
+	t.Helper()
+	for _, a := range addrs {
+		var want []Hash
+		_ = c.MainChain(2, 0, func(b *Block) error {
+			var inBlock []Hash
+			for i := len(b.Transactions) - 1; i >= 0; i-- {
+				if tx := b.Transactions[i]; tx.Recipient == a || (!tx.IsReward() && tx.Sender == a) {
+					inBlock = append(inBlock, tx.ID)
+				}
+			}
+			want = append(inBlock, want...)
+			return nil
+		})
+		var got []Hash
+		cursor := ""
+		for {
+			page, err := c.AccountTransactions(a, cursor, pageSize)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range page.Transactions {
+				got = append(got, l.Tx.ID)
+			}
+			if cursor = page.Next; cursor == "" {
+				break
+			}
+		}
+		if !equalHashes(got, want) {
+			t.Fatalf("%s: history of %d transactions, the main chain has %d (or another order)", a, len(got), len(want))
+		}
 	}
 }
