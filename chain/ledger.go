@@ -34,6 +34,15 @@ import (
 // Every block that joins the main chain writes its undo data: the prior
 // state of every account it touched, keyed by height (an append). Rolling
 // the block back restores exactly those states and deletes the undo data.
+//
+// Storage. An account is one key of the accounts bucket (address →
+// balance || next nonce), and the accounts are random by nature: a
+// commit writes each account its blocks touched once, however many
+// transactions touched it, in key order, in the same store transaction as
+// the blocks (so a crash keeps blocks and accounts together). Reading an
+// account is one B-tree look-up; nothing is rebuilt or verified again at
+// start. Undo data is kept for every main-chain block, so that a
+// reorganisation of any depth restores the accounts exactly.
 
 // Defaults of Config on a signed network.
 const (
