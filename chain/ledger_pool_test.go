@@ -222,3 +222,46 @@ func TestSignedConcurrent(t *testing.T) {
 	checkReplay(t, c, addrs)
 	checkHistory(t, c, addrs, 50)
 }
+
+// TestReturnedTxsThatDoNotFit: a reorganisation returns a sender's
+// transactions to a full pool; those that do not fit take the sender's
+// later pending nonces with them, so that no sender is left with a gap.
+func TestReturnedTxsThatDoNotFit(t *testing.T) {
+	p := signedParams(t)
+	p.Reward = 100
+	cfg := testConfig(t, p)
+	cfg.PoolMaxCount = 2
+	c := openChain(t, cfg)
+	alice, aliceAddr := testKey(t, "alice")
+	bob, bobAddr := testKey(t, "bob")
+	_, minerAddr := testKey(t, "miner")
+	b2 := nextBlock(t, &p, c.Genesis(), aliceAddr)
+	b3 := nextBlock(t, &p, b2, bobAddr)
+	mustAdd(t, c, b2)
+	mustAdd(t, c, b3)
+	a0, a1, a2 := signedTx(t, c, alice, minerAddr, 1, 0), signedTx(t, c, alice, minerAddr, 1, 1), signedTx(t, c, alice, minerAddr, 1, 2)
+	b4 := nextBlock(t, &p, b3, minerAddr, a0, a1)
+	mustAdd(t, c, b4)
+	if err := c.AddTransaction(a2); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddTransaction(signedTx(t, c, bob, minerAddr, 1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	// A heavier branch without alice's payments: they come back to a full
+	// pool.
+	x4 := nextBlock(t, &p, b3, minerAddr)
+	x5 := nextBlock(t, &p, x4, minerAddr)
+	mustAdd(t, c, x4)
+	res := mustAdd(t, c, x5)
+	if res.Status != Reorganized {
+		t.Fatalf("status %s", res.Status)
+	}
+	checkPoolLedger(t, c, []string{aliceAddr, bobAddr, minerAddr})
+	if len(res.Dropped) == 0 {
+		t.Fatal("nothing reported dropped")
+	}
+	c.Close()
+	c = openChain(t, cfg)
+	checkPoolLedger(t, c, []string{aliceAddr, bobAddr, minerAddr})
+}

@@ -88,6 +88,10 @@ type poolEntry struct {
 type poolStage struct {
 	drop map[Hash]struct{}
 	back []*poolEntry // returned transactions, oldest first
+	// unfit: on a signed network, the transactions that left (or did not
+	// return to) the pool because an earlier nonce of their sender did
+	// not fit in it.
+	unfit []Transaction
 }
 
 func newPool(maxCount, maxBytes int) *pool {
@@ -223,14 +227,30 @@ func (p *pool) stage(tx *bolt.Tx, drop map[Hash]struct{}, back []Transaction) (*
 		}
 	}
 	seq := p.front - int64(len(back))
+	// On a signed network, the first nonce of each sender that did not
+	// fit: its later nonces cannot be mined either.
+	var unfit map[string]uint64
 	for _, t := range back {
 		seq++
 		if _, ok := p.byID[t.ID]; ok {
 			continue // already pending
 		}
+		if n, ok := unfit[t.Sender]; ok && t.Nonce > n {
+			st.unfit = append(st.unfit, t)
+			continue
+		}
 		size := t.encodedSize()
 		if count >= p.maxCount || bytes+size > p.maxBytes {
-			continue // the bound wins; the pool is full of newer work
+			// The bound wins; the pool is full of newer work.
+			if p.signed {
+				if unfit == nil {
+					unfit = map[string]uint64{}
+				}
+				if n, ok := unfit[t.Sender]; !ok || t.Nonce < n {
+					unfit[t.Sender] = t.Nonce
+				}
+			}
+			continue
 		}
 		e := &poolEntry{tx: t, seq: seq, size: size}
 		if err := b.Put(seqKey(seq), t.AppendBinary(nil)); err != nil {
@@ -239,6 +259,33 @@ func (p *pool) stage(tx *bolt.Tx, drop map[Hash]struct{}, back []Transaction) (*
 		st.back = append(st.back, e)
 		count++
 		bytes += size
+	}
+	for sender, n := range unfit {
+		// Later nonces of the sender, pending or just returned, go.
+		kept := st.back[:0]
+		for _, e := range st.back {
+			if e.tx.Sender == sender && e.tx.Nonce > n {
+				if err := b.Delete(seqKey(e.seq)); err != nil {
+					return nil, err
+				}
+				st.unfit = append(st.unfit, e.tx)
+				continue
+			}
+			kept = append(kept, e)
+		}
+		st.back = kept
+		if q := p.senders[sender]; q != nil {
+			for _, e := range q.txs {
+				if _, gone := drop[e.tx.ID]; gone || e.tx.Nonce <= n {
+					continue
+				}
+				if err := b.Delete(seqKey(e.seq)); err != nil {
+					return nil, err
+				}
+				drop[e.tx.ID] = struct{}{}
+				st.unfit = append(st.unfit, e.tx)
+			}
+		}
 	}
 	return st, nil
 }
