@@ -475,6 +475,12 @@ func (cm *committer) run() {
 			cm.c.log.Warn("writing pending transactions failed; they leave the pool", "count", len(batch), "err", err)
 			cm.c.mu.Lock()
 			for _, w := range batch {
+				if cm.c.pool.signed {
+					// Later nonces of the sender could not be mined.
+					cm.c.pool.mu.Lock()
+					cm.c.pool.evictAfterLocked(w.e)
+					cm.c.pool.mu.Unlock()
+				}
 				cm.c.pool.remove(w.e.tx.ID)
 			}
 			cm.c.mu.Unlock()
