@@ -310,6 +310,16 @@
 //  13. the reward's amount is the network's reward, and its nonce is the
 //     block index → [ErrBadReward]
 //
+// With the ledger's form checked with rule 10 (an open network signs
+// nothing; a signed one signs every transaction but the reward, from and
+// to addresses → [ErrSignatureRequired], [ErrBadTransaction],
+// [ErrBadReward]), and on a signed network, after rule 13, every
+// signature not in the signature cache verified → [ErrBadSignature].
+// When a block of a signed network joins the main chain its transactions
+// are applied to the accounts in order: nonce the sender's next →
+// [ErrBadNonce], balance covering the amount → [ErrInsufficientBalance]
+// (PROTOCOL.md 10.6, rules 11a, 14a and 20 to 22).
+//
 // Rules 10 to 12 are checked transaction by transaction, in block order.
 // Then the checks that need the parent ([Params.CheckBlockContext] and the
 // store):
