@@ -340,8 +340,8 @@ func (p *pool) get(id Hash) (Transaction, bool) {
 // AddTransaction validates tx and adds it to the pending pool. When it
 // returns nil the transaction is on disk. Errors: a *RuleError (invalid;
 // on a signed network also the codes ErrSignatureRequired,
-// ErrBadSignature, ErrBadNonce and ErrInsufficientBalance, see
-// Chain.admitSpend), ErrKnownTransaction (pending or in the main chain
+// ErrBadSignature, ErrBadNonce and ErrInsufficientBalance: the rules of
+// the pool in PROTOCOL.md 10.7), ErrKnownTransaction (pending or in the main chain
 // already), ErrPoolFull (with ErrAccountFull when the sender has as many
 // pending transactions as one account may). Concurrent calls share a disk
 // sync (group commit).
