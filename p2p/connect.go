@@ -233,7 +233,7 @@ func (n *Node) startBookDial(e bookEntry) bool {
 		if n.host.Network().Connectedness(e.ID) == network.Connected {
 			return // it dialled us meanwhile
 		}
-		if err := n.dial(e.addrInfo()); err != nil {
+		if err := n.dialBook(e.addrInfo()); err != nil {
 			failures := n.book.dialFailed(e.ID, time.Now(), n.cfg.redialMin, n.cfg.redialMax)
 			if e.Kept && failures == 1 {
 				log.Info("cannot reach known peer; retrying with backoff", "err", err)

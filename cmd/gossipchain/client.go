@@ -280,6 +280,11 @@ type (
 		Syncing      bool     `json:"syncing"`
 		TargetHeight uint64   `json:"target_height"`
 		Version      string   `json:"version"`
+		NAT          *struct {
+			Reachability string   `json:"reachability"`
+			RelayAddrs   []string `json:"relay_addrs"`
+			RelayServing bool     `json:"relay_serving"`
+		} `json:"nat"`
 	}
 	cliPeer struct {
 		ID        string  `json:"id"`
@@ -355,6 +360,9 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 			{"height", strconv.FormatUint(st.Height, 10)}, {"head", st.Head},
 			{"syncing", syncing}, {"peers", strconv.Itoa(st.Peers)}, {"pending", strconv.Itoa(st.Pending)},
 			{"mining", mining}, {"miner address", st.MinerAddress},
+		}
+		if st.NAT != nil {
+			rows = append(rows, [2]string{"reachability", natSummary(st.NAT.Reachability, len(st.NAT.RelayAddrs), st.NAT.RelayServing)})
 		}
 		for _, r := range rows {
 			fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
