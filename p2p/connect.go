@@ -257,6 +257,9 @@ func (n *Node) startBookDial(e bookEntry) bool {
 
 // askPeer asks p for peers and adds the verified ones to the address book.
 func (n *Node) askPeer(p peer.ID) {
+	if n.host.Network().Connectedness(p) != network.Connected {
+		return // peers are exchanged over direct connections only (relay.go)
+	}
 	if protos, err := n.host.Peerstore().SupportsProtocols(p, DiscoveryProtocol(n.cfg.Network)); err != nil || len(protos) == 0 {
 		return
 	}
