@@ -7,29 +7,39 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/internal/netsim"
 )
 
 // natNet is the topology of TestNAT: a public relay/bootstrap node and a
 // second public node, and two LANs of two nodes, each behind its own
 // MASQUERADE router. Every node is started with the relay's addresses only.
 type natNet struct {
-	in           *internet
 	relay, other *node
-	lans         [2]*privateLAN
+	lans         [2]*netsim.LAN
 	private      [2][2]*node // private[lan][host]
 }
 
-func newNATNet(t *testing.T, kind string) *natNet {
+func newNATNet(t *testing.T, kind netsim.NATKind) *natNet {
 	t.Helper()
 	in := newInternet(t)
-	nn := &natNet{in: in}
-	rh, oh := in.publicHost(), in.publicHost()
+	nn := &natNet{}
+	rh, err := in.PublicHost()
+	if err != nil {
+		t.Fatal(err)
+	}
+	oh, err := in.PublicHost()
+	if err != nil {
+		t.Fatal(err)
+	}
 	nn.relay = startNATNode(t, rh, 4001, nil, "--relay-service")
-	boot := bootAddrs(t, nn.relay, rh.ip, 4001)
+	boot := bootAddrs(t, nn.relay, rh.IP, 4001)
 	nn.other = startNATNode(t, oh, 4001, boot)
 	for i := range nn.lans {
-		nn.lans[i] = in.privateLAN(2, kind)
-		for j, h := range nn.lans[i].hosts {
+		if nn.lans[i], err = in.PrivateLAN(2, kind); err != nil {
+			t.Fatal(err)
+		}
+		for j, h := range nn.lans[i].Hosts {
 			// Distinct ports: a NAT keeps a source port only if free.
 			nn.private[i][j] = startNATNode(t, h, 4001+j, boot)
 		}
@@ -49,7 +59,7 @@ func (nn *natNet) punched(t *testing.T) (a, b *node) {
 	waitNAT(t, "a node of LAN A holds a hole-punched direct connection to one of LAN B", func() error {
 		for _, x := range nn.private[0] {
 			for _, y := range nn.private[1] {
-				ok, err := x.directPeer(y.mustStatus().PeerID, nn.lans[1].router.ip)
+				ok, err := x.directPeer(y.mustStatus().PeerID, nn.lans[1].Router.IP)
 				if err != nil {
 					return err
 				}
@@ -68,7 +78,7 @@ func (nn *natNet) punched(t *testing.T) (a, b *node) {
 // they are not reachable, reserve relay slots, punch holes to each other and
 // keep exchanging blocks directly once the public nodes are gone.
 func TestNAT(t *testing.T) {
-	nn := newNATNet(t, natMasquerade)
+	nn := newNATNet(t, netsim.Masquerade)
 
 	t.Run("PrivateNodesLearnReachabilityAndReserve", func(t *testing.T) {
 		for i, n := range nn.privates() {
@@ -122,7 +132,7 @@ func TestNAT(t *testing.T) {
 				}
 				id := y.mustStatus().PeerID
 				for _, p := range ps {
-					if p.ID == id && p.Source == "mdns" && strings.HasPrefix(p.ConnAddr, "/ip4/"+nn.lans[i].prefix+".") {
+					if p.ID == id && p.Source == "mdns" && strings.HasPrefix(p.ConnAddr, "/ip4/"+nn.lans[i].Prefix+".") {
 						return nil
 					}
 				}
@@ -175,7 +185,7 @@ func TestNAT(t *testing.T) {
 		if err := confirmed(b, txID); err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := a.directPeer(b.mustStatus().PeerID, nn.lans[1].router.ip); err != nil || !ok {
+		if ok, err := a.directPeer(b.mustStatus().PeerID, nn.lans[1].Router.IP); err != nil || !ok {
 			t.Fatalf("the punched connection is gone: %v %v", ok, err)
 		}
 	})
