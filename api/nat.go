@@ -12,7 +12,8 @@ type NATStatus struct {
 	// AnnouncedAddrs are the addresses advertised to peers (the listen
 	// addresses, or --announce, and the relayed addresses).
 	AnnouncedAddrs []string `json:"announced_addrs"`
-	// RelayAddrs are the relayed addresses: one per relay reservation held.
+	// RelayAddrs are the relayed addresses: one per relay holding a
+	// reservation for this node and per transport of that relay.
 	RelayAddrs []string `json:"relay_addrs"`
 	// RelayService: --relay-service was given; RelayServing: the service
 	// runs (only while the node is publicly reachable).

@@ -96,6 +96,10 @@ func TestNAT(t *testing.T) {
 				return nil
 			})
 		}
+		out, errOut, code := gossipchain(t, "status", "--node", nn.private[0][0].url)
+		if code != 0 || !strings.Contains(out, "reachability") || !strings.Contains(out, "private, relay reservations on 1 relay(s)") {
+			t.Errorf("gossipchain status: %d\n%s%s", code, out, errOut)
+		}
 	})
 
 	t.Run("PublicNodeSaysSo", func(t *testing.T) {

@@ -88,8 +88,8 @@ type NATStatus struct {
 	// Announced are the addresses advertised to peers (identify, signed
 	// peer record), relayed ones included.
 	Announced []multiaddr.Multiaddr
-	// RelayAddrs are the relayed addresses among Announced: one per
-	// reservation held.
+	// RelayAddrs are the relayed addresses among Announced: one per relay
+	// holding a reservation and per transport of that relay.
 	RelayAddrs []multiaddr.Multiaddr
 	// RelayService reports whether the relay service was asked for, and
 	// RelayServing whether it runs (it does only while publicly reachable).

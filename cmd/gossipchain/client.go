@@ -362,7 +362,7 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 			{"mining", mining}, {"miner address", st.MinerAddress},
 		}
 		if st.NAT != nil {
-			rows = append(rows, [2]string{"reachability", natSummary(st.NAT.Reachability, len(st.NAT.RelayAddrs), st.NAT.RelayServing)})
+			rows = append(rows, [2]string{"reachability", natSummary(st.NAT.Reachability, st.NAT.RelayAddrs, st.NAT.RelayServing)})
 		}
 		for _, r := range rows {
 			fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/multiformats/go-multiaddr"
 
@@ -34,11 +35,19 @@ func addrStrings(addrs []multiaddr.Multiaddr) []string {
 	return out
 }
 
-// natSummary is the "reachability" line of gossipchain status.
-func natSummary(reach string, relays int, serving bool) string {
+// natSummary is the "reachability" line of gossipchain status: AutoNAT's
+// verdict, the relays holding a reservation (relayAddrs has one address per
+// relay and transport) and whether the relay service runs.
+func natSummary(reach string, relayAddrs []string, serving bool) string {
 	s := reach
-	if relays > 0 {
-		s += fmt.Sprintf(", %d relay reservation(s)", relays)
+	relays := map[string]bool{}
+	for _, a := range relayAddrs {
+		if before, _, ok := strings.Cut(a, "/p2p-circuit"); ok {
+			relays[before[strings.LastIndex(before, "/p2p/")+1:]] = true
+		}
+	}
+	if len(relays) > 0 {
+		s += fmt.Sprintf(", relay reservations on %d relay(s)", len(relays))
 	}
 	if serving {
 		s += ", relay service on"
