@@ -292,6 +292,7 @@ type (
 		Direction string  `json:"direction"`
 		Source    string  `json:"source"`
 		Height    *uint64 `json:"height"`
+		Limited   bool    `json:"limited"`
 	}
 	cliTx struct {
 		ID        string `json:"id"`
@@ -382,7 +383,11 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 			if p.Height != nil {
 				h = strconv.FormatUint(*p.Height, 10)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, h, p.Direction, p.Source, p.Addr)
+			src := p.Source
+			if p.Limited {
+				src += " (relayed only)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, h, p.Direction, src, p.Addr)
 		}
 		if len(peers) == 0 {
 			fmt.Fprintln(tw, "(no peers)")
