@@ -61,10 +61,6 @@ const (
 	// per peer).
 	AutoNATServiceGlobal  = 30
 	AutoNATServicePerPeer = 3
-	// recordRefreshInterval is how often the address book takes the newest
-	// signed records of connected peers (their relayed addresses change
-	// after the first identify).
-	recordRefreshInterval = 5 * time.Second
 )
 
 // relayHop is the protocol a peer offering the relay service speaks.
@@ -203,20 +199,15 @@ func reachabilityName(r network.Reachability) string {
 	}
 }
 
-// watchNAT logs what the node learns about its reachability and its relays,
-// and keeps the address book's signed records of connected peers current.
+// watchNAT logs what the node learns about its reachability and its relays.
 // It returns when the node closes.
 func (n *Node) watchNAT(sub event.Subscription) {
 	defer sub.Close()
-	t := time.NewTicker(recordRefreshInterval)
-	defer t.Stop()
 	var relayed []multiaddr.Multiaddr
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
-		case <-t.C:
-			n.refreshRecords()
 		case e, ok := <-sub.Out():
 			if !ok {
 				return

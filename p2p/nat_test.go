@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/core/record"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	"github.com/multiformats/go-multiaddr"
@@ -135,4 +137,37 @@ func TestWellFormedRelayed(t *testing.T) {
 			t.Errorf("wellFormedRelayed(%s) = %v, want %v", s, got, want)
 		}
 	}
+}
+
+// The address book follows a connected peer's newer signed record (identify
+// push, after a relay reservation or, here, a new listen address), so that
+// peer exchange hands out its current addresses, relayed ones included.
+func TestAddrBookTakesNewerRecords(t *testing.T) {
+	a, b := newNode(t, testConfig(t)), newNode(t, testConfig(t))
+	connect(t, a, b)
+	waitFor(t, 10*time.Second, "b in a's address book", func() bool {
+		_, ok := a.book.get(b.ID())
+		return ok
+	})
+	extra, err := multiaddr.NewMultiaddr("/ip4/127.0.0.1/udp/0/quic-v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Host().Network().Listen(extra); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "b's new address in a's address book and record", func() bool {
+		e, ok := a.book.get(b.ID())
+		return ok && slices.ContainsFunc(e.Addrs, func(s string) bool { return strings.Contains(s, "/quic-v1") }) &&
+			len(e.Record) > 0 && recordHasQUIC(t, e.Record)
+	})
+}
+
+func recordHasQUIC(t *testing.T, rec []byte) bool {
+	t.Helper()
+	_, r, err := record.ConsumeEnvelope(rec, peer.PeerRecordEnvelopeDomain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(r.(*peer.PeerRecord).Addrs, func(m multiaddr.Multiaddr) bool { return strings.Contains(m.String(), "/quic-v1") })
 }

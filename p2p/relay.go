@@ -7,7 +7,6 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/multiformats/go-multiaddr"
 )
 
@@ -84,41 +83,6 @@ func (n *Node) dialBook(ai peer.AddrInfo) error {
 		n.log.Info("connected to peer through a relay only; waiting for a hole punch", "peer", ai.ID)
 	}
 	return nil
-}
-
-// refreshRecords takes into the address book the newest signed peer record
-// of every connected peer already in it: a peer that got a relay
-// reservation after the first identify announces its relayed addresses by
-// identify push, which updates the peerstore only.
-func (n *Node) refreshRecords() {
-	cab, ok := peerstore.GetCertifiedAddrBook(n.host.Peerstore())
-	if !ok {
-		return
-	}
-	now := time.Now()
-	for _, p := range n.host.Network().Peers() {
-		e, ok := n.book.get(p)
-		if !ok {
-			continue
-		}
-		env := cab.GetPeerRecord(p)
-		if env == nil {
-			continue
-		}
-		rec, err := env.Marshal()
-		if err != nil || len(rec) > MaxPeerRecordSize || slices.Equal(rec, e.Record) {
-			continue
-		}
-		r, err := env.Record()
-		if err != nil {
-			continue
-		}
-		pr, ok := r.(*peer.PeerRecord)
-		if !ok || pr.PeerID != p {
-			continue
-		}
-		n.book.learn(p, pr.Addrs, e.Source, false, rec, now)
-	}
 }
 
 // bestConn returns a direct connection of conns if there is one, else the
