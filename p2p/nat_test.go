@@ -171,3 +171,36 @@ func recordHasQUIC(t *testing.T, rec []byte) bool {
 	}
 	return slices.ContainsFunc(r.(*peer.PeerRecord).Addrs, func(m multiaddr.Multiaddr) bool { return strings.Contains(m.String(), "/quic-v1") })
 }
+
+// Relay candidates are the known peers offering the relay service, not only
+// bootstrap peers: here a peer met by Connect, and never a peer without it.
+func TestRelayCandidatesAreKnownRelays(t *testing.T) {
+	n := newNode(t, testConfig(t))
+	rh, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rh.Close()
+	r, err := relayv2.New(rh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	plain := newNode(t, testConfig(t))
+	for _, ai := range []peer.AddrInfo{{ID: rh.ID(), Addrs: rh.Addrs()}, {ID: plain.ID(), Addrs: plain.Host().Addrs()}} {
+		if err := n.Host().Connect(t.Context(), ai); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []peer.ID
+	waitFor(t, 10*time.Second, "the relay among the candidates", func() bool {
+		got = got[:0]
+		for ai := range n.nat.relayCandidates(t.Context(), 4) {
+			got = append(got, ai.ID)
+		}
+		return slices.Contains(got, rh.ID())
+	})
+	if slices.Contains(got, plain.ID()) {
+		t.Errorf("a peer without the relay service is a candidate: %v", got)
+	}
+}
