@@ -148,6 +148,16 @@ func TestNAT(t *testing.T) {
 	var a, b *node
 	t.Run("HolePunchBlocksAndTransactions", func(t *testing.T) {
 		a, b = nn.punched(t)
+		// QUIC punches; outgoing TCP has no port reuse and cannot.
+		ps, err := a.natPeers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if p.ID == b.mustStatus().PeerID && !strings.Contains(p.ConnAddr, "/quic-v1") {
+				t.Errorf("the punched connection is not QUIC: %s", p.ConnAddr)
+			}
+		}
 		punches := int64(0)
 		for _, n := range nn.privates() {
 			v, err := n.natView()
