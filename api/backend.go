@@ -83,4 +83,7 @@ type PeerInfo struct {
 	Height    *uint64 `json:"height"`
 	Head      string  `json:"head,omitempty"`
 	TotalWork string  `json:"total_work,omitempty"`
+	// Limited: the peer is connected only through a relay; no gossip and
+	// no chain exchange with it until a direct connection exists.
+	Limited bool `json:"limited"`
 }

@@ -34,6 +34,7 @@ type statusResponse struct {
 	Syncing       bool            `json:"syncing"`
 	TargetHeight  uint64          `json:"target_height"` // highest height a peer announced, at least height
 	Version       string          `json:"version"`
+	NAT           *NATStatus      `json:"nat,omitempty"` // reachability, announced and relayed addresses
 }
 
 // NetworkParams are the consensus parameters in GET /status, so that a
@@ -92,6 +93,10 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.KnownAddrs != nil {
 		st.KnownAddrs = s.cfg.KnownAddrs()
+	}
+	if s.cfg.NAT != nil {
+		nat := s.cfg.NAT()
+		st.NAT = &nat
 	}
 	if st.Addrs == nil {
 		st.Addrs = []string{}

@@ -102,6 +102,8 @@ type Config struct {
 	// KnownAddrs, when set, counts the peers of the node's address book
 	// (GET /status "known_addrs").
 	KnownAddrs func() int
+	// NAT, when set, reports the node's reachability (GET /status "nat").
+	NAT func() NATStatus
 }
 
 // Server is the node's HTTP API. Its handlers are safe for concurrent use.

@@ -332,14 +332,15 @@ func parseAddrs(ss []string) []multiaddr.Multiaddr {
 }
 
 // cleanAddrs keeps the dialable addresses among addrs (no unspecified IP, no
-// relay, no /p2p/ part), deduplicated, at most MaxAddrsPerPeer.
+// /p2p/ part of the peer itself; relayed addresses name their relay, see
+// wellFormedRelayed), deduplicated, at most MaxAddrsPerPeer.
 func cleanAddrs(addrs []multiaddr.Multiaddr) []string {
 	var out []string
 	for _, a := range addrs {
 		if a == nil || len(out) >= MaxAddrsPerPeer {
 			continue
 		}
-		if _, err := a.ValueForProtocol(multiaddr.P_CIRCUIT); err == nil {
+		if isRelayed(a) && !wellFormedRelayed(a) {
 			continue
 		}
 		bare, _ := peer.SplitAddr(a)

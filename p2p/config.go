@@ -81,6 +81,18 @@ type Config struct {
 	// empty. Subscriptions of peers to any other topic are dropped.
 	TopicKinds []string
 
+	// Announce lists multiaddrs (without /p2p/) advertised instead of the
+	// listen addresses, e.g. the public address of a port forwarded by a
+	// router; relayed addresses are advertised beside them. See nat.go.
+	Announce []string
+
+	// NATPortMap asks the router for a port mapping (UPnP, NAT-PMP).
+	NATPortMap bool
+
+	// RelayService offers a bounded circuit relay v2 service (RelayLimits)
+	// while AutoNAT finds the node publicly reachable.
+	RelayService bool
+
 	// Tuning knobs for tests; zero means the default.
 	banDuration      time.Duration // DefaultBanDuration
 	redialMin        time.Duration // first bootstrap redial delay, 1s
@@ -140,6 +152,9 @@ func (c Config) validate() error {
 	if c.LowWater < 0 || c.HighWater < 0 || c.LowWater > c.HighWater {
 		return fmt.Errorf("p2p config: watermarks must satisfy 0 <= LowWater <= HighWater, got %d and %d",
 			c.LowWater, c.HighWater)
+	}
+	if _, err := parseAnnounce(c.Announce); err != nil {
+		return fmt.Errorf("p2p config: %w", err)
 	}
 	if c.TargetPeers < 0 || c.TargetPeers > c.LowWater {
 		return fmt.Errorf("p2p config: TargetPeers must satisfy 0 <= TargetPeers <= LowWater (%d), got %d", c.LowWater, c.TargetPeers)

@@ -233,7 +233,7 @@ func (n *Node) startBookDial(e bookEntry) bool {
 		if n.host.Network().Connectedness(e.ID) == network.Connected {
 			return // it dialled us meanwhile
 		}
-		if err := n.dial(e.addrInfo()); err != nil {
+		if err := n.dialBook(e.addrInfo()); err != nil {
 			failures := n.book.dialFailed(e.ID, time.Now(), n.cfg.redialMin, n.cfg.redialMax)
 			if e.Kept && failures == 1 {
 				log.Info("cannot reach known peer; retrying with backoff", "err", err)
@@ -257,6 +257,9 @@ func (n *Node) startBookDial(e bookEntry) bool {
 
 // askPeer asks p for peers and adds the verified ones to the address book.
 func (n *Node) askPeer(p peer.ID) {
+	if n.host.Network().Connectedness(p) != network.Connected {
+		return // peers are exchanged over direct connections only (relay.go)
+	}
 	if protos, err := n.host.Peerstore().SupportsProtocols(p, DiscoveryProtocol(n.cfg.Network)); err != nil || len(protos) == 0 {
 		return
 	}

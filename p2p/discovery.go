@@ -65,6 +65,10 @@ func readUvarintLimited(r *bufio.Reader, max uint64) (int, error) {
 // the last hour.
 func (n *Node) handleDiscovery(s network.Stream) {
 	p := s.Conn().RemotePeer()
+	if LimitedConnection(s) { // peers are exchanged over direct connections only
+		_ = s.Reset()
+		return
+	}
 	release, penalize := n.discGate.Admit(p, time.Now())
 	if release == nil {
 		_ = s.Reset()

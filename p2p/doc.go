@@ -14,9 +14,17 @@
 // # Host
 //
 //   - Transports: TCP and QUIC (v1). Listen addresses default to DefaultListenAddrs
-//     (/ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/udp/4001/quic-v1). No relay, no DHT, no
-//     public bootstrappers: a node only ever talks to peers it was given, found on its
-//     LAN, or learned from those.
+//     (/ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/udp/4001/quic-v1). No DHT, no public
+//     bootstrappers: a node only ever talks to peers it was given, found on its LAN, or
+//     learned from those (relays included).
+//   - NAT traversal (nat.go, relay.go): AutoNAT v1 and v2 (client and server), the
+//     circuit relay v2 client reserving slots on up to MaxRelays known relays while
+//     AutoNAT says private, a bounded relay service with Config.RelayService (Relay*
+//     limits), hole punching (DCUtR, over QUIC: outgoing TCP has no port reuse),
+//     optional port mapping (Config.NATPortMap) and announced addresses
+//     (Config.Announce). A relayed connection is limited: no discovery, gossip, status,
+//     chain or pool stream runs on it (LimitedConnection, DirectOnly). NATStatus reports
+//     what the node learned.
 //   - Identity: an Ed25519 key, stored by crypto.MarshalPrivateKey in
 //     <DataDir>/identity.key (mode 0600, DataDir created 0700). It is created on first
 //     start and reused afterwards, so the peer ID and multiaddrs survive restarts. A

@@ -72,6 +72,8 @@ type Node struct {
 	discStats  discoveryCounters
 	keeperWake chan struct{} // new peers learned: the keeper runs a round now
 
+	nat *natState // AutoNAT, relays, hole punching (nat.go, relay.go)
+
 	scoreMu sync.RWMutex
 	scores  map[peer.ID]float64
 
@@ -113,6 +115,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cm.Close()
 		return nil, err
 	}
+	nat, natOpts, err := newNAT(cfg)
+	if err != nil {
+		cm.Close()
+		rm.Close()
+		return nil, err
+	}
 	h, err := libp2p.New(
 		libp2p.Identity(key),
 		libp2p.ListenAddrs(listen...),
@@ -126,7 +134,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.ResourceManager(rm),
-		libp2p.DisableRelay(),
+		// AutoNAT, relay client (and service), hole punching: nat.go.
+		// Hole punching works over QUIC, whose dials leave from the
+		// listen port; TCP without port reuse cannot punch.
+		libp2p.ChainOptions(natOpts...),
 	)
 	if err != nil {
 		cm.Close()
@@ -150,6 +161,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		book:       openAddrBook(cfg.DataDir, cfg.Logger.With("component", "p2p")),
 		discGate:   NewServeGate(discoveryBudget(), maxDiscoveryServing),
 		keeperWake: make(chan struct{}, 1),
+		nat:        nat,
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	for _, ai := range boot {
@@ -211,6 +223,9 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	if err := n.startDiscovery(); err != nil {
 		return fmt.Errorf("start discovery: %w", err)
+	}
+	if err := n.startNAT(); err != nil {
+		return err
 	}
 	if n.cfg.MDNS {
 		svc := mdns.NewMdnsService(n.host, MDNSServiceName(n.cfg.Network), mdnsNotifee{n})
@@ -332,8 +347,8 @@ func (n *Node) Peers() []PeerInfo {
 		if len(conns) == 0 {
 			continue
 		}
-		c := conns[0]
-		out = append(out, PeerInfo{ID: id, Addr: c.RemoteMultiaddr(), Direction: directionName(c.Stat().Direction)})
+		c := bestConn(conns)
+		out = append(out, PeerInfo{ID: id, Addr: c.RemoteMultiaddr(), Direction: directionName(c.Stat().Direction), Limited: c.Stat().Limited})
 	}
 	n.mu.Lock()
 	for i := range out {

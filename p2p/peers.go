@@ -45,6 +45,10 @@ type PeerInfo struct {
 	// Latency is the moving average of the peer's ping round trip; 0 before
 	// the first ping.
 	Latency time.Duration
+	// Limited reports that the peer is connected only through a relay (a
+	// limited connection, see relay.go): no gossip and no chain exchange
+	// with it until a direct connection exists.
+	Limited bool
 }
 
 func directionName(d network.Direction) string {

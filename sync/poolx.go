@@ -99,7 +99,7 @@ func (s *Service) startPoolExchange() error {
 	if err != nil {
 		return fmt.Errorf("subscribe to identify events: %w", err)
 	}
-	s.host.SetStreamHandler(PoolProtocol, s.poolx.handle)
+	s.host.SetStreamHandler(PoolProtocol, p2p.DirectOnly(s.poolx.handle))
 	s.goLocked(func() { s.poolx.watch(sub) })
 	s.goLocked(s.poolx.announceLoop)
 	return nil

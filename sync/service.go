@@ -296,8 +296,8 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("subscribe to connectedness events: %w", err)
 	}
-	s.host.SetStreamHandler(StatusProtocol, s.handleStatus)
-	s.host.SetStreamHandler(BlocksProtocol, s.handleBlocks)
+	s.host.SetStreamHandler(StatusProtocol, p2p.DirectOnly(s.handleStatus))
+	s.host.SetStreamHandler(BlocksProtocol, p2p.DirectOnly(s.handleBlocks))
 
 	s.goLocked(func() { s.watchPeers(s.evSub) })
 	s.goLocked(s.syncLoop)

@@ -19,11 +19,13 @@
 //	footprint  memory, goroutines and open files of a node (item 6)
 //	retarget   mining processes on a 1 s target whose hash rate changes halfway (item 7)
 //	discovery  a fresh node reaching its peer target; reconvergence after the hub dies (item 8)
+//	holepunch  nodes behind two NATs on a simulated internet: share and time of direct connections (item 11; root)
 //	report     write the Markdown table (and BENCHMARKS.md) from a results file
 //
 // gcbench starts node processes from a gossipchain binary (--gossipchain, or
 // one it builds), all on 127.0.0.1 with mDNS off, and stops every process it
-// started before it exits, also on SIGINT or SIGTERM.
+// started before it exits, also on SIGINT or SIGTERM. holepunch runs its nodes
+// in network namespaces instead (internal/netsim), with mDNS on.
 package main
 
 import (
@@ -57,6 +59,7 @@ var benchmarks = map[string]benchmark{
 	"footprint": {6, "Footprint", runFootprint},
 	"retarget":  {7, "Retargeting", runRetarget},
 	"discovery": {8, "Discovery", runDiscovery},
+	"holepunch": {11, "NAT traversal", runHolepunch},
 }
 
 const usage = `gcbench measures gossipchain. Usage:
@@ -69,6 +72,7 @@ const usage = `gcbench measures gossipchain. Usage:
   gcbench footprint [--blocks 100000] [common flags]
   gcbench retarget  [--nodes 5] [--duration 5m] [--target 1s] [--half-life 10s] [--step 10] [common flags]
   gcbench discovery [--nodes 25] [common flags]
+  gcbench holepunch [--attempts 20] [--parallel 4] [--nat masquerade,random-fully] [--timeout 60s] [common flags]
   gcbench report    --results FILE [--out BENCHMARKS.md]
 
 Common flags:

@@ -280,6 +280,11 @@ type (
 		Syncing      bool     `json:"syncing"`
 		TargetHeight uint64   `json:"target_height"`
 		Version      string   `json:"version"`
+		NAT          *struct {
+			Reachability string   `json:"reachability"`
+			RelayAddrs   []string `json:"relay_addrs"`
+			RelayServing bool     `json:"relay_serving"`
+		} `json:"nat"`
 	}
 	cliPeer struct {
 		ID        string  `json:"id"`
@@ -287,6 +292,7 @@ type (
 		Direction string  `json:"direction"`
 		Source    string  `json:"source"`
 		Height    *uint64 `json:"height"`
+		Limited   bool    `json:"limited"`
 	}
 	cliTx struct {
 		ID        string `json:"id"`
@@ -356,6 +362,9 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 			{"syncing", syncing}, {"peers", strconv.Itoa(st.Peers)}, {"pending", strconv.Itoa(st.Pending)},
 			{"mining", mining}, {"miner address", st.MinerAddress},
 		}
+		if st.NAT != nil {
+			rows = append(rows, [2]string{"reachability", natSummary(st.NAT.Reachability, st.NAT.RelayAddrs, st.NAT.RelayServing)})
+		}
 		for _, r := range rows {
 			fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
 		}
@@ -374,7 +383,11 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 			if p.Height != nil {
 				h = strconv.FormatUint(*p.Height, 10)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, h, p.Direction, p.Source, p.Addr)
+			src := p.Source
+			if p.Limited {
+				src += " (relayed only)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, h, p.Direction, src, p.Addr)
 		}
 		if len(peers) == 0 {
 			fmt.Fprintln(tw, "(no peers)")

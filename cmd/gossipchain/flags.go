@@ -87,6 +87,11 @@ type config struct {
 	pprofAddr    string // empty: no profiling listener
 	targetPeers  int    // --target-peers: the connection target D
 	dialKnown    bool   // --dial-known: redial the peers of the address book
+
+	// NAT traversal.
+	announce     []string // --announce: multiaddrs advertised instead of the listen ones
+	natPortMap   bool     // --nat-portmap: ask the router for a port mapping
+	relayService bool     // --relay-service: offer a bounded circuit relay while publicly reachable
 }
 
 // listFlag collects a repeatable, comma-separated flag.
@@ -151,10 +156,14 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		version    = fs.Bool("version", false, "print the version and exit")
 		pprofAddr  = fs.String("pprof", "", "serve net/http/pprof and /debug/gossip/{id} (when a block or transaction was accepted and stored, in ns) on their own listener at this `address` host:port (default off; keep it on 127.0.0.1)")
 		target     = fs.Int("target-peers", p2p.DefaultTargetPeers, "connection target: peers of the address book are dialled, and peers asked for more, while the node has fewer `peers` (at most 32)")
+		natPortMap = fs.Bool("nat-portmap", false, "ask the router for a port mapping (UPnP, NAT-PMP); off by default")
+		relaySvc   = fs.Bool("relay-service", false, "offer a bounded circuit relay v2 service to nodes behind NAT while AutoNAT finds this node publicly reachable (limits in README)")
+		announce   listFlag
 		dialKnown  = fs.Bool("dial-known", true, "dial the peers remembered in the address book (datadir/peers.json) at start and when below the target (--dial-known=false to use only --bootstrap, mDNS and /nodes/register)")
 	)
 	fs.Var(&port, "p", "HTTP API `port` on 127.0.0.1, as in the tutorial: -p 5001 is --http 127.0.0.1:5001")
 	fs.Var(&listen, "listen", "libp2p listen `multiaddr`; repeatable or comma-separated (default TCP and QUIC on 0.0.0.0, see below)")
+	fs.Var(&announce, "announce", "`multiaddr` (without /p2p/) to advertise instead of the listen addresses, e.g. a forwarded public port; repeatable or comma-separated")
 	fs.Var(&bootstrap, "bootstrap", "bootstrap peer `multiaddr` ending in /p2p/<peer id>, dialled at start and redialled when lost; repeatable or comma-separated")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHeader)
@@ -180,6 +189,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 
 	cfg := config{mdns: *mdns, mine: *mine, listen: listen, bootstrap: bootstrap, minerAddress: *minerAddr,
 		targetPeers: *target, dialKnown: *dialKnown}
+	cfg.announce, cfg.natPortMap, cfg.relayService = announce, *natPortMap, *relaySvc
 	if cfg.targetPeers < 1 || cfg.targetPeers > p2p.DefaultLowWater {
 		return config{}, fmt.Errorf("--target-peers %d: want 1-%d", cfg.targetPeers, p2p.DefaultLowWater)
 	}
@@ -247,6 +257,15 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	for _, s := range cfg.listen {
 		if _, err := multiaddr.NewMultiaddr(s); err != nil {
 			return config{}, fmt.Errorf("--listen %q: not a multiaddr: %v", s, err)
+		}
+	}
+	for _, s := range cfg.announce {
+		m, err := multiaddr.NewMultiaddr(s)
+		if err != nil {
+			return config{}, fmt.Errorf("--announce %q: not a multiaddr: %v", s, err)
+		}
+		if _, err := m.ValueForProtocol(multiaddr.P_P2P); err == nil {
+			return config{}, fmt.Errorf("--announce %q: give the address without /p2p/<peer id>", s)
 		}
 	}
 	for _, s := range cfg.bootstrap {

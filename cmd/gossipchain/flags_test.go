@@ -74,6 +74,18 @@ func TestParseFlags(t *testing.T) {
 			}
 			return ""
 		}},
+		{[]string{"--announce", "/ip4/7.7.7.7/tcp/4001,/ip4/7.7.7.7/udp/4001/quic-v1", "--nat-portmap", "--relay-service"}, func(c config) string {
+			if len(c.announce) != 2 || c.announce[1] != "/ip4/7.7.7.7/udp/4001/quic-v1" || !c.natPortMap || !c.relayService {
+				return fmt.Sprintf("%+v", c)
+			}
+			return ""
+		}},
+		{nil, func(c config) string {
+			if len(c.announce) != 0 || c.natPortMap || c.relayService {
+				return fmt.Sprintf("NAT traversal flags on by default: %+v", c)
+			}
+			return ""
+		}},
 		// The default network retargets, from 16 bits, toward 10 s blocks.
 		{nil, func(c config) string {
 			if p := chain.DefaultParams(); c.params != p || c.params.FixedDifficulty || c.params.Difficulty() != 16 {
@@ -125,6 +137,8 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"--listen", "127.0.0.1:4001"}, "--listen"},
 		{[]string{"--bootstrap", "/ip4/127.0.0.1/tcp/4001"}, "/p2p/"},
 		{[]string{"--bootstrap", "not-a-multiaddr"}, "--bootstrap"},
+		{[]string{"--announce", "7.7.7.7:4001"}, "--announce"},
+		{[]string{"--announce", "/ip4/7.7.7.7/tcp/4001/p2p/12D3KooWJGKNTzPnFdZAoh6maKtQXhZsbbiPgwBbgZKALEyQcsgQ"}, "without /p2p/"},
 		{[]string{"--miner-threads", "-2"}, "--miner-threads"},
 		{[]string{"--miner-address", ""}, "--miner-address"},
 		{[]string{"--miner-address", "a\tb"}, "--miner-address"},

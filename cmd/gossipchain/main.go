@@ -109,6 +109,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		MDNS:           cfg.mdns,
 		TargetPeers:    cfg.targetPeers,
 		SkipAddrBook:   !cfg.dialKnown,
+		Announce:       cfg.announce,
+		NATPortMap:     cfg.natPortMap,
+		RelayService:   cfg.relayService,
 		MaxMessageSize: params.MaxBlockSize + maxMessageOverhead,
 		Logger:         log,
 	})
@@ -162,6 +165,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		Progress:   func() api.SyncProgress { return syncProgress(svc.Progress()) },
 		CORS:       cfg.cors,
 		KnownAddrs: node.KnownAddrs,
+		NAT:        func() api.NATStatus { return natStatus(node.NATStatus()) },
 		Collectors: discoveryCollectors(node, svc),
 	})
 	ln, err := net.Listen("tcp", cfg.httpAddr)

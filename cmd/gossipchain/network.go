@@ -52,6 +52,7 @@ func (n network) Peers() []api.PeerInfo {
 			out[i].ConnAddr = p.Addr.String()
 		}
 		out[i].Addr = dialable(p)
+		out[i].Limited = p.Limited
 	}
 	return out
 }

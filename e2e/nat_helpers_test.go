@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gossipchain/gossipchain/internal/netsim"
+)
+
+// newInternet builds a simulated internet (internal/netsim) removed when the
+// test ends; the test is skipped unless running as root with ip(8) and
+// iptables(8).
+func newInternet(t testing.TB) *netsim.Internet {
+	t.Helper()
+	if err := netsim.Check(); err != nil {
+		t.Skipf("skipping: %v (CI runs these tests as root)", err)
+	}
+	in, err := netsim.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(in.Close)
+	return in
+}
+
+// startNATNode starts a node on h: TCP and QUIC on port, HTTP on the
+// management address, mDNS on, the given bootstrap peers and flags.
+func startNATNode(t testing.TB, h netsim.Host, port int, bootstrap []string, extra ...string) *node {
+	t.Helper()
+	return startNode(t, nodeOptions{
+		network:   "nat",
+		netns:     h.NS,
+		listenIP:  h.IP,
+		p2pPort:   port,
+		httpAddr:  h.MgmtIP + ":5000",
+		mdns:      true,
+		bootstrap: bootstrap,
+		extra:     append([]string{"--listen", fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", h.IP, port)}, extra...),
+	})
+}
+
+// natView is the part of GET /status and /peers the NAT tests read.
+type natView struct {
+	PeerID string `json:"peer_id"`
+	NAT    struct {
+		Reachability   string   `json:"reachability"`
+		ReachableAddrs []string `json:"reachable_addrs"`
+		AnnouncedAddrs []string `json:"announced_addrs"`
+		RelayAddrs     []string `json:"relay_addrs"`
+		RelayServing   bool     `json:"relay_serving"`
+		HolePunchesOK  int64    `json:"hole_punches_ok"`
+	} `json:"nat"`
+}
+
+type natPeer struct {
+	ID       string `json:"id"`
+	ConnAddr string `json:"conn_addr"`
+	Source   string `json:"source"`
+	Limited  bool   `json:"limited"`
+}
+
+func (n *node) natView() (natView, error) {
+	var v natView
+	_, err := n.getJSON("/status", &v)
+	return v, err
+}
+
+func (n *node) natPeers() ([]natPeer, error) {
+	var ps []natPeer
+	_, err := n.getJSON("/peers", &ps)
+	return ps, err
+}
+
+// directPeer reports whether n has a direct (not relayed) connection to
+// the peer id whose remote address is on ip.
+func (n *node) directPeer(id, ip string) (bool, error) {
+	ps, err := n.natPeers()
+	if err != nil {
+		return false, err
+	}
+	for _, p := range ps {
+		if p.ID == id && !p.Limited && strings.HasPrefix(p.ConnAddr, "/ip4/"+ip+"/") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// natWait is the deadline of the NAT conditions: AutoNAT's dial-back of a
+// private node ends with a timeout (up to 15 s), before reservations and
+// hole punches can start.
+const natWait = 2 * time.Minute
+
+// waitNAT polls cond every 200 ms until it returns nil or natWait passes.
+func waitNAT(t testing.TB, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(natWait)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = cond(); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s: not reached within %s: %v", what, natWait, err)
+}
+
+// bootAddrs returns n's TCP and QUIC multiaddrs on ip with its peer ID.
+func bootAddrs(t testing.TB, n *node, ip string, port int) []string {
+	t.Helper()
+	id := n.mustStatus().PeerID
+	return []string{
+		fmt.Sprintf("/ip4/%s/udp/%d/quic-v1/p2p/%s", ip, port, id),
+		fmt.Sprintf("/ip4/%s/tcp/%d/p2p/%s", ip, port, id),
+	}
+}
