@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gossipchain/gossipchain/internal/netsim"
+	"github.com/gossipchain/gossipchain/e2e/netsim"
 )
 
-// newInternet builds a simulated internet (internal/netsim) removed when the
+// newInternet builds a simulated internet (e2e/netsim) removed when the
 // test ends; the test is skipped unless running as root with ip(8) and
 // iptables(8).
 func newInternet(t testing.TB) *netsim.Internet {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gossipchain/gossipchain/internal/netsim"
+	"github.com/gossipchain/gossipchain/e2e/netsim"
 )
 
 // natNet is the topology of TestNAT: a public relay/bootstrap node and a

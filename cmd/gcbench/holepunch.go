@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gossipchain/gossipchain/internal/netsim"
+	"github.com/gossipchain/gossipchain/e2e/netsim"
 )
 
 // holepunchAttempt is what one attempt of the holepunch benchmark saw, in
@@ -22,7 +22,7 @@ type holepunchAttempt struct {
 }
 
 // runHolepunch measures NAT traversal (item 11) on a simulated internet of
-// network namespaces (internal/netsim): per attempt, a public relay node
+// network namespaces (e2e/netsim): per attempt, a public relay node
 // (--relay-service) and a second public node, and two private nodes, each
 // alone behind its own NAT router of the kind tried, all bootstrapped to the
 // relay. It reports, per NAT kind, the share of attempts in which the two

@@ -25,7 +25,7 @@
 // gcbench starts node processes from a gossipchain binary (--gossipchain, or
 // one it builds), all on 127.0.0.1 with mDNS off, and stops every process it
 // started before it exits, also on SIGINT or SIGTERM. holepunch runs its nodes
-// in network namespaces instead (internal/netsim), with mDNS on.
+// in network namespaces instead (e2e/netsim), with mDNS on.
 package main
 
 import (
