@@ -1,0 +1,287 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// This file tests signed ledgers with real processes: the wallet
+// subcommands against a node, a double spend across a partition, and the
+// replay of a signed transaction.
+
+// signedOpts are the options of a node of a signed network.
+func signedOpts(network string, extra ...string) nodeOptions {
+	return nodeOptions{network: network, difficulty: 4, extra: append([]string{"--ledger", "signed"}, extra...)}
+}
+
+// account is the answer of GET /accounts/{address}.
+type account struct {
+	Address      string `json:"address"`
+	Balance      uint64 `json:"balance"`
+	Nonce        uint64 `json:"nonce"`
+	Pending      int    `json:"pending"`
+	PendingNonce uint64 `json:"pending_nonce"`
+}
+
+func (n *node) account(addr string) (account, error) {
+	var a account
+	code, err := n.getJSON("/accounts/"+addr, &a)
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("GET /accounts/%s: HTTP %d", addr, code)
+	}
+	return a, err
+}
+
+// waitBalance waits until addr's balance on every node is want.
+func waitBalance(t *testing.T, addr string, want uint64, nodes ...*node) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("balance of %s is %d on every node", addr, want), func() error {
+		for i, n := range nodes {
+			a, err := n.account(addr)
+			if err != nil {
+				return err
+			}
+			if a.Balance != want {
+				return fmt.Errorf("node %d: balance %d", i, a.Balance)
+			}
+		}
+		return nil
+	})
+}
+
+// waitPending waits until every transaction of ids is pending on every node.
+func waitPending(t *testing.T, ids []string, nodes ...*node) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("transactions %v pending on every node", ids), func() error {
+		for i, n := range nodes {
+			for _, id := range ids {
+				if st, err := n.txStatus(id); err != nil || st != "pending" {
+					return fmt.Errorf("node %d: transaction %s is %q (%v)", i, id, st, err)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// reward is the block reward of the node's network.
+func (n *node) reward() uint64 {
+	n.t.Helper()
+	var st struct {
+		Params struct {
+			Reward uint64 `json:"reward"`
+		} `json:"params"`
+	}
+	if _, err := n.getJSON("/status", &st); err != nil || st.Params.Reward == 0 {
+		n.t.Fatalf("GET /status params.reward: %+v %v", st, err)
+	}
+	return st.Params.Reward
+}
+
+var (
+	addressLine = regexp.MustCompile(`(?m)^address +(12D3KooW\w+)$`)
+	txIDLine    = regexp.MustCompile(`(?m)^id +([0-9a-f]{64})$`)
+)
+
+// newKey runs gossipchain key new --out path and returns the address.
+func newKey(t *testing.T, path string) string {
+	t.Helper()
+	out, errOut, code := gossipchain(t, "key", "new", "--out", path)
+	m := addressLine.FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("key new --out %s: exit %d\n%s%s", path, code, out, errOut)
+	}
+	return m[1]
+}
+
+// send runs gossipchain send and returns the transaction id.
+func send(t *testing.T, n *node, key, to string, amount uint64) string {
+	t.Helper()
+	out, errOut, code := gossipchain(t, "send", "--key", key, "--to", to, "--amount", fmt.Sprint(amount), "--node", n.url)
+	m := txIDLine.FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("send --key %s --to %s --amount %d: exit %d\n%s%s", key, to, amount, code, out, errOut)
+	}
+	return m[1]
+}
+
+// TestWalletEndToEnd creates keys with gossipchain key new, mines to one of
+// them, pays another with gossipchain send (two payments in a row: the
+// second one's nonce counts the first, still pending), and spends a node's
+// mining rewards with its identity key; every balance is read back from
+// both nodes after the blocks are mined.
+func TestWalletEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	alice := newKey(t, filepath.Join(dir, "alice.key"))
+	bob := newKey(t, filepath.Join(dir, "bob.key"))
+	if out, _, code := gossipchain(t, "key", "show", "--key", filepath.Join(dir, "alice.key")); code != 0 || strings.TrimSpace(out) != alice {
+		t.Fatalf("key show: exit %d: %q, want %s", code, out, alice)
+	}
+	if _, errOut, code := gossipchain(t, "key", "new", "--out", filepath.Join(dir, "alice.key")); code == 0 || !strings.Contains(errOut, "already exists") {
+		t.Fatalf("key new over an existing file: exit %d: %s", code, errOut)
+	}
+
+	a := startNode(t, signedOpts("wallet", "--miner-address", alice))
+	b := startNode(t, signedOpts("wallet"))
+	if err := b.register(a.multiaddr()); err != nil {
+		t.Fatal(err)
+	}
+	r := a.reward()
+
+	if _, errOut, code := gossipchain(t, "mine", "2", "--node", a.url); code != 0 {
+		t.Fatalf("mine 2: exit %d: %s", code, errOut)
+	}
+	waitBalance(t, alice, 2*r, a, b)
+	// Two payments in a row: the second is signed with the next nonce.
+	tx1 := send(t, a, filepath.Join(dir, "alice.key"), bob, 2)
+	tx2 := send(t, a, filepath.Join(dir, "alice.key"), bob, 1)
+	acct, err := a.account(alice)
+	if err != nil || acct.Nonce != 0 || acct.Pending != 2 || acct.PendingNonce != 2 {
+		t.Fatalf("alice with two pending payments: %+v %v", acct, err)
+	}
+
+	// Node b's rewards go to its peer ID; its identity key spends them.
+	bKey := filepath.Join(b.opts.datadir, "identity.key")
+	bID := b.mustStatus().PeerID
+	if out, _, code := gossipchain(t, "key", "show", "--key", bKey); code != 0 || strings.TrimSpace(out) != bID {
+		t.Fatalf("key show of node b's identity key: exit %d: %q, want %s", code, out, bID)
+	}
+	waitPending(t, []string{tx1, tx2}, b)
+	b.mine() // alice's two payments and b's reward
+	waitBalance(t, bob, 3, a, b)
+	waitBalance(t, bID, r, a, b)
+	for _, id := range []string{tx1, tx2} {
+		if st, err := a.txStatus(id); err != nil || st != "confirmed" {
+			t.Fatalf("transaction %s: %q %v", id, st, err)
+		}
+	}
+	tx3 := send(t, b, bKey, bob, r)
+	waitPending(t, []string{tx3}, a)
+	a.mine()
+	waitBalance(t, bob, 3+r, a, b)
+	waitBalance(t, bID, 0, a, b)
+	waitBalance(t, alice, 3*r-3, a, b)
+	if st, err := b.txStatus(tx3); err != nil || st != "confirmed" {
+		t.Fatalf("transaction %s: %q %v", tx3, st, err)
+	}
+	acct, err = b.account(alice)
+	if err != nil || acct.Nonce != 2 || acct.Pending != 0 || acct.PendingNonce != 2 {
+		t.Fatalf("alice after her payments were mined: %+v %v", acct, err)
+	}
+
+	// The history of bob, newest first, in pages of one.
+	var ids []string
+	cursor := ""
+	for range 10 {
+		var page struct {
+			Transactions []struct {
+				BlockIndex  uint64 `json:"block_index"`
+				Transaction struct {
+					ID string `json:"id"`
+				} `json:"transaction"`
+			} `json:"transactions"`
+			Next string `json:"next_cursor"`
+		}
+		path := "/accounts/" + bob + "/transactions?limit=1"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		if code, err := a.getJSON(path, &page); err != nil || code != http.StatusOK || len(page.Transactions) > 1 {
+			t.Fatalf("GET %s: %d %+v %v", path, code, page, err)
+		}
+		for _, e := range page.Transactions {
+			ids = append(ids, e.Transaction.ID)
+		}
+		if cursor = page.Next; cursor == "" {
+			break
+		}
+	}
+	if len(ids) != 3 || ids[0] != tx3 || !(ids[1] == tx1 && ids[2] == tx2 || ids[1] == tx2 && ids[2] == tx1) {
+		t.Fatalf("bob's history %v, want %s then %s and %s", ids, tx3, tx1, tx2)
+	}
+
+	// Clear errors.
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"send", "--key", filepath.Join(dir, "none.key"), "--to", bob, "--amount", "1", "--node", a.url}, 1, "does not exist"},
+		{[]string{"send", "--key", filepath.Join(a.opts.datadir, "chain.db"), "--to", bob, "--amount", "1", "--node", a.url}, 1, "not a gossipchain key"},
+		{[]string{"send", "--key", filepath.Join(dir, "bob.key"), "--to", "bob", "--amount", "1", "--node", a.url}, 1, "address"},
+		{[]string{"send", "--key", filepath.Join(dir, "bob.key"), "--to", alice, "--amount", "0", "--node", a.url}, 2, "positive integer"},
+		{[]string{"send", "--key", filepath.Join(dir, "bob.key"), "--to", alice, "--amount", "1000000", "--node", a.url}, 1, "balance"},
+		{[]string{"send", "--key", filepath.Join(dir, "bob.key"), "--to", alice, "--amount", "1", "--node", fmt.Sprintf("http://127.0.0.1:%d", freePort(t))}, 1, "cannot reach"},
+	} {
+		out, errOut, code := gossipchain(t, c.args...)
+		if code != c.code || !strings.Contains(errOut, c.want) {
+			t.Errorf("gossipchain %s: exit %d (want %d): %s%s (want %q)", strings.Join(c.args, " "), code, c.code, out, errOut, c.want)
+		}
+	}
+
+	// The tutorial's unsigned transaction says how to make a signed one.
+	var e struct {
+		Error string `json:"error"`
+	}
+	code, err := a.do(http.MethodPost, "/transactions/new", `{"sender": "alice", "recipient": "bob", "amount": 5}`, &e)
+	if err != nil || code != http.StatusBadRequest || !strings.Contains(e.Error, "gossipchain send") || !strings.Contains(e.Error, "POST /transactions") {
+		t.Fatalf("POST /transactions/new on a signed network: %d %q %v", code, e.Error, err)
+	}
+}
+
+// signedTx returns the JSON of a transaction as GET /transactions/{id}
+// serves it.
+func (n *node) signedTx(id string) string {
+	n.t.Helper()
+	var out struct {
+		Transaction json.RawMessage `json:"transaction"`
+	}
+	if code, err := n.getJSON("/transactions/"+id, &out); err != nil || code != http.StatusOK {
+		n.t.Fatalf("GET /transactions/%s: %d %v", id, code, err)
+	}
+	return string(out.Transaction)
+}
+
+// TestLedgerReplay submits a signed transaction again: to the node that
+// has it pending (409), to the same network once it is mined (400: its
+// nonce is used), and to a node of another signed network, whose genesis
+// differs (400: the signature does not verify there).
+func TestLedgerReplay(t *testing.T) {
+	dir := t.TempDir()
+	alice := newKey(t, filepath.Join(dir, "alice.key"))
+	a := startNode(t, signedOpts("replay-a", "--miner-address", alice))
+	other := startNode(t, signedOpts("replay-b", "--miner-address", alice))
+	a.mine()
+	other.mine()
+	bob := newKey(t, filepath.Join(dir, "bob.key"))
+	id := send(t, a, filepath.Join(dir, "alice.key"), bob, 1)
+	tx := a.signedTx(id)
+
+	var e struct {
+		Error string `json:"error"`
+		Rule  string `json:"rule"`
+	}
+	if code, err := a.do(http.MethodPost, "/transactions", tx, &e); err != nil || code != http.StatusConflict {
+		t.Fatalf("the pending transaction again: %d %+v %v", code, e, err)
+	}
+	a.mine()
+	if st, err := a.txStatus(id); err != nil || st != "confirmed" {
+		t.Fatalf("transaction %s: %q %v", id, st, err)
+	}
+	e.Error, e.Rule = "", ""
+	if code, err := a.do(http.MethodPost, "/transactions", tx, &e); err != nil || code != http.StatusBadRequest || !strings.Contains(e.Error, "nonce") {
+		t.Fatalf("the mined transaction again, same network: %d %+v %v", code, e, err)
+	}
+	e.Error, e.Rule = "", ""
+	if code, err := other.do(http.MethodPost, "/transactions", tx, &e); err != nil || code != http.StatusBadRequest || !strings.Contains(e.Error, "signature") {
+		t.Fatalf("the transaction on another network: %d %+v %v", code, e, err)
+	}
+	if acct, err := other.account(alice); err != nil || acct.Nonce != 0 || acct.Pending != 0 {
+		t.Fatalf("alice on the other network after the replay: %+v %v", acct, err)
+	}
+}
