@@ -285,3 +285,100 @@ func TestLedgerReplay(t *testing.T) {
 		t.Fatalf("alice on the other network after the replay: %+v %v", acct, err)
 	}
 }
+
+// TestLedgerDoubleSpendPartition spends the same coins twice across a
+// partition: two groups of two nodes share a funded account's history but
+// no connection (the second group got the blocks through POST /blocks);
+// each group spends the account's whole balance with the same nonce to a
+// different recipient and mines it, the second group more. After the
+// groups are joined, every node is on the heavier branch, its spend is
+// confirmed everywhere, and the other spend is in no node's pool nor chain;
+// the nodes that held it logged why it left their pool.
+func TestLedgerDoubleSpendPartition(t *testing.T) {
+	dir := t.TempDir()
+	aliceKey := filepath.Join(dir, "alice.key")
+	alice := newKey(t, aliceKey)
+	x := newKey(t, filepath.Join(dir, "x.key"))
+	y := newKey(t, filepath.Join(dir, "y.key"))
+
+	a1 := startNode(t, signedOpts("split", "--miner-address", alice, "--dial-known=false"))
+	a1.mine()
+	a1.mine()
+	r := a1.reward()
+	// b1 gets the same history without ever connecting to a1.
+	b1 := startNode(t, signedOpts("split", "--dial-known=false"))
+	for i := 2; i <= 3; i++ {
+		var blk json.RawMessage
+		if code, err := a1.getJSON(fmt.Sprintf("/blocks/%d", i), &blk); err != nil || code != http.StatusOK {
+			t.Fatalf("GET /blocks/%d: %d %v", i, code, err)
+		}
+		if code, err := b1.do(http.MethodPost, "/blocks", string(blk), nil); err != nil || code != http.StatusCreated {
+			t.Fatalf("POST /blocks %d to b1: %d %v", i, code, err)
+		}
+	}
+	a2 := startNode(t, signedOpts("split", "--dial-known=false", "--bootstrap", a1.multiaddr()))
+	b2 := startNode(t, signedOpts("split", "--dial-known=false", "--bootstrap", b1.multiaddr()))
+	left, right, all := []*node{a1, a2}, []*node{b1, b2}, []*node{a1, a2, b1, b2}
+	sameHead(t, all, 3)
+	waitBalance(t, alice, 2*r, all...)
+
+	// The same coins, the same nonce, two recipients.
+	spendL := send(t, a1, aliceKey, x, 2*r)
+	spendR := send(t, b1, aliceKey, y, 2*r)
+	waitPending(t, []string{spendL}, left...)
+	waitPending(t, []string{spendR}, right...)
+	mineOnSide(t, left, 0)
+	mineOnSide(t, right, 0)
+	mineOnSide(t, right, 1)
+	heavy := b1.mustStatus()
+	for _, n := range left {
+		if code, err := n.blockCode(heavy.Head); err != nil || code != http.StatusNotFound {
+			t.Fatalf("the partition let the right side's head through: %d %v", code, err)
+		}
+		if st, err := n.txStatus(spendL); err != nil || st != "confirmed" {
+			t.Fatalf("left side: its spend %s is %q (%v), want confirmed", spendL, st, err)
+		}
+	}
+	waitBalance(t, x, 2*r, left...)
+	waitBalance(t, y, 2*r, right...)
+
+	// Heal: one link between the groups.
+	if err := a2.register(b2.multiaddr()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "every node on the heavier branch", func() error {
+		for i, n := range all {
+			if ok, err := n.hasOnMain(heavy.Head, heavy.Height); err != nil || !ok {
+				return fmt.Errorf("node %d: %s@%d not on its main chain (%v)", i, heavy.Head, heavy.Height, err)
+			}
+		}
+		return nil
+	})
+	eventually(t, "exactly one spend survives on every node", func() error {
+		for i, n := range all {
+			if st, err := n.txStatus(spendR); err != nil || st != "confirmed" {
+				return fmt.Errorf("node %d: the surviving spend %s is %q (%v)", i, spendR, st, err)
+			}
+			if st, err := n.txStatus(spendL); err != nil || st != "" {
+				return fmt.Errorf("node %d: the dropped spend %s is %q (%v), want unknown", i, spendL, st, err)
+			}
+		}
+		return nil
+	})
+	for _, n := range left {
+		n.waitLog("the dropped spend's reason in the log", regexp.QuoteMeta(spendL), `(?i)nonce|balance`)
+	}
+	waitBalance(t, x, 0, all...)
+	waitBalance(t, y, 2*r, all...)
+	waitBalance(t, alice, 0, all...)
+	for i, n := range all {
+		if acct, err := n.account(alice); err != nil || acct.Nonce != 1 || acct.Pending != 0 {
+			t.Fatalf("node %d: alice after the heal: %+v %v", i, acct, err)
+		}
+	}
+	// Mining on the losing side does not bring the dropped spend back.
+	mineOnSide(t, all, 0)
+	if st, err := a1.txStatus(spendL); err != nil || st != "" {
+		t.Fatalf("the dropped spend after another block: %q %v", st, err)
+	}
+}
