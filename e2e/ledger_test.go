@@ -23,8 +23,9 @@ func signedOpts(network string, extra ...string) nodeOptions {
 type account struct {
 	Address      string `json:"address"`
 	Balance      uint64 `json:"balance"`
-	Nonce        uint64 `json:"nonce"`
+	NextNonce    uint64 `json:"next_nonce"`
 	Pending      int    `json:"pending"`
+	PendingSpend uint64 `json:"pending_spend"`
 	PendingNonce uint64 `json:"pending_nonce"`
 }
 
@@ -141,7 +142,7 @@ func TestWalletEndToEnd(t *testing.T) {
 	tx1 := send(t, a, filepath.Join(dir, "alice.key"), bob, 2)
 	tx2 := send(t, a, filepath.Join(dir, "alice.key"), bob, 1)
 	acct, err := a.account(alice)
-	if err != nil || acct.Nonce != 0 || acct.Pending != 2 || acct.PendingNonce != 2 {
+	if err != nil || acct.NextNonce != 0 || acct.Pending != 2 || acct.PendingNonce != 2 || acct.PendingSpend != 3 {
 		t.Fatalf("alice with two pending payments: %+v %v", acct, err)
 	}
 
@@ -170,7 +171,7 @@ func TestWalletEndToEnd(t *testing.T) {
 		t.Fatalf("transaction %s: %q %v", tx3, st, err)
 	}
 	acct, err = b.account(alice)
-	if err != nil || acct.Nonce != 2 || acct.Pending != 0 || acct.PendingNonce != 2 {
+	if err != nil || acct.NextNonce != 2 || acct.Pending != 0 || acct.PendingNonce != 2 {
 		t.Fatalf("alice after her payments were mined: %+v %v", acct, err)
 	}
 
@@ -281,7 +282,7 @@ func TestLedgerReplay(t *testing.T) {
 	if code, err := other.do(http.MethodPost, "/transactions", tx, &e); err != nil || code != http.StatusBadRequest || !strings.Contains(e.Error, "signature") {
 		t.Fatalf("the transaction on another network: %d %+v %v", code, e, err)
 	}
-	if acct, err := other.account(alice); err != nil || acct.Nonce != 0 || acct.Pending != 0 {
+	if acct, err := other.account(alice); err != nil || acct.NextNonce != 0 || acct.Pending != 0 {
 		t.Fatalf("alice on the other network after the replay: %+v %v", acct, err)
 	}
 }
@@ -372,7 +373,7 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 	waitBalance(t, y, 2*r, all...)
 	waitBalance(t, alice, 0, all...)
 	for i, n := range all {
-		if acct, err := n.account(alice); err != nil || acct.Nonce != 1 || acct.Pending != 0 {
+		if acct, err := n.account(alice); err != nil || acct.NextNonce != 1 || acct.Pending != 0 {
 			t.Fatalf("node %d: alice after the heal: %+v %v", i, acct, err)
 		}
 	}
