@@ -118,7 +118,13 @@ func (c *Chain) checkSanity(b *Block, now time.Time) error {
 		}
 		return ruleErrorf(ErrBadGenesis, "block %s claims index 1 but is not this network's genesis %s", b.Hash, c.genesis.Hash)
 	}
-	return c.params.CheckBlockSanity(b, now)
+	if err := c.params.CheckBlockSanity(b, now); err != nil {
+		return err
+	}
+	if c.params.Signed() {
+		return c.checkSignatures(b, c.sigs)
+	}
+	return nil
 }
 
 // writer applies blocks inside one store transaction and remembers what the
@@ -145,6 +151,21 @@ type writer struct {
 
 	mode      addMode     // how side blocks are treated, see sidebranch.go
 	sideAdded []sideBlock // side blocks written
+
+	// On a signed network: the account state as of the blocks written so
+	// far, the blocks connected to the main chain, and the pending
+	// transactions the new state made invalid.
+	led       *ledgerState
+	connected []*Block
+	dropped   []DroppedTx
+}
+
+// DroppedTx is a pending transaction that a change of the main chain made
+// invalid (its nonce was used, or its sender's balance no longer covers
+// it), and why.
+type DroppedTx struct {
+	Tx     Transaction
+	Reason string
 }
 
 // branch is a chain of stored blocks above a main-chain block.
@@ -181,6 +202,12 @@ func (w *writer) reset() {
 	w.flushed = false
 	w.lowest = 0
 	w.sideAdded = nil
+	w.led = nil
+	if w.c.params.Signed() {
+		w.led = newLedgerState(w.v)
+	}
+	w.connected = nil
+	w.dropped = nil
 }
 
 func (w *writer) headHash() Hash {
@@ -288,7 +315,13 @@ func (w *writer) extend(b *Block) error {
 			return ruleErrorf(ErrDuplicateTx, "transaction %s already in block %d", id, h)
 		}
 	}
-	if err := w.connect(b, e); err != nil {
+	var undo []undoEntry
+	if w.led != nil {
+		if undo, err = w.led.applyBlock(b); err != nil {
+			return err
+		}
+	}
+	if err := w.connect(b, e, undo); err != nil {
 		return err
 	}
 	w.dropFromPool(b)
@@ -324,6 +357,28 @@ func (w *writer) branchOf(hash Hash, index uint64) (*branch, error) {
 // reorganize makes b (whose entry is e), which grows br, the head: roll
 // the main chain back to the fork, then apply the branch and b.
 func (w *writer) reorganize(b *Block, e *Parent, br *branch) error {
+	// On a signed network the branch is applied to the accounts first, on
+	// a copy, so that a branch that breaks the ledger's rules is refused
+	// before anything is written.
+	undos := make([][]undoEntry, len(br.blocks)+1)
+	if w.led != nil {
+		trial := w.led.clone()
+		for h := w.headHeight(); h > br.fork; h-- {
+			undo, err := w.v.undoAt(h)
+			if err != nil {
+				return err
+			}
+			trial.undoBlock(undo)
+		}
+		for i, bb := range append(br.blocks[:len(br.blocks):len(br.blocks)], b) {
+			undo, err := trial.applyBlock(bb)
+			if err != nil {
+				return err
+			}
+			undos[i] = undo
+		}
+		w.led = trial
+	}
 	for h := w.headHeight(); h > br.fork; h-- {
 		old, err := w.c.recordBlock(w.v, h)
 		if err != nil {
@@ -332,15 +387,20 @@ func (w *writer) reorganize(b *Block, e *Parent, br *branch) error {
 		if err := w.v.disconnectMain(old); err != nil {
 			return err
 		}
+		if w.led != nil {
+			if err := w.v.deleteUndo(h); err != nil {
+				return err
+			}
+		}
 		w.abandoned = append(w.abandoned, old)
 	}
-	for _, bb := range br.blocks {
-		if err := w.connect(bb, nil); err != nil {
+	for i, bb := range br.blocks {
+		if err := w.connect(bb, nil, undos[i]); err != nil {
 			return err
 		}
 		w.dropFromPool(bb)
 	}
-	if err := w.connect(b, e); err != nil {
+	if err := w.connect(b, e, undos[len(br.blocks)]); err != nil {
 		return err
 	}
 	w.dropFromPool(b)
@@ -356,8 +416,9 @@ func (w *writer) reorganize(b *Block, e *Parent, br *branch) error {
 }
 
 // connect puts b on the main chain; e is its entry, or nil for a stored
-// side block, whose entry is read.
-func (w *writer) connect(b *Block, e *Parent) error {
+// side block, whose entry is read. On a signed network undo is its undo
+// data, which it writes.
+func (w *writer) connect(b *Block, e *Parent, undo []undoEntry) error {
 	if w.lowest == 0 || b.Index < w.lowest {
 		w.lowest = b.Index
 	}
@@ -366,6 +427,12 @@ func (w *writer) connect(b *Block, e *Parent) error {
 		if e, err = w.v.entryOf(b.Hash); err != nil {
 			return err
 		}
+	}
+	if w.led != nil {
+		if err := w.v.putUndo(b.Index, undo); err != nil {
+			return err
+		}
+		w.connected = append(w.connected, b)
 	}
 	return w.v.connectMain(b, e)
 }
@@ -405,8 +472,8 @@ func (w *writer) finish() error {
 	if err != nil {
 		return err
 	}
-	if w.lowest <= indexed || w.c.ix.tailLen()+len(w.v.blk)+len(w.v.txs) >= flushEntries {
-		if err := w.c.ix.flush(tx, w.v.blk, w.v.txs, w.head.Index); err != nil {
+	if w.lowest <= indexed || w.c.ix.tailLen()+len(w.v.blk)+len(w.v.txs)+w.v.addrN >= flushEntries {
+		if err := w.c.ix.flush(w.v, w.head.Index); err != nil {
 			return err
 		}
 		w.flushed = true
@@ -439,6 +506,13 @@ func (w *writer) finish() error {
 			delete(w.poolDrop, id)
 		}
 	}
+	if w.led != nil {
+		// And what the new accounts make invalid.
+		back = w.revalidatePool(back)
+		if err := w.led.flush(); err != nil {
+			return err
+		}
+	}
 	st, err := w.c.pool.stage(tx, w.poolDrop, back)
 	if err != nil {
 		return err
@@ -452,20 +526,29 @@ func (w *writer) commitMemory() {
 	if w.flushed {
 		// The runs changed: their directory, read from the committed
 		// store, replaces the tails' entries in one step per index.
-		var blkDir, txDir []dirRun
+		var blkDir, txDir, addrDir []dirRun
 		if err := w.c.db.View(func(tx *bolt.Tx) error {
 			blkDir = loadDir(tx.Bucket(bucketHashIx), w.c.ix.blocks.directory())
 			txDir = loadDir(tx.Bucket(bucketTxIx), w.c.ix.txs.directory())
+			if w.c.ix.addrs != nil {
+				addrDir = loadDir(tx.Bucket(bucketAddrIx), w.c.ix.addrs.directory())
+			}
 			return nil
 		}); err != nil {
 			w.c.log.Error("reading the index directory failed", "err", err)
 		}
 		w.c.ix.blocks.reset(blkDir)
 		w.c.ix.txs.reset(txDir)
+		if w.c.ix.addrs != nil {
+			w.c.ix.addrs.reset(addrDir)
+		}
 		w.c.ix.gen.Add(1)
 	} else {
 		w.c.ix.blocks.add(w.v.blk)
 		w.c.ix.txs.add(w.v.txs)
+		if w.c.ix.addrs != nil {
+			w.c.ix.addrs.add(w.v.addrs)
+		}
 	}
 	w.commitSide()
 	if w.pool != nil {
@@ -477,6 +560,9 @@ func (w *writer) commitMemory() {
 		w.c.setHead(w.head, w.tip)
 		if w.reorged {
 			w.c.log.Info("chain reorganised", "height", w.head.Index, "head", w.head.Hash, "abandoned", len(w.abandoned), "returned_txs", len(w.returned()))
+		}
+		for _, d := range w.dropped {
+			w.c.log.Info("pending transaction dropped", "tx", d.Tx.ID, "sender", d.Tx.Sender, "nonce", d.Tx.Nonce, "reason", d.Reason)
 		}
 	}
 }
@@ -494,7 +580,7 @@ func (w *writer) returned() []Transaction {
 }
 
 func (w *writer) result() AddResult {
-	res := AddResult{Status: SideBranch, Head: w.c.Head(), Abandoned: len(w.abandoned)}
+	res := AddResult{Status: SideBranch, Head: w.c.Head(), Abandoned: len(w.abandoned), Dropped: w.dropped}
 	switch {
 	case w.reorged:
 		res.Status = Reorganized

@@ -23,6 +23,13 @@ type Config struct {
 	Path         string           // required: the store file, e.g. <datadir>/chain.db
 	PoolMaxCount int              // pending pool bound in transactions; default 50,000
 	PoolMaxBytes int              // pending pool bound in encoded bytes; default 32 MiB
+	// PoolMaxPerAccount bounds the pending transactions of one sender on a
+	// signed network; default DefaultPoolMaxPerAccount.
+	PoolMaxPerAccount int
+	// SignatureCache is how many verified transaction ids a signed network
+	// remembers, so that a pending transaction's signature is not verified
+	// again in a block; default DefaultSignatureCache.
+	SignatureCache int
 	Now          func() time.Time // the clock for the future-timestamp rule; default time.Now
 	Logger       *slog.Logger     // default slog.Default()
 	// RefuseNew refuses to start a new chain in an empty store file: set it
@@ -73,6 +80,10 @@ type AddResult struct {
 	Returned []Transaction
 	// Abandoned counts the main-chain blocks rolled back.
 	Abandoned int
+	// Dropped lists, on a signed network, the pending transactions (and
+	// those of abandoned blocks) that the new main chain made invalid,
+	// with the reason; each is also logged.
+	Dropped []DroppedTx
 }
 
 // Chain is a node's chain: every valid block it has seen, the main chain of
@@ -102,6 +113,7 @@ type Chain struct {
 	}
 
 	pool    *pool
+	sigs    *sigCache // verified signatures, on a signed network
 	ix      *indexes
 	commits *committer
 	side    sideIndex // side blocks stored since Open, see sidebranch.go
@@ -130,6 +142,12 @@ func Open(cfg Config) (*Chain, error) {
 	if cfg.PoolMaxBytes <= 0 {
 		cfg.PoolMaxBytes = 32 << 20
 	}
+	if cfg.PoolMaxPerAccount <= 0 {
+		cfg.PoolMaxPerAccount = DefaultPoolMaxPerAccount
+	}
+	if cfg.SignatureCache <= 0 {
+		cfg.SignatureCache = DefaultSignatureCache
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -146,6 +164,12 @@ func Open(cfg Config) (*Chain, error) {
 		log:     cfg.Logger,
 		pool:    newPool(cfg.PoolMaxCount, cfg.PoolMaxBytes),
 		ix:      newIndexes(),
+	}
+	if c.params.Signed() {
+		c.pool.signed = true
+		c.pool.maxPerAccount = cfg.PoolMaxPerAccount
+		c.sigs = newSigCache(cfg.SignatureCache)
+		c.ix.addrs = newAddrIndex()
 	}
 	c.notify.ch = make(chan struct{})
 	if err := c.open(cfg); err != nil {
@@ -216,15 +240,23 @@ func closeQuietly(db *bolt.DB) (err error) {
 // head, the index tails and the pool. Only a new store, and stale pool
 // entries, need a write transaction.
 func (c *Chain) load() error {
-	var fresh bool
+	var fresh, format2 bool
 	if err := c.db.View(func(tx *bolt.Tx) error {
 		fresh = tx.Bucket(bucketMeta) == nil
 		if fresh {
 			return nil
 		}
+		if format2 = isFormat2(tx); format2 {
+			return nil
+		}
 		return dbInit(tx, &c.params, c.genesis, c.ix)
 	}); err != nil {
 		return err
+	}
+	if format2 {
+		if err := c.upgradeFormat2(); err != nil {
+			return err
+		}
 	}
 	if fresh {
 		if err := c.db.Update(func(tx *bolt.Tx) error { return dbInit(tx, &c.params, c.genesis, c.ix) }); err != nil {
@@ -319,7 +351,7 @@ func (c *Chain) checkStore(tx *bolt.Tx) (*Block, error) {
 			return nil, err
 		}
 	}
-	blk, txs := map[Hash]uint64{}, map[Hash]uint64{}
+	blk, txs, addrs := map[Hash]uint64{}, map[Hash]uint64{}, map[Hash][]uint64{}
 	for h := from; h <= height; h++ {
 		b, err := c.recordBlock(v, h)
 		if err != nil {
@@ -359,12 +391,18 @@ func (c *Chain) checkStore(tx *bolt.Tx) (*Block, error) {
 			for i := range b.Transactions {
 				txs[b.Transactions[i].ID] = h
 			}
+			if c.ix.addrs != nil && h > 1 {
+				noteAddrs(addrs, b)
+			}
 		}
 		recent = appendRecent(recent, b.Timestamp)
 		prev = b
 	}
 	c.ix.blocks.add(blk)
 	c.ix.txs.add(txs)
+	if c.ix.addrs != nil {
+		c.ix.addrs.add(addrs)
+	}
 	if prev == nil || prev.Hash != headHash {
 		// The head is the last record (checked above); read it.
 		if prev, err = c.recordBlock(v, height); err != nil {

@@ -103,10 +103,11 @@ func DecodeTransaction(data []byte) (Transaction, error) {
 
 func decodeTx(data []byte, tx *Transaction) ([]byte, error) {
 	var err error
-	if tx.Sender, data, err = decodeAddress(data, "sender"); err != nil {
+	signed := len(data) >= 2 && data[0]&(signedFlag>>8) != 0
+	if tx.Sender, data, err = decodeAddress(data, "sender", signedFlag); err != nil {
 		return nil, err
 	}
-	if tx.Recipient, data, err = decodeAddress(data, "recipient"); err != nil {
+	if tx.Recipient, data, err = decodeAddress(data, "recipient", 0); err != nil {
 		return nil, err
 	}
 	if len(data) < 16 {
@@ -114,15 +115,29 @@ func decodeTx(data []byte, tx *Transaction) ([]byte, error) {
 	}
 	tx.Amount = binary.BigEndian.Uint64(data)
 	tx.Nonce = binary.BigEndian.Uint64(data[8:])
+	data = data[16:]
+	tx.Signature = Signature{}
+	if signed {
+		if len(data) < SignatureSize {
+			return nil, ruleErrorf(ErrMalformed, "signature truncated")
+		}
+		copy(tx.Signature[:], data)
+		if tx.Signature.IsZero() {
+			return nil, ruleErrorf(ErrMalformed, "signed transaction with an all-zero signature")
+		}
+		data = data[SignatureSize:]
+	}
 	tx.ID = tx.ComputeID()
-	return data[16:], nil
+	return data, nil
 }
 
-func decodeAddress(data []byte, field string) (string, []byte, error) {
+// decodeAddress decodes a length-prefixed address; flags are bits of the
+// length that are not part of it.
+func decodeAddress(data []byte, field string, flags uint16) (string, []byte, error) {
 	if len(data) < 2 {
 		return "", nil, ruleErrorf(ErrMalformed, "%s truncated", field)
 	}
-	n := int(binary.BigEndian.Uint16(data))
+	n := int(binary.BigEndian.Uint16(data) &^ flags)
 	if n > MaxAddressLen {
 		return "", nil, ruleErrorf(ErrTooLarge, "%s is %d bytes, more than %d", field, n, MaxAddressLen)
 	}

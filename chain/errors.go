@@ -23,6 +23,12 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrWrongNetwork: a store or block belongs to another network.
 	ErrWrongNetwork = errors.New("wrong network")
+	// ErrAccountFull: the sender has as many pending transactions as one
+	// account may have (Config.PoolMaxPerAccount); it comes with
+	// ErrPoolFull.
+	ErrAccountFull = errors.New("the sender has the most pending transactions one account may have")
+	// ErrNotSigned: accounts were asked of a network whose ledger is open.
+	ErrNotSigned = errors.New("the network's ledger is open: it has no accounts")
 )
 
 // ErrorCode identifies which consensus rule a block or transaction broke.
@@ -45,6 +51,11 @@ const (
 	ErrBadTransaction                      // a malformed transaction
 	ErrDuplicateTx                         // a transaction id repeated in the block or its ancestors
 	ErrBadGenesis                          // a block claiming index 1 that is not the network's genesis
+	// The rules of a signed ledger (see ledger.go).
+	ErrSignatureRequired   // an unsigned transaction on a signed network, or a signed one on an open network
+	ErrBadSignature        // the signature does not verify under the network's rule
+	ErrBadNonce            // the nonce is not the sender's next account sequence
+	ErrInsufficientBalance // the sender's balance does not cover the amount
 )
 
 var codeNames = map[ErrorCode]string{
@@ -62,6 +73,11 @@ var codeNames = map[ErrorCode]string{
 	ErrBadTransaction: "bad_transaction",
 	ErrDuplicateTx:    "duplicate_transaction",
 	ErrBadGenesis:     "bad_genesis",
+
+	ErrSignatureRequired:   "signature_required",
+	ErrBadSignature:        "bad_signature",
+	ErrBadNonce:            "bad_nonce",
+	ErrInsufficientBalance: "insufficient_balance",
 }
 
 // String returns a short snake_case name, suitable as a metric label.

@@ -41,6 +41,7 @@ const (
 
 type indexes struct {
 	blocks, txs *runIndex
+	addrs       *addrIndex // on a signed network, see addrindex.go
 	// gen counts the changes of the runs; a reader that found nothing
 	// while it changed reads again (see Chain.readIndexed).
 	gen atomic.Uint64
@@ -79,6 +80,9 @@ func (ix *indexes) tailLen() int {
 		r.mu.RLock()
 		n += len(r.tail)
 		r.mu.RUnlock()
+	}
+	if ix.addrs != nil {
+		n += ix.addrs.tailLen()
 	}
 	return n
 }
@@ -281,12 +285,19 @@ func (r *runIndex) directory() []dirRun {
 func (ix *indexes) loadDirs(tx *bolt.Tx) {
 	ix.blocks.setDir(loadDir(tx.Bucket(ix.blocks.bucket), ix.blocks.directory()))
 	ix.txs.setDir(loadDir(tx.Bucket(ix.txs.bucket), ix.txs.directory()))
+	if ix.addrs != nil {
+		ix.addrs.setDir(loadDir(tx.Bucket(bucketAddrIx), ix.addrs.directory()))
+	}
 }
 
-// flush writes the tails and the entries added in tx (blk, txs) as new
-// runs and records that the runs cover the main chain up to indexed. The
-// tails must be reset once tx commits.
-func (ix *indexes) flush(tx *bolt.Tx, blk, txs map[Hash]uint64, indexed uint64) error {
+// flush writes the tails and the entries added in v's transaction (blk,
+// txs, addrs) as new runs and records that the runs cover the main chain
+// up to indexed. The tails must be reset once the transaction commits.
+func (ix *indexes) flush(v *view, indexed uint64) error {
+	tx, blk, txs := v.tx, v.blk, v.txs
+	if err := ix.flushAddrs(tx, v.addrs); err != nil {
+		return fmt.Errorf("write address index run: %w", err)
+	}
 	for _, p := range []struct {
 		r     *runIndex
 		added map[Hash]uint64
@@ -317,7 +328,7 @@ func makeRun(a, b map[Hash]uint64) ([]byte, error) {
 				continue
 			}
 			if height > math.MaxUint32 {
-				return fmt.Errorf("height %d does not fit the index", height)
+				return errHeightRange(height)
 			}
 			es = append(es, entry{binary.BigEndian.Uint64(h[:8]), uint32(height)})
 		}
@@ -481,3 +492,5 @@ func searchRun(run []byte, prefix uint64, fn func(height uint64) bool) bool {
 	}
 	return false
 }
+
+func errHeightRange(h uint64) error { return fmt.Errorf("height %d does not fit the index", h) }

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"io"
 	"log/slog"
@@ -206,3 +207,6 @@ func idsOf(txs []Transaction) []Hash {
 	}
 	return out
 }
+
+// ed25519Expand returns the 64-byte private key of a 32-byte seed.
+func ed25519Expand(seed []byte) []byte { return ed25519.NewKeyFromSeed(seed) }

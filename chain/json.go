@@ -76,7 +76,8 @@ func DecodeBlockJSON(data []byte, maxTxs int) (*Block, error) {
 }
 
 // DecodeTransactionJSON strictly decodes a full transaction: an object with
-// exactly the keys id, sender, recipient, amount and nonce, under the same
+// exactly the keys id, sender, recipient, amount and nonce, and signature
+// for a signed transaction, under the same
 // rules as DecodeBlockJSON. The id is kept as given; Check verifies it.
 func DecodeTransactionJSON(data []byte) (Transaction, error) {
 	if err := checkJSONText(data); err != nil {
@@ -174,7 +175,7 @@ func (d jsonDecoder) object(fields []jsonField) error {
 		return err
 	}
 	for i, f := range fields {
-		if !seen[i] {
+		if !seen[i] && !f.optional {
 			return fmt.Errorf("missing field %q", f.name)
 		}
 	}
@@ -183,8 +184,9 @@ func (d jsonDecoder) object(fields []jsonField) error {
 
 // jsonField is one required key of an object.
 type jsonField struct {
-	name   string
-	decode func(d jsonDecoder) error
+	name     string
+	decode   func(d jsonDecoder) error
+	optional bool // the key may be absent
 }
 
 // scalar reads one JSON value that must be a string or a number (not
@@ -216,7 +218,7 @@ func scalar(name string, wantString bool, parse func(text string) error) jsonFie
 			return fmt.Errorf("got %s, want %s", describeToken(tok), want)
 		}
 		return parse(text)
-	}}
+	}, false}
 }
 
 func stringField(name string, dst *string) jsonField {
@@ -259,7 +261,26 @@ func decodeTxObject(d jsonDecoder, tx *Transaction) error {
 		stringField("recipient", &tx.Recipient),
 		uintField("amount", 64, func(v uint64) { tx.Amount = v }),
 		uintField("nonce", 64, func(v uint64) { tx.Nonce = v }),
+		signatureField("signature", &tx.Signature),
 	})
+}
+
+// signatureField is the optional "signature" key: 128 hex characters, not
+// all zero (an unsigned transaction has no key at all).
+func signatureField(name string, dst *Signature) jsonField {
+	f := scalar(name, true, func(text string) error {
+		s, err := ParseSignature(text)
+		if err != nil {
+			return err
+		}
+		if s.IsZero() {
+			return errors.New("an all-zero signature: leave the key out of an unsigned transaction")
+		}
+		*dst = s
+		return nil
+	})
+	f.optional = true
+	return f
 }
 
 func decodeBlockObject(d jsonDecoder, maxTxs int) (*Block, error) {
@@ -280,7 +301,7 @@ func decodeBlockObject(d jsonDecoder, maxTxs int) (*Block, error) {
 			b.Transactions = append(b.Transactions, tx)
 		}
 		return d.delim(']')
-	}}
+	}, false}
 	err := d.object([]jsonField{
 		uintField("index", 64, func(v uint64) { b.Index = v }),
 		timestampField("timestamp", &b.Timestamp),

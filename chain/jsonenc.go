@@ -42,7 +42,8 @@ func (b *Block) AppendJSON(dst []byte) []byte {
 func (b *Block) MarshalJSON() ([]byte, error) { return b.AppendJSON(make([]byte, 0, 256)), nil }
 
 // AppendJSON appends the transaction as JSON:
-// {"id":"…","sender":"…","recipient":"…","amount":…,"nonce":…}.
+// {"id":"…","sender":"…","recipient":"…","amount":…,"nonce":…}, with
+// ,"signature":"<128 hex>" before the brace for a signed transaction.
 func (tx *Transaction) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = tx.ID.appendJSON(dst)
@@ -54,6 +55,11 @@ func (tx *Transaction) AppendJSON(dst []byte) []byte {
 	dst = strconv.AppendUint(dst, tx.Amount, 10)
 	dst = append(dst, `,"nonce":`...)
 	dst = strconv.AppendUint(dst, tx.Nonce, 10)
+	if tx.IsSigned() {
+		dst = append(dst, `,"signature":"`...)
+		dst = hex.AppendEncode(dst, tx.Signature[:])
+		dst = append(dst, '"')
+	}
 	return append(dst, '}')
 }
 

@@ -21,11 +21,12 @@ func reflectJSON(t *testing.T, v any) []byte {
 
 func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	type plainTx struct {
-		ID        Hash   `json:"id"`
-		Sender    string `json:"sender"`
-		Recipient string `json:"recipient"`
-		Amount    uint64 `json:"amount"`
-		Nonce     uint64 `json:"nonce"`
+		ID        Hash      `json:"id"`
+		Sender    string    `json:"sender"`
+		Recipient string    `json:"recipient"`
+		Amount    uint64    `json:"amount"`
+		Nonce     uint64    `json:"nonce"`
+		Signature Signature `json:"signature,omitzero"`
 	}
 	type plainBlock struct {
 		Index        uint64    `json:"index"`
@@ -41,6 +42,9 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	var txs []Transaction
 	for i, a := range addrs {
 		txs = append(txs, Transaction{ID: Hash{byte(i)}, Sender: a, Recipient: addrs[len(addrs)-1-i], Amount: uint64(i + 1), Nonce: 1<<63 + uint64(i)})
+		if i%2 == 1 {
+			txs[i].Signature = Signature{byte(i), 0xab, 63: 0xcd}
+		}
 	}
 	b := &Block{Index: 42, Timestamp: 1704067260_123456, Transactions: txs, Proof: 1<<64 - 1, PreviousHash: Hash{1, 2}, Bits: 0x1d00ffff, TxRoot: Hash{3}, Hash: Hash{4}}
 	var plain plainBlock

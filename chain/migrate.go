@@ -72,6 +72,44 @@ func (c *Chain) migrate(path string) (err error) {
 	return nil
 }
 
+// isFormat2 reports whether the store's meta says format 2: the layout of
+// format 3 without the ledger's buckets.
+func isFormat2(tx *bolt.Tx) bool {
+	v := tx.Bucket(bucketMeta).Get(metaVersion)
+	return len(v) == 8 && binary.BigEndian.Uint64(v) == 2
+}
+
+// upgradeFormat2 upgrades a store of format 2 in place, in one store
+// transaction: it checks the network, creates the ledger's buckets and
+// writes format 3. Blocks, indexes and pending transactions stay as they
+// are: format 2 knew only the open ledger, whose networks keep no account
+// state, and a network's genesis commits to its ledger mode, so the
+// network check refuses a format-2 store opened for a signed network. A
+// crash before the commit leaves format 2, which the next start upgrades.
+func (c *Chain) upgradeFormat2() error {
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		if !isFormat2(tx) {
+			return nil
+		}
+		meta := tx.Bucket(bucketMeta)
+		if stored := meta.Get(metaGenesis); string(stored) != string(c.genesis.Hash[:]) {
+			return fmt.Errorf("%w: the store holds network %q with genesis %x, this node runs %q with genesis %s; use another data directory",
+				ErrWrongNetwork, meta.Get(metaNetwork), stored, c.params.Name, c.genesis.Hash)
+		}
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return meta.Put(metaVersion, heightKey(storeVersion))
+	})
+	if err != nil {
+		return fmt.Errorf("upgrade store of format 2: %w", err)
+	}
+	c.log.Info("store upgraded from format 2 to format 3", "network", c.params.Name)
+	return nil
+}
+
 // setAside describes a format-1 store that was set aside.
 type setAside struct {
 	path    string

@@ -40,6 +40,11 @@ func NewMiner(c *Chain, cfg MinerConfig) (*Miner, error) {
 	if err := checkAddress("miner address", cfg.Address); err != nil {
 		return nil, err
 	}
+	if c.params.Signed() {
+		if _, err := PublicKeyOf(cfg.Address); err != nil {
+			return nil, fmt.Errorf("miner address %q on a signed network: %w", cfg.Address, err)
+		}
+	}
 	if cfg.Address == RewardSender {
 		return nil, fmt.Errorf("miner address %q is reserved", RewardSender)
 	}
@@ -107,12 +112,16 @@ func (c *Chain) blockTemplate(address string) *Block {
 	reward := NewRewardTransaction(address, c.params.Reward, index)
 	size := HeaderSize + 4 + reward.encodedSize()
 	var txs []Transaction
-	for _, t := range c.Pending(c.params.MaxBlockTxs - 1) {
-		if size+t.encodedSize() > c.params.MaxBlockSize {
-			break
+	if c.params.Signed() {
+		txs = c.signedTemplateTxs(size)
+	} else {
+		for _, t := range c.Pending(c.params.MaxBlockTxs - 1) {
+			if size+t.encodedSize() > c.params.MaxBlockSize {
+				break
+			}
+			size += t.encodedSize()
+			txs = append(txs, t)
 		}
-		size += t.encodedSize()
-		txs = append(txs, t)
 	}
 	txs = append(txs, reward)
 	// The clock, but never before the median nor past the future limit

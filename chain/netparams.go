@@ -8,10 +8,17 @@ import (
 	"time"
 )
 
-// LedgerOpen is the ledger mode of the networks of protocol 2: free-form senders,
-// as in the tutorial. The only mode NetParams accepts so far; "signed"
-// is reserved for the ledger with keys and balances.
-const LedgerOpen = "open"
+// The ledger modes. LedgerOpen is the tutorial's: free-form senders,
+// amounts checked against nothing. LedgerSigned has accounts: every
+// transaction is signed by its sender's Ed25519 key (its address is the
+// key's peer ID), carries the sender's account sequence as its nonce, and
+// spends at most the sender's balance, which the mining reward credits
+// (see ledger.go). The mode is committed to by the genesis, so nodes of
+// different modes never connect.
+const (
+	LedgerOpen   = "open"
+	LedgerSigned = "signed"
+)
 
 // NetParamsVersion is the version byte that starts the canonical encoding
 // of NetParams.
@@ -77,7 +84,7 @@ type NetParams struct {
 	MaxBlockSize uint32
 	// MaxBlockTxs bounds a block's transactions, the reward included.
 	MaxBlockTxs uint32
-	// Ledger is the ledger mode; LedgerOpen is the only one so far.
+	// Ledger is the ledger mode: LedgerOpen or LedgerSigned.
 	Ledger string
 }
 
@@ -119,8 +126,8 @@ func (np *NetParams) Validate() error {
 		return fmt.Errorf("max block transactions %d: want 1..%d", np.MaxBlockTxs, MaxTxsLimit)
 	case np.MaxBlockSize < HeaderSize+4+txWireMin || np.MaxBlockSize > 64<<20:
 		return fmt.Errorf("max block size %d: want %d..%d", np.MaxBlockSize, HeaderSize+4+txWireMin, 64<<20)
-	case np.Ledger != LedgerOpen:
-		return fmt.Errorf("ledger mode %q: want %q", np.Ledger, LedgerOpen)
+	case np.Ledger != LedgerOpen && np.Ledger != LedgerSigned:
+		return fmt.Errorf("ledger mode %q: want %q or %q", np.Ledger, LedgerOpen, LedgerSigned)
 	}
 	initial, err := canonicalTarget("initial target", np.InitialTarget)
 	if err != nil {
@@ -168,7 +175,7 @@ func canonicalTarget(what string, c Compact) (*big.Int, error) {
 //	4     maximum block size, uint32 bytes
 //	4     maximum block transactions, uint32
 //	1     m = byte length of the ledger mode
-//	m     ledger mode, ASCII ("open")
+//	m     ledger mode, ASCII ("open" or "signed")
 //
 // All integers are big-endian.
 func (np *NetParams) AppendBinary(b []byte) ([]byte, error) {

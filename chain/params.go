@@ -56,7 +56,21 @@ type Params struct {
 	Reward          uint64 // amount of the reward transaction of every block
 	MaxBlockTxs     int    // transactions per block, the reward included
 	MaxBlockSize    int    // bytes of a block's binary encoding
+	// Ledger is the ledger mode, LedgerOpen or LedgerSigned; "" is
+	// LedgerOpen.
+	Ledger string
 }
+
+// LedgerMode returns the ledger mode, LedgerOpen when Ledger is empty.
+func (p *Params) LedgerMode() string {
+	if p.Ledger == "" {
+		return LedgerOpen
+	}
+	return p.Ledger
+}
+
+// Signed reports whether the network has the signed ledger.
+func (p *Params) Signed() bool { return p.Ledger == LedgerSigned }
 
 // NewParams returns the parameters of the fixed-difficulty network called
 // name whose blocks need difficulty leading zero bits (the target is the
@@ -106,7 +120,7 @@ func (p *Params) Net() NetParams {
 		Name: p.Name, TargetBlockTime: p.TargetBlockTime, HalfLife: p.HalfLife,
 		InitialTarget: p.InitialTarget, MaxTarget: p.MaxTarget, FixedDifficulty: p.FixedDifficulty,
 		Reward: p.Reward, MaxBlockSize: uint32(p.MaxBlockSize), MaxBlockTxs: uint32(p.MaxBlockTxs),
-		Ledger: LedgerOpen,
+		Ledger: p.LedgerMode(),
 	}
 }
 

@@ -1,10 +1,13 @@
 package chain
 
 import (
+	"cmp"
 	"container/list"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -28,6 +31,52 @@ type pool struct {
 	back     int64 // next sequence number for the back (new transactions)
 
 	quota poolQuota // origins of the transactions, see poolquota.go
+
+	// On a signed network: each sender's pending transactions, by nonce.
+	signed        bool
+	maxPerAccount int
+	senders       map[string]*senderQueue
+}
+
+// senderQueue is one sender's pending transactions on a signed network,
+// in nonce order (consecutive from the account's next nonce, which
+// admission and revalidation keep so), and their total amount.
+type senderQueue struct {
+	txs   []*poolEntry
+	spend uint64
+}
+
+// track adds e to its sender's queue, in nonce order. Called with p.mu held.
+func (p *pool) track(e *poolEntry) {
+	if !p.signed {
+		return
+	}
+	q := p.senders[e.tx.Sender]
+	if q == nil {
+		q = &senderQueue{}
+		p.senders[e.tx.Sender] = q
+	}
+	i, _ := slices.BinarySearchFunc(q.txs, e.tx.Nonce, func(x *poolEntry, n uint64) int { return cmp.Compare(x.tx.Nonce, n) })
+	q.txs = slices.Insert(q.txs, i, e)
+	q.spend += e.tx.Amount
+}
+
+// untrack removes e from its sender's queue. Called with p.mu held.
+func (p *pool) untrack(e *poolEntry) {
+	if !p.signed {
+		return
+	}
+	q := p.senders[e.tx.Sender]
+	if q == nil {
+		return
+	}
+	if i := slices.Index(q.txs, e); i >= 0 {
+		q.txs = slices.Delete(q.txs, i, i+1)
+		q.spend -= e.tx.Amount
+	}
+	if len(q.txs) == 0 {
+		delete(p.senders, e.tx.Sender)
+	}
 }
 
 type poolEntry struct {
@@ -42,7 +91,7 @@ type poolStage struct {
 }
 
 func newPool(maxCount, maxBytes int) *pool {
-	return &pool{maxCount: maxCount, maxBytes: maxBytes, order: list.New(), byID: map[Hash]*list.Element{}, front: -1}
+	return &pool{maxCount: maxCount, maxBytes: maxBytes, order: list.New(), byID: map[Hash]*list.Element{}, front: -1, senders: map[string]*senderQueue{}}
 }
 
 // seqKey maps a signed sequence number to an order-preserving key.
@@ -67,15 +116,43 @@ func (p *pool) load(v *view) (stale [][]byte, err error) {
 		}
 		_, inChain := v.txHeight(t.ID)
 		_, dup := p.byID[t.ID]
-		if inChain || dup || t.CheckFields() != nil || t.IsReward() {
+		if inChain || dup || t.CheckFields() != nil || t.IsReward() || t.IsSigned() != p.signed {
 			stale = append(stale, append([]byte(nil), k...))
 			continue
 		}
 		seq := keySeq(k)
-		p.byID[t.ID] = p.order.PushBack(&poolEntry{tx: t, seq: seq, size: len(val)})
+		e := &poolEntry{tx: t, seq: seq, size: len(val)}
+		p.byID[t.ID] = p.order.PushBack(e)
+		p.track(e)
 		p.bytes += len(val)
 		p.front = min(p.front, seq-1)
 		p.back = max(p.back, seq+1)
+	}
+	if p.signed {
+		// Signatures verified at admission; the accounts may have moved
+		// since (a crash between a block and the pool's clean-up cannot
+		// happen, both are one commit, but a store of another version
+		// could hold anything): keep what continues each account.
+		for _, s := range slices.Sorted(maps.Keys(p.senders)) {
+			q := p.senders[s]
+			st, err := v.storedAcct(s)
+			if err != nil {
+				return nil, err
+			}
+			var bad []*poolEntry
+			for _, e := range q.txs {
+				if len(bad) > 0 || checkSpend(&e.tx, st) != nil {
+					bad = append(bad, e)
+					continue
+				}
+				st.nonce++
+				st.balance -= e.tx.Amount
+			}
+			for _, e := range bad {
+				stale = append(stale, seqKey(e.seq))
+				p.removeLocked(e.tx.ID)
+			}
+		}
 	}
 	return stale, nil
 }
@@ -101,6 +178,7 @@ func (p *pool) insert(t Transaction) (*poolEntry, error) {
 	e := &poolEntry{tx: t, seq: p.back, size: size}
 	p.back++
 	p.byID[t.ID] = p.order.PushBack(e)
+	p.track(e)
 	p.bytes += size
 	return e, nil
 }
@@ -115,7 +193,9 @@ func (p *pool) remove(id Hash) {
 func (p *pool) removeLocked(id Hash) {
 	p.quota.forget(id)
 	if el, ok := p.byID[id]; ok {
-		p.bytes -= el.Value.(*poolEntry).size
+		e := el.Value.(*poolEntry)
+		p.bytes -= e.size
+		p.untrack(e)
 		p.order.Remove(el)
 		delete(p.byID, id)
 	}
@@ -173,6 +253,7 @@ func (p *pool) commit(st *poolStage) {
 	for i := len(st.back) - 1; i >= 0; i-- {
 		e := st.back[i]
 		p.byID[e.tx.ID] = p.order.PushFront(e)
+		p.track(e)
 		p.bytes += e.size
 		p.front = min(p.front, e.seq-1)
 	}
@@ -233,6 +314,18 @@ func (c *Chain) AddTransactionAsync(tx Transaction) (<-chan error, error) {
 	if tx.IsReward() {
 		return nil, ruleErrorf(ErrBadTransaction, "sender %q is reserved for mining rewards", RewardSender)
 	}
+	if err := c.params.checkLedgerFields(&tx); err != nil {
+		return nil, err
+	}
+	if c.params.Signed() {
+		// Verify outside the lock, unless the transaction is known.
+		if c.pool.has(tx.ID) {
+			return nil, fmt.Errorf("%w: %s is pending", ErrKnownTransaction, tx.ID)
+		}
+		if err := c.verifyCached(&tx); err != nil {
+			return nil, err
+		}
+	}
 	c.mu.Lock()
 	if c.pool.has(tx.ID) {
 		c.mu.Unlock()
@@ -244,6 +337,12 @@ func (c *Chain) AddTransactionAsync(tx Transaction) (<-chan error, error) {
 	if inChain {
 		c.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s is in block %d", ErrKnownTransaction, tx.ID, height)
+	}
+	if c.params.Signed() {
+		if err := c.admitSpend(&tx); err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
 	}
 	e, err := c.pool.insert(tx)
 	if err != nil {

@@ -104,6 +104,26 @@ func (p *pool) evictForLocked(origin string) *poolEntry {
 	return victim
 }
 
+// evictAfterLocked removes from memory the pending transactions of the
+// victim's sender with later nonces, and returns them. Called with
+// Chain.mu and p.mu held.
+func (p *pool) evictAfterLocked(victim *poolEntry) []*poolEntry {
+	q := p.senders[victim.tx.Sender]
+	if q == nil {
+		return nil
+	}
+	var out []*poolEntry
+	for _, e := range q.txs {
+		if e.tx.Nonce > victim.tx.Nonce {
+			out = append(out, e)
+		}
+	}
+	for _, e := range out {
+		p.removeLocked(e.tx.ID)
+	}
+	return out
+}
+
 // AddTransactionFrom is AddTransaction for a transaction from origin: the
 // peer ID of the peer that sent it, or "" for this node's own submissions.
 // When the pool is full it makes room by evicting the newest transaction of
@@ -122,7 +142,7 @@ func (c *Chain) AddTransactionFrom(tx Transaction, origin string) error {
 // written before the call returns, and its channel is ready at once.
 func (c *Chain) AddTransactionAsyncFrom(tx Transaction, origin string) (<-chan error, error) {
 	durable, err := c.AddTransactionAsync(tx)
-	if errors.Is(err, ErrPoolFull) {
+	if errors.Is(err, ErrPoolFull) && !errors.Is(err, ErrAccountFull) {
 		// tx passed every check of AddTransactionAsync: evict and insert
 		// under one lock, so that concurrent additions cannot take the room.
 		if err = c.evictAndInsert(tx, origin); err == nil {
@@ -158,6 +178,12 @@ func (c *Chain) evictAndInsert(tx Transaction, origin string) error {
 			break
 		}
 		victims = append(victims, victim)
+		if c.pool.signed {
+			// The victim's later nonces could no longer be mined.
+			c.pool.mu.Lock()
+			victims = append(victims, c.pool.evictAfterLocked(victim)...)
+			c.pool.mu.Unlock()
+		}
 		e, err = c.pool.insert(tx)
 	}
 	c.mu.Unlock()

@@ -9,7 +9,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The store layout, format 2. The main chain is append-only: its blocks are
+// The store layout, format 3 (format 2 and the account buckets of the
+// signed ledger). The main chain is append-only: its blocks are
 // keyed by height, so that adding a block appends to the B-tree. Blocks off
 // the main chain, which are few, are keyed by hash. The two random-key
 // indexes (block hash → height, transaction id → height) are sorted runs
@@ -25,6 +26,11 @@ var (
 	bucketHashIx = []byte("hashix") // run number → sorted run of (block hash prefix, height)
 	bucketTxIx   = []byte("txix")   // run number → sorted run of (transaction id prefix, height)
 	bucketPool   = []byte("pool")   // sequence → binary transaction (pending pool)
+	// The signed ledger's (empty on an open network): accounts, undo data
+	// and the address index (see ledger.go, addrindex.go).
+	bucketAccounts = []byte("accounts") // address → balance || next nonce
+	bucketUndo     = []byte("undo")     // height → the prior states of the accounts the main-chain block touched
+	bucketAddrIx   = []byte("addrix")   // run number → sorted run of (address hash prefix, height)
 
 	metaNetwork  = []byte("network")
 	metaGenesis  = []byte("genesis")
@@ -37,8 +43,9 @@ var (
 // storeVersion is the layout version written in the meta bucket. A store
 // of format 1 (the first release: blocks keyed by hash, difficulty headers
 // of protocol 1) holds a chain of no network of this protocol; opening one
-// sets it aside (migrate.go).
-const storeVersion = 2
+// sets it aside. A store of format 2 (the same layout without the ledger's
+// buckets) is upgraded in place. See migrate.go.
+const storeVersion = 3
 
 // An entry is what the store derives for every block when it is added:
 // cumulative work (32 bytes, big-endian) || time mark (8) || the parent's
@@ -139,6 +146,10 @@ type view struct {
 	txs map[Hash]uint64 // transaction id → height, connected in this transaction
 
 	runCache map[*runIndex][]storedRun // see runs
+	// addrs: address index entries (see addrindex.go) of the blocks
+	// connected in this transaction, on a signed network; addrN counts them.
+	addrs map[Hash][]uint64
+	addrN int
 }
 
 func (c *Chain) newView(tx *bolt.Tx) *view { return &view{tx: tx, ix: c.ix} }
@@ -298,6 +309,12 @@ func (v *view) connectMain(b *Block, e *Parent) error {
 	for i := range b.Transactions {
 		v.txs[b.Transactions[i].ID] = b.Index
 	}
+	if v.ix.addrs != nil && b.Index > 1 {
+		if v.addrs == nil {
+			v.addrs = map[Hash][]uint64{}
+		}
+		v.addrN += noteAddrs(v.addrs, b)
+	}
 	return nil
 }
 
@@ -329,8 +346,8 @@ func dbPutHead(tx *bolt.Tx, b *Block) error {
 	return meta.Put(metaVerified, append(heightKey(b.Index), b.Hash[:]...))
 }
 
-// allBuckets are the buckets of format 2.
-var allBuckets = [][]byte{bucketMeta, bucketChain, bucketSide, bucketHashIx, bucketTxIx, bucketPool}
+// allBuckets are the buckets of format 3.
+var allBuckets = [][]byte{bucketMeta, bucketChain, bucketSide, bucketHashIx, bucketTxIx, bucketPool, bucketAccounts, bucketUndo, bucketAddrIx}
 
 // dbInit creates the buckets and writes the genesis into a store that is
 // new. A store that exists must be of this network and format.
@@ -366,7 +383,7 @@ func dbInit(tx *bolt.Tx, p *Params, genesis *Block, ix *indexes) error {
 		}
 		// The genesis goes into the first run, so that the in-memory part
 		// of the indexes only ever holds what lies above metaIndexed.
-		if err := ix.flush(tx, v.blk, v.txs, 1); err != nil {
+		if err := ix.flush(v, 1); err != nil {
 			return err
 		}
 		return dbPutHead(tx, genesis)

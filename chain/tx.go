@@ -30,6 +30,10 @@ type Transaction struct {
 	Recipient string `json:"recipient"`
 	Amount    uint64 `json:"amount"`
 	Nonce     uint64 `json:"nonce"`
+	// Signature is the sender's Ed25519 signature on a signed network (see
+	// SigningBytes), zero on an open one. In JSON it is "signature", 128
+	// hex characters, present only when the transaction is signed.
+	Signature Signature `json:"signature,omitzero"`
 }
 
 // NewTransaction builds a transaction with a random nonce and its id. The
@@ -63,8 +67,28 @@ func NewRewardTransaction(recipient string, amount, index uint64) Transaction {
 // IsReward reports whether tx is a mining reward.
 func (tx *Transaction) IsReward() bool { return tx.Sender == RewardSender }
 
-// appendCanonical appends the canonical encoding of tx (without its id).
+// signedFlag is set in the sender length of a signed transaction's
+// encoding: the 64-byte signature follows the nonce.
+const signedFlag = 0x8000
+
+// IsSigned reports whether tx carries a signature.
+func (tx *Transaction) IsSigned() bool { return !tx.Signature.IsZero() }
+
+// appendCanonical appends the canonical encoding of tx (without its id):
+// that of appendUnsigned, and for a signed transaction the sender length
+// with signedFlag set and the signature after the nonce.
 func (tx *Transaction) appendCanonical(b []byte) []byte {
+	start := len(b)
+	b = tx.appendUnsigned(b)
+	if tx.IsSigned() {
+		b[start] |= signedFlag >> 8
+		b = append(b, tx.Signature[:]...)
+	}
+	return b
+}
+
+// appendUnsigned appends the encoding of tx without its signature.
+func (tx *Transaction) appendUnsigned(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(tx.Sender)))
 	b = append(b, tx.Sender...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(tx.Recipient)))
@@ -74,12 +98,19 @@ func (tx *Transaction) appendCanonical(b []byte) []byte {
 	return b
 }
 
+func (tx *Transaction) unsignedSize() int { return 2 + len(tx.Sender) + 2 + len(tx.Recipient) + 16 }
+
 // encodedSize is the size of the canonical encoding of tx.
-func (tx *Transaction) encodedSize() int { return 2 + len(tx.Sender) + 2 + len(tx.Recipient) + 16 }
+func (tx *Transaction) encodedSize() int {
+	if tx.IsSigned() {
+		return tx.unsignedSize() + SignatureSize
+	}
+	return tx.unsignedSize()
+}
 
 // ComputeID returns the SHA-256 of the canonical encoding of tx.
 func (tx *Transaction) ComputeID() Hash {
-	var buf [2*(2+MaxAddressLen) + 16]byte
+	var buf [2*(2+MaxAddressLen) + 16 + SignatureSize]byte
 	if tx.encodedSize() > len(buf) {
 		return sha256.Sum256(tx.appendCanonical(nil))
 	}

@@ -57,6 +57,9 @@ func (p *Params) CheckBlockSanity(b *Block, now time.Time) error {
 		if err := tx.Check(); err != nil {
 			return ruleErrorf(RuleCode(err), "transaction %d: %v", i, err)
 		}
+		if err := p.checkLedgerFields(tx); err != nil {
+			return ruleErrorf(RuleCode(err), "transaction %d: %v", i, err)
+		}
 		if tx.IsReward() != (i == last) {
 			if i == last {
 				return ruleErrorf(ErrBadReward, "the last transaction must be the reward (sender %q)", RewardSender)

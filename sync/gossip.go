@@ -17,8 +17,9 @@ import (
 // ignored without being stored. Deep forks are fetched by chain exchange.
 const StaleDepth = 64
 
-// maxTxWireSize is the size of the largest binary transaction.
-const maxTxWireSize = 2 + chain.MaxAddressLen + 2 + chain.MaxAddressLen + 16
+// maxTxWireSize is the size of the largest binary transaction, a signed
+// one.
+const maxTxWireSize = 2 + chain.MaxAddressLen + 2 + chain.MaxAddressLen + 16 + chain.SignatureSize
 
 // Rejection reasons that are not chain error codes.
 const (
@@ -208,13 +209,28 @@ func (s *Service) addTx(tx chain.Transaction, from peer.ID) pubsub.ValidationRes
 	case errors.Is(err, chain.ErrKnownTransaction), errors.Is(err, chain.ErrPoolFull):
 		s.stats.txsIgnored.Add(1)
 		return pubsub.ValidationIgnore
+	case stateDependent(err):
+		// A signed ledger's nonce and balance rules depend on the
+		// receiver's chain and pool: a peer ahead of or behind us, or
+		// gossip out of order, is no fault. Ignore, no penalty.
+		s.stats.txsIgnored.Add(1)
+		return pubsub.ValidationIgnore
 	case chain.IsRuleError(err):
+		// Malformed, unsigned on a signed network, a signature that does
+		// not verify: the sender is at fault.
 		s.stats.rejectTx(reason(err))
 		return pubsub.ValidationReject
 	default:
 		s.log.Warn("adding transaction failed", "id", tx.ID, "err", err)
 		return pubsub.ValidationIgnore
 	}
+}
+
+// stateDependent reports whether err is a rule of the signed ledger whose
+// outcome depends on the receiver's accounts and pool (nonce, balance).
+func stateDependent(err error) bool {
+	c := chain.RuleCode(err)
+	return c == chain.ErrBadNonce || c == chain.ErrInsufficientBalance
 }
 
 // reason names the broken rule of err for Stats.

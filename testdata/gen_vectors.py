@@ -228,7 +228,8 @@ def netparams_vectors():
                  ("1 s blocks, 1 min half-life", {"name": "fast", "target_block_time_us": SEC, "half_life_us": 60 * SEC,
                                                   "initial_target": "0x%08x" % compact_encode(zero_bits_target(20)),
                                                   "max_target": "0x%08x" % compact_encode(zero_bits_target(8))}),
-                 ("reward 50", {"reward": 50})]
+                 ("reward 50", {"reward": 50}),
+                 ("the signed ledger", {"ledger": "signed"})]
     valid = []
     for desc, change in variants:
         p = dict(base, **change)
@@ -244,7 +245,8 @@ def netparams_vectors():
         ("version 2", good[:21] + b"\x02" + good[22:]),
         ("another magic", b"G" + good[1:]),
         ("difficulty mode 2", good[:mode] + b"\x02" + good[mode + 1:]),
-        ("ledger \"signed\" (not yet supported)", netparams_encode(dict(base, ledger="signed"))),
+        ("ledger mode \"utxo\" (unknown)", netparams_encode(dict(base, ledger="utxo"))),
+        ("empty ledger mode", netparams_encode(dict(base, ledger=""))),
         ("initial target easier than the maximum", netparams_encode(
             dict(base, initial_target="0x%08x" % compact_encode(zero_bits_target(8))))),
         ("non-canonical initial target 0x04000100 (0x03010000)", netparams_encode(

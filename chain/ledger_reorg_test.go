@@ -1,0 +1,237 @@
+package chain
+
+import (
+	"bytes"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	bolt "go.etcd.io/bbolt"
+)
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestReorgDropsPooledOverspend: alice (50) pays bob 30 in a block and has
+// a payment of 15 to carol pending; a heavier branch where alice paid dave
+// 45 instead wins. The returned payment to bob (its nonce is used) and the
+// pending one to carol (5 left) leave the pool, each with a logged reason.
+func TestReorgDropsPooledOverspend(t *testing.T) {
+	p := signedParams(t)
+	p.Reward = 50
+	cfg := testConfig(t, p)
+	var logs syncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	c := openChain(t, cfg)
+	alice, aliceAddr := testKey(t, "alice")
+	_, bobAddr := testKey(t, "bob")
+	_, carolAddr := testKey(t, "carol")
+	_, daveAddr := testKey(t, "dave")
+	_, minerAddr := testKey(t, "miner")
+
+	b2 := nextBlock(t, &p, c.Genesis(), aliceAddr)
+	mustAdd(t, c, b2)
+	toBob := signedTx(t, c, alice, bobAddr, 30, 0)
+	toCarol := signedTx(t, c, alice, carolAddr, 15, 1)
+	toDave := signedTx(t, c, alice, daveAddr, 45, 0)
+	if err := c.AddTransaction(toBob); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddTransaction(toCarol); err != nil {
+		t.Fatal(err)
+	}
+	a3 := nextBlock(t, &p, b2, minerAddr, toBob)
+	mustAdd(t, c, a3)
+	if got := idsOf(c.Pending(0)); len(got) != 1 || got[0] != toCarol.ID {
+		t.Fatalf("pending %v, want the payment to carol", got)
+	}
+	wantAccount(t, c, aliceAddr, 20, 1)
+
+	// The other side: alice paid dave; two blocks outweigh one.
+	x3 := nextBlock(t, &p, b2, minerAddr, toDave)
+	x4 := nextBlock(t, &p, x3, minerAddr)
+	mustAdd(t, c, x3)
+	res := mustAdd(t, c, x4)
+	if res.Status != Reorganized {
+		t.Fatalf("status %s", res.Status)
+	}
+	wantAccount(t, c, aliceAddr, 5, 1)
+	wantAccount(t, c, daveAddr, 45, 0)
+	wantAccount(t, c, bobAddr, 0, 0)
+	if n := c.PendingCount(); n != 0 {
+		t.Fatalf("%d pending, want none: %v", n, c.Pending(0))
+	}
+	dropped := map[Hash]string{}
+	for _, d := range res.Dropped {
+		dropped[d.Tx.ID] = d.Reason
+	}
+	if !strings.Contains(dropped[toBob.ID], "nonce 0") || !strings.Contains(dropped[toCarol.ID], "has 5, less than the amount 15") {
+		t.Fatalf("dropped %v", res.Dropped)
+	}
+	for _, id := range []Hash{toBob.ID, toCarol.ID} {
+		if !strings.Contains(logs.String(), `msg="pending transaction dropped" tx=`+id.String()) {
+			t.Errorf("no log line for %s in:\n%s", id, logs.String())
+		}
+	}
+	// And after a restart nothing comes back.
+	c.Close()
+	c2 := openChain(t, cfg)
+	if n := c2.PendingCount(); n != 0 {
+		t.Fatalf("%d pending after reopening", n)
+	}
+	wantAccount(t, c2, aliceAddr, 5, 1)
+}
+
+// ledgerModel is the test's own replay of the ledger rules.
+type ledgerModel map[string]acct
+
+func (m ledgerModel) clone() ledgerModel {
+	out := ledgerModel{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// apply replays b, which must be valid on m.
+func (m ledgerModel) apply(t testing.TB, b *Block) {
+	t.Helper()
+	for _, tx := range b.Transactions {
+		if !tx.IsReward() {
+			from := m[tx.Sender]
+			if from.nonce != tx.Nonce || from.balance < tx.Amount {
+				t.Fatalf("model: block %d spends from %+v: %+v", b.Index, from, tx)
+			}
+			from.balance -= tx.Amount
+			from.nonce++
+			m[tx.Sender] = from
+		}
+		to := m[tx.Recipient]
+		to.balance += tx.Amount
+		m[tx.Recipient] = to
+	}
+}
+
+// TestSignedReorgProperty grows a tree of blocks with random payments,
+// each block on a random recent block, and checks after every block that
+// every account the chain reports equals a replay of its main chain from
+// the genesis, also after reopening the store. Invalid blocks (an
+// overspend on their branch) are refused and change nothing.
+func TestSignedReorgProperty(t *testing.T) {
+	p := signedParams(t)
+	p.Reward = 100
+	cfg := testConfig(t, p)
+	c := openChain(t, cfg)
+	rng := rand.New(rand.NewPCG(7, 13))
+	const users = 5
+	keys := make([]crypto.PrivKey, users)
+	addrs := make([]string, users)
+	for i := range keys {
+		keys[i], addrs[i] = testKey(t, string(rune('a'+i)))
+	}
+	type node struct {
+		b     *Block
+		state ledgerModel
+	}
+	nodes := []node{{c.Genesis(), ledgerModel{}}}
+	reorgs, refused := 0, 0
+	steps := 120
+	if testing.Short() {
+		steps = 40
+	}
+	for step := range steps {
+		// A parent among the last few blocks made: forks and reorganisations.
+		parent := nodes[max(0, len(nodes)-1-rng.IntN(4))]
+		st := parent.state.clone()
+		var txs []Transaction
+		invalid := rng.IntN(10) == 0
+		for range rng.IntN(4) {
+			i, j := rng.IntN(users), rng.IntN(users)
+			from := st[addrs[i]]
+			if from.balance == 0 {
+				continue
+			}
+			amount := 1 + rng.Uint64N(from.balance)
+			tx, err := SignTransaction(keys[i], addrs[j], amount, from.nonce, c.Genesis().Hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			txs = append(txs, tx)
+			st.apply(t, &Block{Index: parent.b.Index + 1, Transactions: []Transaction{tx}})
+		}
+		if invalid {
+			i := rng.IntN(users)
+			from := st[addrs[i]]
+			tx, _ := SignTransaction(keys[i], addrs[(i+1)%users], from.balance+1, from.nonce, c.Genesis().Hash)
+			txs = append(txs, tx)
+		}
+		b := newBlock(&p, parent.b, addrs[rng.IntN(users)], txs...)
+		b.Timestamp += Timestamp(rng.IntN(1000))
+		seal(t, b)
+		res, err := c.AddBlock(b)
+		if invalid {
+			if RuleCode(err) != ErrInsufficientBalance && !(err == nil && res.Status == SideBranch) {
+				t.Fatalf("step %d: an overspending block: %v, %v", step, res.Status, err)
+			}
+			if err != nil {
+				refused++
+			}
+			// A side block is checked against the accounts only when its
+			// branch wins; it is then refused (below, it never wins: the
+			// test does not build on it).
+			continue
+		}
+		if err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		if res.Status == Reorganized {
+			reorgs++
+		}
+		st.apply(t, &Block{Transactions: []Transaction{b.Transactions[len(b.Transactions)-1]}})
+		nodes = append(nodes, node{b, st})
+		checkReplay(t, c, addrs)
+	}
+	if reorgs < 5 || refused == 0 {
+		t.Fatalf("only %d reorganisations and %d refused blocks", reorgs, refused)
+	}
+	c.Close()
+	c = openChain(t, cfg)
+	checkReplay(t, c, addrs)
+}
+
+// checkReplay compares every account with a replay of the main chain.
+func checkReplay(t *testing.T, c *Chain, addrs []string) {
+	t.Helper()
+	m := ledgerModel{}
+	if err := c.MainChain(2, 0, func(b *Block) error { m.apply(t, b); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		want := m[a]
+		wantAccount(t, c, a, want.balance, want.nonce)
+	}
+	// Nothing else has an account.
+	n := 0
+	_ = c.db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bucketAccounts).Stats().KeyN; return nil })
+	if n != len(m) {
+		t.Fatalf("%d stored accounts, the replay has %d", n, len(m))
+	}
+}
