@@ -470,6 +470,8 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 			fmt.Fprintf(tw, "%d\t%s\t%d\n", b.Index, b.Hash, b.Transactions)
 		}
 		fmt.Fprintf(tw, "%s: %d block(s), height %d\n", m.Message, len(m.Blocks), m.Height)
+	case "send":
+		return c.send(ctx, cfg, out)
 	case "tx":
 		amount, _ := strconv.ParseUint(cfg.amount, 10, 64)
 		data, err := c.call(ctx, http.MethodPost, "/transactions/new",

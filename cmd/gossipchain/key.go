@@ -4,8 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // This file holds the wallet's key subcommands: gossipchain key new and
@@ -50,26 +55,45 @@ func runKey(cfg clientConfig, out io.Writer) error {
 func newKeyFile(path string) (string, error) {
 	if _, err := os.Lstat(path); err == nil {
 		return "", fmt.Errorf("%s already exists: not replacing a key (give another --out)", path)
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("check %s: %w", path, err)
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return "", fmt.Errorf("directory of %s does not exist", path)
-		}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("directory of %s does not exist", path)
 	}
-	addr, err := writeNewKey(path)
+	key, err := chain.GenerateKey()
 	if err != nil {
-		return "", fmt.Errorf("write key file %s: %w", path, err)
+		return "", err
+	}
+	addr, err := chain.AddressOf(key)
+	if err != nil {
+		return "", err
+	}
+	if err := chain.SaveKey(path, key); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("%s already exists: not replacing a key (give another --out)", path)
+		}
+		return "", err
 	}
 	return addr, nil
 }
 
+// loadKey reads the key file at path and returns the key and its address.
+func loadKey(path string) (crypto.PrivKey, string, error) {
+	key, err := chain.LoadKey(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, "", fmt.Errorf("key file %s does not exist (create one with gossipchain key new --out %s)", path, path)
+		}
+		return nil, "", fmt.Errorf("%w (not a gossipchain key file)", err)
+	}
+	addr, err := chain.AddressOf(key)
+	if err != nil {
+		return nil, "", fmt.Errorf("key file %s: %w", path, err)
+	}
+	return key, addr, nil
+}
+
 // keyFileAddress reads the key file at path and returns its address.
 func keyFileAddress(path string) (string, error) {
-	k, err := readKey(path)
-	if err != nil {
-		return "", err
-	}
-	return k.address, nil
+	_, addr, err := loadKey(path)
+	return addr, err
 }
