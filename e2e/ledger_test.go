@@ -134,10 +134,10 @@ func TestWalletEndToEnd(t *testing.T) {
 	}
 	r := a.reward()
 
-	if _, errOut, code := gossipchain(t, "mine", "2", "--node", a.url); code != 0 {
-		t.Fatalf("mine 2: exit %d: %s", code, errOut)
+	if _, errOut, code := gossipchain(t, "mine", "3", "--node", a.url); code != 0 {
+		t.Fatalf("mine 3: exit %d: %s", code, errOut)
 	}
-	waitBalance(t, alice, 2*r, a, b)
+	waitBalance(t, alice, 3*r, a, b)
 	// Two payments in a row: the second is signed with the next nonce.
 	tx1 := send(t, a, filepath.Join(dir, "alice.key"), bob, 2)
 	tx2 := send(t, a, filepath.Join(dir, "alice.key"), bob, 1)
@@ -166,7 +166,7 @@ func TestWalletEndToEnd(t *testing.T) {
 	a.mine()
 	waitBalance(t, bob, 3+r, a, b)
 	waitBalance(t, bID, 0, a, b)
-	waitBalance(t, alice, 3*r-3, a, b)
+	waitBalance(t, alice, 4*r-3, a, b)
 	if st, err := b.txStatus(tx3); err != nil || st != "confirmed" {
 		t.Fatalf("transaction %s: %q %v", tx3, st, err)
 	}
@@ -249,9 +249,10 @@ func (n *node) signedTx(id string) string {
 }
 
 // TestLedgerReplay submits a signed transaction again: to the node that
-// has it pending (409), to the same network once it is mined (400: its
-// nonce is used), and to a node of another signed network, whose genesis
-// differs (400: the signature does not verify there).
+// has it pending (409), to the same network once it is mined (409: it is
+// in a block; its nonce is used too), and to a node of another signed
+// network, whose genesis differs (400: the signature does not verify
+// there).
 func TestLedgerReplay(t *testing.T) {
 	dir := t.TempDir()
 	alice := newKey(t, filepath.Join(dir, "alice.key"))
@@ -275,7 +276,7 @@ func TestLedgerReplay(t *testing.T) {
 		t.Fatalf("transaction %s: %q %v", id, st, err)
 	}
 	e.Error, e.Rule = "", ""
-	if code, err := a.do(http.MethodPost, "/transactions", tx, &e); err != nil || code != http.StatusBadRequest || !strings.Contains(e.Error, "nonce") {
+	if code, err := a.do(http.MethodPost, "/transactions", tx, &e); err != nil || code != http.StatusConflict || !strings.Contains(e.Error, "in block 3") {
 		t.Fatalf("the mined transaction again, same network: %d %+v %v", code, e, err)
 	}
 	e.Error, e.Rule = "", ""
@@ -367,7 +368,8 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 		return nil
 	})
 	for _, n := range left {
-		n.waitLog("the dropped spend's reason in the log", regexp.QuoteMeta(spendL), `(?i)nonce|balance`)
+		line := n.waitLog("the dropped spend's reason in the log", `msg="pending transaction dropped"`, regexp.QuoteMeta(spendL), `reason=`)
+		t.Logf("%s: %s", n.opts.httpAddr, line)
 	}
 	waitBalance(t, x, 0, all...)
 	waitBalance(t, y, 2*r, all...)
