@@ -23,6 +23,9 @@
 #   discovery  8  a fresh node bootstrapped to one peer of a 25-node network
 #                 reaching D peers; the network reconverging after its most
 #                 connected node is killed
+#   ledger     9  POST /transactions of signed (Ed25519) payments admitted to
+#                 the pool with 8 and 64 workers, against net/http and the
+#                 open POST /transactions/new in the same run
 #
 # Options:
 #   --quick       smaller sizes and shorter runs (about 2 minutes)
@@ -128,6 +131,7 @@ if [ "$quick" = 1 ]; then
 	foot_flags=(--blocks 10000)
 	rt_flags=(--duration 1m --warmup 15s)
 	disc_flags=(--nodes 12)
+	ledger_flags=(--workers 8,64 --duration 1s --txs 16000)
 else
 	mine_flags=(-count 5)
 	store_flags=(--blocks 10000,100000 --runs 3)
@@ -137,6 +141,7 @@ else
 	foot_flags=(--blocks 1000000)
 	rt_flags=(--duration 5m)
 	disc_flags=(--nodes 25)
+	ledger_flags=(--workers 8,64 --duration 5s)
 fi
 
 failed=()
@@ -167,6 +172,7 @@ wanted http && run_gcbench http "${http_flags[@]}"
 wanted footprint && run_gcbench footprint "${foot_flags[@]}"
 wanted retarget && run_gcbench retarget "${rt_flags[@]}"
 wanted discovery && run_gcbench discovery "${disc_flags[@]}"
+wanted ledger && run_gcbench ledger "${ledger_flags[@]}"
 
 reproduce="scripts/bench.sh"
 if [ "$quick" = 1 ]; then

@@ -19,6 +19,7 @@
 //	footprint  memory, goroutines and open files of a node (item 6)
 //	retarget   mining processes on a 1 s target whose hash rate changes halfway (item 7)
 //	discovery  a fresh node reaching its peer target; reconvergence after the hub dies (item 8)
+//	ledger     pool admission of signed transactions over HTTP (item 9)
 //	report     write the Markdown table (and BENCHMARKS.md) from a results file
 //
 // gcbench starts node processes from a gossipchain binary (--gossipchain, or
@@ -57,6 +58,7 @@ var benchmarks = map[string]benchmark{
 	"footprint": {6, "Footprint", runFootprint},
 	"retarget":  {7, "Retargeting", runRetarget},
 	"discovery": {8, "Discovery", runDiscovery},
+	"ledger":    {9, "Signed ledger", runLedger},
 }
 
 const usage = `gcbench measures gossipchain. Usage:
@@ -69,6 +71,7 @@ const usage = `gcbench measures gossipchain. Usage:
   gcbench footprint [--blocks 100000] [common flags]
   gcbench retarget  [--nodes 5] [--duration 5m] [--target 1s] [--half-life 10s] [--step 10] [common flags]
   gcbench discovery [--nodes 25] [common flags]
+  gcbench ledger    [--workers 8,64] [--duration 5s] [--txs 40000] [common flags]
   gcbench report    --results FILE [--out BENCHMARKS.md]
 
 Common flags:
