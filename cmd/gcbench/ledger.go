@@ -184,7 +184,7 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 		o, b := summarizeDurations(ours.lat), summarizeDurations(base.lat)
 		r := Row{
 			ID: fmt.Sprintf("9%c", letter), Item: "Signed ledger", Command: e.command,
-			What: fmt.Sprintf("POST /transactions, signed (Ed25519) payments admitted to the pool (no peers), %d workers, %s: requests/s and latency", w, *window),
+			What:   fmt.Sprintf("POST /transactions, signed (Ed25519) payments admitted to the pool (no peers), %d workers, %s: requests/s and latency", w, *window),
 			Figure: fmt.Sprintf("%s; p50 %s, p99 %s; %d pending after the run", fmtRate(ours.rate()), fmtDur(o.P50), fmtDur(o.P99), pending),
 			Ratio: fmt.Sprintf("reference net/http, same body size (%s): %s, p99 %s; ratio req/s %s, p99 %s",
 				fmtBytes(float64(ours.size)), fmtRate(base.rate()), fmtDur(b.P99),
