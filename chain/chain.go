@@ -23,6 +23,12 @@ type Config struct {
 	Path         string           // required: the store file, e.g. <datadir>/chain.db
 	PoolMaxCount int              // pending pool bound in transactions; default 50,000
 	PoolMaxBytes int              // pending pool bound in encoded bytes; default 32 MiB
+	Now          func() time.Time // the clock for the future-timestamp rule; default time.Now
+	Logger       *slog.Logger     // default slog.Default()
+	// RefuseNew refuses to start a new chain in an empty store file: set it
+	// when the data directory belongs to a node that has run before (it
+	// holds an identity key), where an empty chain.db means a lost one.
+	RefuseNew bool
 	// PoolMaxPerAccount bounds the pending transactions of one sender on a
 	// signed network; default DefaultPoolMaxPerAccount.
 	PoolMaxPerAccount int
@@ -30,12 +36,6 @@ type Config struct {
 	// remembers, so that a pending transaction's signature is not verified
 	// again in a block; default DefaultSignatureCache.
 	SignatureCache int
-	Now          func() time.Time // the clock for the future-timestamp rule; default time.Now
-	Logger       *slog.Logger     // default slog.Default()
-	// RefuseNew refuses to start a new chain in an empty store file: set it
-	// when the data directory belongs to a node that has run before (it
-	// holds an identity key), where an empty chain.db means a lost one.
-	RefuseNew bool
 }
 
 // Head describes the tip of the main chain.

@@ -195,6 +195,7 @@ func hex32(s string) [32]byte {
 // verifyTx checks the signature of tx (which must be signed) on the network
 // of genesis: the sender's key is recovered from its address.
 func verifyTx(tx *Transaction, genesis Hash) error {
+	verifications.Add(1)
 	pub, err := PublicKeyOf(tx.Sender)
 	if err != nil {
 		return ruleErrorf(ErrBadTransaction, "sender %q: %v", tx.Sender, err)
@@ -204,6 +205,9 @@ func verifyTx(tx *Transaction, genesis Hash) error {
 	}
 	return nil
 }
+
+// verifications counts the signatures verified, for tests.
+var verifications atomic.Int64
 
 // sigCache remembers the ids of transactions whose signature verified, so
 // that a transaction the pool admitted is not verified again when a block

@@ -1,0 +1,141 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+// TestSignedPoolRules: nonces in order (a gap is refused, the transaction
+// filling it comes first), a per-account bound, no replacement, and a full
+// pool that evicts a transaction also evicts its sender's later nonces.
+func TestSignedPoolRules(t *testing.T) {
+	p := signedParams(t)
+	p.Reward = 1000
+	cfg := testConfig(t, p)
+	cfg.PoolMaxPerAccount = 4
+	c := openChain(t, cfg)
+	alice, aliceAddr := testKey(t, "alice")
+	_, bobAddr := testKey(t, "bob")
+	mustAdd(t, c, nextBlock(t, &p, c.Genesis(), aliceAddr))
+
+	wantErr(t, c.AddTransaction(signedTx(t, c, alice, bobAddr, 1, 1)), ErrBadNonce) // a gap
+	for n := range uint64(4) {
+		if err := c.AddTransaction(signedTx(t, c, alice, bobAddr, 1, n)); err != nil {
+			t.Fatalf("nonce %d: %v", n, err)
+		}
+	}
+	err := c.AddTransaction(signedTx(t, c, alice, bobAddr, 1, 4))
+	if !errors.Is(err, ErrAccountFull) || !errors.Is(err, ErrPoolFull) {
+		t.Fatalf("past the per-account bound: %v", err)
+	}
+	// From a peer, the bound holds too: no eviction makes room.
+	err = c.AddTransactionFrom(signedTx(t, c, alice, bobAddr, 1, 4), "peer")
+	if !errors.Is(err, ErrAccountFull) {
+		t.Fatalf("past the per-account bound from a peer: %v", err)
+	}
+	wantErr(t, c.AddTransaction(signedTx(t, c, alice, bobAddr, 2, 2)), ErrBadNonce) // no replacement
+	a, err := c.Account(aliceAddr)
+	if err != nil || a.Pending != 4 || a.PendingNonce != 4 || a.NextNonce != 0 {
+		t.Fatalf("account %+v, %v", a, err)
+	}
+	// The miner takes them in nonce order.
+	m, err := NewMiner(c, MinerConfig{Address: bobAddr, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewMiner(c, MinerConfig{Address: "not-an-address", Threads: 1}); err == nil {
+		t.Fatal("a miner paying a non-address on a signed network")
+	}
+	b, _, err := m.MineBlock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Transactions) != 5 {
+		t.Fatalf("mined %d transactions", len(b.Transactions))
+	}
+	wantAccount(t, c, aliceAddr, 996, 4)
+	wantAccount(t, c, bobAddr, 1004, 0)
+}
+
+// TestSignedPoolEviction: in a full pool, evicting a sender's transaction
+// evicts its later nonces as well, so that no sender is left with a gap.
+func TestSignedPoolEviction(t *testing.T) {
+	p := signedParams(t)
+	p.Reward = 1000
+	cfg := testConfig(t, p)
+	cfg.PoolMaxCount = 4
+	c := openChain(t, cfg)
+	alice, aliceAddr := testKey(t, "alice")
+	carol, carolAddr := testKey(t, "carol")
+	_, bobAddr := testKey(t, "bob")
+	b2 := nextBlock(t, &p, c.Genesis(), aliceAddr)
+	mustAdd(t, c, b2)
+	mustAdd(t, c, nextBlock(t, &p, b2, carolAddr))
+	for n := range uint64(4) {
+		if err := c.AddTransactionFrom(signedTx(t, c, alice, bobAddr, 1, n), "flooder"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A newcomer evicts the flooder's newest, nonce 3.
+	if err := c.AddTransactionFrom(signedTx(t, c, carol, bobAddr, 1, 0), "other"); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := c.Account(aliceAddr)
+	if a.Pending != 3 || a.PendingNonce != 3 {
+		t.Fatalf("alice after the eviction: %+v", a)
+	}
+	// Evict from the middle: when a sender's transactions came from two
+	// origins, the evicted one may not be the sender's last.
+	cfg2 := testConfig(t, p)
+	cfg2.PoolMaxCount = 3
+	c2 := openChain(t, cfg2)
+	mustAdd(t, c2, b2)
+	_ = c2.AddTransactionFrom(signedTx(t, c2, alice, bobAddr, 1, 0), "x")
+	_ = c2.AddTransactionFrom(signedTx(t, c2, alice, bobAddr, 1, 1), "x")
+	_ = c2.AddTransactionFrom(signedTx(t, c2, alice, bobAddr, 1, 2), "y")
+	// y holds the least; x the most: x's newest (nonce 1) goes, and with
+	// it nonce 2 of y, which could no longer be mined.
+	mustAddTx := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustAdd(t, c2, nextBlock(t, &p, b2, carolAddr))
+	mustAddTx(c2.AddTransactionFrom(signedTx(t, c2, carol, bobAddr, 1, 0), "z"))
+	a, _ = c2.Account(aliceAddr)
+	if a.Pending != 1 || a.PendingNonce != 1 {
+		t.Fatalf("alice after evicting from the middle: %+v (pending %v)", a, c2.Pending(0))
+	}
+}
+
+// TestSignatureCache: a transaction the pool admitted is not verified
+// again when a block holding it is validated; one it did not is.
+func TestSignatureCache(t *testing.T) {
+	p := signedParams(t)
+	p.Reward = 100
+	c := openChain(t, testConfig(t, p))
+	alice, aliceAddr := testKey(t, "alice")
+	_, bobAddr := testKey(t, "bob")
+	b2 := nextBlock(t, &p, c.Genesis(), aliceAddr)
+	mustAdd(t, c, b2)
+	pooled := signedTx(t, c, alice, bobAddr, 1, 0)
+	if err := c.AddTransaction(pooled); err != nil {
+		t.Fatal(err)
+	}
+	fresh := signedTx(t, c, alice, bobAddr, 1, 1)
+	before := verifications.Load()
+	mustAdd(t, c, nextBlock(t, &p, b2, bobAddr, pooled, fresh))
+	if n := verifications.Load() - before; n != 1 {
+		t.Fatalf("%d verifications for a block of one pooled and one new transaction, want 1", n)
+	}
+	// The cache is bounded.
+	s := newSigCache(3)
+	for i := range 10 {
+		s.add(Hash{byte(i + 1)})
+	}
+	if s.len() != 3 || !s.has(Hash{10}) || s.has(Hash{1}) {
+		t.Fatalf("cache of 3 holds %d", s.len())
+	}
+}

@@ -1,0 +1,499 @@
+package chain
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	bolt "go.etcd.io/bbolt"
+)
+
+// storedVersion reads the format of the store at path.
+func storedVersion(t *testing.T, path string) uint64 {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v uint64
+	_ = db.View(func(tx *bolt.Tx) error {
+		v, err = metaHeight(tx, metaVersion)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// downgradeToFormat2 turns a store of format 3 into the format-2 layout:
+// the same buckets without the ledger's, and version 2.
+func downgradeToFormat2(t *testing.T, path string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketAccounts, bucketUndo, bucketAddrIx} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(metaVersion, heightKey(2))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenFormat2Upgrades: a data directory of format 2 (an open network)
+// opens into format 3 with all its blocks and pending transactions; a
+// signed network refuses it as another network's.
+func TestOpenFormat2Upgrades(t *testing.T) {
+	p := testParams(t, testDifficulty)
+	cfg := testConfig(t, p)
+	c := openChain(t, cfg)
+	blocks := buildBranch(t, &p, c.Genesis(), 5, "miner")
+	mustAddAll(t, c, blocks)
+	var txs []Transaction
+	for i := range 7 {
+		tx := makeTx("alice", "bob", uint64(i+1), uint64(i))
+		if err := c.AddTransaction(tx); err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, tx)
+	}
+	want := mainHashes(t, c)
+	c.Close()
+	downgradeToFormat2(t, cfg.Path)
+	if v := storedVersion(t, cfg.Path); v != 2 {
+		t.Fatalf("version %d after the downgrade", v)
+	}
+
+	signed := cfg
+	signed.Params.Ledger = LedgerSigned
+	if _, err := Open(signed); !errors.Is(err, ErrWrongNetwork) {
+		t.Fatalf("format 2 opened for the signed network: %v, want ErrWrongNetwork", err)
+	}
+	if v := storedVersion(t, cfg.Path); v != 2 {
+		t.Fatalf("the refused open changed the store to version %d", v)
+	}
+
+	var logs bytes.Buffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	c = openChain(t, cfg)
+	if got := mainHashes(t, c); !equalHashes(got, want) {
+		t.Fatalf("main chain after the upgrade: %d blocks, want %d", len(got), len(want))
+	}
+	if got := idsOf(c.Pending(0)); !equalHashes(got, idsOf(txs)) {
+		t.Fatalf("pending after the upgrade: %v, want %v", got, idsOf(txs))
+	}
+	if !strings.Contains(logs.String(), "store upgraded from format 2 to format 3") {
+		t.Errorf("no upgrade line in %s", logs.String())
+	}
+	// The chain goes on as before.
+	mustAdd(t, c, nextBlock(t, &p, blocks[len(blocks)-1], "miner", txs[:3]...))
+	c.Close()
+	if v := storedVersion(t, cfg.Path); v != storeVersion {
+		t.Fatalf("version %d, want %d", v, storeVersion)
+	}
+}
+
+func equalHashes(a, b []Hash) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestFormat1FixtureOpensIntoFormat3: the other path of the one migration.
+func TestFormat1FixtureOpensIntoFormat3(t *testing.T) {
+	raw, err := os.ReadFile(format1Fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, testParams(t, testDifficulty))
+	if err := os.WriteFile(cfg.Path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := openChain(t, cfg)
+	if c.PendingCount() == 0 {
+		t.Fatal("no pending transaction re-admitted")
+	}
+	c.Close()
+	if v := storedVersion(t, cfg.Path); v != storeVersion {
+		t.Fatalf("version %d, want %d", v, storeVersion)
+	}
+}
+
+// TestLedgerModeSeparatesNetworks: the ledger mode is committed to by the
+// genesis, so the same name with another mode is another network: another
+// genesis (which the status exchange compares, so nodes never connect), and
+// a store of one refuses the other.
+func TestLedgerModeSeparatesNetworks(t *testing.T) {
+	open := testParams(t, testDifficulty)
+	signed := signedParams(t)
+	if open.Genesis().Hash == signed.Genesis().Hash {
+		t.Fatal("open and signed networks share a genesis")
+	}
+	np := signed.Net()
+	enc, err := np.AppendBinary(nil)
+	if err != nil || !bytes.HasSuffix(enc, []byte("\x06signed")) {
+		t.Fatalf("encoding %x, %v", enc, err)
+	}
+	cfg := testConfig(t, open)
+	c := openChain(t, cfg)
+	c.Close()
+	cfg.Params = signed
+	if _, err := Open(cfg); !errors.Is(err, ErrWrongNetwork) {
+		t.Fatalf("an open network's store opened as signed: %v", err)
+	}
+}
+
+// TestSignedReplayRefused: a transaction signed for one network does not
+// verify on another (even of the same name with other parameters), and is
+// refused a second time on its own.
+func TestSignedReplayRefused(t *testing.T) {
+	p := signedParams(t)
+	p.Reward = 10
+	c := openChain(t, testConfig(t, p))
+	other := p
+	other.Reward = 11 // the same name, another network
+	c2 := openChain(t, testConfig(t, other))
+	key, addr := testKey(t, "alice")
+	_, bob := testKey(t, "bob")
+	mustAdd(t, c, nextBlock(t, &p, c.Genesis(), addr))
+	b2 := nextBlock(t, &other, c2.Genesis(), addr)
+	mustAdd(t, c2, b2)
+
+	tx := signedTx(t, c, key, bob, 5, 0)
+	wantErr(t, c2.AddTransaction(tx), ErrBadSignature)
+	_, err := c2.AddBlock(nextBlock(t, &other, b2, addr, tx))
+	wantErr(t, err, ErrBadSignature)
+
+	if err := c.AddTransaction(tx); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, c.AddTransaction(tx), ErrKnownTransaction)
+	head, _ := c.BlockByHeight(2)
+	b3 := nextBlock(t, &p, head, addr, tx)
+	mustAdd(t, c, b3)
+	wantErr(t, c.AddTransaction(tx), ErrKnownTransaction)
+	_, err = c.AddBlock(nextBlock(t, &p, b3, addr, tx))
+	wantErr(t, err, ErrDuplicateTx)
+	// The same payment signed again is the same transaction (Ed25519 is
+	// deterministic); another with the used nonce is refused by the nonce.
+	wantErr(t, c.AddTransaction(signedTx(t, c, key, bob, 4, 0)), ErrBadNonce)
+	_, err = c.AddBlock(nextBlock(t, &p, b3, addr, signedTx(t, c, key, bob, 4, 0)))
+	wantErr(t, err, ErrBadNonce)
+	wantAccount(t, c, addr, 15, 1)
+}
+
+// TestKeyFiles: a key file is the node's identity file format, 0600, never
+// overwritten, and its address is the node's peer ID.
+func TestKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	k, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "wallet.key")
+	if err := SaveKey(path, k); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, %v", fi.Mode(), err)
+	}
+	if err := SaveKey(path, k); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("second SaveKey: %v", err)
+	}
+	got, err := LoadKey(path)
+	if err != nil || !got.Equals(k) {
+		t.Fatalf("LoadKey: %v", err)
+	}
+	// An identity file, as p2p writes it, is a wallet key.
+	ident, _, _ := crypto.GenerateEd25519Key(nil)
+	raw, _ := crypto.MarshalPrivateKey(ident)
+	idPath := filepath.Join(dir, "identity.key")
+	if err := os.WriteFile(idPath, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadKey(idPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := AddressOf(loaded)
+	id, _ := peer.IDFromPrivateKey(ident)
+	if addr != id.String() {
+		t.Fatalf("address %s, peer ID %s", addr, id)
+	}
+	pub, err := PublicKeyOf(addr)
+	if raw, _ := ident.GetPublic().Raw(); err != nil || !bytes.Equal(pub, raw) {
+		t.Fatalf("PublicKeyOf: %x, %v", pub, err)
+	}
+	// Other keys and non-addresses are refused.
+	sk, _, _ := crypto.GenerateSecp256k1Key(nil)
+	skRaw, _ := crypto.MarshalPrivateKey(sk)
+	skPath := filepath.Join(dir, "secp.key")
+	_ = os.WriteFile(skPath, skRaw, 0o600)
+	if _, err := LoadKey(skPath); err == nil {
+		t.Fatal("a secp256k1 key loaded")
+	}
+	skID, _ := peer.IDFromPrivateKey(sk)
+	for _, s := range []string{"", "alice", "0", skID.String(), strings.ToLower(addr), addr + "x"} {
+		if _, err := PublicKeyOf(s); !errors.Is(err, ErrNotAddress) {
+			t.Errorf("PublicKeyOf(%q): %v", s, err)
+		}
+	}
+}
+
+// TestAddressIndexAcrossFlushes pays from one account in blocks large
+// enough that the index tails become runs several times, and pages the
+// history of every address against a scan of the main chain, before and
+// after reopening.
+func TestAddressIndexAcrossFlushes(t *testing.T) {
+	p := signedParams(t)
+	p.Reward = 1 << 40
+	cfg := testConfig(t, p)
+	c := openChain(t, cfg)
+	key, addr := testKey(t, "payer")
+	addrs := []string{addr}
+	for i := range 5 {
+		_, a := testKey(t, fmt.Sprint("payee", i))
+		addrs = append(addrs, a)
+	}
+	parent := nextBlock(t, &p, c.Genesis(), addr)
+	mustAdd(t, c, parent)
+	nonce := uint64(0)
+	perBlock := 1500
+	if testing.Short() {
+		perBlock = 400
+	}
+	for range 12 {
+		txs := make([]Transaction, perBlock)
+		for i := range txs {
+			txs[i] = signedTx(t, c, key, addrs[1+int(nonce)%5], 1, nonce)
+			nonce++
+		}
+		parent = nextBlock(t, &p, parent, addrs[int(nonce)%6], txs...)
+		mustAdd(t, c, parent)
+	}
+	var runs int
+	_ = c.db.View(func(tx *bolt.Tx) error { runs = tx.Bucket(bucketAddrIx).Stats().BucketN - 1; return nil })
+	if runs == 0 && !testing.Short() {
+		t.Fatal("the address index never flushed")
+	}
+	check := func(c *Chain) {
+		for _, a := range addrs {
+			var want []Hash
+			_ = c.MainChain(2, 0, func(b *Block) error {
+				for i := len(b.Transactions) - 1; i >= 0; i-- {
+					if tx := b.Transactions[i]; tx.Recipient == a || (!tx.IsReward() && tx.Sender == a) {
+						want = append(want, tx.ID)
+					}
+				}
+				return nil
+			})
+			// Newest first: blocks in reverse.
+			var got []Hash
+			cursor := ""
+			for {
+				page, err := c.AccountTransactions(a, cursor, 700)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, l := range page.Transactions {
+					got = append(got, l.Tx.ID)
+				}
+				if cursor = page.Next; cursor == "" {
+					break
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d transactions, want %d", a, len(got), len(want))
+			}
+			seen := map[Hash]bool{}
+			for _, id := range want {
+				seen[id] = true
+			}
+			for _, id := range got {
+				if !seen[id] {
+					t.Fatalf("%s: unexpected %s", a, id)
+				}
+				delete(seen, id)
+			}
+		}
+	}
+	check(c)
+	c.Close()
+	check(openChain(t, cfg))
+	if _, err := c.AccountTransactions(addr, "12", 1); !errors.Is(err, ErrBadCursor) {
+		t.Fatalf("bad cursor: %v", err)
+	}
+}
+
+// The signed kill test: like TestKillWriter, on a signed network; after
+// each SIGKILL every account equals a replay of the main chain, and what
+// the child reported is there.
+const killSignedEnv = "GOSSIPCHAIN_KILL_SIGNED_CHILD"
+
+func killSignedParams(t testing.TB) Params {
+	p := killParams(t)
+	p.Ledger = LedgerSigned
+	p.Reward = 1000
+	return p
+}
+
+func TestKillSignedChildHelper(t *testing.T) {
+	path := os.Getenv(killSignedEnv)
+	if path == "" {
+		t.Skip("only runs as the child of TestKillSigned")
+	}
+	p := killSignedParams(t)
+	c, err := Open(Config{Params: p, Path: path, Logger: quietLogger()})
+	if err != nil {
+		fmt.Printf("open-error %v\n", err)
+		os.Exit(3)
+	}
+	key, addr := testKey(t, "miner")
+	m, err := NewMiner(c, MinerConfig{Address: addr, Threads: 1})
+	if err != nil {
+		os.Exit(3)
+	}
+	out := bufio.NewWriter(os.Stdout)
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
+	for i := 0; ; i++ {
+		a, err := c.Account(addr)
+		if err == nil && a.Balance > a.PendingSpend {
+			_, to := testKey(t, fmt.Sprint("user", r.IntN(4)))
+			tx, _ := SignTransaction(key, to, 1+r.Uint64N(a.Balance-a.PendingSpend), a.PendingNonce, c.Genesis().Hash)
+			if err := c.AddTransaction(tx); err == nil {
+				fmt.Fprintf(out, "pending %s\n", tx.ID)
+				out.Flush()
+			}
+		}
+		if i%2 == 0 {
+			b, _, err := m.MineBlock(context.Background())
+			if err != nil {
+				fmt.Fprintf(out, "error %v\n", err)
+				out.Flush()
+				os.Exit(4)
+			}
+			fmt.Fprintf(out, "stored %d %s\n", b.Index, b.Hash)
+			out.Flush()
+		}
+	}
+}
+
+func TestKillSigned(t *testing.T) {
+	if os.Getenv(killSignedEnv) != "" {
+		t.Skip("in the child")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	path := filepath.Join(t.TempDir(), "chain.db")
+	p := killSignedParams(t)
+	addrs := []string{}
+	_, miner := testKey(t, "miner")
+	addrs = append(addrs, miner)
+	for i := range 4 {
+		_, a := testKey(t, fmt.Sprint("user", i))
+		addrs = append(addrs, a)
+	}
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
+	stored := map[Hash]bool{}
+	pending := map[Hash]bool{}
+	for round := range 6 {
+		cmd := exec.Command(exe, "-test.run=^TestKillSignedChildHelper$", "-test.count=1")
+		cmd.Env = append(os.Environ(), killSignedEnv+"="+path)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var lines []string
+		first := make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := bufio.NewScanner(stdout)
+			once := sync.Once{}
+			for sc.Scan() {
+				lines = append(lines, sc.Text())
+				once.Do(func() { close(first) })
+			}
+			once.Do(func() { close(first) })
+		}()
+		select {
+		case <-first:
+		case <-time.After(10 * time.Second):
+			t.Fatal("child printed nothing")
+		}
+		time.Sleep(time.Duration(50_000+r.IntN(150_000)) * time.Microsecond)
+		cmd.Process.Kill() // SIGKILL
+		wg.Wait()
+		cmd.Wait()
+		for _, line := range lines {
+			f := strings.Fields(line)
+			switch {
+			case len(f) == 3 && f[0] == "stored":
+				h, _ := ParseHash(f[2])
+				stored[h] = true
+			case len(f) == 2 && f[0] == "pending":
+				id, _ := ParseHash(f[1])
+				pending[id] = true
+			case strings.HasPrefix(line, "open-error"), strings.HasPrefix(line, "error"):
+				t.Fatalf("round %d: child: %s", round, line)
+			}
+		}
+		c, err := Open(Config{Params: p, Path: path, Logger: quietLogger()})
+		if err != nil {
+			t.Fatalf("round %d: reopen after SIGKILL: %v", round, err)
+		}
+		for h := range stored {
+			if !c.IsMain(h) {
+				t.Errorf("round %d: block %s reported stored is not on the main chain", round, h)
+			}
+		}
+		for id := range pending {
+			if _, err := c.FindTransaction(id); err != nil {
+				t.Errorf("round %d: transaction %s reported pending is lost: %v", round, id, err)
+			}
+		}
+		checkReplay(t, c, addrs)
+		t.Logf("round %d: head at %d, %d pending", round, c.Head().Height, c.PendingCount())
+		c.Close()
+		if t.Failed() {
+			return
+		}
+	}
+	if len(stored) == 0 || len(pending) == 0 {
+		t.Errorf("the child reported %d blocks and %d transactions", len(stored), len(pending))
+	}
+}

@@ -1,0 +1,146 @@
+package chain
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+)
+
+// ledgerVectors is the format of testdata/ledger.json (written by
+// testdata/gen_ledger_vectors.py, an implementation of its own).
+type ledgerVectors struct {
+	SigningDomain string `json:"signing_domain"`
+	Network       struct {
+		ParamsEncoding string `json:"params_encoding"`
+		Genesis        string `json:"genesis"`
+	} `json:"network"`
+	Keys []struct {
+		Seed      string `json:"seed"`
+		PublicKey string `json:"public_key"`
+		Address   string `json:"address"`
+	} `json:"keys"`
+	Transactions []struct {
+		Sender           string `json:"sender"`
+		Recipient        string `json:"recipient"`
+		Amount           uint64 `json:"amount"`
+		Nonce            uint64 `json:"nonce"`
+		UnsignedEncoding string `json:"unsigned_encoding"`
+		SigningBytes     string `json:"signing_bytes"`
+		Signature        string `json:"signature"`
+		Encoding         string `json:"encoding"`
+		ID               string `json:"id"`
+	} `json:"transactions"`
+	InvalidEncodings []struct {
+		Description string `json:"description"`
+		Encoding    string `json:"encoding"`
+	} `json:"invalid_encodings"`
+	Signatures []struct {
+		Description  string `json:"description"`
+		PublicKey    string `json:"public_key"`
+		Message      string `json:"message"`
+		Signature    string `json:"signature"`
+		Valid        bool   `json:"valid"`
+		PlainEd25519 bool   `json:"plain_ed25519"`
+	} `json:"signatures"`
+	SmallOrderKeys []string `json:"small_order_keys"`
+}
+
+func unhex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestLedgerVectors(t *testing.T) {
+	var v ledgerVectors
+	readVectors(t, "ledger.json", &v)
+	if v.SigningDomain != SigningDomain {
+		t.Fatalf("signing domain %q, want %q", v.SigningDomain, SigningDomain)
+	}
+	// The network: the default devnet with the signed ledger.
+	p := DefaultParams()
+	p.Ledger = LedgerSigned
+	np := p.Net()
+	if enc, err := np.AppendBinary(nil); err != nil || hex.EncodeToString(enc) != v.Network.ParamsEncoding {
+		t.Fatalf("parameters %x, %v", enc, err)
+	}
+	genesis := p.Genesis().Hash
+	if genesis.String() != v.Network.Genesis {
+		t.Fatalf("genesis %s, want %s", genesis, v.Network.Genesis)
+	}
+	keys := map[string]crypto.PrivKey{}
+	for _, k := range v.Keys {
+		key, err := crypto.UnmarshalEd25519PrivateKey(ed25519.NewKeyFromSeed(unhex(t, k.Seed)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr, err := AddressOf(key)
+		if err != nil || addr != k.Address {
+			t.Fatalf("address %s, %v, want %s", addr, err, k.Address)
+		}
+		pub, err := PublicKeyOf(k.Address)
+		if err != nil || hex.EncodeToString(pub) != k.PublicKey {
+			t.Fatalf("public key of %s: %x, %v", addr, pub, err)
+		}
+		keys[addr] = key
+	}
+	for _, c := range v.Transactions {
+		tx := Transaction{Sender: c.Sender, Recipient: c.Recipient, Amount: c.Amount, Nonce: c.Nonce}
+		if got := hex.EncodeToString(tx.AppendBinary(nil)); got != c.UnsignedEncoding {
+			t.Errorf("unsigned encoding %s, want %s", got, c.UnsignedEncoding)
+		}
+		if got := hex.EncodeToString(tx.SigningBytes(genesis)); got != c.SigningBytes {
+			t.Errorf("signing bytes %s, want %s", got, c.SigningBytes)
+		}
+		if err := tx.Sign(keys[c.Sender], genesis); err != nil {
+			t.Fatal(err)
+		}
+		if tx.Signature.String() != c.Signature || hex.EncodeToString(tx.AppendBinary(nil)) != c.Encoding || tx.ID.String() != c.ID {
+			t.Errorf("signed: %s %x %s, want %s %s %s", tx.Signature, tx.AppendBinary(nil), tx.ID, c.Signature, c.Encoding, c.ID)
+		}
+		dec, err := DecodeTransaction(unhex(t, c.Encoding))
+		if err != nil || dec != tx {
+			t.Errorf("decoded %+v, %v", dec, err)
+		}
+		if err := verifyTx(&dec, genesis); err != nil {
+			t.Errorf("verify: %v", err)
+		}
+		js, err := DecodeTransactionJSON(tx.AppendJSON(nil))
+		if err != nil || js != tx {
+			t.Errorf("JSON round trip: %+v, %v", js, err)
+		}
+	}
+	for _, c := range v.InvalidEncodings {
+		if tx, err := DecodeTransaction(unhex(t, c.Encoding)); err == nil {
+			t.Errorf("%s: decoded as %+v", c.Description, tx)
+		}
+	}
+	for _, c := range v.Signatures {
+		pub, msg := unhex(t, c.PublicKey), unhex(t, c.Message)
+		var sig Signature
+		copy(sig[:], unhex(t, c.Signature))
+		err := VerifySignature(pub, msg, sig)
+		if (err == nil) != c.Valid {
+			t.Errorf("%s: network rule says %v, want valid=%v", c.Description, err, c.Valid)
+		}
+		if len(pub) == ed25519.PublicKeySize {
+			if got := ed25519.Verify(pub, msg, sig[:]); got != c.PlainEd25519 {
+				t.Errorf("%s: crypto/ed25519 says %v, the vector %v", c.Description, got, c.PlainEd25519)
+			}
+		}
+	}
+	if len(v.SmallOrderKeys) != len(smallOrderKeys) {
+		t.Fatalf("%d small-order keys, want %d", len(v.SmallOrderKeys), len(smallOrderKeys))
+	}
+	for i, s := range v.SmallOrderKeys {
+		if !bytes.Equal(unhex(t, s), smallOrderKeys[i][:]) {
+			t.Errorf("small-order key %d: %s, want %x", i, s, smallOrderKeys[i])
+		}
+	}
+}
