@@ -207,6 +207,7 @@ func TestWalletEndToEnd(t *testing.T) {
 	}
 
 	// Clear errors.
+	open := startNode(t, nodeOptions{network: "wallet"})
 	for _, c := range []struct {
 		args []string
 		code int
@@ -218,6 +219,9 @@ func TestWalletEndToEnd(t *testing.T) {
 		{[]string{"send", "--key", filepath.Join(dir, "bob.key"), "--to", alice, "--amount", "0", "--node", a.url}, 2, "positive integer"},
 		{[]string{"send", "--key", filepath.Join(dir, "bob.key"), "--to", alice, "--amount", "1000000", "--node", a.url}, 1, "balance"},
 		{[]string{"send", "--key", filepath.Join(dir, "bob.key"), "--to", alice, "--amount", "1", "--node", fmt.Sprintf("http://127.0.0.1:%d", freePort(t))}, 1, "cannot reach"},
+		{[]string{"send", "--key", filepath.Join(dir, "bob.key"), "--to", alice, "--amount", "1", "--node", open.url}, 1, "open ledger"},
+		{[]string{"send", "--to", alice, "--amount", "1", "--node", a.url}, 2, "--key"},
+		{[]string{"key", "show"}, 2, "--key"},
 	} {
 		out, errOut, code := gossipchain(t, c.args...)
 		if code != c.code || !strings.Contains(errOut, c.want) {
