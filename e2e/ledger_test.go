@@ -348,7 +348,11 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 	waitBalance(t, x, 2*r, left...)
 	waitBalance(t, y, 2*r, right...)
 
-	// Heal: one link between the groups.
+	// Heal: a link from each node of the losing side to the other side, so
+	// that each syncs from it at once.
+	if err := a1.register(b1.multiaddr()); err != nil {
+		t.Fatal(err)
+	}
 	if err := a2.register(b2.multiaddr()); err != nil {
 		t.Fatal(err)
 	}
@@ -388,4 +392,43 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 	if st, err := a1.txStatus(spendL); err != nil || st != "" {
 		t.Fatalf("the dropped spend after another block: %q %v", st, err)
 	}
+}
+
+// TestLedgerSurvivesKill: balances, nonces and a pending payment of a
+// signed network are the same after SIGKILL and a restart.
+func TestLedgerSurvivesKill(t *testing.T) {
+	dir := t.TempDir()
+	aliceKey := filepath.Join(dir, "alice.key")
+	alice := newKey(t, aliceKey)
+	bob := newKey(t, filepath.Join(dir, "bob.key"))
+	n := startNode(t, signedOpts("ledgerkill", "--miner-address", alice))
+	for range 3 {
+		n.mine()
+	}
+	send(t, n, aliceKey, bob, 2)
+	n.mine()
+	pending := send(t, n, aliceKey, bob, 1)
+	before := map[string]account{}
+	for _, addr := range []string{alice, bob} {
+		a, err := n.account(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[addr] = a
+	}
+	if before[alice].NextNonce != 1 || before[alice].Pending != 1 || before[bob].Balance != 2 {
+		t.Fatalf("before the kill: %+v", before)
+	}
+	n.kill()
+	n.restart()
+	for addr, want := range before {
+		if got, err := n.account(addr); err != nil || got != want {
+			t.Fatalf("%s after SIGKILL: %+v %v, want %+v", addr, got, err, want)
+		}
+	}
+	if st, err := n.txStatus(pending); err != nil || st != "pending" {
+		t.Fatalf("the pending payment after SIGKILL: %q %v", st, err)
+	}
+	n.mine()
+	waitBalance(t, bob, 3, n)
 }
