@@ -3,8 +3,10 @@
 // validation, fork choice and reorganisation, the pending pool, the on-disk
 // store and the miner.
 //
-// It knows no network and no HTTP: it imports neither libp2p nor net/http
-// nor any other gossipchain package. The network layer (sync) hands it
+// It knows no network and no HTTP: it imports neither libp2p's networking
+// nor net/http nor any other gossipchain package. (It imports libp2p's key
+// and peer ID encodings, core/crypto and core/peer, because an address of
+// the signed ledger is the peer ID of a key.) The network layer (sync) hands it
 // blocks and transactions from peers and reads the outcome from the
 // returned errors; the HTTP layer (api) reads the chain and submits
 // transactions and blocks through the same calls. Everything that reaches
@@ -33,6 +35,23 @@
 // the pool, searches its proof on several cores and adds it to the chain.
 // Decoders for data from outside: [DecodeBlock] and [DecodeTransaction]
 // (binary), [DecodeBlockJSON] and [DecodeTransactionJSON] (strict JSON).
+//
+// # Ledgers
+//
+// A network's ledger mode ([Params.Ledger], committed to by its genesis)
+// is [LedgerOpen], the tutorial's free-form senders, or [LedgerSigned]:
+// accounts whose addresses are libp2p peer IDs of Ed25519 keys
+// ([AddressOf], [PublicKeyOf], key files with [LoadKey] and [SaveKey] in
+// the format of a node's identity.key), transactions signed by their
+// sender ([SignTransaction], [Transaction.Sign], [VerifySignature] states
+// the verification rule) whose nonce is the sender's account sequence,
+// balances that rewards credit, and per-block undo data (ledger.go). On a
+// signed network [Chain.Account] gives an address's balance, next nonce
+// and pending transactions, [Chain.AccountTransactions] pages its history
+// through an address index (addrindex.go), and admission, block assembly
+// and validation refuse what breaks the ledger's rules with the codes
+// [ErrSignatureRequired], [ErrBadSignature], [ErrBadNonce] and
+// [ErrInsufficientBalance] (compare with errors.Is).
 //
 // # Data model and JSON
 //

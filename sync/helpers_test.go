@@ -103,7 +103,11 @@ func startAdjustedNode(t testing.TB, params chain.Params, dir string, adjust fun
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	m, err := chain.NewMiner(c, chain.MinerConfig{Address: "miner-" + n.ID().String()[len(n.ID().String())-6:], Threads: 1})
+	minerAddr := "miner-" + n.ID().String()[len(n.ID().String())-6:]
+	if params.Signed() {
+		minerAddr = n.ID().String() // a signed ledger pays addresses only
+	}
+	m, err := chain.NewMiner(c, chain.MinerConfig{Address: minerAddr, Threads: 1})
 	if err != nil {
 		t.Fatalf("NewMiner: %v", err)
 	}
