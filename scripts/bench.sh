@@ -141,7 +141,7 @@ else
 	foot_flags=(--blocks 1000000)
 	rt_flags=(--duration 5m)
 	disc_flags=(--nodes 25)
-	ledger_flags=(--workers 8,64 --duration 5s)
+	ledger_flags=(--workers 8,64 --duration 3s)
 fi
 
 failed=()

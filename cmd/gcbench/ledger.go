@@ -50,7 +50,7 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("ledger", flag.ContinueOnError)
 	workers := intList{8, 64}
 	fs.Var(&workers, "workers", "concurrent keep-alive `workers` for POST /transactions, comma-separated")
-	window := fs.Duration("duration", 5*time.Second, "measured time per worker count")
+	window := fs.Duration("duration", 3*time.Second, "measured time per worker count (the prepared transactions, fewer than a pool holds, must last warmup+duration)")
 	warmup := fs.Duration("warmup", 500*time.Millisecond, "unrecorded time before each measurement")
 	budget := fs.Int("txs", 48_000, "signed transactions prepared per worker count: more than the node admits in warmup+duration, fewer than its pool holds (50,000)")
 	perAccount := fs.Int("per-account", chain.DefaultPoolMaxPerAccount, "transactions of one account (at most the pool's per-account bound)")
@@ -109,21 +109,9 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 		}
 	}
 
-	// The open network's POST /transactions/new on a node of the bench
-	// network, for comparison in the same run.
-	openParams, err := benchParams()
-	if err != nil {
-		return err
-	}
-	openDir := filepath.Join(e.workDir, "open")
-	if err := writeDataDir(openDir, openParams, nil); err != nil {
-		return err
-	}
-	openNode, err := e.startNode(ctx, nodeOpts{name: "open", dataDir: openDir})
-	if err != nil {
-		return err
-	}
-	defer e.procs.stop(openNode.proc)
+	// The open network's POST /transactions/new, for comparison in the
+	// same run, on a fresh node of the bench network per worker count (a
+	// pool holds 50,000 transactions).
 	openBody := func(w, i int) []byte {
 		return fmt.Appendf(nil, `{"sender":"load-%d","recipient":"bench","amount":%d}`, w, i+1)
 	}
@@ -173,8 +161,14 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		e.procs.stop(nd.proc)
+		openNode, err := e.startNode(ctx, nodeOpts{name: fmt.Sprintf("open-%d", w), dataDir: filepath.Join(e.workDir, fmt.Sprintf("open-%d", w))})
+		if err != nil {
+			return err
+		}
 		open := runLoad(ctx, loadSpec{method: http.MethodPost, url: openNode.url + "/transactions/new", body: openBody,
 			workers: w, warmup: *warmup, window: *window})
+		e.procs.stop(openNode.proc)
 		if open.ok == 0 {
 			return fmt.Errorf("POST /transactions/new: no successful answer: %s", open.failures())
 		}
@@ -197,7 +191,6 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 		}
 		e.sink.add(r)
 		letter++
-		e.procs.stop(nd.proc)
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ const usage = `gcbench measures gossipchain. Usage:
   gcbench footprint [--blocks 100000] [common flags]
   gcbench retarget  [--nodes 5] [--duration 5m] [--target 1s] [--half-life 10s] [--step 10] [common flags]
   gcbench discovery [--nodes 25] [common flags]
-  gcbench ledger    [--workers 8,64] [--duration 5s] [--txs 40000] [common flags]
+  gcbench ledger    [--workers 8,64] [--duration 3s] [--txs 48000] [common flags]
   gcbench report    --results FILE [--out BENCHMARKS.md]
 
 Common flags:
