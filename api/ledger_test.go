@@ -35,7 +35,7 @@ func newSignedNode(t *testing.T, network string) *signedNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	key, addr := newKey(t)
+	key, addr := newLedgerKey(t)
 	m, err := chain.NewMiner(c, chain.MinerConfig{Address: addr, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func newSignedNode(t *testing.T, network string) *signedNode {
 	return &signedNode{testNode: &testNode{t: t, chain: c, miner: m, net: n, server: s, http: ts, url: ts.URL}, key: key, addr: addr}
 }
 
-func newKey(t *testing.T) (crypto.PrivKey, string) {
+func newLedgerKey(t *testing.T) (crypto.PrivKey, string) {
 	t.Helper()
 	k, err := chain.GenerateKey()
 	if err != nil {
@@ -84,7 +84,7 @@ func TestSubmitSignedTransaction(t *testing.T) {
 	n := newSignedNode(t, "apisigned")
 	n.mine()
 	n.mine()
-	_, bob := newKey(t)
+	_, bob := newLedgerKey(t)
 	g := n.chain.Genesis().Hash
 
 	var ok struct {
@@ -163,7 +163,7 @@ func TestAccountEndpoints(t *testing.T) {
 	for range 3 {
 		n.mine()
 	}
-	_, bob := newKey(t)
+	_, bob := newLedgerKey(t)
 	g := n.chain.Genesis().Hash
 	for nonce := range uint64(2) {
 		n.do(http.MethodPost, "/transactions", n.sign(bob, 1, nonce, g)).wantCode(t, http.StatusCreated)
@@ -182,7 +182,7 @@ func TestAccountEndpoints(t *testing.T) {
 	if a.Balance != 2 || a.NextNonce != 0 || a.Pending != 0 {
 		t.Fatalf("bob: %+v", a)
 	}
-	_, carol := newKey(t)
+	_, carol := newLedgerKey(t)
 	n.do(http.MethodGet, "/accounts/"+carol, "").wantCode(t, http.StatusOK).json(t, &a)
 	if a.Account != (chain.Account{Address: carol}) {
 		t.Fatalf("an unused address: %+v", a)
@@ -230,7 +230,7 @@ func TestAccountEndpoints(t *testing.T) {
 // accounts, and its transactions are not signed.
 func TestLedgerEndpointsOnOpenNetwork(t *testing.T) {
 	n := newTestNode(t)
-	_, addr := newKey(t)
+	_, addr := newLedgerKey(t)
 	for _, path := range []string{"/accounts/" + addr, "/accounts/" + addr + "/transactions", "/accounts/alice"} {
 		msg := n.do(http.MethodGet, path, "").wantCode(t, http.StatusNotFound).errorMessage(t)
 		if !strings.Contains(msg, "open") || !strings.Contains(msg, "/addresses/") {

@@ -19,8 +19,8 @@ func signedOpts(network string, extra ...string) nodeOptions {
 	return nodeOptions{network: network, difficulty: 4, extra: append([]string{"--ledger", "signed"}, extra...)}
 }
 
-// account is the answer of GET /accounts/{address}.
-type account struct {
+// accountState is the answer of GET /accounts/{address}.
+type accountState struct {
 	Address      string `json:"address"`
 	Balance      uint64 `json:"balance"`
 	NextNonce    uint64 `json:"next_nonce"`
@@ -29,8 +29,8 @@ type account struct {
 	PendingNonce uint64 `json:"pending_nonce"`
 }
 
-func (n *node) account(addr string) (account, error) {
-	var a account
+func (n *node) ledgerAccount(addr string) (accountState, error) {
+	var a accountState
 	code, err := n.getJSON("/accounts/"+addr, &a)
 	if err == nil && code != http.StatusOK {
 		err = fmt.Errorf("GET /accounts/%s: HTTP %d", addr, code)
@@ -43,7 +43,7 @@ func waitBalance(t *testing.T, addr string, want uint64, nodes ...*node) {
 	t.Helper()
 	eventually(t, fmt.Sprintf("balance of %s is %d on every node", addr, want), func() error {
 		for i, n := range nodes {
-			a, err := n.account(addr)
+			a, err := n.ledgerAccount(addr)
 			if err != nil {
 				return err
 			}
@@ -70,8 +70,8 @@ func waitPending(t *testing.T, ids []string, nodes ...*node) {
 	})
 }
 
-// reward is the block reward of the node's network.
-func (n *node) reward() uint64 {
+// blockReward is the block reward of the node's network.
+func (n *node) blockReward() uint64 {
 	n.t.Helper()
 	var st struct {
 		Params struct {
@@ -89,8 +89,8 @@ var (
 	txIDLine    = regexp.MustCompile(`(?m)^id +([0-9a-f]{64})$`)
 )
 
-// newKey runs gossipchain key new --out path and returns the address.
-func newKey(t *testing.T, path string) string {
+// newWalletKey runs gossipchain key new --out path and returns the address.
+func newWalletKey(t *testing.T, path string) string {
 	t.Helper()
 	out, errOut, code := gossipchain(t, "key", "new", "--out", path)
 	m := addressLine.FindStringSubmatch(out)
@@ -100,8 +100,8 @@ func newKey(t *testing.T, path string) string {
 	return m[1]
 }
 
-// send runs gossipchain send and returns the transaction id.
-func send(t *testing.T, n *node, key, to string, amount uint64) string {
+// walletSend runs gossipchain send and returns the transaction id.
+func walletSend(t *testing.T, n *node, key, to string, amount uint64) string {
 	t.Helper()
 	out, errOut, code := gossipchain(t, "send", "--key", key, "--to", to, "--amount", fmt.Sprint(amount), "--node", n.url)
 	m := txIDLine.FindStringSubmatch(out)
@@ -118,8 +118,8 @@ func send(t *testing.T, n *node, key, to string, amount uint64) string {
 // both nodes after the blocks are mined.
 func TestWalletEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	alice := newKey(t, filepath.Join(dir, "alice.key"))
-	bob := newKey(t, filepath.Join(dir, "bob.key"))
+	alice := newWalletKey(t, filepath.Join(dir, "alice.key"))
+	bob := newWalletKey(t, filepath.Join(dir, "bob.key"))
 	if out, _, code := gossipchain(t, "key", "show", "--key", filepath.Join(dir, "alice.key")); code != 0 || strings.TrimSpace(out) != alice {
 		t.Fatalf("key show: exit %d: %q, want %s", code, out, alice)
 	}
@@ -132,16 +132,16 @@ func TestWalletEndToEnd(t *testing.T) {
 	if err := b.register(a.multiaddr()); err != nil {
 		t.Fatal(err)
 	}
-	r := a.reward()
+	r := a.blockReward()
 
 	if _, errOut, code := gossipchain(t, "mine", "3", "--node", a.url); code != 0 {
 		t.Fatalf("mine 3: exit %d: %s", code, errOut)
 	}
 	waitBalance(t, alice, 3*r, a, b)
 	// Two payments in a row: the second is signed with the next nonce.
-	tx1 := send(t, a, filepath.Join(dir, "alice.key"), bob, 2)
-	tx2 := send(t, a, filepath.Join(dir, "alice.key"), bob, 1)
-	acct, err := a.account(alice)
+	tx1 := walletSend(t, a, filepath.Join(dir, "alice.key"), bob, 2)
+	tx2 := walletSend(t, a, filepath.Join(dir, "alice.key"), bob, 1)
+	acct, err := a.ledgerAccount(alice)
 	if err != nil || acct.NextNonce != 0 || acct.Pending != 2 || acct.PendingNonce != 2 || acct.PendingSpend != 3 {
 		t.Fatalf("alice with two pending payments: %+v %v", acct, err)
 	}
@@ -161,7 +161,7 @@ func TestWalletEndToEnd(t *testing.T) {
 			t.Fatalf("transaction %s: %q %v", id, st, err)
 		}
 	}
-	tx3 := send(t, b, bKey, bob, r)
+	tx3 := walletSend(t, b, bKey, bob, r)
 	waitPending(t, []string{tx3}, a)
 	a.mine()
 	waitBalance(t, bob, 3+r, a, b)
@@ -170,7 +170,7 @@ func TestWalletEndToEnd(t *testing.T) {
 	if st, err := b.txStatus(tx3); err != nil || st != "confirmed" {
 		t.Fatalf("transaction %s: %q %v", tx3, st, err)
 	}
-	acct, err = b.account(alice)
+	acct, err = b.ledgerAccount(alice)
 	if err != nil || acct.NextNonce != 2 || acct.Pending != 0 || acct.PendingNonce != 2 {
 		t.Fatalf("alice after her payments were mined: %+v %v", acct, err)
 	}
@@ -259,13 +259,13 @@ func (n *node) signedTx(id string) string {
 // there).
 func TestLedgerReplay(t *testing.T) {
 	dir := t.TempDir()
-	alice := newKey(t, filepath.Join(dir, "alice.key"))
+	alice := newWalletKey(t, filepath.Join(dir, "alice.key"))
 	a := startNode(t, signedOpts("replay-a", "--miner-address", alice))
 	other := startNode(t, signedOpts("replay-b", "--miner-address", alice))
 	a.mine()
 	other.mine()
-	bob := newKey(t, filepath.Join(dir, "bob.key"))
-	id := send(t, a, filepath.Join(dir, "alice.key"), bob, 1)
+	bob := newWalletKey(t, filepath.Join(dir, "bob.key"))
+	id := walletSend(t, a, filepath.Join(dir, "alice.key"), bob, 1)
 	tx := a.signedTx(id)
 
 	var e struct {
@@ -287,7 +287,7 @@ func TestLedgerReplay(t *testing.T) {
 	if code, err := other.do(http.MethodPost, "/transactions", tx, &e); err != nil || code != http.StatusBadRequest || !strings.Contains(e.Error, "signature") {
 		t.Fatalf("the transaction on another network: %d %+v %v", code, e, err)
 	}
-	if acct, err := other.account(alice); err != nil || acct.NextNonce != 0 || acct.Pending != 0 {
+	if acct, err := other.ledgerAccount(alice); err != nil || acct.NextNonce != 0 || acct.Pending != 0 {
 		t.Fatalf("alice on the other network after the replay: %+v %v", acct, err)
 	}
 }
@@ -303,14 +303,14 @@ func TestLedgerReplay(t *testing.T) {
 func TestLedgerDoubleSpendPartition(t *testing.T) {
 	dir := t.TempDir()
 	aliceKey := filepath.Join(dir, "alice.key")
-	alice := newKey(t, aliceKey)
-	x := newKey(t, filepath.Join(dir, "x.key"))
-	y := newKey(t, filepath.Join(dir, "y.key"))
+	alice := newWalletKey(t, aliceKey)
+	x := newWalletKey(t, filepath.Join(dir, "x.key"))
+	y := newWalletKey(t, filepath.Join(dir, "y.key"))
 
 	a1 := startNode(t, signedOpts("split", "--miner-address", alice, "--dial-known=false"))
 	a1.mine()
 	a1.mine()
-	r := a1.reward()
+	r := a1.blockReward()
 	// b1 gets the same history without ever connecting to a1.
 	b1 := startNode(t, signedOpts("split", "--dial-known=false"))
 	for i := 2; i <= 3; i++ {
@@ -329,8 +329,8 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 	waitBalance(t, alice, 2*r, all...)
 
 	// The same coins, the same nonce, two recipients.
-	spendL := send(t, a1, aliceKey, x, 2*r)
-	spendR := send(t, b1, aliceKey, y, 2*r)
+	spendL := walletSend(t, a1, aliceKey, x, 2*r)
+	spendR := walletSend(t, b1, aliceKey, y, 2*r)
 	waitPending(t, []string{spendL}, left...)
 	waitPending(t, []string{spendR}, right...)
 	mineOnSide(t, left, 0)
@@ -383,7 +383,7 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 	waitBalance(t, y, 2*r, all...)
 	waitBalance(t, alice, 0, all...)
 	for i, n := range all {
-		if acct, err := n.account(alice); err != nil || acct.NextNonce != 1 || acct.Pending != 0 {
+		if acct, err := n.ledgerAccount(alice); err != nil || acct.NextNonce != 1 || acct.Pending != 0 {
 			t.Fatalf("node %d: alice after the heal: %+v %v", i, acct, err)
 		}
 	}
@@ -399,18 +399,18 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 func TestLedgerSurvivesKill(t *testing.T) {
 	dir := t.TempDir()
 	aliceKey := filepath.Join(dir, "alice.key")
-	alice := newKey(t, aliceKey)
-	bob := newKey(t, filepath.Join(dir, "bob.key"))
+	alice := newWalletKey(t, aliceKey)
+	bob := newWalletKey(t, filepath.Join(dir, "bob.key"))
 	n := startNode(t, signedOpts("ledgerkill", "--miner-address", alice))
 	for range 3 {
 		n.mine()
 	}
-	send(t, n, aliceKey, bob, 2)
+	walletSend(t, n, aliceKey, bob, 2)
 	n.mine()
-	pending := send(t, n, aliceKey, bob, 1)
-	before := map[string]account{}
+	pending := walletSend(t, n, aliceKey, bob, 1)
+	before := map[string]accountState{}
 	for _, addr := range []string{alice, bob} {
-		a, err := n.account(addr)
+		a, err := n.ledgerAccount(addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -422,7 +422,7 @@ func TestLedgerSurvivesKill(t *testing.T) {
 	n.kill()
 	n.restart()
 	for addr, want := range before {
-		if got, err := n.account(addr); err != nil || got != want {
+		if got, err := n.ledgerAccount(addr); err != nil || got != want {
 			t.Fatalf("%s after SIGKILL: %+v %v, want %+v", addr, got, err, want)
 		}
 	}
