@@ -378,6 +378,12 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 		if cfg.json {
 			return printJSON(data)
 		}
+		var params struct {
+			Params struct {
+				Ledger string `json:"ledger"`
+			} `json:"params"`
+		}
+		_ = json.Unmarshal(data, &params) // decoded above already
 		mining := "no"
 		if st.Mining {
 			mining = fmt.Sprintf("yes, %s", fmtRate(st.HashRate))
@@ -388,7 +394,7 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 		}
 		rows := [][2]string{
 			{"node", c.base.String()}, {"version", st.Version}, {"peer id", st.PeerID},
-			{"network", fmt.Sprintf("%s (difficulty %d)", st.Network, st.Difficulty)},
+			{"network", fmt.Sprintf("%s (difficulty %d)", st.Network, st.Difficulty)}, {"ledger", params.Params.Ledger},
 			{"height", strconv.FormatUint(st.Height, 10)}, {"head", st.Head},
 			{"syncing", syncing}, {"peers", strconv.Itoa(st.Peers)}, {"pending", strconv.Itoa(st.Pending)},
 			{"mining", mining}, {"miner address", st.MinerAddress},
