@@ -293,13 +293,14 @@ func TestLedgerReplay(t *testing.T) {
 }
 
 // TestLedgerDoubleSpendPartition spends the same coins twice across a
-// partition: two groups of two nodes share a funded account's history but
-// no connection (the second group got the blocks through POST /blocks);
-// each group spends the account's whole balance with the same nonce to a
-// different recipient and mines it, the second group more. After the
-// groups are joined, every node is on the heavier branch, its spend is
-// confirmed everywhere, and the other spend is in no node's pool nor chain;
-// the nodes that held it logged why it left their pool.
+// partition. Four nodes share a funded account's history; then the right
+// half (b1, b2) is restarted linked only to itself (every node runs with
+// --dial-known=false, so nothing redials the other half). Each half spends
+// the account's whole balance with the same nonce to a different
+// recipient and mines it, the right half more. After the halves are joined
+// again, every node is on the heavier branch, its spend is confirmed
+// everywhere, and the other spend is in no node's pool nor chain; the
+// nodes that held it logged why it left their pool.
 func TestLedgerDoubleSpendPartition(t *testing.T) {
 	dir := t.TempDir()
 	aliceKey := filepath.Join(dir, "alice.key")
@@ -308,25 +309,43 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 	y := newWalletKey(t, filepath.Join(dir, "y.key"))
 
 	a1 := startNode(t, signedOpts("split", "--miner-address", alice, "--dial-known=false"))
+	boot := []string{a1.multiaddr()}
+	a2 := startNode(t, nodeOptions{network: "split", difficulty: 4, bootstrap: boot, extra: []string{"--ledger", "signed", "--dial-known=false"}})
+	b1 := startNode(t, nodeOptions{network: "split", difficulty: 4, bootstrap: boot, extra: []string{"--ledger", "signed", "--dial-known=false"}})
+	b2 := startNode(t, nodeOptions{network: "split", difficulty: 4, bootstrap: boot, extra: []string{"--ledger", "signed", "--dial-known=false"}})
+	left, right, all := []*node{a1, a2}, []*node{b1, b2}, []*node{a1, a2, b1, b2}
 	a1.mine()
 	a1.mine()
 	r := a1.blockReward()
-	// b1 gets the same history without ever connecting to a1.
-	b1 := startNode(t, signedOpts("split", "--dial-known=false"))
-	for i := 2; i <= 3; i++ {
-		var blk json.RawMessage
-		if code, err := a1.getJSON(fmt.Sprintf("/blocks/%d", i), &blk); err != nil || code != http.StatusOK {
-			t.Fatalf("GET /blocks/%d: %d %v", i, code, err)
-		}
-		if code, err := b1.do(http.MethodPost, "/blocks", string(blk), nil); err != nil || code != http.StatusCreated {
-			t.Fatalf("POST /blocks %d to b1: %d %v", i, code, err)
-		}
-	}
-	a2 := startNode(t, signedOpts("split", "--dial-known=false", "--bootstrap", a1.multiaddr()))
-	b2 := startNode(t, signedOpts("split", "--dial-known=false", "--bootstrap", b1.multiaddr()))
-	left, right, all := []*node{a1, a2}, []*node{b1, b2}, []*node{a1, a2, b1, b2}
 	sameHead(t, all, 3)
 	waitBalance(t, alice, 2*r, all...)
+
+	// The partition: the right half restarts linked to itself only.
+	b1.stop()
+	b2.stop()
+	b1.opts.bootstrap = nil
+	b1.restart()
+	b2.opts.bootstrap = []string{b1.multiaddr()}
+	b2.restart()
+	ids := map[*node]string{}
+	for _, n := range all {
+		ids[n] = n.mustStatus().PeerID
+	}
+	eventually(t, "two halves, each connected within itself only", func() error {
+		for _, side := range [][]*node{left, right} {
+			for i, n := range side {
+				peers, err := n.peerSet()
+				if err != nil {
+					return err
+				}
+				if other := side[1-i]; !peers[ids[other]] || len(peers) != 1 {
+					return fmt.Errorf("%s has peers %v, want only %s", n.opts.httpAddr, peers, ids[other])
+				}
+			}
+		}
+		return nil
+	})
+	sameHead(t, right, 3)
 
 	// The same coins, the same nonce, two recipients.
 	spendL := walletSend(t, a1, aliceKey, x, 2*r)
@@ -371,6 +390,19 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 			}
 			if st, err := n.txStatus(spendL); err != nil || st != "" {
 				return fmt.Errorf("node %d: the dropped spend %s is %q (%v), want unknown", i, spendL, st, err)
+			}
+			var pool struct {
+				Transactions []struct {
+					ID string `json:"id"`
+				} `json:"transactions"`
+			}
+			if _, err := n.getJSON("/transactions/pending", &pool); err != nil {
+				return err
+			}
+			for _, tx := range pool.Transactions {
+				if tx.ID == spendL || tx.ID == spendR {
+					return fmt.Errorf("node %d: %s still in GET /transactions/pending", i, tx.ID)
+				}
 			}
 		}
 		return nil
