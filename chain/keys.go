@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -21,6 +22,13 @@ import (
 // (<datadir>/identity.key), whose peer ID is its default reward address, is
 // a spendable wallet key. A key file holds the bytes of
 // crypto.MarshalPrivateKey, exactly as the node's identity file does.
+
+// AddressLen is the length of every address; addressPrefix starts every
+// one (the base58btc of the multihash and key type bytes).
+const (
+	AddressLen    = 52
+	addressPrefix = "12D3KooW"
+)
 
 // ErrNotAddress: the string is not the address of an Ed25519 key.
 var ErrNotAddress = errors.New("not an address (the peer ID of an Ed25519 key)")
@@ -58,17 +66,16 @@ func AddressOf(key crypto.Key) (string, error) {
 // PublicKeyOf recovers the Ed25519 public key from an address. It does not
 // apply the verification rule's key checks (see VerifySignature).
 func PublicKeyOf(addr string) (ed25519.PublicKey, error) {
-	if addr == "" || len(addr) > MaxAddressLen {
+	// Only the canonical text: the base58btc identity multihash of an
+	// Ed25519 key, which is what AddressOf writes and always has this
+	// length and prefix (peer.Decode also reads CIDs). Base58 decoding is
+	// one to one, so no other string decodes to the same peer ID.
+	if len(addr) != AddressLen || !strings.HasPrefix(addr, addressPrefix) {
 		return nil, ErrNotAddress
 	}
 	id, err := peer.Decode(addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotAddress, err)
-	}
-	// Only the canonical text: the base58btc identity multihash, which is
-	// what AddressOf writes (peer.Decode also reads CIDs).
-	if id.String() != addr {
-		return nil, fmt.Errorf("%w: not in canonical form (%s)", ErrNotAddress, id)
 	}
 	pub, err := id.ExtractPublicKey()
 	if err != nil {

@@ -549,3 +549,19 @@ func (c *Chain) signedTemplateTxs(size int) []Transaction {
 	}
 	return txs
 }
+
+// AccountPending returns the pending transactions sent by addr, in nonce
+// order (nil on an open network or for an address with none).
+func (c *Chain) AccountPending(addr string) []Transaction {
+	c.pool.mu.Lock()
+	defer c.pool.mu.Unlock()
+	q := c.pool.senders[addr]
+	if q == nil {
+		return nil
+	}
+	out := make([]Transaction, len(q.txs))
+	for i, e := range q.txs {
+		out[i] = e.tx
+	}
+	return out
+}

@@ -252,6 +252,17 @@ func TestKeyFiles(t *testing.T) {
 	if raw, _ := ident.GetPublic().Raw(); err != nil || !bytes.Equal(pub, raw) {
 		t.Fatalf("PublicKeyOf: %x, %v", pub, err)
 	}
+	// Every key's address has the length and prefix PublicKeyOf expects:
+	// the two extreme keys bound the base58 numbers of all the others.
+	for _, raw := range [][]byte{bytes.Repeat([]byte{0}, 32), bytes.Repeat([]byte{0xff}, 32)} {
+		a, err := AddressOfPublicKey(raw)
+		if err != nil || len(a) != AddressLen || !strings.HasPrefix(a, addressPrefix) {
+			t.Fatalf("address of key %x: %q, %v", raw, a, err)
+		}
+		if pub, err := PublicKeyOf(a); err != nil || !bytes.Equal(pub, raw) {
+			t.Fatalf("PublicKeyOf(%s): %x, %v", a, pub, err)
+		}
+	}
 	// Other keys and non-addresses are refused.
 	sk, _, _ := crypto.GenerateSecp256k1Key(nil)
 	skRaw, _ := crypto.MarshalPrivateKey(sk)

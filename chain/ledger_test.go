@@ -93,6 +93,9 @@ func TestSignedLedgerBasics(t *testing.T) {
 	if a.Pending != 2 || a.PendingNonce != 2 || a.PendingSpend != 40 {
 		t.Fatalf("account %+v", a)
 	}
+	if got := idsOf(c.AccountPending(aliceAddr)); len(got) != 2 || got[0] != tx0.ID || got[1] != tx1.ID {
+		t.Fatalf("AccountPending %v", got)
+	}
 
 	b3 := nextBlock(t, &p, b2, bobAddr, tx0, tx1)
 	mustAdd(t, c, b3)

@@ -183,6 +183,11 @@ func (c *Chain) evictAndInsert(tx Transaction, origin string) error {
 			c.pool.mu.Lock()
 			victims = append(victims, c.pool.evictAfterLocked(victim)...)
 			c.pool.mu.Unlock()
+			// The sender's pending transactions may have changed since
+			// tx was checked (the victims, or a concurrent admission).
+			if err = c.admitSpend(&tx); err != nil {
+				break
+			}
 		}
 		e, err = c.pool.insert(tx)
 	}

@@ -150,3 +150,31 @@ func TestSignedPoolExchange(t *testing.T) {
 		t.Fatalf("account on the late node: %+v, %v", acc, err)
 	}
 }
+
+// TestLedgerModesNeverConnect: an open and a signed network of the same
+// name (the same topics, the same mDNS service) have different genesis
+// blocks: their nodes disconnect at the status exchange and exchange
+// nothing.
+func TestLedgerModesNeverConnect(t *testing.T) {
+	open := testParams(t, "twin", testDifficulty)
+	signed := open
+	signed.Ledger = chain.LedgerSigned
+	a := startTestNode(t, open, t.TempDir())
+	b := startTestNode(t, signed, t.TempDir())
+	if a.chain.Genesis().Hash == b.chain.Genesis().Hash {
+		t.Fatal("one genesis for both ledger modes")
+	}
+	addBlocks(t, a.chain, buildBlocks(t, open, a.chain.Genesis(), 5, "a"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.node.Connect(ctx, a.node.Addrs()[0]); err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	waitFor(t, 30*time.Second, "peer of the other ledger mode disconnected", func() bool {
+		return a.svc.Stats().PeersWrongNetwork+b.svc.Stats().PeersWrongNetwork > 0 &&
+			!isConnected(a, b) && !isConnected(b, a)
+	})
+	if h := b.head().Height; h != 1 {
+		t.Fatalf("the signed node is at height %d, want 1", h)
+	}
+}

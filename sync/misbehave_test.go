@@ -152,7 +152,8 @@ func TestMisbehavingGossip(t *testing.T) {
 		{"wrong reward", true, frameMsg(badReward.Hash, badReward.AppendBinary(nil)), "bad_reward"},
 		{"block id mismatch", true, frameMsg(randomHash(), valid.AppendBinary(nil)), reasonIDMismatch},
 		{"oversized block", true, frameMsg(randomHash(), oversized), "too_large"},
-		{"undecodable transaction", false, frameMsg(randomHash(), garbage), "malformed"},
+		{"undecodable transaction", false, frameMsg(randomHash(), []byte{0, 3, 'a'}), "malformed"},
+		{"oversized transaction", false, frameMsg(randomHash(), make([]byte, maxTxWireSize+1)), "malformed"},
 		{"transaction id mismatch", false, frameMsg(randomHash(), tx.AppendBinary(nil)), reasonIDMismatch},
 		{"zero amount", false, frameMsg(badTx.ComputeID(), badTx.AppendBinary(nil)), "bad_transaction"},
 	}
