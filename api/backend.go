@@ -28,6 +28,7 @@ type Chain interface {
 	// accounts of a signed ledger (chain.ErrNotSigned on an open one).
 	Ledger() string
 	Account(addr string) (chain.Account, error)
+	AccountPending(addr string) []chain.Transaction
 	AccountTransactions(addr, cursor string, limit int) (chain.AccountPage, error)
 }
 

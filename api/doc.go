@@ -74,9 +74,10 @@
 //	    in a block); 413 body over the limit; 503 pool or the sender's
 //	    share of it full. On an open network 400: use /transactions/new.
 //	GET /accounts/{address}  {"address", "balance", "next_nonce",
-//	    "pending", "pending_spend", "pending_nonce", "height", "head"}:
-//	    balance and next nonce at the head, the sender's pending
-//	    transactions (count, total amount) and the nonce of its next one;
+//	    "pending", "pending_spend", "pending_nonce", "pending_transactions",
+//	    "height", "head"}: balance and next nonce at the head, the
+//	    sender's pending transactions (count, total amount, the list in
+//	    nonce order) and the nonce of its next one;
 //	    an unused address has a zero account; 400 not an address
 //	GET /accounts/{address}/transactions?limit=&cursor=  {"address",
 //	    "transactions": [{"direction", "block_index", "block_hash",

@@ -135,8 +135,11 @@ func truncateRaw(raw json.RawMessage) string {
 // it and the nonce of the next one) at the head height.
 type accountResponse struct {
 	chain.Account
-	Height uint64     `json:"height"`
-	Head   chain.Hash `json:"head"`
+	// PendingTransactions are the pending transactions sent by the
+	// address, in nonce order (at most the pool's per-account bound).
+	PendingTransactions []chain.Transaction `json:"pending_transactions"`
+	Height              uint64              `json:"height"`
+	Head                chain.Hash          `json:"head"`
 }
 
 // handleAccount serves GET /accounts/{address}.
@@ -148,7 +151,11 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, accountError(addr, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, accountResponse{Account: acct, Height: head.Height, Head: head.Hash})
+	pending := s.chain.AccountPending(addr)
+	if pending == nil {
+		pending = []chain.Transaction{}
+	}
+	writeJSON(w, http.StatusOK, accountResponse{Account: acct, PendingTransactions: pending, Height: head.Height, Head: head.Hash})
 }
 
 type accountTxEntry struct {

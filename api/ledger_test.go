@@ -170,12 +170,14 @@ func TestAccountEndpoints(t *testing.T) {
 	}
 	var a struct {
 		chain.Account
-		Height uint64 `json:"height"`
+		PendingTransactions []chain.Transaction `json:"pending_transactions"`
+		Height              uint64              `json:"height"`
 	}
 	n.do(http.MethodGet, "/accounts/"+n.addr, "").wantCode(t, http.StatusOK).json(t, &a)
 	want := chain.Account{Address: n.addr, Balance: 3, NextNonce: 0, Pending: 2, PendingSpend: 2, PendingNonce: 2}
-	if a.Account != want || a.Height != 4 {
-		t.Fatalf("got %+v, want %+v at height 4", a, want)
+	if a.Account != want || a.Height != 4 || len(a.PendingTransactions) != 2 ||
+		a.PendingTransactions[0].Nonce != 0 || a.PendingTransactions[1].Nonce != 1 || a.PendingTransactions[1].Recipient != bob {
+		t.Fatalf("got %+v, want %+v at height 4 with its two payments", a, want)
 	}
 	n.mine()
 	n.do(http.MethodGet, "/accounts/"+bob, "").wantCode(t, http.StatusOK).json(t, &a)
@@ -183,8 +185,9 @@ func TestAccountEndpoints(t *testing.T) {
 		t.Fatalf("bob: %+v", a)
 	}
 	_, carol := newLedgerKey(t)
+	a.PendingTransactions = nil
 	n.do(http.MethodGet, "/accounts/"+carol, "").wantCode(t, http.StatusOK).json(t, &a)
-	if a.Account != (chain.Account{Address: carol}) {
+	if a.Account != (chain.Account{Address: carol}) || a.PendingTransactions == nil || len(a.PendingTransactions) != 0 {
 		t.Fatalf("an unused address: %+v", a)
 	}
 	n.do(http.MethodGet, "/accounts/bob", "").wantCode(t, http.StatusBadRequest)
