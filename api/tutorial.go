@@ -127,7 +127,7 @@ func txError(err error) error {
 	case errors.Is(err, chain.ErrKnownTransaction):
 		return errorf(http.StatusConflict, "%v", err)
 	case errors.Is(err, chain.ErrAccountFull):
-		return errorf(http.StatusServiceUnavailable, "%v (%v): try again after the next block", chain.ErrAccountFull, err)
+		return errorf(http.StatusServiceUnavailable, "%v: try again after the next block", err)
 	case errors.Is(err, chain.ErrPoolFull):
 		return errorf(http.StatusServiceUnavailable, "%v: try again after the next block", err)
 	case errors.Is(err, gsync.ErrClosed):
