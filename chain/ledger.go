@@ -34,6 +34,15 @@ import (
 // Every block that joins the main chain writes its undo data: the prior
 // state of every account it touched, keyed by height (an append). Rolling
 // the block back restores exactly those states and deletes the undo data.
+//
+// Storage. An account is one key of the accounts bucket (address →
+// balance || next nonce), and the accounts are random by nature: a
+// commit writes each account its blocks touched once, however many
+// transactions touched it, in key order, in the same store transaction as
+// the blocks (so a crash keeps blocks and accounts together). Reading an
+// account is one B-tree look-up; nothing is rebuilt or verified again at
+// start. Undo data is kept for every main-chain block, so that a
+// reorganisation of any depth restores the accounts exactly.
 
 // Defaults of Config on a signed network.
 const (
@@ -424,7 +433,7 @@ func (c *Chain) admitSpend(tx *Transaction) error {
 }
 
 // revalidatePool checks, after the blocks of a writer changed the main
-// chain, the pending transactions of every sender those blocks (connected
+// chain, the pending transactions of every address those blocks (connected
 // or abandoned) and the returned transactions back involve, against the
 // new accounts: each sender's transactions in nonce order must continue
 // its account. What fails (a nonce the new chain used, a balance it no
@@ -432,12 +441,17 @@ func (c *Chain) admitSpend(tx *Transaction) error {
 // or does not return to it, and is noted in w.dropped with the reason. It
 // returns the transactions of back that stay valid. Called with c.mu held.
 func (w *writer) revalidatePool(back []Transaction) []Transaction {
+	// Every address of the blocks: a connected block spends from its
+	// senders, an abandoned one takes back what its recipients (the miner
+	// too) received.
 	senders := map[string]struct{}{}
 	note := func(b *Block) {
 		for i := range b.Transactions {
-			if t := &b.Transactions[i]; !t.IsReward() {
+			t := &b.Transactions[i]
+			if !t.IsReward() {
 				senders[t.Sender] = struct{}{}
 			}
+			senders[t.Recipient] = struct{}{}
 		}
 	}
 	for _, b := range w.connected {

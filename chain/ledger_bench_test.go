@@ -130,3 +130,45 @@ func BenchmarkValidateFullSignedBlock(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkAddFullSignedBlock measures AddBlock of a block of the largest
+// allowed size full of signed transactions on the head: every rule, the
+// accounts and their undo data, the store commit with its disk sync. With
+// the cache, the signatures are in the signature cache as if the pool had
+// admitted the transactions; without, every one is verified.
+func BenchmarkAddFullSignedBlock(b *testing.B) {
+	for _, cached := range []bool{false, true} {
+		name := "without-cache"
+		if cached {
+			name = "with-cache"
+		}
+		b.Run(name, func(b *testing.B) {
+			c, first := fullSignedBlock(b)
+			p := c.Params()
+			parent, _ := c.BlockByHash(c.Head().Hash)
+			keysOf := map[string]crypto.PrivKey{}
+			for i := range 100 {
+				k, a := testKey(b, fmt.Sprint("sender", i))
+				keysOf[a] = k
+			}
+			next := map[string]uint64{}
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				txs := make([]Transaction, len(first.Transactions)-1)
+				for j, t := range first.Transactions[:len(txs)] {
+					txs[j] = signedTx(b, c, keysOf[t.Sender], t.Recipient, t.Amount, next[t.Sender])
+					next[t.Sender]++
+					if cached {
+						c.sigs.add(txs[j].ID)
+					}
+				}
+				blk := nextBlock(b, &p, parent, first.Reward().Recipient, txs...)
+				b.StartTimer()
+				if _, err := c.AddBlock(blk); err != nil {
+					b.Fatal(err)
+				}
+				parent = blk
+			}
+		})
+	}
+}

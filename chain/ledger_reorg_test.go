@@ -2,6 +2,7 @@ package chain
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -136,11 +137,17 @@ func (m ledgerModel) apply(t testing.TB, b *Block) {
 // the genesis, also after reopening the store. Invalid blocks (an
 // overspend on their branch) are refused and change nothing.
 func TestSignedReorgProperty(t *testing.T) {
+	for seed := range uint64(6) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { signedReorgProperty(t, seed) })
+	}
+}
+
+func signedReorgProperty(t *testing.T, seed uint64) {
 	p := signedParams(t)
 	p.Reward = 100
 	cfg := testConfig(t, p)
 	c := openChain(t, cfg)
-	rng := rand.New(rand.NewPCG(7, 13))
+	rng := rand.New(rand.NewPCG(7, seed))
 	const users = 5
 	keys := make([]crypto.PrivKey, users)
 	addrs := make([]string, users)
@@ -152,7 +159,7 @@ func TestSignedReorgProperty(t *testing.T) {
 		state ledgerModel
 	}
 	nodes := []node{{c.Genesis(), ledgerModel{}}}
-	reorgs, refused := 0, 0
+	reorgs, refused, submitted, dropped := 0, 0, 0, 0
 	steps := 120
 	if testing.Short() {
 		steps = 40
@@ -208,13 +215,41 @@ func TestSignedReorgProperty(t *testing.T) {
 		st.apply(t, &Block{Transactions: []Transaction{b.Transactions[len(b.Transactions)-1]}})
 		nodes = append(nodes, node{b, st})
 		checkReplay(t, c, addrs)
+		if step%4 == 0 {
+			checkHistory(t, c, addrs, 3)
+		}
+		// Payments to the pool, valid against it now; later blocks of the
+		// test spend the same coins on other branches.
+		for range rng.IntN(3) {
+			i := rng.IntN(users)
+			acc, err := c.Account(addrs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if acc.Balance <= acc.PendingSpend {
+				continue
+			}
+			tx, err := SignTransaction(keys[i], addrs[rng.IntN(users)], 1+rng.Uint64N(acc.Balance-acc.PendingSpend), acc.PendingNonce, c.Genesis().Hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.AddTransaction(tx); err != nil {
+				t.Fatalf("step %d: pool: %v", step, err)
+			}
+			submitted++
+		}
+		dropped += len(res.Dropped)
+		checkPoolLedger(t, c, addrs)
 	}
-	if reorgs < 5 || refused == 0 {
-		t.Fatalf("only %d reorganisations and %d refused blocks", reorgs, refused)
+	if reorgs < 5 || refused == 0 || dropped == 0 {
+		t.Fatalf("only %d reorganisations, %d refused blocks, %d dropped pending transactions", reorgs, refused, dropped)
 	}
+	t.Logf("%d reorganisations, %d refused blocks, %d payments submitted, %d dropped", reorgs, refused, submitted, dropped)
 	c.Close()
 	c = openChain(t, cfg)
 	checkReplay(t, c, addrs)
+	checkPoolLedger(t, c, addrs)
+	checkHistory(t, c, addrs, 3)
 }
 
 // checkReplay compares every account with a replay of the main chain.
@@ -233,5 +268,33 @@ func checkReplay(t *testing.T, c *Chain, addrs []string) {
 	_ = c.db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bucketAccounts).Stats().KeyN; return nil })
 	if n != len(m) {
 		t.Fatalf("%d stored accounts, the replay has %d", n, len(m))
+	}
+}
+
+// checkPoolLedger checks that every address's pending transactions
+// continue its account: nonces from the next one without a gap, and a
+// balance that covers them all.
+func checkPoolLedger(t *testing.T, c *Chain, addrs []string) {
+	t.Helper()
+	total := 0
+	for _, a := range addrs {
+		acc, err := c.Account(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var spend uint64
+		for i, tx := range c.AccountPending(a) {
+			if tx.Nonce != acc.NextNonce+uint64(i) {
+				t.Fatalf("%s: pending nonce %d at position %d, the next is %d", a, tx.Nonce, i, acc.NextNonce)
+			}
+			spend += tx.Amount
+			total++
+		}
+		if spend > acc.Balance || spend != acc.PendingSpend {
+			t.Fatalf("%s: pending spend %d (account says %d), balance %d", a, spend, acc.PendingSpend, acc.Balance)
+		}
+	}
+	if total != c.PendingCount() {
+		t.Fatalf("%d pending by sender, %d in the pool", total, c.PendingCount())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -279,86 +280,51 @@ func TestKeyFiles(t *testing.T) {
 	}
 }
 
-// TestAddressIndexAcrossFlushes pays from one account in blocks large
-// enough that the index tails become runs several times, and pages the
-// history of every address against a scan of the main chain, before and
-// after reopening.
+// TestAddressIndexAcrossFlushes pays from one account to a new address in
+// every transaction, in blocks large enough that the index tails become a
+// run, and pages the history of the payer, the miners and some payees
+// against a scan of the main chain, before and after reopening.
 func TestAddressIndexAcrossFlushes(t *testing.T) {
 	p := signedParams(t)
 	p.Reward = 1 << 40
 	cfg := testConfig(t, p)
 	c := openChain(t, cfg)
 	key, addr := testKey(t, "payer")
-	addrs := []string{addr}
-	for i := range 5 {
-		_, a := testKey(t, fmt.Sprint("payee", i))
-		addrs = append(addrs, a)
-	}
+	_, minerA := testKey(t, "miner a")
+	_, minerB := testKey(t, "miner b")
 	parent := nextBlock(t, &p, c.Genesis(), addr)
 	mustAdd(t, c, parent)
+	check := []string{addr, minerA, minerB}
 	nonce := uint64(0)
-	perBlock := 1500
-	if testing.Short() {
-		perBlock = 400
-	}
-	for range 12 {
-		txs := make([]Transaction, perBlock)
+	// Each payment adds two entries (its id, its recipient): 6 blocks of
+	// 1400 cross flushEntries.
+	for blk := range 6 {
+		txs := make([]Transaction, 1400)
 		for i := range txs {
-			txs[i] = signedTx(t, c, key, addrs[1+int(nonce)%5], 1, nonce)
+			seed := sha256.Sum256(fmt.Append(nil, "payee", nonce))
+			to, err := AddressOfPublicKey(seed[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i%300 == 0 {
+				check = append(check, to)
+			}
+			txs[i] = signedTx(t, c, key, to, 1, nonce)
+			c.sigs.add(txs[i].ID) // as if the pool had admitted it
 			nonce++
 		}
-		parent = nextBlock(t, &p, parent, addrs[int(nonce)%6], txs...)
+		parent = nextBlock(t, &p, parent, []string{minerA, minerB}[blk%2], txs...)
 		mustAdd(t, c, parent)
 	}
 	var runs int
 	_ = c.db.View(func(tx *bolt.Tx) error { runs = tx.Bucket(bucketAddrIx).Stats().BucketN - 1; return nil })
-	if runs == 0 && !testing.Short() {
+	if runs == 0 {
 		t.Fatal("the address index never flushed")
 	}
-	check := func(c *Chain) {
-		for _, a := range addrs {
-			var want []Hash
-			_ = c.MainChain(2, 0, func(b *Block) error {
-				for i := len(b.Transactions) - 1; i >= 0; i-- {
-					if tx := b.Transactions[i]; tx.Recipient == a || (!tx.IsReward() && tx.Sender == a) {
-						want = append(want, tx.ID)
-					}
-				}
-				return nil
-			})
-			// Newest first: blocks in reverse.
-			var got []Hash
-			cursor := ""
-			for {
-				page, err := c.AccountTransactions(a, cursor, 700)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, l := range page.Transactions {
-					got = append(got, l.Tx.ID)
-				}
-				if cursor = page.Next; cursor == "" {
-					break
-				}
-			}
-			if len(got) != len(want) {
-				t.Fatalf("%s: %d transactions, want %d", a, len(got), len(want))
-			}
-			seen := map[Hash]bool{}
-			for _, id := range want {
-				seen[id] = true
-			}
-			for _, id := range got {
-				if !seen[id] {
-					t.Fatalf("%s: unexpected %s", a, id)
-				}
-				delete(seen, id)
-			}
-		}
-	}
-	check(c)
+	checkHistory(t, c, check, 700)
 	c.Close()
-	check(openChain(t, cfg))
+	c = openChain(t, cfg)
+	checkHistory(t, c, check, 700)
 	if _, err := c.AccountTransactions(addr, "12", 1); !errors.Is(err, ErrBadCursor) {
 		t.Fatalf("bad cursor: %v", err)
 	}
@@ -498,6 +464,7 @@ func TestKillSigned(t *testing.T) {
 			}
 		}
 		checkReplay(t, c, addrs)
+		checkPoolLedger(t, c, addrs)
 		t.Logf("round %d: head at %d, %d pending", round, c.Head().Height, c.PendingCount())
 		c.Close()
 		if t.Failed() {
@@ -506,5 +473,41 @@ func TestKillSigned(t *testing.T) {
 	}
 	if len(stored) == 0 || len(pending) == 0 {
 		t.Errorf("the child reported %d blocks and %d transactions", len(stored), len(pending))
+	}
+}
+
+// checkHistory pages the history of every address and compares it with a
+// scan of the main chain: the same transactions, newest first.
+func checkHistory(t *testing.T, c *Chain, addrs []string, pageSize int) {
+	t.Helper()
+	for _, a := range addrs {
+		var want []Hash
+		_ = c.MainChain(2, 0, func(b *Block) error {
+			var inBlock []Hash
+			for i := len(b.Transactions) - 1; i >= 0; i-- {
+				if tx := b.Transactions[i]; tx.Recipient == a || (!tx.IsReward() && tx.Sender == a) {
+					inBlock = append(inBlock, tx.ID)
+				}
+			}
+			want = append(inBlock, want...)
+			return nil
+		})
+		var got []Hash
+		cursor := ""
+		for {
+			page, err := c.AccountTransactions(a, cursor, pageSize)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range page.Transactions {
+				got = append(got, l.Tx.ID)
+			}
+			if cursor = page.Next; cursor == "" {
+				break
+			}
+		}
+		if !equalHashes(got, want) {
+			t.Fatalf("%s: history of %d transactions, the main chain has %d (or another order)", a, len(got), len(want))
+		}
 	}
 }
