@@ -252,3 +252,24 @@ func TestLedgerEndpointsOnOpenNetwork(t *testing.T) {
 		t.Fatalf("params.ledger %q", st.Params.Ledger)
 	}
 }
+
+// TestSubmitSignedAccountFull: a sender with as many pending transactions
+// as one account may have gets 503 until a block takes some.
+func TestSubmitSignedAccountFull(t *testing.T) {
+	n := newSignedNode(t, "apiaccountfull")
+	for range chain.DefaultPoolMaxPerAccount + 1 {
+		n.mine()
+	}
+	_, bob := newLedgerKey(t)
+	g := n.chain.Genesis().Hash
+	for nonce := range uint64(chain.DefaultPoolMaxPerAccount) {
+		n.do(http.MethodPost, "/transactions", n.sign(bob, 1, nonce, g)).wantCode(t, http.StatusCreated)
+	}
+	next := n.sign(bob, 1, chain.DefaultPoolMaxPerAccount, g)
+	msg := n.do(http.MethodPost, "/transactions", next).wantCode(t, http.StatusServiceUnavailable).errorMessage(t)
+	if !strings.Contains(msg, "next block") {
+		t.Fatalf("503 %q", msg)
+	}
+	n.mine()
+	n.do(http.MethodPost, "/transactions", next).wantCode(t, http.StatusCreated)
+}
