@@ -70,3 +70,67 @@ func ExampleOpen() {
 	// 1 gossipchain:example
 	// 2 my-node
 }
+
+// A signed network: the miner's key earns the reward, signs a payment with
+// the nonce its account gives, and the payment is mined.
+func ExampleSignTransaction() {
+	dir, err := os.MkdirTemp("", "gossipchain-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	params, err := chain.NewParams("example", 8)
+	if err != nil {
+		log.Fatal(err)
+	}
+	params.Ledger = chain.LedgerSigned
+	params.Reward = 50
+	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(dir, "chain.db")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	// A key file in the format of a node's identity.key.
+	keyFile := filepath.Join(dir, "wallet.key")
+	k, _ := chain.GenerateKey()
+	if err := chain.SaveKey(keyFile, k); err != nil {
+		log.Fatal(err)
+	}
+	key, err := chain.LoadKey(keyFile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	me, _ := chain.AddressOf(key)
+	other, _ := chain.GenerateKey()
+	friend, _ := chain.AddressOf(other)
+
+	m, err := chain.NewMiner(c, chain.MinerConfig{Address: me, Threads: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, _, err := m.MineBlock(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	acc, _ := c.Account(me)
+	tx, err := chain.SignTransaction(key, friend, 20, acc.PendingNonce, c.Genesis().Hash)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := c.AddTransaction(tx); err != nil {
+		log.Fatal(err)
+	}
+	// The same nonce again is refused: a pending transaction is never replaced.
+	again, _ := chain.SignTransaction(key, friend, 5, acc.PendingNonce, c.Genesis().Hash)
+	fmt.Println(errors.Is(c.AddTransaction(again), chain.ErrBadNonce))
+	if _, _, err := m.MineBlock(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	mine, _ := c.Account(me)
+	theirs, _ := c.Account(friend)
+	fmt.Println(mine.Balance, mine.NextNonce, theirs.Balance)
+	// Output:
+	// true
+	// 80 1 20
+}
