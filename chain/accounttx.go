@@ -58,12 +58,24 @@ func (c *Chain) AccountTransactions(addr, cursor string, limit int) (AccountPage
 		}
 		beforeH, beforeP = h, p
 	}
+	for {
+		// A flush between this snapshot and the read of the tail would
+		// hide the entries it moved (see Chain.readIndexed): read again.
+		gen := c.ix.gen.Load()
+		page, err := c.accountPage(addr, beforeH, beforeP, limit)
+		if err != nil || c.ix.gen.Load() == gen {
+			return page, err
+		}
+	}
+}
+
+// accountPage reads one page of AccountTransactions from one snapshot.
+func (c *Chain) accountPage(addr string, beforeH uint64, beforeP, limit int) (AccountPage, error) {
 	var page AccountPage
-	err := c.readIndexed(func(v *view) (bool, error) {
-		page = AccountPage{}
+	err := c.read(func(v *view) error {
 		heights, err := c.addrHeights(v, addr, beforeH)
 		if err != nil {
-			return true, err
+			return err
 		}
 		for _, h := range heights {
 			b, err := c.recordBlock(v, h)
@@ -71,7 +83,7 @@ func (c *Chain) AccountTransactions(addr, cursor string, limit int) (AccountPage
 				continue // above the head since a reorganisation
 			}
 			if err != nil {
-				return true, err
+				return err
 			}
 			last := len(b.Transactions) - 1
 			if h == beforeH {
@@ -85,12 +97,12 @@ func (c *Chain) AccountTransactions(addr, cursor string, limit int) (AccountPage
 				if len(page.Transactions) == limit {
 					p := i + 1
 					page.Next = fmt.Sprintf("%d.%d", h, p)
-					return true, nil
+					return nil
 				}
 				page.Transactions = append(page.Transactions, TxLocation{Tx: *t, Height: h, BlockHash: b.Hash})
 			}
 		}
-		return true, nil
+		return nil
 	})
 	return page, err
 }

@@ -517,6 +517,9 @@ func (w *writer) finish() error {
 	if err != nil {
 		return err
 	}
+	for _, t := range st.unfit {
+		w.dropped = append(w.dropped, DroppedTx{Tx: t, Reason: "an earlier nonce of the same sender did not fit in the full pool"})
+	}
 	w.pool = st
 	return nil
 }

@@ -119,8 +119,10 @@
 //	8         amount
 //	8         nonce
 //
-// and its id is SHA-256 of those 20+n+m bytes. The id itself is never
-// encoded: decoders compute it. Example: alice → bob, amount 5, nonce 1 is
+// and its id is SHA-256 of those 20+n+m bytes. A signed transaction (the
+// signed ledger) sets bit 15 of the sender length (0x8000 | n) and has its
+// 64-byte signature after the nonce; its id covers the signature too
+// (PROTOCOL.md 2.4). The id itself is never encoded: decoders compute it. Example: alice → bob, amount 5, nonce 1 is
 // 0005 616c696365 0003 626f62 0000000000000005 0000000000000001, id
 // e0abb7064f3b820b2a268eb32d32b924462d22fdfe6e66eca6394522a6946b6d.
 //
@@ -308,6 +310,16 @@
 //  13. the reward's amount is the network's reward, and its nonce is the
 //     block index → [ErrBadReward]
 //
+// With the ledger's form checked with rule 10 (an open network signs
+// nothing; a signed one signs every transaction but the reward, from and
+// to addresses → [ErrSignatureRequired], [ErrBadTransaction],
+// [ErrBadReward]), and on a signed network, after rule 13, every
+// signature not in the signature cache verified → [ErrBadSignature].
+// When a block of a signed network joins the main chain its transactions
+// are applied to the accounts in order: nonce the sender's next →
+// [ErrBadNonce], balance covering the amount → [ErrInsufficientBalance]
+// (PROTOCOL.md 10.6, rules 11a, 14a and 20 to 22).
+//
 // Rules 10 to 12 are checked transaction by transaction, in block order.
 // Then the checks that need the parent ([Params.CheckBlockContext] and the
 // store):
@@ -390,13 +402,14 @@
 // # Store
 //
 // The store is one bbolt file (Config.Path, for example
-// <datadir>/chain.db), fsynced on every commit, in format 2 (store.go,
-// hashindex.go; a format-1 store of protocol 1 is set aside on open as
-// chain.db.protocol1 and a new chain starts, with its valid pending
-// transactions re-admitted, migrate.go). Integers in keys
+// <datadir>/chain.db), fsynced on every commit, in format 3 (store.go,
+// hashindex.go, ledger.go, addrindex.go; migrate.go: a format-1 store of
+// protocol 1 is set aside on open as chain.db.protocol1 and a new chain
+// starts, with its valid pending transactions re-admitted; a format-2
+// store, format 3 without the ledger's buckets, is upgraded in place). Integers in keys
 // are big-endian, so cursors visit them in order. Buckets:
 //
-//	meta     "version" → uint64 layout version (2)
+//	meta     "version" → uint64 layout version (3)
 //	         "network" → the network name
 //	         "genesis" → the genesis hash (32 bytes)
 //	         "head"    → the head hash (32 bytes)
@@ -412,6 +425,13 @@
 //	         an int64 with its sign bit flipped, so that returned
 //	         transactions (negative, decreasing) sort before new ones
 //	         (increasing from 0)
+//	accounts address → balance (8) || next nonce (8), signed ledger only
+//	undo     height (8) → the prior state of each account the main-chain
+//	         block touched: uint32 count, then uint8 length || address ||
+//	         balance (8) || next nonce (8); signed ledger only
+//	addrix   run number (8) → sorted run of (SHA-256(address) prefix (8),
+//	         height (4)), one entry per address a main-chain block
+//	         involves; signed ledger only
 //
 // An entry is cumulative work (32, big-endian) || time mark (8) || the
 // parent's time mark (8): what validating a child needs of its parent.

@@ -3,7 +3,12 @@ package chain
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
 )
 
 // TestSignedPoolRules: nonces in order (a gap is refused, the transaction
@@ -138,4 +143,125 @@ func TestSignatureCache(t *testing.T) {
 	if s.len() != 3 || !s.has(Hash{10}) || s.has(Hash{1}) {
 		t.Fatalf("cache of 3 holds %d", s.len())
 	}
+}
+
+// TestSignedConcurrent: payments submitted from several goroutines (some
+// racing for one nonce) while blocks are mined and read: afterwards the
+// pool continues every account and the accounts equal a replay.
+func TestSignedConcurrent(t *testing.T) {
+	p := signedParams(t)
+	p.Reward = 1000
+	c := openChain(t, testConfig(t, p))
+	const users = 3
+	keys := make([]crypto.PrivKey, users)
+	addrs := make([]string, users)
+	for i := range keys {
+		keys[i], addrs[i] = testKey(t, fmt.Sprint("user", i))
+	}
+	m, err := NewMiner(c, MinerConfig{Address: addrs[0], Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, _, err := m.MineBlock(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var accepted atomic.Int64
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				from := (g + i) % users
+				acc, err := c.Account(addrs[from])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if acc.Balance <= acc.PendingSpend {
+					continue
+				}
+				tx, err := SignTransaction(keys[from], addrs[(from+1)%users], 1+uint64(i)%(acc.Balance-acc.PendingSpend), acc.PendingNonce, c.Genesis().Hash)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				switch err := c.AddTransaction(tx); {
+				case err == nil:
+					accepted.Add(1)
+				case RuleCode(err) == ErrBadNonce, RuleCode(err) == ErrInsufficientBalance, errors.Is(err, ErrKnownTransaction), errors.Is(err, ErrPoolFull):
+					// Another goroutine took the nonce first.
+				default:
+					t.Error(err)
+				}
+				_, _ = c.AccountTransactions(addrs[from], "", 5)
+			}
+		}()
+	}
+	var miner sync.WaitGroup
+	miner.Add(1)
+	go func() {
+		defer miner.Done()
+		for ctx.Err() == nil {
+			if _, _, err := m.MineBlock(ctx); err != nil && ctx.Err() == nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	cancel()
+	miner.Wait()
+	if n := accepted.Load(); n < 20 {
+		t.Fatalf("only %d payments accepted", n)
+	}
+	checkPoolLedger(t, c, addrs)
+	checkReplay(t, c, addrs)
+	checkHistory(t, c, addrs, 50)
+}
+
+// TestReturnedTxsThatDoNotFit: a reorganisation returns a sender's
+// transactions to a full pool; those that do not fit take the sender's
+// later pending nonces with them, so that no sender is left with a gap.
+func TestReturnedTxsThatDoNotFit(t *testing.T) {
+	p := signedParams(t)
+	p.Reward = 100
+	cfg := testConfig(t, p)
+	cfg.PoolMaxCount = 2
+	c := openChain(t, cfg)
+	alice, aliceAddr := testKey(t, "alice")
+	bob, bobAddr := testKey(t, "bob")
+	_, minerAddr := testKey(t, "miner")
+	b2 := nextBlock(t, &p, c.Genesis(), aliceAddr)
+	b3 := nextBlock(t, &p, b2, bobAddr)
+	mustAdd(t, c, b2)
+	mustAdd(t, c, b3)
+	a0, a1, a2 := signedTx(t, c, alice, minerAddr, 1, 0), signedTx(t, c, alice, minerAddr, 1, 1), signedTx(t, c, alice, minerAddr, 1, 2)
+	b4 := nextBlock(t, &p, b3, minerAddr, a0, a1)
+	mustAdd(t, c, b4)
+	if err := c.AddTransaction(a2); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddTransaction(signedTx(t, c, bob, minerAddr, 1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	// A heavier branch without alice's payments: they come back to a full
+	// pool.
+	x4 := nextBlock(t, &p, b3, minerAddr)
+	x5 := nextBlock(t, &p, x4, minerAddr)
+	mustAdd(t, c, x4)
+	res := mustAdd(t, c, x5)
+	if res.Status != Reorganized {
+		t.Fatalf("status %s", res.Status)
+	}
+	checkPoolLedger(t, c, []string{aliceAddr, bobAddr, minerAddr})
+	if len(res.Dropped) == 0 {
+		t.Fatal("nothing reported dropped")
+	}
+	c.Close()
+	c = openChain(t, cfg)
+	checkPoolLedger(t, c, []string{aliceAddr, bobAddr, minerAddr})
 }

@@ -137,7 +137,7 @@ func (m ledgerModel) apply(t testing.TB, b *Block) {
 // the genesis, also after reopening the store. Invalid blocks (an
 // overspend on their branch) are refused and change nothing.
 func TestSignedReorgProperty(t *testing.T) {
-	for seed := range uint64(6) {
+	for seed := range uint64(4) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { signedReorgProperty(t, seed) })
 	}
 }

@@ -88,6 +88,10 @@ type poolEntry struct {
 type poolStage struct {
 	drop map[Hash]struct{}
 	back []*poolEntry // returned transactions, oldest first
+	// unfit: on a signed network, the transactions that left (or did not
+	// return to) the pool because an earlier nonce of their sender did
+	// not fit in it.
+	unfit []Transaction
 }
 
 func newPool(maxCount, maxBytes int) *pool {
@@ -223,14 +227,30 @@ func (p *pool) stage(tx *bolt.Tx, drop map[Hash]struct{}, back []Transaction) (*
 		}
 	}
 	seq := p.front - int64(len(back))
+	// On a signed network, the first nonce of each sender that did not
+	// fit: its later nonces cannot be mined either.
+	var unfit map[string]uint64
 	for _, t := range back {
 		seq++
 		if _, ok := p.byID[t.ID]; ok {
 			continue // already pending
 		}
+		if n, ok := unfit[t.Sender]; ok && t.Nonce > n {
+			st.unfit = append(st.unfit, t)
+			continue
+		}
 		size := t.encodedSize()
 		if count >= p.maxCount || bytes+size > p.maxBytes {
-			continue // the bound wins; the pool is full of newer work
+			// The bound wins; the pool is full of newer work.
+			if p.signed {
+				if unfit == nil {
+					unfit = map[string]uint64{}
+				}
+				if n, ok := unfit[t.Sender]; !ok || t.Nonce < n {
+					unfit[t.Sender] = t.Nonce
+				}
+			}
+			continue
 		}
 		e := &poolEntry{tx: t, seq: seq, size: size}
 		if err := b.Put(seqKey(seq), t.AppendBinary(nil)); err != nil {
@@ -239,6 +259,33 @@ func (p *pool) stage(tx *bolt.Tx, drop map[Hash]struct{}, back []Transaction) (*
 		st.back = append(st.back, e)
 		count++
 		bytes += size
+	}
+	for sender, n := range unfit {
+		// Later nonces of the sender, pending or just returned, go.
+		kept := st.back[:0]
+		for _, e := range st.back {
+			if e.tx.Sender == sender && e.tx.Nonce > n {
+				if err := b.Delete(seqKey(e.seq)); err != nil {
+					return nil, err
+				}
+				st.unfit = append(st.unfit, e.tx)
+				continue
+			}
+			kept = append(kept, e)
+		}
+		st.back = kept
+		if q := p.senders[sender]; q != nil {
+			for _, e := range q.txs {
+				if _, gone := drop[e.tx.ID]; gone || e.tx.Nonce <= n {
+					continue
+				}
+				if err := b.Delete(seqKey(e.seq)); err != nil {
+					return nil, err
+				}
+				drop[e.tx.ID] = struct{}{}
+				st.unfit = append(st.unfit, e.tx)
+			}
+		}
 	}
 	return st, nil
 }
@@ -291,9 +338,13 @@ func (p *pool) get(id Hash) (Transaction, bool) {
 }
 
 // AddTransaction validates tx and adds it to the pending pool. When it
-// returns nil the transaction is on disk. Errors: a *RuleError (invalid),
-// ErrKnownTransaction (pending or in the main chain already), ErrPoolFull.
-// Concurrent calls share a disk sync (group commit).
+// returns nil the transaction is on disk. Errors: a *RuleError (invalid;
+// on a signed network also the codes ErrSignatureRequired,
+// ErrBadSignature, ErrBadNonce and ErrInsufficientBalance: the rules of
+// the pool in PROTOCOL.md 10.7), ErrKnownTransaction (pending or in the main chain
+// already), ErrPoolFull (with ErrAccountFull when the sender has as many
+// pending transactions as one account may). Concurrent calls share a disk
+// sync (group commit).
 func (c *Chain) AddTransaction(tx Transaction) error {
 	durable, err := c.AddTransactionAsync(tx)
 	if err != nil {
@@ -428,6 +479,12 @@ func (cm *committer) run() {
 			cm.c.log.Warn("writing pending transactions failed; they leave the pool", "count", len(batch), "err", err)
 			cm.c.mu.Lock()
 			for _, w := range batch {
+				if cm.c.pool.signed {
+					// Later nonces of the sender could not be mined.
+					cm.c.pool.mu.Lock()
+					cm.c.pool.evictAfterLocked(w.e)
+					cm.c.pool.mu.Unlock()
+				}
 				cm.c.pool.remove(w.e.tx.ID)
 			}
 			cm.c.mu.Unlock()
