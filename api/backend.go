@@ -22,6 +22,14 @@ type Chain interface {
 	Pending(limit int) []chain.Transaction
 	PendingCount() int
 	FindTransaction(id chain.Hash) (chain.TxLocation, error)
+
+	// Ledger is the network's ledger mode, chain.LedgerOpen or
+	// chain.LedgerSigned. Account and AccountTransactions read the
+	// accounts of a signed ledger (chain.ErrNotSigned on an open one).
+	Ledger() string
+	Account(addr string) (chain.Account, error)
+	AccountPending(addr string) []chain.Transaction
+	AccountTransactions(addr, cursor string, limit int) (chain.AccountPage, error)
 }
 
 // Network is the node's side of the peer-to-peer network: submitting and

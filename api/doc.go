@@ -11,7 +11,9 @@
 //	    field is missing or null; 400 for malformed JSON, wrong types, unknown
 //	    fields, trailing data, an amount that is not an integer from 1 to
 //	    2^53-1, or a sender "0" (reserved for rewards); 409 already known;
-//	    413 body over the limit; 503 pending pool full.
+//	    413 body over the limit; 503 pending pool full. On a signed network
+//	    400 {"error", "rule": "signature_required"} saying to use
+//	    gossipchain send or POST /transactions.
 //	GET|POST /mine
 //	    200 {"message": "New Block Forged", "index", "transactions", "proof",
 //	    "previous_hash", "hash"}; the block is added and published. Mining
@@ -48,7 +50,8 @@
 //	GET /status  {"peer_id", "addrs" (full multiaddrs with /p2p/),
 //	    "network", "genesis", "height", "head", "head_timestamp",
 //	    "total_work" (decimal string), "peers", "pending", "mining",
-//	    "difficulty", "miner_address", "hash_rate", "syncing",
+//	    "difficulty", "params" (the consensus parameters, "ledger" among
+//	    them: open or signed), "miner_address", "hash_rate", "syncing",
 //	    "target_height", "version"}; "mining" is true while any search
 //	    runs (continuous or GET /mine), "hash_rate" is 0 when none does
 //	GET /peers  [{"id", "addr", "direction", "source", "height"}]
@@ -59,6 +62,30 @@
 //	GET /blocks/{id}  a block by index (decimal, main chain) or hash (64
 //	    hex, any branch), as in /chain; 404 unknown, 400 neither form
 //	GET /transactions/pending?limit=  {"transactions", "total"}
+//	POST /transactions  a signed transaction {"sender", "recipient",
+//	    "amount", "nonce", "signature"} (an "id", as GET /transactions/{id}
+//	    serves it, is checked when given), on a signed network:
+//	    201 {"message": "Transaction will be added to Block N", "id",
+//	    "nonce"}; 400 {"error", "rule"} for a missing field, a malformed
+//	    value or a broken rule, the rule among bad_transaction (not an
+//	    address, wrong id), bad_signature (does not verify: another
+//	    network's genesis, a changed field), bad_nonce (not the sender's
+//	    pending_nonce), insufficient_balance; 409 already known (pending or
+//	    in a block); 413 body over the limit; 503 pool or the sender's
+//	    share of it full. On an open network 400: use /transactions/new.
+//	GET /accounts/{address}  {"address", "balance", "next_nonce",
+//	    "pending", "pending_spend", "pending_nonce", "pending_transactions",
+//	    "height", "head"}: balance and next nonce at the head, the
+//	    sender's pending transactions (count, total amount, the list in
+//	    nonce order) and the nonce of its next one;
+//	    an unused address has a zero account; 400 not an address
+//	GET /accounts/{address}/transactions?limit=&cursor=  {"address",
+//	    "transactions": [{"direction", "block_index", "block_hash",
+//	    "transaction"}], "next_cursor"}: the main-chain history, newest
+//	    first, limit 1..1000 (default 100); next_cursor ("" on the last
+//	    page) is the cursor of the next page; 400 bad cursor or address.
+//	    Both account endpoints answer 404 on an open network, which keeps
+//	    no accounts (GET /addresses/{address} lists its transactions).
 //	GET /transactions/{id}  {"transaction", "status": "pending"|"confirmed",
 //	    "block_index", "block_hash", "confirmations"}; 404 unknown
 //	POST /blocks  a block in the JSON of /chain, validated exactly like a

@@ -49,6 +49,7 @@ type NetworkParams struct {
 	Reward            uint64        `json:"reward"`
 	MaxBlockSize      int           `json:"max_block_size"`
 	MaxBlockTxs       int           `json:"max_block_txs"`
+	Ledger            string        `json:"ledger"` // chain.LedgerOpen or chain.LedgerSigned
 }
 
 func networkParamsOf(p chain.Params) NetworkParams {
@@ -56,6 +57,7 @@ func networkParamsOf(p chain.Params) NetworkParams {
 		TargetBlockTimeUS: p.TargetBlockTime.Microseconds(), HalfLifeUS: p.HalfLife.Microseconds(),
 		InitialBits: p.InitialTarget, MaxBits: p.MaxTarget, FixedDifficulty: p.FixedDifficulty,
 		Reward: p.Reward, MaxBlockSize: p.MaxBlockSize, MaxBlockTxs: p.MaxBlockTxs,
+		Ledger: p.LedgerMode(),
 	}
 }
 

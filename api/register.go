@@ -199,6 +199,9 @@ func networkMismatch(base string, st remoteStatus, p chain.Params, ours chain.Ha
 			base, st.Network, st.Genesis, ours)
 	}
 	theirs, mine := *st.Params, networkParamsOf(p)
+	if theirs.Ledger == "" {
+		theirs.Ledger = chain.LedgerOpen // a node older than the signed ledger
+	}
 	for _, f := range []struct {
 		name        string
 		their, ours any
@@ -211,6 +214,7 @@ func networkMismatch(base string, st remoteStatus, p chain.Params, ours chain.Ha
 		{"reward", theirs.Reward, mine.Reward},
 		{"max block size", theirs.MaxBlockSize, mine.MaxBlockSize},
 		{"max block transactions", theirs.MaxBlockTxs, mine.MaxBlockTxs},
+		{"ledger", theirs.Ledger, mine.Ledger},
 	} {
 		if f.their != f.ours {
 			return fmt.Errorf("%s is on another network: network %q with %s %v, this node's has %v",

@@ -256,6 +256,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /blocks/{id}", s.handleBlock)
 	mux.HandleFunc("POST /blocks", s.handleSubmitBlock)
 	mux.HandleFunc("GET /transactions/pending", s.handlePending)
+	// Signed ledgers (ledger.go).
+	mux.HandleFunc("POST /transactions", s.handleSubmitSigned)
+	mux.HandleFunc("GET /accounts/{address}", s.handleAccount)
+	mux.HandleFunc("GET /accounts/{address}/transactions", s.handleAccountTransactions)
 	mux.HandleFunc("GET /transactions/{id}", s.handleTransaction)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	// The explorer and what it reads besides the endpoints above.

@@ -80,6 +80,10 @@ func parseAmount(raw json.RawMessage) (uint64, error) {
 
 // handleNewTransaction serves POST /transactions/new.
 func (s *Server) handleNewTransaction(w http.ResponseWriter, r *http.Request) {
+	if s.signed() {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: signatureRequired, Rule: chain.ErrSignatureRequired.String()})
+		return
+	}
 	data, err := readBody(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		s.fail(w, r, err)
@@ -122,6 +126,8 @@ func txError(err error) error {
 		return &httpError{code: http.StatusBadRequest, msg: err.Error(), rule: chain.RuleCode(err).String()}
 	case errors.Is(err, chain.ErrKnownTransaction):
 		return errorf(http.StatusConflict, "%v", err)
+	case errors.Is(err, chain.ErrAccountFull):
+		return errorf(http.StatusServiceUnavailable, "%v: try again after the next block", err)
 	case errors.Is(err, chain.ErrPoolFull):
 		return errorf(http.StatusServiceUnavailable, "%v: try again after the next block", err)
 	case errors.Is(err, gsync.ErrClosed):

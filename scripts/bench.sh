@@ -23,6 +23,9 @@
 #   discovery  8  a fresh node bootstrapped to one peer of a 25-node network
 #                 reaching D peers; the network reconverging after its most
 #                 connected node is killed
+#   ledger     9  POST /transactions of signed (Ed25519) payments admitted to
+#                 the pool with 8 and 64 workers, against net/http and the
+#                 open POST /transactions/new in the same run
 #   holepunch 11  two private nodes behind NATs of a simulated internet
 #                 (network namespaces; needs root, skipped otherwise): share
 #                 of 20 attempts per NAT kind that end with a hole-punched
@@ -133,6 +136,7 @@ if [ "$quick" = 1 ]; then
 	foot_flags=(--blocks 10000)
 	rt_flags=(--duration 1m --warmup 15s)
 	disc_flags=(--nodes 12)
+	ledger_flags=(--workers 8,64 --duration 1s --txs 16000)
 	hp_flags=(--attempts 4 --parallel 4)
 else
 	mine_flags=(-count 5)
@@ -143,6 +147,7 @@ else
 	foot_flags=(--blocks 1000000)
 	rt_flags=(--duration 5m)
 	disc_flags=(--nodes 25)
+	ledger_flags=(--workers 8,64 --duration 3s)
 	hp_flags=(--attempts 20 --parallel 4)
 fi
 
@@ -174,6 +179,7 @@ wanted http && run_gcbench http "${http_flags[@]}"
 wanted footprint && run_gcbench footprint "${foot_flags[@]}"
 wanted retarget && run_gcbench retarget "${rt_flags[@]}"
 wanted discovery && run_gcbench discovery "${disc_flags[@]}"
+wanted ledger && run_gcbench ledger "${ledger_flags[@]}"
 if wanted holepunch; then
 	if [ "$(id -u)" = 0 ]; then
 		run_gcbench holepunch "${hp_flags[@]}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # devnet.sh: a local gossipchain network of N nodes on this machine.
 #
-#   scripts/devnet.sh [--wipe] [N]      (N defaults to 3)
+#   scripts/devnet.sh [--wipe] [--ledger open|signed] [N]   (N defaults to 3)
 #   scripts/devnet.sh stop I            stop node I of a running devnet
 #   scripts/devnet.sh restart I         stop node I (if running) and start it again
 #
@@ -15,6 +15,10 @@
 # $DEVNET_DIR/node<i>.log, one header line per start.
 # Data directories are kept between runs (same peer IDs, same chains) unless
 # --wipe is given or DEVNET_WIPE=1.
+# --ledger signed starts a network of signed accounts (balances, nonces,
+# Ed25519 signatures): node i's mining rewards are spendable with
+# "gossipchain send --key $DEVNET_DIR/node<i>/identity.key ...". A data
+# directory of the other ledger mode belongs to another network: add --wipe.
 #
 # Environment (all optional):
 #   DEVNET_DIR     where data, logs and the binary go   (default ./devnet)
@@ -22,6 +26,7 @@
 #   HTTP_BASE      HTTP port of node 1                   (default 5000)
 #   P2P_BASE       TCP port of node 1                    (default 4001)
 #   NETWORK        network name                          (default devnet)
+#   LEDGER         open or signed, as --ledger            (default open)
 #   DIFFICULTY     proof-of-work bits                    (default: the command's default)
 #   NODE_ARGS      extra flags for every node, e.g. "--log-level debug"
 #
@@ -33,6 +38,7 @@ usage() {
 }
 
 wipe="${DEVNET_WIPE:-0}"
+ledger="${LEDGER:-open}"
 count=3
 action=run
 target=""
@@ -50,11 +56,20 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
 	--wipe) wipe=1 ;;
-	*[!0-9]* | '') echo "devnet.sh: unexpected argument '$1' (want [--wipe] [N])" >&2; exit 2 ;;
+	--ledger)
+		ledger="${2:-}"
+		shift
+		;;
+	--ledger=*) ledger="${1#--ledger=}" ;;
+	*[!0-9]* | '') echo "devnet.sh: unexpected argument '$1' (want [--wipe] [--ledger open|signed] [N])" >&2; exit 2 ;;
 	*) count="$1" ;;
 	esac
 	shift
 done
+case "$ledger" in
+open | signed) ;;
+*) echo "devnet.sh: --ledger wants open or signed, got '$ledger'" >&2; exit 2 ;;
+esac
 if [ "$count" -lt 1 ] || [ "$count" -gt 50 ]; then
 	echo "devnet.sh: N must be from 1 to 50, got $count" >&2
 	exit 2
@@ -68,6 +83,9 @@ network="${NETWORK:-devnet}"
 read -r -a node_args <<<"${NODE_ARGS:-}"
 if [ -n "${DIFFICULTY:-}" ]; then
 	node_args+=(--difficulty "$DIFFICULTY")
+fi
+if [ "$ledger" != open ]; then
+	node_args+=(--ledger "$ledger")
 fi
 
 command -v go >/dev/null || { echo "devnet.sh: go is not installed" >&2; exit 1; }
@@ -226,6 +244,10 @@ for i in $(seq 1 "$count"); do
 done
 echo
 echo "Logs: $dir/node<i>.log. Explorer: http://127.0.0.1:$http_base/ Try: curl http://127.0.0.1:$http_base/mine"
+if [ "$ledger" = signed ]; then
+	echo "Signed ledger: node1's rewards go to its peer ID; spend them with"
+	echo "  $bin send --key $dir/node1/identity.key --to ADDRESS --amount N --node http://127.0.0.1:$http_base"
+fi
 echo "Stop or restart one node: $0 stop|restart I. Press Ctrl-C to stop the devnet."
 
 # Watch the nodes until every one has stopped (or Ctrl-C). A node that

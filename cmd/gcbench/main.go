@@ -19,6 +19,7 @@
 //	footprint  memory, goroutines and open files of a node (item 6)
 //	retarget   mining processes on a 1 s target whose hash rate changes halfway (item 7)
 //	discovery  a fresh node reaching its peer target; reconvergence after the hub dies (item 8)
+//	ledger     pool admission of signed transactions over HTTP (item 9)
 //	holepunch  nodes behind two NATs on a simulated internet: share and time of direct connections (item 11; root)
 //	report     write the Markdown table (and BENCHMARKS.md) from a results file
 //
@@ -59,6 +60,7 @@ var benchmarks = map[string]benchmark{
 	"footprint": {6, "Footprint", runFootprint},
 	"retarget":  {7, "Retargeting", runRetarget},
 	"discovery": {8, "Discovery", runDiscovery},
+	"ledger":    {9, "Signed ledger", runLedger},
 	"holepunch": {11, "NAT traversal", runHolepunch},
 }
 
@@ -72,6 +74,7 @@ const usage = `gcbench measures gossipchain. Usage:
   gcbench footprint [--blocks 100000] [common flags]
   gcbench retarget  [--nodes 5] [--duration 5m] [--target 1s] [--half-life 10s] [--step 10] [common flags]
   gcbench discovery [--nodes 25] [common flags]
+  gcbench ledger    [--workers 8,64] [--duration 3s] [--txs 48000] [common flags]
   gcbench holepunch [--attempts 20] [--parallel 4] [--nat masquerade,random-fully] [--timeout 60s] [common flags]
   gcbench report    --results FILE [--out BENCHMARKS.md]
 

@@ -271,6 +271,15 @@ absolute figures, between runs.
    has that block as head, against the time blocks mined just before, with
    every node up, took to reach all of them (median of three); and the time
    until every remaining node is back at 8 peers.
+8. **Signed ledger.** gcbench ledger builds a chain of the signed network
+   bench-signed whose block rewards fund one account per 64 payments
+   (the pool's per-account bound), signs every payment beforehand, and
+   starts a node on it without peers; each of 8 and 64 workers spends
+   accounts of its own in nonce order with POST /transactions, so every
+   request is admitted unless the node fails. The references, loaded the
+   same way right after: the net/http server with a body of the size
+   answered, and POST /transactions/new of a fresh node of the open bench
+   network. The window is short (3 s) so that the pool (50,000) never fills.
 `
 
 // machineInfo describes the machine and toolchain of the run.

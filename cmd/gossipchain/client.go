@@ -21,7 +21,7 @@ import (
 // node over its HTTP API and print tables, or its JSON with --json.
 
 // subcommandNames lists the client's subcommands.
-var subcommandNames = []string{"status", "peers", "chain", "mine", "tx"}
+var subcommandNames = []string{"status", "peers", "chain", "mine", "tx", "key", "send"}
 
 const clientUsage = `Usage:
   gossipchain status              the node's head, peers, pending pool, mining and sync state
@@ -30,6 +30,12 @@ const clientUsage = `Usage:
   gossipchain mine [N]            mine N blocks (default 1) on the node, like regtest's generate
   gossipchain tx send SENDER RECIPIENT AMOUNT
                                   submit a transaction (or --from, --to, --amount)
+  gossipchain key new [--out FILE]
+                                  create a key file (mode 0600) and print its address
+  gossipchain key show --key FILE print the address of a key file
+  gossipchain send --key FILE --to ADDRESS --amount N
+                                  sign a payment with the key (a signed network: the
+                                  nonce comes from the node) and submit it
 
 Flags (anywhere on the line):
 `
@@ -64,6 +70,8 @@ type clientConfig struct {
 	sender  string
 	to      string
 	amount  string
+	key     string // key show, send: the key file
+	out     string // key new: the file to write
 }
 
 // parseClientFlags parses the flags of a subcommand, which may come before
@@ -82,8 +90,10 @@ func parseClientFlags(name string, args []string, out io.Writer) (clientConfig, 
 	fs.Uint64Var(&cfg.from, "from-block", 0, "chain: first block `index` (default: the latest blocks)")
 	fs.IntVar(&cfg.limit, "limit", 20, "chain: number of `blocks`")
 	fs.StringVar(&cfg.sender, "from", "", "tx send: sender `address`")
-	fs.StringVar(&cfg.to, "to", "", "tx send: recipient `address`")
-	fs.StringVar(&cfg.amount, "amount", "", "tx send: `amount`")
+	fs.StringVar(&cfg.to, "to", "", "tx send, send: recipient `address`")
+	fs.StringVar(&cfg.amount, "amount", "", "tx send, send: `amount`")
+	fs.StringVar(&cfg.key, "key", "", "key show, send: key `file` (a node's datadir/identity.key spends its mining rewards)")
+	fs.StringVar(&cfg.out, "out", "", "key new: key `file` to create (default "+defaultKeyFile+"); an existing file is never replaced")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), clientUsage)
 		fs.PrintDefaults()
@@ -127,6 +137,13 @@ func runClient(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "gossipchain %s: %v\nRun gossipchain %s --help for usage.\n", name, err, name)
 		return exitUsage
+	}
+	if name == "key" {
+		if err := runKey(cfg, stdout); err != nil {
+			fmt.Fprintf(stderr, "gossipchain key %s: %v\n", cfg.args[0], err)
+			return exitError
+		}
+		return exitOK
 	}
 	timeout := cfg.timeout
 	if timeout == 0 && name != "mine" {
@@ -178,6 +195,26 @@ func checkClientArgs(name string, cfg *clientConfig) error {
 		}
 		if _, err := strconv.ParseUint(cfg.amount, 10, 64); err != nil {
 			return fmt.Errorf("amount %q: want a positive integer", cfg.amount)
+		}
+	case "key":
+		if len(cfg.args) != 1 || (cfg.args[0] != "new" && cfg.args[0] != "show") {
+			return errors.New("want key new [--out FILE] or key show --key FILE")
+		}
+		if cfg.args[0] == "show" && cfg.key == "" {
+			return errors.New("key show needs --key FILE")
+		}
+		if cfg.args[0] == "new" && cfg.key != "" {
+			return errors.New("key new writes --out FILE, not --key")
+		}
+	case "send":
+		if len(cfg.args) > 0 {
+			return fmt.Errorf("unexpected argument %q (want send --key FILE --to ADDRESS --amount N)", cfg.args[0])
+		}
+		if cfg.key == "" || cfg.to == "" || cfg.amount == "" {
+			return errors.New("send needs --key FILE, --to ADDRESS and --amount N")
+		}
+		if n, err := strconv.ParseUint(cfg.amount, 10, 64); err != nil || n == 0 {
+			return fmt.Errorf("--amount %q: want a positive integer", cfg.amount)
 		}
 	}
 	return nil
@@ -347,6 +384,12 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 		if cfg.json {
 			return printJSON(data)
 		}
+		var params struct {
+			Params struct {
+				Ledger string `json:"ledger"`
+			} `json:"params"`
+		}
+		_ = json.Unmarshal(data, &params) // decoded above already
 		mining := "no"
 		if st.Mining {
 			mining = fmt.Sprintf("yes, %s", fmtRate(st.HashRate))
@@ -357,7 +400,7 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 		}
 		rows := [][2]string{
 			{"node", c.base.String()}, {"version", st.Version}, {"peer id", st.PeerID},
-			{"network", fmt.Sprintf("%s (difficulty %d)", st.Network, st.Difficulty)},
+			{"network", fmt.Sprintf("%s (difficulty %d)", st.Network, st.Difficulty)}, {"ledger", params.Params.Ledger},
 			{"height", strconv.FormatUint(st.Height, 10)}, {"head", st.Head},
 			{"syncing", syncing}, {"peers", strconv.Itoa(st.Peers)}, {"pending", strconv.Itoa(st.Pending)},
 			{"mining", mining}, {"miner address", st.MinerAddress},
@@ -446,6 +489,8 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 			fmt.Fprintf(tw, "%d\t%s\t%d\n", b.Index, b.Hash, b.Transactions)
 		}
 		fmt.Fprintf(tw, "%s: %d block(s), height %d\n", m.Message, len(m.Blocks), m.Height)
+	case "send":
+		return c.send(ctx, cfg, out)
 	case "tx":
 		amount, _ := strconv.ParseUint(cfg.amount, 10, 64)
 		data, err := c.call(ctx, http.MethodPost, "/transactions/new",
@@ -463,6 +508,16 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 		fmt.Fprintf(tw, "id\t%s\nmessage\t%s\n", r.ID, r.Message)
 	}
 	return nil
+}
+
+// printJSONValue prints v as indented JSON.
+func printJSONValue(out io.Writer, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(append(data, '\n'))
+	return err
 }
 
 func fmtRate(r float64) string {

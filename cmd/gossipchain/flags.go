@@ -32,6 +32,9 @@ Usage:
   gossipchain [flags]                 run a node
   gossipchain status|peers|chain|mine|tx send ... [--node URL] [--json]
                                       ask a running node (gossipchain status --help)
+  gossipchain key new|show ...        a key file of a signed network (an account)
+  gossipchain send --key FILE --to ADDRESS --amount N [--node URL]
+                                      sign a payment and submit it to a node
 
 Examples:
   gossipchain                      # HTTP on 127.0.0.1:5000, p2p on port 4001
@@ -142,6 +145,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		blockTime  = fs.Duration("target-block-time", chain.DefaultTargetBlockTime, "block `interval` the difficulty steers toward (with --difficulty it only scales the future-timestamp limit); part of the network's parameters")
 		halfLife   = fs.Duration("half-life", 0, "retargeting half-life `duration`, at least 2 target block times (default 60 target block times); part of the network's parameters")
 		initial    = fs.Uint("initial-difficulty", chain.DefaultInitialBits, "initial and minimum difficulty of a retargeting network in leading zero `bits` (0-64); part of the network's parameters")
+		ledger     = fs.String("ledger", chain.LedgerOpen, "ledger `mode`: open (the tutorial's free-form senders) or signed (Ed25519 accounts with balances and nonces: gossipchain key, gossipchain send); part of the network's parameters")
 		listen     listFlag
 		bootstrap  listFlag
 		mdns       = fs.Bool("mdns", true, "discover peers on the local network with mDNS (--mdns=false to turn off)")
@@ -234,10 +238,13 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		if *halfLife != 0 {
 			cfg.params.HalfLife = *halfLife
 		}
+		if *ledger != chain.LedgerOpen {
+			cfg.params.Ledger = *ledger
+		}
 		err = cfg.params.Validate()
 	}
 	if err != nil {
-		return config{}, fmt.Errorf("network parameters (--network %q, --difficulty, --initial-difficulty, --target-block-time, --half-life): %v", *network, err)
+		return config{}, fmt.Errorf("network parameters (--network %q, --difficulty, --initial-difficulty, --target-block-time, --half-life, --ledger): %v", *network, err)
 	}
 
 	// Data directory.
@@ -297,6 +304,11 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		reward := chain.NewRewardTransaction(cfg.minerAddress, 1, 1)
 		if err := reward.CheckFields(); err != nil {
 			return config{}, fmt.Errorf("--miner-address %q: %v", cfg.minerAddress, err)
+		}
+		if cfg.params.Signed() {
+			if _, err := chain.PublicKeyOf(cfg.minerAddress); err != nil {
+				return config{}, fmt.Errorf("--miner-address %q: the network's ledger is signed, so rewards go to an address (gossipchain key show --key FILE prints one): %v", cfg.minerAddress, err)
+			}
 		}
 	}
 	if cfg.dataDir != "" {

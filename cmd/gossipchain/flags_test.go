@@ -93,6 +93,13 @@ func TestParseFlags(t *testing.T) {
 			}
 			return ""
 		}},
+		{[]string{"--ledger", "signed", "--miner-address", "12D3KooWJGKNTzPnFdZAoh6maKtQXhZsbbiPgwBbgZKALEyQcsgQ"}, func(c config) string {
+			open := chain.DefaultParams()
+			if !c.params.Signed() || c.params.Net().Ledger != chain.LedgerSigned || c.params.Genesis().Hash == open.Genesis().Hash {
+				return fmt.Sprintf("%+v", c.params)
+			}
+			return ""
+		}},
 		{[]string{"--target-block-time", "1s", "--half-life", "4s", "--initial-difficulty", "18"}, func(c config) string {
 			p := c.params
 			if p.FixedDifficulty || p.TargetBlockTime != time.Second || p.HalfLife != 4*time.Second || p.Difficulty() != 18 || p.MaxTarget != p.InitialTarget {
@@ -128,6 +135,8 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"--network", "dev.net"}, "--network"},
 		{[]string{"--network", strings.Repeat("a", 33)}, "--network"},
 		{[]string{"--difficulty", "65"}, "--difficulty"},
+		{[]string{"--ledger", "closed"}, "ledger mode"},
+		{[]string{"--ledger", "signed", "--miner-address", "alice"}, "--miner-address"},
 		{[]string{"--difficulty", "8", "--initial-difficulty", "9"}, "both given"},
 		{[]string{"--target-block-time", "0s"}, "target block time"},
 		{[]string{"--target-block-time", "1s", "--half-life", "1s"}, "half-life"},
