@@ -94,6 +94,7 @@ func pubsubMessageID(m *pb.Message) string { return MessageID(m.GetData()) }
 func (n *Node) pubsubOptions() []pubsub.Option {
 	return append(SignaturePolicy(),
 		pubsub.WithLogger(n.cfg.Logger.With("component", "pubsub")),
+		pubsub.WithRawTracer(n.mesh),
 		pubsub.WithMessageIdFn(pubsubMessageID),
 		pubsub.WithPeerExchange(true),
 		pubsub.WithFloodPublish(true),
@@ -127,6 +128,7 @@ type Topic struct {
 	name    string
 	maxSize int
 	t       *pubsub.Topic
+	mesh    *meshTracker
 }
 
 // Join joins a gossip topic and returns it; from then on the node takes part in the
@@ -207,7 +209,7 @@ func (n *Node) join(name string, validator pubsub.ValidatorEx) (topic *Topic, er
 		_ = t.Close()
 		return nil, fmt.Errorf("relay topic %s: %w", name, err)
 	}
-	return &Topic{name: name, maxSize: n.cfg.MaxMessageSize, t: t}, nil
+	return &Topic{name: name, maxSize: n.cfg.MaxMessageSize, t: t, mesh: n.mesh}, nil
 }
 
 // Name returns the full topic name.
@@ -244,3 +246,11 @@ func (t *Topic) Subscribe() (*pubsub.Subscription, error) {
 
 // ListPeers returns the connected peers known to be subscribed to the topic.
 func (t *Topic) ListPeers() []peer.ID { return t.t.ListPeers() }
+
+// MeshPeers returns the peers in this node's GossipSub mesh of the topic: those
+// it forwards every message to at once. A peer that has subscribed enters the
+// mesh at a heartbeat of the router; a message forwarded before then reaches
+// it by the gossip of a later heartbeat, or not at all if that heartbeat is
+// the one that grafts it (it then has the block from the next one's parent
+// link, by chain exchange).
+func (t *Topic) MeshPeers() []peer.ID { return t.mesh.peers(t.name) }

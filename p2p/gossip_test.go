@@ -332,3 +332,31 @@ func TestSignedMessagesRejected(t *testing.T) {
 		}
 	}
 }
+
+// TestMeshPeers: a topic's mesh holds a connected subscriber once the router
+// has grafted it, and loses it when the peer goes.
+func TestMeshPeers(t *testing.T) {
+	nodes := newNodes(t, 2)
+	a, b := nodes[0], nodes[1]
+	ta, err := a.Join("blocks", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := b.Join("blocks", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ta.MeshPeers(); len(got) != 0 {
+		t.Fatalf("mesh of an unconnected node: %v", got)
+	}
+	connect(t, a, b)
+	waitFor(t, 30*time.Second, "each node in the other's mesh", func() bool {
+		return slices.Equal(ta.MeshPeers(), []peer.ID{b.ID()}) && slices.Equal(tb.MeshPeers(), []peer.ID{a.ID()})
+	})
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the stopped peer out of the mesh", func() bool {
+		return len(ta.MeshPeers()) == 0
+	})
+}

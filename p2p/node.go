@@ -74,6 +74,8 @@ type Node struct {
 
 	nat *natState // AutoNAT, relays, hole punching (nat.go, relay.go)
 
+	mesh *meshTracker // the GossipSub mesh of every topic, for Topic.MeshPeers
+
 	scoreMu sync.RWMutex
 	scores  map[peer.ID]float64
 
@@ -161,6 +163,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		book:       openAddrBook(cfg.DataDir, cfg.Logger.With("component", "p2p")),
 		discGate:   NewServeGate(discoveryBudget(), maxDiscoveryServing),
 		keeperWake: make(chan struct{}, 1),
+		mesh:       newMeshTracker(),
 		nat:        nat,
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"io"
 	"log/slog"
 	"os"
@@ -183,16 +184,28 @@ func lineConnect(t testing.TB, nodes []*testNode) {
 }
 
 // waitMesh waits until gossip flows: every node sees its neighbours on both
-// topics, then probe transactions are published from nodes[0] and from the
-// last node until one from each has reached every pending pool. (A relay
-// forwards only to its gossipsub mesh, which forms at the router's heartbeat
-// after the topic peers are known.) The probes stay pending until mined.
+// topics and has them in its gossipsub meshes (up to the mesh's low bound),
+// then probe transactions are published from nodes[0] and from the last node
+// until one from each has reached every pending pool. (A relay forwards only
+// to its mesh, which forms at the router's heartbeat after the topic peers
+// are known.) The probes stay pending until mined.
 func waitMesh(t testing.TB, nodes []*testNode) {
 	t.Helper()
 	waitFor(t, 30*time.Second, "topic peers known", func() bool {
 		for _, n := range nodes {
 			conns := len(n.node.Host().Network().Peers())
 			if len(n.svc.blocks.ListPeers()) < conns || len(n.svc.txs.ListPeers()) < conns {
+				return false
+			}
+		}
+		return true
+	})
+	// A relayed message reaches only the mesh at once: a topic peer the
+	// router has not grafted yet can miss it for good.
+	waitFor(t, 30*time.Second, "gossip meshes formed", func() bool {
+		for _, n := range nodes {
+			want := min(len(n.node.Host().Network().Peers()), pubsub.GossipSubDlo)
+			if len(n.svc.blocks.MeshPeers()) < want || len(n.svc.txs.MeshPeers()) < want {
 				return false
 			}
 		}
