@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -37,13 +38,18 @@ type addressResponse struct {
 	ScannedTo    uint64         `json:"scanned_to"`   // the head when the search started
 	Complete     bool           `json:"complete"`     // the whole chain was searched
 	Truncated    bool           `json:"truncated"`    // more entries than limit
+	// Balance and NextNonce are the address's account on a signed network
+	// (as GET /accounts/{address} gives them); absent on the open ledger.
+	Balance   *uint64 `json:"balance,omitempty"`
+	NextNonce *uint64 `json:"next_nonce,omitempty"`
 }
 
 // handleAddress serves GET /addresses/{address}?limit=&scan=: the
 // transactions that send to or from an address, pending ones first, then
 // those of the most recent scan main-chain blocks, newest first. The open
 // ledger keeps no balances; received and sent are the totals of the
-// blocks searched.
+// blocks searched; on a signed network the answer also gives the account's
+// balance and next nonce.
 func (s *Server) handleAddress(w http.ResponseWriter, r *http.Request) {
 	addr := r.PathValue("address")
 	if addr == "" || len(addr) > chain.MaxAddressLen {
@@ -59,6 +65,15 @@ func (s *Server) handleAddress(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := addressResponse{Address: addr, Transactions: []addressEntry{}}
+	if s.chain.Ledger() == chain.LedgerSigned {
+		// Any string is searched for in the history; only an address has an account.
+		if acct, err := s.chain.Account(addr); err == nil {
+			resp.Balance, resp.NextNonce = &acct.Balance, &acct.NextNonce
+		} else if !errors.Is(err, chain.ErrNotAddress) {
+			s.fail(w, r, fmt.Errorf("read account %s: %w", addr, err))
+			return
+		}
+	}
 	add := func(e addressEntry) bool {
 		if len(resp.Transactions) >= limit {
 			resp.Truncated = true

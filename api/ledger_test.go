@@ -273,3 +273,31 @@ func TestSubmitSignedAccountFull(t *testing.T) {
 	n.mine()
 	n.do(http.MethodPost, "/transactions", next).wantCode(t, http.StatusCreated)
 }
+
+// TestAddressPageOnSignedNetwork: on a signed network GET /addresses/{address}
+// gives the account's balance and next nonce beside the history, and a
+// string that is no address still gets its history searched.
+func TestAddressPageOnSignedNetwork(t *testing.T) {
+	n := newSignedNode(t, "apiaddresspage")
+	for range 3 {
+		n.mine()
+	}
+	_, bob := newLedgerKey(t)
+	n.do(http.MethodPost, "/transactions", n.sign(bob, 2, 0, n.chain.Genesis().Hash)).wantCode(t, http.StatusCreated)
+	n.mine()
+	var a struct {
+		Received  uint64  `json:"received"`
+		Sent      uint64  `json:"sent"`
+		Balance   *uint64 `json:"balance"`
+		NextNonce *uint64 `json:"next_nonce"`
+	}
+	n.do(http.MethodGet, "/addresses/"+n.addr, "").wantCode(t, http.StatusOK).json(t, &a)
+	if a.Balance == nil || *a.Balance != 2 || a.NextNonce == nil || *a.NextNonce != 1 || a.Received != 4 || a.Sent != 2 {
+		t.Fatalf("the miner's page: %+v (balance %v, next nonce %v)", a, a.Balance, a.NextNonce)
+	}
+	a.Balance, a.NextNonce = nil, nil
+	n.do(http.MethodGet, "/addresses/bob", "").wantCode(t, http.StatusOK).json(t, &a)
+	if a.Balance != nil || a.NextNonce != nil {
+		t.Fatalf("a string that is no address has an account: %+v", a)
+	}
+}

@@ -328,6 +328,7 @@ async function viewAddress(addr, seq) {
       ['Received', num(r.received)],
       ['Sent', num(r.sent)],
       r.balance !== undefined ? ['Balance', num(r.balance)] : ['Balance', h('span', { class: 'muted' }, 'not kept: this network has no accounts (open ledger)')],
+      r.next_nonce !== undefined ? ['Next nonce', String(r.next_nonce)] : null,
       ['Blocks searched', r.complete ? 'the whole chain' : num(r.scanned_from) + ' to ' + num(r.scanned_to) + ' (the most recent)'],
     ]),
     h('h2', {}, 'History (newest first)'),
