@@ -127,6 +127,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		libp2p.ConnectionGater(gater),
 		libp2p.ResourceManager(rm),
 		libp2p.DisableRelay(),
+		libp2p.ChainOptions(cfg.HostOptions...),
 	)
 	if err != nil {
 		cm.Close()
@@ -166,7 +167,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.notifiee = &network.NotifyBundle{ConnectedF: n.onConnected, DisconnectedF: n.onDisconnected}
 	h.Network().Notify(n.notifiee)
 
-	ps, err := pubsub.NewGossipSub(n.ctx, h, n.pubsubOptions()...)
+	ps, err := pubsub.NewGossipSub(n.ctx, h, append(n.pubsubOptions(), cfg.PubsubOptions...)...)
 	if err != nil {
 		n.cancel()
 		h.Network().StopNotify(n.notifiee)

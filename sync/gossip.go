@@ -77,6 +77,7 @@ func (s *Service) validateBlock(_ context.Context, from peer.ID, m *pubsub.Messa
 		s.stats.blocksIgnored.Add(1)
 		return pubsub.ValidationIgnore
 	}
+	s.charge(1, false)
 	return s.addGossiped(b, m.ReceivedFrom)
 }
 
@@ -94,6 +95,7 @@ func (s *Service) addGossiped(b *chain.Block, from peer.ID) pubsub.ValidationRes
 		_, result, _ := s.addBlock(b, from, func() {
 			s.seen.accepted(b.Hash, time.Now())
 			close(valid)
+			s.charge(0, true)
 		})
 		done <- result
 	}()
