@@ -223,6 +223,16 @@ func (n *Network) AddNodes(ctx context.Context, count int) error {
 // (or the seed chain), bootstrapped to boot or, when nil, to Config.Degree
 // random running nodes.
 func (n *Network) AddNode(ctx context.Context, region int, boot []*Node) (*Node, error) {
+	return n.addNode(ctx, region, boot, n.cfg.SeedChain)
+}
+
+// AddEmptyNode is AddNode with an empty chain (the genesis only), even when
+// the network has a seed chain.
+func (n *Network) AddEmptyNode(ctx context.Context, region int, boot []*Node) (*Node, error) {
+	return n.addNode(ctx, region, boot, "")
+}
+
+func (n *Network) addNode(ctx context.Context, region int, boot []*Node, seedChain string) (*Node, error) {
 	running := n.Nodes()
 	n.mu.Lock()
 	idx := n.next
@@ -241,7 +251,7 @@ func (n *Network) AddNode(ctx context.Context, region int, boot []*Node) (*Node,
 	n.regionOf[ip.String()] = region
 	n.mu.Unlock()
 
-	nd, err := startNode(ctx, n, idx, region, ip, boot, seed)
+	nd, err := startNode(ctx, n, idx, region, ip, boot, seed, seedChain)
 	if err != nil {
 		return nil, fmt.Errorf("sim: node %d: %w", idx, err)
 	}

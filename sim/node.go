@@ -50,13 +50,13 @@ type Node struct {
 }
 
 // startNode builds and starts one node the way cmd/gossipchain does.
-func startNode(ctx context.Context, nw *Network, idx, region int, ip net.IP, boot []*Node, seed uint64) (*Node, error) {
+func startNode(ctx context.Context, nw *Network, idx, region int, ip net.IP, boot []*Node, seed uint64, seedChain string) (*Node, error) {
 	dir := nw.nodeDir(idx)
 	if err := writeIdentity(dir, seed); err != nil {
 		return nil, err
 	}
-	if nw.cfg.SeedChain != "" {
-		if err := copyFile(nw.cfg.SeedChain, filepath.Join(dir, "chain.db")); err != nil {
+	if seedChain != "" {
+		if err := copyFile(seedChain, filepath.Join(dir, "chain.db")); err != nil {
 			return nil, fmt.Errorf("copy the seed chain: %w", err)
 		}
 	}

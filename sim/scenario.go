@@ -194,6 +194,9 @@ func fmtD(d time.Duration) string {
 	if d < 0 {
 		return "never"
 	}
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond).String()
+	}
 	return d.Round(100 * time.Microsecond).String()
 }
 

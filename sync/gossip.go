@@ -95,7 +95,6 @@ func (s *Service) addGossiped(b *chain.Block, from peer.ID) pubsub.ValidationRes
 		_, result, _ := s.addBlock(b, from, func() {
 			s.seen.accepted(b.Hash, time.Now())
 			close(valid)
-			s.charge(0, true)
 		})
 		done <- result
 	}()
@@ -118,6 +117,9 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (chain.Ad
 		add = s.chain.AddBlockThen
 	}
 	res, err := add(b, valid)
+	if err == nil && valid != nil {
+		s.charge(0, true) // a gossiped block (see Config.StoreCost)
+	}
 	switch {
 	case err == nil:
 		s.seen.stored(b.Hash, time.Now())

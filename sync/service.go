@@ -128,8 +128,9 @@ type Config struct {
 	// time, sets them to the cost of validating one block and of one store
 	// write measured on real hardware: a gossiped block then waits
 	// ValidateCost before it is checked (on the path of relaying) and
-	// StoreCost once it is valid, while the chain writes it (the write
-	// lock held, as by a real write); a batch of n fetched blocks waits
+	// StoreCost once stored, before it is reported stored (the wait holds
+	// no lock: under testing/synctest a goroutine waiting for a mutex
+	// would stop virtual time); a batch of n fetched blocks waits
 	// n·ValidateCost + StoreCost before it is added.
 	ValidateCost, StoreCost time.Duration
 }
