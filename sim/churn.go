@@ -16,6 +16,7 @@ type ChurnReport struct {
 	Duration      time.Duration
 	Left, Joined  int
 	Blocks        int
+	BlockEvery    time.Duration
 	Window        time.Duration
 	Expected, Got int // (block, staying node) pairs, and those delivered
 }
@@ -31,7 +32,7 @@ func (r ChurnReport) Rate() float64 {
 func (r ChurnReport) String() string {
 	return fmt.Sprintf("churn: %d nodes, %.0f%% replaced per minute for %s (%d left, %d joined); %d blocks, one every %s; "+
 		"delivered within %s to the nodes running from its publication to then: %d of %d (%.3f%%)\n",
-		r.Nodes, r.Share*100, r.Duration, r.Left, r.Joined, r.Blocks, r.Duration/time.Duration(max(1, r.Blocks)), r.Window,
+		r.Nodes, r.Share*100, r.Duration, r.Left, r.Joined, r.Blocks, r.BlockEvery, r.Window,
 		r.Got, r.Expected, 100*r.Rate())
 }
 
@@ -43,7 +44,7 @@ func (r ChurnReport) String() string {
 // if that node has it then.
 func (n *Network) Churn(ctx context.Context, share float64, d, blockEvery, window time.Duration) (ChurnReport, error) {
 	size := len(n.Nodes())
-	r := ChurnReport{Nodes: size, Share: share, Duration: d, Window: window}
+	r := ChurnReport{Nodes: size, Share: share, Duration: d, BlockEvery: blockEvery, Window: window}
 	perMinute := int(math.Round(share * float64(size)))
 	churnEvery := time.Duration(math.MaxInt64)
 	if perMinute > 0 {
