@@ -23,6 +23,11 @@
 #   discovery  8  a fresh node bootstrapped to one peer of a 25-node network
 #                 reaching D peers; the network reconverging after its most
 #                 connected node is killed
+#   sim           200 complete nodes on go-libp2p's simulated network in
+#                 virtual time (package sim: three regions, propagation,
+#                 partition and heal, churn, a node joining a long chain) and
+#                 the calibration at 10 and 25 nodes without latency; its
+#                 report goes to stderr (and DIR/sim.txt), not to the table
 #
 # Options:
 #   --quick       smaller sizes and shorter runs (about 2 minutes)
@@ -128,6 +133,7 @@ if [ "$quick" = 1 ]; then
 	foot_flags=(--blocks 10000)
 	rt_flags=(--duration 1m --warmup 15s)
 	disc_flags=(--nodes 12)
+	sim_flags=(-sim.nodes 50 -sim.blocks 5 -sim.churn 1m -sim.partition 40s -sim.calibrate 10)
 else
 	mine_flags=(-count 5)
 	store_flags=(--blocks 10000,100000 --runs 3)
@@ -137,6 +143,7 @@ else
 	foot_flags=(--blocks 1000000)
 	rt_flags=(--duration 5m)
 	disc_flags=(--nodes 25)
+	sim_flags=(-sim.nodes 200 -sim.calibrate 10,25)
 fi
 
 failed=()
@@ -167,6 +174,11 @@ wanted http && run_gcbench http "${http_flags[@]}"
 wanted footprint && run_gcbench footprint "${foot_flags[@]}"
 wanted retarget && run_gcbench retarget "${rt_flags[@]}"
 wanted discovery && run_gcbench discovery "${disc_flags[@]}"
+if wanted sim; then
+	echo "bench.sh: sim (go test ./sim/ ${sim_flags[*]})" >&2
+	step go test ./sim/ -run '^(TestCalibration|TestScenarios)$' -count 1 -timeout 0 -v -args "${sim_flags[@]}" >"$dir/sim.txt" 2>&1 || failed+=(sim)
+	grep -v -e '^=== RUN' -e '^--- ' -e '^PASS' -e '^ok ' "$dir/sim.txt" >&2 || true
+fi
 
 reproduce="scripts/bench.sh"
 if [ "$quick" = 1 ]; then

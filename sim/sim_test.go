@@ -26,7 +26,7 @@ func TestSmallNetwork(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		ctx := context.Background()
 		lat, inside := ThreeRegions()
-		nw, err := NewNetwork(Config{Latency: lat, Inside: inside, Seed: 1, Dir: t.TempDir(),
+		nw, err := NewNetwork(Config{Latency: lat, Inside: inside, Seed: 1,
 			ValidateCost: 200 * time.Microsecond, StoreCost: time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
