@@ -80,7 +80,8 @@ type PropagationReport struct {
 	// CopiesMax the largest per-node mean.
 	Copies, CopiesMax float64
 	// BytesBlock is the mean bytes a node received in the Window after a
-	// block; BytesIdle the same over an idle Window before the first.
+	// block; BytesIdle the same over an idle Window (the quieter of one
+	// before the first block and one after the last).
 	BytesBlock, BytesIdle float64
 	Window                time.Duration
 	// Mesh and Conns are the distributions of the blocks topic's mesh
@@ -145,6 +146,11 @@ func (n *Network) Propagate(ctx context.Context, blocks int, window time.Duratio
 		}
 	}
 	r.BytesBlock = bytesSum / float64(blocks)
+	// The idle window before the blocks may still carry the start's
+	// traffic (discovery, pool exchange): take the quieter of two.
+	b0 = bytes()
+	time.Sleep(window)
+	r.BytesIdle = min(r.BytesIdle, meanDelta(b0, bytes()))
 	var sum float64
 	for i, nd := range nodes {
 		c := 1 + float64(nd.Duplicates()-dup0[i])/float64(blocks)
