@@ -82,7 +82,7 @@ type PropagationReport struct {
 	// BytesBlock is the mean bytes a node received in the Window after a
 	// block; BytesIdle the same without blocks, at the mean rate of an idle
 	// span (the quieter of one before the first block and one after the
-	// last, each of at least 30 s).
+	// last; the spans should cover several status intervals, 10 s).
 	BytesBlock, BytesIdle float64
 	Window                time.Duration
 	// Mesh and Conns are the distributions of the blocks topic's mesh
@@ -91,8 +91,10 @@ type PropagationReport struct {
 }
 
 // Propagate mines blocks at random running nodes, one per window, and
-// measures when every node accepted each (from its sync seen log).
-func (n *Network) Propagate(ctx context.Context, blocks int, window time.Duration) (PropagationReport, error) {
+// measures when every node accepted each (from its sync seen log). The idle
+// byte rate is measured over idle before the first block and after the
+// last (not at all when idle is 0).
+func (n *Network) Propagate(ctx context.Context, blocks int, window, idle time.Duration) (PropagationReport, error) {
 	nodes := n.Nodes()
 	r := PropagationReport{Nodes: len(nodes), Blocks: blocks, Window: window, Reach: make([][]time.Duration, len(reachLevels))}
 	bytes := func() []int {
@@ -112,10 +114,15 @@ func (n *Network) Propagate(ctx context.Context, blocks int, window time.Duratio
 	// The idle rate is measured over several status intervals: every
 	// node's periodic status exchange starts with the node, so in virtual
 	// time they all tick at once and a short idle window may miss them.
-	idle := max(30*time.Second, 10*window)
-	b0 := bytes()
-	time.Sleep(idle)
-	r.BytesIdle = meanDelta(b0, bytes()) * float64(window) / float64(idle)
+	idleRate := func() float64 {
+		if idle <= 0 {
+			return 0
+		}
+		b0 := bytes()
+		time.Sleep(idle)
+		return meanDelta(b0, bytes()) * float64(window) / float64(idle)
+	}
+	r.BytesIdle = idleRate()
 
 	dup0 := make([]int64, len(nodes))
 	for i, nd := range nodes {
@@ -153,9 +160,7 @@ func (n *Network) Propagate(ctx context.Context, blocks int, window time.Duratio
 	r.BytesBlock = bytesSum / float64(blocks)
 	// The idle span before the blocks may still carry the start's traffic
 	// (discovery, pool exchange): take the quieter of it and one after.
-	b0 = bytes()
-	time.Sleep(idle)
-	r.BytesIdle = min(r.BytesIdle, meanDelta(b0, bytes())*float64(window)/float64(idle))
+	r.BytesIdle = min(r.BytesIdle, idleRate())
 	var sum float64
 	for i, nd := range nodes {
 		c := 1 + float64(nd.Duplicates()-dup0[i])/float64(blocks)

@@ -126,7 +126,7 @@ func TestScenarios(t *testing.T) {
 		fmt.Fprintf(out, "ready after %s of virtual time\n", nw.Since().Round(time.Millisecond))
 		time.Sleep(10 * time.Second) // let discovery and pool exchange settle
 
-		p, err := nw.Propagate(ctx, *simBlocks, 3*time.Second)
+		p, err := nw.Propagate(ctx, *simBlocks, 3*time.Second, 30*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +200,7 @@ func TestCalibration(t *testing.T) {
 					t.Fatal(err)
 				}
 				time.Sleep(2 * time.Second) // gcbench's settle
-				p, err := nw.Propagate(ctx, *simBlocks*5, 200*time.Millisecond)
+				p, err := nw.Propagate(ctx, *simBlocks*5, 200*time.Millisecond, 0)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -38,7 +38,7 @@ func TestSmallNetwork(t *testing.T) {
 		if err := nw.WaitReady(ctx, 30*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		r, err := nw.Propagate(ctx, 3, time.Second)
+		r, err := nw.Propagate(ctx, 3, time.Second, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
