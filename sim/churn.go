@@ -19,6 +19,9 @@ type ChurnReport struct {
 	BlockEvery    time.Duration
 	Window        time.Duration
 	Expected, Got int // (block, staying node) pairs, and those delivered
+	// MissedNew counts the pairs missed by nodes that had joined less than
+	// Window before the block.
+	MissedNew int
 }
 
 // Rate is the share of the blocks that reached the nodes that stayed.
@@ -31,9 +34,9 @@ func (r ChurnReport) Rate() float64 {
 
 func (r ChurnReport) String() string {
 	return fmt.Sprintf("churn: %d nodes, %.0f%% replaced per minute for %s (%d left, %d joined); %d blocks, one every %s; "+
-		"delivered within %s to the nodes running from its publication to then: %d of %d (%.3f%%)\n",
+		"delivered within %s to the nodes running from its publication to then: %d of %d (%.3f%%; of the %d missed, %d by nodes that had joined less than %s before the block)\n",
 		r.Nodes, r.Share*100, r.Duration, r.Left, r.Joined, r.Blocks, r.BlockEvery, r.Window,
-		r.Got, r.Expected, 100*r.Rate())
+		r.Got, r.Expected, 100*r.Rate(), r.Expected-r.Got, r.MissedNew, r.Window)
 }
 
 // Churn replaces share of the nodes every minute for d, one at a time at
@@ -71,6 +74,8 @@ func (n *Network) Churn(ctx context.Context, share float64, d, blockEvery, windo
 					r.Expected++
 					if nd.Chain.HasBlock(c.hash) {
 						r.Got++
+					} else if nd.joined.After(c.due.Add(-2 * window)) {
+						r.MissedNew++
 					}
 				}
 			}
@@ -98,7 +103,10 @@ func (n *Network) Churn(ctx context.Context, share float64, d, blockEvery, windo
 		}
 		if now.Before(end) && !now.Before(nextBlock) {
 			running := n.Nodes()
-			b, err := running[n.rng.IntN(len(running))].Mine(ctx)
+			// A miner works on the network's head: a node that joined a
+			// moment ago and is still catching up would mine a stale block.
+			miners := headNodes(running)
+			b, err := miners[n.rng.IntN(len(miners))].Mine(ctx)
 			if err != nil {
 				return r, err
 			}
@@ -116,6 +124,22 @@ func (n *Network) Churn(ctx context.Context, share float64, d, blockEvery, windo
 		time.Sleep(max(time.Until(next), pollStep))
 	}
 	return r, nil
+}
+
+// headNodes returns the nodes whose head has the most work.
+func headNodes(nodes []*Node) []*Node {
+	var best []*Node
+	var work chain.Head
+	for _, nd := range nodes {
+		h := nd.Chain.Head()
+		switch {
+		case work.Work == nil || h.Work.Cmp(work.Work) > 0:
+			best, work = []*Node{nd}, h
+		case h.Work.Cmp(work.Work) == 0:
+			best = append(best, nd)
+		}
+	}
+	return best
 }
 
 func minTime(t time.Time, ts ...time.Time) time.Time {

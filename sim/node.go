@@ -42,6 +42,7 @@ type Node struct {
 	// Addr is the node's multiaddr, ending in /p2p/<id>.
 	Addr string
 
+	joined time.Time       // virtual time of its start
 	conn   *simnet.SimConn // the node's endpoint on the simulated network
 	tracer *tracer
 	closed atomic.Bool
@@ -60,7 +61,7 @@ func startNode(ctx context.Context, nw *Network, idx, region int, ip net.IP, boo
 			return nil, fmt.Errorf("copy the seed chain: %w", err)
 		}
 	}
-	nd := &Node{Index: idx, Region: region, Dir: dir, tracer: newTracer(gsync.BlocksTopicName(nw.cfg.Params.Name))}
+	nd := &Node{Index: idx, Region: region, Dir: dir, joined: time.Now(), tracer: newTracer(gsync.BlocksTopicName(nw.cfg.Params.Name))}
 	params := nw.cfg.Params
 	log := nw.cfg.Logger.With("sim_node", idx)
 	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(dir, "chain.db"), Logger: log, Now: nw.chainNow})
