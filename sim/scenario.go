@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -73,8 +74,12 @@ type PropagationReport struct {
 	// reachLevels[i] of the nodes (the publisher included, at 0); -1 if it
 	// did not within the timeout.
 	Reach [][]time.Duration
-	// Missing counts (block, node) pairs not accepted within the timeout.
-	Missing int
+	// Missing counts (block, node) pairs not accepted within the window;
+	// Fetched those the node has, not through gossip but by chain exchange
+	// (counted as reached at the end of the window). Missed describes
+	// the nodes that missed a block (the last one each missed).
+	Missing, Fetched int
+	Missed           map[int]string
 	// Copies is the mean number of copies of a block a node received
 	// (1 + the duplicates its router dropped), over nodes and blocks;
 	// CopiesMax the largest per-node mean.
@@ -141,10 +146,21 @@ func (n *Network) Propagate(ctx context.Context, blocks int, window, idle time.D
 		bytesSum += meanDelta(before, bytes())
 		delays := make([]time.Duration, 0, len(nodes))
 		for _, nd := range nodes {
-			if s, ok := nd.Sync.Seen(b.Hash); ok && !s.Accepted.IsZero() {
+			switch s, ok := nd.Sync.Seen(b.Hash); {
+			case ok && !s.Accepted.IsZero():
 				delays = append(delays, max(0, s.Accepted.Sub(t0)))
-			} else {
+			case nd.Chain.HasBlock(b.Hash):
+				// Not through gossip: fetched by chain exchange (after an
+				// orphan or a status), at some time within the window.
+				r.Fetched++
+				delays = append(delays, window)
+			default:
 				r.Missing++
+				if r.Missed == nil {
+					r.Missed = make(map[int]string)
+				}
+				r.Missed[nd.Index] = fmt.Sprintf("node %d (region %d): %d connections, mesh %d, head %d (block %d)",
+					nd.Index, nd.Region, len(nd.P2P.Host().Network().Peers()), nd.MeshDegree(), nd.Chain.Head().Height, b.Index)
 			}
 		}
 		slices.Sort(delays)
@@ -183,11 +199,21 @@ func (r PropagationReport) ReachMedian(i int) (median, worst time.Duration) {
 	if len(ds) == 0 {
 		return -1, -1
 	}
-	slices.Sort(ds)
-	if ds[0] < 0 {
-		return -1, -1
+	never := time.Duration(math.MaxInt64)
+	for k, d := range ds {
+		if d < 0 {
+			ds[k] = never
+		}
 	}
-	return ds[len(ds)/2], ds[len(ds)-1]
+	slices.Sort(ds)
+	median, worst = ds[len(ds)/2], ds[len(ds)-1]
+	if median == never {
+		median = -1
+	}
+	if worst == never {
+		worst = -1
+	}
+	return median, worst
 }
 
 func (r PropagationReport) String() string {
@@ -197,7 +223,11 @@ func (r PropagationReport) String() string {
 		m, w := r.ReachMedian(i)
 		fmt.Fprintf(&b, "  reach %3.0f%%: median %s, worst block %s\n", lv*100, fmtD(m), fmtD(w))
 	}
-	fmt.Fprintf(&b, "  missing (block, node) pairs after %s: %d\n", r.Window, r.Missing)
+	fmt.Fprintf(&b, "  (block, node) pairs missing after %s: %d; fetched by chain exchange rather than gossip: %d\n", r.Window, r.Missing, r.Fetched)
+	keys := slices.Sorted(maps.Keys(r.Missed))
+	for _, k := range keys[:min(len(keys), 8)] {
+		fmt.Fprintf(&b, "    missed by %s\n", r.Missed[k])
+	}
 	fmt.Fprintf(&b, "  copies of a block received per node: mean %.2f, worst node %.2f\n", r.Copies, r.CopiesMax)
 	fmt.Fprintf(&b, "  bytes received per node in the %s after a block: %.0f (the same span idle: %.0f; the block's share %.0f)\n",
 		r.Window, r.BytesBlock, r.BytesIdle, r.BytesBlock-r.BytesIdle)
