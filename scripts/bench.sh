@@ -38,8 +38,8 @@
 #   --keep        keep the work directory (data directories, node logs)
 #
 # Environment: BENCH_DIR is the work directory (default: a new temporary
-# one). A full run takes about 15 minutes on 2 cores (the 1,000,000-block
-# chains need about 2 GB of memory). Every node runs on
+# one). A full run takes about 20 minutes on 2 cores (5 of them the sim step;
+# the 1,000,000-block chains need about 2 GB of memory). Every node runs on
 # 127.0.0.1 with mDNS off; every process started is stopped on exit, also on
 # Ctrl-C. Needs Go.
 set -euo pipefail
