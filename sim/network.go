@@ -73,8 +73,9 @@ type Config struct {
 	Seed uint64
 	// Logger receives the nodes' logs (discarded when nil).
 	Logger *slog.Logger
-	// Seed chain: every node starts with a copy of the store at this path
-	// (see PrepareChain), when not empty.
+	// SeedChain, when not empty, is the path of a store (see PrepareChain)
+	// that every node added by AddNode starts with a copy of, as in a
+	// network with a long history.
 	SeedChain string
 }
 
