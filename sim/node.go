@@ -45,6 +45,7 @@ type Node struct {
 	joined time.Time       // virtual time of its start
 	conn   *simnet.SimConn // the node's endpoint on the simulated network
 	tracer *tracer
+	added  sync.Map // chain.Hash → time.Time: when sync reported the block added
 	closed atomic.Bool
 	once   sync.Once
 	err    error
@@ -97,7 +98,7 @@ func startNode(ctx context.Context, nw *Network, idx, region int, ip net.IP, boo
 		return nil, fmt.Errorf("create p2p node: %w", err)
 	}
 	svc, err := gsync.New(gsync.Config{Chain: c, Node: node, Logger: log,
-		ValidateCost: nw.cfg.ValidateCost, StoreCost: nw.cfg.StoreCost})
+		ValidateCost: nw.cfg.ValidateCost, StoreCost: nw.cfg.StoreCost, OnBlock: nd.noteBlock})
 	if err != nil {
 		node.Close()
 		c.Close()
@@ -141,6 +142,22 @@ func (nd *Node) Close() error {
 		nd.err = errors.Join(errs...)
 	})
 	return nd.err
+}
+
+// noteBlock records when sync added a block (gossiped, or the last of a
+// fetched batch).
+func (nd *Node) noteBlock(ev gsync.BlockEvent) {
+	nd.added.LoadOrStore(ev.Block.Hash, time.Now())
+}
+
+// Added returns when sync reported block h added (the last block of a
+// fetched batch, or a gossiped one once stored).
+func (nd *Node) Added(h chain.Hash) (time.Time, bool) {
+	v, ok := nd.added.Load(h)
+	if !ok {
+		return time.Time{}, false
+	}
+	return v.(time.Time), true
 }
 
 // Running says whether the node has not been closed.

@@ -76,7 +76,8 @@ type PropagationReport struct {
 	Reach [][]time.Duration
 	// Missing counts (block, node) pairs not accepted within the window;
 	// Fetched those the node has, not through gossip but by chain exchange
-	// (counted as reached at the end of the window). Missed describes
+	// (reached when sync reported the block added, or at the end of the
+	// window when it was not the last of its batch). Missed describes
 	// the nodes that missed a block (the last one each missed).
 	Missing, Fetched int
 	Missed           map[int]string
@@ -151,9 +152,14 @@ func (n *Network) Propagate(ctx context.Context, blocks int, window, idle time.D
 				delays = append(delays, max(0, s.Accepted.Sub(t0)))
 			case nd.Chain.HasBlock(b.Hash):
 				// Not through gossip: fetched by chain exchange (after an
-				// orphan or a status), at some time within the window.
+				// orphan or a status), when sync reported it added or, if
+				// it came inside a batch, at the end of the window.
 				r.Fetched++
-				delays = append(delays, window)
+				d := window
+				if at, ok := nd.Added(b.Hash); ok {
+					d = max(0, at.Sub(t0))
+				}
+				delays = append(delays, d)
 			default:
 				r.Missing++
 				if r.Missed == nil {
