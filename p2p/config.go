@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 )
@@ -92,6 +94,14 @@ type Config struct {
 	// RelayService offers a bounded circuit relay v2 service (RelayLimits)
 	// while AutoNAT finds the node publicly reachable.
 	RelayService bool
+
+	// HostOptions are appended to the options the host is built with
+	// (libp2p.New), after the node's own, and PubsubOptions to those of the
+	// GossipSub router. Both are empty in production. They inject another
+	// network under the same node: package sim passes a QUIC transport over
+	// go-libp2p's simulated network and a tracer that counts duplicates.
+	HostOptions   []libp2p.Option
+	PubsubOptions []pubsub.Option
 
 	// Tuning knobs for tests; zero means the default.
 	banDuration      time.Duration // DefaultBanDuration

@@ -140,6 +140,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		// Hole punching works over QUIC, whose dials leave from the
 		// listen port; TCP without port reuse cannot punch.
 		libp2p.ChainOptions(natOpts...),
+		libp2p.ChainOptions(cfg.HostOptions...),
 	)
 	if err != nil {
 		cm.Close()
@@ -181,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.notifiee = &network.NotifyBundle{ConnectedF: n.onConnected, DisconnectedF: n.onDisconnected}
 	h.Network().Notify(n.notifiee)
 
-	ps, err := pubsub.NewGossipSub(n.ctx, h, n.pubsubOptions()...)
+	ps, err := pubsub.NewGossipSub(n.ctx, h, append(n.pubsubOptions(), cfg.PubsubOptions...)...)
 	if err != nil {
 		n.cancel()
 		h.Network().StopNotify(n.notifiee)

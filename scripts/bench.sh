@@ -26,10 +26,15 @@
 #   ledger     9  POST /transactions of signed (Ed25519) payments admitted to
 #                 the pool with 8 and 64 workers, against net/http and the
 #                 open POST /transactions/new in the same run
-#   holepunch 11  two private nodes behind NATs of a simulated internet
+#   holepunch 10  two private nodes behind NATs of a simulated internet
 #                 (network namespaces; needs root, skipped otherwise): share
 #                 of 20 attempts per NAT kind that end with a hole-punched
 #                 direct connection, time from start to it
+#   sim           200 complete nodes on go-libp2p's simulated network in
+#                 virtual time (package sim: three regions, propagation,
+#                 partition and heal, churn, a node joining a long chain) and
+#                 the calibration at 10 and 25 nodes without latency; its
+#                 report goes to stderr (and DIR/sim.txt), not to the table
 #
 # Options:
 #   --quick       smaller sizes and shorter runs (about 2 minutes)
@@ -44,6 +49,9 @@
 # chains need about 2 GB of memory). Every node runs on
 # 127.0.0.1 with mDNS off (holepunch: in network namespaces, removed at the
 # end); every process started is stopped on exit, also on
+# one). A full run takes about 20 minutes on 2 cores (5 of them the sim step;
+# the 1,000,000-block chains need about 2 GB of memory). Every node runs on
+# 127.0.0.1 with mDNS off; every process started is stopped on exit, also on
 # Ctrl-C. Needs Go.
 set -euo pipefail
 
@@ -138,6 +146,7 @@ if [ "$quick" = 1 ]; then
 	disc_flags=(--nodes 12)
 	ledger_flags=(--workers 8,64 --duration 1s --txs 16000)
 	hp_flags=(--attempts 4 --parallel 4)
+	sim_flags=(-sim.nodes 50 -sim.blocks 5 -sim.churn 1m -sim.partition 40s -sim.calibrate 10)
 else
 	mine_flags=(-count 5)
 	store_flags=(--blocks 10000,100000 --runs 3)
@@ -149,6 +158,7 @@ else
 	disc_flags=(--nodes 25)
 	ledger_flags=(--workers 8,64 --duration 3s)
 	hp_flags=(--attempts 20 --parallel 4)
+	sim_flags=(-sim.nodes 200 -sim.calibrate 10,25)
 fi
 
 failed=()
@@ -186,6 +196,11 @@ if wanted holepunch; then
 	else
 		echo "bench.sh: holepunch skipped: it creates network namespaces and needs root" >&2
 	fi
+fi
+if wanted sim; then
+	echo "bench.sh: sim (go test ./sim/ ${sim_flags[*]})" >&2
+	step go test ./sim/ -run '^(TestCalibration|TestScenarios)$' -count 1 -timeout 0 -v -args "${sim_flags[@]}" >"$dir/sim.txt" 2>&1 || failed+=(sim)
+	grep -v -e '^=== RUN' -e '^--- ' -e '^PASS' -e '^ok ' "$dir/sim.txt" >&2 || true
 fi
 
 reproduce="scripts/bench.sh"

@@ -122,6 +122,17 @@ type Config struct {
 	OnBlock       func(BlockEvent)
 	OnTransaction func(tx chain.Transaction, from peer.ID)
 	OnProgress    func(Progress)
+
+	// ValidateCost and StoreCost are zero in production. A simulation on
+	// virtual time (package sim), whose clock does not count CPU or disk
+	// time, sets them to the cost of validating one block and of one store
+	// write measured on real hardware: a gossiped block then waits
+	// ValidateCost before it is checked (on the path of relaying) and
+	// StoreCost once stored, before it is reported stored (the wait holds
+	// no lock: under testing/synctest a goroutine waiting for a mutex
+	// would stop virtual time); a batch of n fetched blocks waits
+	// n·ValidateCost + StoreCost before it is added.
+	ValidateCost, StoreCost time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -131,7 +131,7 @@ func runDiscovery(ctx context.Context, e *env, args []string) error {
 	retarget := time.Since(killedAt)
 
 	e.sink.add(Row{
-		ID: "7a", Item: "Discovery",
+		ID: "8a", Item: "Discovery",
 		What:    fmt.Sprintf("fresh node process bootstrapped to one random peer of a %d-node network: wall time from exec to %d peers (D)", *count, discoveryTarget),
 		Figure:  fmt.Sprintf("%s (first peer after %s)", fmtDur(atTarget), fmtDur(firstPeer)),
 		Ratio:   fmtRatio(atTarget.Seconds()/firstPeer.Seconds()) + " of the time to its first peer (the bootstrap dial), same run",
@@ -140,7 +140,7 @@ func runDiscovery(ctx context.Context, e *env, args []string) error {
 			*count, discoveryTarget, fmtDur(meshTime))},
 	})
 	e.sink.add(Row{
-		ID: "7b", Item: "Discovery",
+		ID: "8b", Item: "Discovery",
 		What:    fmt.Sprintf("%d-node network after its most connected node (%d peers) is killed: a block mined at once on another node reaches every remaining node", *count+1, most),
 		Figure:  fmt.Sprintf("%s; every node back at %d peers after %s", fmtDur(converged), discoveryTarget, fmtDur(retarget)),
 		Ratio:   fmtRatio(converged.Seconds()/base.Seconds()) + " of the propagation time of a block with every node up, same run (" + fmtDur(base) + ", median of 3)",

@@ -21,7 +21,7 @@ type holepunchAttempt struct {
 	err                       error
 }
 
-// runHolepunch measures NAT traversal (item 11) on a simulated internet of
+// runHolepunch measures NAT traversal (item 10) on a simulated internet of
 // network namespaces (e2e/netsim): per attempt, a public relay node
 // (--relay-service) and a second public node, and two private nodes, each
 // alone behind its own NAT router of the kind tried, all bootstrapped to the
@@ -106,7 +106,7 @@ func holepunchRow(i int, kind netsim.NATKind, res []holepunchAttempt, timeout ti
 	}
 	ran := len(res) - failed
 	row := Row{
-		ID:      fmt.Sprintf("11%c", 'a'+i),
+		ID:      fmt.Sprintf("10%c", 'a'+i),
 		Item:    "NAT traversal",
 		What:    fmt.Sprintf("two private nodes, each behind its own NAT (%s), bootstrapped to a public relay: attempts that end with a direct (hole-punched) connection within %s", kind, fmtDur(timeout)),
 		Figure:  fmt.Sprintf("%d of %d (%.0f%%)", len(direct), ran, 100*float64(len(direct))/float64(max(ran, 1))),

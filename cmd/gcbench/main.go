@@ -20,7 +20,7 @@
 //	retarget   mining processes on a 1 s target whose hash rate changes halfway (item 7)
 //	discovery  a fresh node reaching its peer target; reconvergence after the hub dies (item 8)
 //	ledger     pool admission of signed transactions over HTTP (item 9)
-//	holepunch  nodes behind two NATs on a simulated internet: share and time of direct connections (item 11; root)
+//	holepunch  nodes behind two NATs on a simulated internet: share and time of direct connections (item 10; root)
 //	report     write the Markdown table (and BENCHMARKS.md) from a results file
 //
 // gcbench starts node processes from a gossipchain binary (--gossipchain, or
@@ -61,7 +61,7 @@ var benchmarks = map[string]benchmark{
 	"retarget":  {7, "Retargeting", runRetarget},
 	"discovery": {8, "Discovery", runDiscovery},
 	"ledger":    {9, "Signed ledger", runLedger},
-	"holepunch": {11, "NAT traversal", runHolepunch},
+	"holepunch": {10, "NAT traversal", runHolepunch},
 }
 
 const usage = `gcbench measures gossipchain. Usage:

@@ -1,0 +1,360 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
+)
+
+// pollStep is how often, in virtual time, scenarios look at the nodes.
+const pollStep = 10 * time.Millisecond
+
+// waitUntil polls cond every step of virtual time until it holds or
+// timeout passes; it reports whether it held.
+func waitUntil(ctx context.Context, timeout, step time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if !time.Now().Before(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(step)
+	}
+}
+
+// WaitReady waits until every running node has a mesh peer on the blocks
+// topic, then until a probe block mined at node 0 is on every head.
+func (n *Network) WaitReady(ctx context.Context, timeout time.Duration) error {
+	nodes := n.Nodes()
+	if !waitUntil(ctx, timeout, 100*time.Millisecond, func() bool {
+		for _, nd := range nodes {
+			if nd.MeshDegree() == 0 {
+				return false
+			}
+		}
+		return true
+	}) {
+		return fmt.Errorf("sim: some node has no mesh peer after %s", timeout)
+	}
+	b, err := nodes[0].Mine(ctx)
+	if err != nil {
+		return err
+	}
+	if !waitUntil(ctx, timeout, pollStep, func() bool { return allHave(nodes, b.Hash) }) {
+		return fmt.Errorf("sim: the probe block did not reach every node within %s", timeout)
+	}
+	return nil
+}
+
+func allHave(nodes []*Node, h chain.Hash) bool {
+	for _, nd := range nodes {
+		if nd.Running() && !nd.Chain.HasBlock(h) {
+			return false
+		}
+	}
+	return true
+}
+
+// Percentiles of the nodes reached.
+var reachLevels = []float64{0.50, 0.90, 0.99, 1.00}
+
+// PropagationReport is the outcome of Propagate.
+type PropagationReport struct {
+	Nodes, Blocks int
+	// Reach[i][k] is the virtual time block k took to be accepted by
+	// reachLevels[i] of the nodes (the publisher included, at 0); -1 if it
+	// did not within the timeout.
+	Reach [][]time.Duration
+	// Missing counts (block, node) pairs not accepted within the window;
+	// Fetched those the node has, not through gossip but by chain exchange
+	// (reached when sync reported the block added, or at the end of the
+	// window when it was not the last of its batch). Missed describes
+	// the nodes that missed a block (the last one each missed).
+	Missing, Fetched int
+	Missed           map[int]string
+	// Copies is the mean number of copies of a block a node received
+	// (1 + the duplicates its router dropped), over nodes and blocks;
+	// CopiesMax the largest per-node mean.
+	Copies, CopiesMax float64
+	// BytesBlock is the mean bytes a node received in the Window after a
+	// block; BytesIdle the same without blocks, at the mean rate of an idle
+	// span (the quieter of one before the first block and one after the
+	// last; the spans should cover several status intervals, 10 s).
+	BytesBlock, BytesIdle float64
+	Window                time.Duration
+	// Mesh and Conns are the distributions of the blocks topic's mesh
+	// degree and of connection counts at the end.
+	Mesh, Conns map[int]int
+}
+
+// Propagate mines blocks at random running nodes, one per window, and
+// measures when every node accepted each (from its sync seen log). The idle
+// byte rate is measured over idle before the first block and after the
+// last (not at all when idle is 0).
+func (n *Network) Propagate(ctx context.Context, blocks int, window, idle time.Duration) (PropagationReport, error) {
+	nodes := n.Nodes()
+	r := PropagationReport{Nodes: len(nodes), Blocks: blocks, Window: window, Reach: make([][]time.Duration, len(reachLevels))}
+	bytes := func() []int {
+		out := make([]int, len(nodes))
+		for i, nd := range nodes {
+			out[i] = nd.BytesReceived()
+		}
+		return out
+	}
+	meanDelta := func(a, b []int) float64 {
+		var s int
+		for i := range a {
+			s += b[i] - a[i]
+		}
+		return float64(s) / float64(len(a))
+	}
+	// The idle rate is measured over several status intervals: every
+	// node's periodic status exchange starts with the node, so in virtual
+	// time they all tick at once and a short idle window may miss them.
+	idleRate := func() float64 {
+		if idle <= 0 {
+			return 0
+		}
+		b0 := bytes()
+		time.Sleep(idle)
+		return meanDelta(b0, bytes()) * float64(window) / float64(idle)
+	}
+	r.BytesIdle = idleRate()
+
+	dup0 := make([]int64, len(nodes))
+	for i, nd := range nodes {
+		dup0[i] = nd.Duplicates()
+	}
+	var bytesSum float64
+	for range blocks {
+		o := nodes[n.rng.IntN(len(nodes))]
+		before := bytes()
+		b, err := o.Mine(ctx)
+		if err != nil {
+			return r, err
+		}
+		t0 := time.Now()
+		time.Sleep(window)
+		bytesSum += meanDelta(before, bytes())
+		delays := make([]time.Duration, 0, len(nodes))
+		for _, nd := range nodes {
+			switch s, ok := nd.Sync.Seen(b.Hash); {
+			case ok && !s.Accepted.IsZero():
+				delays = append(delays, max(0, s.Accepted.Sub(t0)))
+			case nd.Chain.HasBlock(b.Hash):
+				// Not through gossip: fetched by chain exchange (after an
+				// orphan or a status), when sync reported it added or, if
+				// it came inside a batch, at the end of the window.
+				r.Fetched++
+				d := window
+				if at, ok := nd.Added(b.Hash); ok {
+					d = max(0, at.Sub(t0))
+				}
+				delays = append(delays, d)
+			default:
+				r.Missing++
+				if r.Missed == nil {
+					r.Missed = make(map[int]string)
+				}
+				r.Missed[nd.Index] = fmt.Sprintf("node %d (region %d): %d connections, mesh %d, head %d (block %d)",
+					nd.Index, nd.Region, len(nd.P2P.Host().Network().Peers()), nd.MeshDegree(), nd.Chain.Head().Height, b.Index)
+			}
+		}
+		slices.Sort(delays)
+		for i, lv := range reachLevels {
+			k := int(math.Ceil(lv*float64(len(nodes)))) - 1
+			if k < len(delays) {
+				r.Reach[i] = append(r.Reach[i], delays[k])
+			} else {
+				r.Reach[i] = append(r.Reach[i], -1)
+			}
+		}
+	}
+	r.BytesBlock = bytesSum / float64(blocks)
+	// The idle span before the blocks may still carry the start's traffic
+	// (discovery, pool exchange): take the quieter of it and one after.
+	r.BytesIdle = min(r.BytesIdle, idleRate())
+	var sum float64
+	for i, nd := range nodes {
+		c := 1 + float64(nd.Duplicates()-dup0[i])/float64(blocks)
+		sum += c
+		r.CopiesMax = max(r.CopiesMax, c)
+	}
+	r.Copies = sum / float64(len(nodes))
+	r.Mesh, r.Conns = make(map[int]int), make(map[int]int)
+	for _, nd := range nodes {
+		r.Mesh[nd.MeshDegree()]++
+		r.Conns[len(nd.P2P.Host().Network().Peers())]++
+	}
+	return r, nil
+}
+
+// ReachMedian returns the median over blocks of the time to reach level i
+// of reachLevels, and the worst block's; -1 when a block never did.
+func (r PropagationReport) ReachMedian(i int) (median, worst time.Duration) {
+	ds := slices.Clone(r.Reach[i])
+	if len(ds) == 0 {
+		return -1, -1
+	}
+	never := time.Duration(math.MaxInt64)
+	for k, d := range ds {
+		if d < 0 {
+			ds[k] = never
+		}
+	}
+	slices.Sort(ds)
+	median, worst = ds[len(ds)/2], ds[len(ds)-1]
+	if median == never {
+		median = -1
+	}
+	if worst == never {
+		worst = -1
+	}
+	return median, worst
+}
+
+func (r PropagationReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "propagation: %d nodes, %d blocks\n", r.Nodes, r.Blocks)
+	for i, lv := range reachLevels {
+		m, w := r.ReachMedian(i)
+		fmt.Fprintf(&b, "  reach %3.0f%%: median %s, worst block %s\n", lv*100, fmtD(m), fmtD(w))
+	}
+	fmt.Fprintf(&b, "  (block, node) pairs missing after %s: %d; fetched by chain exchange rather than gossip: %d\n", r.Window, r.Missing, r.Fetched)
+	keys := slices.Sorted(maps.Keys(r.Missed))
+	for _, k := range keys[:min(len(keys), 8)] {
+		fmt.Fprintf(&b, "    missed by %s\n", r.Missed[k])
+	}
+	fmt.Fprintf(&b, "  copies of a block received per node: mean %.2f, worst node %.2f\n", r.Copies, r.CopiesMax)
+	fmt.Fprintf(&b, "  bytes received per node in the %s after a block: %.0f (the same span idle: %.0f; the block's share %.0f)\n",
+		r.Window, r.BytesBlock, r.BytesIdle, r.BytesBlock-r.BytesIdle)
+	fmt.Fprintf(&b, "  mesh degree (blocks topic): %s\n", fmtHist(r.Mesh))
+	fmt.Fprintf(&b, "  connections: %s\n", fmtHist(r.Conns))
+	return b.String()
+}
+
+func fmtD(d time.Duration) string {
+	if d < 0 {
+		return "never"
+	}
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond).String()
+	}
+	return d.Round(100 * time.Microsecond).String()
+}
+
+func fmtHist(h map[int]int) string {
+	keys := make([]int, 0, len(h))
+	var n, sum int
+	for k, c := range h {
+		keys = append(keys, k)
+		n += c
+		sum += k * c
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d:%d", k, h[k])
+	}
+	mean := 0.0
+	if n > 0 {
+		mean = float64(sum) / float64(n)
+	}
+	return fmt.Sprintf("mean %.1f [degree:nodes %s]", mean, strings.Join(parts, " "))
+}
+
+// PartitionReport is the outcome of PartitionHeal.
+type PartitionReport struct {
+	Region, Cut, Nodes int
+	Duration           time.Duration
+	// Converged is the virtual time from the heal until every node's head
+	// was the heaviest; -1 if not within the timeout.
+	Converged time.Duration
+	// Returned counts the transactions of the abandoned branch; Back those
+	// pending again at every node of the cut region at the end.
+	Returned, Back int
+}
+
+func (r PartitionReport) String() string {
+	return fmt.Sprintf("partition: region %d (%d of %d nodes) cut off for %s; every node on the heaviest head %s after the heal; "+
+		"transactions of the abandoned branch back in the pools of every node of the region: %d of %d\n",
+		r.Region, r.Cut, r.Nodes, r.Duration, fmtD(r.Converged), r.Back, r.Returned)
+}
+
+// PartitionHeal cuts region off for d; meanwhile the region mines one block
+// holding a transaction submitted there, and the rest mines two. It heals
+// and measures the time until every node is on the rest's (heavier) head.
+func (n *Network) PartitionHeal(ctx context.Context, region int, d, timeout time.Duration) (PartitionReport, error) {
+	nodes := n.Nodes()
+	var in, out []*Node
+	for _, nd := range nodes {
+		if nd.Region == region {
+			in = append(in, nd)
+		} else {
+			out = append(out, nd)
+		}
+	}
+	r := PartitionReport{Region: region, Cut: len(in), Nodes: len(nodes), Duration: d, Converged: -1}
+	if len(in) == 0 || len(out) == 0 {
+		return r, errors.New("sim: partition needs nodes on both sides")
+	}
+	n.Partition(region)
+	start := time.Now()
+	time.Sleep(d / 10) // the cut is noticed
+	tx, err := chain.NewTransaction(fmt.Sprintf("sim-partition-%d", n.rng.Uint64()), "sim-recipient", 1)
+	if err != nil {
+		return r, err
+	}
+	miner := in[n.rng.IntN(len(in))]
+	if err := miner.Sync.SubmitTransaction(ctx, tx); err != nil {
+		return r, fmt.Errorf("submit transaction: %w", err)
+	}
+	minority, err := miner.Mine(ctx)
+	if err != nil {
+		return r, err
+	}
+	if !slices.ContainsFunc(minority.Transactions, func(t chain.Transaction) bool { return t.ID == tx.ID }) {
+		return r, errors.New("sim: the region's block does not hold the transaction")
+	}
+	r.Returned = 1
+	var heavy *chain.Block
+	for range 2 {
+		o := out[n.rng.IntN(len(out))]
+		if !waitUntil(ctx, d, pollStep, func() bool { return heavy == nil || o.Chain.HasBlock(heavy.Hash) }) {
+			return r, errors.New("sim: the majority did not agree on its own block during the partition")
+		}
+		if heavy, err = o.Mine(ctx); err != nil {
+			return r, err
+		}
+	}
+	time.Sleep(time.Until(start.Add(d)))
+	n.Heal()
+	healed := time.Now()
+	if waitUntil(ctx, timeout, pollStep, func() bool {
+		for _, nd := range nodes {
+			if nd.Chain.Head().Hash != heavy.Hash {
+				return false
+			}
+		}
+		return true
+	}) {
+		r.Converged = time.Since(healed)
+	}
+	r.Back = 1
+	for _, nd := range in {
+		loc, err := nd.Chain.FindTransaction(tx.ID)
+		if err != nil || !loc.Pending {
+			r.Back = 0
+		}
+	}
+	return r, nil
+}
