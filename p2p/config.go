@@ -95,10 +95,17 @@ type Config struct {
 	// while AutoNAT finds the node publicly reachable.
 	RelayService bool
 
+	// NoNATTraversal builds the host without AutoNAT, relays and hole
+	// punching (RelayService and NATPortMap are then ignored): for a network
+	// where every node reaches every other directly, such as the simulated
+	// network of package sync/sim, whose transport AutoNAT's dial-back hosts
+	// cannot use. Production nodes leave it false.
+	NoNATTraversal bool
+
 	// HostOptions are appended to the options the host is built with
 	// (libp2p.New), after the node's own, and PubsubOptions to those of the
 	// GossipSub router. Both are empty in production. They inject another
-	// network under the same node: package sim passes a QUIC transport over
+	// network under the same node: package sync/sim passes a QUIC transport over
 	// go-libp2p's simulated network and a tracer that counts duplicates.
 	HostOptions   []libp2p.Option
 	PubsubOptions []pubsub.Option

@@ -136,6 +136,14 @@ func newNAT(cfg Config) (*natState, []libp2p.Option, error) {
 		return nil, nil, err
 	}
 	s := &natState{log: cfg.Logger.With("component", "p2p"), announce: announce, relay: cfg.RelayService, portMap: cfg.NATPortMap}
+	if cfg.NoNATTraversal {
+		s.relay, s.portMap = false, false
+		opts := []libp2p.Option{libp2p.DisableRelay()}
+		if len(announce) > 0 {
+			opts = append(opts, libp2p.AddrsFactory(s.announced))
+		}
+		return s, opts, nil
+	}
 	opts := []libp2p.Option{
 		libp2p.EnableAutoNATv2(),
 		libp2p.EnableNATService(),

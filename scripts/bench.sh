@@ -31,7 +31,7 @@
 #                 of 20 attempts per NAT kind that end with a hole-punched
 #                 direct connection, time from start to it
 #   sim           200 complete nodes on go-libp2p's simulated network in
-#                 virtual time (package sim: three regions, propagation,
+#                 virtual time (package sync/sim: three regions, propagation,
 #                 partition and heal, churn, a node joining a long chain) and
 #                 the calibration at 10 and 25 nodes without latency; its
 #                 report goes to stderr (and DIR/sim.txt), not to the table
@@ -198,8 +198,8 @@ if wanted holepunch; then
 	fi
 fi
 if wanted sim; then
-	echo "bench.sh: sim (go test ./sim/ ${sim_flags[*]})" >&2
-	step go test ./sim/ -run '^(TestCalibration|TestScenarios)$' -count 1 -timeout 0 -v -args "${sim_flags[@]}" >"$dir/sim.txt" 2>&1 || failed+=(sim)
+	echo "bench.sh: sim (go test ./sync/sim/ ${sim_flags[*]})" >&2
+	step go test ./sync/sim/ -run '^(TestCalibration|TestScenarios)$' -count 1 -timeout 0 -v -args "${sim_flags[@]}" >"$dir/sim.txt" 2>&1 || failed+=(sim)
 	grep -v -e '^=== RUN' -e '^--- ' -e '^PASS' -e '^ok ' "$dir/sim.txt" >&2 || true
 fi
 

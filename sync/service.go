@@ -124,7 +124,7 @@ type Config struct {
 	OnProgress    func(Progress)
 
 	// ValidateCost and StoreCost are zero in production. A simulation on
-	// virtual time (package sim), whose clock does not count CPU or disk
+	// virtual time (package sync/sim), whose clock does not count CPU or disk
 	// time, sets them to the cost of validating one block and of one store
 	// write measured on real hardware: a gossiped block then waits
 	// ValidateCost before it is checked (on the path of relaying) and

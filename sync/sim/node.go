@@ -82,6 +82,9 @@ func startNode(ctx context.Context, nw *Network, idx, region int, ip net.IP, boo
 		TargetPeers:    nw.cfg.TargetPeers,
 		MaxMessageSize: gsync.MaxMessageSize(params),
 		Logger:         log,
+		// Every simulated node is reachable at its listen address; AutoNAT's
+		// dial-back hosts would need real sockets.
+		NoNATTraversal: true,
 		HostOptions: []libp2p.Option{
 			simTransport(nw.sn, simnet.NodeBiDiLinkSettings{
 				Uplink:   simnet.LinkSettings{BitsPerSecond: nw.cfg.Bandwidth},
