@@ -150,7 +150,11 @@ func (nd *Node) Close() error {
 // noteBlock records when sync added a block (gossiped, or the last of a
 // fetched batch).
 func (nd *Node) noteBlock(ev gsync.BlockEvent) {
-	nd.added.LoadOrStore(ev.Block.Hash, time.Now())
+	h := ev.Head.Hash // a fetched batch names no block: its last is the head
+	if ev.Block != nil {
+		h = ev.Block.Hash
+	}
+	nd.added.LoadOrStore(h, time.Now())
 }
 
 // Added returns when sync reported block h added (the last block of a
