@@ -204,3 +204,26 @@ func TestRelayCandidatesAreKnownRelays(t *testing.T) {
 		t.Errorf("a peer without the relay service is a candidate: %v", got)
 	}
 }
+
+// TestNoNATTraversal: a node built with NoNATTraversal runs neither the relay
+// client nor the AutoNAT service, and offers no relay service even when asked,
+// where a default node runs both.
+func TestNoNATTraversal(t *testing.T) {
+	const (
+		relayStop = protocol.ID("/libp2p/circuit/relay/0.2.0/stop")
+		autonat   = protocol.ID("/libp2p/autonat/1.0.0")
+	)
+	def := newNode(t, testConfig(t))
+	if ps := def.Host().Mux().Protocols(); !slices.Contains(ps, relayStop) || !slices.Contains(ps, autonat) {
+		t.Fatalf("a default node speaks %v, want %s and %s among them", ps, relayStop, autonat)
+	}
+	cfg := testConfig(t)
+	cfg.NoNATTraversal, cfg.RelayService, cfg.NATPortMap = true, true, true
+	n := newNode(t, cfg)
+	if ps := n.Host().Mux().Protocols(); slices.Contains(ps, relayStop) || slices.Contains(ps, autonat) {
+		t.Errorf("a node without NAT traversal speaks %v", ps)
+	}
+	if st := n.NATStatus(); st.RelayService || st.PortMap {
+		t.Errorf("a node without NAT traversal reports %+v", st)
+	}
+}
