@@ -126,65 +126,11 @@ func TestKillWriter(t *testing.T) {
 	stored := map[Hash]uint64{}
 	pending := map[Hash]bool{}
 	for round := range rounds {
-		cmd := exec.Command(exe, "-test.run=^TestKillChildHelper$", "-test.count=1")
-		cmd.Env = append(os.Environ(), killChildEnv+"="+path)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		var wg sync.WaitGroup
-		var lines []string
-		first := make(chan struct{})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc := bufio.NewScanner(stdout)
-			once := sync.Once{}
-			for sc.Scan() { // only complete lines
-				lines = append(lines, sc.Text())
-				once.Do(func() { close(first) })
-			}
-			once.Do(func() { close(first) })
-		}()
 		// Kill at a random moment: sometimes during start-up, mostly while
 		// the child writes.
-		if r.IntN(5) != 0 {
-			select {
-			case <-first:
-			case <-time.After(10 * time.Second):
-				t.Fatal("child printed nothing")
-			}
-		}
-		time.Sleep(time.Duration(r.IntN(150_000)) * time.Microsecond)
-		cmd.Process.Kill() // SIGKILL
-		wg.Wait()
-		cmd.Wait()
-
-		n := 0
-		for _, line := range lines {
-			f := strings.Fields(line)
-			switch {
-			case len(f) == 3 && f[0] == "stored":
-				h, err := ParseHash(f[2])
-				height, err2 := strconv.ParseUint(f[1], 10, 64)
-				if err != nil || err2 != nil {
-					t.Fatalf("bad line %q", line)
-				}
-				stored[h] = height
-				n++
-			case len(f) == 2 && f[0] == "pending":
-				id, err := ParseHash(f[1])
-				if err != nil {
-					t.Fatalf("bad line %q", line)
-				}
-				pending[id] = true
-			case strings.HasPrefix(line, "open-error"), strings.HasPrefix(line, "error"):
-				t.Fatalf("round %d: child: %s", round, line)
-			}
-		}
+		lines := runUntilKilled(t, exe, "TestKillChildHelper", killChildEnv+"="+path,
+			r.IntN(5) != 0, time.Duration(r.IntN(150_000))*time.Microsecond)
+		n := parseKillReport(t, round, lines, stored, pending)
 
 		// Reopen: Open checks the main chain from the genesis.
 		cfg := Config{Params: p, Path: path, Logger: quietLogger()}
@@ -220,4 +166,81 @@ func TestKillWriter(t *testing.T) {
 	if len(stored) == 0 {
 		t.Error("the child never reported a block")
 	}
+}
+
+// runUntilKilled runs the test binary's test named test in a child process
+// with env added to its environment, SIGKILLs it delay after it starts (after
+// its first line of output if afterFirst) and returns the complete lines it
+// printed.
+func runUntilKilled(t *testing.T, exe, test, env string, afterFirst bool, delay time.Duration) []string {
+	t.Helper()
+	cmd := exec.Command(exe, "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var lines []string
+	first := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(stdout)
+		once := sync.Once{}
+		for sc.Scan() { // only complete lines
+			lines = append(lines, sc.Text())
+			once.Do(func() { close(first) })
+		}
+		once.Do(func() { close(first) })
+	}()
+	if afterFirst {
+		select {
+		case <-first:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			wg.Wait()
+			cmd.Wait()
+			t.Fatal("child printed nothing")
+		}
+	}
+	time.Sleep(delay)
+	cmd.Process.Kill() // SIGKILL
+	wg.Wait()
+	cmd.Wait()
+	return lines
+}
+
+// parseKillReport reads what a killed child reported durable: "stored
+// HEIGHT HASH" lines into stored, "pending ID" lines into pending. It fails
+// the test on a malformed line or an error the child printed, and returns
+// the number of blocks reported.
+func parseKillReport(t *testing.T, round int, lines []string, stored map[Hash]uint64, pending map[Hash]bool) int {
+	t.Helper()
+	n := 0
+	for _, line := range lines {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 3 && f[0] == "stored":
+			h, err := ParseHash(f[2])
+			height, err2 := strconv.ParseUint(f[1], 10, 64)
+			if err != nil || err2 != nil {
+				t.Fatalf("bad line %q", line)
+			}
+			stored[h] = height
+			n++
+		case len(f) == 2 && f[0] == "pending":
+			id, err := ParseHash(f[1])
+			if err != nil {
+				t.Fatalf("bad line %q", line)
+			}
+			pending[id] = true
+		case strings.HasPrefix(line, "open-error"), strings.HasPrefix(line, "error"):
+			t.Fatalf("round %d: child: %s", round, line)
+		}
+	}
+	return n
 }

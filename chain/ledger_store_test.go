@@ -11,10 +11,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -416,54 +414,12 @@ func TestKillSigned(t *testing.T) {
 		addrs = append(addrs, a)
 	}
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
-	stored := map[Hash]bool{}
+	stored := map[Hash]uint64{}
 	pending := map[Hash]bool{}
 	for round := range 6 {
-		cmd := exec.Command(exe, "-test.run=^TestKillSignedChildHelper$", "-test.count=1")
-		cmd.Env = append(os.Environ(), killSignedEnv+"="+path)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		var wg sync.WaitGroup
-		var lines []string
-		first := make(chan struct{})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc := bufio.NewScanner(stdout)
-			once := sync.Once{}
-			for sc.Scan() {
-				lines = append(lines, sc.Text())
-				once.Do(func() { close(first) })
-			}
-			once.Do(func() { close(first) })
-		}()
-		select {
-		case <-first:
-		case <-time.After(10 * time.Second):
-			t.Fatal("child printed nothing")
-		}
-		time.Sleep(time.Duration(50_000+r.IntN(150_000)) * time.Microsecond)
-		cmd.Process.Kill() // SIGKILL
-		wg.Wait()
-		cmd.Wait()
-		for _, line := range lines {
-			f := strings.Fields(line)
-			switch {
-			case len(f) == 3 && f[0] == "stored":
-				h, _ := ParseHash(f[2])
-				stored[h] = true
-			case len(f) == 2 && f[0] == "pending":
-				id, _ := ParseHash(f[1])
-				pending[id] = true
-			case strings.HasPrefix(line, "open-error"), strings.HasPrefix(line, "error"):
-				t.Fatalf("round %d: child: %s", round, line)
-			}
-		}
+		lines := runUntilKilled(t, exe, "TestKillSignedChildHelper", killSignedEnv+"="+path,
+			true, time.Duration(50_000+r.IntN(150_000))*time.Microsecond)
+		parseKillReport(t, round, lines, stored, pending)
 		c, err := Open(Config{Params: p, Path: path, Logger: quietLogger()})
 		if err != nil {
 			t.Fatalf("round %d: reopen after SIGKILL: %v", round, err)
