@@ -99,12 +99,8 @@ func (a *addrIndex) tailLen() int {
 // makeAddrRun encodes the entries of the tail and of added in prefix
 // order.
 func (a *addrIndex) makeRun(added map[Hash][]uint64) ([]byte, error) {
-	type entry struct {
-		prefix uint64
-		height uint32
-	}
 	a.mu.RLock()
-	es := make([]entry, 0, a.n)
+	es := make([]runEntry, 0, a.n)
 	var err error
 	for _, m := range []map[Hash][]uint64{a.tail, added} {
 		for k, hs := range m {
@@ -112,7 +108,7 @@ func (a *addrIndex) makeRun(added map[Hash][]uint64) ([]byte, error) {
 				if h > math.MaxUint32 {
 					err = errHeightRange(h)
 				}
-				es = append(es, entry{binary.BigEndian.Uint64(k[:8]), uint32(h)})
+				es = append(es, runEntry{binary.BigEndian.Uint64(k[:8]), uint32(h)})
 			}
 		}
 	}
@@ -120,21 +116,7 @@ func (a *addrIndex) makeRun(added map[Hash][]uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(es, func(x, y entry) int {
-		if x.prefix != y.prefix {
-			if x.prefix < y.prefix {
-				return -1
-			}
-			return 1
-		}
-		return int(int64(x.height) - int64(y.height))
-	})
-	out := make([]byte, 0, len(es)*runEntrySize)
-	for _, e := range es {
-		out = binary.BigEndian.AppendUint64(out, e.prefix)
-		out = binary.BigEndian.AppendUint32(out, e.height)
-	}
-	return out, nil
+	return encodeRun(es), nil
 }
 
 // heights returns the heights the index names for addr (possibly stale or

@@ -317,11 +317,7 @@ func (ix *indexes) flush(v *view, indexed uint64) error {
 
 // makeRun encodes the entries of a and b (b wins) in prefix order.
 func makeRun(a, b map[Hash]uint64) ([]byte, error) {
-	type entry struct {
-		prefix uint64
-		height uint32
-	}
-	es := make([]entry, 0, len(a)+len(b))
+	es := make([]runEntry, 0, len(a)+len(b))
 	add := func(m map[Hash]uint64, skip map[Hash]uint64) error {
 		for h, height := range m {
 			if _, ok := skip[h]; ok {
@@ -330,7 +326,7 @@ func makeRun(a, b map[Hash]uint64) ([]byte, error) {
 			if height > math.MaxUint32 {
 				return errHeightRange(height)
 			}
-			es = append(es, entry{binary.BigEndian.Uint64(h[:8]), uint32(height)})
+			es = append(es, runEntry{binary.BigEndian.Uint64(h[:8]), uint32(height)})
 		}
 		return nil
 	}
@@ -340,7 +336,19 @@ func makeRun(a, b map[Hash]uint64) ([]byte, error) {
 	if err := add(b, nil); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(es, func(x, y entry) int {
+	return encodeRun(es), nil
+}
+
+// runEntry is one entry of an index run: the first 8 bytes of a key and a
+// height.
+type runEntry struct {
+	prefix uint64
+	height uint32
+}
+
+// encodeRun sorts es by prefix, then height, and encodes them as a run.
+func encodeRun(es []runEntry) []byte {
+	slices.SortFunc(es, func(x, y runEntry) int {
 		if x.prefix != y.prefix {
 			if x.prefix < y.prefix {
 				return -1
@@ -354,7 +362,7 @@ func makeRun(a, b map[Hash]uint64) ([]byte, error) {
 		out = binary.BigEndian.AppendUint64(out, e.prefix)
 		out = binary.BigEndian.AppendUint32(out, e.height)
 	}
-	return out, nil
+	return out
 }
 
 // mergeFanIn is how many runs of one tier are merged into one of the next;
