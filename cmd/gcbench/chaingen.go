@@ -50,19 +50,26 @@ func buildBlocks(p chain.Params, n, txsPerBlock int) []*chain.Block {
 			txs = append(txs, tx)
 		}
 		txs = append(txs, chain.NewRewardTransaction("bench-miner", p.Reward, index))
-		b := &chain.Block{
-			Index:        index,
-			Timestamp:    parent.Timestamp + 1_000_000,
-			Transactions: txs,
-			PreviousHash: parent.Hash,
-			Bits:         p.InitialTarget,
-			TxRoot:       chain.TxRoot(txs),
-		}
-		solve(b)
+		b := sealedChild(p, parent, txs)
 		blocks = append(blocks, b)
 		parent = b
 	}
 	return blocks
+}
+
+// sealedChild returns the block after parent holding txs, one second later,
+// at p's initial target, with its proof of work solved.
+func sealedChild(p chain.Params, parent *chain.Block, txs []chain.Transaction) *chain.Block {
+	b := &chain.Block{
+		Index:        parent.Index + 1,
+		Timestamp:    parent.Timestamp + 1_000_000,
+		Transactions: txs,
+		PreviousHash: parent.Hash,
+		Bits:         p.InitialTarget,
+		TxRoot:       chain.TxRoot(txs),
+	}
+	solve(b)
+	return b
 }
 
 // solve searches b's proof of work from 0 and sets Proof and Hash.

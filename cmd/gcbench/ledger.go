@@ -203,15 +203,7 @@ func buildFundingBlocks(p chain.Params, n int, to func(i int) string) []*chain.B
 	for i := range n {
 		index := parent.Index + 1
 		txs := []chain.Transaction{chain.NewRewardTransaction(to(i), p.Reward, index)}
-		b := &chain.Block{
-			Index:        index,
-			Timestamp:    parent.Timestamp + 1_000_000,
-			Transactions: txs,
-			PreviousHash: parent.Hash,
-			Bits:         p.InitialTarget,
-			TxRoot:       chain.TxRoot(txs),
-		}
-		solve(b)
+		b := sealedChild(p, parent, txs)
 		blocks = append(blocks, b)
 		parent = b
 	}
