@@ -254,3 +254,12 @@ func (t *Topic) ListPeers() []peer.ID { return t.t.ListPeers() }
 // the one that grafts it (it then has the block from the next one's parent
 // link, by chain exchange).
 func (t *Topic) MeshPeers() []peer.ID { return t.mesh.peers(t.name) }
+
+// MeshPeers returns the peers in this node's GossipSub mesh of the topic name,
+// a full topic name or a kind as Join takes it (see Topic.MeshPeers).
+func (n *Node) MeshPeers(name string) []peer.ID {
+	if !strings.HasPrefix(name, "/") {
+		name = TopicName(n.cfg.Network, name)
+	}
+	return n.mesh.peers(name)
+}

@@ -182,7 +182,7 @@ func (nd *Node) BytesReceived() int {
 func (nd *Node) Duplicates() int64 { return nd.tracer.dups.Load() }
 
 // MeshDegree returns the node's gossipsub mesh degree on the blocks topic.
-func (nd *Node) MeshDegree() int { return nd.tracer.meshSize() }
+func (nd *Node) MeshDegree() int { return len(nd.P2P.MeshPeers(gsync.BlocksTopic)) }
 
 // Mine mines one block on the node's head and publishes it, returning it.
 // Proof of work takes CPU time but no virtual time.
@@ -260,22 +260,13 @@ func copyFile(from, to string) error {
 	return os.WriteFile(to, data, 0o600)
 }
 
-// tracer counts the duplicate block messages of one node's router and
-// follows its mesh on the blocks topic.
+// tracer counts the duplicate block messages of one node's router.
 type tracer struct {
 	topic string
 	dups  atomic.Int64
-	mu    sync.Mutex
-	mesh  map[peer.ID]bool
 }
 
-func newTracer(topic string) *tracer { return &tracer{topic: topic, mesh: make(map[peer.ID]bool)} }
-
-func (t *tracer) meshSize() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.mesh)
-}
+func newTracer(topic string) *tracer { return &tracer{topic: topic} }
 
 func (t *tracer) DuplicateMessage(m *pubsub.Message) {
 	if m.GetTopic() == t.topic {
@@ -283,30 +274,9 @@ func (t *tracer) DuplicateMessage(m *pubsub.Message) {
 	}
 }
 
-func (t *tracer) Graft(p peer.ID, topic string) {
-	if topic == t.topic {
-		t.mu.Lock()
-		t.mesh[p] = true
-		t.mu.Unlock()
-	}
-}
-
-func (t *tracer) Prune(p peer.ID, topic string) {
-	if topic == t.topic {
-		t.mu.Lock()
-		delete(t.mesh, p)
-		t.mu.Unlock()
-	}
-}
-
-// OnClosedOutboundStream is the peer's removal: the router drops it from
-// every mesh without a Prune.
-func (t *tracer) OnClosedOutboundStream(p peer.ID) {
-	t.mu.Lock()
-	delete(t.mesh, p)
-	t.mu.Unlock()
-}
-
+func (t *tracer) Graft(peer.ID, string)                                {}
+func (t *tracer) Prune(peer.ID, string)                                {}
+func (t *tracer) OnClosedOutboundStream(peer.ID)                       {}
 func (t *tracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
 func (t *tracer) Join(string)                                          {}
 func (t *tracer) Leave(string)                                         {}
