@@ -138,13 +138,9 @@ func newNAT(cfg Config) (*natState, []libp2p.Option, error) {
 	s := &natState{log: cfg.Logger.With("component", "p2p"), announce: announce, relay: cfg.RelayService, portMap: cfg.NATPortMap}
 	if cfg.NoNATTraversal {
 		s.relay, s.portMap = false, false
-		opts := []libp2p.Option{libp2p.DisableRelay()}
-		if len(announce) > 0 {
-			opts = append(opts, libp2p.AddrsFactory(s.announced))
-		}
-		return s, opts, nil
+		return s, s.announceOptions(libp2p.DisableRelay()), nil
 	}
-	opts := []libp2p.Option{
+	opts := s.announceOptions(
 		libp2p.EnableAutoNATv2(),
 		libp2p.EnableNATService(),
 		libp2p.AutoNATServiceRateLimit(AutoNATServiceGlobal, AutoNATServicePerPeer, time.Minute),
@@ -157,10 +153,7 @@ func newNAT(cfg Config) (*natState, []libp2p.Option, error) {
 			autorelay.WithBackoff(relayBackoff),
 			autorelay.WithMinInterval(relayCandidateInterval)),
 		libp2p.EnableHolePunching(holepunch.WithTracer(punchTracer{s})),
-	}
-	if len(announce) > 0 {
-		opts = append(opts, libp2p.AddrsFactory(s.announced))
-	}
+	)
 	if cfg.NATPortMap {
 		opts = append(opts, libp2p.NATPortMap())
 	}
@@ -176,6 +169,15 @@ func newNAT(cfg Config) (*natState, []libp2p.Option, error) {
 		opts = append(opts, libp2p.EnableRelayService(relayv2.WithResources(res)))
 	}
 	return s, opts, nil
+}
+
+// announceOptions returns opts with the address factory of --announce
+// when addresses are announced.
+func (s *natState) announceOptions(opts ...libp2p.Option) []libp2p.Option {
+	if len(s.announce) > 0 {
+		opts = append(opts, libp2p.AddrsFactory(s.announced))
+	}
+	return opts
 }
 
 // announced is the address factory of --announce: the announced addresses
