@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -30,16 +31,7 @@ func TestLimitedConnectionCarriesNoConsensusStreams(t *testing.T) {
 	n.Host().SetStreamHandler(direct, DirectOnly(func(s network.Stream) { served <- struct{}{}; s.Close() }))
 
 	// A bare relay, and a bare peer that reaches the node through it.
-	rh, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rh.Close()
-	r, err := relayv2.New(rh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	rh := newBareRelay(t)
 	ph, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
 		t.Fatal(err)
@@ -176,16 +168,7 @@ func recordHasQUIC(t *testing.T, rec []byte) bool {
 // bootstrap peers: here a peer met by Connect, and never a peer without it.
 func TestRelayCandidatesAreKnownRelays(t *testing.T) {
 	n := newNode(t, testConfig(t))
-	rh, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rh.Close()
-	r, err := relayv2.New(rh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	rh := newBareRelay(t)
 	plain := newNode(t, testConfig(t))
 	for _, ai := range []peer.AddrInfo{{ID: rh.ID(), Addrs: rh.Addrs()}, {ID: plain.ID(), Addrs: plain.Host().Addrs()}} {
 		if err := n.Host().Connect(t.Context(), ai); err != nil {
@@ -226,4 +209,21 @@ func TestNoNATTraversal(t *testing.T) {
 	if st := n.NATStatus(); st.RelayService || st.PortMap {
 		t.Errorf("a node without NAT traversal reports %+v", st)
 	}
+}
+
+// newBareRelay returns a host on loopback that offers only the circuit relay
+// v2 service; it stops when the test ends.
+func newBareRelay(t *testing.T) host.Host {
+	t.Helper()
+	rh, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rh.Close() })
+	r, err := relayv2.New(rh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return rh
 }
