@@ -165,6 +165,13 @@ type staticServer struct {
 	stdin io.WriteCloser
 }
 
+// stopStatic closes the static server's stdin, which ends it, and stops
+// its process.
+func (e *env) stopStatic(s *staticServer) {
+	s.stdin.Close()
+	e.procs.stop(s.proc)
+}
+
 // startStatic starts a static-server child process.
 func (e *env) startStatic(ctx context.Context) (*staticServer, error) {
 	bin, err := self()
@@ -280,10 +287,7 @@ func runHTTP(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		ref.stdin.Close()
-		e.procs.stop(ref.proc)
-	}()
+	defer e.stopStatic(ref)
 
 	longest := 0
 	for _, n := range sizes {

@@ -68,10 +68,7 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		ref.stdin.Close()
-		e.procs.stop(ref.proc)
-	}()
+	defer e.stopStatic(ref)
 
 	// Accounts funded by the rewards of a chain built in memory: account
 	// i gets the reward of every block whose index is i modulo the number
