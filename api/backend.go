@@ -3,16 +3,18 @@ package api
 import (
 	"context"
 
-	"github.com/gossipchain/gossipchain/chain"
 	"github.com/multiformats/go-multiaddr"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
-// Chain is what the API reads from the node's chain. *chain.Chain implements
+// Chain is what the API reads from the node's chain. *store.Chain implements
 // it.
 type Chain interface {
 	Params() chain.Params
 	Genesis() *chain.Block
-	Head() chain.Head
+	Head() store.Head
 	BlockByHeight(height uint64) (*chain.Block, error)
 	BlockByHash(h chain.Hash) (*chain.Block, error)
 	MainChain(from uint64, limit int, fn func(*chain.Block) error) error
@@ -21,15 +23,15 @@ type Chain interface {
 	MainChainJSON(from uint64, limit int, fn func(hash, prev chain.Hash, js []byte) error) error
 	Pending(limit int) []chain.Transaction
 	PendingCount() int
-	FindTransaction(id chain.Hash) (chain.TxLocation, error)
+	FindTransaction(id chain.Hash) (store.TxLocation, error)
 
 	// Ledger is the network's ledger mode, chain.LedgerOpen or
 	// chain.LedgerSigned. Account and AccountTransactions read the
 	// accounts of a signed ledger (chain.ErrNotSigned on an open one).
 	Ledger() string
-	Account(addr string) (chain.Account, error)
+	Account(addr string) (store.Account, error)
 	AccountPending(addr string) []chain.Transaction
-	AccountTransactions(addr, cursor string, limit int) (chain.AccountPage, error)
+	AccountTransactions(addr, cursor string, limit int) (store.AccountPage, error)
 }
 
 // Network is the node's side of the peer-to-peer network: submitting and
@@ -48,7 +50,7 @@ type Network interface {
 	SubmitTransaction(ctx context.Context, tx chain.Transaction) error
 	// SubmitBlock validates and adds b exactly as a gossiped block, and
 	// publishes it when it is accepted.
-	SubmitBlock(ctx context.Context, b *chain.Block) (chain.AddResult, error)
+	SubmitBlock(ctx context.Context, b *chain.Block) (store.AddResult, error)
 	// PublishBlock announces a block already added to the chain (one mined
 	// here).
 	PublishBlock(ctx context.Context, b *chain.Block) error
@@ -57,11 +59,11 @@ type Network interface {
 	Resolve(ctx context.Context) (replaced bool, err error)
 }
 
-// Miner mines blocks on top of the chain's head. *chain.Miner implements it.
+// Miner mines blocks on top of the chain's head. *miner.Miner implements it.
 type Miner interface {
 	// MineBlock mines one block from the pending pool and adds it to the
 	// chain. Concurrent calls are serialised.
-	MineBlock(ctx context.Context) (*chain.Block, chain.AddResult, error)
+	MineBlock(ctx context.Context) (*chain.Block, store.AddResult, error)
 	// HashRate is the number of attempts per second of the last search.
 	HashRate() float64
 	// Address receives the mining rewards.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // lockedBuffer is a log sink safe for concurrent writes.
@@ -146,7 +147,7 @@ func TestChainStreamLimit(t *testing.T) {
 			}
 			txs = append(txs, tx)
 		}
-		bits := s.chain.(*chain.Chain).Head().NextBits
+		bits := s.chain.(*store.Chain).Head().NextBits
 		target, err := bits.PowTarget()
 		if err != nil {
 			t.Fatal(err)
@@ -159,7 +160,7 @@ func TestChainStreamLimit(t *testing.T) {
 				break
 			}
 		}
-		if _, err := s.chain.(*chain.Chain).AddBlock(b); err != nil {
+		if _, err := s.chain.(*store.Chain).AddBlock(b); err != nil {
 			t.Fatal(err)
 		}
 		parent = b

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/miner"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 func TestExplorerServed(t *testing.T) {
@@ -174,12 +176,12 @@ func TestStatusMiningDuringMine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := chain.Open(chain.Config{Params: params, Path: t.TempDir() + "/chain.db", Logger: quiet})
+	c, err := store.Open(store.Config{Params: params, Path: t.TempDir() + "/chain.db", Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	m, err := chain.NewMiner(c, chain.MinerConfig{Address: "m", Threads: 1})
+	m, err := miner.New(c, miner.Config{Address: "m", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

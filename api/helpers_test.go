@@ -19,6 +19,8 @@ import (
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/miner"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // testDifficulty makes proof of work nearly free.
@@ -31,7 +33,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // the real chain, as the sync service does, and records what is published
 // and dialled instead of using sockets.
 type testNetwork struct {
-	chain *chain.Chain
+	chain *store.Chain
 	id    string
 	addrs []string
 
@@ -83,7 +85,7 @@ func (n *testNetwork) SubmitTransaction(_ context.Context, tx chain.Transaction)
 	return n.chain.AddTransaction(tx)
 }
 
-func (n *testNetwork) SubmitBlock(ctx context.Context, b *chain.Block) (chain.AddResult, error) {
+func (n *testNetwork) SubmitBlock(ctx context.Context, b *chain.Block) (store.AddResult, error) {
 	res, err := n.chain.AddBlock(b)
 	if err == nil {
 		n.PublishBlock(ctx, b)
@@ -133,8 +135,8 @@ func newPeerID(t testing.TB) peer.ID {
 // testNode is an API server over a real chain, store and miner.
 type testNode struct {
 	t      testing.TB
-	chain  *chain.Chain
-	miner  *chain.Miner
+	chain  *store.Chain
+	miner  *miner.Miner
 	net    *testNetwork
 	server *Server
 	http   *httptest.Server
@@ -154,7 +156,7 @@ func newTestNode(t testing.TB, opts ...nodeOption) *testNode {
 func newTestNodeOn(t testing.TB, network string, opts ...nodeOption) *testNode {
 	t.Helper()
 	c := openChain(t, network)
-	m, err := chain.NewMiner(c, chain.MinerConfig{Address: "test-miner", Threads: 1})
+	m, err := miner.New(c, miner.Config{Address: "test-miner", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,13 +180,13 @@ func newTestNodeOn(t testing.TB, network string, opts ...nodeOption) *testNode {
 }
 
 // openChain opens a fresh chain store of the named network.
-func openChain(t testing.TB, network string) *chain.Chain {
+func openChain(t testing.TB, network string) *store.Chain {
 	t.Helper()
 	params, err := chain.NewParams(network, testDifficulty)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(t.TempDir(), "chain.db"), Logger: quiet})
+	c, err := store.Open(store.Config{Params: params, Path: filepath.Join(t.TempDir(), "chain.db"), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +291,7 @@ func (n *testNode) servedChain(query string) ([]*chain.Block, int) {
 // checkLinked fails the test unless blocks is a chain from genesis in which
 // every hash recomputes from the served JSON and every block links to the
 // one before.
-func checkLinked(t testing.TB, c *chain.Chain, blocks []*chain.Block) {
+func checkLinked(t testing.TB, c *store.Chain, blocks []*chain.Block) {
 	t.Helper()
 	if len(blocks) == 0 {
 		t.Fatal("empty chain")

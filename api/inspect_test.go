@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/miner"
+	"github.com/gossipchain/gossipchain/chain/store"
 	gsync "github.com/gossipchain/gossipchain/sync"
 )
 
@@ -153,7 +155,7 @@ func TestTransactions(t *testing.T) {
 func mineElsewhere(t *testing.T, count int) []*chain.Block {
 	t.Helper()
 	c := openChain(t, "apitest")
-	m, err := chain.NewMiner(c, chain.MinerConfig{Address: "elsewhere", Threads: 1})
+	m, err := miner.New(c, miner.Config{Address: "elsewhere", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,10 +338,10 @@ func TestMetrics(t *testing.T) {
 // blockingMiner mines nothing: it waits for its context.
 type blockingMiner struct{ started chan struct{} }
 
-func (m *blockingMiner) MineBlock(ctx context.Context) (*chain.Block, chain.AddResult, error) {
+func (m *blockingMiner) MineBlock(ctx context.Context) (*chain.Block, store.AddResult, error) {
 	close(m.started)
 	<-ctx.Done()
-	return nil, chain.AddResult{}, ctx.Err()
+	return nil, store.AddResult{}, ctx.Err()
 }
 func (m *blockingMiner) HashRate() float64 { return 0 }
 func (m *blockingMiner) Address() string   { return "blocked" }

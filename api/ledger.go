@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // This file holds the endpoints of signed ledgers: POST /transactions,
@@ -134,7 +135,7 @@ func truncateRaw(raw json.RawMessage) string {
 // (balance and next nonce on the main chain, the pending transactions from
 // it and the nonce of the next one) at the head height.
 type accountResponse struct {
-	chain.Account
+	store.Account
 	// PendingTransactions are the pending transactions sent by the
 	// address, in nonce order (at most the pool's per-account bound).
 	PendingTransactions []chain.Transaction `json:"pending_transactions"`
@@ -175,7 +176,7 @@ type accountTxsResponse struct {
 // handleAccountTransactions serves GET /accounts/{address}/transactions?cursor=&limit=.
 func (s *Server) handleAccountTransactions(w http.ResponseWriter, r *http.Request) {
 	addr := r.PathValue("address")
-	limit, ok := intParam(w, r, "limit", chain.DefaultAccountPage, 1, chain.MaxAccountPage)
+	limit, ok := intParam(w, r, "limit", store.DefaultAccountPage, 1, store.MaxAccountPage)
 	if !ok {
 		return
 	}
@@ -206,7 +207,7 @@ func accountError(addr string, err error) error {
 			truncateString(addr), err)
 	case errors.Is(err, chain.ErrNotSigned):
 		return errorf(http.StatusNotFound, "%s", openLedger)
-	case errors.Is(err, chain.ErrBadCursor):
+	case errors.Is(err, store.ErrBadCursor):
 		return errorf(http.StatusBadRequest, "%v", err)
 	}
 	return err

@@ -13,6 +13,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/miner"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // signedNode is a test node of a signed network whose miner is a key of
@@ -30,13 +32,13 @@ func newSignedNode(t *testing.T, network string) *signedNode {
 		t.Fatal(err)
 	}
 	params.Ledger = chain.LedgerSigned
-	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(t.TempDir(), "chain.db"), Logger: quiet})
+	c, err := store.Open(store.Config{Params: params, Path: filepath.Join(t.TempDir(), "chain.db"), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	key, addr := newLedgerKey(t)
-	m, err := chain.NewMiner(c, chain.MinerConfig{Address: addr, Threads: 1})
+	m, err := miner.New(c, miner.Config{Address: addr, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,12 +171,12 @@ func TestAccountEndpoints(t *testing.T) {
 		n.do(http.MethodPost, "/transactions", n.sign(bob, 1, nonce, g)).wantCode(t, http.StatusCreated)
 	}
 	var a struct {
-		chain.Account
+		store.Account
 		PendingTransactions []chain.Transaction `json:"pending_transactions"`
 		Height              uint64              `json:"height"`
 	}
 	n.do(http.MethodGet, "/accounts/"+n.addr, "").wantCode(t, http.StatusOK).json(t, &a)
-	want := chain.Account{Address: n.addr, Balance: 3, NextNonce: 0, Pending: 2, PendingSpend: 2, PendingNonce: 2}
+	want := store.Account{Address: n.addr, Balance: 3, NextNonce: 0, Pending: 2, PendingSpend: 2, PendingNonce: 2}
 	if a.Account != want || a.Height != 4 || len(a.PendingTransactions) != 2 ||
 		a.PendingTransactions[0].Nonce != 0 || a.PendingTransactions[1].Nonce != 1 || a.PendingTransactions[1].Recipient != bob {
 		t.Fatalf("got %+v, want %+v at height 4 with its two payments", a, want)
@@ -187,7 +189,7 @@ func TestAccountEndpoints(t *testing.T) {
 	_, carol := newLedgerKey(t)
 	a.PendingTransactions = nil
 	n.do(http.MethodGet, "/accounts/"+carol, "").wantCode(t, http.StatusOK).json(t, &a)
-	if a.Account != (chain.Account{Address: carol}) || a.PendingTransactions == nil || len(a.PendingTransactions) != 0 {
+	if a.Account != (store.Account{Address: carol}) || a.PendingTransactions == nil || len(a.PendingTransactions) != 0 {
 		t.Fatalf("an unused address: %+v", a)
 	}
 	n.do(http.MethodGet, "/accounts/bob", "").wantCode(t, http.StatusBadRequest)
@@ -257,15 +259,15 @@ func TestLedgerEndpointsOnOpenNetwork(t *testing.T) {
 // as one account may have gets 503 until a block takes some.
 func TestSubmitSignedAccountFull(t *testing.T) {
 	n := newSignedNode(t, "apiaccountfull")
-	for range chain.DefaultPoolMaxPerAccount + 1 {
+	for range store.DefaultPoolMaxPerAccount + 1 {
 		n.mine()
 	}
 	_, bob := newLedgerKey(t)
 	g := n.chain.Genesis().Hash
-	for nonce := range uint64(chain.DefaultPoolMaxPerAccount) {
+	for nonce := range uint64(store.DefaultPoolMaxPerAccount) {
 		n.do(http.MethodPost, "/transactions", n.sign(bob, 1, nonce, g)).wantCode(t, http.StatusCreated)
 	}
-	next := n.sign(bob, 1, chain.DefaultPoolMaxPerAccount, g)
+	next := n.sign(bob, 1, store.DefaultPoolMaxPerAccount, g)
 	msg := n.do(http.MethodPost, "/transactions", next).wantCode(t, http.StatusServiceUnavailable).errorMessage(t)
 	if !strings.Contains(msg, "next block") {
 		t.Fatalf("503 %q", msg)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // The tutorial's request bodies, byte for byte.
@@ -226,7 +227,7 @@ func TestChainPaging(t *testing.T) {
 // not link to those served before, as if the main chain had been
 // reorganised while it was being streamed.
 type reorgChain struct {
-	*chain.Chain
+	*store.Chain
 	calls int
 }
 
@@ -244,7 +245,7 @@ func (c *reorgChain) MainChainJSON(from uint64, limit int, fn func(hash, prev ch
 func TestChainStreamEndsAtReorg(t *testing.T) {
 	var rc *reorgChain
 	n := newTestNode(t, func(cfg *Config) {
-		rc = &reorgChain{Chain: cfg.Chain.(*chain.Chain)}
+		rc = &reorgChain{Chain: cfg.Chain.(*store.Chain)}
 		cfg.Chain = rc
 	})
 	n.server.batchBlocks = 2

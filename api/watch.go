@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // This file holds what the server watches for GET /events, GET /forks and
@@ -96,12 +97,12 @@ func newBranchBlock(b *chain.Block) branchBlock {
 	return bb
 }
 
-// headChanger is implemented by *chain.Chain.
+// headChanger is implemented by *store.Chain.
 type headChanger interface {
 	HeadChanged() <-chan struct{}
 }
 
-// attemptCounter is implemented by *chain.Miner.
+// attemptCounter is implemented by *miner.Miner.
 type attemptCounter interface {
 	Attempts() uint64
 }
@@ -133,7 +134,7 @@ func (s *Server) stopWatch() {
 	}
 }
 
-func (s *Server) watchLoop(ctx context.Context, last chain.Head, changed <-chan struct{}) {
+func (s *Server) watchLoop(ctx context.Context, last store.Head, changed <-chan struct{}) {
 	hc, _ := s.chain.(headChanger)
 	ac, _ := s.miner.(attemptCounter)
 	tick := time.NewTicker(miningSampleInterval)
@@ -193,7 +194,7 @@ func (s *Server) watchLoop(ctx context.Context, last chain.Head, changed <-chan 
 
 // headMoved publishes a new head and, when old is no longer on the main
 // chain, the reorganisation, which it records for GET /forks.
-func (s *Server) headMoved(old, head chain.Head) {
+func (s *Server) headMoved(old, head store.Head) {
 	if b, err := s.chain.BlockByHash(head.Hash); err == nil {
 		s.events.publish(EventHead, headEvent{Height: b.Index, Hash: b.Hash, PreviousHash: b.PreviousHash,
 			Timestamp: b.Timestamp, Transactions: len(b.Transactions)})
@@ -317,7 +318,7 @@ type BlockNote struct {
 	Source string       // mined, gossip, submitted, sync, orphan
 	Peer   string       // the peer it came from, if any
 	Depth  int          // main-chain blocks a reorganisation abandoned
-	Head   chain.Head   // the head after the addition
+	Head   store.Head   // the head after the addition
 }
 
 type blockEvent struct {
@@ -342,7 +343,7 @@ func (s *Server) NoteBlock(n BlockNote) {
 		ev.Index, ev.Hash, ev.Transactions = n.Block.Index, n.Block.Hash, len(n.Block.Transactions)
 	}
 	s.events.publish(EventBlock, ev)
-	if n.Status == chain.SideBranch.String() && n.Block != nil {
+	if n.Status == store.SideBranch.String() && n.Block != nil {
 		select {
 		case s.watch.side <- n.Block:
 		default:

@@ -1,13 +1,13 @@
-package chain
+package chain_test
 
 import (
-	"encoding/json"
 	"errors"
 	"math/big"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 )
 
 // bigHex parses a 0x-prefixed hex integer, failing the test on error.
@@ -24,9 +24,9 @@ func TestCompactBitcoinCases(t *testing.T) {
 	// Bitcoin Core's SetCompact/GetCompact cases (arith_uint256_tests), with
 	// the negative and overflowing forms refused here.
 	tests := []struct {
-		compact   Compact
+		compact   chain.Compact
 		target    string // decoded value, hex
-		canonical Compact
+		canonical chain.Compact
 		err       error
 	}{
 		{0x00000000, "0x0", 0, nil},
@@ -48,12 +48,12 @@ func TestCompactBitcoinCases(t *testing.T) {
 		{0x20123456, "0x1234560000000000000000000000000000000000000000000000000000000000", 0x20123456, nil},
 		{0x1d00ffff, "0xffff0000000000000000000000000000000000000000000000000000", 0x1d00ffff, nil},
 		{0x2100ffff, "0xffff000000000000000000000000000000000000000000000000000000000000", 0x2100ffff, nil},
-		{0x01fedcba, "", 0, ErrCompactNegative},
-		{0x04923456, "", 0, ErrCompactNegative},
-		{0xff123456, "", 0, ErrCompactOverflow},
-		{0x21010000, "", 0, ErrCompactOverflow}, // 0x0100 << 8·30 = 2^256
-		{0x22000100, "", 0, ErrCompactOverflow},
-		{0x23000001, "", 0, ErrCompactOverflow},
+		{0x01fedcba, "", 0, chain.ErrCompactNegative},
+		{0x04923456, "", 0, chain.ErrCompactNegative},
+		{0xff123456, "", 0, chain.ErrCompactOverflow},
+		{0x21010000, "", 0, chain.ErrCompactOverflow}, // 0x0100 << 8·30 = 2^256
+		{0x22000100, "", 0, chain.ErrCompactOverflow},
+		{0x23000001, "", 0, chain.ErrCompactOverflow},
 	}
 	for _, tt := range tests {
 		got, err := tt.compact.Target()
@@ -70,19 +70,19 @@ func TestCompactBitcoinCases(t *testing.T) {
 		if want := bigHex(t, tt.target); got.Cmp(want) != 0 {
 			t.Errorf("%s.Target() = %#x, want %#x", tt.compact, got, want)
 		}
-		if c, err := CompactOf(got); err != nil || c != tt.canonical {
+		if c, err := chain.CompactOf(got); err != nil || c != tt.canonical {
 			t.Errorf("CompactOf(%#x) = %s, %v, want %s", got, c, err, tt.canonical)
 		}
 	}
 }
 
 func TestCompactOfRange(t *testing.T) {
-	for _, bad := range []*big.Int{big.NewInt(-1), two256} {
-		if _, err := CompactOf(bad); !errors.Is(err, ErrTargetRange) {
+	for _, bad := range []*big.Int{big.NewInt(-1), chain.Two256} {
+		if _, err := chain.CompactOf(bad); !errors.Is(err, chain.ErrTargetRange) {
 			t.Errorf("CompactOf(%#x) error %v, want ErrTargetRange", bad, err)
 		}
 	}
-	if c := MustCompact(maxUint256); c != 0x2100ffff {
+	if c := chain.MustCompact(chain.MaxUint256); c != 0x2100ffff {
 		t.Errorf("CompactOf(2^256-1) = %s, want 0x2100ffff", c)
 	}
 }
@@ -100,7 +100,7 @@ func TestCompactRoundTripProperty(t *testing.T) {
 				tgt.SetBit(tgt, 0, 1)
 			}
 		}
-		c, err := CompactOf(tgt)
+		c, err := chain.CompactOf(tgt)
 		if err != nil {
 			t.Fatalf("CompactOf(%#x): %v", tgt, err)
 		}
@@ -115,7 +115,7 @@ func TestCompactRoundTripProperty(t *testing.T) {
 		if tgt.Sign() > 0 && new(big.Int).Lsh(lost, 15).Cmp(tgt) >= 0 {
 			t.Fatalf("%s loses %#x of %#x, 2^-15 or more", c, lost, tgt)
 		}
-		if again := MustCompact(back); again != c {
+		if again := chain.MustCompact(back); again != c {
 			t.Fatalf("compact of %#x is %s, of its decoding %s", tgt, c, again)
 		}
 	}
@@ -127,8 +127,8 @@ func TestCheckTarget(t *testing.T) {
 		target int64
 		ok     bool
 	}{{-1, false}, {0, false}, {1, true}, {1000, true}, {1001, false}} {
-		err := CheckTarget(big.NewInt(tt.target), maxT)
-		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrTargetRange)) {
+		err := chain.CheckTarget(big.NewInt(tt.target), maxT)
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, chain.ErrTargetRange)) {
 			t.Errorf("CheckTarget(%d, 1000) = %v, want ok=%v", tt.target, err, tt.ok)
 		}
 	}
@@ -138,22 +138,22 @@ func TestWorkOfZeroBitsTargets(t *testing.T) {
 	// Today's work 2^d is the new formula's work of the equivalent target,
 	// so a migrated chain keeps its cumulative work.
 	for d := uint32(0); d <= 256; d++ {
-		if got, want := TargetWork(ZeroBitsTarget(d)), Work(d); got.Cmp(want) != 0 {
+		if got, want := chain.TargetWork(chain.ZeroBitsTarget(d)), chain.Work(d); got.Cmp(want) != 0 {
 			t.Errorf("TargetWork(ZeroBitsTarget(%d)) = %#x, want 2^%d", d, got, d)
 		}
 	}
-	if got := TargetWork(big.NewInt(0)); got.Cmp(two256) != 0 {
+	if got := chain.TargetWork(big.NewInt(0)); got.Cmp(chain.Two256) != 0 {
 		t.Errorf("TargetWork(0) = %#x, want 2^256", got)
 	}
-	if got := TargetWork(maxUint256); got.Cmp(big.NewInt(1)) != 0 {
+	if got := chain.TargetWork(chain.MaxUint256); got.Cmp(big.NewInt(1)) != 0 {
 		t.Errorf("TargetWork(2^256-1) = %v, want 1", got)
 	}
 	// Bitcoin's genesis target 0x1d00ffff: 0x100010001 hashes.
-	w, err := Compact(0x1d00ffff).Work()
+	w, err := chain.Compact(0x1d00ffff).Work()
 	if err != nil || w.Cmp(big.NewInt(0x100010001)) != 0 {
 		t.Errorf("work of 0x1d00ffff = %v, %v, want 0x100010001", w, err)
 	}
-	if _, err := Compact(0x04923456).Work(); !errors.Is(err, ErrCompactNegative) {
+	if _, err := chain.Compact(0x04923456).Work(); !errors.Is(err, chain.ErrCompactNegative) {
 		t.Errorf("work of a negative compact: %v, want ErrCompactNegative", err)
 	}
 }
@@ -167,14 +167,14 @@ func TestWorkChainSumProperty(t *testing.T) {
 		total := new(big.Int)
 		blocks := make([]*big.Int, n)
 		for i := range blocks {
-			c := MustCompact(new(big.Int).Rsh(maxUint256, uint(rng.IntN(250))))
+			c := chain.MustCompact(new(big.Int).Rsh(chain.MaxUint256, uint(rng.IntN(250))))
 			w, err := c.Work()
 			if err != nil {
 				t.Fatal(err)
 			}
 			blocks[i] = w
 			prev := new(big.Int).Set(total)
-			if _, err := AddWork(total, c); err != nil {
+			if _, err := chain.AddWork(total, c); err != nil {
 				t.Fatal(err)
 			}
 			if total.Cmp(prev) <= 0 {
@@ -189,7 +189,7 @@ func TestWorkChainSumProperty(t *testing.T) {
 			t.Fatalf("chain of %d blocks: AddWork total %v, sum %v", n, total, sum)
 		}
 	}
-	if _, err := AddWork(new(big.Int), 0xff123456); !errors.Is(err, ErrCompactOverflow) {
+	if _, err := chain.AddWork(new(big.Int), 0xff123456); !errors.Is(err, chain.ErrCompactOverflow) {
 		t.Errorf("AddWork of an overflowing compact: %v", err)
 	}
 }
@@ -198,24 +198,24 @@ func TestHashMeetsTargetFull(t *testing.T) {
 	// The check covers every bit: hashes that agree with the target in the
 	// first word and differ later, and the leading-zero equivalence.
 	target := bigHex(t, "0x00000000ffffffff00000000000000000000000000000000000000000000abcd")
-	pt, err := NewPowTarget(target)
+	pt, err := chain.NewPowTarget(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tgtHash := Hash(pt)
+	tgtHash := chain.Hash(pt)
 	above, below := tgtHash, tgtHash
 	above[31]++ // ...abce
 	below[31]-- // ...abcc
 	for _, tt := range []struct {
 		name string
-		h    Hash
+		h    chain.Hash
 		want bool
 	}{
 		{"equal", tgtHash, true},
 		{"one above in the last byte", above, false},
 		{"one below in the last byte", below, true},
-		{"zero", Hash{}, true},
-		{"all ones", Hash(maxUint256.FillBytes(make([]byte, 32))), false},
+		{"zero", chain.Hash{}, true},
+		{"all ones", chain.Hash(chain.MaxUint256.FillBytes(make([]byte, 32))), false},
 	} {
 		words := hashWords(tt.h)
 		if got := pt.Met(tt.h); got != tt.want {
@@ -224,26 +224,26 @@ func TestHashMeetsTargetFull(t *testing.T) {
 		if got := pt.MetWords(&words); got != tt.want {
 			t.Errorf("%s: MetWords = %v, want %v", tt.name, got, tt.want)
 		}
-		if got := HashMeetsTarget(tt.h, target); got != tt.want {
+		if got := chain.HashMeetsTarget(tt.h, target); got != tt.want {
 			t.Errorf("%s: HashMeetsTarget = %v, want %v", tt.name, got, tt.want)
 		}
 	}
-	if cpt, err := Compact(0x1d00ffff).PowTarget(); err != nil || Hash(cpt).String() != "00000000ffff0000000000000000000000000000000000000000000000000000" {
+	if cpt, err := chain.Compact(0x1d00ffff).PowTarget(); err != nil || chain.Hash(cpt).String() != "00000000ffff0000000000000000000000000000000000000000000000000000" {
 		t.Errorf("0x1d00ffff.PowTarget() = %x, %v", cpt, err)
 	}
-	if _, err := Compact(0x04923456).PowTarget(); !errors.Is(err, ErrCompactNegative) {
+	if _, err := chain.Compact(0x04923456).PowTarget(); !errors.Is(err, chain.ErrCompactNegative) {
 		t.Errorf("PowTarget of a negative compact: %v", err)
 	}
-	if _, err := NewPowTarget(two256); !errors.Is(err, ErrTargetRange) {
+	if _, err := chain.NewPowTarget(chain.Two256); !errors.Is(err, chain.ErrTargetRange) {
 		t.Errorf("NewPowTarget(2^256): %v", err)
 	}
-	if HashMeetsTarget(Hash{}, big.NewInt(-1)) {
+	if chain.HashMeetsTarget(chain.Hash{}, big.NewInt(-1)) {
 		t.Error("a negative target is met")
 	}
 
 	rng := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 20000; i++ {
-		var h Hash
+		var h chain.Hash
 		for j := range h {
 			h[j] = byte(rng.Uint32())
 		}
@@ -252,17 +252,17 @@ func TestHashMeetsTargetFull(t *testing.T) {
 			h[(z-1)/8] &^= 0x80 >> ((z - 1) % 8)
 		}
 		d := uint32(rng.IntN(48))
-		zt := ZeroBitsTarget(d)
-		zpt, _ := NewPowTarget(zt)
-		want := LeadingZeroBits(h) >= int(d)
+		zt := chain.ZeroBitsTarget(d)
+		zpt, _ := chain.NewPowTarget(zt)
+		want := chain.LeadingZeroBits(h) >= int(d)
 		words := hashWords(h)
-		if HashMeetsTarget(h, zt) != want || zpt.Met(h) != want || zpt.MetWords(&words) != want {
+		if chain.HashMeetsTarget(h, zt) != want || zpt.Met(h) != want || zpt.MetWords(&words) != want {
 			t.Fatalf("hash %s difficulty %d: target checks disagree with LeadingZeroBits (want %v)", h, d, want)
 		}
 	}
 }
 
-func hashWords(h Hash) [8]uint32 {
+func hashWords(h chain.Hash) [8]uint32 {
 	var w [8]uint32
 	for i := range w {
 		w[i] = uint32(h[4*i])<<24 | uint32(h[4*i+1])<<16 | uint32(h[4*i+2])<<8 | uint32(h[4*i+3])
@@ -296,35 +296,15 @@ type workVectors struct {
 	} `json:"chains"`
 }
 
-func readVectors(t *testing.T, name string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-}
-
-func parseCompact(t testing.TB, s string) Compact {
-	t.Helper()
-	v := bigHex(t, s)
-	if !v.IsUint64() || v.Uint64() > 0xffffffff {
-		t.Fatalf("compact %q is not 32 bits", s)
-	}
-	return Compact(v.Uint64())
-}
-
 func TestCompactVectors(t *testing.T) {
 	var v compactVectors
-	readVectors(t, "compact.json", &v)
+	chaintest.ReadVectors(t, "compact.json", &v)
 	if len(v.Decode) == 0 || len(v.Encode) == 0 {
 		t.Fatal("compact.json has no cases")
 	}
-	errs := map[string]error{"negative": ErrCompactNegative, "overflow": ErrCompactOverflow}
+	errs := map[string]error{"negative": chain.ErrCompactNegative, "overflow": chain.ErrCompactOverflow}
 	for _, tc := range v.Decode {
-		c := parseCompact(t, tc.Compact)
+		c := chaintest.ParseCompact(t, tc.Compact)
 		got, err := c.Target()
 		if tc.Error != "" {
 			if want, ok := errs[tc.Error]; !ok || !errors.Is(err, want) {
@@ -336,13 +316,13 @@ func TestCompactVectors(t *testing.T) {
 			t.Errorf("decode %s = %#x, %v, want %s", tc.Compact, got, err, tc.Target)
 			continue
 		}
-		if again := MustCompact(got); again != parseCompact(t, tc.Canonical) {
+		if again := chain.MustCompact(got); again != chaintest.ParseCompact(t, tc.Canonical) {
 			t.Errorf("canonical of %s = %s, want %s", tc.Compact, again, tc.Canonical)
 		}
 	}
 	for _, tc := range v.Encode {
-		c, err := CompactOf(bigHex(t, tc.Target))
-		if err != nil || c != parseCompact(t, tc.Compact) {
+		c, err := chain.CompactOf(bigHex(t, tc.Target))
+		if err != nil || c != chaintest.ParseCompact(t, tc.Compact) {
 			t.Errorf("encode %s = %s, %v, want %s", tc.Target, c, err, tc.Compact)
 		}
 	}
@@ -350,19 +330,19 @@ func TestCompactVectors(t *testing.T) {
 
 func TestWorkVectors(t *testing.T) {
 	var v workVectors
-	readVectors(t, "work.json", &v)
+	chaintest.ReadVectors(t, "work.json", &v)
 	if len(v.Targets) == 0 || len(v.Chains) == 0 {
 		t.Fatal("work.json has no cases")
 	}
 	for _, tc := range v.Targets {
-		if got := TargetWork(bigHex(t, tc.Target)); got.Cmp(bigHex(t, tc.Work)) != 0 {
+		if got := chain.TargetWork(bigHex(t, tc.Target)); got.Cmp(bigHex(t, tc.Work)) != 0 {
 			t.Errorf("work of %s = %#x, want %s", tc.Target, got, tc.Work)
 		}
 	}
 	for i, tc := range v.Chains {
 		total := new(big.Int)
 		for _, s := range tc.Compacts {
-			if _, err := AddWork(total, parseCompact(t, s)); err != nil {
+			if _, err := chain.AddWork(total, chaintest.ParseCompact(t, s)); err != nil {
 				t.Fatalf("chain %d: %v", i, err)
 			}
 		}

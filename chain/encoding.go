@@ -34,7 +34,7 @@ func (b *Block) MarshalBinary() ([]byte, error) {
 func (b *Block) BinarySize() int {
 	n := HeaderSize + 4
 	for i := range b.Transactions {
-		n += b.Transactions[i].encodedSize()
+		n += b.Transactions[i].EncodedSize()
 	}
 	return n
 }
@@ -48,14 +48,14 @@ func DecodeBlock(data []byte, maxTxs int) (*Block, error) {
 		maxTxs = MaxTxsLimit
 	}
 	if len(data) < HeaderSize+4 {
-		return nil, ruleErrorf(ErrMalformed, "block encoding is %d bytes, shorter than a header", len(data))
+		return nil, RuleErrorf(ErrMalformed, "block encoding is %d bytes, shorter than a header", len(data))
 	}
 	b := &Block{}
 	h := data[:HeaderSize]
 	copy(b.PreviousHash[:], h[0:32])
 	copy(b.TxRoot[:], h[32:64])
 	if v := binary.BigEndian.Uint32(h[64:68]); v != HeaderVersion {
-		return nil, ruleErrorf(ErrMalformed, "unknown header version %d", v)
+		return nil, RuleErrorf(ErrMalformed, "unknown header version %d", v)
 	}
 	b.Index = binary.BigEndian.Uint64(h[68:76])
 	b.Timestamp = Timestamp(binary.BigEndian.Uint64(h[76:84]))
@@ -64,10 +64,10 @@ func DecodeBlock(data []byte, maxTxs int) (*Block, error) {
 	n := binary.BigEndian.Uint32(data[HeaderSize:])
 	rest := data[HeaderSize+4:]
 	if int64(n) > int64(maxTxs) {
-		return nil, ruleErrorf(ErrTooLarge, "block has %d transactions, more than %d", n, maxTxs)
+		return nil, RuleErrorf(ErrTooLarge, "block has %d transactions, more than %d", n, maxTxs)
 	}
 	if int64(n)*txWireMin > int64(len(rest)) {
-		return nil, ruleErrorf(ErrMalformed, "block claims %d transactions in %d bytes", n, len(rest))
+		return nil, RuleErrorf(ErrMalformed, "block claims %d transactions in %d bytes", n, len(rest))
 	}
 	b.Transactions = make([]Transaction, n)
 	for i := range b.Transactions {
@@ -78,7 +78,7 @@ func DecodeBlock(data []byte, maxTxs int) (*Block, error) {
 		}
 	}
 	if len(rest) != 0 {
-		return nil, ruleErrorf(ErrMalformed, "%d trailing bytes after block", len(rest))
+		return nil, RuleErrorf(ErrMalformed, "%d trailing bytes after block", len(rest))
 	}
 	b.Hash = b.ComputeHash()
 	return b, nil
@@ -96,7 +96,7 @@ func DecodeTransaction(data []byte) (Transaction, error) {
 		return Transaction{}, err
 	}
 	if len(rest) != 0 {
-		return Transaction{}, ruleErrorf(ErrMalformed, "%d trailing bytes after transaction", len(rest))
+		return Transaction{}, RuleErrorf(ErrMalformed, "%d trailing bytes after transaction", len(rest))
 	}
 	return tx, nil
 }
@@ -111,7 +111,7 @@ func decodeTx(data []byte, tx *Transaction) ([]byte, error) {
 		return nil, err
 	}
 	if len(data) < 16 {
-		return nil, ruleErrorf(ErrMalformed, "transaction truncated")
+		return nil, RuleErrorf(ErrMalformed, "transaction truncated")
 	}
 	tx.Amount = binary.BigEndian.Uint64(data)
 	tx.Nonce = binary.BigEndian.Uint64(data[8:])
@@ -119,11 +119,11 @@ func decodeTx(data []byte, tx *Transaction) ([]byte, error) {
 	tx.Signature = Signature{}
 	if signed {
 		if len(data) < SignatureSize {
-			return nil, ruleErrorf(ErrMalformed, "signature truncated")
+			return nil, RuleErrorf(ErrMalformed, "signature truncated")
 		}
 		copy(tx.Signature[:], data)
 		if tx.Signature.IsZero() {
-			return nil, ruleErrorf(ErrMalformed, "signed transaction with an all-zero signature")
+			return nil, RuleErrorf(ErrMalformed, "signed transaction with an all-zero signature")
 		}
 		data = data[SignatureSize:]
 	}
@@ -135,14 +135,14 @@ func decodeTx(data []byte, tx *Transaction) ([]byte, error) {
 // length that are not part of it.
 func decodeAddress(data []byte, field string, flags uint16) (string, []byte, error) {
 	if len(data) < 2 {
-		return "", nil, ruleErrorf(ErrMalformed, "%s truncated", field)
+		return "", nil, RuleErrorf(ErrMalformed, "%s truncated", field)
 	}
 	n := int(binary.BigEndian.Uint16(data) &^ flags)
 	if n > MaxAddressLen {
-		return "", nil, ruleErrorf(ErrTooLarge, "%s is %d bytes, more than %d", field, n, MaxAddressLen)
+		return "", nil, RuleErrorf(ErrTooLarge, "%s is %d bytes, more than %d", field, n, MaxAddressLen)
 	}
 	if len(data) < 2+n {
-		return "", nil, ruleErrorf(ErrMalformed, "%s truncated", field)
+		return "", nil, RuleErrorf(ErrMalformed, "%s truncated", field)
 	}
 	return string(data[2 : 2+n]), data[2+n:], nil
 }

@@ -1,4 +1,4 @@
-package chain
+package chain_test
 
 import (
 	"bytes"
@@ -7,6 +7,9 @@ import (
 	"encoding/hex"
 	"reflect"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 )
 
 // Golden values of the canonical encodings, computed independently of this
@@ -25,14 +28,14 @@ const (
 )
 
 func TestGoldenEncodings(t *testing.T) {
-	tx := makeTx("alice", "bob", 5, 1)
+	tx := chaintest.Tx("alice", "bob", 5, 1)
 	if got := hex.EncodeToString(tx.AppendBinary(nil)); got != goldenTxBinary {
 		t.Errorf("transaction encoding %s, want %s", got, goldenTxBinary)
 	}
 	if tx.ID.String() != goldenTxID {
 		t.Errorf("transaction id %s, want %s", tx.ID, goldenTxID)
 	}
-	p := DefaultParams()
+	p := chain.DefaultParams()
 	g := p.Genesis()
 	if g.Hash.String() != goldenDevnetGenesis || g.TxRoot.String() != goldenDevnetTxRoot {
 		t.Errorf("devnet genesis %s root %s, want %s root %s", g.Hash, g.TxRoot, goldenDevnetGenesis, goldenDevnetTxRoot)
@@ -44,7 +47,7 @@ func TestGoldenEncodings(t *testing.T) {
 }
 
 func TestHeaderLayout(t *testing.T) {
-	b := &Block{
+	b := &chain.Block{
 		Index:     0x0102030405060708,
 		Timestamp: -2, // two's complement
 		Proof:     0x1112131415161718,
@@ -68,36 +71,36 @@ func TestHeaderLayout(t *testing.T) {
 		t.Error("ComputeHash is not SHA-256 of the header")
 	}
 	// The proof is the last 8 bytes, in the second SHA-256 block.
-	if HeaderSize != 96 || len(h)-8 < 64 {
+	if chain.HeaderSize != 96 || len(h)-8 < 64 {
 		t.Error("proof is not in the final SHA-256 block")
 	}
 }
 
 func TestTxRoot(t *testing.T) {
-	a, b := makeTx("a", "b", 1, 1), makeTx("a", "b", 1, 2)
+	a, b := chaintest.Tx("a", "b", 1, 1), chaintest.Tx("a", "b", 1, 2)
 	want := sha256.New()
 	want.Write([]byte{0, 0, 0, 2})
 	want.Write(a.ID[:])
 	want.Write(b.ID[:])
-	if got := TxRoot([]Transaction{a, b}); !bytes.Equal(got[:], want.Sum(nil)) {
+	if got := chain.TxRoot([]chain.Transaction{a, b}); !bytes.Equal(got[:], want.Sum(nil)) {
 		t.Errorf("TxRoot = %s", got)
 	}
-	if TxRoot([]Transaction{a, b}) == TxRoot([]Transaction{b, a}) {
+	if chain.TxRoot([]chain.Transaction{a, b}) == chain.TxRoot([]chain.Transaction{b, a}) {
 		t.Error("TxRoot ignores order")
 	}
-	if TxRoot(nil) != sha256.Sum256([]byte{0, 0, 0, 0}) {
+	if chain.TxRoot(nil) != sha256.Sum256([]byte{0, 0, 0, 0}) {
 		t.Error("TxRoot of no transactions")
 	}
 }
 
 func TestTransactionIDCommitsToEveryField(t *testing.T) {
-	base := makeTx("alice", "bob", 5, 1)
-	for _, tx := range []Transaction{
-		makeTx("alicf", "bob", 5, 1),
-		makeTx("alice", "boc", 5, 1),
-		makeTx("alice", "bob", 6, 1),
-		makeTx("alice", "bob", 5, 2),
-		makeTx("alic", "ebob", 5, 1), // the length prefixes separate the fields
+	base := chaintest.Tx("alice", "bob", 5, 1)
+	for _, tx := range []chain.Transaction{
+		chaintest.Tx("alicf", "bob", 5, 1),
+		chaintest.Tx("alice", "boc", 5, 1),
+		chaintest.Tx("alice", "bob", 6, 1),
+		chaintest.Tx("alice", "bob", 5, 2),
+		chaintest.Tx("alic", "ebob", 5, 1), // the length prefixes separate the fields
 	} {
 		if tx.ID == base.ID {
 			t.Errorf("%+v has the id of %+v", tx, base)
@@ -106,11 +109,11 @@ func TestTransactionIDCommitsToEveryField(t *testing.T) {
 }
 
 func TestNewTransaction(t *testing.T) {
-	a, err := NewTransaction("alice", "bob", 5)
+	a, err := chain.NewTransaction("alice", "bob", 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := NewTransaction("alice", "bob", 5)
+	b, _ := chain.NewTransaction("alice", "bob", 5)
 	if a.ID == b.ID || a.Nonce == b.Nonce {
 		t.Error("two equal payments share an id")
 	}
@@ -118,8 +121,8 @@ func TestNewTransaction(t *testing.T) {
 		t.Errorf("Check: %v", err)
 	}
 	for range 100 {
-		tx, _ := NewTransaction("alice", "bob", 5)
-		if tx.Nonce > MaxAmount {
+		tx, _ := chain.NewTransaction("alice", "bob", 5)
+		if tx.Nonce > chain.MaxAmount {
 			t.Fatalf("nonce %d is not exact in a float64 JSON number", tx.Nonce)
 		}
 	}
@@ -127,11 +130,11 @@ func TestNewTransaction(t *testing.T) {
 		sender, recipient string
 		amount            uint64
 	}{
-		{"", "bob", 1}, {"alice", "", 1}, {"alice", "bob", 0}, {"alice", "bob", MaxAmount + 1},
-		{RewardSender, "bob", 1}, {"al\nice", "bob", 1},
+		{"", "bob", 1}, {"alice", "", 1}, {"alice", "bob", 0}, {"alice", "bob", chain.MaxAmount + 1},
+		{chain.RewardSender, "bob", 1}, {"al\nice", "bob", 1},
 	} {
-		_, err := NewTransaction(bad.sender, bad.recipient, bad.amount)
-		wantErr(t, err, ErrBadTransaction)
+		_, err := chain.NewTransaction(bad.sender, bad.recipient, bad.amount)
+		chaintest.WantErr(t, err, chain.ErrBadTransaction)
 	}
 }
 
@@ -144,7 +147,7 @@ func TestBlockBinaryRoundTrip(t *testing.T) {
 	if len(raw) != b.BinarySize() {
 		t.Errorf("BinarySize %d, encoding %d bytes", b.BinarySize(), len(raw))
 	}
-	got, err := DecodeBlock(raw, 0)
+	got, err := chain.DecodeBlock(raw, 0)
 	if err != nil {
 		t.Fatalf("DecodeBlock: %v", err)
 	}
@@ -153,48 +156,48 @@ func TestBlockBinaryRoundTrip(t *testing.T) {
 	}
 	// Every truncation and an extra byte are errors.
 	for n := range len(raw) {
-		if _, err := DecodeBlock(raw[:n], 0); RuleCode(err) != ErrMalformed {
+		if _, err := chain.DecodeBlock(raw[:n], 0); chain.RuleCode(err) != chain.ErrMalformed {
 			t.Fatalf("DecodeBlock of %d of %d bytes: %v", n, len(raw), err)
 		}
 	}
-	if _, err := DecodeBlock(append(raw, 0), 0); RuleCode(err) != ErrMalformed {
+	if _, err := chain.DecodeBlock(append(raw, 0), 0); chain.RuleCode(err) != chain.ErrMalformed {
 		t.Errorf("trailing byte: %v", err)
 	}
 	// Transaction count above the limit.
-	if _, err := DecodeBlock(raw, 2); RuleCode(err) != ErrTooLarge {
+	if _, err := chain.DecodeBlock(raw, 2); chain.RuleCode(err) != chain.ErrTooLarge {
 		t.Errorf("maxTxs 2: %v", err)
 	}
 	huge := bytes.Clone(raw)
-	binary.BigEndian.PutUint32(huge[HeaderSize:], 1<<31)
-	if _, err := DecodeBlock(huge, 0); RuleCode(err) != ErrTooLarge {
+	binary.BigEndian.PutUint32(huge[chain.HeaderSize:], 1<<31)
+	if _, err := chain.DecodeBlock(huge, 0); chain.RuleCode(err) != chain.ErrTooLarge {
 		t.Errorf("2^31 transactions: %v", err)
 	}
-	binary.BigEndian.PutUint32(huge[HeaderSize:], 1000)
-	if _, err := DecodeBlock(huge, 0); RuleCode(err) != ErrMalformed {
+	binary.BigEndian.PutUint32(huge[chain.HeaderSize:], 1000)
+	if _, err := chain.DecodeBlock(huge, 0); chain.RuleCode(err) != chain.ErrMalformed {
 		t.Errorf("1000 transactions in a few bytes: %v", err)
 	}
 	// Another header version.
 	for _, v := range []byte{1, 3} {
 		other := bytes.Clone(raw)
 		other[67] = v
-		if _, err := DecodeBlock(other, 0); RuleCode(err) != ErrMalformed {
+		if _, err := chain.DecodeBlock(other, 0); chain.RuleCode(err) != chain.ErrMalformed {
 			t.Errorf("version %d: %v", v, err)
 		}
 	}
 	// An address longer than MaxAddressLen.
 	long := bytes.Clone(raw)
-	binary.BigEndian.PutUint16(long[HeaderSize+4:], MaxAddressLen+1)
-	if _, err := DecodeBlock(long, 0); RuleCode(err) != ErrTooLarge {
+	binary.BigEndian.PutUint16(long[chain.HeaderSize+4:], chain.MaxAddressLen+1)
+	if _, err := chain.DecodeBlock(long, 0); chain.RuleCode(err) != chain.ErrTooLarge {
 		t.Errorf("long address: %v", err)
 	}
 }
 
 func TestDecodeBlockComputesHashes(t *testing.T) {
 	b := sampleBlock(t)
-	b.Hash = Hash{1}               // a stated hash is not encoded
-	b.Transactions[0].ID = Hash{2} // nor are transaction ids
+	b.Hash = chain.Hash{1}               // a stated hash is not encoded
+	b.Transactions[0].ID = chain.Hash{2} // nor are transaction ids
 	raw, _ := b.MarshalBinary()
-	got, err := DecodeBlock(raw, 0)
+	got, err := chain.DecodeBlock(raw, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,18 +207,18 @@ func TestDecodeBlockComputesHashes(t *testing.T) {
 }
 
 func TestTransactionBinaryRoundTrip(t *testing.T) {
-	tx := makeTx("alice", "bob ü", MaxAmount, 1<<63)
+	tx := chaintest.Tx("alice", "bob ü", chain.MaxAmount, 1<<63)
 	raw := tx.AppendBinary(nil)
-	got, err := DecodeTransaction(raw)
+	got, err := chain.DecodeTransaction(raw)
 	if err != nil || got != tx {
 		t.Fatalf("DecodeTransaction = %+v, %v", got, err)
 	}
 	for n := range len(raw) {
-		if _, err := DecodeTransaction(raw[:n]); err == nil {
+		if _, err := chain.DecodeTransaction(raw[:n]); err == nil {
 			t.Fatalf("truncation to %d bytes decoded", n)
 		}
 	}
-	if _, err := DecodeTransaction(append(raw, 1)); RuleCode(err) != ErrMalformed {
+	if _, err := chain.DecodeTransaction(append(raw, 1)); chain.RuleCode(err) != chain.ErrMalformed {
 		t.Errorf("trailing byte: %v", err)
 	}
 }

@@ -106,7 +106,9 @@ func (e *RuleError) Is(target error) bool {
 	return ok && c == e.Code
 }
 
-func ruleErrorf(code ErrorCode, format string, args ...any) error {
+// RuleErrorf returns a *RuleError of code whose description is formatted
+// as by fmt.Sprintf.
+func RuleErrorf(code ErrorCode, format string, args ...any) error {
 	return &RuleError{Code: code, Description: fmt.Sprintf(format, args...)}
 }
 

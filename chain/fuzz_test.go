@@ -1,4 +1,4 @@
-package chain
+package chain_test
 
 import (
 	"bytes"
@@ -6,44 +6,47 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 )
 
 // fuzzParams is a network whose limits the seeds reach: difficulty 2, at
 // most 8 transactions.
-func fuzzParams(t testing.TB) Params {
-	p := testParams(t, 2)
+func fuzzParams(t testing.TB) chain.Params {
+	p := chaintest.ParamsAt(t, 2)
 	p.MaxBlockTxs = 8
 	p.MaxBlockSize = 4096
 	return p
 }
 
 // fuzzSeeds returns valid and broken blocks for the seed corpus.
-func fuzzSeeds(t testing.TB) []*Block {
+func fuzzSeeds(t testing.TB) []*chain.Block {
 	p := fuzzParams(t)
 	g := p.Genesis()
-	valid := nextBlock(t, &p, g, "miner", makeTx("alice", "bob", 5, 1), makeTx("carol", "dave é", MaxAmount, 1<<60))
-	empty := cloneBlock(valid)
+	valid := chaintest.NextBlock(t, &p, g, "miner", chaintest.Tx("alice", "bob", 5, 1), chaintest.Tx("carol", "dave é", chain.MaxAmount, 1<<60))
+	empty := chaintest.CloneBlock(valid)
 	empty.Transactions = nil
-	noReward := cloneBlock(valid)
+	noReward := chaintest.CloneBlock(valid)
 	noReward.Transactions = noReward.Transactions[:1]
-	return []*Block{g, valid, seal(t, empty), seal(t, noReward), nextBlock(t, &p, valid, "m")}
+	return []*chain.Block{g, valid, chaintest.Seal(t, empty), chaintest.Seal(t, noReward), chaintest.NextBlock(t, &p, valid, "m")}
 }
 
 // checkDecoded runs every check a decoded block meets on its way into a
 // chain, none of which may panic, and compares the encodings.
-func checkDecoded(t *testing.T, p *Params, b *Block) {
-	_ = p.CheckBlockSanity(b, testNow)
+func checkDecoded(t *testing.T, p *chain.Params, b *chain.Block) {
+	_ = p.CheckBlockSanity(b, chaintest.Now)
 	if ge, err := p.ParentOf(p.Genesis(), nil); err == nil {
-		_ = p.CheckBlockContext(b, ge, GenesisTimestamp)
+		_ = p.CheckBlockContext(b, ge, chain.GenesisTimestamp)
 	}
 	_ = b.Reward()
 	raw, err := b.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if valid := p.CheckBlockSanity(b, testNow) == nil; valid {
+	if valid := p.CheckBlockSanity(b, chaintest.Now) == nil; valid {
 		// A valid block has one binary encoding and survives JSON.
-		b2, err := DecodeBlock(raw, p.MaxBlockTxs)
+		b2, err := chain.DecodeBlock(raw, p.MaxBlockTxs)
 		if err != nil || b2.Hash != b.Hash || !reflect.DeepEqual(b2.Transactions, b.Transactions) {
 			t.Fatalf("valid block does not survive its binary encoding: %v", err)
 		}
@@ -51,7 +54,7 @@ func checkDecoded(t *testing.T, p *Params, b *Block) {
 		if err != nil {
 			t.Fatalf("json.Marshal of a valid block: %v", err)
 		}
-		b3, err := DecodeBlockJSON(data, p.MaxBlockTxs)
+		b3, err := chain.DecodeBlockJSON(data, p.MaxBlockTxs)
 		if err != nil || !reflect.DeepEqual(b3, b) {
 			t.Fatalf("valid block does not survive JSON: %v", err)
 		}
@@ -65,12 +68,12 @@ func FuzzDecodeBlock(f *testing.F) {
 		f.Add(raw[:len(raw)-1])
 	}
 	f.Add([]byte{})
-	f.Add(make([]byte, HeaderSize+4))
+	f.Add(make([]byte, chain.HeaderSize+4))
 	p := fuzzParams(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := DecodeBlock(data, p.MaxBlockTxs)
+		b, err := chain.DecodeBlock(data, p.MaxBlockTxs)
 		if err != nil {
-			if !IsRuleError(err) {
+			if !chain.IsRuleError(err) {
 				t.Fatalf("decoding error %v is not a rule error", err)
 			}
 			return
@@ -97,9 +100,9 @@ func FuzzDecodeBlockJSON(f *testing.F) {
 	}
 	p := fuzzParams(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := DecodeBlockJSON(data, p.MaxBlockTxs)
+		b, err := chain.DecodeBlockJSON(data, p.MaxBlockTxs)
 		if err != nil {
-			if !IsRuleError(err) {
+			if !chain.IsRuleError(err) {
 				t.Fatalf("decoding error %v is not a rule error", err)
 			}
 			return
@@ -112,7 +115,7 @@ func FuzzDecodeBlockJSON(f *testing.F) {
 		if err != nil {
 			t.Fatalf("json.Marshal of a decoded block: %v", err)
 		}
-		b2, err := DecodeBlockJSON(out, p.MaxBlockTxs)
+		b2, err := chain.DecodeBlockJSON(out, p.MaxBlockTxs)
 		if err != nil || !reflect.DeepEqual(b2, b) || b2.ComputeHash() != b.ComputeHash() {
 			t.Fatalf("JSON round trip changed the block: %v\n in %s\nout %s", err, data, out)
 		}
@@ -125,7 +128,7 @@ func FuzzDecodeBlockJSON(f *testing.F) {
 }
 
 func FuzzDecodeTransactionJSON(f *testing.F) {
-	tx := makeTx("alice", "bob", 5, 1)
+	tx := chaintest.Tx("alice", "bob", 5, 1)
 	data, _ := json.Marshal(tx)
 	f.Add(data)
 	f.Add(reformat(f, data))
@@ -137,10 +140,10 @@ func FuzzDecodeTransactionJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tx, err := DecodeTransactionJSON(data)
+		tx, err := chain.DecodeTransactionJSON(data)
 		if err != nil {
-			if RuleCode(err) != ErrMalformed {
-				t.Fatalf("decoding error %v has code %v", err, RuleCode(err))
+			if chain.RuleCode(err) != chain.ErrMalformed {
+				t.Fatalf("decoding error %v has code %v", err, chain.RuleCode(err))
 			}
 			return
 		}
@@ -149,13 +152,13 @@ func FuzzDecodeTransactionJSON(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tx2, err := DecodeTransactionJSON(out)
+		tx2, err := chain.DecodeTransactionJSON(out)
 		if err != nil || tx2 != tx {
 			t.Fatalf("round trip: %+v, %v", tx2, err)
 		}
 		if checkErr == nil {
 			// A valid transaction survives the binary encoding too.
-			tx3, err := DecodeTransaction(tx.AppendBinary(nil))
+			tx3, err := chain.DecodeTransaction(tx.AppendBinary(nil))
 			if err != nil || tx3 != tx {
 				t.Fatalf("binary round trip: %+v, %v", tx3, err)
 			}
@@ -168,17 +171,17 @@ func FuzzTimestamp(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		ts, err := ParseTimestamp(s)
+		ts, err := chain.ParseTimestamp(s)
 		if err != nil {
 			return
 		}
 		// The canonical form parses back to the same value.
-		back, err := ParseTimestamp(ts.String())
+		back, err := chain.ParseTimestamp(ts.String())
 		if err != nil || back != ts {
 			t.Fatalf("ParseTimestamp(%q) = %d, but %q gives %d, %v", s, int64(ts), ts.String(), int64(back), err)
 		}
 		// JSON accepts exactly what ParseTimestamp accepts.
-		var j Timestamp
+		var j chain.Timestamp
 		if err := json.Unmarshal([]byte(s), &j); err != nil || j != ts {
 			t.Fatalf("json.Unmarshal(%q) = %d, %v", s, int64(j), err)
 		}
@@ -190,12 +193,12 @@ func FuzzTimestamp(f *testing.F) {
 // bytes, has the SHA-256 of them as its id, survives JSON, and goes through
 // every check of a signed network without a panic.
 func FuzzDecodeSignedTransaction(f *testing.F) {
-	p := signedParams(f)
+	p := chaintest.SignedParams(f)
 	genesis := p.Genesis().Hash
-	key, addr := testKey(f, "alice")
-	_, bob := testKey(f, "bob")
+	key, addr := chaintest.Key(f, "alice")
+	_, bob := chaintest.Key(f, "bob")
 	for _, n := range []uint64{0, 1, 1 << 62} {
-		tx, err := SignTransaction(key, bob, 1+n%MaxAmount, n, genesis)
+		tx, err := chain.SignTransaction(key, bob, 1+n%chain.MaxAmount, n, genesis)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -207,13 +210,13 @@ func FuzzDecodeSignedTransaction(f *testing.F) {
 		flipped[len(flipped)-40] ^= 4
 		f.Add(flipped)
 	}
-	unsigned := makeTx(addr, bob, 5, 0)
+	unsigned := chaintest.Tx(addr, bob, 5, 0)
 	f.Add(unsigned.AppendBinary(nil))
 	f.Add([]byte{0x80, 0x01, 'a', 0x00, 0x01, 'b'})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tx, err := DecodeTransaction(data)
+		tx, err := chain.DecodeTransaction(data)
 		if err != nil {
-			if !IsRuleError(err) {
+			if !chain.IsRuleError(err) {
 				t.Fatalf("decoding error %v is no rule error", err)
 			}
 			return
@@ -232,12 +235,12 @@ func FuzzDecodeSignedTransaction(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tx2, err := DecodeTransactionJSON(js)
+		tx2, err := chain.DecodeTransactionJSON(js)
 		if err != nil || tx2 != tx {
 			t.Fatalf("JSON round trip: %+v, %v", tx2, err)
 		}
-		if p.checkLedgerFields(&tx) == nil && !tx.IsReward() {
-			_ = verifyTx(&tx, genesis)
+		if p.CheckLedgerFields(&tx) == nil && !tx.IsReward() {
+			_ = tx.Verify(genesis)
 		}
 	})
 }

@@ -101,7 +101,7 @@ func asMalformed(what string, err error) error {
 	if IsRuleError(err) {
 		return err
 	}
-	return ruleErrorf(ErrMalformed, "%s: %v", what, err)
+	return RuleErrorf(ErrMalformed, "%s: %v", what, err)
 }
 
 // jsonDecoder reads one JSON value token by token, so that object keys can
@@ -292,7 +292,7 @@ func decodeBlockObject(d jsonDecoder, maxTxs int) (*Block, error) {
 		b.Transactions = []Transaction{}
 		for d.More() {
 			if len(b.Transactions) == maxTxs {
-				return ruleErrorf(ErrTooLarge, "block has more than %d transactions", maxTxs)
+				return RuleErrorf(ErrTooLarge, "block has more than %d transactions", maxTxs)
 			}
 			var tx Transaction
 			if err := decodeTxObject(d, &tx); err != nil {

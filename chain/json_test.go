@@ -1,4 +1,4 @@
-package chain
+package chain_test
 
 import (
 	"bytes"
@@ -11,15 +11,18 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 )
 
 // sampleBlock returns a mined block on the genesis with two transactions.
-func sampleBlock(t testing.TB) *Block {
+func sampleBlock(t testing.TB) *chain.Block {
 	t.Helper()
-	p := testParams(t, testDifficulty)
-	b := newBlock(&p, p.Genesis(), "miner", makeTx("alice", "bob", 5, 1), makeTx("carol", "dave ü", MaxAmount, math.MaxUint64))
+	p := chaintest.ParamsAt(t, chaintest.Difficulty)
+	b := chaintest.NewBlock(&p, p.Genesis(), "miner", chaintest.Tx("alice", "bob", 5, 1), chaintest.Tx("carol", "dave ü", chain.MaxAmount, math.MaxUint64))
 	b.Timestamp += 123_456
-	return seal(t, b)
+	return chaintest.Seal(t, b)
 }
 
 func mustMarshal(t testing.TB, v any) []byte {
@@ -66,15 +69,15 @@ func TestBlockJSONShape(t *testing.T) {
 func TestBlockJSONRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	b := sampleBlock(t)
-	stamps := []Timestamp{0, 1, -1, 999_999, -999_999, 1_000_000, GenesisTimestamp, math.MaxInt64, math.MinInt64, math.MinInt64 + 1}
+	stamps := []chain.Timestamp{0, 1, -1, 999_999, -999_999, 1_000_000, chain.GenesisTimestamp, math.MaxInt64, math.MinInt64, math.MinInt64 + 1}
 	for range 500 {
-		stamps = append(stamps, Timestamp(r.Int64()), Timestamp(r.Int64N(4e15)), -Timestamp(r.Int64N(4e15)))
+		stamps = append(stamps, chain.Timestamp(r.Int64()), chain.Timestamp(r.Int64N(4e15)), -chain.Timestamp(r.Int64N(4e15)))
 	}
 	for _, ts := range stamps {
 		b.Timestamp = ts
 		b.Hash = b.ComputeHash() // the stated hash must survive as well
 		data := mustMarshal(t, b)
-		got, err := DecodeBlockJSON(data, 0)
+		got, err := chain.DecodeBlockJSON(data, 0)
 		if err != nil {
 			t.Fatalf("timestamp %d: DecodeBlockJSON(%s): %v", int64(ts), data, err)
 		}
@@ -146,15 +149,15 @@ func TestBlockJSONLayoutIndependent(t *testing.T) {
 	if bytes.Equal(alt, data) || bytes.Index(alt, []byte(`"tx_root"`)) > bytes.Index(alt, []byte(`"index"`)) {
 		t.Fatalf("reformat did not reorder:\n%s", alt)
 	}
-	got, err := DecodeBlockJSON(alt, 0)
+	got, err := chain.DecodeBlockJSON(alt, 0)
 	if err != nil {
 		t.Fatalf("DecodeBlockJSON(reordered): %v\n%s", err, alt)
 	}
 	if got.ComputeHash() != b.Hash || !reflect.DeepEqual(got, b) {
 		t.Errorf("reordered JSON decodes to another block")
 	}
-	p := testParams(t, testDifficulty)
-	if err := p.CheckBlockSanity(got, testNow); err != nil {
+	p := chaintest.ParamsAt(t, chaintest.Difficulty)
+	if err := p.CheckBlockSanity(got, chaintest.Now); err != nil {
 		t.Errorf("reordered block fails validation: %v", err)
 	}
 }
@@ -170,9 +173,9 @@ func jsonEdit(t testing.TB, v any, old, new string) string {
 }
 
 func TestDecodeTransactionJSONStrict(t *testing.T) {
-	tx := makeTx("alice", "bob", 5, 1)
+	tx := chaintest.Tx("alice", "bob", 5, 1)
 	good := string(mustMarshal(t, tx))
-	if got, err := DecodeTransactionJSON([]byte(good)); err != nil || got != tx {
+	if got, err := chain.DecodeTransactionJSON([]byte(good)); err != nil || got != tx {
 		t.Fatalf("DecodeTransactionJSON(%s) = %+v, %v", good, got, err)
 	}
 	idJSON := `"id":"` + tx.ID.String() + `"`
@@ -218,29 +221,29 @@ func TestDecodeTransactionJSONStrict(t *testing.T) {
 		{"trailing comma", jsonEdit(t, tx, `"nonce":1`, `"nonce":1,`)},
 	}
 	for _, tc := range cases {
-		got, err := DecodeTransactionJSON([]byte(tc.json))
+		got, err := chain.DecodeTransactionJSON([]byte(tc.json))
 		if err == nil {
 			t.Errorf("%s: DecodeTransactionJSON(%s) = %+v, want an error", tc.name, tc.json, got)
 			continue
 		}
-		if RuleCode(err) != ErrMalformed {
-			t.Errorf("%s: error %v has code %v, want malformed", tc.name, err, RuleCode(err))
+		if chain.RuleCode(err) != chain.ErrMalformed {
+			t.Errorf("%s: error %v has code %v, want malformed", tc.name, err, chain.RuleCode(err))
 		}
 	}
 }
 
 func TestDecodeTransactionJSONKeepsValues(t *testing.T) {
 	// Decoding keeps what it is given; Check judges it.
-	tx := makeTx("alice", "bob", 0, 1)
+	tx := chaintest.Tx("alice", "bob", 0, 1)
 	tx.ID[0] ^= 1
-	got, err := DecodeTransactionJSON(mustMarshal(t, tx))
+	got, err := chain.DecodeTransactionJSON(mustMarshal(t, tx))
 	if err != nil || got != tx {
 		t.Fatalf("got %+v, %v; want %+v", got, err, tx)
 	}
-	wantErr(t, got.Check(), ErrBadTransaction)
+	chaintest.WantErr(t, got.Check(), chain.ErrBadTransaction)
 	// White space and key order are free.
 	in := " {\n \"nonce\" : 1 , \"amount\":0,\"recipient\":\"bob\",\"sender\":\"alice\",\"id\":\"" + tx.ID.String() + "\"}\n"
-	if got, err := DecodeTransactionJSON([]byte(in)); err != nil || got != tx {
+	if got, err := chain.DecodeTransactionJSON([]byte(in)); err != nil || got != tx {
 		t.Fatalf("reordered: got %+v, %v", got, err)
 	}
 }
@@ -248,7 +251,7 @@ func TestDecodeTransactionJSONKeepsValues(t *testing.T) {
 func TestDecodeBlockJSONStrict(t *testing.T) {
 	b := sampleBlock(t)
 	good := string(mustMarshal(t, b))
-	if _, err := DecodeBlockJSON([]byte(good), 0); err != nil {
+	if _, err := chain.DecodeBlockJSON([]byte(good), 0); err != nil {
 		t.Fatalf("DecodeBlockJSON: %v", err)
 	}
 	tsJSON := `"timestamp":` + b.Timestamp.String()
@@ -257,48 +260,48 @@ func TestDecodeBlockJSONStrict(t *testing.T) {
 		name   string
 		json   string
 		maxTxs int
-		want   ErrorCode
+		want   chain.ErrorCode
 	}{
-		{"empty", ``, 0, ErrMalformed},
-		{"array", `[` + good + `]`, 0, ErrMalformed},
-		{"unknown field", jsonEdit(t, b, `"index":2`, `"index":2,"length":9`), 0, ErrMalformed},
-		{"differently cased field", jsonEdit(t, b, `"index":2`, `"Index":2`), 0, ErrMalformed},
-		{"duplicate field", jsonEdit(t, b, `"index":2`, `"index":2,"index":3`), 0, ErrMalformed},
-		{"missing index", jsonEdit(t, b, `"index":2,`, ``), 0, ErrMalformed},
-		{"missing timestamp", jsonEdit(t, b, tsJSON+`,`, ``), 0, ErrMalformed},
-		{"missing transactions", jsonEdit(t, b, `"transactions":`, `"x":`), 0, ErrMalformed},
-		{"missing hash", jsonEdit(t, b, `,`+hashJSON, ``), 0, ErrMalformed},
-		{"missing bits", jsonEdit(t, b, `"bits":537133055,`, ``), 0, ErrMalformed},
-		{"missing tx_root", jsonEdit(t, b, `"tx_root":"`+b.TxRoot.String()+`",`, ``), 0, ErrMalformed},
-		{"missing previous_hash", jsonEdit(t, b, `"previous_hash":"`+b.PreviousHash.String()+`",`, ``), 0, ErrMalformed},
-		{"missing proof", jsonEdit(t, b, fmt.Sprintf(`"proof":%d,`, b.Proof), ``), 0, ErrMalformed},
-		{"null transactions", jsonEdit(t, b, `"transactions":[`, `"transactions":null,"y":[`), 0, ErrMalformed},
-		{"transactions as object", jsonEdit(t, b, `"transactions":[`, `"transactions":{"a":[`), 0, ErrMalformed},
-		{"transaction as string", jsonEdit(t, b, `"transactions":[`, `"transactions":["x",`), 0, ErrMalformed},
-		{"transaction with an unknown field", jsonEdit(t, b, `"nonce":1`, `"nonce":1,"fee":0`), 0, ErrMalformed},
-		{"transaction with a fractional amount", jsonEdit(t, b, `"amount":5`, `"amount":5.25`), 0, ErrMalformed},
-		{"null index", jsonEdit(t, b, `"index":2`, `"index":null`), 0, ErrMalformed},
-		{"negative index", jsonEdit(t, b, `"index":2`, `"index":-2`), 0, ErrMalformed},
-		{"fractional index", jsonEdit(t, b, `"index":2`, `"index":2.5`), 0, ErrMalformed},
-		{"index as string", jsonEdit(t, b, `"index":2`, `"index":"2"`), 0, ErrMalformed},
-		{"bits overflow", jsonEdit(t, b, `"bits":537133055`, `"bits":4294967296`), 0, ErrMalformed},
-		{"timestamp as string", jsonEdit(t, b, tsJSON, `"timestamp":"`+b.Timestamp.String()+`"`), 0, ErrMalformed},
-		{"timestamp with 7 fractional digits", jsonEdit(t, b, tsJSON, tsJSON+`0`), 0, ErrMalformed},
-		{"timestamp with an exponent", jsonEdit(t, b, tsJSON, `"timestamp":1.7e9`), 0, ErrMalformed},
-		{"timestamp out of range", jsonEdit(t, b, tsJSON, `"timestamp":9223372036854.775808`), 0, ErrMalformed},
-		{"hash too short", jsonEdit(t, b, hashJSON, `"hash":"00"`), 0, ErrMalformed},
-		{"hash as number", jsonEdit(t, b, hashJSON, `"hash":0`), 0, ErrMalformed},
-		{"trailing data", good + `[]`, 0, ErrMalformed},
-		{"too many transactions", good, 2, ErrTooLarge},
+		{"empty", ``, 0, chain.ErrMalformed},
+		{"array", `[` + good + `]`, 0, chain.ErrMalformed},
+		{"unknown field", jsonEdit(t, b, `"index":2`, `"index":2,"length":9`), 0, chain.ErrMalformed},
+		{"differently cased field", jsonEdit(t, b, `"index":2`, `"Index":2`), 0, chain.ErrMalformed},
+		{"duplicate field", jsonEdit(t, b, `"index":2`, `"index":2,"index":3`), 0, chain.ErrMalformed},
+		{"missing index", jsonEdit(t, b, `"index":2,`, ``), 0, chain.ErrMalformed},
+		{"missing timestamp", jsonEdit(t, b, tsJSON+`,`, ``), 0, chain.ErrMalformed},
+		{"missing transactions", jsonEdit(t, b, `"transactions":`, `"x":`), 0, chain.ErrMalformed},
+		{"missing hash", jsonEdit(t, b, `,`+hashJSON, ``), 0, chain.ErrMalformed},
+		{"missing bits", jsonEdit(t, b, `"bits":537133055,`, ``), 0, chain.ErrMalformed},
+		{"missing tx_root", jsonEdit(t, b, `"tx_root":"`+b.TxRoot.String()+`",`, ``), 0, chain.ErrMalformed},
+		{"missing previous_hash", jsonEdit(t, b, `"previous_hash":"`+b.PreviousHash.String()+`",`, ``), 0, chain.ErrMalformed},
+		{"missing proof", jsonEdit(t, b, fmt.Sprintf(`"proof":%d,`, b.Proof), ``), 0, chain.ErrMalformed},
+		{"null transactions", jsonEdit(t, b, `"transactions":[`, `"transactions":null,"y":[`), 0, chain.ErrMalformed},
+		{"transactions as object", jsonEdit(t, b, `"transactions":[`, `"transactions":{"a":[`), 0, chain.ErrMalformed},
+		{"transaction as string", jsonEdit(t, b, `"transactions":[`, `"transactions":["x",`), 0, chain.ErrMalformed},
+		{"transaction with an unknown field", jsonEdit(t, b, `"nonce":1`, `"nonce":1,"fee":0`), 0, chain.ErrMalformed},
+		{"transaction with a fractional amount", jsonEdit(t, b, `"amount":5`, `"amount":5.25`), 0, chain.ErrMalformed},
+		{"null index", jsonEdit(t, b, `"index":2`, `"index":null`), 0, chain.ErrMalformed},
+		{"negative index", jsonEdit(t, b, `"index":2`, `"index":-2`), 0, chain.ErrMalformed},
+		{"fractional index", jsonEdit(t, b, `"index":2`, `"index":2.5`), 0, chain.ErrMalformed},
+		{"index as string", jsonEdit(t, b, `"index":2`, `"index":"2"`), 0, chain.ErrMalformed},
+		{"bits overflow", jsonEdit(t, b, `"bits":537133055`, `"bits":4294967296`), 0, chain.ErrMalformed},
+		{"timestamp as string", jsonEdit(t, b, tsJSON, `"timestamp":"`+b.Timestamp.String()+`"`), 0, chain.ErrMalformed},
+		{"timestamp with 7 fractional digits", jsonEdit(t, b, tsJSON, tsJSON+`0`), 0, chain.ErrMalformed},
+		{"timestamp with an exponent", jsonEdit(t, b, tsJSON, `"timestamp":1.7e9`), 0, chain.ErrMalformed},
+		{"timestamp out of range", jsonEdit(t, b, tsJSON, `"timestamp":9223372036854.775808`), 0, chain.ErrMalformed},
+		{"hash too short", jsonEdit(t, b, hashJSON, `"hash":"00"`), 0, chain.ErrMalformed},
+		{"hash as number", jsonEdit(t, b, hashJSON, `"hash":0`), 0, chain.ErrMalformed},
+		{"trailing data", good + `[]`, 0, chain.ErrMalformed},
+		{"too many transactions", good, 2, chain.ErrTooLarge},
 	}
 	for _, tc := range cases {
-		got, err := DecodeBlockJSON([]byte(tc.json), tc.maxTxs)
+		got, err := chain.DecodeBlockJSON([]byte(tc.json), tc.maxTxs)
 		if err == nil {
 			t.Errorf("%s: DecodeBlockJSON(%s) = %+v, want an error", tc.name, tc.json, got)
 			continue
 		}
-		if RuleCode(err) != tc.want {
-			t.Errorf("%s: error %v has code %v, want %v", tc.name, err, RuleCode(err), tc.want)
+		if chain.RuleCode(err) != tc.want {
+			t.Errorf("%s: error %v has code %v, want %v", tc.name, err, chain.RuleCode(err), tc.want)
 		}
 	}
 }
@@ -309,23 +312,23 @@ func TestHashText(t *testing.T) {
 	if err != nil || string(text) != h.String() || len(text) != 64 {
 		t.Fatalf("MarshalText = %q, %v", text, err)
 	}
-	var back Hash
+	var back chain.Hash
 	if err := back.UnmarshalText(text); err != nil || back != h {
 		t.Fatalf("UnmarshalText: %v, %v", back, err)
 	}
-	if got, err := ParseHash(strings.ToUpper(h.String())); err != nil || got != h {
+	if got, err := chain.ParseHash(strings.ToUpper(h.String())); err != nil || got != h {
 		t.Errorf("upper-case hex: %v, %v", got, err)
 	}
-	var j Hash
+	var j chain.Hash
 	if err := json.Unmarshal(mustMarshal(t, h), &j); err != nil || j != h {
 		t.Errorf("JSON round trip: %v, %v", j, err)
 	}
 	for _, bad := range []string{"", "00", h.String()[:63], h.String() + "0", strings.Repeat("g", 64), " " + h.String()[1:]} {
-		if _, err := ParseHash(bad); err == nil {
+		if _, err := chain.ParseHash(bad); err == nil {
 			t.Errorf("ParseHash(%q) succeeded", bad)
 		}
 	}
-	if !(Hash{}).IsZero() || h.IsZero() {
+	if !(chain.Hash{}).IsZero() || h.IsZero() {
 		t.Error("IsZero")
 	}
 }
@@ -333,7 +336,7 @@ func TestHashText(t *testing.T) {
 func TestParseTimestamp(t *testing.T) {
 	cases := []struct {
 		in   string
-		want Timestamp
+		want chain.Timestamp
 		ok   bool
 	}{
 		{"0", 0, true},
@@ -374,7 +377,7 @@ func TestParseTimestamp(t *testing.T) {
 		{"1.2.3", 0, false},
 	}
 	for _, tc := range cases {
-		got, err := ParseTimestamp(tc.in)
+		got, err := chain.ParseTimestamp(tc.in)
 		if tc.ok && (err != nil || got != tc.want) {
 			t.Errorf("ParseTimestamp(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
 		}
@@ -386,7 +389,7 @@ func TestParseTimestamp(t *testing.T) {
 
 func TestTimestampString(t *testing.T) {
 	cases := []struct {
-		ts   Timestamp
+		ts   chain.Timestamp
 		want string
 	}{
 		{0, "0.000000"},
@@ -394,7 +397,7 @@ func TestTimestampString(t *testing.T) {
 		{-1, "-0.000001"},
 		{1_500_000, "1.500000"},
 		{-1_500_000, "-1.500000"},
-		{GenesisTimestamp, "1704067200.000000"},
+		{chain.GenesisTimestamp, "1704067200.000000"},
 		{math.MaxInt64, "9223372036854.775807"},
 		{math.MinInt64, "-9223372036854.775808"},
 	}
@@ -402,19 +405,19 @@ func TestTimestampString(t *testing.T) {
 		if got := tc.ts.String(); got != tc.want {
 			t.Errorf("Timestamp(%d).String() = %q, want %q", int64(tc.ts), got, tc.want)
 		}
-		if back, err := ParseTimestamp(tc.want); err != nil || back != tc.ts {
+		if back, err := chain.ParseTimestamp(tc.want); err != nil || back != tc.ts {
 			t.Errorf("ParseTimestamp(%q) = %d, %v", tc.want, back, err)
 		}
 	}
 	r := rand.New(rand.NewPCG(1, 1))
 	for range 10_000 {
-		ts := Timestamp(r.Uint64())
-		var back Timestamp
+		ts := chain.Timestamp(r.Uint64())
+		var back chain.Timestamp
 		if err := json.Unmarshal(mustMarshal(t, ts), &back); err != nil || back != ts {
 			t.Fatalf("JSON round trip of %d: %d, %v", int64(ts), back, err)
 		}
 	}
-	if got := TimestampOf(GenesisTimestamp.Time()); got != GenesisTimestamp {
+	if got := chain.TimestampOf(chain.GenesisTimestamp.Time()); got != chain.GenesisTimestamp {
 		t.Errorf("TimestampOf(Time()) = %d", got)
 	}
 }
@@ -422,14 +425,14 @@ func TestTimestampString(t *testing.T) {
 func TestDecodeStrict(t *testing.T) {
 	var v struct{ A int }
 	for _, bad := range []string{``, `{"A":1,"B":2}`, `{"A":"x"}`, `{"A":1} 1`, `{"A":1`} {
-		if err := DecodeStrict([]byte(bad), &v); err == nil {
+		if err := chain.DecodeStrict([]byte(bad), &v); err == nil {
 			t.Errorf("DecodeStrict(%s) succeeded", bad)
 		}
 	}
-	if err := DecodeStrict([]byte(" {\"A\":3}\n"), &v); err != nil || v.A != 3 {
+	if err := chain.DecodeStrict([]byte(" {\"A\":3}\n"), &v); err != nil || v.A != 3 {
 		t.Errorf("DecodeStrict: %v, %v", v, err)
 	}
-	if err := DecodeStrict([]byte(`{"A":1.5}`), &v); err == nil || errors.Is(err, ErrMalformed) {
+	if err := chain.DecodeStrict([]byte(`{"A":1.5}`), &v); err == nil || errors.Is(err, chain.ErrMalformed) {
 		t.Errorf("DecodeStrict wrong type: %v", err)
 	}
 }

@@ -1,9 +1,11 @@
-package chain
+package chain_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // reflectJSON encodes v with encoding/json's reflection, bypassing the
@@ -21,32 +23,32 @@ func reflectJSON(t *testing.T, v any) []byte {
 
 func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	type plainTx struct {
-		ID        Hash      `json:"id"`
-		Sender    string    `json:"sender"`
-		Recipient string    `json:"recipient"`
-		Amount    uint64    `json:"amount"`
-		Nonce     uint64    `json:"nonce"`
-		Signature Signature `json:"signature,omitzero"`
+		ID        chain.Hash      `json:"id"`
+		Sender    string          `json:"sender"`
+		Recipient string          `json:"recipient"`
+		Amount    uint64          `json:"amount"`
+		Nonce     uint64          `json:"nonce"`
+		Signature chain.Signature `json:"signature,omitzero"`
 	}
 	type plainBlock struct {
-		Index        uint64    `json:"index"`
-		Timestamp    Timestamp `json:"timestamp"`
-		Transactions []plainTx `json:"transactions"`
-		Proof        uint64    `json:"proof"`
-		PreviousHash Hash      `json:"previous_hash"`
-		Bits         Compact   `json:"bits"`
-		TxRoot       Hash      `json:"tx_root"`
-		Hash         Hash      `json:"hash"`
+		Index        uint64          `json:"index"`
+		Timestamp    chain.Timestamp `json:"timestamp"`
+		Transactions []plainTx       `json:"transactions"`
+		Proof        uint64          `json:"proof"`
+		PreviousHash chain.Hash      `json:"previous_hash"`
+		Bits         chain.Compact   `json:"bits"`
+		TxRoot       chain.Hash      `json:"tx_root"`
+		Hash         chain.Hash      `json:"hash"`
 	}
 	addrs := []string{"alice", `quote"and\backslash`, "<html>&amp;", "ünïcödé 雪", "tab\there", "line\u2028sep", "bad\xffutf8", "x"}
-	var txs []Transaction
+	var txs []chain.Transaction
 	for i, a := range addrs {
-		txs = append(txs, Transaction{ID: Hash{byte(i)}, Sender: a, Recipient: addrs[len(addrs)-1-i], Amount: uint64(i + 1), Nonce: 1<<63 + uint64(i)})
+		txs = append(txs, chain.Transaction{ID: chain.Hash{byte(i)}, Sender: a, Recipient: addrs[len(addrs)-1-i], Amount: uint64(i + 1), Nonce: 1<<63 + uint64(i)})
 		if i%2 == 1 {
-			txs[i].Signature = Signature{byte(i), 0xab, 63: 0xcd}
+			txs[i].Signature = chain.Signature{byte(i), 0xab, 63: 0xcd}
 		}
 	}
-	b := &Block{Index: 42, Timestamp: 1704067260_123456, Transactions: txs, Proof: 1<<64 - 1, PreviousHash: Hash{1, 2}, Bits: 0x1d00ffff, TxRoot: Hash{3}, Hash: Hash{4}}
+	b := &chain.Block{Index: 42, Timestamp: 1704067260_123456, Transactions: txs, Proof: 1<<64 - 1, PreviousHash: chain.Hash{1, 2}, Bits: 0x1d00ffff, TxRoot: chain.Hash{3}, Hash: chain.Hash{4}}
 	var plain plainBlock
 	plain.Index, plain.Timestamp, plain.Proof, plain.PreviousHash, plain.Bits, plain.TxRoot, plain.Hash =
 		b.Index, b.Timestamp, b.Proof, b.PreviousHash, b.Bits, b.TxRoot, b.Hash
@@ -60,12 +62,12 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	if got := reflectJSON(t, b); !bytes.Equal(got, want) {
 		t.Fatalf("encoding/json through MarshalJSON:\n got %s\nwant %s", got, want)
 	}
-	for _, ts := range []Timestamp{0, 1, 999999, 1000000, 1704067200_000000, -1, -1500000, -1 << 63, 1<<63 - 1} {
-		if got, want := string(ts.appendJSON(nil)), ts.String(); got != want {
+	for _, ts := range []chain.Timestamp{0, 1, 999999, 1000000, 1704067200_000000, -1, -1500000, -1 << 63, 1<<63 - 1} {
+		if got, want := string(chain.AppendTimestampJSON(nil, ts)), ts.String(); got != want {
 			t.Errorf("timestamp %d: appendJSON %s, String %s", int64(ts), got, want)
 		}
 	}
-	empty := &Block{Transactions: []Transaction{}}
+	empty := &chain.Block{Transactions: []chain.Transaction{}}
 	if got, want := string(empty.AppendJSON(nil)), `{"index":0,"timestamp":0.000000,"transactions":[],"proof":0,"previous_hash":"0000000000000000000000000000000000000000000000000000000000000000","bits":0,"tx_root":"0000000000000000000000000000000000000000000000000000000000000000","hash":"0000000000000000000000000000000000000000000000000000000000000000"}`; got != want {
 		t.Fatalf("empty block: got %s want %s", got, want)
 	}
@@ -90,11 +92,11 @@ func BenchmarkBlockEncodingJSON(b *testing.B) {
 	}
 }
 
-func benchBlockForJSON() *Block {
-	tx, _ := NewTransaction("d4ee26eee15148ee92c6cd394edd974e", "someone-other-address", 5)
-	txs := []Transaction{tx, NewRewardTransaction("12D3KooWPSTdcT8b4A12fQat9Lz9Q76Le1XL8yMenvJMexLnPHHF", 1, 7)}
-	b := &Block{Index: 7, Timestamp: 1795667396_400199, Transactions: txs, Proof: 241327, Bits: 0x1d00ffff}
-	b.TxRoot = TxRoot(txs)
+func benchBlockForJSON() *chain.Block {
+	tx, _ := chain.NewTransaction("d4ee26eee15148ee92c6cd394edd974e", "someone-other-address", 5)
+	txs := []chain.Transaction{tx, chain.NewRewardTransaction("12D3KooWPSTdcT8b4A12fQat9Lz9Q76Le1XL8yMenvJMexLnPHHF", 1, 7)}
+	b := &chain.Block{Index: 7, Timestamp: 1795667396_400199, Transactions: txs, Proof: 241327, Bits: 0x1d00ffff}
+	b.TxRoot = chain.TxRoot(txs)
 	b.Hash = b.ComputeHash()
 	return b
 }

@@ -1,8 +1,10 @@
-package chain
+package chain_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // TestJSONAddressesNotRewritten: invalid UTF-8 and lone surrogates, which
@@ -31,16 +33,16 @@ func TestJSONAddressesNotRewritten(t *testing.T) {
 	}
 	for _, c := range cases {
 		data := []byte(tx(c.sender))
-		err := checkJSONText(data)
+		err := chain.CheckJSONText(data)
 		if (err != nil) != c.bad {
 			t.Errorf("checkJSONText(%q) = %v, want refused %v", c.sender, err, c.bad)
 		}
-		_, derr := DecodeTransactionJSON(data)
-		if c.bad && (derr == nil || RuleCode(derr) != ErrMalformed) {
+		_, derr := chain.DecodeTransactionJSON(data)
+		if c.bad && (derr == nil || chain.RuleCode(derr) != chain.ErrMalformed) {
 			t.Errorf("DecodeTransactionJSON(%q) = %v, want ErrMalformed", c.sender, derr)
 		}
 		var v struct{ Sender string }
-		serr := DecodeStrict([]byte(`{"sender":"`+c.sender+`"}`), &v)
+		serr := chain.DecodeStrict([]byte(`{"sender":"`+c.sender+`"}`), &v)
 		if (serr != nil) != c.bad {
 			t.Errorf("DecodeStrict(%q) = %v, want refused %v", c.sender, serr, c.bad)
 		}

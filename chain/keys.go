@@ -23,11 +23,11 @@ import (
 // a spendable wallet key. A key file holds the bytes of
 // crypto.MarshalPrivateKey, exactly as the node's identity file does.
 
-// AddressLen is the length of every address; addressPrefix starts every
+// AddressLen is the length of every address; AddressPrefix starts every
 // one (the base58btc of the multihash and key type bytes).
 const (
 	AddressLen    = 52
-	addressPrefix = "12D3KooW"
+	AddressPrefix = "12D3KooW"
 )
 
 // ErrNotAddress: the string is not the address of an Ed25519 key.
@@ -70,7 +70,7 @@ func PublicKeyOf(addr string) (ed25519.PublicKey, error) {
 	// Ed25519 key, which is what AddressOf writes and always has this
 	// length and prefix (peer.Decode also reads CIDs). Base58 decoding is
 	// one to one, so no other string decodes to the same peer ID.
-	if len(addr) != AddressLen || !strings.HasPrefix(addr, addressPrefix) {
+	if len(addr) != AddressLen || !strings.HasPrefix(addr, AddressPrefix) {
 		return nil, ErrNotAddress
 	}
 	id, err := peer.Decode(addr)

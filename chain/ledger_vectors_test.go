@@ -1,4 +1,4 @@
-package chain
+package chain_test
 
 import (
 	"bytes"
@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 )
 
 // ledgerVectors is the format of testdata/ledger.json (written by
@@ -59,13 +62,13 @@ func unhex(t *testing.T, s string) []byte {
 
 func TestLedgerVectors(t *testing.T) {
 	var v ledgerVectors
-	readVectors(t, "ledger.json", &v)
-	if v.SigningDomain != SigningDomain {
-		t.Fatalf("signing domain %q, want %q", v.SigningDomain, SigningDomain)
+	chaintest.ReadVectors(t, "ledger.json", &v)
+	if v.SigningDomain != chain.SigningDomain {
+		t.Fatalf("signing domain %q, want %q", v.SigningDomain, chain.SigningDomain)
 	}
 	// The network: the default devnet with the signed ledger.
-	p := DefaultParams()
-	p.Ledger = LedgerSigned
+	p := chain.DefaultParams()
+	p.Ledger = chain.LedgerSigned
 	np := p.Net()
 	if enc, err := np.AppendBinary(nil); err != nil || hex.EncodeToString(enc) != v.Network.ParamsEncoding {
 		t.Fatalf("parameters %x, %v", enc, err)
@@ -80,18 +83,18 @@ func TestLedgerVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		addr, err := AddressOf(key)
+		addr, err := chain.AddressOf(key)
 		if err != nil || addr != k.Address {
 			t.Fatalf("address %s, %v, want %s", addr, err, k.Address)
 		}
-		pub, err := PublicKeyOf(k.Address)
+		pub, err := chain.PublicKeyOf(k.Address)
 		if err != nil || hex.EncodeToString(pub) != k.PublicKey {
 			t.Fatalf("public key of %s: %x, %v", addr, pub, err)
 		}
 		keys[addr] = key
 	}
 	for _, c := range v.Transactions {
-		tx := Transaction{Sender: c.Sender, Recipient: c.Recipient, Amount: c.Amount, Nonce: c.Nonce}
+		tx := chain.Transaction{Sender: c.Sender, Recipient: c.Recipient, Amount: c.Amount, Nonce: c.Nonce}
 		if got := hex.EncodeToString(tx.AppendBinary(nil)); got != c.UnsignedEncoding {
 			t.Errorf("unsigned encoding %s, want %s", got, c.UnsignedEncoding)
 		}
@@ -104,28 +107,28 @@ func TestLedgerVectors(t *testing.T) {
 		if tx.Signature.String() != c.Signature || hex.EncodeToString(tx.AppendBinary(nil)) != c.Encoding || tx.ID.String() != c.ID {
 			t.Errorf("signed: %s %x %s, want %s %s %s", tx.Signature, tx.AppendBinary(nil), tx.ID, c.Signature, c.Encoding, c.ID)
 		}
-		dec, err := DecodeTransaction(unhex(t, c.Encoding))
+		dec, err := chain.DecodeTransaction(unhex(t, c.Encoding))
 		if err != nil || dec != tx {
 			t.Errorf("decoded %+v, %v", dec, err)
 		}
-		if err := verifyTx(&dec, genesis); err != nil {
+		if err := dec.Verify(genesis); err != nil {
 			t.Errorf("verify: %v", err)
 		}
-		js, err := DecodeTransactionJSON(tx.AppendJSON(nil))
+		js, err := chain.DecodeTransactionJSON(tx.AppendJSON(nil))
 		if err != nil || js != tx {
 			t.Errorf("JSON round trip: %+v, %v", js, err)
 		}
 	}
 	for _, c := range v.InvalidEncodings {
-		if tx, err := DecodeTransaction(unhex(t, c.Encoding)); err == nil {
+		if tx, err := chain.DecodeTransaction(unhex(t, c.Encoding)); err == nil {
 			t.Errorf("%s: decoded as %+v", c.Description, tx)
 		}
 	}
 	for _, c := range v.Signatures {
 		pub, msg := unhex(t, c.PublicKey), unhex(t, c.Message)
-		var sig Signature
+		var sig chain.Signature
 		copy(sig[:], unhex(t, c.Signature))
-		err := VerifySignature(pub, msg, sig)
+		err := chain.VerifySignature(pub, msg, sig)
 		if (err == nil) != c.Valid {
 			t.Errorf("%s: network rule says %v, want valid=%v", c.Description, err, c.Valid)
 		}
@@ -135,12 +138,12 @@ func TestLedgerVectors(t *testing.T) {
 			}
 		}
 	}
-	if len(v.SmallOrderKeys) != len(smallOrderKeys) {
-		t.Fatalf("%d small-order keys, want %d", len(v.SmallOrderKeys), len(smallOrderKeys))
+	if len(v.SmallOrderKeys) != len(chain.SmallOrderKeys) {
+		t.Fatalf("%d small-order keys, want %d", len(v.SmallOrderKeys), len(chain.SmallOrderKeys))
 	}
 	for i, s := range v.SmallOrderKeys {
-		if !bytes.Equal(unhex(t, s), smallOrderKeys[i][:]) {
-			t.Errorf("small-order key %d: %s, want %x", i, s, smallOrderKeys[i])
+		if !bytes.Equal(unhex(t, s), chain.SmallOrderKeys[i][:]) {
+			t.Errorf("small-order key %d: %s, want %x", i, s, chain.SmallOrderKeys[i])
 		}
 	}
 }

@@ -1,14 +1,17 @@
-package chain
+package chain_test
 
 import (
 	"bytes"
 	"encoding/hex"
 	"testing"
 	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 )
 
 func TestNetParamsProposedIsValid(t *testing.T) {
-	np := ProposedNetParams(DefaultNetwork)
+	np := chain.ProposedNetParams(chain.DefaultNetwork)
 	if err := np.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -26,33 +29,36 @@ func TestNetParamsProposedIsValid(t *testing.T) {
 func TestNetParamsValidate(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
-		change func(*NetParams)
+		change func(*chain.NetParams)
 	}{
-		{"empty name", func(np *NetParams) { np.Name = "" }},
-		{"upper-case name", func(np *NetParams) { np.Name = "Devnet" }},
-		{"33-byte name", func(np *NetParams) { np.Name = "abcdefghijklmnopqrstuvwxyz0123456" }},
-		{"block time under 1 ms", func(np *NetParams) { np.TargetBlockTime = 999 * time.Microsecond }},
-		{"block time over 1 h", func(np *NetParams) { np.TargetBlockTime = time.Hour + time.Microsecond; np.HalfLife = 10 * time.Hour }},
-		{"block time not whole microseconds", func(np *NetParams) { np.TargetBlockTime = 10*time.Second + 1 }},
-		{"half-life under 2 blocks", func(np *NetParams) { np.HalfLife = 19 * time.Second }},
-		{"half-life over a million blocks", func(np *NetParams) { np.HalfLife = 10_000_001 * time.Second }},
-		{"half-life not whole microseconds", func(np *NetParams) { np.HalfLife = time.Hour + 1 }},
-		{"zero reward", func(np *NetParams) { np.Reward = 0 }},
-		{"reward over MaxAmount", func(np *NetParams) { np.Reward = MaxAmount + 1 }},
-		{"no transactions", func(np *NetParams) { np.MaxBlockTxs = 0 }},
-		{"too many transactions", func(np *NetParams) { np.MaxBlockTxs = MaxTxsLimit + 1 }},
-		{"block size too small", func(np *NetParams) { np.MaxBlockSize = HeaderSize }},
-		{"block size over 64 MiB", func(np *NetParams) { np.MaxBlockSize = 64<<20 + 1 }},
-		{"unknown ledger mode", func(np *NetParams) { np.Ledger = "utxo" }},
-		{"empty ledger mode", func(np *NetParams) { np.Ledger = "" }},
-		{"negative initial target", func(np *NetParams) { np.InitialTarget = 0x04923456 }},
-		{"overflowing max target", func(np *NetParams) { np.MaxTarget = 0xff123456 }},
-		{"zero initial target", func(np *NetParams) { np.InitialTarget = 0 }},
-		{"initial target below 2^32", func(np *NetParams) { np.InitialTarget = 0x047fffff }},
-		{"non-canonical initial target", func(np *NetParams) { np.InitialTarget = 0x04000100 }},
-		{"initial easier than max", func(np *NetParams) { np.InitialTarget = MustCompact(ZeroBitsTarget(8)) }},
+		{"empty name", func(np *chain.NetParams) { np.Name = "" }},
+		{"upper-case name", func(np *chain.NetParams) { np.Name = "Devnet" }},
+		{"33-byte name", func(np *chain.NetParams) { np.Name = "abcdefghijklmnopqrstuvwxyz0123456" }},
+		{"block time under 1 ms", func(np *chain.NetParams) { np.TargetBlockTime = 999 * time.Microsecond }},
+		{"block time over 1 h", func(np *chain.NetParams) {
+			np.TargetBlockTime = time.Hour + time.Microsecond
+			np.HalfLife = 10 * time.Hour
+		}},
+		{"block time not whole microseconds", func(np *chain.NetParams) { np.TargetBlockTime = 10*time.Second + 1 }},
+		{"half-life under 2 blocks", func(np *chain.NetParams) { np.HalfLife = 19 * time.Second }},
+		{"half-life over a million blocks", func(np *chain.NetParams) { np.HalfLife = 10_000_001 * time.Second }},
+		{"half-life not whole microseconds", func(np *chain.NetParams) { np.HalfLife = time.Hour + 1 }},
+		{"zero reward", func(np *chain.NetParams) { np.Reward = 0 }},
+		{"reward over MaxAmount", func(np *chain.NetParams) { np.Reward = chain.MaxAmount + 1 }},
+		{"no transactions", func(np *chain.NetParams) { np.MaxBlockTxs = 0 }},
+		{"too many transactions", func(np *chain.NetParams) { np.MaxBlockTxs = chain.MaxTxsLimit + 1 }},
+		{"block size too small", func(np *chain.NetParams) { np.MaxBlockSize = chain.HeaderSize }},
+		{"block size over 64 MiB", func(np *chain.NetParams) { np.MaxBlockSize = 64<<20 + 1 }},
+		{"unknown ledger mode", func(np *chain.NetParams) { np.Ledger = "utxo" }},
+		{"empty ledger mode", func(np *chain.NetParams) { np.Ledger = "" }},
+		{"negative initial target", func(np *chain.NetParams) { np.InitialTarget = 0x04923456 }},
+		{"overflowing max target", func(np *chain.NetParams) { np.MaxTarget = 0xff123456 }},
+		{"zero initial target", func(np *chain.NetParams) { np.InitialTarget = 0 }},
+		{"initial target below 2^32", func(np *chain.NetParams) { np.InitialTarget = 0x047fffff }},
+		{"non-canonical initial target", func(np *chain.NetParams) { np.InitialTarget = 0x04000100 }},
+		{"initial easier than max", func(np *chain.NetParams) { np.InitialTarget = chain.MustCompact(chain.ZeroBitsTarget(8)) }},
 	} {
-		np := ProposedNetParams(DefaultNetwork)
+		np := chain.ProposedNetParams(chain.DefaultNetwork)
 		tt.change(&np)
 		if err := np.Validate(); err == nil {
 			t.Errorf("%s: valid, want an error", tt.name)
@@ -64,46 +70,46 @@ func TestNetParamsValidate(t *testing.T) {
 }
 
 func TestNetParamsEncodingRoundTrip(t *testing.T) {
-	np := ProposedNetParams(DefaultNetwork)
+	np := chain.ProposedNetParams(chain.DefaultNetwork)
 	enc, err := np.AppendBinary(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := DecodeNetParams(enc)
+	got, err := chain.DecodeNetParams(enc)
 	if err != nil || got != np {
 		t.Fatalf("round trip: %+v, %v, want %+v", got, err, np)
 	}
 	// Every prefix is refused, and so is anything after the encoding.
 	for i := range enc {
-		if _, err := DecodeNetParams(enc[:i]); err == nil {
+		if _, err := chain.DecodeNetParams(enc[:i]); err == nil {
 			t.Errorf("prefix of %d of %d bytes decoded", i, len(enc))
 		}
 	}
-	if _, err := DecodeNetParams(append(bytes.Clone(enc), 0)); err == nil {
+	if _, err := chain.DecodeNetParams(append(bytes.Clone(enc), 0)); err == nil {
 		t.Error("a trailing byte decoded")
 	}
 }
 
 func TestNetParamsCommitmentCoversEveryField(t *testing.T) {
-	base := ProposedNetParams(DefaultNetwork)
+	base := chain.ProposedNetParams(chain.DefaultNetwork)
 	baseHash, err := base.Commitment()
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[Hash]string{baseHash: "base"}
+	seen := map[chain.Hash]string{baseHash: "base"}
 	for _, tt := range []struct {
 		name   string
-		change func(*NetParams)
+		change func(*chain.NetParams)
 	}{
-		{"name", func(np *NetParams) { np.Name = "testnet" }},
-		{"target block time", func(np *NetParams) { np.TargetBlockTime = 5 * time.Second }},
-		{"half-life", func(np *NetParams) { np.HalfLife = 11 * time.Minute }},
-		{"initial target", func(np *NetParams) { np.InitialTarget = MustCompact(ZeroBitsTarget(17)) }},
-		{"max target", func(np *NetParams) { np.MaxTarget = MustCompact(ZeroBitsTarget(12)) }},
-		{"fixed difficulty", func(np *NetParams) { np.FixedDifficulty = true }},
-		{"reward", func(np *NetParams) { np.Reward = 2 }},
-		{"max block size", func(np *NetParams) { np.MaxBlockSize = 1 << 19 }},
-		{"max block transactions", func(np *NetParams) { np.MaxBlockTxs = 1000 }},
+		{"name", func(np *chain.NetParams) { np.Name = "testnet" }},
+		{"target block time", func(np *chain.NetParams) { np.TargetBlockTime = 5 * time.Second }},
+		{"half-life", func(np *chain.NetParams) { np.HalfLife = 11 * time.Minute }},
+		{"initial target", func(np *chain.NetParams) { np.InitialTarget = chain.MustCompact(chain.ZeroBitsTarget(17)) }},
+		{"max target", func(np *chain.NetParams) { np.MaxTarget = chain.MustCompact(chain.ZeroBitsTarget(12)) }},
+		{"fixed difficulty", func(np *chain.NetParams) { np.FixedDifficulty = true }},
+		{"reward", func(np *chain.NetParams) { np.Reward = 2 }},
+		{"max block size", func(np *chain.NetParams) { np.MaxBlockSize = 1 << 19 }},
+		{"max block transactions", func(np *chain.NetParams) { np.MaxBlockTxs = 1000 }},
 	} {
 		np := base
 		tt.change(&np)
@@ -145,16 +151,16 @@ type netParamsVectors struct {
 
 func TestNetParamsVectors(t *testing.T) {
 	var v netParamsVectors
-	readVectors(t, "netparams.json", &v)
+	chaintest.ReadVectors(t, "netparams.json", &v)
 	if len(v.Valid) == 0 || len(v.Invalid) == 0 {
 		t.Fatal("netparams.json has no cases")
 	}
 	for _, c := range v.Valid {
 		p := c.Params
-		np := NetParams{
+		np := chain.NetParams{
 			Name: p.Name, TargetBlockTime: time.Duration(p.TargetBlockTimeUS) * time.Microsecond,
-			HalfLife: time.Duration(p.HalfLifeUS) * time.Microsecond, InitialTarget: parseCompact(t, p.InitialTarget),
-			MaxTarget: parseCompact(t, p.MaxTarget), FixedDifficulty: p.FixedDifficulty, Reward: p.Reward,
+			HalfLife: time.Duration(p.HalfLifeUS) * time.Microsecond, InitialTarget: chaintest.ParseCompact(t, p.InitialTarget),
+			MaxTarget: chaintest.ParseCompact(t, p.MaxTarget), FixedDifficulty: p.FixedDifficulty, Reward: p.Reward,
 			MaxBlockSize: p.MaxBlockSize, MaxBlockTxs: p.MaxBlockTxs, Ledger: p.Ledger,
 		}
 		enc, err := np.AppendBinary(nil)
@@ -165,7 +171,7 @@ func TestNetParamsVectors(t *testing.T) {
 			t.Errorf("%s: commitment %s, %v, want %s", c.Description, h, err, c.Commitment)
 		}
 		raw, _ := hex.DecodeString(c.Encoding)
-		if got, err := DecodeNetParams(raw); err != nil || got != np {
+		if got, err := chain.DecodeNetParams(raw); err != nil || got != np {
 			t.Errorf("%s: decoded %+v, %v, want %+v", c.Description, got, err, np)
 		}
 	}
@@ -174,19 +180,19 @@ func TestNetParamsVectors(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.Description, err)
 		}
-		if np, err := DecodeNetParams(raw); err == nil {
+		if np, err := chain.DecodeNetParams(raw); err == nil {
 			t.Errorf("%s: decoded as %+v, want an error", c.Description, np)
 		}
 	}
 }
 
 func FuzzNetParamsDecode(f *testing.F) {
-	np := ProposedNetParams(DefaultNetwork)
+	np := chain.ProposedNetParams(chain.DefaultNetwork)
 	enc, _ := np.AppendBinary(nil)
 	f.Add(enc)
-	f.Add([]byte(netParamsMagic))
+	f.Add([]byte(chain.NetParamsMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		np, err := DecodeNetParams(data)
+		np, err := chain.DecodeNetParams(data)
 		if err != nil {
 			return
 		}

@@ -224,11 +224,11 @@ func (np *NetParams) FutureLimit() time.Duration { return FutureLimit(np.TargetB
 // timestamp can run ahead of time.
 func (np *NetParams) CheckTimestamp(ts, median Timestamp, now time.Time) error {
 	if ts < median {
-		return ruleErrorf(ErrTimeTooOld, "timestamp %s is before the median %s of the last %d blocks", ts, median, MedianTimeBlocks)
+		return RuleErrorf(ErrTimeTooOld, "timestamp %s is before the median %s of the last %d blocks", ts, median, MedianTimeBlocks)
 	}
 	limit := np.FutureLimit()
 	if ts > TimestampOf(now.Add(limit)) {
-		return ruleErrorf(ErrTimeTooNew, "timestamp %s is more than %s ahead of the local clock", ts, limit)
+		return RuleErrorf(ErrTimeTooNew, "timestamp %s is more than %s ahead of the local clock", ts, limit)
 	}
 	return nil
 }

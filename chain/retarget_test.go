@@ -1,4 +1,4 @@
-package chain
+package chain_test
 
 import (
 	"bufio"
@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 )
 
 // asertRun is one published aserti3-2d vector file: an anchor and the
@@ -21,14 +24,14 @@ type asertRun struct {
 	name         string
 	anchorHeight uint64
 	anchorTime   int64 // the anchor's parent's timestamp
-	anchorBits   Compact
+	anchorBits   chain.Compact
 	cases        []asertCase
 }
 
 type asertCase struct {
 	height uint64
 	time   int64
-	bits   Compact
+	bits   chain.Compact
 }
 
 func readASERTRun(t *testing.T, path string) asertRun {
@@ -62,7 +65,7 @@ func readASERTRun(t *testing.T, path string) asertRun {
 			if err := errors.Join(err1, err2, err3); err != nil {
 				t.Fatalf("%s: line %q: %v", path, line, err)
 			}
-			run.cases = append(run.cases, asertCase{h, tm, Compact(bits)})
+			run.cases = append(run.cases, asertCase{h, tm, chain.Compact(bits)})
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -81,7 +84,7 @@ func readASERTRun(t *testing.T, path string) asertRun {
 	if err := errors.Join(errs[:]...); err != nil {
 		t.Fatalf("%s: header %v: %v", path, header, err)
 	}
-	run.anchorBits = Compact(bits)
+	run.anchorBits = chain.Compact(bits)
 	if n, _ := strconv.Atoi(header["iterations"]); n != len(run.cases) || n == 0 {
 		t.Fatalf("%s: %d cases, header says %q iterations", path, len(run.cases), header["iterations"])
 	}
@@ -105,11 +108,11 @@ func TestASERTPublishedVectors(t *testing.T) {
 			t.Fatalf("%s: anchor: %v", run.name, err)
 		}
 		for i, c := range run.cases {
-			got, err := ASERT(anchor, c.time-run.anchorTime, int64(c.height-run.anchorHeight), spacing, halfLife, powLimit)
+			got, err := chain.ASERT(anchor, c.time-run.anchorTime, int64(c.height-run.anchorHeight), spacing, halfLife, powLimit)
 			if err != nil {
 				t.Fatalf("%s case %d: %v", run.name, i+1, err)
 			}
-			if bits := MustCompact(got); bits != c.bits {
+			if bits := chain.MustCompact(got); bits != c.bits {
 				t.Fatalf("%s case %d (height %d, time %d): %s, want %s", run.name, i+1, c.height, c.time, bits, c.bits)
 			}
 			total++
@@ -128,12 +131,12 @@ func TestASERTInputs(t *testing.T) {
 	}{
 		{"zero anchor", big.NewInt(0), maxT, 0, 0, 1, 1},
 		{"anchor above max", new(big.Int).Add(maxT, one), maxT, 0, 0, 1, 1},
-		{"max of 2^256", one, two256, 0, 0, 1, 1},
+		{"max of 2^256", one, chain.Two256, 0, 0, 1, 1},
 		{"negative height", one, maxT, 0, -1, 1, 1},
 		{"zero spacing", one, maxT, 0, 0, 0, 1},
 		{"zero half-life", one, maxT, 0, 0, 1, 0},
 	} {
-		if _, err := ASERT(tt.anchor, tt.timeDiff, tt.heightDiff, tt.spacing, tt.hl, tt.max); !errors.Is(err, ErrRetarget) {
+		if _, err := chain.ASERT(tt.anchor, tt.timeDiff, tt.heightDiff, tt.spacing, tt.hl, tt.max); !errors.Is(err, chain.ErrRetarget) {
 			t.Errorf("%s: error %v, want ErrRetarget", tt.name, err)
 		}
 	}
@@ -147,7 +150,7 @@ func TestASERTInputs(t *testing.T) {
 		{0, math.MaxInt64, one},
 		{math.MaxInt64, math.MaxInt64, big.NewInt(12345 / 2)}, // exponent exactly -1
 	} {
-		got, err := ASERT(big.NewInt(12345), tt.timeDiff, tt.heightDiff, 1, 1, maxT)
+		got, err := chain.ASERT(big.NewInt(12345), tt.timeDiff, tt.heightDiff, 1, 1, maxT)
 		if err != nil || got.Cmp(tt.want) != 0 {
 			t.Errorf("ASERT(time %d, height %d) = %v, %v, want %v", tt.timeDiff, tt.heightDiff, got, err, tt.want)
 		}
@@ -159,14 +162,14 @@ func TestASERTMatchesExponential(t *testing.T) {
 	// truncation of small targets of anchor · 2^((timeDiff - spacing·(h+1))/halfLife),
 	// also for targets above BCHN's 2^224 bound.
 	rng := rand.New(rand.NewPCG(7, 8))
-	maxT := new(big.Int).Set(maxUint256)
+	maxT := new(big.Int).Set(chain.MaxUint256)
 	for i := 0; i < 3000; i++ {
 		anchor := new(big.Int).Lsh(big.NewInt(1+rng.Int64N(1<<40)), uint(100+rng.IntN(100)))
 		spacing := 1 + rng.Int64N(1_000_000)
 		halfLife := spacing * (10 + rng.Int64N(1000))
 		heightDiff := rng.Int64N(1000)
 		timeDiff := spacing*(heightDiff+1) + rng.Int64N(8*halfLife) - 4*halfLife
-		got, err := ASERT(anchor, timeDiff, heightDiff, spacing, halfLife, maxT)
+		got, err := chain.ASERT(anchor, timeDiff, heightDiff, spacing, halfLife, maxT)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,13 +185,13 @@ func TestASERTMatchesExponential(t *testing.T) {
 
 // testNet returns a retargeting network with a 1 s block time and a
 // 60 s half-life, starting at the target of 20 leading zero bits.
-func testNet(t testing.TB) *NetParams {
+func testNet(t testing.TB) *chain.NetParams {
 	t.Helper()
-	np := ProposedNetParams("retarget-test")
+	np := chain.ProposedNetParams("retarget-test")
 	np.TargetBlockTime = time.Second
 	np.HalfLife = time.Minute
-	np.InitialTarget = MustCompact(ZeroBitsTarget(20))
-	np.MaxTarget = MustCompact(ZeroBitsTarget(8))
+	np.InitialTarget = chain.MustCompact(chain.ZeroBitsTarget(20))
+	np.MaxTarget = chain.MustCompact(chain.ZeroBitsTarget(8))
 	if err := np.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -200,12 +203,12 @@ func TestRetargetFreshNetworkStartsAtInitialTarget(t *testing.T) {
 	// mines its first blocks at the initial target, and a steady chain at
 	// the target block time stays there.
 	np := testNet(t)
-	start := GenesisTimestamp + Timestamp(2*365*24*time.Hour/time.Microsecond)
-	times := []Timestamp{GenesisTimestamp}
-	marks := []Timestamp{GenesisTimestamp}
-	bits := []Compact{np.InitialTarget}
+	start := chain.GenesisTimestamp + chain.Timestamp(2*365*24*time.Hour/time.Microsecond)
+	times := []chain.Timestamp{chain.GenesisTimestamp}
+	marks := []chain.Timestamp{chain.GenesisTimestamp}
+	bits := []chain.Compact{np.InitialTarget}
 	for i := 1; i < 50; i++ {
-		ts := start + Timestamp(int64(i)*np.TargetBlockTime.Microseconds())
+		ts := start + chain.Timestamp(int64(i)*np.TargetBlockTime.Microseconds())
 		next, err := np.NextTarget(uint64(i), bits[i-1], times[i-1], grandMark(marks, i))
 		if err != nil {
 			t.Fatal(err)
@@ -214,13 +217,13 @@ func TestRetargetFreshNetworkStartsAtInitialTarget(t *testing.T) {
 			t.Fatalf("block %d at the target block time requires %s, want the initial %s", i+1, next, np.InitialTarget)
 		}
 		times, bits = append(times, ts), append(bits, next)
-		marks = append(marks, TimeMark(marks[i-1], ts))
+		marks = append(marks, chain.TimeMark(marks[i-1], ts))
 	}
 }
 
 // grandMark returns the grandparent's time mark for the block after
 // position i-1 of marks (positions are indices - 1).
-func grandMark(marks []Timestamp, i int) Timestamp {
+func grandMark(marks []chain.Timestamp, i int) chain.Timestamp {
 	if i < 2 {
 		return 0
 	}
@@ -242,7 +245,7 @@ func TestRetargetStepIsBounded(t *testing.T) {
 	// timestamp before the mark counts as an instant block.
 	np := testNet(t)
 	T := np.TargetBlockTime.Microseconds()
-	parent := MustCompact(ZeroBitsTarget(24))
+	parent := chain.MustCompact(chain.ZeroBitsTarget(24))
 	pt, _ := parent.Target()
 	for _, tt := range []struct {
 		name  string
@@ -256,7 +259,7 @@ func TestRetargetStepIsBounded(t *testing.T) {
 		{"two years", 2 * 365 * 86400 * T, 5.0 / 60},
 		{"before the mark", -59 * T, -1.0 / 60},
 	} {
-		got, err := np.NextTarget(10, parent, Timestamp(1e15+tt.solve), 1e15)
+		got, err := np.NextTarget(10, parent, chain.Timestamp(1e15+tt.solve), 1e15)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,17 +271,17 @@ func TestRetargetStepIsBounded(t *testing.T) {
 	}
 	// The clamps: the maximum target after a long silence, the hardest
 	// target after an instant block.
-	if got, err := np.NextTarget(10, np.MaxTarget, 1e15+Timestamp(1e12), 1e15); err != nil || got != np.MaxTarget {
+	if got, err := np.NextTarget(10, np.MaxTarget, 1e15+chain.Timestamp(1e12), 1e15); err != nil || got != np.MaxTarget {
 		t.Errorf("at the maximum target after a long solve: %s, %v, want %s", got, err, np.MaxTarget)
 	}
-	if got, err := np.NextTarget(10, MustCompact(big.NewInt(MinTarget)), 1e15, 1e15); err != nil || got != MustCompact(big.NewInt(MinTarget)) {
-		t.Errorf("at the hardest target after an instant block: %s, %v, want %s", got, err, MustCompact(big.NewInt(MinTarget)))
+	if got, err := np.NextTarget(10, chain.MustCompact(big.NewInt(chain.MinTarget)), 1e15, 1e15); err != nil || got != chain.MustCompact(big.NewInt(chain.MinTarget)) {
+		t.Errorf("at the hardest target after an instant block: %s, %v, want %s", got, err, chain.MustCompact(big.NewInt(chain.MinTarget)))
 	}
 	// Errors: a parent target that is not a valid compact, parent index 0.
-	if _, err := np.NextTarget(10, 0x04923456, 2, 1); !errors.Is(err, ErrRetarget) {
+	if _, err := np.NextTarget(10, 0x04923456, 2, 1); !errors.Is(err, chain.ErrRetarget) {
 		t.Errorf("negative parent target: %v", err)
 	}
-	if _, err := np.NextTarget(0, parent, 2, 1); !errors.Is(err, ErrRetarget) {
+	if _, err := np.NextTarget(0, parent, 2, 1); !errors.Is(err, chain.ErrRetarget) {
 		t.Errorf("parent index 0: %v", err)
 	}
 }
@@ -291,29 +294,29 @@ func TestRetargetTimestampRules(t *testing.T) {
 	for _, tt := range []struct {
 		block, want time.Duration
 	}{
-		{time.Millisecond, MinFutureLimit},
+		{time.Millisecond, chain.MinFutureLimit},
 		{10 * time.Second, 50 * time.Second},
-		{time.Hour, MaxFutureDrift},
+		{time.Hour, chain.MaxFutureDrift},
 	} {
-		if got := FutureLimit(tt.block); got != tt.want {
+		if got := chain.FutureLimit(tt.block); got != tt.want {
 			t.Errorf("FutureLimit(%s) = %s, want %s", tt.block, got, tt.want)
 		}
 	}
 	now := time.Unix(1_800_000_000, 0)
-	median := TimestampOf(now.Add(-3 * time.Second))
+	median := chain.TimestampOf(now.Add(-3 * time.Second))
 	for _, tt := range []struct {
 		name string
-		ts   Timestamp
+		ts   chain.Timestamp
 		want error
 	}{
 		{"at the median", median, nil},
-		{"now", TimestampOf(now), nil},
-		{"at the future limit", TimestampOf(now.Add(5 * time.Second)), nil},
-		{"before the median", median - 1, ErrTimeTooOld},
-		{"past the future limit", TimestampOf(now.Add(5*time.Second)) + 1, ErrTimeTooNew},
+		{"now", chain.TimestampOf(now), nil},
+		{"at the future limit", chain.TimestampOf(now.Add(5 * time.Second)), nil},
+		{"before the median", median - 1, chain.ErrTimeTooOld},
+		{"past the future limit", chain.TimestampOf(now.Add(5*time.Second)) + 1, chain.ErrTimeTooNew},
 	} {
 		err := np.CheckTimestamp(tt.ts, median, now)
-		if (tt.want == nil) != (err == nil) || (tt.want != nil && !errors.Is(err, tt.want)) || (err != nil && !IsRuleError(err)) {
+		if (tt.want == nil) != (err == nil) || (tt.want != nil && !errors.Is(err, tt.want)) || (err != nil && !chain.IsRuleError(err)) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
 		}
 	}
@@ -327,31 +330,31 @@ func TestRetargetTimestampRules(t *testing.T) {
 // against CheckTimestamp.
 type retargetSim struct {
 	t   testing.TB
-	np  *NetParams
+	np  *chain.NetParams
 	rng *rand.Rand
 	now float64 // simulated clock, µs since the Unix epoch
 	// rate returns the hash rate (hashes per µs) at now and until when it
 	// holds.
 	rate  func(now float64) (rate, until float64)
-	times []Timestamp
-	marks []Timestamp
-	bits  []Compact
+	times []chain.Timestamp
+	marks []chain.Timestamp
+	bits  []chain.Compact
 	found []float64 // when each block was found
 	// stamp chooses a block's timestamp from the clock and the median;
 	// nil means honest: the clock, or the median if that is later.
-	stamp func(i int, now, median Timestamp) Timestamp
+	stamp func(i int, now, median chain.Timestamp) chain.Timestamp
 	max   *big.Int
 }
 
-func newRetargetSim(t testing.TB, np *NetParams, seed uint64, start float64, rate func(float64) (float64, float64)) *retargetSim {
+func newRetargetSim(t testing.TB, np *chain.NetParams, seed uint64, start float64, rate func(float64) (float64, float64)) *retargetSim {
 	maxT, err := np.MaxTarget.Target()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &retargetSim{
 		t: t, np: np, rng: rand.New(rand.NewPCG(seed, 0x5eed)), now: start, rate: rate,
-		times: []Timestamp{GenesisTimestamp}, marks: []Timestamp{GenesisTimestamp},
-		bits: []Compact{np.InitialTarget}, found: []float64{start}, max: maxT,
+		times: []chain.Timestamp{chain.GenesisTimestamp}, marks: []chain.Timestamp{chain.GenesisTimestamp},
+		bits: []chain.Compact{np.InitialTarget}, found: []float64{start}, max: maxT,
 	}
 }
 
@@ -362,16 +365,16 @@ func steady(r float64) func(float64) (float64, float64) {
 
 // hashRateFor returns the hash rate (hashes per µs) at which blocks of
 // target c come at the target block time.
-func hashRateFor(np *NetParams, c Compact) float64 {
+func hashRateFor(np *chain.NetParams, c chain.Compact) float64 {
 	w, _ := c.Work()
 	wf, _ := new(big.Float).SetInt(w).Float64()
 	return wf / float64(np.TargetBlockTime.Microseconds())
 }
 
-func (s *retargetSim) median() Timestamp {
+func (s *retargetSim) median() chain.Timestamp {
 	n := len(s.times)
-	window := append([]Timestamp(nil), s.times[max(0, n-MedianTimeBlocks):]...)
-	return MedianTime(window)
+	window := append([]chain.Timestamp(nil), s.times[max(0, n-chain.MedianTimeBlocks):]...)
+	return chain.MedianTime(window)
 }
 
 // mine adds one block.
@@ -386,10 +389,10 @@ func (s *retargetSim) mine() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if target.Cmp(big.NewInt(MinTarget)) < 0 || target.Cmp(s.max) > 0 {
+	if target.Cmp(big.NewInt(chain.MinTarget)) < 0 || target.Cmp(s.max) > 0 {
 		s.t.Fatalf("block %d: target %#x outside [1, %#x]", n+1, target, s.max)
 	}
-	w, _ := new(big.Float).SetInt(TargetWork(target)).Float64()
+	w, _ := new(big.Float).SetInt(chain.TargetWork(target)).Float64()
 	need := s.rng.ExpFloat64() * w // hashes
 	for {
 		r, until := s.rate(s.now)
@@ -400,7 +403,7 @@ func (s *retargetSim) mine() {
 		need -= r * (until - s.now)
 		s.now = until
 	}
-	clock, median := Timestamp(s.now), s.median()
+	clock, median := chain.Timestamp(s.now), s.median()
 	ts := max(clock, median)
 	if s.stamp != nil {
 		ts = s.stamp(n+1, clock, median)
@@ -409,7 +412,7 @@ func (s *retargetSim) mine() {
 		s.t.Fatalf("block %d: the simulation broke a timestamp rule: %v", n+1, err)
 	}
 	s.times, s.bits, s.found = append(s.times, ts), append(s.bits, bits), append(s.found, s.now)
-	s.marks = append(s.marks, TimeMark(s.marks[n-1], ts))
+	s.marks = append(s.marks, chain.TimeMark(s.marks[n-1], ts))
 }
 
 // mineUntil mines until the clock passes end and returns the number of
@@ -452,7 +455,7 @@ func (s *retargetSim) errorAt(at, r float64) float64 {
 }
 
 // simStart is a network started two years after its genesis.
-const simStart = float64(GenesisTimestamp) + 2*365*86400e6
+const simStart = float64(chain.GenesisTimestamp) + 2*365*86400e6
 
 func TestRetargetSteadyHashRate(t *testing.T) {
 	// At a constant hash rate the mean interval is the target block time
@@ -546,7 +549,7 @@ func TestRetargetSettlesAfterTenfoldStep(t *testing.T) {
 // their last common height: how many blocks the timestamps made easier
 // than the schedule intends. (Counting blocks at a fixed time instead
 // would add the luck of the blocks in that window.)
-func scheduleLead(t *testing.T, np *NetParams, seed uint64, halfLives float64, stamp func(i int, clock, median Timestamp) Timestamp) (lead float64, attacked *retargetSim) {
+func scheduleLead(t *testing.T, np *chain.NetParams, seed uint64, halfLives float64, stamp func(i int, clock, median chain.Timestamp) chain.Timestamp) (lead float64, attacked *retargetSim) {
 	t.Helper()
 	rate := steady(hashRateFor(np, np.InitialTarget))
 	end := simStart + halfLives*float64(np.HalfLife.Microseconds())
@@ -578,15 +581,15 @@ func TestRetargetOldTimestampsAtTheStart(t *testing.T) {
 	worst := 0.0
 	for _, early := range []int{2, 3, 12, 50} {
 		for seed := uint64(1); seed <= 10; seed++ {
-			lead, _ := scheduleLead(t, np, seed, 30, func(i int, clock, median Timestamp) Timestamp {
+			lead, _ := scheduleLead(t, np, seed, 30, func(i int, clock, median chain.Timestamp) chain.Timestamp {
 				if i <= early {
 					return median
 				}
 				return max(clock, median)
 			})
 			worst = max(worst, lead)
-			if lead > MaxSolveTimeBlocks+0.5 {
-				t.Errorf("blocks 2..%d at the oldest timestamps, seed %d: %.2f blocks ahead of the honest chain, want at most %g", early, seed, lead, MaxSolveTimeBlocks+0.5)
+			if lead > chain.MaxSolveTimeBlocks+0.5 {
+				t.Errorf("blocks 2..%d at the oldest timestamps, seed %d: %.2f blocks ahead of the honest chain, want at most %g", early, seed, lead, chain.MaxSolveTimeBlocks+0.5)
 			}
 		}
 	}
@@ -598,11 +601,11 @@ func TestRetargetFutureTimestamps(t *testing.T) {
 	// rules allow. The chain gets ahead of the schedule by about the
 	// future limit, once: the lead does not grow with time.
 	np := testNet(t)
-	limit := Timestamp(np.FutureLimit().Microseconds())
-	const bound = FutureLimitBlocks + 1
+	limit := chain.Timestamp(np.FutureLimit().Microseconds())
+	const bound = chain.FutureLimitBlocks + 1
 	worst := 0.0
 	for seed := uint64(1); seed <= 10; seed++ {
-		stamp := func(i int, clock, median Timestamp) Timestamp {
+		stamp := func(i int, clock, median chain.Timestamp) chain.Timestamp {
 			if i%3 == 0 {
 				return clock + limit
 			}
@@ -629,8 +632,8 @@ func TestRetargetTimewarp(t *testing.T) {
 	// timewarp needs in Bitcoin) it can only be slower: honest blocks
 	// three intervals apart now and then count for more than the cap.
 	np := testNet(t)
-	limit := Timestamp(np.FutureLimit().Microseconds())
-	const bound = FutureLimitBlocks + 1
+	limit := chain.Timestamp(np.FutureLimit().Microseconds())
+	const bound = chain.FutureLimitBlocks + 1
 	for _, tt := range []struct {
 		name      string
 		attacker  func(i int) bool
@@ -643,7 +646,7 @@ func TestRetargetTimewarp(t *testing.T) {
 	} {
 		for _, jumpEvery := range []int{2, 5, 20} {
 			for seed := uint64(1); seed <= 5; seed++ {
-				lead, s := scheduleLead(t, np, seed, 100, func(i int, clock, median Timestamp) Timestamp {
+				lead, s := scheduleLead(t, np, seed, 100, func(i int, clock, median chain.Timestamp) chain.Timestamp {
 					switch {
 					case !tt.attacker(i):
 						return max(clock, median)
@@ -679,10 +682,10 @@ func TestRetargetTargetStaysInRange(t *testing.T) {
 		{"max target far above", 24, 4},
 		{"small targets", 220, 200},
 	} {
-		reached := map[string]Compact{"max target = initial": MustCompact(ZeroBitsTarget(20))}[tt.name]
+		reached := map[string]chain.Compact{"max target = initial": chain.MustCompact(chain.ZeroBitsTarget(20))}[tt.name]
 		np := testNet(t)
-		np.InitialTarget = MustCompact(ZeroBitsTarget(tt.initial))
-		np.MaxTarget = MustCompact(ZeroBitsTarget(tt.maxT))
+		np.InitialTarget = chain.MustCompact(chain.ZeroBitsTarget(tt.initial))
+		np.MaxTarget = chain.MustCompact(chain.ZeroBitsTarget(tt.maxT))
 		if err := np.Validate(); err != nil {
 			t.Fatal(err)
 		}
@@ -698,9 +701,9 @@ func TestRetargetTargetStaysInRange(t *testing.T) {
 			return r0 * factor, next
 		}
 		s := newRetargetSim(t, np, 11, simStart, rate)
-		limit := Timestamp(np.FutureLimit().Microseconds())
-		s.stamp = func(i int, clock, median Timestamp) Timestamp {
-			return median + Timestamp(rng.Int64N(int64(clock+limit-median)+1))
+		limit := chain.Timestamp(np.FutureLimit().Microseconds())
+		s.stamp = func(i int, clock, median chain.Timestamp) chain.Timestamp {
+			return median + chain.Timestamp(rng.Int64N(int64(clock+limit-median)+1))
 		}
 		for len(s.bits) < 5000 {
 			s.mine()
@@ -721,20 +724,20 @@ func TestRetargetTargetStaysInRange(t *testing.T) {
 		}
 	}
 	// The hardest bound: ASERT from target 1 with blocks far too fast.
-	got, err := ASERT(big.NewInt(1), 0, 1000, 600, 6000, maxUint256)
-	if err != nil || got.Cmp(big.NewInt(MinTarget)) != 0 {
+	got, err := chain.ASERT(big.NewInt(1), 0, 1000, 600, 6000, chain.MaxUint256)
+	if err != nil || got.Cmp(big.NewInt(chain.MinTarget)) != 0 {
 		t.Errorf("ASERT below the hardest target: %v, %v, want 1", got, err)
 	}
 	// And for random inputs.
 	rng := rand.New(rand.NewPCG(12, 13))
 	for i := 0; i < 20000; i++ {
-		maxT := new(big.Int).Rsh(maxUint256, uint(rng.IntN(256)))
+		maxT := new(big.Int).Rsh(chain.MaxUint256, uint(rng.IntN(256)))
 		anchor := new(big.Int).Rsh(maxT, uint(rng.IntN(maxT.BitLen()+1)))
 		anchor.Add(anchor, big.NewInt(1))
 		if anchor.Cmp(maxT) > 0 {
 			anchor.Set(maxT)
 		}
-		got, err := ASERT(anchor, rng.Int64()-rng.Int64(), rng.Int64N(1<<40), 1+rng.Int64N(1<<20), 1+rng.Int64N(1<<30), maxT)
+		got, err := chain.ASERT(anchor, rng.Int64()-rng.Int64(), rng.Int64N(1<<40), 1+rng.Int64N(1<<20), 1+rng.Int64N(1<<30), maxT)
 		if err != nil || got.Sign() <= 0 || got.Cmp(maxT) > 0 {
 			t.Fatalf("ASERT = %v, %v: outside [1, %#x]", got, err, maxT)
 		}
@@ -773,17 +776,17 @@ type retargetVectors struct {
 
 func TestRetargetVectors(t *testing.T) {
 	var v retargetVectors
-	readVectors(t, "retarget.json", &v)
+	chaintest.ReadVectors(t, "retarget.json", &v)
 	if len(v.Networks) == 0 || len(v.Chains) == 0 || len(v.ASERT) == 0 {
 		t.Fatal("retarget.json has no cases")
 	}
-	nets := map[string]*NetParams{}
+	nets := map[string]*chain.NetParams{}
 	for _, n := range v.Networks {
-		np := ProposedNetParams(n.Name)
+		np := chain.ProposedNetParams(n.Name)
 		np.TargetBlockTime = time.Duration(n.TargetBlockTimeUS) * time.Microsecond
 		np.HalfLife = time.Duration(n.HalfLifeUS) * time.Microsecond
-		np.InitialTarget = parseCompact(t, n.InitialTarget)
-		np.MaxTarget = parseCompact(t, n.MaxTarget)
+		np.InitialTarget = chaintest.ParseCompact(t, n.InitialTarget)
+		np.MaxTarget = chaintest.ParseCompact(t, n.MaxTarget)
 		np.FixedDifficulty = n.FixedDifficulty
 		if err := np.Validate(); err != nil {
 			t.Fatalf("network %s: %v", n.Name, err)
@@ -796,26 +799,26 @@ func TestRetargetVectors(t *testing.T) {
 		if np == nil || len(c.Blocks) < 2 {
 			t.Fatalf("chain %q: network %q unknown or no blocks", c.Description, c.Network)
 		}
-		if got := parseCompact(t, c.Blocks[0].Target); got != np.InitialTarget {
+		if got := chaintest.ParseCompact(t, c.Blocks[0].Target); got != np.InitialTarget {
 			t.Fatalf("chain %q: genesis target %s, want the initial %s", c.Description, got, np.InitialTarget)
 		}
-		marks := []Timestamp{Timestamp(c.Blocks[0].Timestamp)}
+		marks := []chain.Timestamp{chain.Timestamp(c.Blocks[0].Timestamp)}
 		for i := 1; i < len(c.Blocks); i++ {
 			b, parent := c.Blocks[i], c.Blocks[i-1]
-			got, err := np.NextTarget(uint64(i), parseCompact(t, parent.Target), Timestamp(parent.Timestamp), grandMark(marks, i))
+			got, err := np.NextTarget(uint64(i), chaintest.ParseCompact(t, parent.Target), chain.Timestamp(parent.Timestamp), grandMark(marks, i))
 			if err != nil {
 				t.Fatalf("chain %q block %d: %v", c.Description, i+1, err)
 			}
-			if want := parseCompact(t, b.Target); got != want {
+			if want := chaintest.ParseCompact(t, b.Target); got != want {
 				t.Fatalf("chain %q block %d: target %s, want %s", c.Description, i+1, got, want)
 			}
-			marks = append(marks, TimeMark(marks[i-1], Timestamp(b.Timestamp)))
+			marks = append(marks, chain.TimeMark(marks[i-1], chain.Timestamp(b.Timestamp)))
 			blocks++
 		}
 	}
 	for i, c := range v.ASERT {
-		got, err := ASERT(bigHex(t, c.AnchorTarget), c.TimeDiff, c.HeightDiff, c.Spacing, c.HalfLife, bigHex(t, c.MaxTarget))
-		if err != nil || got.Cmp(bigHex(t, c.Target)) != 0 || MustCompact(got) != parseCompact(t, c.Compact) {
+		got, err := chain.ASERT(bigHex(t, c.AnchorTarget), c.TimeDiff, c.HeightDiff, c.Spacing, c.HalfLife, bigHex(t, c.MaxTarget))
+		if err != nil || got.Cmp(bigHex(t, c.Target)) != 0 || chain.MustCompact(got) != chaintest.ParseCompact(t, c.Compact) {
 			t.Errorf("asert case %d: %#x, %v, want %s (%s)", i, got, err, c.Target, c.Compact)
 		}
 	}
@@ -827,8 +830,8 @@ func TestRetargetWorkedExample(t *testing.T) {
 	np := testNet(t)
 	np.MaxTarget = 0x2000ffff
 	for _, tt := range []struct {
-		solve Timestamp
-		want  Compact
+		solve chain.Timestamp
+		want  chain.Compact
 	}{{1_500_000, 0x1e1017ce}, {0, 0x1e0fd117}} {
 		got, err := np.NextTarget(5, 0x1e0fffff, 1e15+tt.solve, 1e15)
 		if err != nil || got != tt.want {
@@ -839,9 +842,9 @@ func TestRetargetWorkedExample(t *testing.T) {
 
 func BenchmarkRetargetNextTarget(b *testing.B) {
 	np := testNet(b)
-	parent := MustCompact(ZeroBitsTarget(30))
+	parent := chain.MustCompact(chain.ZeroBitsTarget(30))
 	for i := 0; b.Loop(); i++ {
-		if _, err := np.NextTarget(10, parent, Timestamp(1e15+int64(i%3_000_000)), 1e15); err != nil {
+		if _, err := np.NextTarget(10, parent, chain.Timestamp(1e15+int64(i%3_000_000)), 1e15); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -897,18 +900,18 @@ func TestRetargetTenfoldStepCostsBlocks(t *testing.T) {
 }
 
 func ExampleNetParams_NextTarget() {
-	np := ProposedNetParams("example")
+	np := chain.ProposedNetParams("example")
 	np.TargetBlockTime, np.HalfLife = time.Second, time.Minute
 	np.InitialTarget, np.MaxTarget = 0x1e0fffff, 0x2000ffff
 
 	// The genesis carries the initial target, and so does its child.
 	genesis := np.InitialTarget
-	child, _ := np.NextTarget(1, genesis, GenesisTimestamp, 0)
+	child, _ := np.NextTarget(1, genesis, chain.GenesisTimestamp, 0)
 	fmt.Println(child)
 
 	// A block whose parent came 1.5 s after the chain's latest timestamp
 	// before it, and one whose parent came instantly.
-	parentTime := Timestamp(1_800_000_000_000_000)
+	parentTime := chain.Timestamp(1_800_000_000_000_000)
 	slow, _ := np.NextTarget(5, 0x1e0fffff, parentTime+1_500_000, parentTime)
 	fast, _ := np.NextTarget(5, 0x1e0fffff, parentTime, parentTime)
 	fmt.Println(slow, fast)

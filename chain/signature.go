@@ -5,9 +5,6 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 )
@@ -106,7 +103,7 @@ func SignTransaction(key crypto.PrivKey, recipient string, amount, nonce uint64,
 		return Transaction{}, err
 	}
 	if _, err := PublicKeyOf(recipient); err != nil {
-		return Transaction{}, ruleErrorf(ErrBadTransaction, "recipient %q: %v", recipient, err)
+		return Transaction{}, RuleErrorf(ErrBadTransaction, "recipient %q: %v", recipient, err)
 	}
 	if err := tx.Sign(key, genesis); err != nil {
 		return Transaction{}, err
@@ -135,18 +132,18 @@ func SignTransaction(key crypto.PrivKey, recipient string, amount, nonce uint64,
 // and libsodium's crypto_sign_verify_detached.
 func VerifySignature(pub ed25519.PublicKey, msg []byte, sig Signature) error {
 	if len(pub) != ed25519.PublicKeySize {
-		return ruleErrorf(ErrBadSignature, "public key of %d bytes", len(pub))
+		return RuleErrorf(ErrBadSignature, "public key of %d bytes", len(pub))
 	}
 	if !canonicalY(pub) {
-		return ruleErrorf(ErrBadSignature, "public key is not canonically encoded")
+		return RuleErrorf(ErrBadSignature, "public key is not canonically encoded")
 	}
 	for i := range smallOrderKeys {
 		if bytes.Equal(pub, smallOrderKeys[i][:]) {
-			return ruleErrorf(ErrBadSignature, "public key is a point of small order")
+			return RuleErrorf(ErrBadSignature, "public key is a point of small order")
 		}
 	}
 	if !ed25519.Verify(pub, msg, sig[:]) {
-		return ruleErrorf(ErrBadSignature, "signature does not verify")
+		return RuleErrorf(ErrBadSignature, "signature does not verify")
 	}
 	return nil
 }
@@ -192,117 +189,15 @@ func hex32(s string) [32]byte {
 	return out
 }
 
-// verifyTx checks the signature of tx (which must be signed) on the network
-// of genesis: the sender's key is recovered from its address.
-func verifyTx(tx *Transaction, genesis Hash) error {
-	verifications.Add(1)
+// Verify checks the signature of tx (which must be signed) on the network of
+// genesis: the sender's key is recovered from its address.
+func (tx *Transaction) Verify(genesis Hash) error {
 	pub, err := PublicKeyOf(tx.Sender)
 	if err != nil {
-		return ruleErrorf(ErrBadTransaction, "sender %q: %v", tx.Sender, err)
+		return RuleErrorf(ErrBadTransaction, "sender %q: %v", tx.Sender, err)
 	}
 	if err := VerifySignature(pub, tx.SigningBytes(genesis), tx.Signature); err != nil {
-		return ruleErrorf(ErrBadSignature, "transaction %s: %v", tx.ID, err)
+		return RuleErrorf(ErrBadSignature, "transaction %s: %v", tx.ID, err)
 	}
 	return nil
 }
-
-// verifications counts the signatures verified, for tests.
-var verifications atomic.Int64
-
-// sigCache remembers the ids of transactions whose signature verified, so
-// that a transaction the pool admitted is not verified again when a block
-// holding it is validated. An id commits to every field and the signature,
-// and a chain has one genesis, so an id that verified once verifies always.
-// It holds at most size ids; the oldest go first.
-type sigCache struct {
-	mu   sync.Mutex
-	ids  map[Hash]struct{}
-	ring []Hash
-	next int
-}
-
-func newSigCache(size int) *sigCache {
-	return &sigCache{ids: make(map[Hash]struct{}, size), ring: make([]Hash, size)}
-}
-
-func (s *sigCache) has(id Hash) bool {
-	if s == nil {
-		return false
-	}
-	s.mu.Lock()
-	_, ok := s.ids[id]
-	s.mu.Unlock()
-	return ok
-}
-
-func (s *sigCache) add(id Hash) {
-	if s == nil || len(s.ring) == 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.ids[id]; ok {
-		return
-	}
-	old := s.ring[s.next]
-	if !old.IsZero() {
-		delete(s.ids, old)
-	}
-	s.ring[s.next] = id
-	s.ids[id] = struct{}{}
-	s.next = (s.next + 1) % len(s.ring)
-}
-
-func (s *sigCache) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.ids)
-}
-
-// checkSignatures verifies the signature of every transaction of b but the
-// reward, skipping those cache holds (cache may be nil), on up to
-// GOMAXPROCS cores. The error is that of the first invalid transaction in
-// block order.
-func (c *Chain) checkSignatures(b *Block, cache *sigCache) error {
-	var todo []int
-	for i := range b.Transactions {
-		if tx := &b.Transactions[i]; !tx.IsReward() && !cache.has(tx.ID) {
-			todo = append(todo, i)
-		}
-	}
-	workers := min(runtime.GOMAXPROCS(0), (len(todo)+verifyBatch-1)/verifyBatch)
-	if workers <= 1 {
-		for _, i := range todo {
-			if err := verifyTx(&b.Transactions[i], c.genesis.Hash); err != nil {
-				return ruleErrorf(ErrBadSignature, "transaction %d: %v", i, err)
-			}
-		}
-		return nil
-	}
-	errs := make([]error, len(todo))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= len(todo) {
-					return
-				}
-				errs[k] = verifyTx(&b.Transactions[todo[k]], c.genesis.Hash)
-			}
-		}()
-	}
-	wg.Wait()
-	for k, err := range errs {
-		if err != nil {
-			return ruleErrorf(ErrBadSignature, "transaction %d: %v", todo[k], err)
-		}
-	}
-	return nil
-}
-
-// verifyBatch is the fewest signatures worth a goroutine of their own.
-const verifyBatch = 32

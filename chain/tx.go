@@ -50,7 +50,7 @@ func NewTransaction(sender, recipient string, amount uint64) (Transaction, error
 		return Transaction{}, err
 	}
 	if tx.Sender == RewardSender {
-		return Transaction{}, ruleErrorf(ErrBadTransaction, "sender %q is reserved for mining rewards", RewardSender)
+		return Transaction{}, RuleErrorf(ErrBadTransaction, "sender %q is reserved for mining rewards", RewardSender)
 	}
 	tx.ID = tx.ComputeID()
 	return tx, nil
@@ -100,8 +100,8 @@ func (tx *Transaction) appendUnsigned(b []byte) []byte {
 
 func (tx *Transaction) unsignedSize() int { return 2 + len(tx.Sender) + 2 + len(tx.Recipient) + 16 }
 
-// encodedSize is the size of the canonical encoding of tx.
-func (tx *Transaction) encodedSize() int {
+// EncodedSize is the size of the canonical encoding of tx.
+func (tx *Transaction) EncodedSize() int {
 	if tx.IsSigned() {
 		return tx.unsignedSize() + SignatureSize
 	}
@@ -111,7 +111,7 @@ func (tx *Transaction) encodedSize() int {
 // ComputeID returns the SHA-256 of the canonical encoding of tx.
 func (tx *Transaction) ComputeID() Hash {
 	var buf [2*(2+MaxAddressLen) + 16 + SignatureSize]byte
-	if tx.encodedSize() > len(buf) {
+	if tx.EncodedSize() > len(buf) {
 		return sha256.Sum256(tx.appendCanonical(nil))
 	}
 	return sha256.Sum256(tx.appendCanonical(buf[:0]))
@@ -128,10 +128,10 @@ func (tx *Transaction) CheckFields() error {
 		return err
 	}
 	if tx.Amount == 0 {
-		return ruleErrorf(ErrBadTransaction, "amount must be a positive integer")
+		return RuleErrorf(ErrBadTransaction, "amount must be a positive integer")
 	}
 	if tx.Amount > MaxAmount {
-		return ruleErrorf(ErrBadTransaction, "amount %d exceeds the maximum %d", tx.Amount, uint64(MaxAmount))
+		return RuleErrorf(ErrBadTransaction, "amount %d exceeds the maximum %d", tx.Amount, uint64(MaxAmount))
 	}
 	return nil
 }
@@ -142,25 +142,43 @@ func (tx *Transaction) Check() error {
 		return err
 	}
 	if want := tx.ComputeID(); tx.ID != want {
-		return ruleErrorf(ErrBadTransaction, "transaction id %s does not match its contents (want %s)", tx.ID, want)
+		return RuleErrorf(ErrBadTransaction, "transaction id %s does not match its contents (want %s)", tx.ID, want)
 	}
 	return nil
 }
 
 func checkAddress(field, s string) error {
 	if s == "" {
-		return ruleErrorf(ErrBadTransaction, "%s is empty", field)
+		return RuleErrorf(ErrBadTransaction, "%s is empty", field)
 	}
 	if len(s) > MaxAddressLen {
-		return ruleErrorf(ErrBadTransaction, "%s is longer than %d bytes", field, MaxAddressLen)
+		return RuleErrorf(ErrBadTransaction, "%s is longer than %d bytes", field, MaxAddressLen)
 	}
 	if !utf8.ValidString(s) {
-		return ruleErrorf(ErrBadTransaction, "%s is not valid UTF-8", field)
+		return RuleErrorf(ErrBadTransaction, "%s is not valid UTF-8", field)
 	}
 	for _, r := range s {
 		if !unicode.IsPrint(r) {
-			return ruleErrorf(ErrBadTransaction, "%s contains a non-printable character %U", field, r)
+			return RuleErrorf(ErrBadTransaction, "%s contains a non-printable character %U", field, r)
 		}
+	}
+	return nil
+}
+
+// CheckRewardAddress checks that addr may receive the block reward on the
+// network of p: a well-formed address, not the reward's own sender, and on
+// a signed network the address of a key.
+func (p *Params) CheckRewardAddress(addr string) error {
+	if err := checkAddress("miner address", addr); err != nil {
+		return err
+	}
+	if p.Signed() {
+		if _, err := PublicKeyOf(addr); err != nil {
+			return fmt.Errorf("miner address %q on a signed network: %w", addr, err)
+		}
+	}
+	if addr == RewardSender {
+		return fmt.Errorf("miner address %q is reserved", RewardSender)
 	}
 	return nil
 }

@@ -16,67 +16,67 @@ import (
 func (p *Params) CheckBlockSanity(b *Block, now time.Time) error {
 	switch b.Index {
 	case 0:
-		return ruleErrorf(ErrBadIndex, "block index 0: the genesis has index 1")
+		return RuleErrorf(ErrBadIndex, "block index 0: the genesis has index 1")
 	case 1:
-		return ruleErrorf(ErrBadGenesis, "block index 1: only the network's genesis has index 1")
+		return RuleErrorf(ErrBadGenesis, "block index 1: only the network's genesis has index 1")
 	}
 	if n := len(b.Transactions); n > p.MaxBlockTxs {
-		return ruleErrorf(ErrTooLarge, "block has %d transactions, more than %d", n, p.MaxBlockTxs)
+		return RuleErrorf(ErrTooLarge, "block has %d transactions, more than %d", n, p.MaxBlockTxs)
 	}
 	if len(b.Transactions) == 0 {
-		return ruleErrorf(ErrBadReward, "block has no transactions: the reward is missing")
+		return RuleErrorf(ErrBadReward, "block has no transactions: the reward is missing")
 	}
 	if size := b.BinarySize(); size > p.MaxBlockSize {
-		return ruleErrorf(ErrTooLarge, "block is %d bytes, more than %d", size, p.MaxBlockSize)
+		return RuleErrorf(ErrTooLarge, "block is %d bytes, more than %d", size, p.MaxBlockSize)
 	}
 	target, err := b.Bits.Target()
 	if err != nil {
-		return ruleErrorf(ErrBadDifficulty, "bits %s: %v", b.Bits, err)
+		return RuleErrorf(ErrBadDifficulty, "bits %s: %v", b.Bits, err)
 	}
 	maxTarget, _ := p.MaxTarget.Target() // valid: Validate checked it
 	if target.Sign() <= 0 || target.Cmp(maxTarget) > 0 {
-		return ruleErrorf(ErrBadDifficulty, "bits %s: target outside [1, the network's maximum %s]", b.Bits, p.MaxTarget)
+		return RuleErrorf(ErrBadDifficulty, "bits %s: target outside [1, the network's maximum %s]", b.Bits, p.MaxTarget)
 	}
 	hash := b.ComputeHash()
 	if hash != b.Hash {
-		return ruleErrorf(ErrBadHash, "stated hash %s, computed %s", b.Hash, hash)
+		return RuleErrorf(ErrBadHash, "stated hash %s, computed %s", b.Hash, hash)
 	}
 	if !HashMeetsTarget(hash, target) {
-		return ruleErrorf(ErrBadProof, "hash %s is above the target %s of bits %s", hash, paddedTarget(target), b.Bits)
+		return RuleErrorf(ErrBadProof, "hash %s is above the target %s of bits %s", hash, paddedTarget(target), b.Bits)
 	}
 	if limit := p.FutureLimit(); b.Timestamp > TimestampOf(now.Add(limit)) {
-		return ruleErrorf(ErrTimeTooNew, "timestamp %s is more than %s ahead of the local clock", b.Timestamp, limit)
+		return RuleErrorf(ErrTimeTooNew, "timestamp %s is more than %s ahead of the local clock", b.Timestamp, limit)
 	}
 	if root := TxRoot(b.Transactions); root != b.TxRoot {
-		return ruleErrorf(ErrBadTxRoot, "tx_root %s does not match the transactions (%s)", b.TxRoot, root)
+		return RuleErrorf(ErrBadTxRoot, "tx_root %s does not match the transactions (%s)", b.TxRoot, root)
 	}
 	last := len(b.Transactions) - 1
 	seen := make(map[Hash]struct{}, len(b.Transactions))
 	for i := range b.Transactions {
 		tx := &b.Transactions[i]
 		if err := tx.Check(); err != nil {
-			return ruleErrorf(RuleCode(err), "transaction %d: %v", i, err)
+			return RuleErrorf(RuleCode(err), "transaction %d: %v", i, err)
 		}
-		if err := p.checkLedgerFields(tx); err != nil {
-			return ruleErrorf(RuleCode(err), "transaction %d: %v", i, err)
+		if err := p.CheckLedgerFields(tx); err != nil {
+			return RuleErrorf(RuleCode(err), "transaction %d: %v", i, err)
 		}
 		if tx.IsReward() != (i == last) {
 			if i == last {
-				return ruleErrorf(ErrBadReward, "the last transaction must be the reward (sender %q)", RewardSender)
+				return RuleErrorf(ErrBadReward, "the last transaction must be the reward (sender %q)", RewardSender)
 			}
-			return ruleErrorf(ErrBadReward, "transaction %d has the reward sender %q but is not last", i, RewardSender)
+			return RuleErrorf(ErrBadReward, "transaction %d has the reward sender %q but is not last", i, RewardSender)
 		}
 		if _, dup := seen[tx.ID]; dup {
-			return ruleErrorf(ErrDuplicateTx, "transaction %s appears twice in the block", tx.ID)
+			return RuleErrorf(ErrDuplicateTx, "transaction %s appears twice in the block", tx.ID)
 		}
 		seen[tx.ID] = struct{}{}
 	}
 	reward := &b.Transactions[last]
 	if reward.Amount != p.Reward {
-		return ruleErrorf(ErrBadReward, "reward is %d, the network pays %d", reward.Amount, p.Reward)
+		return RuleErrorf(ErrBadReward, "reward is %d, the network pays %d", reward.Amount, p.Reward)
 	}
 	if reward.Nonce != b.Index {
-		return ruleErrorf(ErrBadReward, "reward nonce is %d, must equal the block index %d", reward.Nonce, b.Index)
+		return RuleErrorf(ErrBadReward, "reward nonce is %d, must equal the block index %d", reward.Nonce, b.Index)
 	}
 	return nil
 }
@@ -107,7 +107,7 @@ func (p *Params) ParentOf(b *Block, parent *Parent) (*Parent, error) {
 	}
 	var err error
 	if e.Work, err = AddWork(total, b.Bits); err != nil {
-		return nil, ruleErrorf(ErrBadDifficulty, "bits %s: %v", b.Bits, err)
+		return nil, RuleErrorf(ErrBadDifficulty, "bits %s: %v", b.Bits, err)
 	}
 	return e, nil
 }
@@ -125,20 +125,20 @@ func (p *Params) NextBits(parent *Parent) (Compact, error) {
 // parent and its ancestors (see MedianTime).
 func (p *Params) CheckBlockContext(b *Block, parent *Parent, median Timestamp) error {
 	if b.PreviousHash != parent.Hash {
-		return ruleErrorf(ErrBadPrevHash, "previous_hash %s is not the parent %s", b.PreviousHash, parent.Hash)
+		return RuleErrorf(ErrBadPrevHash, "previous_hash %s is not the parent %s", b.PreviousHash, parent.Hash)
 	}
 	if b.Index != parent.Index+1 {
-		return ruleErrorf(ErrBadIndex, "index %d, parent index is %d", b.Index, parent.Index)
+		return RuleErrorf(ErrBadIndex, "index %d, parent index is %d", b.Index, parent.Index)
 	}
 	want, err := p.NextBits(parent)
 	if err != nil {
 		return fmt.Errorf("required target of block %d: %w", b.Index, err)
 	}
 	if b.Bits != want {
-		return ruleErrorf(ErrBadDifficulty, "bits %s, the retargeting rule requires %s", b.Bits, want)
+		return RuleErrorf(ErrBadDifficulty, "bits %s, the retargeting rule requires %s", b.Bits, want)
 	}
 	if b.Timestamp < median {
-		return ruleErrorf(ErrTimeTooOld, "timestamp %s is before the median %s of the last %d blocks", b.Timestamp, median, MedianTimeBlocks)
+		return RuleErrorf(ErrTimeTooOld, "timestamp %s is before the median %s of the last %d blocks", b.Timestamp, median, MedianTimeBlocks)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // benchDifficulty makes the chains of the explorer benchmark quick to build
@@ -26,7 +27,7 @@ func writeChain(b testing.TB, dir, network string, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := chain.Open(chain.Config{Params: p, Path: filepath.Join(dir, "chain.db")})
+	c, err := store.Open(store.Config{Params: p, Path: filepath.Join(dir, "chain.db")})
 	if err != nil {
 		b.Fatal(err)
 	}

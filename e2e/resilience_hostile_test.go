@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/api"
-	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 	gsync "github.com/gossipchain/gossipchain/sync"
 )
@@ -122,13 +122,13 @@ func TestResilienceHostilePeers(t *testing.T) {
 			}
 			return stored
 		}
-		if sa, sb := count(a), count(b); sa > chain.MaxSideBlocksPerHeight || sb > chain.MaxSideBlocksPerHeight {
-			t.Fatalf("siblings stored: %d on the target, %d on its peer; bound %d", sa, sb, chain.MaxSideBlocksPerHeight)
+		if sa, sb := count(a), count(b); sa > store.MaxSideBlocksPerHeight || sb > store.MaxSideBlocksPerHeight {
+			t.Fatalf("siblings stored: %d on the target, %d on its peer; bound %d", sa, sb, store.MaxSideBlocksPerHeight)
 		}
 		if a.seriesValue("gossipchain_sync_peers_penalized_total") != 0 {
 			t.Fatalf("a sender of valid blocks was penalised")
 		}
-		held(t, "at most %d of %d siblings stored on the target and on its peer", chain.MaxSideBlocksPerHeight, n)
+		held(t, "at most %d of %d siblings stored on the target and on its peer", store.MaxSideBlocksPerHeight, n)
 	})
 
 	t.Run("memory floods", func(t *testing.T) {

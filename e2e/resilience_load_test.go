@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// poolMaxCount is the pending pool's default bound (chain.Config.PoolMaxCount),
+// poolMaxCount is the pending pool's default bound (store.Config.PoolMaxCount),
 // which the node runs with.
 const poolMaxCount = 50_000
 

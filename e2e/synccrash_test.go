@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // TestKillWhileSyncing kills a node with SIGKILL several times while it
@@ -21,7 +22,7 @@ func TestKillWhileSyncing(t *testing.T) {
 	}
 	// The source's data directory, written directly.
 	srcDir := t.TempDir()
-	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(srcDir, "chain.db")})
+	c, err := store.Open(store.Config{Params: params, Path: filepath.Join(srcDir, "chain.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,20 +5,21 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // startSkewedNode starts a node whose chain clock (the one of the
 // future-timestamp rule and of the miner) runs skew ahead of the machine's.
 func startSkewedNode(t testing.TB, params chain.Params, skew time.Duration) *testNode {
 	t.Helper()
-	return startCustomNode(t, params, func(c *chain.Config) {
+	return startCustomNode(t, params, func(c *store.Config) {
 		c.Now = func() time.Time { return time.Now().Add(skew) }
 	})
 }
 
 // startCustomNode starts a node in a new data directory with its chain
 // configuration adjusted by adjust and its sync configuration by opts.
-func startCustomNode(t testing.TB, params chain.Params, adjust func(*chain.Config), opts ...nodeOption) *testNode {
+func startCustomNode(t testing.TB, params chain.Params, adjust func(*store.Config), opts ...nodeOption) *testNode {
 	t.Helper()
 	return startAdjustedNode(t, params, t.TempDir(), adjust, opts...)
 }

@@ -6,7 +6,7 @@
 // library's sync, which is imported here as gosync; importers usually name
 // this package gsync.
 //
-// A Service is built with New from a chain.Chain and a p2p.Node, started with
+// A Service is built with New from a store.Chain and a p2p.Node, started with
 // Start and stopped with Close:
 //
 //   - Gossip. It joins the topics BlocksTopicName(network) (unsigned

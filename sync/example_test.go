@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/miner"
+	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 	gsync "github.com/gossipchain/gossipchain/sync"
 )
@@ -19,7 +21,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(dir, "chain.db")})
+	c, err := store.Open(store.Config{Params: params, Path: filepath.Join(dir, "chain.db")})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -41,7 +43,7 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	miner, err := chain.NewMiner(c, chain.MinerConfig{Address: "alice"})
+	miner, err := miner.New(c, miner.Config{Address: "alice"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // TestSideBranchFloods: 100 valid siblings of the head, gossiped, leave the
@@ -43,8 +44,8 @@ func TestSideBranchFloods(t *testing.T) {
 			return st.BlocksAccepted + st.BlocksIgnored - before.BlocksAccepted - before.BlocksIgnored
 		}
 		waitFor(t, 20*time.Second, "every sibling judged", func() bool { return judged() >= 100 })
-		if n := victim.chain.SideBlocks(); n != chain.MaxSideBlocksPerHeight {
-			t.Fatalf("victim stored %d siblings, want the bound %d", n, chain.MaxSideBlocksPerHeight)
+		if n := victim.chain.SideBlocks(); n != store.MaxSideBlocksPerHeight {
+			t.Fatalf("victim stored %d siblings, want the bound %d", n, store.MaxSideBlocksPerHeight)
 		}
 		// What the victim kept, it relayed; nothing more reaches its peer.
 		waitFor(t, 10*time.Second, "the kept siblings relayed", func() bool {
@@ -80,7 +81,7 @@ func TestSideBranchFloods(t *testing.T) {
 
 // sideBlocksBound is the number of side blocks a running chain may hold.
 func sideBlocksBound() int {
-	return chain.MaxSideBlocksPerHeight * (chain.MaxSideForkDepth + 1)
+	return store.MaxSideBlocksPerHeight * (store.MaxSideForkDepth + 1)
 }
 
 // TestPoolFlood: a peer gossiping valid transactions as fast as it can fills
@@ -89,7 +90,7 @@ func sideBlocksBound() int {
 func TestPoolFlood(t *testing.T) {
 	const poolMax = 300
 	params := testParams(t, testNetwork, testDifficulty)
-	victim := startCustomNode(t, params, func(c *chain.Config) { c.PoolMaxCount = poolMax })
+	victim := startCustomNode(t, params, func(c *store.Config) { c.PoolMaxCount = poolMax })
 	honest := newTestNode(t, testNetwork)
 	connect(t, victim, honest)
 	evil := newEvilGossiper(t, victim)

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 )
 
@@ -110,7 +111,7 @@ func (s *Service) addGossiped(b *chain.Block, from peer.ID) pubsub.ValidationRes
 // addBlock adds a block received from peer from (empty for a block submitted
 // locally) and maps the outcome to a gossip validation result. valid, if not
 // nil, is called once the block has passed every rule, before it is on disk.
-func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (chain.AddResult, pubsub.ValidationResult, error) {
+func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (store.AddResult, pubsub.ValidationResult, error) {
 	// A block submitted to this node (from "") is stored on any branch;
 	// one from the network meets the side-branch policy.
 	add := s.chain.AddUnrequestedBlockThen
@@ -159,7 +160,7 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (chain.Ad
 		// The rule depends on our clock: the sender may be right.
 		s.holdFuture([]*chain.Block{b}, from)
 		return res, pubsub.ValidationIgnore, err
-	case errors.Is(err, chain.ErrSideBranchRefused):
+	case errors.Is(err, store.ErrSideBranchRefused):
 		s.stats.blocksIgnored.Add(1)
 		return res, pubsub.ValidationIgnore, err
 	case chain.IsRuleError(err):
@@ -287,9 +288,9 @@ func (s *Service) SubmitTransaction(ctx context.Context, tx chain.Transaction) e
 // chain.AddBlock: a *chain.RuleError, chain.ErrKnownBlock, or
 // chain.ErrUnknownParent (the block is then kept as an orphan and the
 // missing blocks are fetched from the connected peers).
-func (s *Service) SubmitBlock(ctx context.Context, b *chain.Block) (chain.AddResult, error) {
+func (s *Service) SubmitBlock(ctx context.Context, b *chain.Block) (store.AddResult, error) {
 	if !s.enter() {
-		return chain.AddResult{}, ErrClosed
+		return store.AddResult{}, ErrClosed
 	}
 	defer s.leave()
 	res, _, err := s.addBlock(b, "", nil)

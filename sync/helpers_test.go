@@ -15,6 +15,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/miner"
+	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 )
 
@@ -38,10 +40,10 @@ type testNode struct {
 	t      testing.TB
 	dir    string
 	params chain.Params
-	chain  *chain.Chain
+	chain  *store.Chain
 	node   *p2p.Node
 	svc    *Service
-	miner  *chain.Miner
+	miner  *miner.Miner
 
 	closeOnce gosync.Once
 }
@@ -74,16 +76,16 @@ func startTestNode(t testing.TB, params chain.Params, dir string, opts ...nodeOp
 
 // startAdjustedNode is startTestNode with the chain configuration adjusted
 // by adjust, if not nil.
-func startAdjustedNode(t testing.TB, params chain.Params, dir string, adjust func(*chain.Config), opts ...nodeOption) *testNode {
+func startAdjustedNode(t testing.TB, params chain.Params, dir string, adjust func(*store.Config), opts ...nodeOption) *testNode {
 	t.Helper()
 	ctx := context.Background()
-	ccfg := chain.Config{Params: params, Path: filepath.Join(dir, "chain.db"), Logger: testLogger()}
+	ccfg := store.Config{Params: params, Path: filepath.Join(dir, "chain.db"), Logger: testLogger()}
 	if adjust != nil {
 		adjust(&ccfg)
 	}
-	c, err := chain.Open(ccfg)
+	c, err := store.Open(ccfg)
 	if err != nil {
-		t.Fatalf("chain.Open: %v", err)
+		t.Fatalf("store.Open: %v", err)
 	}
 	n, err := p2p.New(ctx, p2p.Config{
 		DataDir:        dir,
@@ -108,7 +110,7 @@ func startAdjustedNode(t testing.TB, params chain.Params, dir string, adjust fun
 	if params.Signed() {
 		minerAddr = n.ID().String() // a signed ledger pays addresses only
 	}
-	m, err := chain.NewMiner(c, chain.MinerConfig{Address: minerAddr, Threads: 1})
+	m, err := miner.New(c, miner.Config{Address: minerAddr, Threads: 1})
 	if err != nil {
 		t.Fatalf("NewMiner: %v", err)
 	}
@@ -154,7 +156,7 @@ func (tn *testNode) mine() *chain.Block {
 	return b
 }
 
-func (tn *testNode) head() chain.Head { return tn.chain.Head() }
+func (tn *testNode) head() store.Head { return tn.chain.Head() }
 
 func (tn *testNode) String() string { return tn.node.ID().String() }
 
@@ -307,7 +309,7 @@ func buildBlocks(t testing.TB, params chain.Params, parent *chain.Block, count i
 }
 
 // addBlocks adds blocks to c in batches of 500.
-func addBlocks(t testing.TB, c *chain.Chain, blocks []*chain.Block) {
+func addBlocks(t testing.TB, c *store.Chain, blocks []*chain.Block) {
 	t.Helper()
 	for len(blocks) > 0 {
 		n := min(500, len(blocks))

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // orphan is a block whose parent was unknown when it arrived, or whose
@@ -264,7 +265,7 @@ func (s *Service) connectOrphans() {
 		for _, o := range ready {
 			res, err := s.chain.AddUnrequestedBlock(o.block)
 			switch {
-			case err == nil || errors.Is(err, chain.ErrSideBranchRefused):
+			case err == nil || errors.Is(err, store.ErrSideBranchRefused):
 				if err == nil {
 					s.stats.orphansConnected.Add(1)
 					s.blockAdded(BlockEvent{Block: o.block, Blocks: 1, Status: res.Status, Source: SourceOrphan, Peer: o.from, Depth: res.Abandoned, Head: res.Head})

@@ -7,6 +7,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // This file holds what the service tells its owner about its work: the log
@@ -36,12 +37,12 @@ type BlockEvent struct {
 	// how many were added (Head is the last of them on the main chain).
 	Block  *chain.Block
 	Blocks int
-	Status chain.AddStatus
+	Status store.AddStatus
 	Source string
 	Peer   peer.ID // empty for SourceSubmitted
 	// Depth is the number of main-chain blocks a reorganisation abandoned.
 	Depth int
-	Head  chain.Head // the head after the addition
+	Head  store.Head // the head after the addition
 }
 
 // Progress is the state of chain synchronisation.
@@ -151,7 +152,7 @@ func (s *Service) blockAdded(ev BlockEvent) {
 			s.log.Debug("block added", "hash", b.Hash, "index", b.Index, "status", ev.Status, "from", ev.Peer)
 		}
 	}
-	if ev.Status == chain.Extended || ev.Status == chain.Reorganized {
+	if ev.Status == store.Extended || ev.Status == store.Reorganized {
 		LogHead(s.log, ev)
 	}
 	if s.cfg.OnBlock != nil {
@@ -182,7 +183,7 @@ func LogHead(log interface {
 	} else if ev.Block != nil && len(ev.Block.Transactions) > 1 {
 		args = append(args, "transactions", len(ev.Block.Transactions)-1)
 	}
-	if ev.Status == chain.Reorganized || ev.Depth > 0 {
+	if ev.Status == store.Reorganized || ev.Depth > 0 {
 		args = append(args, "reorg_depth", ev.Depth)
 	}
 	log.Info("new head", args...)

@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 )
 
@@ -66,7 +67,7 @@ var ErrClosed = errors.New("sync service closed")
 // have defaults.
 type Config struct {
 	// Chain is the node's chain. Required.
-	Chain *chain.Chain
+	Chain *store.Chain
 	// Node is the node's p2p host. Required; it must not have joined the
 	// block and transaction topics already.
 	Node *p2p.Node
@@ -197,7 +198,7 @@ func (c Config) withDefaults() (Config, error) {
 type Service struct {
 	cfg    Config
 	log    *slog.Logger
-	chain  *chain.Chain
+	chain  *store.Chain
 	node   *p2p.Node
 	host   host.Host
 	self   peer.ID

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // TestGossipSparse: in a line of 6 nodes, a block mined on any node reaches
@@ -129,7 +130,7 @@ func TestLateJoiner(t *testing.T) {
 	waitSameHead(t, []*testNode{b}, next.Hash, 30*time.Second)
 }
 
-func mustBlock(t testing.TB, c *chain.Chain, h chain.Hash) *chain.Block {
+func mustBlock(t testing.TB, c *store.Chain, h chain.Hash) *chain.Block {
 	t.Helper()
 	b, err := c.BlockByHash(h)
 	if err != nil {

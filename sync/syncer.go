@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // Sync pipeline bounds: fetched batches waiting to be added, and blocks added
@@ -233,9 +234,9 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 	after := s.chain.Head()
 	if after.Hash != before.Hash {
 		if added > 0 {
-			st := chain.Extended
+			st := store.Extended
 			if abandoned > 0 {
-				st = chain.Reorganized
+				st = store.Reorganized
 			}
 			s.blockAdded(BlockEvent{Blocks: added, Status: st, Source: SourceSync, Peer: p, Depth: abandoned, Head: after})
 		}

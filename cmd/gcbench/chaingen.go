@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // Shape of the generated chains: a few transactions per block besides the
@@ -86,12 +87,12 @@ func solve(b *chain.Block) {
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // openStore opens (or creates) the store a node with p keeps in dataDir.
-func openStore(dataDir string, p chain.Params) (*chain.Chain, error) {
-	return chain.Open(chain.Config{Params: p, Path: filepath.Join(dataDir, "chain.db"), Logger: quietLogger()})
+func openStore(dataDir string, p chain.Params) (*store.Chain, error) {
+	return store.Open(store.Config{Params: p, Path: filepath.Join(dataDir, "chain.db"), Logger: quietLogger()})
 }
 
 // addAll adds blocks to c in batches of addBatch.
-func addAll(c *chain.Chain, blocks []*chain.Block) error {
+func addAll(c *store.Chain, blocks []*chain.Block) error {
 	for i := 0; i < len(blocks); i += addBatch {
 		batch := blocks[i:min(i+addBatch, len(blocks))]
 		if _, n, err := c.AddBlocks(batch); err != nil {

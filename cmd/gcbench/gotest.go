@@ -108,7 +108,7 @@ func miningRows(results []benchResult, command string) ([]Row, error) {
 			continue
 		}
 		n := threads[name]
-		what := fmt.Sprintf("proof-of-work attempts/s, chain.Miner on %d thread", n)
+		what := fmt.Sprintf("proof-of-work attempts/s, miner.Miner on %d thread", n)
 		if n != 1 {
 			what += "s"
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // This file measures the pool admission of signed transactions over HTTP:
@@ -53,12 +54,12 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 	window := fs.Duration("duration", 3*time.Second, "measured time per worker count (the prepared transactions, fewer than a pool holds, must last warmup+duration)")
 	warmup := fs.Duration("warmup", 500*time.Millisecond, "unrecorded time before each measurement")
 	budget := fs.Int("txs", 48_000, "signed transactions prepared per worker count: more than the node admits in warmup+duration, fewer than its pool holds (50,000)")
-	perAccount := fs.Int("per-account", chain.DefaultPoolMaxPerAccount, "transactions of one account (at most the pool's per-account bound)")
+	perAccount := fs.Int("per-account", store.DefaultPoolMaxPerAccount, "transactions of one account (at most the pool's per-account bound)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if len(workers) == 0 || *budget < 1 || *perAccount < 1 || *perAccount > chain.DefaultPoolMaxPerAccount {
-		return fmt.Errorf("want --workers, --txs >= 1 and --per-account 1..%d", chain.DefaultPoolMaxPerAccount)
+	if len(workers) == 0 || *budget < 1 || *perAccount < 1 || *perAccount > store.DefaultPoolMaxPerAccount {
+		return fmt.Errorf("want --workers, --txs >= 1 and --per-account 1..%d", store.DefaultPoolMaxPerAccount)
 	}
 	p, err := ledgerParams()
 	if err != nil {

@@ -194,7 +194,7 @@ their minimum and maximum. The machine may be shared: compare ratios, not
 absolute figures, between runs.
 
 1. **Mining.** ` + "`BenchmarkMine`" + ` (package chain) runs the miner's proof
-   search (chain.Miner, at a difficulty out of reach so that every attempt is
+   search (miner.Miner, at a difficulty out of reach so that every attempt is
    made) on one thread and on every CPU, and measures the SHA-256 compression
    rate of this machine just before and after (crypto/sha256 over a 1 MiB
    buffer, bytes/s ÷ 64, one core). The ratio is attempts/s per thread ÷
@@ -213,7 +213,7 @@ absolute figures, between runs.
    adds transactions one after another with Chain.AddTransaction, against
    one 4 kB write and fsync on the same disk in the same run.
 3. **Sync.** The source data directory is written directly with the chain
-   package (chain.Open on DATADIR/chain.db with the parameters the node
+   package (store.Open on DATADIR/chain.db with the parameters the node
    derives from --network/--difficulty). Node A is started on it; node B is
    started on an empty data directory, bootstrapped to A's multiaddr from
    A's GET /status. Wall time runs from B's exec to B's GET /status reporting

@@ -24,6 +24,8 @@ import (
 
 	"github.com/gossipchain/gossipchain/api"
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/miner"
+	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 	gsync "github.com/gossipchain/gossipchain/sync"
 )
@@ -95,7 +97,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	// A node that has run before has an identity: an empty chain.db
 	// beside it is a lost chain, not a new one.
 	_, idErr := os.Stat(filepath.Join(cfg.dataDir, p2p.IdentityFile))
-	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(cfg.dataDir, "chain.db"), Logger: log, RefuseNew: idErr == nil})
+	c, err := store.Open(store.Config{Params: params, Path: filepath.Join(cfg.dataDir, "chain.db"), Logger: log, RefuseNew: idErr == nil})
 	if err != nil {
 		return fmt.Errorf("open chain: %w", err)
 	}
@@ -149,7 +151,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	if minerAddress == "" {
 		minerAddress = node.ID().String()
 	}
-	miner, err := chain.NewMiner(c, chain.MinerConfig{Address: minerAddress, Threads: cfg.minerThreads})
+	miner, err := miner.New(c, miner.Config{Address: minerAddress, Threads: cfg.minerThreads})
 	if err != nil {
 		return fmt.Errorf("create miner: %w", err)
 	}
@@ -236,7 +238,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 
 // mineLoop mines and publishes blocks until ctx is cancelled. MineBlock
 // itself starts again on a new head when one arrives during the search.
-func mineLoop(ctx context.Context, miner *chain.Miner, svc *gsync.Service, server *api.Server, log *slog.Logger) {
+func mineLoop(ctx context.Context, miner *miner.Miner, svc *gsync.Service, server *api.Server, log *slog.Logger) {
 	for ctx.Err() == nil {
 		b, res, err := miner.MineBlock(ctx)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 )
 
 // ChurnReport is the outcome of Churn.
@@ -129,7 +130,7 @@ func (n *Network) Churn(ctx context.Context, share float64, d, blockEvery, windo
 // headNodes returns the nodes whose head has the most work.
 func headNodes(nodes []*Node) []*Node {
 	var best []*Node
-	var work chain.Head
+	var work store.Head
 	for _, nd := range nodes {
 		h := nd.Chain.Head()
 		switch {
@@ -169,7 +170,7 @@ func (r JoinReport) String() string {
 // Join adds a node with an empty chain and measures the time until its
 // head is that of the network (node with the heaviest head among the running).
 func (n *Network) Join(ctx context.Context, timeout time.Duration) (JoinReport, error) {
-	var target chain.Head
+	var target store.Head
 	for _, nd := range n.Nodes() {
 		if h := nd.Chain.Head(); target.Work == nil || h.Work.Cmp(target.Work) > 0 {
 			target = h

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/miner"
+	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 )
 
@@ -37,17 +39,17 @@ func (c Cost) String() string {
 // second chain as sync adds a gossiped block.
 func MeasureCost(ctx context.Context, params chain.Params, dir string, blocks int) (Cost, error) {
 	clock := func() time.Time { return chain.GenesisTimestamp.Time().Add(24 * time.Hour) }
-	src, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(dir, "cost-src.db"), Now: clock})
+	src, err := store.Open(store.Config{Params: params, Path: filepath.Join(dir, "cost-src.db"), Now: clock})
 	if err != nil {
 		return Cost{}, fmt.Errorf("open source chain: %w", err)
 	}
 	defer src.Close()
-	dst, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(dir, "cost-dst.db"), Now: clock})
+	dst, err := store.Open(store.Config{Params: params, Path: filepath.Join(dir, "cost-dst.db"), Now: clock})
 	if err != nil {
 		return Cost{}, fmt.Errorf("open measured chain: %w", err)
 	}
 	defer dst.Close()
-	miner, err := chain.NewMiner(src, chain.MinerConfig{Address: "sim-cost", Threads: 1})
+	miner, err := miner.New(src, miner.Config{Address: "sim-cost", Threads: 1})
 	if err != nil {
 		return Cost{}, err
 	}
@@ -94,11 +96,11 @@ func median(ds []time.Duration) time.Duration {
 func PrepareChain(ctx context.Context, params chain.Params, path string, length int) error {
 	clock := func() time.Time { return chain.GenesisTimestamp.Time().Add(12 * time.Hour) }
 	_ = os.Remove(path)
-	c, err := chain.Open(chain.Config{Params: params, Path: path, Now: clock})
+	c, err := store.Open(store.Config{Params: params, Path: path, Now: clock})
 	if err != nil {
 		return fmt.Errorf("open seed chain: %w", err)
 	}
-	miner, err := chain.NewMiner(c, chain.MinerConfig{Address: "sim-history", Threads: 1})
+	miner, err := miner.New(c, miner.Config{Address: "sim-history", Threads: 1})
 	if err != nil {
 		c.Close()
 		return err

@@ -4,7 +4,7 @@
 // testing/synctest, so that a thousand nodes fit on one machine.
 //
 // The nodes are built by the same constructors, in the same order, as
-// cmd/gossipchain: chain.Open, p2p.New, sync.New, then sync's Start before
+// cmd/gossipchain: store.Open, p2p.New, sync.New, then sync's Start before
 // p2p's. What differs is injected through the configuration: the host's
 // transport is QUIC over a simnet endpoint (p2p.Config.HostOptions), a
 // pubsub tracer counts duplicates and the mesh (p2p.Config.PubsubOptions),

@@ -23,6 +23,8 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/miner"
+	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 	gsync "github.com/gossipchain/gossipchain/sync"
 )
@@ -35,10 +37,10 @@ type Node struct {
 	Index  int
 	Region int
 	Dir    string
-	Chain  *chain.Chain
+	Chain  *store.Chain
 	P2P    *p2p.Node
 	Sync   *gsync.Service
-	Miner  *chain.Miner
+	Miner  *miner.Miner
 	// Addr is the node's multiaddr, ending in /p2p/<id>.
 	Addr string
 
@@ -65,7 +67,7 @@ func startNode(ctx context.Context, nw *Network, idx, region int, ip net.IP, boo
 	nd := &Node{Index: idx, Region: region, Dir: dir, joined: time.Now(), tracer: newTracer(gsync.BlocksTopicName(nw.cfg.Params.Name))}
 	params := nw.cfg.Params
 	log := nw.cfg.Logger.With("sim_node", idx)
-	c, err := chain.Open(chain.Config{Params: params, Path: filepath.Join(dir, "chain.db"), Logger: log, Now: nw.chainNow})
+	c, err := store.Open(store.Config{Params: params, Path: filepath.Join(dir, "chain.db"), Logger: log, Now: nw.chainNow})
 	if err != nil {
 		return nil, fmt.Errorf("open chain: %w", err)
 	}
@@ -107,7 +109,7 @@ func startNode(ctx context.Context, nw *Network, idx, region int, ip net.IP, boo
 		c.Close()
 		return nil, fmt.Errorf("create sync service: %w", err)
 	}
-	miner, err := chain.NewMiner(c, chain.MinerConfig{Address: node.ID().String(), Threads: 1})
+	miner, err := miner.New(c, miner.Config{Address: node.ID().String(), Threads: 1})
 	if err != nil {
 		svc.Close()
 		node.Close()

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
+)
+
+// benchChain is a chain of benchChainLen blocks at difficulty 4, each with
+// two transactions and the reward, built once.
+var benchChain struct {
+	once   sync.Once
+	p      chain.Params
+	blocks []*chain.Block
+}
+
+const benchChainLen = 20_000
+
+func longChain(b *testing.B) (chain.Params, []*chain.Block) {
+	benchChain.once.Do(func() {
+		p := chaintest.ParamsAt(b, 4)
+		parent := p.Genesis()
+		blocks := make([]*chain.Block, 0, benchChainLen)
+		for i := range benchChainLen {
+			parent = chaintest.NextBlock(b, &p, parent, "miner",
+				chaintest.Tx("alice", "bob", uint64(i+1), uint64(i)), chaintest.Tx("carol", "dave", uint64(i+1), uint64(i)))
+			blocks = append(blocks, parent)
+		}
+		benchChain.p, benchChain.blocks = p, blocks
+	})
+	return benchChain.p, benchChain.blocks
+}
+
+// BenchmarkAddBlocks inserts a chain of 20,000 blocks into a new store in
+// batches of 500, as the sync layer does, and reports blocks per second.
+func BenchmarkAddBlocks(b *testing.B) {
+	p, blocks := longChain(b)
+	const batch = 500
+	var elapsed time.Duration
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		cfg := testConfig(b, p)
+		cfg.Now = time.Now
+		c, err := Open(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		for i := 0; i < len(blocks); i += batch {
+			if _, _, err := c.AddBlocks(blocks[i:min(i+batch, len(blocks))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		elapsed += time.Since(start)
+		n += len(blocks)
+		b.StopTimer()
+		c.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "blocks/s")
+}
+
+// BenchmarkAddBlock adds blocks one at a time: one disk sync per block.
+func BenchmarkAddBlock(b *testing.B) {
+	p, blocks := longChain(b)
+	cfg := testConfig(b, p)
+	cfg.Now = time.Now
+	c, err := Open(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	i := 0
+	for b.Loop() {
+		if i == len(blocks) {
+			b.Fatal("chain exhausted")
+		}
+		if _, err := c.AddBlock(blocks[i]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "blocks/s")
+}
+
+// BenchmarkOpen measures the check of a 20,000-block store on open.
+func BenchmarkOpen(b *testing.B) {
+	p, blocks := longChain(b)
+	cfg := testConfig(b, p)
+	cfg.Now = time.Now
+	c, err := Open(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := c.AddBlocks(blocks); err != nil {
+		b.Fatal(err)
+	}
+	c.Close()
+	for b.Loop() {
+		c, err := Open(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+	b.ReportMetric(float64(len(blocks)*b.N)/b.Elapsed().Seconds(), "blocks/s")
+}

@@ -1,0 +1,249 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
+)
+
+// The kill test: a child process (this test binary running
+// TestKillChildHelper) writes blocks and pending transactions to a store
+// and reports each one that its call acknowledged; the parent kills it with
+// SIGKILL at a random moment, reopens the store (Open checks the whole main
+// chain) and looks for everything the child reported.
+
+const (
+	killChildEnv      = "GOSSIPCHAIN_KILL_CHILD"      // set in the child: the store path
+	killIterationsEnv = "GOSSIPCHAIN_KILL_ITERATIONS" // override of the number of kills
+	killDefaultRounds = 20
+)
+
+func killParams(t testing.TB) chain.Params {
+	p, err := chain.NewParams("killnet", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestKillChildHelper is the child's body; it does nothing in a normal run.
+func TestKillChildHelper(t *testing.T) {
+	path := os.Getenv(killChildEnv)
+	if path == "" {
+		t.Skip("only runs as the child of TestKillWriter")
+	}
+	p := killParams(t)
+	c, err := Open(Config{Params: p, Path: path, Logger: quietLogger()})
+	if err != nil {
+		fmt.Printf("open-error %v\n", err)
+		os.Exit(3)
+	}
+	m, err := newMiner(c, "killer")
+	if err != nil {
+		os.Exit(3)
+	}
+	out := bufio.NewWriter(os.Stdout)
+	report := func(format string, args ...any) {
+		fmt.Fprintf(out, format+"\n", args...)
+		out.Flush() // one write per line
+	}
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
+	for i := 0; ; i++ {
+		// A pending transaction.
+		tx, _ := chain.NewTransaction(fmt.Sprintf("payer-%d", r.IntN(100)), "payee", uint64(r.IntN(1000)+1))
+		if err := c.AddTransaction(tx); err == nil {
+			report("pending %s", tx.ID)
+		}
+		switch i % 4 {
+		case 0, 1: // the miner
+			b, _, err := m.MineBlock(context.Background())
+			if err != nil {
+				report("error %v", err)
+				os.Exit(4)
+			}
+			report("stored %d %s", b.Index, b.Hash)
+		case 2: // a batch on the head
+			head, _ := c.BlockByHash(c.Head().Hash)
+			batch := chaintest.Branch(t, &p, head, 3, "batcher")
+			if _, n, err := c.AddBlocks(batch); err == nil {
+				for _, b := range batch[:n] {
+					report("stored %d %s", b.Index, b.Hash)
+				}
+			}
+		case 3: // a competing branch from two blocks down, which wins
+			h := c.Head().Height
+			if h < 3 {
+				continue
+			}
+			base, _ := c.BlockByHeight(h - 2)
+			branch := chaintest.Branch(t, &p, base, 3, fmt.Sprintf("rival-%d", i))
+			// Take some pending transactions into the rival branch.
+			branch[0] = chaintest.NextBlock(t, &p, base, fmt.Sprintf("rival-%d", i), c.Pending(2)...)
+			for j := 1; j < len(branch); j++ {
+				branch[j] = chaintest.NextBlock(t, &p, branch[j-1], fmt.Sprintf("rival-%d", i))
+			}
+			for _, b := range branch {
+				if _, err := c.AddBlock(b); err == nil {
+					report("stored %d %s", b.Index, b.Hash)
+				}
+			}
+		}
+	}
+}
+
+func killIterations(t *testing.T) int {
+	if s := os.Getenv(killIterationsEnv); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("%s=%q: want a positive number", killIterationsEnv, s)
+		}
+		return n
+	}
+	return killDefaultRounds
+}
+
+func TestKillWriter(t *testing.T) {
+	if os.Getenv(killChildEnv) != "" {
+		t.Skip("in the child")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	path := filepath.Join(t.TempDir(), "chain.db")
+	p := killParams(t)
+	rounds := killIterations(t)
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
+	stored := map[chain.Hash]uint64{}
+	pending := map[chain.Hash]bool{}
+	for round := range rounds {
+		// Kill at a random moment: sometimes during start-up, mostly while
+		// the child writes.
+		lines := runUntilKilled(t, exe, "TestKillChildHelper", killChildEnv+"="+path,
+			r.IntN(5) != 0, time.Duration(r.IntN(150_000))*time.Microsecond)
+		n := parseKillReport(t, round, lines, stored, pending)
+
+		// Reopen: Open checks the main chain from the genesis.
+		cfg := Config{Params: p, Path: path, Logger: quietLogger()}
+		c, err := Open(cfg)
+		if err != nil {
+			t.Fatalf("round %d: reopen after SIGKILL: %v", round, err)
+		}
+		for h, height := range stored {
+			b, err := c.BlockByHash(h)
+			if err != nil || b.Index != height {
+				t.Errorf("round %d: block %d %s reported stored is missing: %v", round, height, h, err)
+			}
+		}
+		for id := range pending {
+			if _, err := c.FindTransaction(id); err != nil {
+				t.Errorf("round %d: transaction %s reported pending is lost: %v", round, id, err)
+			}
+		}
+		// Everything the main chain holds is also consistent with the pool:
+		// no pending transaction is confirmed.
+		for _, tx := range c.Pending(0) {
+			if loc, err := c.FindTransaction(tx.ID); err != nil || !loc.Pending {
+				t.Errorf("round %d: pending transaction %s: %+v, %v", round, tx.ID, loc, err)
+			}
+		}
+		head := c.Head()
+		t.Logf("round %d: %d blocks reported (%d in all), head at %d, %d pending", round, n, len(stored), head.Height, c.PendingCount())
+		c.Close()
+		if t.Failed() {
+			return
+		}
+	}
+	if len(stored) == 0 {
+		t.Error("the child never reported a block")
+	}
+}
+
+// runUntilKilled runs the test binary's test named test in a child process
+// with env added to its environment, SIGKILLs it delay after it starts (after
+// its first line of output if afterFirst) and returns the complete lines it
+// printed.
+func runUntilKilled(t *testing.T, exe, test, env string, afterFirst bool, delay time.Duration) []string {
+	t.Helper()
+	cmd := exec.Command(exe, "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var lines []string
+	first := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(stdout)
+		once := sync.Once{}
+		for sc.Scan() { // only complete lines
+			lines = append(lines, sc.Text())
+			once.Do(func() { close(first) })
+		}
+		once.Do(func() { close(first) })
+	}()
+	if afterFirst {
+		select {
+		case <-first:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			wg.Wait()
+			cmd.Wait()
+			t.Fatal("child printed nothing")
+		}
+	}
+	time.Sleep(delay)
+	cmd.Process.Kill() // SIGKILL
+	wg.Wait()
+	cmd.Wait()
+	return lines
+}
+
+// parseKillReport reads what a killed child reported durable: "stored
+// HEIGHT HASH" lines into stored, "pending ID" lines into pending. It fails
+// the test on a malformed line or an error the child printed, and returns
+// the number of blocks reported.
+func parseKillReport(t *testing.T, round int, lines []string, stored map[chain.Hash]uint64, pending map[chain.Hash]bool) int {
+	t.Helper()
+	n := 0
+	for _, line := range lines {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 3 && f[0] == "stored":
+			h, err := chain.ParseHash(f[2])
+			height, err2 := strconv.ParseUint(f[1], 10, 64)
+			if err != nil || err2 != nil {
+				t.Fatalf("bad line %q", line)
+			}
+			stored[h] = height
+			n++
+		case len(f) == 2 && f[0] == "pending":
+			id, err := chain.ParseHash(f[1])
+			if err != nil {
+				t.Fatalf("bad line %q", line)
+			}
+			pending[id] = true
+		case strings.HasPrefix(line, "open-error"), strings.HasPrefix(line, "error"):
+			t.Fatalf("round %d: child: %s", round, line)
+		}
+	}
+	return n
+}

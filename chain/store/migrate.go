@@ -1,0 +1,169 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gossipchain/gossipchain/chain"
+)
+
+// Format 1, the layout of the first release: every block keyed by hash,
+// the main chain as height → hash, and a transaction index of one key per
+// transaction. Its files carry no free-page list. Its blocks have headers
+// of protocol 1 (a difficulty in leading zero bits where protocol 2 has a
+// compact target, and a genesis that commits to no parameters), so the
+// chain it holds belongs to no network of this protocol.
+var (
+	v1Blocks  = []byte("blocks")  // block hash → binary block
+	v1Main    = []byte("main")    // height → block hash
+	v1TxIndex = []byte("txindex") // transaction id → height
+)
+
+// Protocol1Suffix is appended to the name of a format-1 store file when it
+// is set aside: chain.db becomes chain.db.protocol1. It is never deleted.
+const Protocol1Suffix = ".protocol1"
+
+// migrate is the one path for a store of format 1 at path (a file with no
+// free-page list): it reads the old file read-only, keeps its pending
+// transactions in memory, renames the file to path + Protocol1Suffix
+// (nothing is deleted) and leaves path free, so that a new chain of this
+// network starts there; the pending transactions are offered to the new
+// pool once it is open (readmit). The identity key and everything else in
+// the data directory are left alone. A crash before the rename leaves the
+// old file in place, after it the set-aside file and a new chain: the
+// pending transactions are then what the set-aside file still holds.
+func (c *Chain) migrate(path string) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = damagedError(path, fmt.Errorf("%v", r))
+		}
+	}()
+	aside := path + Protocol1Suffix
+	if _, err := os.Stat(aside); err == nil {
+		return fmt.Errorf("store %s is of format 1 and %s exists already: move one of them away", path, aside)
+	}
+	old, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if err != nil {
+		return damagedError(path, err)
+	}
+	var st setAside
+	err = old.View(func(otx *bolt.Tx) error { return readFormat1(otx, &st) })
+	if cerr := old.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("store %s of format 1 (left untouched): %w", path, err)
+	}
+	if err := os.Rename(path, aside); err != nil {
+		return fmt.Errorf("set aside store %s of format 1: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	st.path = aside
+	c.aside = &st
+	return nil
+}
+
+// isFormat2 reports whether the store's meta says format 2: the layout of
+// format 3 without the ledger's buckets.
+func isFormat2(tx *bolt.Tx) bool {
+	v := tx.Bucket(bucketMeta).Get(metaVersion)
+	return len(v) == 8 && binary.BigEndian.Uint64(v) == 2
+}
+
+// upgradeFormat2 upgrades a store of format 2 in place, in one store
+// transaction: it checks the network, creates the ledger's buckets and
+// writes format 3. Blocks, indexes and pending transactions stay as they
+// are: format 2 knew only the open ledger, whose networks keep no account
+// state, and a network's genesis commits to its ledger mode, so the
+// network check refuses a format-2 store opened for a signed network. A
+// crash before the commit leaves format 2, which the next start upgrades.
+func (c *Chain) upgradeFormat2() error {
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		if !isFormat2(tx) {
+			return nil
+		}
+		meta := tx.Bucket(bucketMeta)
+		if stored := meta.Get(metaGenesis); string(stored) != string(c.genesis.Hash[:]) {
+			return fmt.Errorf("%w: the store holds network %q with genesis %x, this node runs %q with genesis %s; use another data directory",
+				chain.ErrWrongNetwork, meta.Get(metaNetwork), stored, c.params.Name, c.genesis.Hash)
+		}
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return meta.Put(metaVersion, heightKey(storeVersion))
+	})
+	if err != nil {
+		return fmt.Errorf("upgrade store of format 2: %w", err)
+	}
+	c.log.Info("store upgraded from format 2 to format 3", "network", c.params.Name)
+	return nil
+}
+
+// setAside describes a format-1 store that was set aside.
+type setAside struct {
+	path    string
+	network string
+	height  uint64
+	pending []chain.Transaction
+}
+
+// readFormat1 reads what a format-1 store tells: its network, its height
+// and its pending transactions (those that decode).
+func readFormat1(otx *bolt.Tx, st *setAside) error {
+	meta := otx.Bucket(bucketMeta)
+	if meta == nil {
+		return fmt.Errorf("not a gossipchain store (buckets %q)", bucketNames(otx))
+	}
+	if v := meta.Get(metaVersion); len(v) != 8 || binary.BigEndian.Uint64(v) != 1 {
+		return fmt.Errorf("store layout version %x without a free-page list: not a store gossipchain wrote", v)
+	}
+	mainIx := otx.Bucket(v1Main)
+	if otx.Bucket(v1Blocks) == nil || mainIx == nil || otx.Bucket(v1TxIndex) == nil || otx.Bucket(bucketPool) == nil {
+		return fmt.Errorf("a format 1 bucket is missing (buckets %q)", bucketNames(otx))
+	}
+	st.network = string(meta.Get(metaNetwork))
+	if k, _ := mainIx.Cursor().Last(); len(k) == 8 {
+		st.height = binary.BigEndian.Uint64(k)
+	}
+	return otx.Bucket(bucketPool).ForEach(func(_, v []byte) error {
+		if t, err := chain.DecodeTransaction(v); err == nil {
+			st.pending = append(st.pending, t)
+		}
+		return nil
+	})
+}
+
+// readmit offers the pending transactions of a set-aside format-1 store to
+// the new pool and logs what happened.
+func (c *Chain) readmit() {
+	st := c.aside
+	if st == nil {
+		return
+	}
+	c.aside = nil
+	admitted := 0
+	for _, t := range st.pending {
+		if err := c.AddTransaction(t); err == nil {
+			admitted++
+		} else if !errors.Is(err, chain.ErrKnownTransaction) && !chain.IsRuleError(err) && !errors.Is(err, chain.ErrPoolFull) {
+			c.log.Warn("re-admit a pending transaction of the protocol 1 store", "tx", t.ID, "err", err)
+		}
+	}
+	c.log.Warn("store of protocol 1 set aside: its chain belongs to no network of this protocol, a new chain starts",
+		"old_file", st.path, "old_network", st.network, "old_height", st.height,
+		"network", c.params.Name, "genesis", c.genesis.Hash,
+		"pending_readmitted", admitted, "pending_dropped", len(st.pending)-admitted)
+}
