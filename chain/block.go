@@ -4,15 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"math/big"
-
-	"github.com/gossipchain/gossipchain/chain/internal/powhash"
 )
 
 // HeaderVersion is the version of the header encoding; it is hashed.
 const HeaderVersion = 2
 
 // HeaderSize is the size of the canonical header encoding in bytes.
-const HeaderSize = powhash.HeaderSize
+const HeaderSize = 96
 
 // Block is one block of the chain, with the tutorial's JSON fields (index,
 // timestamp, transactions, proof, previous_hash) plus what the header

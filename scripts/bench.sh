@@ -6,7 +6,7 @@
 #
 # Steps, in order (item numbers of the table):
 #   mining     1  go test -bench BenchmarkMine (chain) and BenchmarkSearchRatio
-#                 (chain/internal/powhash): proof-of-work attempts/s against
+#                 (chain/miner/internal/powhash): proof-of-work attempts/s against
 #                 the SHA-256 compression rate measured in the same run
 #   store      2  validate and store 10,000 and 100,000 blocks (chain.AddBlocks)
 #   sync       3  a fresh node process catching up 10,000 and 50,000 blocks
@@ -165,14 +165,14 @@ failed=()
 
 if wanted mining; then
 	echo "bench.sh: mining (go test -bench)" >&2
-	mine_cmd=(go test -run '^$' -bench '^(BenchmarkMine|BenchmarkSearchRatio)$' "${mine_flags[@]}" ./chain/ ./chain/internal/powhash/)
+	mine_cmd=(go test -run '^$' -bench '^(BenchmarkMine|BenchmarkSearchRatio)$' "${mine_flags[@]}" ./chain/ ./chain/miner/internal/powhash/)
 	if step "${mine_cmd[@]}" >"$dir/mining.txt" 2>&1; then
 		cat "$dir/mining.txt" >&2
 	else
 		cat "$dir/mining.txt" >&2
 		failed+=(mining)
 	fi
-	shown="go test -run '^\$' -bench '^(BenchmarkMine|BenchmarkSearchRatio)\$' ${mine_flags[*]} ./chain/ ./chain/internal/powhash/"
+	shown="go test -run '^\$' -bench '^(BenchmarkMine|BenchmarkSearchRatio)\$' ${mine_flags[*]} ./chain/ ./chain/miner/internal/powhash/"
 	step "${gcbench[@]}" gotest --in "$dir/mining.txt" --cmd "$shown" --results "$results" || failed+=(mining)
 fi
 

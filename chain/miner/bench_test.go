@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gossipchain/gossipchain/chain/internal/powhash"
+	"github.com/gossipchain/gossipchain/chain/miner/internal/powhash"
 )
 
 // BenchmarkMine measures the miner's proof attempts per second, on one

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
-	"github.com/gossipchain/gossipchain/chain/internal/powhash"
+	"github.com/gossipchain/gossipchain/chain/miner/internal/powhash"
 	"github.com/gossipchain/gossipchain/chain/store"
 )
 
@@ -27,6 +27,10 @@ type Chain interface {
 }
 
 var _ Chain = (*store.Chain)(nil)
+
+// The searcher hashes the canonical header of chain; a change of its size
+// fails to compile here.
+var _ [chain.HeaderSize]byte = [powhash.HeaderSize]byte{}
 
 // Config configures a Miner.
 type Config struct {

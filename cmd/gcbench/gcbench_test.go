@@ -155,7 +155,7 @@ BenchmarkMine/threads=1-2         	      10	 101124979 ns/op	  40000000 attempts
 BenchmarkMine/threads=2-2         	      10	 111125127 ns/op	  80000000 attempts/s	         1.600 ratio-of-sha256-limit	  25000000 sha256-blocks/s
 PASS
 ok  	github.com/gossipchain/gossipchain/chain	2.290s
-pkg: github.com/gossipchain/gossipchain/chain/internal/powhash
+pkg: github.com/gossipchain/gossipchain/chain/miner/internal/powhash
 BenchmarkSearchRatio-2   	     800	   1000000 ns/op	  60000000 attempts/s	  25000000 sha256-blocks/s	         2.400 ratio-of-sha256-limit
 `
 

@@ -10,7 +10,7 @@
 // specialized for the final block of a 96-byte header: rounds 0..5 and the
 // message words that do not depend on the proof are precomputed in Go.
 //
-// Run with: go generate ./chain/internal/powhash/
+// Run with: go generate ./chain/miner/internal/powhash/
 package main
 
 import (
