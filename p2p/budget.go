@@ -69,34 +69,3 @@ func (b *RequestBudget) Allow(p peer.ID, now time.Time) (ok, penalize bool) {
 	}
 	return false, false
 }
-
-// ServeGate admits the requests a node serves on one stream protocol: each
-// peer within its RequestBudget, and at most a fixed number served at once.
-// It is safe for concurrent use.
-type ServeGate struct {
-	budget  *RequestBudget
-	serving chan struct{}
-}
-
-// NewServeGate returns a gate that holds peers to budget and serves at most
-// maxServing requests at once.
-func NewServeGate(budget *RequestBudget, maxServing int) *ServeGate {
-	return &ServeGate{budget: budget, serving: make(chan struct{}, maxServing)}
-}
-
-// Admit admits a request of p. It returns the function that ends the
-// request, or nil if the request is refused: p is over its budget (penalize
-// says whether that refusal brings p to its strikes, see RequestBudget.Allow)
-// or every serving slot is taken (no fault of p).
-func (g *ServeGate) Admit(p peer.ID, now time.Time) (release func(), penalize bool) {
-	ok, penalize := g.budget.Allow(p, now)
-	if !ok {
-		return nil, penalize
-	}
-	select {
-	case g.serving <- struct{}{}:
-		return func() { <-g.serving }, false
-	default:
-		return nil, false
-	}
-}

@@ -37,10 +37,20 @@ func DiscoveryProtocol(network string) protocol.ID {
 	return protocol.ID("/gossipchain/" + network + "/peers/1.0.0")
 }
 
-// discoveryBudget is the per-peer request budget of the discovery protocol:
-// an honest node asks a given peer at most once every few seconds.
-func discoveryBudget() *RequestBudget {
-	return &RequestBudget{Burst: 4, Rate: 0.5, Strikes: 20}
+// discoveryGate admits the discovery requests n serves. Each peer has a
+// request budget: an honest node asks a given peer at most once every few
+// seconds. Its share of the requests served at once is all of them
+// (maxDiscoveryServing): a smaller one would refuse requests that the budget
+// lets through.
+func (n *Node) discoveryGate() *Gate {
+	return NewGate(GateConfig{
+		Budget:   &RequestBudget{Burst: 4, Rate: 0.5, Strikes: 20},
+		PerPeer:  maxDiscoveryServing,
+		Global:   maxDiscoveryServing,
+		Timeout:  DiscoveryTimeout,
+		Penalize: n.Penalize,
+		Protocol: "discovery",
+	})
 }
 
 var (
@@ -69,16 +79,11 @@ func (n *Node) handleDiscovery(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
-	release, penalize := n.discGate.Admit(p, time.Now())
+	release := n.discGate.AdmitStream(s)
 	if release == nil {
-		_ = s.Reset()
-		if penalize {
-			n.Penalize(p, "flooding the discovery protocol")
-		}
 		return
 	}
 	defer release()
-	_ = s.SetDeadline(time.Now().Add(DiscoveryTimeout))
 	r := bufio.NewReaderSize(s, 64)
 	size, err := readUvarintLimited(r, maxDiscoveryRequest)
 	if err != nil || size != 1 {

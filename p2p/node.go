@@ -67,8 +67,8 @@ type Node struct {
 
 	// Discovery and the address book (connect.go, discovery.go, addrbook.go).
 	book       *addrBook
-	bookDials  int        // address-book dials in flight, under mu
-	discGate   *ServeGate // per-peer budget and serving slots of discovery requests
+	bookDials  int   // address-book dials in flight, under mu
+	discGate   *Gate // admission of the discovery requests served (discoveryGate)
 	discStats  discoveryCounters
 	keeperWake chan struct{} // new peers learned: the keeper runs a round now
 
@@ -162,11 +162,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		scores:  make(map[peer.ID]float64),
 
 		book:       openAddrBook(cfg.DataDir, cfg.Logger.With("component", "p2p")),
-		discGate:   NewServeGate(discoveryBudget(), maxDiscoveryServing),
 		keeperWake: make(chan struct{}, 1),
 		mesh:       newMeshTracker(),
 		nat:        nat,
 	}
+	n.discGate = n.discoveryGate()
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	for _, ai := range boot {
 		if ai.ID == h.ID() {

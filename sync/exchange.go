@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/p2p"
 )
 
 // errStopServing ends RawMainChain early: the reply is full.
@@ -21,6 +22,19 @@ var errStopServing = errors.New("reply full")
 // errChainMoved ends RawMainChain when the first block does not follow the
 // locator: the main chain changed between LocateFork and the read.
 var errChainMoved = errors.New("main chain changed while answering")
+
+// exchangeGate admits the chain-exchange requests s serves: MaxServing at
+// once, MaxServingPerPeer of one peer, at any rate; a refused request is
+// answered CodeUnavailable. The stream's deadlines are set before its request
+// is read, and the request is admitted once read, so that a stream that
+// never sends one holds no serving slot.
+func (s *Service) exchangeGate() *p2p.Gate {
+	return p2p.NewGate(p2p.GateConfig{
+		PerPeer: s.cfg.MaxServingPerPeer,
+		Global:  s.cfg.MaxServing,
+		Refuse:  func(str network.Stream, _ p2p.Refusal) { s.replyCode(str, CodeUnavailable) },
+	})
+}
 
 // handleBlocks serves one chain-exchange request: the main-chain blocks after
 // the first locator hash on our main chain, at most as many as asked and
@@ -56,18 +70,11 @@ func (s *Service) handleBlocks(str network.Stream) {
 		s.replyCode(str, CodeBadRequest)
 		return
 	}
-	if !s.slots.take(p) {
-		s.replyCode(str, CodeUnavailable)
+	release := s.gate.AdmitStream(str)
+	if release == nil {
 		return
 	}
-	defer s.slots.release(p)
-	select {
-	case s.serving <- struct{}{}:
-		defer func() { <-s.serving }()
-	default:
-		s.replyCode(str, CodeUnavailable)
-		return
-	}
+	defer release()
 	fork, ok := s.chain.LocateFork(req.Locator)
 	if !ok {
 		s.replyCode(str, CodeNotFound)

@@ -9,8 +9,10 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/p2p"
 )
 
 // bigBlocks builds count blocks on parent of about size bytes each (many
@@ -65,7 +67,7 @@ func TestUnreadRepliesDoNotHoldTheStore(t *testing.T) {
 		}
 		// The reply is never read.
 	}
-	waitFor(t, 10*time.Second, "every serving slot taken", func() bool { return len(n.svc.serving) == DefaultMaxServing })
+	waitFor(t, 10*time.Second, "every serving slot taken", func() bool { return n.svc.gate.Serving() == DefaultMaxServing })
 
 	// Writes that grow the file well past its mapping, and reads, while the
 	// replies stay unread.
@@ -94,5 +96,24 @@ func TestUnreadRepliesDoNotHoldTheStore(t *testing.T) {
 	}
 	if got, want := n.head().Height, uint64(1+len(served)+len(more)); got != want {
 		t.Fatalf("height %d, want %d", got, want)
+	}
+}
+
+// TestSyncInFlightAdmitted: the requests a sync session keeps in flight to
+// one peer are all admitted by a server with the default limits, and are
+// its whole share.
+func TestSyncInFlightAdmitted(t *testing.T) {
+	n := newTestNode(t, testNetwork)
+	client := peer.ID("client")
+	now := time.Now()
+	for i := range syncInFlight {
+		release, r := n.svc.gate.Admit(client, now)
+		if r != p2p.Admitted {
+			t.Fatalf("request %d of the %d in flight: %v, want admitted", i+1, syncInFlight, r)
+		}
+		defer release()
+	}
+	if _, r := n.svc.gate.Admit(client, now); r != p2p.PeerBusy {
+		t.Fatalf("request %d: %v, want %v", syncInFlight+1, r, p2p.PeerBusy)
 	}
 }

@@ -40,7 +40,8 @@ const (
 	// poolTick is how often the pool is checked for newly pending ids
 	// (received, submitted, or returned by a reorganisation).
 	poolTick = time.Second
-	// maxPoolServing bounds the pool requests served at once.
+	// maxPoolServing bounds the pool requests served at once, of all peers
+	// and of one.
 	maxPoolServing = 16
 
 	poolHeaderSize   = 1 + chain.HashSize // kind, genesis
@@ -56,16 +57,26 @@ const (
 	poolAnnounce  byte = 3 // ids newly pending at the client → reply: empty ack
 )
 
-// poolBudget: an honest peer makes an inventory request and up to 16 fetches
-// (a full pool) when it connects, and about one announcement a second after.
-func poolBudget() *p2p.RequestBudget {
-	return &p2p.RequestBudget{Burst: 32, Rate: 4, Strikes: 32}
+// poolGate admits the pool requests s serves. Each peer has a request
+// budget: an honest peer makes an inventory request and up to 16 fetches (a
+// full pool) when it connects, and about one announcement a second after. Its
+// share of the requests served at once is all of them (maxPoolServing): a
+// smaller one would refuse requests that the budget lets through.
+func poolGate(s *Service) *p2p.Gate {
+	return p2p.NewGate(p2p.GateConfig{
+		Budget:   &p2p.RequestBudget{Burst: 32, Rate: 4, Strikes: 32},
+		PerPeer:  maxPoolServing,
+		Global:   maxPoolServing,
+		Timeout:  PoolTimeout,
+		Penalize: s.penalize,
+		Protocol: "pool-exchange",
+	})
 }
 
 // poolExchange is the state of the pool-exchange protocol of a Service.
 type poolExchange struct {
 	s    *Service
-	gate *p2p.ServeGate // per-peer budget and serving slots of the requests served
+	gate *p2p.Gate // admission of the pool requests served (poolGate)
 
 	mu          gosync.Mutex
 	pending     map[chain.Hash]time.Time // ids pending at the last tick → last announced
@@ -76,7 +87,7 @@ type poolExchange struct {
 }
 
 func newPoolExchange(s *Service) *poolExchange {
-	return &poolExchange{s: s, gate: p2p.NewServeGate(poolBudget(), maxPoolServing),
+	return &poolExchange{s: s, gate: poolGate(s),
 		pending: make(map[chain.Hash]time.Time), fetching: make(map[peer.ID]bool), rebroadcast: PoolRebroadcast}
 }
 
@@ -330,19 +341,14 @@ func (px *poolExchange) handle(str network.Stream) {
 		return
 	}
 	defer s.leave()
-	p := str.Conn().RemotePeer()
-	release, penalize := px.gate.Admit(p, time.Now())
+	release := px.gate.AdmitStream(str)
 	if release == nil {
-		_ = str.Reset()
-		if penalize {
-			s.penalize(p, "flooding the pool-exchange protocol")
-		}
 		return
 	}
 	defer release()
 	stop := context.AfterFunc(s.ctx, func() { _ = str.Reset() })
 	defer stop()
-	_ = str.SetDeadline(time.Now().Add(PoolTimeout))
+	p := str.Conn().RemotePeer()
 
 	body, err := readFrame(bufio.NewReaderSize(str, 4096), nil, maxPoolRequest)
 	if err != nil {

@@ -31,8 +31,11 @@ const (
 	DefaultSessionTimeout     = 2 * time.Minute
 	DefaultStatusTimeout      = 10 * time.Second
 	DefaultMaxServing         = 16
-	DefaultMaxServingPerPeer  = 2
-	DefaultStatusInterval     = 10 * time.Second
+	// DefaultMaxServingPerPeer is also the number of chain-exchange
+	// requests a syncing node keeps in flight to one peer (syncInFlight), so
+	// that a server with the default limits admits all of them.
+	DefaultMaxServingPerPeer = 2
+	DefaultStatusInterval    = 10 * time.Second
 )
 
 // MaxNoProgress is how many chain-exchange replies in a row may make no
@@ -208,8 +211,7 @@ type Service struct {
 	orphans *orphanPool
 	seen    *seenLog
 	stats   counters
-	serving chan struct{} // semaphore of chain-exchange requests being served
-	slots   *peerSlots    // chain-exchange requests being served, per peer
+	gate    *p2p.Gate // admission of the chain-exchange requests served (exchangeGate)
 
 	blocks *p2p.Topic
 	txs    *p2p.Topic
@@ -254,8 +256,6 @@ func New(cfg Config) (*Service, error) {
 		genesis:    cfg.Chain.Genesis().Hash,
 		orphans:    newOrphanPool(orphanLimits{count: cfg.MaxOrphans, bytes: cfg.MaxOrphanBytes, perPeer: cfg.MaxOrphansPerPeer}, cfg.OrphanTTL),
 		seen:       newSeenLog(),
-		serving:    make(chan struct{}, cfg.MaxServing),
-		slots:      newPeerSlots(cfg.MaxServingPerPeer),
 		syncSem:    make(chan struct{}, 1),
 		peers:      make(map[peer.ID]Status),
 		queued:     make(map[peer.ID]bool),
@@ -263,6 +263,7 @@ func New(cfg Config) (*Service, error) {
 		orphanWake: make(chan struct{}, 1),
 	}
 	s.stats.init()
+	s.gate = s.exchangeGate()
 	s.poolx = newPoolExchange(s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil

@@ -156,7 +156,7 @@ func TestStreamFloods(t *testing.T) {
 		probeAll(t, honest, victim, 20)
 		served := victim.svc.Stats().RequestsServed
 		// The stall deadline frees the slots of unread replies.
-		waitFor(t, 10*time.Second, "serving slots free again", func() bool { return len(victim.svc.serving) == 0 })
+		waitFor(t, 10*time.Second, "serving slots free again", func() bool { return victim.svc.gate.Serving() == 0 })
 		probeAll(t, honest, victim, 3)
 		if victim.svc.Stats().RequestsServed < served+3 {
 			t.Fatalf("probes not counted as served")

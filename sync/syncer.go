@@ -391,9 +391,8 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 }
 
 // syncInFlight bounds the chain-exchange requests a sync session keeps in
-// flight to its peer: no more than the serving slots a server grants one
-// peer (DefaultMaxServingPerPeer).
-const syncInFlight = 2
+// flight to its peer: the serving slots a server grants one peer by default.
+const syncInFlight = DefaultMaxServingPerPeer
 
 // request is one chain-exchange request of fetchLoop, running in its own
 // goroutine.
