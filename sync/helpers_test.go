@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	gosync "sync"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/miner"
@@ -185,18 +187,21 @@ func lineConnect(t testing.TB, nodes []*testNode) {
 	}
 }
 
-// waitMesh waits until gossip flows: every node sees its neighbours on both
-// topics and has them in its gossipsub meshes (up to the mesh's low bound),
-// then probe transactions are published from nodes[0] and from the last node
-// until one from each has reached every pending pool. (A relay forwards only
-// to its mesh, which forms at the router's heartbeat after the topic peers
-// are known.) The probes stay pending until mined.
+// waitMesh waits until gossip flows among nodes: every node sees its
+// neighbours among nodes on both topics and has them in its gossipsub meshes
+// (up to the mesh's low bound), then probe transactions are published from
+// nodes[0] and from the last node until one from each has reached every
+// pending pool. (A relay forwards only to its mesh, which forms at the
+// router's heartbeat after the topic peers are known.) Peers outside nodes
+// are left out: one that the test made misbehave has a negative score, for
+// which the router prunes it from its meshes and refuses to graft it until
+// the score recovers (an hour). The probes stay pending until mined.
 func waitMesh(t testing.TB, nodes []*testNode) {
 	t.Helper()
 	waitFor(t, 30*time.Second, "topic peers known", func() bool {
 		for _, n := range nodes {
-			conns := len(n.node.Host().Network().Peers())
-			if len(n.svc.blocks.ListPeers()) < conns || len(n.svc.txs.ListPeers()) < conns {
+			nb := neighbours(n, nodes)
+			if countIn(n.svc.blocks.ListPeers(), nb) < len(nb) || countIn(n.svc.txs.ListPeers(), nb) < len(nb) {
 				return false
 			}
 		}
@@ -206,8 +211,9 @@ func waitMesh(t testing.TB, nodes []*testNode) {
 	// router has not grafted yet can miss it for good.
 	waitFor(t, 30*time.Second, "gossip meshes formed", func() bool {
 		for _, n := range nodes {
-			want := min(len(n.node.Host().Network().Peers()), pubsub.GossipSubDlo)
-			if len(n.svc.blocks.MeshPeers()) < want || len(n.svc.txs.MeshPeers()) < want {
+			nb := neighbours(n, nodes)
+			want := min(len(nb), pubsub.GossipSubDlo)
+			if countIn(n.svc.blocks.MeshPeers(), nb) < want || countIn(n.svc.txs.MeshPeers(), nb) < want {
 				return false
 			}
 		}
@@ -243,6 +249,28 @@ func waitMesh(t testing.TB, nodes []*testNode) {
 			return false
 		})
 	}
+}
+
+// neighbours returns the ids of the nodes n is connected to.
+func neighbours(n *testNode, nodes []*testNode) []peer.ID {
+	var out []peer.ID
+	for _, o := range nodes {
+		if o != n && isConnected(n, o) {
+			out = append(out, o.node.ID())
+		}
+	}
+	return out
+}
+
+// countIn returns how many of ps are in set.
+func countIn(ps, set []peer.ID) int {
+	n := 0
+	for _, p := range ps {
+		if slices.Contains(set, p) {
+			n++
+		}
+	}
+	return n
 }
 
 // waitFor polls cond until it holds or timeout passes.

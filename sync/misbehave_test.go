@@ -198,6 +198,7 @@ func TestMisbehavingGossip(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSameHead(t, []*testNode{h1, h2}, valid.Hash, 30*time.Second)
+	// h1's meshes keep h2 only: the senders' scores are negative.
 	waitMesh(t, []*testNode{h1, h2})
 	b := h2.mine()
 	waitSameHead(t, []*testNode{h1, h2}, b.Hash, 30*time.Second)
