@@ -79,7 +79,6 @@ func (s *Service) validateBlock(_ context.Context, from peer.ID, m *pubsub.Messa
 		s.stats.blocksIgnored.Add(1)
 		return pubsub.ValidationIgnore
 	}
-	s.charge(1, false)
 	return s.addGossiped(b, m.ReceivedFrom)
 }
 
@@ -119,9 +118,6 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (store.Ad
 		add = s.chain.AddBlockThen
 	}
 	res, err := add(b, valid)
-	if err == nil && valid != nil {
-		s.charge(0, true) // a gossiped block (see Config.StoreCost)
-	}
 	switch {
 	case err == nil:
 		s.seen.stored(b.Hash, time.Now())

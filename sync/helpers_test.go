@@ -3,16 +3,15 @@ package sync
 import (
 	"context"
 	"fmt"
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	gosync "sync"
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -46,6 +45,9 @@ type testNode struct {
 	node   *p2p.Node
 	svc    *Service
 	miner  *miner.Miner
+	// assembly is the node as NewNode built it: it starts and closes the
+	// others.
+	assembly *Node
 
 	closeOnce gosync.Once
 }
@@ -80,60 +82,40 @@ func startTestNode(t testing.TB, params chain.Params, dir string, opts ...nodeOp
 // by adjust, if not nil.
 func startAdjustedNode(t testing.TB, params chain.Params, dir string, adjust func(*store.Config), opts ...nodeOption) *testNode {
 	t.Helper()
-	ctx := context.Background()
-	ccfg := store.Config{Params: params, Path: filepath.Join(dir, "chain.db"), Logger: testLogger()}
-	if adjust != nil {
-		adjust(&ccfg)
+	cfg := NodeConfig{
+		Params:       params,
+		DataDir:      dir,
+		Logger:       testLogger(),
+		Store:        adjust,
+		P2P:          p2p.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}},
+		MinerThreads: 1,
 	}
-	c, err := store.Open(ccfg)
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	n, err := p2p.New(ctx, p2p.Config{
-		DataDir:        dir,
-		Network:        params.Name,
-		ListenAddrs:    []string{"/ip4/127.0.0.1/tcp/0"},
-		MaxMessageSize: MaxMessageSize(params),
-		Logger:         testLogger(),
-	})
-	if err != nil {
-		c.Close()
-		t.Fatalf("p2p.New: %v", err)
-	}
-	cfg := Config{Chain: c, Node: n, Logger: testLogger()}
 	for _, o := range opts {
-		o(&cfg)
+		o(&cfg.Sync)
 	}
-	svc, err := New(cfg)
+	n, err := NewNode(context.Background(), cfg)
 	if err != nil {
-		t.Fatalf("New: %v", err)
+		t.Fatalf("NewNode: %v", err)
 	}
-	minerAddr := "miner-" + n.ID().String()[len(n.ID().String())-6:]
-	if params.Signed() {
-		minerAddr = n.ID().String() // a signed ledger pays addresses only
+	if !params.Signed() {
+		// A short reward address, the peer ID's tail; a signed ledger pays
+		// addresses only, and the node's default is its peer ID.
+		id := n.P2P.ID().String()
+		if n.Miner, err = miner.New(n.Chain, miner.Config{Address: "miner-" + id[len(id)-6:], Threads: 1}); err != nil {
+			t.Fatalf("miner.New: %v", err)
+		}
 	}
-	m, err := miner.New(c, miner.Config{Address: minerAddr, Threads: 1})
-	if err != nil {
-		t.Fatalf("NewMiner: %v", err)
-	}
-	tn := &testNode{t: t, dir: dir, params: params, chain: c, node: n, svc: svc, miner: m}
+	tn := &testNode{t: t, dir: dir, params: params, chain: n.Chain, node: n.P2P, svc: n.Sync, miner: n.Miner, assembly: n}
 	t.Cleanup(tn.close)
-	if err := n.Start(ctx); err != nil {
-		t.Fatalf("p2p Start: %v", err)
-	}
-	if err := svc.Start(ctx); err != nil {
-		t.Fatalf("sync Start: %v", err)
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
 	}
 	return tn
 }
 
 // close stops the node; it may be called more than once.
 func (tn *testNode) close() {
-	tn.closeOnce.Do(func() {
-		tn.svc.Close()
-		tn.node.Close()
-		tn.chain.Close()
-	})
+	tn.closeOnce.Do(func() { tn.assembly.Close() })
 }
 
 // restart closes the node and starts a new one on the same data directory.

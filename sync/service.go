@@ -63,6 +63,39 @@ const (
 // unsigned (see p2p.SignaturePolicy).
 func BlocksTopicName(network string) string { return p2p.TopicName(network, BlocksTopic) }
 
+// Chain is what the sync service needs of the node's chain; *store.Chain is
+// one. A simulation wraps it to charge the time its checks would take
+// (sync/sim).
+type Chain interface {
+	Params() chain.Params
+	Genesis() *chain.Block
+	Head() store.Head
+	// Now is the chain's clock, that of the future-timestamp rule.
+	Now() time.Time
+	HasBlock(h chain.Hash) bool
+	Locator() []chain.Hash
+	LocateFork(locator []chain.Hash) (height uint64, ok bool)
+	RawMainChainHashed(from uint64, limit int, fn func(hash chain.Hash, raw []byte) error) error
+	FindTransaction(id chain.Hash) (store.TxLocation, error)
+	Pending(limit int) []chain.Transaction
+
+	// AddBlockThen adds a block submitted to this node; valid, if not nil,
+	// is called once it has passed every rule, before it is on disk.
+	AddBlockThen(b *chain.Block, valid func()) (store.AddResult, error)
+	// AddUnrequestedBlock and AddUnrequestedBlockThen add a block that came
+	// from the network unasked (gossip, orphans): it meets the side-branch
+	// policy.
+	AddUnrequestedBlock(b *chain.Block) (store.AddResult, error)
+	AddUnrequestedBlockThen(b *chain.Block, valid func()) (store.AddResult, error)
+	// AddFetchedBlocks adds a batch fetched by chain exchange in one store
+	// transaction.
+	AddFetchedBlocks(blocks []*chain.Block) (store.AddResult, int, error)
+	PruneSideBranches(keepRequested bool) (int, error)
+	AddTransactionAsyncFrom(tx chain.Transaction, origin string) (<-chan error, error)
+}
+
+var _ Chain = (*store.Chain)(nil)
+
 // ErrClosed is returned by methods called after Close.
 var ErrClosed = errors.New("sync service closed")
 
@@ -70,7 +103,7 @@ var ErrClosed = errors.New("sync service closed")
 // have defaults.
 type Config struct {
 	// Chain is the node's chain. Required.
-	Chain *store.Chain
+	Chain Chain
 	// Node is the node's p2p host. Required; it must not have joined the
 	// block and transaction topics already.
 	Node *p2p.Node
@@ -126,17 +159,6 @@ type Config struct {
 	OnBlock       func(BlockEvent)
 	OnTransaction func(tx chain.Transaction, from peer.ID)
 	OnProgress    func(Progress)
-
-	// ValidateCost and StoreCost are zero in production. A simulation on
-	// virtual time (package sync/sim), whose clock does not count CPU or disk
-	// time, sets them to the cost of validating one block and of one store
-	// write measured on real hardware: a gossiped block then waits
-	// ValidateCost before it is checked (on the path of relaying) and
-	// StoreCost once stored, before it is reported stored (the wait holds
-	// no lock: under testing/synctest a goroutine waiting for a mutex
-	// would stop virtual time); a batch of n fetched blocks waits
-	// n·ValidateCost + StoreCost before it is added.
-	ValidateCost, StoreCost time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -201,7 +223,7 @@ func (c Config) withDefaults() (Config, error) {
 type Service struct {
 	cfg    Config
 	log    *slog.Logger
-	chain  *store.Chain
+	chain  Chain
 	node   *p2p.Node
 	host   host.Host
 	self   peer.ID
@@ -451,7 +473,8 @@ func (s *Service) wakeOrphans() {
 
 // MaxMessageSize is the gossip message limit (p2p.Config.MaxMessageSize) that
 // fits the largest valid block of params: its content id, its encoding, and
-// room for pubsub's own framing.
+// room for pubsub's own framing (PROTOCOL.md section 3). NewNode gives it to
+// every node.
 func MaxMessageSize(params chain.Params) int {
 	return p2p.ContentIDSize + params.MaxBlockSize + 4096
 }

@@ -206,7 +206,6 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 			}
 			blocks = append(blocks, more.blocks...)
 		}
-		s.charge(len(blocks), true)
 		res, n, err := s.chain.AddFetchedBlocks(blocks)
 		added += n
 		abandoned += res.Abandoned

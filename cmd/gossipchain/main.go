@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -25,7 +24,6 @@ import (
 	"github.com/gossipchain/gossipchain/api"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/miner"
-	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 	gsync "github.com/gossipchain/gossipchain/sync"
 )
@@ -40,9 +38,6 @@ const (
 const (
 	// shutdownTimeout bounds draining the HTTP API on shutdown.
 	shutdownTimeout = 10 * time.Second
-	// maxMessageOverhead is added to the largest block for the pubsub
-	// message limit (content id, framing).
-	maxMessageOverhead = 64 << 10
 	// mineRetryDelay is the pause after a failed attempt of the mining loop.
 	mineRetryDelay = time.Second
 )
@@ -90,54 +85,39 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	log.Info("starting gossipchain", "version", Version(), "network", params.Name, "fixed_difficulty", params.FixedDifficulty,
 		"initial_bits", params.InitialTarget, "target_block_time", params.TargetBlockTime,
 		"genesis", params.Genesis().Hash, "datadir", cfg.dataDir)
-	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
-	}
-
-	// A node that has run before has an identity: an empty chain.db
-	// beside it is a lost chain, not a new one.
-	_, idErr := os.Stat(filepath.Join(cfg.dataDir, p2p.IdentityFile))
-	c, err := store.Open(store.Config{Params: params, Path: filepath.Join(cfg.dataDir, "chain.db"), Logger: log, RefuseNew: idErr == nil})
-	if err != nil {
-		return fmt.Errorf("open chain: %w", err)
-	}
-	defer closeLogged(log, "chain", c.Close)
-
-	node, err := p2p.New(ctx, p2p.Config{
-		DataDir:        cfg.dataDir,
-		Network:        params.Name,
-		ListenAddrs:    cfg.listen,
-		Bootstrap:      cfg.bootstrap,
-		MDNS:           cfg.mdns,
-		TargetPeers:    cfg.targetPeers,
-		SkipAddrBook:   !cfg.dialKnown,
-		Announce:       cfg.announce,
-		NATPortMap:     cfg.natPortMap,
-		RelayService:   cfg.relayService,
-		MaxMessageSize: params.MaxBlockSize + maxMessageOverhead,
-		Logger:         log,
-	})
-	if err != nil {
-		return fmt.Errorf("start p2p node: %w", err)
-	}
-	defer closeLogged(log, "p2p node", node.Close)
-
 	// The API is built after the sync service, which reports to it; no
-	// report comes before svc.Start, after server is set.
+	// report comes before the node starts, after server is set.
 	var server *api.Server
-	svc, err := gsync.New(gsync.Config{
-		Chain: c, Node: node, Logger: log,
-		OnBlock: func(ev gsync.BlockEvent) {
-			server.NoteBlock(api.BlockNote{Block: ev.Block, Blocks: ev.Blocks, Status: ev.Status.String(),
-				Source: ev.Source, Peer: peerString(ev.Peer), Depth: ev.Depth, Head: ev.Head})
+	n, err := gsync.NewNode(ctx, gsync.NodeConfig{
+		Params:  params,
+		DataDir: cfg.dataDir,
+		Logger:  log,
+		P2P: p2p.Config{
+			ListenAddrs:  cfg.listen,
+			Bootstrap:    cfg.bootstrap,
+			MDNS:         cfg.mdns,
+			TargetPeers:  cfg.targetPeers,
+			SkipAddrBook: !cfg.dialKnown,
+			Announce:     cfg.announce,
+			NATPortMap:   cfg.natPortMap,
+			RelayService: cfg.relayService,
 		},
-		OnTransaction: func(tx chain.Transaction, from peer.ID) { server.NoteTransaction(tx, peerString(from)) },
-		OnProgress:    func(p gsync.Progress) { server.NoteSync(syncProgress(p)) },
+		Sync: gsync.Config{
+			OnBlock: func(ev gsync.BlockEvent) {
+				server.NoteBlock(api.BlockNote{Block: ev.Block, Blocks: ev.Blocks, Status: ev.Status.String(),
+					Source: ev.Source, Peer: peerString(ev.Peer), Depth: ev.Depth, Head: ev.Head})
+			},
+			OnTransaction: func(tx chain.Transaction, from peer.ID) { server.NoteTransaction(tx, peerString(from)) },
+			OnProgress:    func(p gsync.Progress) { server.NoteSync(syncProgress(p)) },
+		},
+		MinerAddress: cfg.minerAddress,
+		MinerThreads: cfg.minerThreads,
 	})
 	if err != nil {
-		return fmt.Errorf("create sync service: %w", err)
+		return err
 	}
-	defer closeLogged(log, "sync service", svc.Close)
+	defer closeLogged(log, "node", n.Close)
+	c, node, svc, miner := n.Chain, n.P2P, n.Sync, n.Miner
 
 	if cfg.pprofAddr != "" {
 		_, stopDebug, err := startPprof(cfg.pprofAddr, log, svc.Seen)
@@ -145,15 +125,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 			return err
 		}
 		defer stopDebug()
-	}
-
-	minerAddress := cfg.minerAddress
-	if minerAddress == "" {
-		minerAddress = node.ID().String()
-	}
-	miner, err := miner.New(c, miner.Config{Address: minerAddress, Threads: cfg.minerThreads})
-	if err != nil {
-		return fmt.Errorf("create miner: %w", err)
 	}
 
 	server = api.New(api.Config{
@@ -181,13 +152,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return err
 	}
 	defer stopPeers()
-	if err := svc.Start(ctx); err != nil {
+	if err := n.Start(ctx); err != nil {
 		ln.Close()
-		return fmt.Errorf("start sync service: %w", err)
-	}
-	if err := node.Start(ctx); err != nil {
-		ln.Close()
-		return fmt.Errorf("start p2p node: %w", err)
+		return err
 	}
 
 	head := c.Head()
@@ -204,7 +171,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	mineCtx, stopMining := context.WithCancel(ctx)
 	mined := make(chan struct{})
 	if cfg.mine {
-		log.Info("mining", "address", minerAddress, "threads", cfg.minerThreads)
+		log.Info("mining", "address", miner.Address(), "threads", cfg.minerThreads)
 		go func() {
 			defer close(mined)
 			mineLoop(mineCtx, miner, svc, server, log)

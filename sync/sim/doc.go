@@ -9,8 +9,10 @@
 // transport is QUIC over a simnet endpoint (p2p.Config.HostOptions), a
 // pubsub tracer counts duplicates and the mesh (p2p.Config.PubsubOptions),
 // and the cost of validating and storing a block, which virtual time does
-// not see, is charged as virtual time (sync.Config.ValidateCost and
-// StoreCost, measured on this machine by MeasureCost).
+// not see, is charged as virtual time by a wrapper of the node's chain
+// (costChain, with Config.ValidateCost and StoreCost measured on this
+// machine by MeasureCost); the node itself is assembled by sync.NewNode,
+// as cmd/gossipchain assembles it.
 //
 // The network has regions: a packet between two nodes of one region takes
 // Config.Inside one way, between regions Config.Latency[a][b]; every node

@@ -67,7 +67,7 @@ type Config struct {
 	// zero).
 	TargetPeers int
 	// ValidateCost and StoreCost are charged per block as virtual time
-	// (see sync.Config); MeasureCost measures them.
+	// (see costChain); MeasureCost measures them.
 	ValidateCost, StoreCost time.Duration
 	// Seed makes the topology, the regions and the identities reproducible.
 	Seed uint64

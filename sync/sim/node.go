@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"net"
@@ -44,6 +43,7 @@ type Node struct {
 	// Addr is the node's multiaddr, ending in /p2p/<id>.
 	Addr string
 
+	node   *gsync.Node     // the assembly behind Chain, P2P, Sync and Miner
 	joined time.Time       // virtual time of its start
 	conn   *simnet.SimConn // the node's endpoint on the simulated network
 	tracer *tracer
@@ -53,7 +53,8 @@ type Node struct {
 	err    error
 }
 
-// startNode builds and starts one node the way cmd/gossipchain does.
+// startNode builds and starts one node with the assembly of every node
+// (sync.NewNode) on the simulated network.
 func startNode(ctx context.Context, nw *Network, idx, region int, ip net.IP, boot []*Node, seed uint64, seedChain string) (*Node, error) {
 	dir := nw.nodeDir(idx)
 	if err := writeIdentity(dir, seed); err != nil {
@@ -67,84 +68,60 @@ func startNode(ctx context.Context, nw *Network, idx, region int, ip net.IP, boo
 	nd := &Node{Index: idx, Region: region, Dir: dir, joined: time.Now(), tracer: newTracer(gsync.BlocksTopicName(nw.cfg.Params.Name))}
 	params := nw.cfg.Params
 	log := nw.cfg.Logger.With("sim_node", idx)
-	c, err := store.Open(store.Config{Params: params, Path: filepath.Join(dir, "chain.db"), Logger: log, Now: nw.chainNow})
-	if err != nil {
-		return nil, fmt.Errorf("open chain: %w", err)
-	}
 	var bootAddrs []string
 	for _, b := range boot {
 		bootAddrs = append(bootAddrs, b.Addr)
 	}
 	listen := fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", ip, simPort)
-	node, err := p2p.New(ctx, p2p.Config{
-		DataDir:        dir,
-		Network:        params.Name,
-		ListenAddrs:    []string{listen},
-		Bootstrap:      bootAddrs,
-		TargetPeers:    nw.cfg.TargetPeers,
-		MaxMessageSize: gsync.MaxMessageSize(params),
-		Logger:         log,
-		// Every simulated node is reachable at its listen address; AutoNAT's
-		// dial-back hosts would need real sockets.
-		NoNATTraversal: true,
-		HostOptions: []libp2p.Option{
-			simTransport(nw.sn, simnet.NodeBiDiLinkSettings{
-				Uplink:   simnet.LinkSettings{BitsPerSecond: nw.cfg.Bandwidth},
-				Downlink: simnet.LinkSettings{BitsPerSecond: nw.cfg.Bandwidth},
-			}, &nd.conn),
-			// Identify's address discovery stalls synctest (as noted by
-			// go-libp2p's x/simlibp2p); the listen address is public.
-			libp2p.DisableIdentifyAddressDiscovery(),
+	n, err := gsync.NewNode(ctx, gsync.NodeConfig{
+		Params:  params,
+		DataDir: dir,
+		Logger:  log,
+		// The identity is written before the chain store is created.
+		Store: func(c *store.Config) { c.Now, c.RefuseNew = nw.chainNow, false },
+		P2P: p2p.Config{
+			ListenAddrs: []string{listen},
+			Bootstrap:   bootAddrs,
+			TargetPeers: nw.cfg.TargetPeers,
+			// Every simulated node is reachable at its listen address;
+			// AutoNAT's dial-back hosts would need real sockets.
+			NoNATTraversal: true,
+			HostOptions: []libp2p.Option{
+				simTransport(nw.sn, simnet.NodeBiDiLinkSettings{
+					Uplink:   simnet.LinkSettings{BitsPerSecond: nw.cfg.Bandwidth},
+					Downlink: simnet.LinkSettings{BitsPerSecond: nw.cfg.Bandwidth},
+				}, &nd.conn),
+				// Identify's address discovery stalls synctest (as noted by
+				// go-libp2p's x/simlibp2p); the listen address is public.
+				libp2p.DisableIdentifyAddressDiscovery(),
+			},
+			PubsubOptions: []pubsub.Option{pubsub.WithRawTracer(nd.tracer)},
 		},
-		PubsubOptions: []pubsub.Option{pubsub.WithRawTracer(nd.tracer)},
+		Sync: gsync.Config{OnBlock: nd.noteBlock},
+		WrapChain: func(c *store.Chain) gsync.Chain {
+			return &costChain{Chain: c, ctx: ctx, validate: nw.cfg.ValidateCost, store: nw.cfg.StoreCost}
+		},
+		MinerThreads: 1,
 	})
 	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("create p2p node: %w", err)
+		return nil, err
 	}
-	svc, err := gsync.New(gsync.Config{Chain: c, Node: node, Logger: log,
-		ValidateCost: nw.cfg.ValidateCost, StoreCost: nw.cfg.StoreCost, OnBlock: nd.noteBlock})
-	if err != nil {
-		node.Close()
-		c.Close()
-		return nil, fmt.Errorf("create sync service: %w", err)
-	}
-	miner, err := miner.New(c, miner.Config{Address: node.ID().String(), Threads: 1})
-	if err != nil {
-		svc.Close()
-		node.Close()
-		c.Close()
-		return nil, fmt.Errorf("create miner: %w", err)
-	}
-	nd.Chain, nd.P2P, nd.Sync, nd.Miner = c, node, svc, miner
-	nd.Addr = listen + "/p2p/" + node.ID().String()
-	if err := svc.Start(ctx); err != nil {
+	nd.node = n
+	nd.Chain, nd.P2P, nd.Sync, nd.Miner = n.Chain, n.P2P, n.Sync, n.Miner
+	nd.Addr = listen + "/p2p/" + n.P2P.ID().String()
+	if err := n.Start(ctx); err != nil {
 		nd.Close()
-		return nil, fmt.Errorf("start sync service: %w", err)
-	}
-	if err := node.Start(ctx); err != nil {
-		nd.Close()
-		return nil, fmt.Errorf("start p2p node: %w", err)
+		return nil, err
 	}
 	return nd, nil
 }
 
-// Close stops the node (sync, p2p, chain, in the order of cmd/gossipchain);
+// Close stops the node (sync, p2p, chain, as every node closes);
 // its endpoint then drops every packet. It is idempotent.
 func (nd *Node) Close() error {
 	nd.once.Do(func() {
 		nd.closed.Store(true)
-		var errs []error
-		if nd.Sync != nil {
-			errs = append(errs, nd.Sync.Close())
-		}
-		if nd.P2P != nil {
-			errs = append(errs, nd.P2P.Close())
-		}
-		if nd.Chain != nil {
-			errs = append(errs, nd.Chain.Close())
-		}
-		nd.err = errors.Join(errs...)
+		nd.err = nd.node.Close()
 	})
 	return nd.err
 }

@@ -1,0 +1,150 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/miner"
+	"github.com/gossipchain/gossipchain/chain/store"
+	"github.com/gossipchain/gossipchain/p2p"
+)
+
+// ChainFile is the name of the chain store in a node's data directory.
+const ChainFile = "chain.db"
+
+// NodeConfig configures NewNode: the one assembly of a node, used by
+// cmd/gossipchain, the simulator (sync/sim) and the in-process tests.
+type NodeConfig struct {
+	// Params are the network's parameters. Required.
+	Params chain.Params
+	// DataDir holds the chain store (ChainFile), the identity key and the
+	// address book. Required.
+	DataDir string
+	// Logger is every component's logger; default slog.Default().
+	Logger *slog.Logger
+
+	// Store, if not nil, adjusts the chain store's configuration (pool
+	// bounds, clock) before it is opened, after NewNode has set Params,
+	// Path, Logger and RefuseNew.
+	Store func(*store.Config)
+	// P2P is the p2p host's configuration; DataDir, Network, Logger and
+	// MaxMessageSize are set by NewNode.
+	P2P p2p.Config
+	// Sync is the sync service's configuration; Chain, Node and Logger are
+	// set by NewNode.
+	Sync Config
+	// WrapChain, if not nil, wraps the chain the sync service uses (a
+	// simulation charges the time its checks would take).
+	WrapChain func(*store.Chain) Chain
+
+	// MinerAddress receives the rewards of the blocks the node mines;
+	// default the node's peer ID.
+	MinerAddress string
+	// MinerThreads is the proof-search threads; default every CPU.
+	MinerThreads int
+}
+
+// Node is one assembled gossipchain node: its chain store, p2p host, sync
+// service and miner. NewNode opens them in that order, Start starts sync
+// and then the p2p host (so that no peer arrives before sync listens),
+// and Close closes sync, p2p and the chain, in that order.
+type Node struct {
+	Chain *store.Chain
+	P2P   *p2p.Node
+	Sync  *Service
+	Miner *miner.Miner
+}
+
+// NewNode opens the chain store in cfg.DataDir and builds the p2p host, the
+// sync service and the miner on it, started by Start. A data directory that
+// holds an identity key has run a node before: an empty chain store beside
+// it is a lost chain, and NewNode refuses to start a new one.
+func NewNode(ctx context.Context, cfg NodeConfig) (n *Node, err error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("node: no data directory")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	_, idErr := os.Stat(filepath.Join(cfg.DataDir, p2p.IdentityFile))
+	scfg := store.Config{Params: cfg.Params, Path: filepath.Join(cfg.DataDir, ChainFile), Logger: cfg.Logger, RefuseNew: idErr == nil}
+	if cfg.Store != nil {
+		cfg.Store(&scfg)
+	}
+	n = &Node{}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if n.Chain, err = store.Open(scfg); err != nil {
+		return nil, fmt.Errorf("open chain: %w", err)
+	}
+
+	pcfg := cfg.P2P
+	pcfg.DataDir, pcfg.Network, pcfg.Logger = cfg.DataDir, cfg.Params.Name, cfg.Logger
+	pcfg.MaxMessageSize = MaxMessageSize(cfg.Params)
+	if n.P2P, err = p2p.New(ctx, pcfg); err != nil {
+		return nil, fmt.Errorf("start p2p node: %w", err)
+	}
+
+	ycfg := cfg.Sync
+	ycfg.Chain, ycfg.Node, ycfg.Logger = n.Chain, n.P2P, cfg.Logger
+	if cfg.WrapChain != nil {
+		ycfg.Chain = cfg.WrapChain(n.Chain)
+	}
+	if n.Sync, err = New(ycfg); err != nil {
+		return nil, fmt.Errorf("create sync service: %w", err)
+	}
+
+	address := cfg.MinerAddress
+	if address == "" {
+		address = n.P2P.ID().String()
+	}
+	if n.Miner, err = miner.New(n.Chain, miner.Config{Address: address, Threads: cfg.MinerThreads}); err != nil {
+		return nil, fmt.Errorf("create miner: %w", err)
+	}
+	return n, nil
+}
+
+// Start starts the sync service, then the p2p host: discovery, bootstrap
+// dials and the address book.
+func (n *Node) Start(ctx context.Context) error {
+	if err := n.Sync.Start(ctx); err != nil {
+		return fmt.Errorf("start sync service: %w", err)
+	}
+	if err := n.P2P.Start(ctx); err != nil {
+		return fmt.Errorf("start p2p node: %w", err)
+	}
+	return nil
+}
+
+// Close closes the sync service, the p2p host and the chain, in that order,
+// and returns their errors joined, each naming its component. It closes
+// what NewNode built of a node that failed half-way.
+func (n *Node) Close() error {
+	var errs []error
+	closeOne := func(what string, closeFn func() error) {
+		if err := closeFn(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", what, err))
+		}
+	}
+	if n.Sync != nil {
+		closeOne("sync service", n.Sync.Close)
+	}
+	if n.P2P != nil {
+		closeOne("p2p node", n.P2P.Close)
+	}
+	if n.Chain != nil {
+		closeOne("chain", n.Chain.Close)
+	}
+	return errors.Join(errs...)
+}
