@@ -12,6 +12,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 )
 
@@ -75,11 +76,6 @@ func (n *signedNode) sign(to string, amount, nonce uint64, genesis chain.Hash) s
 	return string(b)
 }
 
-type errWithRule struct {
-	Error string `json:"error"`
-	Rule  string `json:"rule"`
-}
-
 func TestSubmitSignedTransaction(t *testing.T) {
 	n := newSignedNode(t, "apisigned")
 	n.mine()
@@ -87,11 +83,7 @@ func TestSubmitSignedTransaction(t *testing.T) {
 	_, bob := newLedgerKey(t)
 	g := n.chain.Genesis().Hash
 
-	var ok struct {
-		Message string     `json:"message"`
-		ID      chain.Hash `json:"id"`
-		Nonce   uint64     `json:"nonce"`
-	}
+	var ok client.SignedTxAccepted
 	body := n.sign(bob, 1, 0, g)
 	n.do(http.MethodPost, "/transactions", body).wantCode(t, http.StatusCreated).json(t, &ok)
 	if ok.Message != "Transaction will be added to Block 4" || ok.Nonce != 0 {
@@ -142,7 +134,7 @@ func TestSubmitSignedTransaction(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := n.do(http.MethodPost, "/transactions", c.body)
-			var e errWithRule
+			var e client.ErrorBody
 			r.wantCode(t, c.code).json(t, &e)
 			if e.Rule != c.rule || !strings.Contains(e.Error, c.want) {
 				t.Fatalf("got %+v, want rule %q and %q in the message", e, c.rule, c.want)
@@ -151,7 +143,7 @@ func TestSubmitSignedTransaction(t *testing.T) {
 	}
 
 	// The tutorial's endpoint says how to make a signed transaction.
-	var e errWithRule
+	var e client.ErrorBody
 	n.do(http.MethodPost, "/transactions/new", `{"sender":"a","recipient":"b","amount":1}`).wantCode(t, http.StatusBadRequest).json(t, &e)
 	if e.Rule != "signature_required" || !strings.Contains(e.Error, "gossipchain send") || !strings.Contains(e.Error, "POST /transactions") {
 		t.Fatalf("POST /transactions/new on a signed network: %+v", e)
@@ -244,9 +236,7 @@ func TestLedgerEndpointsOnOpenNetwork(t *testing.T) {
 	if !strings.Contains(msg, "/transactions/new") {
 		t.Fatalf("POST /transactions on an open network: %q", msg)
 	}
-	var st struct {
-		Params NetworkParams `json:"params"`
-	}
+	var st client.Status
 	n.do(http.MethodGet, "/status", "").wantCode(t, http.StatusOK).json(t, &st)
 	if st.Params.Ledger != chain.LedgerOpen {
 		t.Fatalf("params.ledger %q", st.Params.Ledger)
