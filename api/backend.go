@@ -5,6 +5,7 @@ import (
 
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/store"
 )
@@ -29,7 +30,7 @@ type Chain interface {
 	// chain.LedgerSigned. Account and AccountTransactions read the
 	// accounts of a signed ledger (chain.ErrNotSigned on an open one).
 	Ledger() string
-	Account(addr string) (store.Account, error)
+	Account(addr string) (chain.Account, error)
 	AccountPending(addr string) []chain.Transaction
 	AccountTransactions(addr, cursor string, limit int) (store.AccountPage, error)
 }
@@ -70,30 +71,5 @@ type Miner interface {
 	Address() string
 }
 
-// PeerInfo describes one connected peer.
-type PeerInfo struct {
-	ID string `json:"id"`
-	// Addr is a dialable listen address of the peer, without /p2p/ (from
-	// identify), or the remote address of an outbound connection while none
-	// is known; never the ephemeral port of an inbound connection.
-	Addr string `json:"addr"`
-	// ConnAddr is the remote multiaddr of one connection, without /p2p/.
-	ConnAddr    string   `json:"conn_addr"`
-	ListenAddrs []string `json:"listen_addrs"` // the peer's dialable listen addresses
-	Direction   string   `json:"direction"`    // "inbound" or "outbound"
-	// Source says how the peer was found: mdns, bootstrap, register,
-	// discovery, inbound, unknown.
-	Source     string `json:"source"`
-	InAddrBook bool   `json:"in_address_book"` // the peer is in the address book
-	// LatencyMS is the moving average of the ping round trip in
-	// milliseconds; 0 before the first ping.
-	LatencyMS float64 `json:"latency_ms"`
-	// Height, Head and TotalWork are those of the peer's last status; nil
-	// or empty before the first status exchange.
-	Height    *uint64 `json:"height"`
-	Head      string  `json:"head,omitempty"`
-	TotalWork string  `json:"total_work,omitempty"`
-	// Limited: the peer is connected only through a relay; no gossip and
-	// no chain exchange with it until a direct connection exists.
-	Limited bool `json:"limited"`
-}
+// PeerInfo describes one connected peer, an entry of GET /peers.
+type PeerInfo = client.Peer

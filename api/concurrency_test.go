@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 )
 
@@ -24,7 +25,7 @@ func TestConcurrentMineAndTransactions(t *testing.T) {
 		postsEach  = 20
 		readersTxs = 4
 	)
-	client := n.http.Client()
+	hc := n.http.Client()
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -39,7 +40,7 @@ func TestConcurrentMineAndTransactions(t *testing.T) {
 	for m := range miners {
 		wg.Go(func() {
 			for range minesEach {
-				resp, err := client.Get(n.url + "/mine")
+				resp, err := hc.Get(n.url + "/mine")
 				if err != nil {
 					fail("miner %d: %v", m, err)
 					return
@@ -56,12 +57,12 @@ func TestConcurrentMineAndTransactions(t *testing.T) {
 		wg.Go(func() {
 			for i := range postsEach {
 				body := fmt.Sprintf(`{"sender": "poster-%d", "recipient": "r-%d", "amount": %d}`, p, i, i+1)
-				resp, err := client.Post(n.url+"/transactions/new", "application/json", strings.NewReader(body))
+				resp, err := hc.Post(n.url+"/transactions/new", "application/json", strings.NewReader(body))
 				if err != nil {
 					fail("poster %d: %v", p, err)
 					return
 				}
-				var out newTxResponse
+				var out client.TxAccepted
 				err = json.NewDecoder(resp.Body).Decode(&out)
 				resp.Body.Close()
 				if err != nil || resp.StatusCode != http.StatusCreated {
@@ -78,7 +79,7 @@ func TestConcurrentMineAndTransactions(t *testing.T) {
 		wg.Go(func() {
 			for range 10 {
 				for _, path := range []string{"/chain", "/status", "/transactions/pending", "/metrics"} {
-					resp, err := client.Get(n.url + path)
+					resp, err := hc.Get(n.url + path)
 					if err != nil {
 						fail("GET %s: %v", path, err)
 						return

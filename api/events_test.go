@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gossipchain/gossipchain/api/client"
 )
 
 // sseEvent is one parsed event of a stream.
@@ -249,7 +251,7 @@ func TestForksRecordsAbandonedBranch(t *testing.T) {
 	n := newTestNode(t)
 	n.server.startWatch()
 	t.Cleanup(func() { n.server.Shutdown(context.Background()) })
-	ours := []mineResponse{n.mine(), n.mine()}
+	ours := []client.Mined{n.mine(), n.mine()}
 	for _, b := range mineElsewhere(t, 3) {
 		if _, err := n.chain.AddBlock(b); err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/miner"
 	"github.com/gossipchain/gossipchain/chain/store"
@@ -71,7 +72,7 @@ func TestPrettyJSON(t *testing.T) {
 	if !strings.HasPrefix(string(r.body), "{\n  \"peer_id\": ") {
 		t.Fatalf("not indented: %s", r.body)
 	}
-	var st statusResponse
+	var st client.Status
 	r.json(t, &st)
 	r = n.do(http.MethodGet, "/blocks/nope?pretty=1", "").wantCode(t, http.StatusBadRequest)
 	if !strings.Contains(string(r.body), "\n  \"error\": ") {
@@ -107,7 +108,7 @@ func TestBadAmountsCarryTheRule(t *testing.T) {
 	n := newTestNode(t)
 	for _, amount := range []string{"0", "-1", "1.5", `"5"`, "1e3", "99999999999999999999", fmt.Sprint(uint64(chain.MaxAmount) + 1)} {
 		r := n.do(http.MethodPost, "/transactions/new", `{"sender":"a","recipient":"b","amount":`+amount+`}`).wantCode(t, http.StatusBadRequest)
-		var e errorBody
+		var e client.ErrorBody
 		r.json(t, &e)
 		if e.Error == "" || e.Rule != chain.ErrBadTransaction.String() {
 			t.Errorf("amount %s: %+v", amount, e)
@@ -155,7 +156,7 @@ func TestCORS(t *testing.T) {
 
 func TestMineBlocksN(t *testing.T) {
 	n := newTestNode(t)
-	var out mineManyResponse
+	var out client.MinedBlocks
 	n.do(http.MethodGet, "/mine?blocks=5", "").wantCode(t, http.StatusOK).json(t, &out)
 	if len(out.Blocks) != 5 || out.Height != 6 || out.Blocks[4].Hash != out.Head || out.Blocks[0].Index != 2 {
 		t.Fatalf("%+v", out)
@@ -204,7 +205,7 @@ func TestStatusMiningDuringMine(t *testing.T) {
 	sawMining := false
 	deadline := time.Now().Add(10 * time.Second)
 	for !sawMining && time.Now().Before(deadline) {
-		var st statusResponse
+		var st client.Status
 		n.do(http.MethodGet, "/status", "").wantCode(t, http.StatusOK).json(t, &st)
 		sawMining = st.Mining && st.HashRate > 0
 		time.Sleep(50 * time.Millisecond)
@@ -216,7 +217,7 @@ func TestStatusMiningDuringMine(t *testing.T) {
 	if !sawMining {
 		t.Fatal("GET /status never showed mining with a hash rate while GET /mine searched")
 	}
-	var st statusResponse
+	var st client.Status
 	n.do(http.MethodGet, "/status", "").wantCode(t, http.StatusOK).json(t, &st)
 	if st.Mining || st.HashRate != 0 {
 		t.Fatalf("after the search: mining %v, hash_rate %v", st.Mining, st.HashRate)
@@ -251,7 +252,7 @@ func TestStatusVersionAndSync(t *testing.T) {
 		c.Version = "v9.9.9"
 		c.Progress = func() SyncProgress { return SyncProgress{Syncing: true, Height: 1, Target: 500} }
 	})
-	var st statusResponse
+	var st client.Status
 	n.do(http.MethodGet, "/status", "").wantCode(t, http.StatusOK).json(t, &st)
 	if st.Version != "v9.9.9" || !st.Syncing || st.TargetHeight != 500 {
 		t.Fatalf("%+v", st)
@@ -264,22 +265,22 @@ func TestNetworkMismatchNamesTheParameter(t *testing.T) {
 		t.Fatal(err)
 	}
 	same := networkParamsOf(ours)
-	with := func(f func(p *NetworkParams)) *NetworkParams {
+	with := func(f func(p *client.NetworkParams)) client.NetworkParams {
 		p := same
 		f(&p)
-		return &p
+		return p
 	}
 	tests := []struct {
-		st   remoteStatus
+		st   client.Status
 		want string
 	}{
-		{remoteStatus{Network: "other", Params: &same}, `network name "other", this node's is "devnet"`},
-		{remoteStatus{Network: "devnet"}, "its status has no parameters"},
-		{remoteStatus{Network: "devnet", Params: with(func(p *NetworkParams) { p.TargetBlockTimeUS = 1e6 })}, "target block time (µs) 1000000, this node's has 10000000"},
-		{remoteStatus{Network: "devnet", Params: with(func(p *NetworkParams) { p.InitialBits = 0x1f00ffff })}, "initial target (bits) 0x1f00ffff"},
-		{remoteStatus{Network: "devnet", Params: with(func(p *NetworkParams) { p.MaxBlockTxs = 5 })}, "max block transactions 5, this node's has 2000"},
-		{remoteStatus{Network: "devnet", Params: with(func(p *NetworkParams) { p.MaxBlockSize = 5 })}, "max block size 5"},
-		{remoteStatus{Network: "devnet", Params: &same}, "the name and parameters agree"},
+		{client.Status{Network: "other", Params: same}, `network name "other", this node's is "devnet"`},
+		{client.Status{Network: "devnet"}, "its status has no parameters"},
+		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.TargetBlockTimeUS = 1e6 })}, "target block time (µs) 1000000, this node's has 10000000"},
+		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.InitialBits = 0x1f00ffff })}, "initial target (bits) 0x1f00ffff"},
+		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.MaxBlockTxs = 5 })}, "max block transactions 5, this node's has 2000"},
+		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.MaxBlockSize = 5 })}, "max block size 5"},
+		{client.Status{Network: "devnet", Params: same}, "the name and parameters agree"},
 	}
 	for _, tt := range tests {
 		err := networkMismatch("http://x", tt.st, ours, ours.Genesis().Hash)

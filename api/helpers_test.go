@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/miner"
 	"github.com/gossipchain/gossipchain/chain/store"
@@ -261,9 +262,9 @@ func (r response) wantCode(t testing.TB, want int) response {
 }
 
 // mine mines one block through the API.
-func (n *testNode) mine() mineResponse {
+func (n *testNode) mine() client.Mined {
 	n.t.Helper()
-	var out mineResponse
+	var out client.Mined
 	n.do(http.MethodGet, "/mine", "").wantCode(n.t, http.StatusOK).json(n.t, &out)
 	return out
 }

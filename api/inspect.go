@@ -7,53 +7,16 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 	gsync "github.com/gossipchain/gossipchain/sync"
 )
 
 // This file holds the inspection endpoints and POST /blocks.
 
-type statusResponse struct {
-	PeerID        string          `json:"peer_id"`
-	Addrs         []string        `json:"addrs"`
-	Network       string          `json:"network"`
-	Genesis       chain.Hash      `json:"genesis"`
-	Height        uint64          `json:"height"`
-	Head          chain.Hash      `json:"head"`
-	HeadTimestamp chain.Timestamp `json:"head_timestamp"`
-	TotalWork     string          `json:"total_work"`
-	Peers         int             `json:"peers"`
-	KnownAddrs    int             `json:"known_addrs"` // peers in the address book
-	Pending       int             `json:"pending"`
-	Mining        bool            `json:"mining"`
-	Difficulty    uint32          `json:"difficulty"` // leading zero bits of the next block's target
-	Bits          chain.Compact   `json:"bits"`       // the next block's compact target
-	Params        NetworkParams   `json:"params"`
-	MinerAddress  string          `json:"miner_address"`
-	HashRate      float64         `json:"hash_rate"`
-	Syncing       bool            `json:"syncing"`
-	TargetHeight  uint64          `json:"target_height"` // highest height a peer announced, at least height
-	Version       string          `json:"version"`
-	NAT           *NATStatus      `json:"nat,omitempty"` // reachability, announced and relayed addresses
-}
-
-// NetworkParams are the consensus parameters in GET /status, so that a
-// node refusing another can name the parameter in which they differ.
-// Durations are whole microseconds, targets compact.
-type NetworkParams struct {
-	TargetBlockTimeUS int64         `json:"target_block_time_us"`
-	HalfLifeUS        int64         `json:"half_life_us"`
-	InitialBits       chain.Compact `json:"initial_bits"`
-	MaxBits           chain.Compact `json:"max_bits"`
-	FixedDifficulty   bool          `json:"fixed_difficulty"`
-	Reward            uint64        `json:"reward"`
-	MaxBlockSize      int           `json:"max_block_size"`
-	MaxBlockTxs       int           `json:"max_block_txs"`
-	Ledger            string        `json:"ledger"` // chain.LedgerOpen or chain.LedgerSigned
-}
-
-func networkParamsOf(p chain.Params) NetworkParams {
-	return NetworkParams{
+// networkParamsOf returns the parameters of p as GET /status states them.
+func networkParamsOf(p chain.Params) client.NetworkParams {
+	return client.NetworkParams{
 		TargetBlockTimeUS: p.TargetBlockTime.Microseconds(), HalfLifeUS: p.HalfLife.Microseconds(),
 		InitialBits: p.InitialTarget, MaxBits: p.MaxTarget, FixedDifficulty: p.FixedDifficulty,
 		Reward: p.Reward, MaxBlockSize: p.MaxBlockSize, MaxBlockTxs: p.MaxBlockTxs,
@@ -65,7 +28,7 @@ func networkParamsOf(p chain.Params) NetworkParams {
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	head := s.chain.Head()
 	params := s.chain.Params()
-	st := statusResponse{
+	st := client.Status{
 		PeerID:        s.net.ID(),
 		Addrs:         s.net.Addrs(),
 		Network:       params.Name,
@@ -171,11 +134,6 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-type pendingResponse struct {
-	Transactions []chain.Transaction `json:"transactions"`
-	Total        int                 `json:"total"` // all pending transactions, even past limit
-}
-
 // handlePending serves GET /transactions/pending?limit=, oldest first.
 func (s *Server) handlePending(w http.ResponseWriter, r *http.Request) {
 	limit := DefaultPageLimit
@@ -191,15 +149,7 @@ func (s *Server) handlePending(w http.ResponseWriter, r *http.Request) {
 	if txs == nil {
 		txs = []chain.Transaction{}
 	}
-	writeJSON(w, http.StatusOK, pendingResponse{Transactions: txs, Total: s.chain.PendingCount()})
-}
-
-type txResponse struct {
-	Transaction   chain.Transaction `json:"transaction"`
-	Status        string            `json:"status"` // "pending" or "confirmed"
-	BlockIndex    uint64            `json:"block_index,omitempty"`
-	BlockHash     *chain.Hash       `json:"block_hash,omitempty"`
-	Confirmations uint64            `json:"confirmations,omitempty"`
+	writeJSON(w, http.StatusOK, client.Pending{Transactions: txs, Total: s.chain.PendingCount()})
 }
 
 // handleTransaction serves GET /transactions/{id}: a pending transaction, or
@@ -225,7 +175,7 @@ func (s *Server) handleTransaction(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	resp := txResponse{Transaction: loc.Tx, Status: "pending"}
+	resp := client.TxStatus{Transaction: loc.Tx, Status: "pending"}
 	if !loc.Pending {
 		resp.Status = "confirmed"
 		resp.BlockIndex = loc.Height
@@ -235,15 +185,6 @@ func (s *Server) handleTransaction(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)
-}
-
-type submitBlockResponse struct {
-	Message string     `json:"message"`
-	Status  string     `json:"status"` // extended, reorganized, side_branch, known, orphan
-	Index   uint64     `json:"index"`
-	Hash    chain.Hash `json:"hash"`
-	Height  uint64     `json:"height"` // the main chain's height after the call
-	Head    chain.Hash `json:"head"`
 }
 
 // maxBlockBody is the largest POST /blocks body: the JSON of a block is
@@ -276,7 +217,7 @@ func (s *Server) handleSubmitBlock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.net.SubmitBlock(r.Context(), b)
-	resp := submitBlockResponse{Index: b.Index, Hash: b.Hash, Height: res.Head.Height, Head: res.Head.Hash}
+	resp := client.BlockSubmitted{Index: b.Index, Hash: b.Hash, Height: res.Head.Height, Head: res.Head.Hash}
 	switch {
 	case err == nil:
 		s.metrics.submitted.WithLabelValues(res.Status.String()).Inc()
@@ -305,7 +246,7 @@ func (s *Server) handleSubmitBlock(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) fillHead(resp *submitBlockResponse) {
+func (s *Server) fillHead(resp *client.BlockSubmitted) {
 	head := s.chain.Head()
 	resp.Height, resp.Head = head.Height, head.Hash
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/miner"
 	"github.com/gossipchain/gossipchain/chain/store"
@@ -110,10 +111,10 @@ func TestBlockByIndexOrHash(t *testing.T) {
 
 func TestTransactions(t *testing.T) {
 	n := newTestNode(t)
-	var posted newTxResponse
+	var posted client.TxAccepted
 	n.do(http.MethodPost, "/transactions/new", tutorialTransaction).wantCode(t, http.StatusCreated).json(t, &posted)
 
-	var pending pendingResponse
+	var pending client.Pending
 	n.do(http.MethodGet, "/transactions/pending", "").wantCode(t, http.StatusOK).json(t, &pending)
 	if pending.Total != 1 || len(pending.Transactions) != 1 || pending.Transactions[0].ID != posted.ID {
 		t.Fatalf("pending %+v", pending)
@@ -134,7 +135,7 @@ func TestTransactions(t *testing.T) {
 	}
 	mined := n.mine()
 	n.mine()
-	var loc txResponse
+	var loc client.TxStatus
 	n.do(http.MethodGet, "/transactions/"+posted.ID.String(), "").wantCode(t, http.StatusOK).json(t, &loc)
 	if loc.Status != "confirmed" || loc.BlockIndex != mined.Index || loc.BlockHash == nil || *loc.BlockHash != mined.Hash ||
 		loc.Confirmations != 2 || loc.Transaction.ID != posted.ID {
@@ -183,7 +184,7 @@ func TestSubmitBlock(t *testing.T) {
 	n := newTestNode(t)
 	blocks := mineElsewhere(t, 3)
 
-	var out submitBlockResponse
+	var out client.BlockSubmitted
 	n.do(http.MethodPost, "/blocks", blockJSON(t, blocks[0])).wantCode(t, http.StatusCreated).json(t, &out)
 	if out.Status != "extended" || out.Hash != blocks[0].Hash || out.Height != 2 || out.Head != blocks[0].Hash {
 		t.Fatalf("accepted: %+v", out)
@@ -248,7 +249,7 @@ func TestSubmitBlockInvalid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := n.do(http.MethodPost, "/blocks", tt.body)
 			r.wantCode(t, tt.code)
-			var e errorBody
+			var e client.ErrorBody
 			r.json(t, &e)
 			if e.Error == "" || (tt.rule != "" && e.Rule != tt.rule) {
 				t.Fatalf("error %+v, want rule %q", e, tt.rule)

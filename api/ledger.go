@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/store"
 )
@@ -37,12 +38,6 @@ type signedTxRequest struct {
 	Amount    json.RawMessage `json:"amount"`
 	Nonce     json.RawMessage `json:"nonce"`
 	Signature *string         `json:"signature"`
-}
-
-type signedTxResponse struct {
-	Message string     `json:"message"`
-	ID      chain.Hash `json:"id"`
-	Nonce   uint64     `json:"nonce"`
 }
 
 // handleSubmitSigned serves POST /transactions.
@@ -76,7 +71,7 @@ func (s *Server) handleSubmitSigned(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(missing) > 0 {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%s: %s (a signed transaction has sender, recipient, amount, nonce and signature)",
+		writeJSON(w, http.StatusBadRequest, client.ErrorBody{Error: fmt.Sprintf("%s: %s (a signed transaction has sender, recipient, amount, nonce and signature)",
 			missingValues, strings.Join(missing, ", ")), Rule: chain.ErrBadTransaction.String()})
 		return
 	}
@@ -107,7 +102,7 @@ func (s *Server) handleSubmitSigned(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, txError(err))
 		return
 	}
-	writeJSON(w, http.StatusCreated, signedTxResponse{
+	writeJSON(w, http.StatusCreated, client.SignedTxAccepted{
 		Message: fmt.Sprintf("Transaction will be added to Block %d", next), ID: tx.ID, Nonce: tx.Nonce,
 	})
 }
@@ -131,18 +126,6 @@ func truncateRaw(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// accountResponse is the answer of GET /accounts/{address}: the account
-// (balance and next nonce on the main chain, the pending transactions from
-// it and the nonce of the next one) at the head height.
-type accountResponse struct {
-	store.Account
-	// PendingTransactions are the pending transactions sent by the
-	// address, in nonce order (at most the pool's per-account bound).
-	PendingTransactions []chain.Transaction `json:"pending_transactions"`
-	Height              uint64              `json:"height"`
-	Head                chain.Hash          `json:"head"`
-}
-
 // handleAccount serves GET /accounts/{address}.
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	addr := r.PathValue("address")
@@ -156,21 +139,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	if pending == nil {
 		pending = []chain.Transaction{}
 	}
-	writeJSON(w, http.StatusOK, accountResponse{Account: acct, PendingTransactions: pending, Height: head.Height, Head: head.Hash})
-}
-
-type accountTxEntry struct {
-	Direction   string            `json:"direction"` // in, out, self or reward
-	BlockIndex  uint64            `json:"block_index"`
-	BlockHash   chain.Hash        `json:"block_hash"`
-	Transaction chain.Transaction `json:"transaction"`
-}
-
-type accountTxsResponse struct {
-	Address      string           `json:"address"`
-	Transactions []accountTxEntry `json:"transactions"` // newest first
-	// NextCursor, when not empty, is the ?cursor= of the next page.
-	NextCursor string `json:"next_cursor"`
+	writeJSON(w, http.StatusOK, client.Account{Account: acct, PendingTransactions: pending, Height: head.Height, Head: head.Hash})
 }
 
 // handleAccountTransactions serves GET /accounts/{address}/transactions?cursor=&limit=.
@@ -190,9 +159,9 @@ func (s *Server) handleAccountTransactions(w http.ResponseWriter, r *http.Reques
 		s.fail(w, r, accountError(addr, err))
 		return
 	}
-	resp := accountTxsResponse{Address: addr, Transactions: make([]accountTxEntry, 0, len(page.Transactions)), NextCursor: page.Next}
+	resp := client.AccountHistory{Address: addr, Transactions: make([]client.AccountTx, 0, len(page.Transactions)), NextCursor: page.Next}
 	for _, t := range page.Transactions {
-		resp.Transactions = append(resp.Transactions, accountTxEntry{
+		resp.Transactions = append(resp.Transactions, client.AccountTx{
 			Direction: direction(t.Tx, addr), BlockIndex: t.Height, BlockHash: t.BlockHash, Transaction: t.Tx,
 		})
 	}

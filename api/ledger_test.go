@@ -12,6 +12,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/miner"
 	"github.com/gossipchain/gossipchain/chain/store"
@@ -77,11 +78,6 @@ func (n *signedNode) sign(to string, amount, nonce uint64, genesis chain.Hash) s
 	return string(b)
 }
 
-type errWithRule struct {
-	Error string `json:"error"`
-	Rule  string `json:"rule"`
-}
-
 func TestSubmitSignedTransaction(t *testing.T) {
 	n := newSignedNode(t, "apisigned")
 	n.mine()
@@ -89,11 +85,7 @@ func TestSubmitSignedTransaction(t *testing.T) {
 	_, bob := newLedgerKey(t)
 	g := n.chain.Genesis().Hash
 
-	var ok struct {
-		Message string     `json:"message"`
-		ID      chain.Hash `json:"id"`
-		Nonce   uint64     `json:"nonce"`
-	}
+	var ok client.SignedTxAccepted
 	body := n.sign(bob, 1, 0, g)
 	n.do(http.MethodPost, "/transactions", body).wantCode(t, http.StatusCreated).json(t, &ok)
 	if ok.Message != "Transaction will be added to Block 4" || ok.Nonce != 0 {
@@ -144,7 +136,7 @@ func TestSubmitSignedTransaction(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := n.do(http.MethodPost, "/transactions", c.body)
-			var e errWithRule
+			var e client.ErrorBody
 			r.wantCode(t, c.code).json(t, &e)
 			if e.Rule != c.rule || !strings.Contains(e.Error, c.want) {
 				t.Fatalf("got %+v, want rule %q and %q in the message", e, c.rule, c.want)
@@ -153,7 +145,7 @@ func TestSubmitSignedTransaction(t *testing.T) {
 	}
 
 	// The tutorial's endpoint says how to make a signed transaction.
-	var e errWithRule
+	var e client.ErrorBody
 	n.do(http.MethodPost, "/transactions/new", `{"sender":"a","recipient":"b","amount":1}`).wantCode(t, http.StatusBadRequest).json(t, &e)
 	if e.Rule != "signature_required" || !strings.Contains(e.Error, "gossipchain send") || !strings.Contains(e.Error, "POST /transactions") {
 		t.Fatalf("POST /transactions/new on a signed network: %+v", e)
@@ -171,12 +163,12 @@ func TestAccountEndpoints(t *testing.T) {
 		n.do(http.MethodPost, "/transactions", n.sign(bob, 1, nonce, g)).wantCode(t, http.StatusCreated)
 	}
 	var a struct {
-		store.Account
+		chain.Account
 		PendingTransactions []chain.Transaction `json:"pending_transactions"`
 		Height              uint64              `json:"height"`
 	}
 	n.do(http.MethodGet, "/accounts/"+n.addr, "").wantCode(t, http.StatusOK).json(t, &a)
-	want := store.Account{Address: n.addr, Balance: 3, NextNonce: 0, Pending: 2, PendingSpend: 2, PendingNonce: 2}
+	want := chain.Account{Address: n.addr, Balance: 3, NextNonce: 0, Pending: 2, PendingSpend: 2, PendingNonce: 2}
 	if a.Account != want || a.Height != 4 || len(a.PendingTransactions) != 2 ||
 		a.PendingTransactions[0].Nonce != 0 || a.PendingTransactions[1].Nonce != 1 || a.PendingTransactions[1].Recipient != bob {
 		t.Fatalf("got %+v, want %+v at height 4 with its two payments", a, want)
@@ -189,7 +181,7 @@ func TestAccountEndpoints(t *testing.T) {
 	_, carol := newLedgerKey(t)
 	a.PendingTransactions = nil
 	n.do(http.MethodGet, "/accounts/"+carol, "").wantCode(t, http.StatusOK).json(t, &a)
-	if a.Account != (store.Account{Address: carol}) || a.PendingTransactions == nil || len(a.PendingTransactions) != 0 {
+	if a.Account != (chain.Account{Address: carol}) || a.PendingTransactions == nil || len(a.PendingTransactions) != 0 {
 		t.Fatalf("an unused address: %+v", a)
 	}
 	n.do(http.MethodGet, "/accounts/bob", "").wantCode(t, http.StatusBadRequest)
@@ -246,9 +238,7 @@ func TestLedgerEndpointsOnOpenNetwork(t *testing.T) {
 	if !strings.Contains(msg, "/transactions/new") {
 		t.Fatalf("POST /transactions on an open network: %q", msg)
 	}
-	var st struct {
-		Params NetworkParams `json:"params"`
-	}
+	var st client.Status
 	n.do(http.MethodGet, "/status", "").wantCode(t, http.StatusOK).json(t, &st)
 	if st.Params.Ledger != chain.LedgerOpen {
 		t.Fatalf("params.ledger %q", st.Params.Ledger)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
@@ -29,11 +30,6 @@ const registerConcurrency = 8
 
 type registerRequest struct {
 	Nodes json.RawMessage `json:"nodes"`
-}
-
-type registerResponse struct {
-	Message    string   `json:"message"`
-	TotalNodes []string `json:"total_nodes"`
 }
 
 // nodeTarget is one parsed entry of POST /nodes/register: a multiaddr with
@@ -149,7 +145,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 			total = append(total, p.Addr+"/p2p/"+p.ID)
 		}
 	}
-	writeJSON(w, http.StatusCreated, registerResponse{Message: "New nodes have been added", TotalNodes: total})
+	writeJSON(w, http.StatusCreated, client.Registered{Message: "New nodes have been added", TotalNodes: total})
 }
 
 // register connects to one target; for an HTTP target it first learns the
@@ -176,29 +172,17 @@ func (s *Server) register(ctx context.Context, t nodeTarget) error {
 	return fmt.Errorf("no multiaddr of %s could be dialled: %w", t.base, errors.Join(errs...))
 }
 
-// remoteStatus is the part of another node's GET /status that registering
-// needs.
-type remoteStatus struct {
-	PeerID     string     `json:"peer_id"`
-	Addrs      []string   `json:"addrs"`
-	Network    string     `json:"network"`
-	Genesis    chain.Hash `json:"genesis"`
-	Difficulty *uint32    `json:"difficulty"`
-	// Params is absent from the status of a node of protocol 1.
-	Params *NetworkParams `json:"params"`
-}
-
 // networkMismatch names the parameter in which another node's network
 // differs from ours.
-func networkMismatch(base string, st remoteStatus, p chain.Params, ours chain.Hash) error {
+func networkMismatch(base string, st client.Status, p chain.Params, ours chain.Hash) error {
 	if st.Network != p.Name {
 		return fmt.Errorf("%s is on another network: network name %q, this node's is %q", base, st.Network, p.Name)
 	}
-	if st.Params == nil {
+	if st.Params == (client.NetworkParams{}) { // a node of protocol 1 states none
 		return fmt.Errorf("%s is on another network: network %q with genesis %s, this node's genesis is %s (its status has no parameters: a node of an older protocol version)",
 			base, st.Network, st.Genesis, ours)
 	}
-	theirs, mine := *st.Params, networkParamsOf(p)
+	theirs, mine := st.Params, networkParamsOf(p)
 	if theirs.Ledger == "" {
 		theirs.Ledger = chain.LedgerOpen // a node older than the signed ledger
 	}
@@ -250,7 +234,7 @@ func (s *Server) fetchAddrs(ctx context.Context, base *url.URL) ([]multiaddr.Mul
 	if len(body) > MaxStatusBytes {
 		return nil, fmt.Errorf("GET %s: status is larger than %d bytes", u, MaxStatusBytes)
 	}
-	var st remoteStatus
+	var st client.Status
 	if err := json.Unmarshal(body, &st); err != nil {
 		return nil, fmt.Errorf("GET %s: not a gossipchain status: %v", u, err)
 	}

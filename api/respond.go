@@ -10,14 +10,9 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
-)
 
-// errorBody is the body of every error response.
-type errorBody struct {
-	Error string `json:"error"`
-	// Rule names the consensus rule a submitted block or transaction broke.
-	Rule string `json:"rule,omitempty"`
-}
+	"github.com/gossipchain/gossipchain/api/client"
+)
 
 // httpError is an error with the status code it is answered with.
 type httpError struct {
@@ -49,7 +44,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	data, err := marshal(v)
 	if err != nil {
 		code = http.StatusInternalServerError
-		data, _ = marshal(errorBody{Error: "encode response: " + err.Error()})
+		data, _ = marshal(client.ErrorBody{Error: "encode response: " + err.Error()})
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
@@ -60,7 +55,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // writeError answers with code and {"error": msg}.
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, errorBody{Error: msg})
+	writeJSON(w, code, client.ErrorBody{Error: msg})
 }
 
 // fail answers with err: an *httpError with its own code and message, any
@@ -68,7 +63,7 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var he *httpError
 	if errors.As(err, &he) {
-		writeJSON(w, he.code, errorBody{Error: he.msg, Rule: he.rule})
+		writeJSON(w, he.code, client.ErrorBody{Error: he.msg, Rule: he.rule})
 		return
 	}
 	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

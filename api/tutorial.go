@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 	gsync "github.com/gossipchain/gossipchain/sync"
 )
@@ -48,11 +49,6 @@ type newTxRequest struct {
 	Amount    json.RawMessage `json:"amount"`
 }
 
-type newTxResponse struct {
-	Message string     `json:"message"`
-	ID      chain.Hash `json:"id"`
-}
-
 // parseAmount accepts a JSON integer from 0 to MaxUint64; chain.NewTransaction
 // then checks the range.
 func parseAmount(raw json.RawMessage) (uint64, error) {
@@ -81,7 +77,7 @@ func parseAmount(raw json.RawMessage) (uint64, error) {
 // handleNewTransaction serves POST /transactions/new.
 func (s *Server) handleNewTransaction(w http.ResponseWriter, r *http.Request) {
 	if s.signed() {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: signatureRequired, Rule: chain.ErrSignatureRequired.String()})
+		writeJSON(w, http.StatusBadRequest, client.ErrorBody{Error: signatureRequired, Rule: chain.ErrSignatureRequired.String()})
 		return
 	}
 	data, err := readBody(w, r, s.cfg.MaxBodyBytes)
@@ -113,7 +109,7 @@ func (s *Server) handleNewTransaction(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, txError(err))
 		return
 	}
-	writeJSON(w, http.StatusCreated, newTxResponse{
+	writeJSON(w, http.StatusCreated, client.TxAccepted{
 		Message: fmt.Sprintf("Transaction will be added to Block %d", next),
 		ID:      tx.ID,
 	})
@@ -136,33 +132,11 @@ func txError(err error) error {
 	return err
 }
 
-type mineResponse struct {
-	Message      string              `json:"message"`
-	Index        uint64              `json:"index"`
-	Transactions []chain.Transaction `json:"transactions"`
-	Proof        uint64              `json:"proof"`
-	PreviousHash chain.Hash          `json:"previous_hash"`
-	Hash         chain.Hash          `json:"hash"`
-}
-
 // publishTimeout bounds publishing a block after it was mined or accepted.
 const publishTimeout = 10 * time.Second
 
 // MaxMineBlocks bounds GET/POST /mine?blocks=N.
 const MaxMineBlocks = 10000
-
-type minedBlock struct {
-	Index        uint64     `json:"index"`
-	Hash         chain.Hash `json:"hash"`
-	Transactions int        `json:"transactions"`
-}
-
-type mineManyResponse struct {
-	Message string       `json:"message"`
-	Blocks  []minedBlock `json:"blocks"`
-	Height  uint64       `json:"height"`
-	Head    chain.Hash   `json:"head"`
-}
 
 // handleMine serves GET and POST /mine: it mines one block from the pending
 // pool, which the chain adds, and publishes it. With ?blocks=N it mines N
@@ -184,7 +158,7 @@ func (s *Server) handleMine(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mineRequests.Add(1)
 	defer s.mineRequests.Add(-1)
-	var mined []minedBlock
+	var mined []client.MinedBlock
 	var last *chain.Block
 	for i := range n {
 		extendWriteDeadline(w, s.cfg.MineTimeout+WriteTimeout)
@@ -202,7 +176,7 @@ func (s *Server) handleMine(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		last = b
-		mined = append(mined, minedBlock{Index: b.Index, Hash: b.Hash, Transactions: len(b.Transactions)})
+		mined = append(mined, client.MinedBlock{Index: b.Index, Hash: b.Hash, Transactions: len(b.Transactions)})
 	}
 	if many {
 		head := s.chain.Head()
@@ -210,10 +184,10 @@ func (s *Server) handleMine(w http.ResponseWriter, r *http.Request) {
 		if n == 1 {
 			msg = "New Block Forged"
 		}
-		writeJSON(w, http.StatusOK, mineManyResponse{Message: msg, Blocks: mined, Height: head.Height, Head: head.Hash})
+		writeJSON(w, http.StatusOK, client.MinedBlocks{Message: msg, Blocks: mined, Height: head.Height, Head: head.Hash})
 		return
 	}
-	writeJSON(w, http.StatusOK, mineResponse{
+	writeJSON(w, http.StatusOK, client.Mined{
 		Message:      "New Block Forged",
 		Index:        last.Index,
 		Transactions: last.Transactions,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/store"
 )
@@ -30,7 +31,7 @@ func TestTutorialWalkthrough(t *testing.T) {
 		t.Fatalf("first block should hold only the reward: %+v", first.Transactions)
 	}
 
-	var tx newTxResponse
+	var tx client.TxAccepted
 	n.do(http.MethodPost, "/transactions/new", tutorialTransaction).wantCode(t, http.StatusCreated).json(t, &tx)
 	if tx.Message != "Transaction will be added to Block 3" {
 		t.Fatalf("message %q, want %q", tx.Message, "Transaction will be added to Block 3")
@@ -270,7 +271,7 @@ func TestRegisterNodes(t *testing.T) {
 	a.net.reachable[bLoop] = true
 
 	body := strings.Replace(tutorialRegister, "http://127.0.0.1:5001", b.url, 1)
-	var out registerResponse
+	var out client.Registered
 	a.do(http.MethodPost, "/nodes/register", body).wantCode(t, http.StatusCreated).json(t, &out)
 	if out.Message != "New nodes have been added" {
 		t.Fatalf("message %q", out.Message)

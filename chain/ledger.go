@@ -80,3 +80,21 @@ func (p *Params) CheckLedgerFields(tx *Transaction) error {
 	}
 	return nil
 }
+
+// Account is the state of an address: confirmed on the main chain, and what
+// the pending pool holds from it.
+type Account struct {
+	Address string `json:"address"`
+	// Balance is the confirmed balance.
+	Balance uint64 `json:"balance"`
+	// NextNonce is the nonce of the address's next transaction on the main
+	// chain: the number of its transactions there.
+	NextNonce uint64 `json:"next_nonce"`
+	// Pending counts its pending transactions (nonces NextNonce,
+	// NextNonce+1, … in order); PendingSpend is their total amount.
+	Pending      int    `json:"pending"`
+	PendingSpend uint64 `json:"pending_spend"`
+	// PendingNonce is the nonce a new transaction from the address must
+	// carry: NextNonce + Pending.
+	PendingNonce uint64 `json:"pending_nonce"`
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gossipchain/gossipchain/api/client"
 )
 
 // gossipchain runs the binary with args and returns its output and exit
@@ -86,9 +88,7 @@ func TestCLIAgainstNode(t *testing.T) {
 		t.Fatalf("chain --limit 2: exit %d:\n%s", code, out)
 	}
 	out, _, code = gossipchain(t, "chain", "--json", "--node", n.url)
-	var ch struct {
-		Chain []json.RawMessage `json:"chain"`
-	}
+	var ch client.Chain
 	if code != 0 || json.Unmarshal([]byte(out), &ch) != nil || len(ch.Chain) != 4 {
 		t.Fatalf("chain --json: exit %d:\n%.300s", code, out)
 	}
@@ -111,7 +111,7 @@ func TestCLIAgainstNode(t *testing.T) {
 	// A block mined on n reaches the peer by gossip once the mesh has
 	// formed, and the peer logs the new head with its source and peer.
 	eventually(t, "a new head received by gossip", func() error {
-		h := n.mine()["hash"].(string)
+		h := n.mine().Hash.String()
 		sameHead(t, []*node{n, peer}, 0)
 		if !regexp.MustCompile(`level=INFO msg="new head" .*hash=` + h + ` source=gossip peer=` + n.mustStatus().PeerID).MatchString(peer.logs.String()) {
 			return errors.New("block " + h + " did not come by gossip")
@@ -156,7 +156,7 @@ func TestLogFormatJSON(t *testing.T) {
 			if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 				return errors.New("not a JSON line: " + sc.Text())
 			}
-			if line["msg"] == "new head" && line["level"] == "INFO" && line["hash"] == mined["hash"] && line["source"] == "mined" {
+			if line["msg"] == "new head" && line["level"] == "INFO" && line["hash"] == mined.Hash.String() && line["source"] == "mined" {
 				found = true
 			}
 		}

@@ -6,26 +6,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/api/client"
 )
 
 // targetPeers is the node's default connection target D (p2p.DefaultTargetPeers).
 const targetPeers = 8
 
-type peerEntry struct {
-	ID          string   `json:"id"`
-	Addr        string   `json:"addr"`
-	ListenAddrs []string `json:"listen_addrs"`
-	Direction   string   `json:"direction"`
-	Source      string   `json:"source"`
-	InAddrBook  bool     `json:"in_address_book"`
-	LatencyMS   float64  `json:"latency_ms"`
-	Height      *uint64  `json:"height"`
-	Head        string   `json:"head"`
-	TotalWork   string   `json:"total_work"`
-}
-
-func (n *node) peers() ([]peerEntry, error) {
-	var out []peerEntry
+func (n *node) peers() ([]client.Peer, error) {
+	var out []client.Peer
 	code, err := n.getJSON("/peers", &out)
 	if err == nil && code != http.StatusOK {
 		err = fmt.Errorf("GET /peers: %d", code)
@@ -147,10 +136,7 @@ func TestAddrBookRestartCatchesUp(t *testing.T) {
 func TestRegisteredPeersReconnect(t *testing.T) {
 	a := startNode(t, nodeOptions{})
 	b := startNode(t, nodeOptions{})
-	var reg struct {
-		Message    string   `json:"message"`
-		TotalNodes []string `json:"total_nodes"`
-	}
+	var reg client.Registered
 	code, err := b.do(http.MethodPost, "/nodes/register", fmt.Sprintf(`{"nodes": [%q]}`, a.url), &reg)
 	if err != nil || code != http.StatusCreated {
 		t.Fatalf("POST /nodes/register: %d %v", code, err)
@@ -186,11 +172,7 @@ func TestRegisteredPeersReconnect(t *testing.T) {
 	if !loggedRedial(a, b) && !loggedSinceStart(b, `msg="peer connected"`) {
 		t.Fatal("the reconnection was not logged")
 	}
-	var res struct {
-		Message  string           `json:"message"`
-		NewChain []map[string]any `json:"new_chain"`
-		Chain    []map[string]any `json:"chain"`
-	}
+	var res client.Resolved
 	if code, err := b.getJSON("/nodes/resolve", &res); err != nil || code != http.StatusOK {
 		t.Fatalf("GET /nodes/resolve: %d %v", code, err)
 	}
@@ -214,13 +196,11 @@ func TestRegisteredPeersReconnect(t *testing.T) {
 // node's pool soon after it connects.
 func TestPoolReachesLateNode(t *testing.T) {
 	a := startNode(t, nodeOptions{})
-	var tx struct {
-		ID string `json:"id"`
-	}
+	var tx client.TxAccepted
 	if code, err := a.do(http.MethodPost, "/transactions/new", `{"sender": "alice", "recipient": "bob", "amount": 4}`, &tx); err != nil || code != http.StatusCreated {
 		t.Fatalf("POST /transactions/new: %d %v", code, err)
 	}
-	if tx.ID == "" {
+	if tx.ID.IsZero() {
 		t.Fatal("no transaction id")
 	}
 	// A restart empties GossipSub's message cache, whose gossip could
@@ -230,10 +210,8 @@ func TestPoolReachesLateNode(t *testing.T) {
 	a.restart()
 	b := startNode(t, nodeOptions{bootstrap: []string{a.multiaddr()}})
 	eventually(t, "the transaction pending on the late node", func() error {
-		var loc struct {
-			Status string `json:"status"`
-		}
-		code, err := b.getJSON("/transactions/"+tx.ID, &loc)
+		var loc client.TxStatus
+		code, err := b.getJSON("/transactions/"+tx.ID.String(), &loc)
 		if err != nil || code != http.StatusOK || loc.Status != "pending" {
 			return fmt.Errorf("%d %+v %v", code, loc, err)
 		}
@@ -274,9 +252,7 @@ func loggedRedial(nodes ...*node) bool {
 func TestReorgTransactionReachesOthers(t *testing.T) {
 	a := startNode(t, nodeOptions{})
 	b := startNode(t, nodeOptions{})
-	var tx struct {
-		ID string `json:"id"`
-	}
+	var tx client.TxAccepted
 	if code, err := a.do(http.MethodPost, "/transactions/new", `{"sender": "gina", "recipient": "hal", "amount": 2}`, &tx); err != nil || code != http.StatusCreated {
 		t.Fatalf("POST /transactions/new: %d %v", code, err)
 	}
@@ -291,10 +267,8 @@ func TestReorgTransactionReachesOthers(t *testing.T) {
 	sameHead(t, []*node{a, b, c}, 3) // a reorganised: the transaction is pending again
 	for _, n := range []*node{a, b, c} {
 		eventually(t, "the returned transaction pending on "+n.opts.httpAddr, func() error {
-			var loc struct {
-				Status string `json:"status"`
-			}
-			code, err := n.getJSON("/transactions/"+tx.ID, &loc)
+			var loc client.TxStatus
+			code, err := n.getJSON("/transactions/"+tx.ID.String(), &loc)
 			if err != nil || code != http.StatusOK || loc.Status != "pending" {
 				return fmt.Errorf("%d %+v %v", code, loc, err)
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gossipchain/gossipchain/api/client"
 )
 
 // blockAppearsWithin is how long a block mined with GET /mine may take to
@@ -31,10 +32,7 @@ func TestExplorerInBrowser(t *testing.T) {
 
 	// A block mined now appears without a reload.
 	b.eval(`window.__sameDocument = true`)
-	var mined struct {
-		Hash  string `json:"hash"`
-		Index int    `json:"index"`
-	}
+	var mined client.Mined
 	if code, err := n.getJSON("/mine", &mined); err != nil || code != http.StatusOK {
 		t.Fatalf("GET /mine: %d %v", code, err)
 	}
@@ -48,14 +46,12 @@ func TestExplorerInBrowser(t *testing.T) {
 	if got := b.text("#height"); got != fmt.Sprint(mined.Index) {
 		t.Fatalf("height shows %q, want %d", got, mined.Index)
 	}
-	n.waitLog("INFO line of the mined head", `level=INFO`, `msg="new head"`, `height=3`, `hash=`+mined.Hash, `source=mined`)
+	n.waitLog("INFO line of the mined head", `level=INFO`, `msg="new head"`, `height=3`, `hash=`+mined.Hash.String(), `source=mined`)
 
 	// An address that holds markup is shown as text, and runs nothing.
 	evil := `<script>window.__xss=1</script><img src=x onerror="window.__xss=2">`
 	body, _ := json.Marshal(map[string]any{"sender": evil, "recipient": "bob", "amount": 5})
-	var tx struct {
-		ID string `json:"id"`
-	}
+	var tx client.TxAccepted
 	if code, err := n.do(http.MethodPost, "/transactions/new", string(body), &tx); err != nil || code != http.StatusCreated {
 		t.Fatalf("POST /transactions/new: %d %v", code, err)
 	}
@@ -77,14 +73,14 @@ func TestExplorerInBrowser(t *testing.T) {
 	}
 
 	// The other pages render from the API.
-	b.goTo("#/tx/"+tx.ID, `#view .kv`)
+	b.goTo("#/tx/"+tx.ID.String(), `#view .kv`)
 	b.shot("transaction")
 	if got := b.text("#view h1"); !strings.Contains(got, "confirmed") {
 		t.Fatalf("transaction page heading %q", got)
 	}
-	b.goTo("#/block/"+mined.Hash, `#block-hash`)
+	b.goTo("#/block/"+mined.Hash.String(), `#block-hash`)
 	b.shot("block")
-	if got := b.text("#block-hash"); got != mined.Hash {
+	if got := b.text("#block-hash"); got != mined.Hash.String() {
 		t.Fatalf("block page shows %q", got)
 	}
 	b.goTo("#/peers", `#peers-table`)
@@ -117,11 +113,11 @@ func TestExplorerForkView(t *testing.T) {
 	}
 	for _, h := range ours {
 		sel := fmt.Sprintf(`#fork-tree .blk-abandoned[data-hash=%q]`, h)
-		b.waitFor("abandoned block "+h+" drawn", sel)
+		b.waitFor("abandoned block "+h.String()+" drawn", sel)
 	}
 	b.waitFor("new main chain drawn", fmt.Sprintf(`#fork-tree a.blk-main[data-hash=%q]`, theirs[3]))
 	b.waitFor("reorganisation noted", `#branches-table tr[data-kind="abandoned"]`)
-	if got := b.text("#branches-table tbody"); strings.Contains(got, "http") || !strings.Contains(got, ours[0][:10]) {
+	if got := b.text("#branches-table tbody"); strings.Contains(got, "http") || !strings.Contains(got, ours[0].String()[:10]) {
 		t.Fatalf("branches table shows %q", got)
 	}
 	b.shot("forks-after-heal")
@@ -135,7 +131,7 @@ func TestExplorerForkView(t *testing.T) {
 	}
 	b.noConsoleErrors()
 
-	a.waitLog("INFO line of the synced head", `level=INFO`, `msg="new head"`, `height=5`, `hash=`+theirs[3], `source=sync`, `peer=`, `blocks=4`, `reorg_depth=2`)
+	a.waitLog("INFO line of the synced head", `level=INFO`, `msg="new head"`, `height=5`, `hash=`+theirs[3].String(), `source=sync`, `peer=`, `blocks=4`, `reorg_depth=2`)
 	a.waitLog("outbound peer line", `level=INFO`, `msg="peer connected"`, `direction=outbound`, `source=register`)
 	c.waitLog("inbound peer line", `level=INFO`, `msg="peer connected"`, `direction=inbound`)
 	for _, n := range []*node{a, c} {
@@ -160,10 +156,7 @@ func TestExplorerShowsOnDemandMining(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.url+"/mine", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
+		client.New(n.url, nil).Mine(ctx) // cancelled below, it fails
 	}()
 	value(b, "mining shown", chromedp.Poll[bool](`document.getElementById('mining').textContent.startsWith('yes · ') &&
 		!document.getElementById('mining').textContent.endsWith(' 0 H/s')`))

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +17,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gossipchain/gossipchain/api/client"
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // binary is the gossipchain command built once by TestMain.
@@ -137,6 +139,7 @@ type node struct {
 	done chan struct{}
 	logs *syncBuffer
 	url  string
+	api  *client.Client
 }
 
 type syncBuffer struct {
@@ -179,6 +182,7 @@ func startNode(t testing.TB, opts nodeOptions) *node {
 		opts.listenIP = "127.0.0.1"
 	}
 	n := &node{t: t, opts: opts, logs: &syncBuffer{}, url: "http://" + opts.httpAddr}
+	n.api = client.New(n.url, hc)
 	n.start()
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -272,28 +276,22 @@ func (n *node) kill() {
 // restart starts the node again with the same options and data directory.
 func (n *node) restart() { n.start() }
 
-type status struct {
-	PeerID    string   `json:"peer_id"`
-	Addrs     []string `json:"addrs"`
-	Network   string   `json:"network"`
-	Genesis   string   `json:"genesis"`
-	Height    uint64   `json:"height"`
-	Head      string   `json:"head"`
-	TotalWork string   `json:"total_work"`
-	Peers     int      `json:"peers"`
-	Pending   int      `json:"pending"`
+// hc is the HTTP client of the tests' requests.
+var hc = &http.Client{Timeout: 30 * time.Second}
+
+// requestCtx returns the context of one request of the tests.
+func requestCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 60*time.Second)
 }
 
-var client = &http.Client{Timeout: 30 * time.Second}
-
-func (n *node) status() (status, error) {
-	var s status
-	_, err := n.getJSON("/status", &s)
-	return s, err
+func (n *node) status() (client.Status, error) {
+	ctx, cancel := requestCtx()
+	defer cancel()
+	return n.api.Status(ctx)
 }
 
 // mustStatus returns the status or fails the test.
-func (n *node) mustStatus() status {
+func (n *node) mustStatus() client.Status {
 	n.t.Helper()
 	s, err := n.status()
 	if err != nil {
@@ -319,36 +317,25 @@ func (n *node) getJSON(path string, v any) (int, error) {
 	return n.do(http.MethodGet, path, "", v)
 }
 
-// do sends a request and decodes a JSON answer into v (if not nil).
+// do sends a request with body (none when empty) and decodes the JSON
+// answer into v (if not nil), whatever its status code, which it returns.
 func (n *node) do(method, path, body string, v any) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := requestCtx()
 	defer cancel()
-	var rd io.Reader
+	var b any
 	if body != "" {
-		rd = strings.NewReader(body)
+		b = body
 	}
-	req, err := http.NewRequestWithContext(ctx, method, n.url+path, rd)
+	code, data, err := n.api.Raw(ctx, method, path, b)
 	if err != nil {
-		return 0, err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return resp.StatusCode, err
+		return code, err
 	}
 	if v != nil {
 		if err := json.Unmarshal(data, v); err != nil {
-			return resp.StatusCode, fmt.Errorf("%s %s: decode %q: %w", method, path, truncate(data), err)
+			return code, fmt.Errorf("%s %s: decode %q: %w", method, path, truncate(data), err)
 		}
 	}
-	return resp.StatusCode, nil
+	return code, nil
 }
 
 func truncate(b []byte) string {
@@ -360,48 +347,43 @@ func truncate(b []byte) string {
 
 // metric returns the value of an unlabelled metric from GET /metrics.
 func (n *node) metric(name string) (float64, error) {
-	resp, err := client.Get(n.url + "/metrics")
+	m, err := n.metrics()
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(io.LimitReader(resp.Body, 16<<20))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
+	v, ok := m[name]
+	if !ok {
+		return 0, fmt.Errorf("metric %s not found", name)
 	}
-	return 0, fmt.Errorf("metric %s not found", name)
+	return v, nil
 }
 
 // mine asks the node to mine one block.
-func (n *node) mine() map[string]any {
+func (n *node) mine() client.Mined {
 	n.t.Helper()
-	var out map[string]any
-	code, err := n.do(http.MethodGet, "/mine", "", &out)
-	if err != nil || code != http.StatusOK {
-		n.t.Fatalf("GET /mine: %d %v %v", code, out, err)
+	ctx, cancel := requestCtx()
+	defer cancel()
+	m, err := n.api.Mine(ctx)
+	if err != nil {
+		n.t.Fatalf("GET /mine: %v", err)
 	}
-	return out
+	return m
 }
 
 // chainHashes returns the hashes of the node's main chain.
-func (n *node) chainHashes() ([]string, error) {
-	var out struct {
-		Chain []struct {
-			Hash string `json:"hash"`
-		} `json:"chain"`
-		Length int `json:"length"`
-	}
-	if _, err := n.getJSON("/chain", &out); err != nil {
+func (n *node) chainHashes() ([]chain.Hash, error) {
+	ctx, cancel := requestCtx()
+	defer cancel()
+	ch, err := n.api.Chain(ctx)
+	if err != nil {
 		return nil, err
 	}
-	hashes := make([]string, len(out.Chain))
-	for i, b := range out.Chain {
+	hashes := make([]chain.Hash, len(ch.Chain))
+	for i, b := range ch.Chain {
 		hashes[i] = b.Hash
 	}
-	if len(hashes) != out.Length {
-		return nil, fmt.Errorf("length %d but %d blocks", out.Length, len(hashes))
+	if uint64(len(hashes)) != ch.Length {
+		return nil, fmt.Errorf("length %d but %d blocks", ch.Length, len(hashes))
 	}
 	return hashes, nil
 }
@@ -420,11 +402,11 @@ func (n *node) lastLines(k int) string {
 }
 
 // sameHead waits until every node reports the same head at height >= min.
-func sameHead(t testing.TB, nodes []*node, minHeight uint64) string {
+func sameHead(t testing.TB, nodes []*node, minHeight uint64) chain.Hash {
 	t.Helper()
-	var head string
+	var head chain.Hash
 	eventually(t, "all nodes on one head", func() error {
-		head = ""
+		head = chain.Hash{}
 		for i, n := range nodes {
 			s, err := n.status()
 			if err != nil {
@@ -433,7 +415,7 @@ func sameHead(t testing.TB, nodes []*node, minHeight uint64) string {
 			if s.Height < minHeight {
 				return fmt.Errorf("node %d at height %d < %d", i, s.Height, minHeight)
 			}
-			if head == "" {
+			if head.IsZero() {
 				head = s.Head
 			} else if s.Head != head {
 				return fmt.Errorf("node %d head %s differs from %s", i, s.Head, head)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/api/client"
 )
 
 // lan is a simulated LAN: one network namespace per host, joined by a
@@ -111,10 +113,7 @@ func TestLANDiscoveryByMDNS(t *testing.T) {
 	}
 	eventually(t, "every node finds the others through mDNS", func() error {
 		for i, n := range nodes {
-			var peers []struct {
-				ID     string `json:"id"`
-				Source string `json:"source"`
-			}
+			var peers []client.Peer
 			if _, err := n.getJSON("/peers", &peers); err != nil {
 				return err
 			}

@@ -8,6 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/api/client"
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // This file tests signed ledgers with real processes: the wallet
@@ -19,18 +22,8 @@ func signedOpts(network string, extra ...string) nodeOptions {
 	return nodeOptions{network: network, difficulty: 4, extra: append([]string{"--ledger", "signed"}, extra...)}
 }
 
-// accountState is the answer of GET /accounts/{address}.
-type accountState struct {
-	Address      string `json:"address"`
-	Balance      uint64 `json:"balance"`
-	NextNonce    uint64 `json:"next_nonce"`
-	Pending      int    `json:"pending"`
-	PendingSpend uint64 `json:"pending_spend"`
-	PendingNonce uint64 `json:"pending_nonce"`
-}
-
-func (n *node) ledgerAccount(addr string) (accountState, error) {
-	var a accountState
+func (n *node) ledgerAccount(addr string) (client.Account, error) {
+	var a client.Account
 	code, err := n.getJSON("/accounts/"+addr, &a)
 	if err == nil && code != http.StatusOK {
 		err = fmt.Errorf("GET /accounts/%s: HTTP %d", addr, code)
@@ -56,7 +49,7 @@ func waitBalance(t *testing.T, addr string, want uint64, nodes ...*node) {
 }
 
 // waitPending waits until every transaction of ids is pending on every node.
-func waitPending(t *testing.T, ids []string, nodes ...*node) {
+func waitPending(t *testing.T, ids []chain.Hash, nodes ...*node) {
 	t.Helper()
 	eventually(t, fmt.Sprintf("transactions %v pending on every node", ids), func() error {
 		for i, n := range nodes {
@@ -73,12 +66,8 @@ func waitPending(t *testing.T, ids []string, nodes ...*node) {
 // blockReward is the block reward of the node's network.
 func (n *node) blockReward() uint64 {
 	n.t.Helper()
-	var st struct {
-		Params struct {
-			Reward uint64 `json:"reward"`
-		} `json:"params"`
-	}
-	if _, err := n.getJSON("/status", &st); err != nil || st.Params.Reward == 0 {
+	st, err := n.status()
+	if err != nil || st.Params.Reward == 0 {
 		n.t.Fatalf("GET /status params.reward: %+v %v", st, err)
 	}
 	return st.Params.Reward
@@ -101,14 +90,18 @@ func newWalletKey(t *testing.T, path string) string {
 }
 
 // walletSend runs gossipchain send and returns the transaction id.
-func walletSend(t *testing.T, n *node, key, to string, amount uint64) string {
+func walletSend(t *testing.T, n *node, key, to string, amount uint64) chain.Hash {
 	t.Helper()
 	out, errOut, code := gossipchain(t, "send", "--key", key, "--to", to, "--amount", fmt.Sprint(amount), "--node", n.url)
 	m := txIDLine.FindStringSubmatch(out)
 	if code != 0 || m == nil {
 		t.Fatalf("send --key %s --to %s --amount %d: exit %d\n%s%s", key, to, amount, code, out, errOut)
 	}
-	return m[1]
+	id, err := chain.ParseHash(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // TestWalletEndToEnd creates keys with gossipchain key new, mines to one of
@@ -152,17 +145,17 @@ func TestWalletEndToEnd(t *testing.T) {
 	if out, _, code := gossipchain(t, "key", "show", "--key", bKey); code != 0 || strings.TrimSpace(out) != bID {
 		t.Fatalf("key show of node b's identity key: exit %d: %q, want %s", code, out, bID)
 	}
-	waitPending(t, []string{tx1, tx2}, b)
+	waitPending(t, []chain.Hash{tx1, tx2}, b)
 	b.mine() // alice's two payments and b's reward
 	waitBalance(t, bob, 3, a, b)
 	waitBalance(t, bID, r, a, b)
-	for _, id := range []string{tx1, tx2} {
+	for _, id := range []chain.Hash{tx1, tx2} {
 		if st, err := a.txStatus(id); err != nil || st != "confirmed" {
 			t.Fatalf("transaction %s: %q %v", id, st, err)
 		}
 	}
 	tx3 := walletSend(t, b, bKey, bob, r)
-	waitPending(t, []string{tx3}, a)
+	waitPending(t, []chain.Hash{tx3}, a)
 	a.mine()
 	waitBalance(t, bob, 3+r, a, b)
 	waitBalance(t, bID, 0, a, b)
@@ -176,18 +169,10 @@ func TestWalletEndToEnd(t *testing.T) {
 	}
 
 	// The history of bob, newest first, in pages of one.
-	var ids []string
+	var ids []chain.Hash
 	cursor := ""
 	for range 10 {
-		var page struct {
-			Transactions []struct {
-				BlockIndex  uint64 `json:"block_index"`
-				Transaction struct {
-					ID string `json:"id"`
-				} `json:"transaction"`
-			} `json:"transactions"`
-			Next string `json:"next_cursor"`
-		}
+		var page client.AccountHistory
 		path := "/accounts/" + bob + "/transactions?limit=1"
 		if cursor != "" {
 			path += "&cursor=" + cursor
@@ -198,7 +183,7 @@ func TestWalletEndToEnd(t *testing.T) {
 		for _, e := range page.Transactions {
 			ids = append(ids, e.Transaction.ID)
 		}
-		if cursor = page.Next; cursor == "" {
+		if cursor = page.NextCursor; cursor == "" {
 			break
 		}
 	}
@@ -230,9 +215,7 @@ func TestWalletEndToEnd(t *testing.T) {
 	}
 
 	// The tutorial's unsigned transaction says how to make a signed one.
-	var e struct {
-		Error string `json:"error"`
-	}
+	var e client.ErrorBody
 	code, err := a.do(http.MethodPost, "/transactions/new", `{"sender": "alice", "recipient": "bob", "amount": 5}`, &e)
 	if err != nil || code != http.StatusBadRequest || !strings.Contains(e.Error, "gossipchain send") || !strings.Contains(e.Error, "POST /transactions") {
 		t.Fatalf("POST /transactions/new on a signed network: %d %q %v", code, e.Error, err)
@@ -241,12 +224,12 @@ func TestWalletEndToEnd(t *testing.T) {
 
 // signedTx returns the JSON of a transaction as GET /transactions/{id}
 // serves it.
-func (n *node) signedTx(id string) string {
+func (n *node) signedTx(id chain.Hash) string {
 	n.t.Helper()
 	var out struct {
 		Transaction json.RawMessage `json:"transaction"`
 	}
-	if code, err := n.getJSON("/transactions/"+id, &out); err != nil || code != http.StatusOK {
+	if code, err := n.getJSON("/transactions/"+id.String(), &out); err != nil || code != http.StatusOK {
 		n.t.Fatalf("GET /transactions/%s: %d %v", id, code, err)
 	}
 	return string(out.Transaction)
@@ -268,10 +251,7 @@ func TestLedgerReplay(t *testing.T) {
 	id := walletSend(t, a, filepath.Join(dir, "alice.key"), bob, 1)
 	tx := a.signedTx(id)
 
-	var e struct {
-		Error string `json:"error"`
-		Rule  string `json:"rule"`
-	}
+	var e client.ErrorBody
 	if code, err := a.do(http.MethodPost, "/transactions", tx, &e); err != nil || code != http.StatusConflict {
 		t.Fatalf("the pending transaction again: %d %+v %v", code, e, err)
 	}
@@ -350,14 +330,14 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 	// The same coins, the same nonce, two recipients.
 	spendL := walletSend(t, a1, aliceKey, x, 2*r)
 	spendR := walletSend(t, b1, aliceKey, y, 2*r)
-	waitPending(t, []string{spendL}, left...)
-	waitPending(t, []string{spendR}, right...)
+	waitPending(t, []chain.Hash{spendL}, left...)
+	waitPending(t, []chain.Hash{spendR}, right...)
 	mineOnSide(t, left, 0)
 	mineOnSide(t, right, 0)
 	mineOnSide(t, right, 1)
 	heavy := b1.mustStatus()
 	for _, n := range left {
-		if code, err := n.blockCode(heavy.Head); err != nil || code != http.StatusNotFound {
+		if code, err := n.blockCode(heavy.Head.String()); err != nil || code != http.StatusNotFound {
 			t.Fatalf("the partition let the right side's head through: %d %v", code, err)
 		}
 		if st, err := n.txStatus(spendL); err != nil || st != "confirmed" {
@@ -391,11 +371,7 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 			if st, err := n.txStatus(spendL); err != nil || st != "" {
 				return fmt.Errorf("node %d: the dropped spend %s is %q (%v), want unknown", i, spendL, st, err)
 			}
-			var pool struct {
-				Transactions []struct {
-					ID string `json:"id"`
-				} `json:"transactions"`
-			}
+			var pool client.Pending
 			if _, err := n.getJSON("/transactions/pending", &pool); err != nil {
 				return err
 			}
@@ -408,7 +384,7 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 		return nil
 	})
 	for _, n := range left {
-		line := n.waitLog("the dropped spend's reason in the log", `msg="pending transaction dropped"`, regexp.QuoteMeta(spendL), `reason=`)
+		line := n.waitLog("the dropped spend's reason in the log", `msg="pending transaction dropped"`, regexp.QuoteMeta(spendL.String()), `reason=`)
 		t.Logf("%s: %s", n.opts.httpAddr, line)
 	}
 	waitBalance(t, x, 0, all...)
@@ -440,7 +416,7 @@ func TestLedgerSurvivesKill(t *testing.T) {
 	walletSend(t, n, aliceKey, bob, 2)
 	n.mine()
 	pending := walletSend(t, n, aliceKey, bob, 1)
-	before := map[string]accountState{}
+	before := map[string]client.Account{}
 	for _, addr := range []string{alice, bob} {
 		a, err := n.ledgerAccount(addr)
 		if err != nil {
@@ -454,7 +430,7 @@ func TestLedgerSurvivesKill(t *testing.T) {
 	n.kill()
 	n.restart()
 	for addr, want := range before {
-		if got, err := n.ledgerAccount(addr); err != nil || got != want {
+		if got, err := n.ledgerAccount(addr); err != nil || got.Account != want.Account {
 			t.Fatalf("%s after SIGKILL: %+v %v, want %+v", addr, got, err, want)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/e2e/netsim"
 )
 
@@ -41,42 +42,19 @@ func startNATNode(t testing.TB, h netsim.Host, port int, bootstrap []string, ext
 	})
 }
 
-// natView is the part of GET /status and /peers the NAT tests read.
-type natView struct {
-	PeerID string `json:"peer_id"`
-	NAT    struct {
-		Reachability   string   `json:"reachability"`
-		ReachableAddrs []string `json:"reachable_addrs"`
-		AnnouncedAddrs []string `json:"announced_addrs"`
-		RelayAddrs     []string `json:"relay_addrs"`
-		RelayServing   bool     `json:"relay_serving"`
-		HolePunchesOK  int64    `json:"hole_punches_ok"`
-	} `json:"nat"`
-}
-
-type natPeer struct {
-	ID       string `json:"id"`
-	ConnAddr string `json:"conn_addr"`
-	Source   string `json:"source"`
-	Limited  bool   `json:"limited"`
-}
-
-func (n *node) natView() (natView, error) {
-	var v natView
-	_, err := n.getJSON("/status", &v)
-	return v, err
-}
-
-func (n *node) natPeers() ([]natPeer, error) {
-	var ps []natPeer
-	_, err := n.getJSON("/peers", &ps)
-	return ps, err
+// natView returns the "nat" of the node's GET /status (zero when absent).
+func (n *node) natView() (client.NATStatus, error) {
+	st, err := n.status()
+	if err != nil || st.NAT == nil {
+		return client.NATStatus{}, err
+	}
+	return *st.NAT, nil
 }
 
 // directPeer reports whether n has a direct (not relayed) connection to
 // the peer id whose remote address is on ip.
 func (n *node) directPeer(id, ip string) (bool, error) {
-	ps, err := n.natPeers()
+	ps, err := n.peers()
 	if err != nil {
 		return false, err
 	}

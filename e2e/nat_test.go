@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gossipchain/gossipchain/api/client"
+	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/e2e/netsim"
 )
 
@@ -87,11 +89,11 @@ func TestNAT(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if v.NAT.Reachability != "private" {
-					return fmt.Errorf("reachability %q", v.NAT.Reachability)
+				if v.Reachability != "private" {
+					return fmt.Errorf("reachability %q", v.Reachability)
 				}
-				if len(v.NAT.RelayAddrs) == 0 || !strings.Contains(v.NAT.RelayAddrs[0], "/p2p/"+nn.relay.mustStatus().PeerID+"/p2p-circuit") {
-					return fmt.Errorf("relay addresses %v", v.NAT.RelayAddrs)
+				if len(v.RelayAddrs) == 0 || !strings.Contains(v.RelayAddrs[0], "/p2p/"+nn.relay.mustStatus().PeerID+"/p2p-circuit") {
+					return fmt.Errorf("relay addresses %v", v.RelayAddrs)
 				}
 				return nil
 			})
@@ -109,16 +111,16 @@ func TestNAT(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if v.NAT.Reachability != "public" || len(v.NAT.ReachableAddrs) == 0 {
-					return fmt.Errorf("reachability %q, reachable %v", v.NAT.Reachability, v.NAT.ReachableAddrs)
+				if v.Reachability != "public" || len(v.ReachableAddrs) == 0 {
+					return fmt.Errorf("reachability %q, reachable %v", v.Reachability, v.ReachableAddrs)
 				}
-				if len(v.NAT.RelayAddrs) != 0 || slices.ContainsFunc(v.NAT.AnnouncedAddrs, func(a string) bool { return strings.Contains(a, "p2p-circuit") }) {
-					return fmt.Errorf("a public node announces relayed addresses: %v", v.NAT.AnnouncedAddrs)
+				if len(v.RelayAddrs) != 0 || slices.ContainsFunc(v.AnnouncedAddrs, func(a string) bool { return strings.Contains(a, "p2p-circuit") }) {
+					return fmt.Errorf("a public node announces relayed addresses: %v", v.AnnouncedAddrs)
 				}
-				if name == "relay" && !v.NAT.RelayServing {
+				if name == "relay" && !v.RelayServing {
 					return errors.New("the relay service is not running")
 				}
-				if name == "other" && v.NAT.RelayServing {
+				if name == "other" && v.RelayServing {
 					return errors.New("relay service running without --relay-service")
 				}
 				return nil
@@ -130,7 +132,7 @@ func TestNAT(t *testing.T) {
 		for i := range nn.private {
 			x, y := nn.private[i][0], nn.private[i][1]
 			waitNAT(t, fmt.Sprintf("LAN %d: the two nodes found each other by mDNS, directly on the LAN", i), func() error {
-				ps, err := x.natPeers()
+				ps, err := x.peers()
 				if err != nil {
 					return err
 				}
@@ -149,7 +151,7 @@ func TestNAT(t *testing.T) {
 	t.Run("HolePunchBlocksAndTransactions", func(t *testing.T) {
 		a, b = nn.punched(t)
 		// QUIC punches; outgoing TCP has no port reuse and cannot.
-		ps, err := a.natPeers()
+		ps, err := a.peers()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +166,7 @@ func TestNAT(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			punches += v.NAT.HolePunchesOK
+			punches += v.HolePunchesOK
 		}
 		if punches == 0 {
 			t.Error("a direct connection between the LANs but no hole punch counted")
@@ -206,24 +208,19 @@ func TestNAT(t *testing.T) {
 }
 
 // postTx posts a transaction to n and returns its id.
-func postTx(t *testing.T, n *node, from, to string, amount int) string {
+func postTx(t *testing.T, n *node, from, to string, amount int) chain.Hash {
 	t.Helper()
-	var out struct {
-		ID string `json:"id"`
-	}
+	var out client.TxAccepted
 	code, err := n.do(http.MethodPost, "/transactions/new", fmt.Sprintf(`{"sender":%q,"recipient":%q,"amount":%d}`, from, to, amount), &out)
-	if err != nil || code != http.StatusCreated || out.ID == "" {
+	if err != nil || code != http.StatusCreated || out.ID.IsZero() {
 		t.Fatalf("POST /transactions/new: %d %+v %v", code, out, err)
 	}
 	return out.ID
 }
 
-func pendingHas(n *node, id string) error {
-	var code int
-	var out struct {
-		Status string `json:"status"`
-	}
-	code, err := n.getJSON("/transactions/"+id, &out)
+func pendingHas(n *node, id chain.Hash) error {
+	var out client.TxStatus
+	code, err := n.getJSON("/transactions/"+id.String(), &out)
 	if err != nil {
 		return err
 	}
@@ -233,11 +230,9 @@ func pendingHas(n *node, id string) error {
 	return nil
 }
 
-func confirmed(n *node, id string) error {
-	var out struct {
-		Status string `json:"status"`
-	}
-	code, err := n.getJSON("/transactions/"+id, &out)
+func confirmed(n *node, id chain.Hash) error {
+	var out client.TxStatus
+	code, err := n.getJSON("/transactions/"+id.String(), &out)
 	if err != nil {
 		return err
 	}

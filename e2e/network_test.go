@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/api/client"
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // startLine starts k nodes bootstrapped in a line: node i to node i-1.
@@ -38,24 +41,21 @@ func TestThreeNodesConverge(t *testing.T) {
 	})
 	// Each block must reach every node before the next is mined, or two
 	// nodes could mine at the same height and one block would be orphaned.
-	var head string
+	var head chain.Hash
 	for i, n := range nodes {
 		n.mine()
 		head = sameHead(t, nodes, uint64(i+2))
 	}
 
-	var txResp struct {
-		Message string `json:"message"`
-		ID      string `json:"id"`
-	}
+	var txResp client.TxAccepted
 	code, err := nodes[0].do(http.MethodPost, "/transactions/new", `{"sender": "alice", "recipient": "bob", "amount": 7}`, &txResp)
-	if err != nil || code != http.StatusCreated || txResp.ID == "" {
+	if err != nil || code != http.StatusCreated || txResp.ID.IsZero() {
 		t.Fatalf("POST /transactions/new: %d %+v %v", code, txResp, err)
 	}
 	eventually(t, "transaction pending on every node", func() error {
 		for i, n := range nodes {
 			var loc map[string]any
-			if c, err := n.getJSON("/transactions/"+txResp.ID, &loc); err != nil || c != http.StatusOK {
+			if c, err := n.getJSON("/transactions/"+txResp.ID.String(), &loc); err != nil || c != http.StatusOK {
 				return fmt.Errorf("node %d: %d %v %v", i, c, loc, err)
 			}
 		}
@@ -67,8 +67,8 @@ func TestThreeNodesConverge(t *testing.T) {
 		t.Fatalf("head did not move")
 	}
 	found := false
-	for _, tx := range mined["transactions"].([]any) {
-		if tx.(map[string]any)["id"] == txResp.ID {
+	for _, tx := range mined.Transactions {
+		if tx.ID == txResp.ID {
 			found = true
 		}
 	}

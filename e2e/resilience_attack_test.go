@@ -84,7 +84,7 @@ func TestResilienceAttack(t *testing.T) {
 		t.Helper()
 		for i, n := range honest {
 			out := n.mine()
-			hash, index := out["hash"].(string), uint64(out["index"].(float64))
+			hash, index := out.Hash, out.Index
 			other := honest[1-i]
 			waitFor(t, what+": a block mined on one honest node reaches the other", waitTimeout, func() error {
 				if ok, err := other.hasOnMain(hash, index); err != nil || !ok {
@@ -163,7 +163,7 @@ func TestResilienceAttack(t *testing.T) {
 		}
 		return nil
 	})
-	fresh := a.mine()["hash"].(string)
+	fresh := a.mine().Hash.String()
 	waitFor(t, "a fresh listener receives the node's new block", waitTimeout, func() error {
 		if r := h.do("received %s %s", listener, fresh); r["received"] != true {
 			return fmt.Errorf("not yet")
@@ -204,7 +204,7 @@ func TestResilienceAttack(t *testing.T) {
 			for range 2 {
 				out := b.mine()
 				waitFor(t, "blocks mined on the other honest node arrive during a stalled sync", 20*time.Second, func() error {
-					if ok, err := a.hasOnMain(out["hash"].(string), uint64(out["index"].(float64))); err != nil || !ok {
+					if ok, err := a.hasOnMain(out.Hash, out.Index); err != nil || !ok {
 						return fmt.Errorf("not yet (%v)", err)
 					}
 					return nil

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // TestResilienceCrash kills a node with SIGKILL at random moments while it
@@ -33,10 +35,10 @@ func TestResilienceCrash(t *testing.T) {
 	baseExtra := slices.Clone(victim.opts.extra)
 	tried(t, "%d SIGKILLs of a node (difficulty %d) while mining with --mine, syncing from a peer, or reorganising", kills, opts.difficulty)
 
-	acked := map[string]uint64{} // block hash -> height, acknowledged by the victim
+	acked := map[chain.Hash]uint64{} // block hash -> height, acknowledged by the victim
 	var maxAcked uint64
-	ack := func(hash string, height uint64) {
-		if hash == "" {
+	ack := func(hash chain.Hash, height uint64) {
+		if hash.IsZero() {
 			return
 		}
 		acked[hash] = height
@@ -74,7 +76,7 @@ func TestResilienceCrash(t *testing.T) {
 			// A private branch on the victim, then a heavier one on the peer.
 			for range 1 + rng.IntN(8) {
 				out := victim.mine()
-				ack(out["hash"].(string), uint64(out["index"].(float64)))
+				ack(out.Hash, out.Index)
 			}
 			lead := int(victim.mustStatus().Height) - int(peer.mustStatus().Height)
 			// Longer than a chain-exchange batch (500 blocks) at times:
@@ -172,7 +174,7 @@ func TestResilienceCrash(t *testing.T) {
 // checkRestart checks a restarted victim: same peer ID, a valid chain, every
 // acknowledged block stored, and a height no lower than the highest of them.
 // It returns the number of acknowledged blocks checked.
-func checkRestart(t *testing.T, victim *node, peerID string, acked map[string]uint64, maxAcked uint64) int {
+func checkRestart(t *testing.T, victim *node, peerID string, acked map[chain.Hash]uint64, maxAcked uint64) int {
 	t.Helper()
 	s := victim.mustStatus()
 	if s.PeerID != peerID {
@@ -181,15 +183,15 @@ func checkRestart(t *testing.T, victim *node, peerID string, acked map[string]ui
 	if s.Height < maxAcked {
 		t.Fatalf("height %d after a crash, below the acknowledged height %d\n%s", s.Height, maxAcked, victim.lastLines(30))
 	}
-	onMain := map[string]bool{}
+	onMain := map[chain.Hash]bool{}
 	for _, b := range victim.mustValidChain() {
-		onMain[b.Hash.String()] = true
+		onMain[b.Hash] = true
 	}
 	for hash, height := range acked {
 		if onMain[hash] {
 			continue
 		}
-		code, err := victim.blockCode(hash)
+		code, err := victim.blockCode(hash.String())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 )
 
@@ -53,7 +54,7 @@ func TestResilienceHTTPFuzz(t *testing.T) {
 	}
 	allowed := map[string]string{own.Hash.String(): "POST /blocks (deliberate)"}
 	base := append(slices.Clone(before), own)
-	f := newFuzzer(rng, n, base, txID)
+	f := newFuzzer(rng, n, base, txID.String())
 	tried(t, "%d random and malformed HTTP requests to every endpoint (%d over raw TCP), 8 at a time, while one client trickles its headers", total, total/10)
 
 	// A client that never finishes its headers.
@@ -101,14 +102,12 @@ func TestResilienceHTTPFuzz(t *testing.T) {
 		case r.code >= 500 && !strings.Contains(r.desc, "(unsupported"):
 			serverErrors = append(serverErrors, fmt.Sprintf("%d for %s: %s", r.code, r.desc, truncate(r.body)))
 		case r.code == http.StatusOK && strings.HasPrefix(r.desc, "mine "):
-			var out struct {
-				Hash string `json:"hash"`
-			}
-			if err := json.Unmarshal(r.body, &out); err != nil || out.Hash == "" {
+			var out client.Mined
+			if err := json.Unmarshal(r.body, &out); err != nil || out.Hash.IsZero() {
 				t.Errorf("%s answered 200 without a block: %s", r.desc, truncate(r.body))
 				continue
 			}
-			allowed[out.Hash] = r.desc
+			allowed[out.Hash.String()] = r.desc
 		case (r.code == http.StatusCreated || r.code == http.StatusAccepted) && strings.HasPrefix(r.desc, "block "):
 			t.Errorf("a mutated block was accepted: %d for %s: %s", r.code, r.desc, truncate(r.body))
 		}

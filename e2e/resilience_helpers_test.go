@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 )
 
@@ -97,19 +98,12 @@ func (n *node) params() chain.Params {
 func (n *node) fetchChain() ([]*chain.Block, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.url+"/chain", nil)
+	body, err := client.New(n.url, nil).Stream(ctx, "/chain")
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /chain: %d", resp.StatusCode)
-	}
-	dec := json.NewDecoder(bufio.NewReaderSize(resp.Body, 1<<20))
+	defer body.Close()
+	dec := json.NewDecoder(bufio.NewReaderSize(body, 1<<20))
 	var blocks []*chain.Block
 	length := -1
 	expect := func(want json.Delim) error {
@@ -226,43 +220,37 @@ func (n *node) blockCode(id string) (int, error) {
 	return n.getJSON("/blocks/"+id, nil)
 }
 
-// mainHashAt returns the hash of the main-chain block at index i, or "".
-func (n *node) mainHashAt(i uint64) (string, error) {
-	var b struct {
-		Hash string `json:"hash"`
-	}
+// mainHashAt returns the hash of the main-chain block at index i, or zero.
+func (n *node) mainHashAt(i uint64) (chain.Hash, error) {
+	var b chain.Block
 	code, err := n.getJSON(fmt.Sprintf("/blocks/%d", i), &b)
 	if err != nil || code == http.StatusNotFound {
-		return "", err
+		return chain.Hash{}, err
 	}
 	if code != http.StatusOK {
-		return "", fmt.Errorf("GET /blocks/%d: %d", i, code)
+		return chain.Hash{}, fmt.Errorf("GET /blocks/%d: %d", i, code)
 	}
 	return b.Hash, nil
 }
 
 // hasOnMain reports whether block hash is on the node's main chain at index i.
-func (n *node) hasOnMain(hash string, i uint64) (bool, error) {
+func (n *node) hasOnMain(hash chain.Hash, i uint64) (bool, error) {
 	h, err := n.mainHashAt(i)
 	return h == hash, err
 }
 
 // postTx posts a transaction and returns its id (on 201) and the status.
-func (n *node) postTx(sender, recipient string, amount uint64) (string, int, error) {
-	var out struct {
-		ID string `json:"id"`
-	}
+func (n *node) postTx(sender, recipient string, amount uint64) (chain.Hash, int, error) {
+	var out client.TxAccepted
 	body := fmt.Sprintf(`{"sender": %q, "recipient": %q, "amount": %d}`, sender, recipient, amount)
 	code, err := n.do(http.MethodPost, "/transactions/new", body, &out)
 	return out.ID, code, err
 }
 
 // txStatus returns "pending", "confirmed" or "" (unknown) for a transaction.
-func (n *node) txStatus(id string) (string, error) {
-	var out struct {
-		Status string `json:"status"`
-	}
-	code, err := n.getJSON("/transactions/"+id, &out)
+func (n *node) txStatus(id chain.Hash) (string, error) {
+	var out client.TxStatus
+	code, err := n.getJSON("/transactions/"+id.String(), &out)
 	switch {
 	case err != nil && code != http.StatusNotFound:
 		return "", err
@@ -290,10 +278,10 @@ func (n *node) register(addrs ...string) error {
 
 // peerSet returns the ids of the node's connected peers (GET /peers).
 func (n *node) peerSet() (map[string]bool, error) {
-	var peers []struct {
-		ID string `json:"id"`
-	}
-	if _, err := n.getJSON("/peers", &peers); err != nil {
+	ctx, cancel := requestCtx()
+	defer cancel()
+	peers, err := n.api.Peers(ctx)
+	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]bool, len(peers))
@@ -306,33 +294,9 @@ func (n *node) peerSet() (map[string]bool, error) {
 // metrics returns the node's GET /metrics samples by series, e.g.
 // `go_goroutines` or `gossipchain_sync_blocks_rejected_total{reason="bad_proof"}`.
 func (n *node) metrics() (map[string]float64, error) {
-	resp, err := client.Get(n.url + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /metrics: %d", resp.StatusCode)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		out[line[:i]] = v
-	}
-	return out, sc.Err()
+	ctx, cancel := requestCtx()
+	defer cancel()
+	return n.api.Metrics(ctx)
 }
 
 // metric returns one series, 0 when absent.
@@ -402,10 +366,10 @@ type prober struct {
 	requests int
 	failures []string
 	slowest  time.Duration
-	onStatus func(i int, s status)
+	onStatus func(i int, s client.Status)
 }
 
-func startProber(nodes []*node, every time.Duration, onStatus func(i int, s status)) *prober {
+func startProber(nodes []*node, every time.Duration, onStatus func(i int, s client.Status)) *prober {
 	p := &prober{stop: make(chan struct{}), done: make(chan struct{}), onStatus: onStatus}
 	go func() {
 		defer close(p.done)
@@ -451,13 +415,11 @@ func (p *prober) finish() (requests int, failures []string, slowest time.Duratio
 }
 
 // mineN mines k blocks on n and returns their hashes.
-func (n *node) mineN(k int) []string {
+func (n *node) mineN(k int) []chain.Hash {
 	n.t.Helper()
-	var hashes []string
+	var hashes []chain.Hash
 	for range k {
-		out := n.mine()
-		h, _ := out["hash"].(string)
-		hashes = append(hashes, h)
+		hashes = append(hashes, n.mine().Hash)
 	}
 	return hashes
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/api"
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 	gsync "github.com/gossipchain/gossipchain/sync"
@@ -55,7 +56,7 @@ func TestResilienceHostilePeers(t *testing.T) {
 			return nil
 		})
 		start = time.Now()
-		var res map[string]any
+		var res client.Resolved
 		if code, err := v.getJSON("/nodes/resolve", &res); err != nil || code != http.StatusOK {
 			t.Fatalf("GET /nodes/resolve: %d %v", code, err)
 		}

@@ -1,14 +1,17 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gossipchain/gossipchain/api/client"
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // poolMaxCount is the pending pool's default bound (store.Config.PoolMaxCount),
@@ -80,7 +83,7 @@ func TestResilienceLoad(t *testing.T) {
 		maxPending [3]int
 		maxRSS     [3]int
 	)
-	watch := startProber(nodes, 200*time.Millisecond, func(i int, s status) {
+	watch := startProber(nodes, 200*time.Millisecond, func(i int, s client.Status) {
 		p, _ := readProcStats(nodes[i].pid())
 		statMu.Lock()
 		maxPending[i] = max(maxPending[i], s.Pending)
@@ -120,10 +123,14 @@ func TestResilienceLoad(t *testing.T) {
 
 	// The flood.
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}}
+	apis := make([]*client.Client, len(nodes))
+	for i, n := range nodes {
+		apis[i] = client.New(n.url, hc)
+	}
 	var (
 		next     atomic.Int64
 		mu       sync.Mutex
-		accepted []string
+		accepted []chain.Hash
 		codes    = map[int]int{}
 		failures []string
 	)
@@ -139,22 +146,21 @@ func TestResilienceLoad(t *testing.T) {
 				if k > int64(maxTxs) {
 					return
 				}
-				n := nodes[(int(k)+w)%len(nodes)]
+				api := apis[(int(k)+w)%len(nodes)]
 				body := fmt.Sprintf(`{"sender": "load-%d", "recipient": "shop-%d", "amount": %d}`, k, w, 1+k%1000)
-				resp, err := hc.Post(n.url+"/transactions/new", "application/json", strings.NewReader(body))
+				code, data, err := api.Raw(context.Background(), http.MethodPost, "/transactions/new", body)
 				if err != nil {
 					mu.Lock()
 					failures = append(failures, err.Error())
 					mu.Unlock()
 					continue
 				}
-				data, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
 				mu.Lock()
-				codes[resp.StatusCode]++
-				if resp.StatusCode == http.StatusCreated {
-					if i := strings.Index(string(data), `"id":"`); i >= 0 && len(data) >= i+6+64 {
-						accepted = append(accepted, string(data[i+6:i+6+64]))
+				codes[code]++
+				if code == http.StatusCreated {
+					var r client.TxAccepted
+					if json.Unmarshal(data, &r) == nil && !r.ID.IsZero() {
+						accepted = append(accepted, r.ID)
 					} else {
 						failures = append(failures, "201 without an id: "+string(data))
 					}
@@ -210,10 +216,10 @@ func TestResilienceLoad(t *testing.T) {
 
 	// Every accepted transaction is in the chain, which every node holds.
 	blocks := nodes[0].mustValidChain()
-	inChain := map[string]bool{}
+	inChain := map[chain.Hash]bool{}
 	for _, b := range blocks {
 		for _, tx := range b.Transactions {
-			inChain[tx.ID.String()] = true
+			inChain[tx.ID] = true
 		}
 	}
 	missing := 0

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // TestResiliencePartition splits a LAN of four network namespaces, whose
@@ -68,7 +70,7 @@ func TestResiliencePartition(t *testing.T) {
 		}
 		heavy, light := right[0].mustStatus(), left[0].mustStatus()
 		for _, n := range left {
-			if code, err := n.blockCode(heavy.Head); err != nil || code != http.StatusNotFound {
+			if code, err := n.blockCode(heavy.Head.String()); err != nil || code != http.StatusNotFound {
 				t.Fatalf("the partition let the right half's head through: %d %v", code, err)
 			}
 		}
@@ -105,7 +107,7 @@ func TestResiliencePartition(t *testing.T) {
 		left[0].mine()
 		head := sameHead(t, nodes, heavy.Height+1)
 		for i, n := range nodes {
-			for _, id := range []string{leftTx, rightTx} {
+			for _, id := range []chain.Hash{leftTx, rightTx} {
 				if st, err := n.txStatus(id); err != nil || st != "confirmed" {
 					t.Fatalf("node %d: transaction %s is %q (%v) after the heal, want confirmed", i+1, id, st, err)
 				}
@@ -122,7 +124,7 @@ func TestResiliencePartition(t *testing.T) {
 func mineOnSide(t *testing.T, side []*node, i int) {
 	t.Helper()
 	out := side[i].mine()
-	hash, index := out["hash"].(string), uint64(out["index"].(float64))
+	hash, index := out.Hash, out.Index
 	waitFor(t, "the block reaches the rest of its side", waitTimeout, func() error {
 		for _, n := range side {
 			if ok, err := n.hasOnMain(hash, index); err != nil || !ok {
@@ -133,7 +135,7 @@ func mineOnSide(t *testing.T, side []*node, i int) {
 	})
 }
 
-func mustPostTx(t *testing.T, n *node, sender string) string {
+func mustPostTx(t *testing.T, n *node, sender string) chain.Hash {
 	t.Helper()
 	id, code, err := n.postTx(sender, "merchant", 3)
 	if err != nil || code != http.StatusCreated {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gossipchain/gossipchain/api/client"
 )
 
 // TestResilienceSyncResumesSideBranch: a node that already stores the
@@ -46,9 +48,7 @@ func TestResilienceSyncResumesSideBranch(t *testing.T) {
 	lagger.mineN(700)
 	for _, b := range branch[:600] {
 		data, _ := json.Marshal(b)
-		var out struct {
-			Status string `json:"status"`
-		}
+		var out client.BlockSubmitted
 		if code, err := lagger.do(http.MethodPost, "/blocks", string(data), &out); err != nil || code != http.StatusCreated || out.Status != "side_branch" {
 			t.Fatalf("POST /blocks %d: %d %q %v", b.Index, code, out.Status, err)
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/api/client"
 )
 
 // A node killed with SIGKILL keeps its peer ID, its chain and its pending
@@ -17,9 +19,7 @@ func TestKillAndRestart(t *testing.T) {
 	sameHead(t, nodes, 3)
 	before := c.mustStatus()
 
-	var tx struct {
-		ID string `json:"id"`
-	}
+	var tx client.TxAccepted
 	if code, err := c.do(http.MethodPost, "/transactions/new", `{"sender": "carol", "recipient": "dave", "amount": 3}`, &tx); err != nil || code != http.StatusCreated {
 		t.Fatalf("POST /transactions/new: %d %v", code, err)
 	}
@@ -44,10 +44,8 @@ func TestKillAndRestart(t *testing.T) {
 	if after.Head != before.Head || after.Height != before.Height {
 		t.Fatalf("chain lost across SIGKILL: head %s@%d → %s@%d", before.Head, before.Height, after.Head, after.Height)
 	}
-	var loc struct {
-		Status string `json:"status"`
-	}
-	if code, err := c.getJSON("/transactions/"+tx.ID, &loc); err != nil || code != http.StatusOK || loc.Status != "pending" {
+	var loc client.TxStatus
+	if code, err := c.getJSON("/transactions/"+tx.ID.String(), &loc); err != nil || code != http.StatusOK || loc.Status != "pending" {
 		t.Fatalf("acknowledged transaction lost across SIGKILL: %d %+v %v", code, loc, err)
 	}
 	c.stop()
@@ -57,7 +55,7 @@ func TestKillAndRestart(t *testing.T) {
 	c.restart()
 	head := sameHead(t, nodes, 5)
 	eventually(t, "transaction pending or confirmed after catching up", func() error {
-		if code, err := c.getJSON("/transactions/"+tx.ID, &loc); err != nil || code != http.StatusOK {
+		if code, err := c.getJSON("/transactions/"+tx.ID.String(), &loc); err != nil || code != http.StatusOK {
 			return fmt.Errorf("%d %v", code, err)
 		}
 		return nil

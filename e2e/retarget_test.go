@@ -5,6 +5,9 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/gossipchain/gossipchain/api/client"
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // retargetFlags are the parameters of the network of TestRetargetOneSecondBlocks:
@@ -72,18 +75,14 @@ func TestRetargetOneSecondBlocks(t *testing.T) {
 		if h < 10 {
 			return fmt.Errorf("height %d", h)
 		}
-		var tail struct {
-			Chain []struct {
-				Timestamp float64 `json:"timestamp"`
-			} `json:"chain"`
-		}
+		var tail client.Chain
 		if _, err := c.getJSON(fmt.Sprintf("/chain?from=%d&limit=9", h-8), &tail); err != nil {
 			return err
 		}
 		if len(tail.Chain) < 9 {
 			return fmt.Errorf("%d blocks from %d", len(tail.Chain), h-8)
 		}
-		if m := (tail.Chain[8].Timestamp - tail.Chain[0].Timestamp) / 8; m < 0.75 {
+		if m := seconds(tail.Chain[8].Timestamp-tail.Chain[0].Timestamp) / 8; m < 0.75 {
 			return fmt.Errorf("height %d: the last 8 intervals average %.3f s", h, m)
 		}
 		caught = h
@@ -113,13 +112,7 @@ func TestRetargetOneSecondBlocks(t *testing.T) {
 	head := sameHead(t, []*node{a, b, c}, to)
 
 	// The mean interval of the window on the common chain.
-	var full struct {
-		Chain []struct {
-			Index     uint64  `json:"index"`
-			Timestamp float64 `json:"timestamp"`
-			Bits      uint32  `json:"bits"`
-		} `json:"chain"`
-	}
+	var full client.Chain
 	if _, err := c.getJSON("/chain", &full); err != nil {
 		t.Fatal(err)
 	}
@@ -128,13 +121,16 @@ func TestRetargetOneSecondBlocks(t *testing.T) {
 		t.Fatalf("chain of %d blocks, want at least %d", len(blocks), to)
 	}
 	first, last := blocks[from-1], blocks[to-1]
-	mean := (last.Timestamp - first.Timestamp) / float64(to-from)
+	mean := seconds(last.Timestamp-first.Timestamp) / float64(to-from)
 	t.Logf("head %s; blocks %d..%d: mean interval %.3f s; bits %#08x at the start, %#08x at %d, %#08x at %d",
-		head, from, to, mean, blocks[1].Bits, first.Bits, from, last.Bits, to)
+		head, from, to, mean, uint32(blocks[1].Bits), uint32(first.Bits), from, uint32(last.Bits), to)
 	if math.Abs(mean-1) > 0.15 {
 		t.Errorf("mean interval of blocks %d..%d is %.3f s, not within 15%% of 1 s", from, to, mean)
 	}
 	if blocks[1].Bits == last.Bits {
-		t.Errorf("the target never moved from %#08x", last.Bits)
+		t.Errorf("the target never moved from %#08x", uint32(last.Bits))
 	}
 }
+
+// seconds converts a span of block time to seconds.
+func seconds(d chain.Timestamp) float64 { return float64(d) / 1e6 }

@@ -79,7 +79,7 @@ func TestKillWhileSyncing(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if s.Head != head.Hash.String() {
+		if s.Head != head.Hash {
 			return fmt.Errorf("at %d of %d", s.Height, head.Height)
 		}
 		return nil

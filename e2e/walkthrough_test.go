@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/gossipchain/gossipchain/api/client"
 )
 
 // The tutorial's curl walkthrough, request bodies byte for byte, against two
@@ -14,20 +16,12 @@ func TestTutorialWalkthrough(t *testing.T) {
 	a := startNode(t, nodeOptions{network: "devnet", retarget: true})
 	b := startNode(t, nodeOptions{network: "devnet", retarget: true})
 
-	var mined struct {
-		Message      string           `json:"message"`
-		Index        uint64           `json:"index"`
-		Transactions []map[string]any `json:"transactions"`
-		Proof        uint64           `json:"proof"`
-		PreviousHash string           `json:"previous_hash"`
-	}
+	var mined client.Mined
 	if code, err := a.getJSON("/mine", &mined); err != nil || code != http.StatusOK || mined.Message != "New Block Forged" || mined.Index != 2 {
 		t.Fatalf("GET /mine: %d %+v %v", code, mined, err)
 	}
 
-	var added struct {
-		Message string `json:"message"`
-	}
+	var added client.TxAccepted
 	body := `{
  "sender": "d4ee26eee15148ee92c6cd394edd974e",
  "recipient": "someone-other-address",
@@ -39,38 +33,28 @@ func TestTutorialWalkthrough(t *testing.T) {
 	if code, err := a.getJSON("/mine", &mined); err != nil || code != http.StatusOK || mined.Index != 3 || len(mined.Transactions) != 2 {
 		t.Fatalf("second GET /mine: %d %+v %v", code, mined, err)
 	}
-	if got := mined.Transactions[0]["sender"]; got != "d4ee26eee15148ee92c6cd394edd974e" {
+	if got := mined.Transactions[0].Sender; got != "d4ee26eee15148ee92c6cd394edd974e" {
 		t.Fatalf("first transaction sender %v", got)
 	}
 
-	var full struct {
-		Chain  []map[string]any `json:"chain"`
-		Length int              `json:"length"`
-	}
+	var full client.Chain
 	if code, err := a.getJSON("/chain", &full); err != nil || code != http.StatusOK || full.Length != 3 || len(full.Chain) != 3 {
 		t.Fatalf("GET /chain: %d length %d blocks %d %v", code, full.Length, len(full.Chain), err)
 	}
 
-	var reg struct {
-		Message    string   `json:"message"`
-		TotalNodes []string `json:"total_nodes"`
-	}
+	var reg client.Registered
 	regBody := fmt.Sprintf(`{
  "nodes": ["%s"]
 }`, a.url)
 	if code, err := b.do(http.MethodPost, "/nodes/register", regBody, &reg); err != nil || code != http.StatusCreated || reg.Message != "New nodes have been added" || len(reg.TotalNodes) == 0 {
 		t.Fatalf("POST /nodes/register: %d %+v %v", code, reg, err)
 	}
-	var bad map[string]any
-	if code, err := b.do(http.MethodPost, "/nodes/register", `{"nodes": []}`, &bad); err != nil || code != http.StatusBadRequest || bad["error"] != "Error: Please supply a valid list of nodes" {
+	var bad client.ErrorBody
+	if code, err := b.do(http.MethodPost, "/nodes/register", `{"nodes": []}`, &bad); err != nil || code != http.StatusBadRequest || bad.Error != "Error: Please supply a valid list of nodes" {
 		t.Fatalf("POST /nodes/register without nodes: %d %v %v", code, bad, err)
 	}
 
-	var resolved struct {
-		Message  string           `json:"message"`
-		NewChain []map[string]any `json:"new_chain"`
-		Chain    []map[string]any `json:"chain"`
-	}
+	var resolved client.Resolved
 	if code, err := b.getJSON("/nodes/resolve", &resolved); err != nil || code != http.StatusOK || resolved.Message != "Our chain was replaced" || len(resolved.NewChain) != 3 {
 		t.Fatalf("GET /nodes/resolve on the second node: %d %q new_chain %d %v", code, resolved.Message, len(resolved.NewChain), err)
 	}

@@ -34,24 +34,6 @@ const (
 	DefaultSignatureCache    = 1 << 16
 )
 
-// Account is the state of an address: confirmed on the main chain, and what
-// the pending pool holds from it.
-type Account struct {
-	Address string `json:"address"`
-	// Balance is the confirmed balance.
-	Balance uint64 `json:"balance"`
-	// NextNonce is the nonce of the address's next transaction on the main
-	// chain: the number of its transactions there.
-	NextNonce uint64 `json:"next_nonce"`
-	// Pending counts its pending transactions (nonces NextNonce,
-	// NextNonce+1, … in order); PendingSpend is their total amount.
-	Pending      int    `json:"pending"`
-	PendingSpend uint64 `json:"pending_spend"`
-	// PendingNonce is the nonce a new transaction from the address must
-	// carry: NextNonce + Pending.
-	PendingNonce uint64 `json:"pending_nonce"`
-}
-
 // acct is the stored state of an address.
 type acct struct {
 	balance, nonce uint64
@@ -295,20 +277,20 @@ func (c *Chain) Ledger() string { return c.params.LedgerMode() }
 // the main chain, and the pending transactions from it. On an open network
 // it is ErrNotSigned; an addr that is not an address gives ErrNotAddress.
 // An address never used has a zero account.
-func (c *Chain) Account(addr string) (Account, error) {
+func (c *Chain) Account(addr string) (chain.Account, error) {
 	if !c.params.Signed() {
-		return Account{}, chain.ErrNotSigned
+		return chain.Account{}, chain.ErrNotSigned
 	}
 	if _, err := chain.PublicKeyOf(addr); err != nil {
-		return Account{}, err
+		return chain.Account{}, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a, err := c.storedAccount(addr)
 	if err != nil {
-		return Account{}, err
+		return chain.Account{}, err
 	}
-	out := Account{Address: addr, Balance: a.balance, NextNonce: a.nonce, PendingNonce: a.nonce}
+	out := chain.Account{Address: addr, Balance: a.balance, NextNonce: a.nonce, PendingNonce: a.nonce}
 	c.pool.mu.Lock()
 	if q := c.pool.senders[addr]; q != nil {
 		out.Pending = len(q.txs)

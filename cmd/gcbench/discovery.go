@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/gossipchain/gossipchain/api/client"
 )
 
 // discoveryTarget is the node's connection target D (p2p.DefaultTargetPeers).
@@ -61,7 +63,7 @@ func runDiscovery(ctx context.Context, e *env, args []string) error {
 	}
 	e.logf("%d nodes started, waiting for each to have %d peers", *count, discoveryTarget)
 	meshStart := time.Now()
-	if err := waitAll(ctx, nodes, timeout, func(st nodeStatus) bool { return st.Peers >= discoveryTarget }); err != nil {
+	if err := waitAll(ctx, nodes, timeout, func(st client.Status) bool { return st.Peers >= discoveryTarget }); err != nil {
 		return fmt.Errorf("network never reached the target: %w", err)
 	}
 	meshTime := time.Since(meshStart)
@@ -75,7 +77,7 @@ func runDiscovery(ctx context.Context, e *env, args []string) error {
 	var firstPeer, atTarget time.Duration
 	deadline := time.Now().Add(timeout)
 	for atTarget == 0 {
-		st, err := fresh.status(ctx)
+		st, err := fresh.api.Status(ctx)
 		if err == nil {
 			if st.Peers >= 1 && firstPeer == 0 {
 				firstPeer = time.Since(fresh.started)
@@ -110,7 +112,7 @@ func runDiscovery(ctx context.Context, e *env, args []string) error {
 	// Kill the most connected node, mine at once on another.
 	hub, most := 0, -1
 	for i, n := range nodes {
-		st, err := n.status(ctx)
+		st, err := n.api.Status(ctx)
 		if err == nil && st.Peers > most {
 			hub, most = i, st.Peers
 		}
@@ -125,7 +127,7 @@ func runDiscovery(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("after the kill: %w", err)
 	}
-	if err := waitAll(ctx, rest, timeout, func(st nodeStatus) bool { return st.Peers >= discoveryTarget }); err != nil {
+	if err := waitAll(ctx, rest, timeout, func(st client.Status) bool { return st.Peers >= discoveryTarget }); err != nil {
 		return fmt.Errorf("after the kill, the target was not reached again: %w", err)
 	}
 	retarget := time.Since(killedAt)
@@ -153,30 +155,28 @@ func runDiscovery(ctx context.Context, e *env, args []string) error {
 // node of nodes has it as head.
 func mineAndWait(ctx context.Context, miner *node, nodes []*node, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
-	var mined struct {
-		Index uint64 `json:"index"`
-	}
-	if err := miner.getJSON(ctx, "/mine", &mined); err != nil {
+	mined, err := miner.api.Mine(ctx)
+	if err != nil {
 		return 0, fmt.Errorf("mine on %s: %w", miner.name, err)
 	}
-	st, err := miner.status(ctx)
+	st, err := miner.api.Status(ctx)
 	if err != nil {
 		return 0, err
 	}
 	head := st.Head
-	if err := waitAll(ctx, nodes, timeout, func(s nodeStatus) bool { return s.Head == head }); err != nil {
+	if err := waitAll(ctx, nodes, timeout, func(s client.Status) bool { return s.Head == head }); err != nil {
 		return 0, fmt.Errorf("block %d of %s did not reach every node: %w", mined.Index, miner.name, err)
 	}
 	return time.Since(start), nil
 }
 
 // waitAll polls every node's /status until cond holds for all of them.
-func waitAll(ctx context.Context, nodes []*node, timeout time.Duration, cond func(nodeStatus) bool) error {
+func waitAll(ctx context.Context, nodes []*node, timeout time.Duration, cond func(client.Status) bool) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		var lagging *node
 		for _, n := range nodes {
-			st, err := n.status(ctx)
+			st, err := n.api.Status(ctx)
 			if err != nil || !cond(st) {
 				lagging = n
 				break

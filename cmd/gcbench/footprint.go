@@ -116,7 +116,7 @@ func measureFootprint(ctx context.Context, e *env, name, dataDir string, settle 
 		fp.anon = append(fp.anon, st["RssAnon"])
 		fp.file = append(fp.file, st["RssFile"])
 	}
-	m, err := nd.metrics(ctx)
+	m, err := nd.api.Metrics(ctx)
 	if err != nil {
 		return fp, err
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/e2e/netsim"
 )
 
@@ -189,9 +190,9 @@ func holepunchOnce(ctx context.Context, e *env, dir string, kind netsim.NATKind,
 	deadline := t0.Add(timeout)
 	for time.Now().Before(deadline) {
 		now := time.Since(t0)
-		va, erra := natViewOf(ctx, a)
-		vb, errb := natViewOf(ctx, b)
-		if erra == nil && errb == nil {
+		va, erra := a.api.Status(ctx)
+		vb, errb := b.api.Status(ctx)
+		if erra == nil && errb == nil && va.NAT != nil && vb.NAT != nil {
 			if res.private == 0 && va.NAT.Reachability == "private" && vb.NAT.Reachability == "private" {
 				res.private = now
 			}
@@ -229,6 +230,7 @@ func startNetnsNode(ctx context.Context, e *env, dataDir, name string, h netsim.
 	}
 	args = append(args, extra...)
 	n := &node{name: name, dataDir: dataDir, logPath: dataDir + ".log", url: "http://" + h.MgmtIP + ":5000", started: time.Now()}
+	n.api = client.New(n.url, control)
 	logFile, err := os.Create(n.logPath)
 	if err != nil {
 		return nil, err
@@ -242,7 +244,7 @@ func startNetnsNode(ctx context.Context, e *env, dataDir, name string, h netsim.
 	}
 	n.proc = p
 	for {
-		st, err := n.status(ctx)
+		st, err := n.api.Status(ctx)
 		if err == nil {
 			n.peerID, n.ready = st.PeerID, time.Now()
 			return n, nil
@@ -256,29 +258,11 @@ func startNetnsNode(ctx context.Context, e *env, dataDir, name string, h netsim.
 	}
 }
 
-// natView is the part of GET /status the holepunch benchmark reads.
-type natView struct {
-	NAT struct {
-		Reachability string   `json:"reachability"`
-		RelayAddrs   []string `json:"relay_addrs"`
-	} `json:"nat"`
-}
-
-func natViewOf(ctx context.Context, n *node) (natView, error) {
-	var v natView
-	err := n.getJSON(ctx, "/status", &v)
-	return v, err
-}
-
 // directTo reports whether n has a direct (not relayed) connection to id
 // whose remote address is on ip.
 func directTo(ctx context.Context, n *node, id, ip string) (bool, error) {
-	var peers []struct {
-		ID       string `json:"id"`
-		ConnAddr string `json:"conn_addr"`
-		Limited  bool   `json:"limited"`
-	}
-	if err := n.getJSON(ctx, "/peers", &peers); err != nil {
+	peers, err := n.api.Peers(ctx)
+	if err != nil {
 		return false, err
 	}
 	for _, p := range peers {

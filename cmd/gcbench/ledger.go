@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -155,10 +154,11 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 		if base.ok == 0 {
 			return fmt.Errorf("reference server: no successful answer: %s", base.failures())
 		}
-		pending, err := pendingCount(ctx, nd.url)
+		st, err := nd.api.Status(ctx)
 		if err != nil {
 			return err
 		}
+		pending := st.Pending
 		e.procs.stop(nd.proc)
 		openNode, err := e.startNode(ctx, nodeOpts{name: fmt.Sprintf("open-%d", w), dataDir: filepath.Join(e.workDir, fmt.Sprintf("open-%d", w))})
 		if err != nil {
@@ -206,24 +206,4 @@ func buildFundingBlocks(p chain.Params, n int, to func(i int) string) []*chain.B
 		parent = b
 	}
 	return blocks
-}
-
-// pendingCount reads the pending pool's size from GET /status.
-func pendingCount(ctx context.Context, url string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/status", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := control.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var st struct {
-		Pending *int `json:"pending"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.Pending == nil {
-		return 0, errors.New("GET /status: no pending count")
-	}
-	return *st.Pending, nil
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 )
 
@@ -41,6 +40,7 @@ type node struct {
 	started time.Time
 	ready   time.Time // when its HTTP API was listening
 	debug   string    // http://127.0.0.1:<port> of its --pprof listener, if started with one
+	api     *client.Client
 
 	wantDebug bool
 }
@@ -135,6 +135,7 @@ func (n *node) waitReady(ctx context.Context) error {
 					n.debug = string(d[1])
 				}
 				n.url = string(m[1])
+				n.api = client.New(n.url, control)
 				n.ready = time.Now()
 				break
 			}
@@ -149,7 +150,7 @@ func (n *node) waitReady(ctx context.Context) error {
 			return err
 		}
 	}
-	st, err := n.status(ctx)
+	st, err := n.api.Status(ctx)
 	if err != nil {
 		return err
 	}
@@ -171,63 +172,6 @@ func (n *node) logTail(lines int) string {
 	data, _ := os.ReadFile(n.logPath)
 	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	return strings.Join(all[max(0, len(all)-lines):], "\n")
-}
-
-// nodeStatus is the part of GET /status that gcbench reads.
-type nodeStatus struct {
-	PeerID  string   `json:"peer_id"`
-	Addrs   []string `json:"addrs"`
-	Height  uint64   `json:"height"`
-	Head    string   `json:"head"`
-	Peers   int      `json:"peers"`
-	Pending int      `json:"pending"`
-}
-
-func (n *node) status(ctx context.Context) (nodeStatus, error) {
-	var st nodeStatus
-	err := n.getJSON(ctx, "/status", &st)
-	return st, err
-}
-
-// getJSON GETs path and decodes a 2xx JSON answer into v.
-func (n *node) getJSON(ctx context.Context, path string, v any) error {
-	return n.doJSON(ctx, http.MethodGet, path, nil, v)
-}
-
-// doJSON sends a request with an optional JSON body and decodes a 2xx JSON
-// answer into v.
-func (n *node) doJSON(ctx context.Context, method, path string, body, v any) error {
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, n.url+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := control.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s %s: %w", n.name, method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s %s: %w", n.name, method, path, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s %s: %s: %s", n.name, method, path, resp.Status, bytes.TrimSpace(data))
-	}
-	if v == nil {
-		return nil
-	}
-	return json.Unmarshal(data, v)
 }
 
 // seen returns when the node accepted the block or transaction id, from its
@@ -257,52 +201,13 @@ func (n *node) seen(ctx context.Context, id chain.Hash) (accepted time.Time, ok 
 	return time.Unix(0, s.Accepted), true, nil
 }
 
-// metrics returns the unlabelled series of GET /metrics by name.
-func (n *node) metrics(ctx context.Context) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.url+"/metrics", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := control.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /metrics: %s", resp.Status)
-	}
-	return parseMetrics(resp.Body)
-}
-
-// parseMetrics reads unlabelled series ("name value") of the Prometheus text
-// format.
-func parseMetrics(r io.Reader) (map[string]float64, error) {
-	out := make(map[string]float64)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, value, ok := strings.Cut(line, " ")
-		if !ok || strings.Contains(name, "{") {
-			continue
-		}
-		if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
-			out[name] = v
-		}
-	}
-	return out, sc.Err()
-}
-
 // waitHeight waits until the node's height is at least h, polling every
 // interval, and returns when it saw it.
 func (n *node) waitHeight(ctx context.Context, h uint64, interval, timeout time.Duration) (time.Time, error) {
 	deadline := time.Now().Add(timeout)
-	var last nodeStatus
+	var last client.Status
 	for {
-		st, err := n.status(ctx)
+		st, err := n.api.Status(ctx)
 		if err == nil {
 			last = st
 			if st.Height >= h {

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	mrand "math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -145,12 +144,6 @@ func propRow(id string, n, degree int, kind, span string, ours, floor []time.Dur
 	}
 }
 
-// mineResponse is the part of GET /mine's answer that gcbench reads.
-type mineResponse struct {
-	Index uint64     `json:"index"`
-	Hash  chain.Hash `json:"hash"`
-}
-
 // measureNodes starts n nodes in the topology, mines and submits, and
 // measures the delays.
 func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConfig, rng *mrand.Rand) (propResult, error) {
@@ -181,7 +174,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	deg := degrees(topo)
 	for i, nd := range nodes {
 		if err := waitFor(ctx, time.Minute, func() (bool, error) {
-			st, err := nd.status(ctx)
+			st, err := nd.api.Status(ctx)
 			return err == nil && st.Peers >= deg[i], nil
 		}); err != nil {
 			return res, fmt.Errorf("%s did not reach %d peers: %w", nd.name, deg[i], err)
@@ -193,13 +186,8 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 
 	// Warm-up blocks, then the measured ones.
 	height := uint64(1)
-	mineOn := func(nd *node) (mineResponse, error) {
-		var mr mineResponse
-		err := nd.getJSON(ctx, "/mine", &mr)
-		return mr, err
-	}
 	for range cfg.warmup {
-		if _, err := mineOn(nodes[rng.IntN(n)]); err != nil {
+		if _, err := nodes[rng.IntN(n)].api.Mine(ctx); err != nil {
 			return res, err
 		}
 		height++
@@ -218,7 +206,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 		if _, err := nodes[o].waitHeight(ctx, height, 2*time.Millisecond, time.Minute); err != nil {
 			return res, err
 		}
-		mr, err := mineOn(nodes[o])
+		mr, err := nodes[o].api.Mine(ctx)
 		if err != nil {
 			return res, err
 		}
@@ -233,8 +221,8 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	}
 	var sizes []float64
 	for _, b := range blocks {
-		var blk chain.Block
-		if err := nodes[b.origin].getJSON(ctx, "/blocks/"+b.hash.String(), &blk); err != nil {
+		blk, err := nodes[b.origin].api.Block(ctx, b.hash.String())
+		if err != nil {
 			return res, err
 		}
 		sizes = append(sizes, float64(p2p.ContentIDSize+blk.BinarySize()))
@@ -256,10 +244,8 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 		o := rng.IntN(n)
 		sender, recipient := fmt.Sprintf("bench-sender-%04d", k), "bench-recipient"
 		res.txSize = p2p.ContentIDSize + 2 + len(sender) + 2 + len(recipient) + 16
-		var tx struct {
-			ID chain.Hash `json:"id"`
-		}
-		if err := nodes[o].doJSON(ctx, http.MethodPost, "/transactions/new", map[string]any{"sender": sender, "recipient": recipient, "amount": k + 1}, &tx); err != nil {
+		tx, err := nodes[o].api.NewTransaction(ctx, sender, recipient, uint64(k+1))
+		if err != nil {
 			return res, err
 		}
 		each, complete, err := seenDelays(ctx, nodes, o, tx.ID)

@@ -175,10 +175,10 @@ func runRetarget(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if err := waitFor(ctx, 2*time.Minute, func() (bool, error) {
-		var head string
+		var head chain.Hash
 		for _, nd := range all {
-			st, err := nd.status(ctx)
-			if err != nil || (head != "" && st.Head != head) || st.Height < hEnd {
+			st, err := nd.api.Status(ctx)
+			if err != nil || (!head.IsZero() && st.Head != head) || st.Height < hEnd {
 				return false, nil
 			}
 			head = st.Head
@@ -187,21 +187,15 @@ func runRetarget(ctx context.Context, e *env, args []string) error {
 	}); err != nil {
 		return fmt.Errorf("the nodes did not end on one head: %w", err)
 	}
-	var chainResp struct {
-		Chain []struct {
-			Index     uint64  `json:"index"`
-			Timestamp float64 `json:"timestamp"`
-			Bits      uint32  `json:"bits"`
-		} `json:"chain"`
-	}
-	if err := all[0].getJSON(ctx, "/chain", &chainResp); err != nil {
+	chainResp, err := all[0].api.Chain(ctx)
+	if err != nil {
 		return err
 	}
 	ts := make([]float64, len(chainResp.Chain)+1) // by index
 	work := make([]float64, len(chainResp.Chain)+1)
 	for _, b := range chainResp.Chain {
-		ts[b.Index] = b.Timestamp
-		w, err := chain.Compact(b.Bits).Work()
+		ts[b.Index] = float64(b.Timestamp) / 1e6 // seconds
+		w, err := b.Bits.Work()
 		if err != nil {
 			return fmt.Errorf("block %d: %w", b.Index, err)
 		}
@@ -331,11 +325,7 @@ func probeHashRates(ctx context.Context, e *env, n int, mining []string, initial
 
 // sample returns a node's height and the hash rate of its miner.
 func sample(ctx context.Context, nd *node) (uint64, float64, error) {
-	var st struct {
-		Height   uint64  `json:"height"`
-		HashRate float64 `json:"hash_rate"`
-	}
-	err := nd.getJSON(ctx, "/status", &st)
+	st, err := nd.api.Status(ctx)
 	return st.Height, st.HashRate, err
 }
 

@@ -169,7 +169,7 @@ func waitSynced(ctx context.Context, nd *node, h uint64, timeout time.Duration) 
 		if st, err := procStatus(nd.Pid()); err == nil {
 			peak = max(peak, st["RssAnon"])
 		}
-		if st, err := nd.status(ctx); err == nil {
+		if st, err := nd.api.Status(ctx); err == nil {
 			last = st.Height
 			if st.Height >= h {
 				return time.Now(), peak, nil

@@ -12,9 +12,10 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/gossipchain/gossipchain/api/client"
 )
 
 // This file holds the command-line client: subcommands that ask a running
@@ -42,9 +43,6 @@ Flags (anywhere on the line):
 
 // defaultNode is the node the client asks without --node or GOSSIPCHAIN_NODE.
 const defaultNode = "http://127.0.0.1:5000"
-
-// maxClientBody bounds an answer the client reads.
-const maxClientBody = 64 << 20
 
 // isSubcommand reports whether args start with a client subcommand.
 func isSubcommand(args []string) bool {
@@ -155,8 +153,7 @@ func runClient(args []string, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	c := &client{base: cfg.node, http: &http.Client{}}
-	if err := c.run(ctx, name, cfg, stdout); err != nil {
+	if err := ask(ctx, client.New(cfg.node.String(), nil), name, cfg, stdout); err != nil {
 		fmt.Fprintf(stderr, "gossipchain %s: %v\n", name, err)
 		return exitError
 	}
@@ -220,176 +217,32 @@ func checkClientArgs(name string, cfg *clientConfig) error {
 	return nil
 }
 
-// client calls one node's HTTP API.
-type client struct {
-	base *url.URL
-	http *http.Client
-}
-
-// apiError is an error answer of the node.
-type apiError struct {
-	status int
-	msg    string
-	rule   string
-}
-
-func (e *apiError) Error() string {
-	if e.rule != "" {
-		return fmt.Sprintf("%s (HTTP %d, rule %s)", e.msg, e.status, e.rule)
-	}
-	return fmt.Sprintf("%s (HTTP %d)", e.msg, e.status)
-}
-
-// call sends method path with body (JSON, when not nil) and returns the
-// raw JSON answer of a 2xx status.
-func (c *client) call(ctx context.Context, method, path string, body any) ([]byte, error) {
-	u := c.base.JoinPath(path)
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		u = c.base.JoinPath(path[:i])
-		u.RawQuery = path[i+1:]
-	}
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the node at %s: %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxClientBody+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, u, err)
-	}
-	if len(data) > maxClientBody {
-		return nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, u, maxClientBody)
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-			Rule  string `json:"rule"`
-		}
-		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return nil, &apiError{status: resp.StatusCode, msg: e.Error, rule: e.Rule}
-		}
-		return nil, &apiError{status: resp.StatusCode, msg: strings.TrimSpace(string(data))}
-	}
-	return data, nil
-}
-
-func (c *client) get(ctx context.Context, path string, v any) ([]byte, error) {
-	data, err := c.call(ctx, http.MethodGet, path, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, fmt.Errorf("GET %s: unexpected answer: %w", path, err)
-	}
-	return data, nil
-}
-
-// Shapes of the answers the client prints.
-type (
-	cliStatus struct {
-		PeerID       string   `json:"peer_id"`
-		Addrs        []string `json:"addrs"`
-		Network      string   `json:"network"`
-		Height       uint64   `json:"height"`
-		Head         string   `json:"head"`
-		Peers        int      `json:"peers"`
-		Pending      int      `json:"pending"`
-		Mining       bool     `json:"mining"`
-		HashRate     float64  `json:"hash_rate"`
-		Difficulty   uint32   `json:"difficulty"`
-		MinerAddress string   `json:"miner_address"`
-		Syncing      bool     `json:"syncing"`
-		TargetHeight uint64   `json:"target_height"`
-		Version      string   `json:"version"`
-		NAT          *struct {
-			Reachability string   `json:"reachability"`
-			RelayAddrs   []string `json:"relay_addrs"`
-			RelayServing bool     `json:"relay_serving"`
-		} `json:"nat"`
-	}
-	cliPeer struct {
-		ID        string  `json:"id"`
-		Addr      string  `json:"addr"`
-		Direction string  `json:"direction"`
-		Source    string  `json:"source"`
-		Height    *uint64 `json:"height"`
-		Limited   bool    `json:"limited"`
-	}
-	cliTx struct {
-		ID        string `json:"id"`
-		Sender    string `json:"sender"`
-		Recipient string `json:"recipient"`
-		Amount    uint64 `json:"amount"`
-	}
-	cliBlock struct {
-		Index        uint64  `json:"index"`
-		Hash         string  `json:"hash"`
-		Timestamp    float64 `json:"timestamp"`
-		Transactions []cliTx `json:"transactions"`
-	}
-	cliChain struct {
-		Chain  []cliBlock `json:"chain"`
-		Length uint64     `json:"length"`
-	}
-	cliMined struct {
-		Message string `json:"message"`
-		Blocks  []struct {
-			Index        uint64 `json:"index"`
-			Hash         string `json:"hash"`
-			Transactions int    `json:"transactions"`
-		} `json:"blocks"`
-		Height uint64 `json:"height"`
-	}
-	cliNewTx struct {
-		Message string `json:"message"`
-		ID      string `json:"id"`
-	}
-)
-
-func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.Writer) error {
+// ask asks the node for subcommand name and prints its answer: a table,
+// or with --json the node's JSON as it came, indented.
+func ask(ctx context.Context, c *client.Client, name string, cfg clientConfig, out io.Writer) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	defer tw.Flush()
-	printJSON := func(data []byte) error {
+	// call sends method path with body, decodes the answer into v and
+	// reports whether --json printed it instead of a table.
+	call := func(method, path string, body, v any) (printed bool, err error) {
+		data, err := c.Do(ctx, method, path, body, v)
+		if err != nil || !cfg.json {
+			return false, err
+		}
 		var buf bytes.Buffer
 		if err := json.Indent(&buf, data, "", "  "); err != nil {
-			return err
+			return false, err
 		}
 		buf.WriteByte('\n')
-		_, err := out.Write(buf.Bytes())
-		return err
+		_, err = out.Write(buf.Bytes())
+		return true, err
 	}
 	switch name {
 	case "status":
-		var st cliStatus
-		data, err := c.get(ctx, "/status", &st)
-		if err != nil {
+		var st client.Status
+		if printed, err := call(http.MethodGet, "/status", nil, &st); printed || err != nil {
 			return err
 		}
-		if cfg.json {
-			return printJSON(data)
-		}
-		var params struct {
-			Params struct {
-				Ledger string `json:"ledger"`
-			} `json:"params"`
-		}
-		_ = json.Unmarshal(data, &params) // decoded above already
 		mining := "no"
 		if st.Mining {
 			mining = fmt.Sprintf("yes, %s", fmtRate(st.HashRate))
@@ -399,9 +252,9 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 			syncing = fmt.Sprintf("yes, toward height %d", st.TargetHeight)
 		}
 		rows := [][2]string{
-			{"node", c.base.String()}, {"version", st.Version}, {"peer id", st.PeerID},
-			{"network", fmt.Sprintf("%s (difficulty %d)", st.Network, st.Difficulty)}, {"ledger", params.Params.Ledger},
-			{"height", strconv.FormatUint(st.Height, 10)}, {"head", st.Head},
+			{"node", c.Base()}, {"version", st.Version}, {"peer id", st.PeerID},
+			{"network", fmt.Sprintf("%s (difficulty %d)", st.Network, st.Difficulty)}, {"ledger", st.Params.Ledger},
+			{"height", strconv.FormatUint(st.Height, 10)}, {"head", st.Head.String()},
 			{"syncing", syncing}, {"peers", strconv.Itoa(st.Peers)}, {"pending", strconv.Itoa(st.Pending)},
 			{"mining", mining}, {"miner address", st.MinerAddress},
 		}
@@ -412,13 +265,9 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 			fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
 		}
 	case "peers":
-		var peers []cliPeer
-		data, err := c.get(ctx, "/peers", &peers)
-		if err != nil {
+		var peers []client.Peer
+		if printed, err := call(http.MethodGet, "/peers", nil, &peers); printed || err != nil {
 			return err
-		}
-		if cfg.json {
-			return printJSON(data)
 		}
 		fmt.Fprintln(tw, "PEER ID\tHEIGHT\tDIRECTION\tSOURCE\tADDRESS")
 		for _, p := range peers {
@@ -438,8 +287,8 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 	case "chain":
 		from := cfg.from
 		if from == 0 {
-			var st cliStatus
-			if _, err := c.get(ctx, "/status", &st); err != nil {
+			st, err := c.Status(ctx)
+			if err != nil {
 				return err
 			}
 			from = 1
@@ -447,13 +296,9 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 				from = st.Height - uint64(cfg.limit) + 1
 			}
 		}
-		var ch cliChain
-		data, err := c.get(ctx, fmt.Sprintf("/chain?from=%d&limit=%d", from, cfg.limit), &ch)
-		if err != nil {
+		var ch client.Chain
+		if printed, err := call(http.MethodGet, fmt.Sprintf("/chain?from=%d&limit=%d", from, cfg.limit), nil, &ch); printed || err != nil {
 			return err
-		}
-		if cfg.json {
-			return printJSON(data)
 		}
 		fmt.Fprintln(tw, "INDEX\tHASH\tTIME\tTXS\tMINER")
 		for i := len(ch.Chain) - 1; i >= 0; i-- {
@@ -464,7 +309,7 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 					miner = t.Recipient
 				}
 			}
-			ts := time.Unix(0, int64(b.Timestamp*1e9)).UTC().Format(time.DateTime)
+			ts := b.Timestamp.Time().UTC().Format(time.DateTime)
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", b.Index, b.Hash, ts, len(b.Transactions), miner)
 		}
 		fmt.Fprintf(tw, "(%d of %d blocks)\n", len(ch.Chain), ch.Length)
@@ -473,16 +318,9 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 		if len(cfg.args) == 1 {
 			n = cfg.args[0]
 		}
-		data, err := c.call(ctx, http.MethodGet, "/mine?blocks="+n, nil)
-		if err != nil {
+		var m client.MinedBlocks
+		if printed, err := call(http.MethodGet, "/mine?blocks="+n, nil, &m); printed || err != nil {
 			return err
-		}
-		if cfg.json {
-			return printJSON(data)
-		}
-		var m cliMined
-		if err := json.Unmarshal(data, &m); err != nil {
-			return fmt.Errorf("unexpected answer: %w", err)
 		}
 		fmt.Fprintln(tw, "INDEX\tHASH\tTXS")
 		for _, b := range m.Blocks {
@@ -490,20 +328,13 @@ func (c *client) run(ctx context.Context, name string, cfg clientConfig, out io.
 		}
 		fmt.Fprintf(tw, "%s: %d block(s), height %d\n", m.Message, len(m.Blocks), m.Height)
 	case "send":
-		return c.send(ctx, cfg, out)
+		return send(ctx, c, cfg, out)
 	case "tx":
 		amount, _ := strconv.ParseUint(cfg.amount, 10, 64)
-		data, err := c.call(ctx, http.MethodPost, "/transactions/new",
-			map[string]any{"sender": cfg.sender, "recipient": cfg.to, "amount": amount})
-		if err != nil {
+		body := map[string]any{"sender": cfg.sender, "recipient": cfg.to, "amount": amount}
+		var r client.TxAccepted
+		if printed, err := call(http.MethodPost, "/transactions/new", body, &r); printed || err != nil {
 			return err
-		}
-		if cfg.json {
-			return printJSON(data)
-		}
-		var r cliNewTx
-		if err := json.Unmarshal(data, &r); err != nil {
-			return fmt.Errorf("unexpected answer: %w", err)
 		}
 		fmt.Fprintf(tw, "id\t%s\nmessage\t%s\n", r.ID, r.Message)
 	}
