@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/miner"
@@ -303,9 +305,9 @@ func TestPanicRecovered(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	n := newTestNode(t, func(cfg *Config) {
-		cfg.SyncStats = func() gsync.Stats {
+		cfg.Collectors = []prometheus.Collector{gsync.StatsCollector(func() gsync.Stats {
 			return gsync.Stats{BlocksAccepted: 4, BlocksRejected: map[string]uint64{"bad_proof": 2}, Peers: 1}
-		}
+		})}
 	})
 	n.mine()
 	n.do(http.MethodPost, "/transactions/new", tutorialTransaction).wantCode(t, http.StatusCreated)

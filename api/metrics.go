@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gossipchain/gossipchain/chain"
-	gsync "github.com/gossipchain/gossipchain/sync"
 )
 
 // metricPrefix starts every metric name.
@@ -87,9 +86,6 @@ func newMetrics(s *Server) *metrics {
 				return 0
 			}),
 	)
-	if s.cfg.SyncStats != nil {
-		m.reg.MustRegister(syncCollector{stats: s.cfg.SyncStats})
-	}
 	for _, c := range s.cfg.Collectors {
 		m.reg.MustRegister(c)
 	}
@@ -107,84 +103,4 @@ func (m *metrics) observe(route string, code int, d time.Duration) {
 	}
 	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	m.durations.WithLabelValues(route).Observe(d.Seconds())
-}
-
-// syncMetric is one series read from the sync service's Stats.
-type syncMetric struct {
-	desc  *prometheus.Desc
-	typ   prometheus.ValueType
-	value func(*gsync.Stats) float64
-}
-
-func newSyncMetric(name, help string, typ prometheus.ValueType, value func(*gsync.Stats) float64) syncMetric {
-	return syncMetric{desc: prometheus.NewDesc(metricPrefix+"sync_"+name, help, nil, nil), typ: typ, value: value}
-}
-
-var (
-	syncMetrics = []syncMetric{
-		newSyncMetric("blocks_accepted_total", "Gossiped or submitted blocks added to the chain.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.BlocksAccepted) }),
-		newSyncMetric("blocks_ignored_total", "Gossiped blocks already known, stale or orphaned.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.BlocksIgnored) }),
-		newSyncMetric("orphans_added_total", "Blocks put in the orphan pool.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.OrphansAdded) }),
-		newSyncMetric("orphans_connected_total", "Orphans added to the chain once their parent arrived.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.OrphansConnected) }),
-		newSyncMetric("orphans", "Blocks in the orphan pool.", prometheus.GaugeValue,
-			func(s *gsync.Stats) float64 { return float64(s.Orphans) }),
-		newSyncMetric("transactions_accepted_total", "Gossiped or submitted transactions added to the pending pool.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.TxsAccepted) }),
-		newSyncMetric("transactions_ignored_total", "Transactions already known or refused by a full pool.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.TxsIgnored) }),
-		newSyncMetric("status_exchanges_total", "Status exchanges completed, either side.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.StatusExchanges) }),
-		newSyncMetric("requests_served_total", "Chain-exchange requests answered.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.RequestsServed) }),
-		newSyncMetric("blocks_served_total", "Blocks sent in chain-exchange answers.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.BlocksServed) }),
-		newSyncMetric("requests_made_total", "Chain-exchange requests sent.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.RequestsMade) }),
-		newSyncMetric("blocks_synced_total", "Blocks added to the chain from chain-exchange replies.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.BlocksSynced) }),
-		newSyncMetric("syncs_completed_total", "Sync sessions that ended without error.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.SyncsCompleted) }),
-		newSyncMetric("syncs_failed_total", "Sync sessions that ended with an error.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.SyncsFailed) }),
-		newSyncMetric("peers_penalized_total", "Peers banned for breaking a stream protocol.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.PeersPenalized) }),
-		newSyncMetric("peers_wrong_network_total", "Peers disconnected for having another genesis.", prometheus.CounterValue,
-			func(s *gsync.Stats) float64 { return float64(s.PeersWrongNetwork) }),
-		newSyncMetric("peers", "Connected peers of this network whose status is known.", prometheus.GaugeValue,
-			func(s *gsync.Stats) float64 { return float64(s.Peers) }),
-	}
-	blocksRejectedDesc = prometheus.NewDesc(metricPrefix+"sync_blocks_rejected_total",
-		"Invalid gossiped or submitted blocks, by the rule broken.", []string{"reason"}, nil)
-	txsRejectedDesc = prometheus.NewDesc(metricPrefix+"sync_transactions_rejected_total",
-		"Invalid gossiped or submitted transactions, by the rule broken.", []string{"reason"}, nil)
-)
-
-// syncCollector reads the sync service's counters at scrape time.
-type syncCollector struct {
-	stats func() gsync.Stats
-}
-
-func (c syncCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, m := range syncMetrics {
-		ch <- m.desc
-	}
-	ch <- blocksRejectedDesc
-	ch <- txsRejectedDesc
-}
-
-func (c syncCollector) Collect(ch chan<- prometheus.Metric) {
-	st := c.stats()
-	for _, m := range syncMetrics {
-		ch <- prometheus.MustNewConstMetric(m.desc, m.typ, m.value(&st))
-	}
-	for reason, n := range st.BlocksRejected {
-		ch <- prometheus.MustNewConstMetric(blocksRejectedDesc, prometheus.CounterValue, float64(n), reason)
-	}
-	for reason, n := range st.TxsRejected {
-		ch <- prometheus.MustNewConstMetric(txsRejectedDesc, prometheus.CounterValue, float64(n), reason)
-	}
 }

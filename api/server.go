@@ -14,7 +14,6 @@ import (
 
 	"github.com/gossipchain/gossipchain/api/explorer"
 	"github.com/gossipchain/gossipchain/chain"
-	gsync "github.com/gossipchain/gossipchain/sync"
 )
 
 // Defaults of the optional Config fields.
@@ -82,12 +81,9 @@ type Config struct {
 	// a client that follows no redirects is used.
 	HTTPClient *http.Client
 
-	// SyncStats, when set, is read at every scrape of /metrics for the
-	// gossip and chain-exchange counters.
-	SyncStats func() gsync.Stats
-
-	// Collectors are extra metrics registered on /metrics beside the
-	// server's own (for instance the network layer's counters).
+	// Collectors are the metrics of the other parts of the node (p2p.Node
+	// and sync.Service Collectors), registered on /metrics beside the
+	// server's own.
 	Collectors []prometheus.Collector
 
 	// Version is the node's version, in GET /status.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/event"
@@ -40,31 +39,6 @@ const (
 
 // SourceDiscovery marks a peer learned from another peer by peer exchange.
 const SourceDiscovery = "discovery"
-
-// discoveryCounters count the discovery protocol's exchanges.
-type discoveryCounters struct {
-	served, requested, learned, redialled atomic.Int64
-}
-
-// DiscoveryStats are the counters of peer discovery and the address book.
-type DiscoveryStats struct {
-	KnownAddrs int   // peers in the address book
-	Served     int64 // discovery requests answered
-	Requested  int64 // discovery requests made
-	Learned    int64 // peers new to the address book
-	Redialled  int64 // successful dials from the address book
-}
-
-// DiscoveryStats returns the counters of peer discovery.
-func (n *Node) DiscoveryStats() DiscoveryStats {
-	return DiscoveryStats{
-		KnownAddrs: n.book.len(),
-		Served:     n.discStats.served.Load(),
-		Requested:  n.discStats.requested.Load(),
-		Learned:    n.discStats.learned.Load(),
-		Redialled:  n.discStats.redialled.Load(),
-	}
-}
 
 // KnownAddrs is the number of peers in the address book.
 func (n *Node) KnownAddrs() int { return n.book.len() }
@@ -278,7 +252,7 @@ func (n *Node) askPeer(p peer.ID) {
 			added++
 		}
 	}
-	n.discStats.learned.Add(int64(added))
+	n.discStats.learned.Add(uint64(added))
 	if added > 0 {
 		n.log.Debug("learned peers by discovery", "from", p, "records", len(found), "new", added)
 		if len(n.host.Network().Peers()) < n.cfg.TargetPeers {

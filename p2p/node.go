@@ -167,6 +167,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		nat:        nat,
 	}
 	n.discGate = n.discoveryGate()
+	n.discStats.init()
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	for _, ai := range boot {
 		if ai.ID == h.ID() {

@@ -84,11 +84,21 @@ type poolExchange struct {
 	rebroadcast time.Duration // PoolRebroadcast; shorter in tests
 
 	served, fetched, announced atomic.Uint64
+	table                      p2p.StatTable[PoolStats] // PoolStats on /metrics
 }
 
 func newPoolExchange(s *Service) *poolExchange {
-	return &poolExchange{s: s, gate: poolGate(s),
+	px := &poolExchange{s: s, gate: poolGate(s),
 		pending: make(map[chain.Hash]time.Time), fetching: make(map[peer.ID]bool), rebroadcast: PoolRebroadcast}
+	px.table = p2p.StatTable[PoolStats]{
+		p2p.CounterStat("sync_pool_served_total", "Pool-exchange requests answered.",
+			&px.served, func(s *PoolStats) *uint64 { return &s.Served }),
+		p2p.CounterStat("sync_pool_fetched_total", "Transactions added to the pool by pool exchange.",
+			&px.fetched, func(s *PoolStats) *uint64 { return &s.Fetched }),
+		p2p.CounterStat("sync_pool_announced_total", "Pool announcements sent.",
+			&px.announced, func(s *PoolStats) *uint64 { return &s.Announced }),
+	}
+	return px
 }
 
 // PoolStats are the counters of the pool-exchange protocol.
@@ -100,7 +110,9 @@ type PoolStats struct {
 
 // PoolStats returns the counters of the pool-exchange protocol.
 func (s *Service) PoolStats() PoolStats {
-	return PoolStats{Served: s.poolx.served.Load(), Fetched: s.poolx.fetched.Load(), Announced: s.poolx.announced.Load()}
+	var st PoolStats
+	s.poolx.table.Snapshot(&st)
+	return st
 }
 
 // startPoolExchange registers the protocol and starts its loops. s.mu must

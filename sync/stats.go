@@ -4,6 +4,10 @@ import (
 	"maps"
 	gosync "sync"
 	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gossipchain/gossipchain/p2p"
 )
 
 // Stats are the service's counters since Start. Rejection reasons are
@@ -44,11 +48,58 @@ type counters struct {
 	mu             gosync.Mutex
 	blocksRejected map[string]uint64
 	txsRejected    map[string]uint64
+
+	table p2p.StatTable[Stats] // set by init
 }
 
+// init declares every series of Stats, with its name on /metrics.
 func (c *counters) init() {
 	c.blocksRejected = make(map[string]uint64)
 	c.txsRejected = make(map[string]uint64)
+	const prefix = "gossipchain_sync_"
+	counter := func(name, help string, count *atomic.Uint64, field func(*Stats) *uint64) p2p.Stat[Stats] {
+		return p2p.CounterStat(prefix+name, help, count, field)
+	}
+	c.table = p2p.StatTable[Stats]{
+		counter("blocks_accepted_total", "Gossiped or submitted blocks added to the chain.",
+			&c.blocksAccepted, func(s *Stats) *uint64 { return &s.BlocksAccepted }),
+		counter("blocks_ignored_total", "Gossiped blocks already known, stale or orphaned.",
+			&c.blocksIgnored, func(s *Stats) *uint64 { return &s.BlocksIgnored }),
+		p2p.LabeledStat(prefix+"blocks_rejected_total", "Invalid gossiped or submitted blocks, by the rule broken.", "reason",
+			func(s *Stats) map[string]uint64 { return s.BlocksRejected }),
+		counter("orphans_added_total", "Blocks put in the orphan pool.",
+			&c.orphansAdded, func(s *Stats) *uint64 { return &s.OrphansAdded }),
+		counter("orphans_connected_total", "Orphans added to the chain once their parent arrived.",
+			&c.orphansConnected, func(s *Stats) *uint64 { return &s.OrphansConnected }),
+		p2p.GaugeStat(prefix+"orphans", "Blocks in the orphan pool.",
+			func(s *Stats) float64 { return float64(s.Orphans) }),
+		counter("transactions_accepted_total", "Gossiped or submitted transactions added to the pending pool.",
+			&c.txsAccepted, func(s *Stats) *uint64 { return &s.TxsAccepted }),
+		counter("transactions_ignored_total", "Transactions already known or refused by a full pool.",
+			&c.txsIgnored, func(s *Stats) *uint64 { return &s.TxsIgnored }),
+		p2p.LabeledStat(prefix+"transactions_rejected_total", "Invalid gossiped or submitted transactions, by the rule broken.", "reason",
+			func(s *Stats) map[string]uint64 { return s.TxsRejected }),
+		counter("status_exchanges_total", "Status exchanges completed, either side.",
+			&c.statusExchanges, func(s *Stats) *uint64 { return &s.StatusExchanges }),
+		counter("requests_served_total", "Chain-exchange requests answered.",
+			&c.requestsServed, func(s *Stats) *uint64 { return &s.RequestsServed }),
+		counter("blocks_served_total", "Blocks sent in chain-exchange answers.",
+			&c.blocksServed, func(s *Stats) *uint64 { return &s.BlocksServed }),
+		counter("requests_made_total", "Chain-exchange requests sent.",
+			&c.requestsMade, func(s *Stats) *uint64 { return &s.RequestsMade }),
+		counter("blocks_synced_total", "Blocks added to the chain from chain-exchange replies.",
+			&c.blocksSynced, func(s *Stats) *uint64 { return &s.BlocksSynced }),
+		counter("syncs_completed_total", "Sync sessions that ended without error.",
+			&c.syncsCompleted, func(s *Stats) *uint64 { return &s.SyncsCompleted }),
+		counter("syncs_failed_total", "Sync sessions that ended with an error.",
+			&c.syncsFailed, func(s *Stats) *uint64 { return &s.SyncsFailed }),
+		counter("peers_penalized_total", "Peers banned for breaking a stream protocol.",
+			&c.peersPenalized, func(s *Stats) *uint64 { return &s.PeersPenalized }),
+		counter("peers_wrong_network_total", "Peers disconnected for having another genesis.",
+			&c.peersWrongNetwork, func(s *Stats) *uint64 { return &s.PeersWrongNetwork }),
+		p2p.GaugeStat(prefix+"peers", "Connected peers of this network whose status is known.",
+			func(s *Stats) float64 { return float64(s.Peers) }),
+	}
 }
 
 func (c *counters) rejectBlock(reason string) {
@@ -63,27 +114,28 @@ func (c *counters) rejectTx(reason string) {
 	c.mu.Unlock()
 }
 
+// snapshot is Stats without the orphans and peers, which Service.Stats adds.
 func (c *counters) snapshot() Stats {
-	st := Stats{
-		BlocksAccepted:    c.blocksAccepted.Load(),
-		BlocksIgnored:     c.blocksIgnored.Load(),
-		OrphansAdded:      c.orphansAdded.Load(),
-		OrphansConnected:  c.orphansConnected.Load(),
-		TxsAccepted:       c.txsAccepted.Load(),
-		TxsIgnored:        c.txsIgnored.Load(),
-		StatusExchanges:   c.statusExchanges.Load(),
-		RequestsServed:    c.requestsServed.Load(),
-		BlocksServed:      c.blocksServed.Load(),
-		RequestsMade:      c.requestsMade.Load(),
-		BlocksSynced:      c.blocksSynced.Load(),
-		SyncsCompleted:    c.syncsCompleted.Load(),
-		SyncsFailed:       c.syncsFailed.Load(),
-		PeersPenalized:    c.peersPenalized.Load(),
-		PeersWrongNetwork: c.peersWrongNetwork.Load(),
-	}
+	var st Stats
+	c.table.Snapshot(&st)
 	c.mu.Lock()
 	st.BlocksRejected = maps.Clone(c.blocksRejected)
 	st.TxsRejected = maps.Clone(c.txsRejected)
 	c.mu.Unlock()
 	return st
+}
+
+// Collectors returns the service's series on /metrics (Stats and
+// PoolStats), read at each scrape.
+func (s *Service) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.stats.table.Collector(s.Stats), s.poolx.table.Collector(s.PoolStats)}
+}
+
+// StatsCollector returns the collector of the series of Stats that
+// Collectors returns, reading them at each scrape from read instead of from
+// a running service (for instance statistics recorded elsewhere).
+func StatsCollector(read func() Stats) prometheus.Collector {
+	var c counters
+	c.init()
+	return c.table.Collector(read)
 }

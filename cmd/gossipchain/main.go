@@ -133,13 +133,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		Miner:      miner,
 		Mining:     func() bool { return cfg.mine },
 		Logger:     log,
-		SyncStats:  svc.Stats,
 		Version:    Version(),
 		Progress:   func() api.SyncProgress { return syncProgress(svc.Progress()) },
 		CORS:       cfg.cors,
 		KnownAddrs: node.KnownAddrs,
 		NAT:        func() api.NATStatus { return natStatus(node.NATStatus()) },
-		Collectors: discoveryCollectors(node, svc),
+		Collectors: append(node.Collectors(), svc.Collectors()...),
 	})
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {

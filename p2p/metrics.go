@@ -1,0 +1,52 @@
+package p2p
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DiscoveryStats are the counters of peer discovery and the address book.
+type DiscoveryStats struct {
+	KnownAddrs int    // peers in the address book
+	Served     uint64 // discovery requests answered
+	Requested  uint64 // discovery requests made
+	Learned    uint64 // peers new to the address book
+	Redialled  uint64 // successful dials from the address book
+}
+
+// discoveryCounters count the discovery protocol's exchanges.
+type discoveryCounters struct {
+	served, requested, learned, redialled atomic.Uint64
+
+	table StatTable[DiscoveryStats] // set by init
+}
+
+// init declares every series of DiscoveryStats, with its name on /metrics.
+func (c *discoveryCounters) init() {
+	c.table = StatTable[DiscoveryStats]{
+		GaugeStat("p2p_known_addrs", "Peers in the address book.",
+			func(s *DiscoveryStats) float64 { return float64(s.KnownAddrs) }),
+		CounterStat("p2p_discovery_served_total", "Discovery requests answered.",
+			&c.served, func(s *DiscoveryStats) *uint64 { return &s.Served }),
+		CounterStat("p2p_discovery_requests_total", "Discovery requests made.",
+			&c.requested, func(s *DiscoveryStats) *uint64 { return &s.Requested }),
+		CounterStat("p2p_discovery_learned_total", "Peers new to the address book.",
+			&c.learned, func(s *DiscoveryStats) *uint64 { return &s.Learned }),
+		CounterStat("p2p_addrbook_dials_total", "Successful dials of peers from the address book.",
+			&c.redialled, func(s *DiscoveryStats) *uint64 { return &s.Redialled }),
+	}
+}
+
+// DiscoveryStats returns the counters of peer discovery.
+func (n *Node) DiscoveryStats() DiscoveryStats {
+	st := DiscoveryStats{KnownAddrs: n.book.len()}
+	n.discStats.table.Snapshot(&st)
+	return st
+}
+
+// Collectors returns the node's series on /metrics (DiscoveryStats), read
+// at each scrape.
+func (n *Node) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{n.discStats.table.Collector(n.DiscoveryStats)}
+}
