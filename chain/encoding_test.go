@@ -13,7 +13,7 @@ import (
 )
 
 // Golden values of the canonical encodings, computed independently of this
-// package from the byte layout in the package documentation. A change here
+// package from the byte layout of PROTOCOL.md 2.1 to 2.3. A change here
 // is a change of consensus.
 const (
 	goldenTxID          = "e0abb7064f3b820b2a268eb32d32b924462d22fdfe6e66eca6394522a6946b6d" // alice → bob, 5, nonce 1

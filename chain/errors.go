@@ -24,7 +24,7 @@ var (
 	// ErrWrongNetwork: a store or block belongs to another network.
 	ErrWrongNetwork = errors.New("wrong network")
 	// ErrAccountFull: the sender has as many pending transactions as one
-	// account may have (Config.PoolMaxPerAccount); it comes with
+	// account may have (store.Config.PoolMaxPerAccount); it comes with
 	// ErrPoolFull.
 	ErrAccountFull = errors.New("the sender has the most pending transactions one account may have")
 	// ErrNotSigned: accounts were asked of a network whose ledger is open.
@@ -41,8 +41,8 @@ const (
 	ErrTooLarge                            // size or count limit exceeded
 	ErrBadIndex                            // index is not parent index + 1
 	ErrBadPrevHash                         // previous_hash does not name the parent
-	ErrBadDifficulty                       // difficulty is not the network's
-	ErrBadProof                            // hash lacks the required leading zero bits
+	ErrBadDifficulty                       // bits is not a target in range, or not the one the retargeting rule requires
+	ErrBadProof                            // hash is above the target of bits
 	ErrBadHash                             // the stated hash is not the computed one
 	ErrTimeTooOld                          // timestamp before the median of recent blocks
 	ErrTimeTooNew                          // timestamp too far ahead of the local clock

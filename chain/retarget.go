@@ -8,12 +8,70 @@ import (
 	"time"
 )
 
-// This file holds the difficulty rule of protocol 2 (see
-// "Difficulty retargeting" in the package documentation and PROTOCOL.md):
-// the aserti3-2d formula of Bitcoin Cash in integer arithmetic ([ASERT]),
-// applied from each block's parent with a bounded step ([NetParams.NextTarget]),
-// and the timestamp rules that go with a short block time
-// ([NetParams.FutureLimit], [NetParams.CheckTimestamp]).
+// This file holds the difficulty rule of protocol 2 (PROTOCOL.md 10.3 and
+// 10.4): the aserti3-2d formula of Bitcoin Cash in integer arithmetic
+// ([ASERT]), applied from each block's parent with a bounded step
+// ([NetParams.NextTarget]), and the timestamp rules that go with a short
+// block time ([NetParams.FutureLimit], [NetParams.CheckTimestamp]). The
+// rule itself is specified there; what follows is why it is this one.
+//
+// Why ASERT, and why from the parent. Bitcoin retargets every 2016 blocks
+// by the ratio of the window's time span to two weeks, clamped to 4×.
+// After a 10× rise in hash rate its next retarget comes 10× early and
+// corrects 4×, the one after 2.5×: about 1,000 block times at the wrong
+// rate. After a 10× drop the first retarget waits 2016 slow blocks, about
+// 20,000 block times. LWMA (a linearly weighted moving average of the last
+// N solve times) follows in about N blocks but weighs each timestamp by
+// its position in the window and must clamp solve times, which opens
+// exploits, and it needs N past timestamps. ASERT needs the parent alone
+// and is exact: a timestamp acts only through how far the chain's time is
+// ahead of or behind the schedule. With H = 60·T, the simulation in the
+// tests settles a 10× rise in 2 half-lives (120 block times; the mean
+// over 20 seeds of log2(target / equilibrium) within log2(4/3) from then
+// on) and a 10× drop in 7.2 half-lives (432 block times). A drop cannot be
+// much faster under any rule with this half-life: a target rises at most
+// 2× per half-life that blocks run late, so log2(10) = 3.3 half-lives at
+// the least; the cap on solve times (a 10·T block counts as 6·T) slows it
+// to 7. That is the price of the anchoring below.
+//
+// The anchor. BCH anchors its schedule at a fixed block whose timestamp
+// was buried under years of work. Here every genesis has the timestamp
+// 2024-01-01, so a schedule anchored there would let a fresh network mine
+// at the easiest target until it had caught up with the years since; one
+// anchored at an early block would let that block's miner choose an old
+// timestamp (the rules allow any time after the genesis) with the same
+// effect. Applied from each parent with the 6·T cap, the jump from old
+// early timestamps to the clock counts as at most 6·T: a fresh network
+// starts at the initial target however old its genesis, and old early
+// timestamps put the chain about 6 blocks ahead of the schedule at most
+// (TestRetargetFreshNetworkStartsAtInitialTarget,
+// TestRetargetOldTimestampsAtTheStart).
+//
+// Choosing the half-life. The target moves one bit for every H/T blocks
+// the chain runs ahead of or behind its schedule, so a 10× rise in hash
+// rate is paid for with log2(10)·H/T extra blocks (199 at H = 60·T,
+// measured 198) before the target has caught up, and a 10× drop with at
+// least as many missing (measured 308 with the cap). At a steady hash
+// rate the target's noise is about 0.83/√(H/T) bits (0.107 at H = 60·T)
+// and the mean interval is within 0.1% of T. A shorter half-life follows
+// faster and costs fewer blocks, and is noisier.
+//
+// Timestamp attacks. A timestamp before the chain's time mark counts as
+// an instant block (the target gets harder), and the next block counts
+// from the mark, not from the old timestamp, so old timestamps never make
+// a block easier and, unlike with signed solve times, cannot drag the
+// count back either. A timestamp in the future advances the mark once;
+// the blocks after it count nothing until the clock has caught up, so the
+// most a miner gains is the future limit, once: FutureLimitBlocks = 5
+// blocks (TestRetargetFutureTimestamps; measured 3.7). Bitcoin's timewarp
+// (a majority stamps blocks at the median time so that the retarget sees
+// a long window, then jumps to the future) gains nothing: the old stamps
+// count as instant blocks, the jump as at most the future limit
+// (TestRetargetTimewarp: no lead at all; a third of the blocks leave the
+// mean interval within 5% of the target, two thirds can only slow the
+// chain, by 12%). The future limit is 5 target block times, at least 2 s
+// (for unsynchronised clocks), at most protocol 1's 2 hours, which would
+// be 7,200 blocks of lead at a 1 s block time.
 
 // Constants of the retargeting rule.
 const (

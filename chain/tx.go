@@ -22,8 +22,8 @@ const MaxAmount = 1<<53 - 1
 
 // Transaction moves Amount from Sender to Recipient. Nonce tells apart two
 // otherwise identical payments; ID is the SHA-256 of the transaction's
-// canonical encoding (see the package documentation) and so commits to every
-// other field.
+// canonical encoding (PROTOCOL.md 2.1, 2.4) and so commits to every other
+// field.
 type Transaction struct {
 	ID        Hash   `json:"id"`
 	Sender    string `json:"sender"`

@@ -5,10 +5,10 @@
 #   scripts/bench.sh [--quick] [--only STEPS] [--out FILE] [--keep]
 #
 # Steps, in order (item numbers of the table):
-#   mining     1  go test -bench BenchmarkMine (chain) and BenchmarkSearchRatio
+#   mining     1  go test -bench BenchmarkMine (chain/miner) and BenchmarkSearchRatio
 #                 (chain/miner/internal/powhash): proof-of-work attempts/s against
 #                 the SHA-256 compression rate measured in the same run
-#   store      2  validate and store 10,000 and 100,000 blocks (chain.AddBlocks)
+#   store      2  validate and store 10,000 and 100,000 blocks (store.Chain.AddBlocks)
 #   sync       3  a fresh node process catching up 10,000 and 50,000 blocks
 #   propagate  4  gossip delays across 10 and 25 node processes (each node's
 #                 own ns accept times), against the same topology of bare
@@ -165,14 +165,14 @@ failed=()
 
 if wanted mining; then
 	echo "bench.sh: mining (go test -bench)" >&2
-	mine_cmd=(go test -run '^$' -bench '^(BenchmarkMine|BenchmarkSearchRatio)$' "${mine_flags[@]}" ./chain/ ./chain/miner/internal/powhash/)
+	mine_cmd=(go test -run '^$' -bench '^(BenchmarkMine|BenchmarkSearchRatio)$' "${mine_flags[@]}" ./chain/miner/ ./chain/miner/internal/powhash/)
 	if step "${mine_cmd[@]}" >"$dir/mining.txt" 2>&1; then
 		cat "$dir/mining.txt" >&2
 	else
 		cat "$dir/mining.txt" >&2
 		failed+=(mining)
 	fi
-	shown="go test -run '^\$' -bench '^(BenchmarkMine|BenchmarkSearchRatio)\$' ${mine_flags[*]} ./chain/ ./chain/miner/internal/powhash/"
+	shown="go test -run '^\$' -bench '^(BenchmarkMine|BenchmarkSearchRatio)\$' ${mine_flags[*]} ./chain/miner/ ./chain/miner/internal/powhash/"
 	step "${gcbench[@]}" gotest --in "$dir/mining.txt" --cmd "$shown" --results "$results" || failed+=(mining)
 fi
 

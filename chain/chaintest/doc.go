@@ -1,7 +1,8 @@
 // Package chaintest builds what tests and tools need of the values package
 // chain: network parameters at a difficulty that makes proof of work nearly
-// free, deterministic keys, transactions, and blocks mined on a parent.
-// It imports only chain, so that every package's tests, the benchmarks and
+// free, deterministic keys, transactions, blocks mined on a parent, and the
+// vectors of the repository's testdata directory. Of gossipchain's packages
+// it imports only chain, so that every package's tests, the benchmarks and
 // the tools build their blocks the same way; storing them is left to the
 // caller (chain/store).
 package chaintest

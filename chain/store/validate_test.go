@@ -84,7 +84,7 @@ func (e *ruleEnv) medianTime() chain.Timestamp {
 }
 
 // breakProof applies mutate(b, k) for k = 1, 2, ... to copies of b and
-// returns the first copy whose recomputed hash fails b's difficulty: the
+// returns the first copy whose recomputed hash fails b's target: the
 // mutation invalidates the proof.
 func breakProof(t *testing.T, b *chain.Block, mutate func(b *chain.Block, k int)) *chain.Block {
 	t.Helper()

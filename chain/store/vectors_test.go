@@ -17,7 +17,7 @@ import (
 )
 
 // updateVectors rewrites testdata/consensus.json from this implementation:
-// go test ./chain/ -run TestConsensusVectors -update-vectors
+// go test ./chain/store/ -run TestConsensusVectors -update-vectors
 var updateVectors = flag.Bool("update-vectors", false, "rewrite testdata/consensus.json")
 
 // consensusVectors is the format of testdata/consensus.json (see

@@ -193,7 +193,7 @@ reference measured in the same run, or the median of several runs with
 their minimum and maximum. The machine may be shared: compare ratios, not
 absolute figures, between runs.
 
-1. **Mining.** ` + "`BenchmarkMine`" + ` (package chain) runs the miner's proof
+1. **Mining.** ` + "`BenchmarkMine`" + ` (package chain/miner) runs the miner's proof
    search (miner.Miner, at a difficulty out of reach so that every attempt is
    made) on one thread and on every CPU, and measures the SHA-256 compression
    rate of this machine just before and after (crypto/sha256 over a 1 MiB
@@ -212,7 +212,7 @@ absolute figures, between runs.
    and the bytes written for them are averaged. The pending-pool row
    adds transactions one after another with Chain.AddTransaction, against
    one 4 kB write and fsync on the same disk in the same run.
-3. **Sync.** The source data directory is written directly with the chain
+3. **Sync.** The source data directory is written directly with the chain/store
    package (store.Open on DATADIR/chain.db with the parameters the node
    derives from --network/--difficulty). Node A is started on it; node B is
    started on an empty data directory, bootstrapped to A's multiaddr from

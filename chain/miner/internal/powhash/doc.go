@@ -1,30 +1,35 @@
 // Package powhash implements the proof-of-work search: finding a proof for
 // a block header whose SHA-256 hash has at least a given number of leading
-// zero bits.
+// zero bits. The miner (package chain/miner) gives it the leading zero bits
+// of the block's target (chain.TargetZeroBits) and checks each proof found
+// against the full 256-bit target.
 //
 // # Header layout
 //
 // A block header is exactly [HeaderSize] = 96 bytes, all integers
-// big-endian (fixed by consensus):
+// big-endian (fixed by consensus, PROTOCOL.md 2.2; chain.Block.Header
+// writes it):
 //
 //	offset  size  field
-//	     0    32  previous block hash
-//	    32    32  transaction Merkle root
-//	    64     4  version (uint32)
+//	     0    32  previous_hash
+//	    32    32  tx_root (SHA-256 of the transaction count and ids)
+//	    64     4  version (uint32, 2)
 //	    68     8  index (uint64)
 //	    76     8  timestamp (int64, Unix microseconds)
-//	    84     4  difficulty (uint32)
+//	    84     4  bits (uint32, the compact target)
 //	    88     8  proof (uint64)
 //
-// The block hash is a single SHA-256 over the 96 bytes. A header is valid
-// when LeadingZeroBits of its hash is at least its difficulty.
+// The block hash is a single SHA-256 over the 96 bytes. A header meets the
+// proof of work when its hash, read as a 256-bit big-endian integer, is at
+// most the target of its bits; every such hash has at least the target's
+// leading zero bits, which is what the search looks for.
 //
 // # Midstate
 //
 // SHA-256 processes its input in 64-byte blocks. With padding, a 96-byte
 // message is two blocks:
 //
-//	block 1: header bytes 0..63 (previous hash, Merkle root)
+//	block 1: header bytes 0..63 (previous_hash, tx_root)
 //	block 2: header bytes 64..95, 0x80, 23 zero bytes, the bit length 768
 //	         as a 64-bit big-endian integer
 //
@@ -35,16 +40,17 @@
 // the proof:
 //
 //   - rounds 0..5, which read only W0..W5 (version, index, timestamp,
-//     difficulty), so every attempt starts from the state after round 5;
+//     bits), so every attempt starts from the state after round 5;
 //   - message words W8..W15 (padding and length) and the expanded words
 //     W16..W20, which depend only on constant words;
 //   - the sums W[i]+K[i] for rounds 8..19.
 //
 // What remains per attempt is rounds 6..63 (58 of 64 rounds), the
 // expansion of W21..W63 and the feed-forward addition of the midstate.
-// The search tests only the first hash word against the difficulty: for
-// difficulties up to 32 that test is exact, above 32 it is a filter (the
-// word must be zero) and the rare candidates are confirmed on the full hash.
+// The search tests only the first hash word against the number of leading
+// zero bits asked for: up to 32 that test is exact, above 32 it is a filter
+// (the word must be zero) and the rare candidates are confirmed on the full
+// hash.
 //
 // # SHA-NI path
 //

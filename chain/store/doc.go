@@ -1,0 +1,121 @@
+// Package store is this node's copy of the chain: every valid block it has
+// seen, the main chain of most work, the pending pool and, on a signed
+// network, the accounts, kept in one bbolt file. What is valid is package
+// chain's to say (PROTOCOL.md 10); this package decides what to keep and
+// keeps it.
+//
+// [Open] opens or creates the store of one network and returns a [Chain],
+// safe for concurrent use. Blocks enter through [Chain.AddBlock],
+// [Chain.AddBlocks] (a batch in one store transaction, for catching up),
+// [Chain.AddBlockThen] (a hook once the block is valid, before it is
+// written: where a node relays it), [Chain.AddUnrequestedBlock] and
+// [Chain.AddFetchedBlocks] (the side-branch policy of sidebranch.go);
+// transactions through [Chain.AddTransaction] and its Async and From forms
+// (pool.go, poolquota.go). Fork choice follows the most cumulative work; on
+// a tie the head stays. A reorganisation rolls the main chain back to the
+// fork, applies the branch (on a signed network after a trial on a copy of
+// the accounts), returns the abandoned blocks' transactions to the front
+// of the pool unless the new main chain holds them, and checks the pool
+// against the new accounts; [AddResult] reports it.
+//
+// # Layout
+//
+// One bbolt file (Config.Path, e.g. <datadir>/chain.db), format 3, fsynced
+// on every commit. Every integer is big-endian, so cursors visit heights,
+// run numbers and sequences in order. Buckets (store.go):
+//
+//	meta      "version"  → uint64 3
+//	          "network"  → the network name
+//	          "genesis"  → the genesis hash (32)
+//	          "head"     → the head hash (32)
+//	          "verified" → height (8) || hash (32): checked up to here
+//	          "indexed"  → height (8): the index runs cover the main chain to here
+//	chain     height (8) → hash (32) || entry (48) || binary length (4) ||
+//	          binary block || JSON block (chain.Block.AppendJSON); main chain only,
+//	          so adding a block appends
+//	side      block hash (32) → entry (48) || binary block; blocks off the
+//	          main chain
+//	hashix    run number (8) → a bucket: "run" → entries of block hash
+//	          prefix (8) || height (4); "bloom" → the filter of the prefixes
+//	txix      the same, keyed by transaction id prefix
+//	pool      sequence (8) → the transaction's encoding (PROTOCOL.md 2.1, 2.4);
+//	          the sequence is an int64 with its sign bit flipped, so that
+//	          returned transactions (negative, decreasing) come before new
+//	          ones (increasing from 0)
+//	accounts  address → balance (8) || next nonce (8); an account back at
+//	          zero is deleted (signed ledger only, ledger.go)
+//	undo      height (8) → uint32 count, then per account the block touched
+//	          uint8 length || address || prior balance (8) || prior next
+//	          nonce (8) (signed ledger only)
+//	addrix    like hashix, keyed by SHA-256(address) prefix; one entry per
+//	          address a main-chain block involves (signed ledger only,
+//	          addrindex.go)
+//
+// An entry is cumulative work (32) || time mark (8) || the parent's time
+// mark (8): what validating a child needs of its parent ([chain.Parent]).
+// The index runs (hashindex.go) are sorted by prefix then height and
+// merged four at a time up to a few MB; a run number is never reused. A
+// filter has 10 bits per entry in 64-byte lines, 6 of them set per entry
+// within one line. The
+// entries above "indexed" live only in memory (the tails) and are rebuilt
+// from their blocks on open. An index hit is a hint, confirmed against the
+// block it names. Format 1 (buckets blocks, main, txindex; protocol 1) is
+// set aside as chain.db.protocol1 and a new chain starts with its valid
+// pending transactions; format 2 (format 3 without accounts, undo, addrix)
+// is upgraded in place (migrate.go). Before bbolt maps the file, Open reads
+// its meta pages itself (storecheck.go); it then checks the blocks past
+// "verified" and above "indexed". Damage is an error naming the file,
+// never a panic.
+//
+// # Locks
+//
+// In this order, never the reverse:
+//
+//  1. Chain.mu serialises the writers: adding blocks, changing the pool's
+//     membership, pruning side blocks; Account, BlockTemplate and
+//     SideBlocks take it to read a consistent state. Other readers do not.
+//  2. The store's write transaction: blocks are written under Chain.mu.
+//     The pool's group committer and its fairness eviction (poolquota.go)
+//     write pool entries without it, and take Chain.mu only once their
+//     transaction has ended.
+//     Read transactions may be opened under Chain.mu.
+//  3. pool.mu, or one of the index locks (runIndex.mu, addrIndex.mu),
+//     never both: taken inside a store transaction or under Chain.mu, and
+//     alone by readers. The index tails change only after a commit, under
+//     Chain.mu.
+//
+// The notify lock (the HeadChanged channel), committer.mu (taken under
+// Chain.mu so that entries queue in pool order) and the signature cache's
+// lock are leaves. A read transaction pins bbolt's memory map, so a
+// callback of MainChain, RawMainChain or MainChainJSON must not call the
+// Chain (a nested read can deadlock with a writer growing the file) and
+// should be quick.
+//
+// # The two phases of a write
+//
+// Adding blocks (add.go) first stages everything in one store transaction,
+// under Chain.mu: the block records and side blocks, on a signed network
+// the undo data and the changed accounts, the head and "verified", the
+// index runs and "indexed" when the tails are full or a reorganisation
+// reached below "indexed", and the pool's bucket (what the new main chain
+// holds leaves it, and on a signed network what the new accounts make
+// invalid; returned transactions go to its front). Memory is not
+// touched: the writer collects what it will have to learn. If the
+// transaction fails, that is dropped and nothing changed.
+//
+// Once the transaction has committed, the writer publishes, still under
+// Chain.mu: the new index entries go into the tails, or after a flush the
+// run directory is read from the committed store and replaces them (a
+// reader that missed both reads again); the side-block index; the pool in
+// memory; the median-time window and the head's entry; then the head
+// pointer (an atomic, which Chain.Head loads without a lock) and the close
+// of the HeadChanged channel. So the head in memory never runs ahead of
+// the disk, and a block whose AddBlock returned no error survives kill -9
+// (kill_test.go).
+//
+// The pool goes the other way: a transaction enters the pool in memory
+// under Chain.mu, so that it is relayed as soon as it is valid, and the
+// committer writes it in the next group commit (concurrent submissions
+// share one fsync, with no waiting window). AddTransaction returns once it
+// is on disk; a failed write takes it out of the pool again.
+package store
