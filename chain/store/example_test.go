@@ -75,7 +75,7 @@ func ExampleOpen() {
 
 // A signed network: the miner's key earns the reward, signs a payment with
 // the nonce its account gives, and the payment is mined.
-func ExampleSignTransaction() {
+func ExampleChain_Account() {
 	dir, err := os.MkdirTemp("", "gossipchain-example")
 	if err != nil {
 		log.Fatal(err)
@@ -129,9 +129,9 @@ func ExampleSignTransaction() {
 	if _, _, err := m.MineBlock(context.Background()); err != nil {
 		log.Fatal(err)
 	}
-	Mine, _ := c.Account(me)
+	mine, _ := c.Account(me)
 	theirs, _ := c.Account(friend)
-	fmt.Println(Mine.Balance, Mine.NextNonce, theirs.Balance)
+	fmt.Println(mine.Balance, mine.NextNonce, theirs.Balance)
 	// Output:
 	// true
 	// 80 1 20
