@@ -1,6 +1,9 @@
 // Package chaintest builds what tests and tools need of the values package
 // chain: network parameters at a difficulty that makes proof of work nearly
-// free, deterministic keys, transactions, and blocks mined on a parent.
+// free, deterministic keys, transactions, and blocks mined on a parent, one
+// at a time or as a Run (a funded chain among them). Tests call the
+// functions that take a testing.TB; tools call the ones that return an
+// error instead (MineBlock, MineFrom, UnmineFrom, Run.Build).
 // It imports only chain, so that every package's tests, the benchmarks and
 // the tools build their blocks the same way; storing them is left to the
 // caller (chain/store).
