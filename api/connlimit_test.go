@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 	"github.com/gossipchain/gossipchain/chain/store"
 )
 
@@ -147,19 +148,9 @@ func TestChainStreamLimit(t *testing.T) {
 			}
 			txs = append(txs, tx)
 		}
-		bits := s.chain.(*store.Chain).Head().NextBits
-		target, err := bits.PowTarget()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := &chain.Block{Index: parent.Index + 1, Timestamp: parent.Timestamp + 1_000_000, PreviousHash: parent.Hash, Bits: bits,
-			Transactions: append(txs, chain.NewRewardTransaction("m", params.Reward, parent.Index+1))}
-		b.TxRoot = chain.TxRoot(b.Transactions)
-		for b.Proof = 0; ; b.Proof++ {
-			if b.Hash = b.ComputeHash(); target.Met(b.Hash) {
-				break
-			}
-		}
+		b := chaintest.NewBlock(&params, parent, "m", txs...)
+		b.Bits = s.chain.(*store.Chain).Head().NextBits
+		chaintest.Seal(t, b)
 		if _, err := s.chain.(*store.Chain).AddBlock(b); err != nil {
 			t.Fatal(err)
 		}

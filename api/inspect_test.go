@@ -16,6 +16,7 @@ import (
 
 	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 	"github.com/gossipchain/gossipchain/chain/miner"
 	"github.com/gossipchain/gossipchain/chain/store"
 	gsync "github.com/gossipchain/gossipchain/sync"
@@ -221,9 +222,7 @@ func TestSubmitBlockInvalid(t *testing.T) {
 	good := mineElsewhere(t, 1)[0]
 
 	badProof := *good
-	for badProof.Proof = good.Proof + 1; chain.LeadingZeroBits(badProof.ComputeHash()) >= testDifficulty; badProof.Proof++ {
-	}
-	badProof.Hash = badProof.ComputeHash()
+	chaintest.Unmine(t, &badProof, badProof.Bits)
 
 	badHash := *good
 	badHash.Hash[31] ^= 1

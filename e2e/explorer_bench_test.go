@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 	"github.com/gossipchain/gossipchain/chain/store"
 )
 
@@ -32,28 +34,13 @@ func writeChain(b testing.TB, dir, network string, n int) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	parent := p.Genesis()
-	batch := make([]*chain.Block, 0, 500)
-	for i := range n {
-		index := parent.Index + 1
-		tx := chain.Transaction{Sender: fmt.Sprintf("s%d", i%97), Recipient: fmt.Sprintf("r%d", i%89), Amount: 1 + uint64(i%1000), Nonce: uint64(i + 1)}
-		tx.ID = tx.ComputeID()
-		txs := []chain.Transaction{tx, chain.NewRewardTransaction("bench-miner", p.Reward, index)}
-		blk := &chain.Block{Index: index, Timestamp: parent.Timestamp + 1_000_000, Transactions: txs,
-			PreviousHash: parent.Hash, Bits: p.InitialTarget, TxRoot: chain.TxRoot(txs)}
-		for proof := uint64(0); ; proof++ {
-			blk.Proof = proof
-			if blk.Hash = blk.ComputeHash(); blk.MeetsTarget() {
-				break
-			}
-		}
-		batch = append(batch, blk)
-		parent = blk
-		if len(batch) == cap(batch) || i == n-1 {
-			if _, _, err := c.AddBlocks(batch); err != nil {
-				b.Fatalf("add blocks: %v", err)
-			}
-			batch = batch[:0]
+	benchTx := func(i int) []chain.Transaction {
+		return []chain.Transaction{chaintest.Tx(fmt.Sprintf("s%d", i%97), fmt.Sprintf("r%d", i%89), 1+uint64(i%1000), uint64(i+1))}
+	}
+	blocks := chaintest.Run{Miner: chaintest.Pay("bench-miner"), Txs: benchTx}.Blocks(b, &p, p.Genesis(), n)
+	for batch := range slices.Chunk(blocks, 500) {
+		if _, _, err := c.AddBlocks(batch); err != nil {
+			b.Fatalf("add blocks: %v", err)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 )
 
 // TestResilienceHTTPFuzz sends thousands of random and malformed requests to
@@ -46,7 +47,7 @@ func TestResilienceHTTPFuzz(t *testing.T) {
 
 	// One block mined here and submitted on purpose: the only POST /blocks
 	// that may change the chain.
-	own := mineBlock(params, before[len(before)-1], "fuzzer")
+	own := mineBlock(t, params, before[len(before)-1], "fuzzer")
 	ownJSON, _ := json.Marshal(own)
 	var sub map[string]any
 	if code, err := n.do(http.MethodPost, "/blocks", string(ownJSON), &sub); err != nil || code != http.StatusCreated {
@@ -152,22 +153,13 @@ func TestResilienceHTTPFuzz(t *testing.T) {
 		total, codes, slowResult, len(after)-len(before), len(allowed)-1, len(before))
 }
 
-// mineBlock returns a valid block on parent paying its reward to addr.
-func mineBlock(params chain.Params, parent *chain.Block, addr string) *chain.Block {
-	ts := max(chain.TimestampOf(time.Now()), parent.Timestamp)
-	b := &chain.Block{
-		Index:        parent.Index + 1,
-		Timestamp:    ts,
-		Transactions: []chain.Transaction{chain.NewRewardTransaction(addr, params.Reward, parent.Index+1)},
-		PreviousHash: parent.Hash,
-		Bits:         params.InitialTarget,
-	}
-	b.TxRoot = chain.TxRoot(b.Transactions)
-	for b.Proof = 0; ; b.Proof++ {
-		if b.Hash = b.ComputeHash(); b.MeetsTarget() {
-			return b
-		}
-	}
+// mineBlock returns a valid block on parent paying its reward to addr,
+// timestamped now (or at the parent's time, if that is later).
+func mineBlock(t testing.TB, params chain.Params, parent *chain.Block, addr string) *chain.Block {
+	t.Helper()
+	b := chaintest.NewBlock(&params, parent, addr)
+	b.Timestamp = max(chain.TimestampOf(time.Now()), parent.Timestamp)
+	return chaintest.Seal(t, b)
 }
 
 // trickleHeaders sends a request line and then one header line a second,

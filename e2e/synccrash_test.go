@@ -29,7 +29,7 @@ func TestKillWhileSyncing(t *testing.T) {
 	parent := c.Genesis()
 	var batch []*chain.Block
 	for i := 1; i < length; i++ {
-		parent = mineBlock(params, parent, "source")
+		parent = mineBlock(t, params, parent, "source")
 		batch = append(batch, parent)
 		if len(batch) == 2000 || i == length-1 {
 			if _, _, err := c.AddBlocks(batch); err != nil {

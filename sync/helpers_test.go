@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 	"github.com/gossipchain/gossipchain/chain/miner"
 	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
@@ -292,30 +293,14 @@ func pending(n *testNode, id chain.Hash) bool {
 // searched for params.InitialTarget. extra transactions go in the first block.
 func buildBlocks(t testing.TB, params chain.Params, parent *chain.Block, count int, recipient string, extra ...chain.Transaction) []*chain.Block {
 	t.Helper()
-	out := make([]*chain.Block, 0, count)
-	prev := parent
-	for i := 0; i < count; i++ {
-		b := &chain.Block{
-			Index:        prev.Index + 1,
-			Timestamp:    prev.Timestamp + 1_000,
-			PreviousHash: prev.Hash,
-			Bits:         params.InitialTarget,
-		}
+	first := func(i int) []chain.Transaction {
 		if i == 0 {
-			b.Transactions = append(b.Transactions, extra...)
+			return extra
 		}
-		b.Transactions = append(b.Transactions, chain.NewRewardTransaction(recipient, params.Reward, b.Index))
-		b.TxRoot = chain.TxRoot(b.Transactions)
-		for b.Proof = 0; ; b.Proof++ {
-			b.Hash = b.ComputeHash()
-			if b.MeetsTarget() {
-				break
-			}
-		}
-		out = append(out, b)
-		prev = b
+		return nil
 	}
-	return out
+	run := chaintest.Run{Miner: chaintest.Pay(recipient), Txs: first, Spacing: chaintest.Millisecond}
+	return run.Blocks(t, &params, parent, count)
 }
 
 // addBlocks adds blocks to c in batches of 500.

@@ -20,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 	"github.com/gossipchain/gossipchain/p2p"
 )
 
@@ -113,22 +114,11 @@ func TestMisbehavingGossip(t *testing.T) {
 	params := h1.params
 	valid := buildBlocks(t, params, h1.chain.Genesis(), 1, "evil")[0]
 	badProof := *valid
-	for badProof.Proof = valid.Proof + 1; ; badProof.Proof++ {
-		badProof.Hash = badProof.ComputeHash()
-		if !badProof.MeetsTarget() {
-			break
-		}
-	}
+	chaintest.Unmine(t, &badProof, badProof.Bits)
 	badReward := buildBlocks(t, params, h1.chain.Genesis(), 1, "evil")[0]
 	badReward.Transactions[0].Amount = 1000
 	badReward.Transactions[0].ID = badReward.Transactions[0].ComputeID()
-	badReward.TxRoot = chain.TxRoot(badReward.Transactions)
-	for badReward.Proof = 0; ; badReward.Proof++ {
-		badReward.Hash = badReward.ComputeHash()
-		if badReward.MeetsTarget() {
-			break
-		}
-	}
+	chaintest.Seal(t, badReward)
 	garbage := make([]byte, 300)
 	rand.Read(garbage)
 	oversized := make([]byte, params.MaxBlockSize+10)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -23,6 +24,9 @@ const Difficulty = 6
 
 // Second is one second as a Timestamp difference.
 const Second chain.Timestamp = 1_000_000
+
+// Millisecond is one millisecond as a Timestamp difference.
+const Millisecond chain.Timestamp = 1_000
 
 // Now is the fixed clock of test chains: thirty days after the genesis.
 var Now = chain.GenesisTimestamp.Time().Add(30 * 24 * time.Hour)
@@ -110,37 +114,49 @@ func Mine(t testing.TB, b *chain.Block, bits chain.Compact) {
 }
 
 // MineBlock is Mine for callers without a testing.TB: it returns an error
-// when bits is no valid target or no proof is found below 2^40.
+// when bits is no valid target or no proof is found in 2^40 proofs.
 func MineBlock(b *chain.Block, bits chain.Compact) error {
+	return MineFrom(b, bits, 0)
+}
+
+// MineFrom is MineBlock searching from the proof start on (past the largest
+// proof it goes on from 0): a tool that publishes many blocks starts each
+// search at a random proof.
+func MineFrom(b *chain.Block, bits chain.Compact, start uint64) error {
+	return searchProof(b, bits, start, true)
+}
+
+// Unmine sets a proof whose hash does not meet the target of bits, and the
+// matching Hash: the first one after b's own proof.
+func Unmine(t testing.TB, b *chain.Block, bits chain.Compact) {
+	t.Helper()
+	if err := UnmineFrom(b, bits, b.Proof+1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// UnmineFrom is Unmine for callers without a testing.TB, searching from the
+// proof start on.
+func UnmineFrom(b *chain.Block, bits chain.Compact, start uint64) error {
+	return searchProof(b, bits, start, false)
+}
+
+// searchProof sets the first proof from start on whose hash meets the
+// target of bits (or, when meet is false, misses it), and the matching
+// Hash. It gives up after 2^40 proofs.
+func searchProof(b *chain.Block, bits chain.Compact, start uint64, meet bool) error {
 	target, err := bits.PowTarget()
 	if err != nil {
 		return err
 	}
-	for proof := uint64(0); proof < 1<<40; proof++ {
-		b.Proof = proof
-		if h := b.ComputeHash(); target.Met(h) {
+	for i := uint64(0); i < 1<<40; i++ {
+		b.Proof = start + i
+		if h := b.ComputeHash(); target.Met(h) == meet {
 			b.Hash = h
 			return nil
 		}
 	}
-	return errors.New("no proof found below 2^40")
-}
-
-// Unmine sets a proof whose hash does not meet the target of bits, and the
-// matching Hash.
-func Unmine(t testing.TB, b *chain.Block, bits chain.Compact) {
-	t.Helper()
-	target, err := bits.PowTarget()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for proof := b.Proof + 1; ; proof++ {
-		b.Proof = proof
-		if h := b.ComputeHash(); !target.Met(h) {
-			b.Hash = h
-			return
-		}
-	}
+	return fmt.Errorf("no proof found in 2^40 proofs from %d", start)
 }
 
 // Seal recomputes the transaction root and mines b at its own bits.
@@ -160,12 +176,7 @@ func NextBlock(t testing.TB, p *chain.Params, parent *chain.Block, miner string,
 // Branch returns n mined blocks on parent, rewarding miner.
 func Branch(t testing.TB, p *chain.Params, parent *chain.Block, n int, miner string) []*chain.Block {
 	t.Helper()
-	out := make([]*chain.Block, 0, n)
-	for range n {
-		parent = NextBlock(t, p, parent, miner)
-		out = append(out, parent)
-	}
-	return out
+	return Run{Miner: Pay(miner)}.Blocks(t, p, parent, n)
 }
 
 // CloneBlock deep-copies b.

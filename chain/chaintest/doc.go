@@ -1,8 +1,12 @@
 // Package chaintest builds what tests and tools need of the values package
 // chain: network parameters at a difficulty that makes proof of work nearly
-// free, deterministic keys, transactions, blocks mined on a parent, and the
-// vectors of the repository's testdata directory. Of gossipchain's packages
-// it imports only chain, so that every package's tests, the benchmarks and
-// the tools build their blocks the same way; storing them is left to the
-// caller (chain/store).
+// free, deterministic keys, transactions, blocks mined on a parent, one at a
+// time or as a Run (a funded chain among them), and the vectors of the
+// repository's testdata directory. Tests call the functions that take a
+// testing.TB; tools call the ones that return an error instead (MineBlock,
+// MineFrom, UnmineFrom, Run.Build).
+//
+// Of gossipchain's packages it imports only chain, so that every package's
+// tests, the benchmarks and the tools build their blocks the same way;
+// storing them is left to the caller (chain/store).
 package chaintest

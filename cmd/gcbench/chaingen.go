@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 	"github.com/gossipchain/gossipchain/chain/store"
 )
 
@@ -32,55 +33,16 @@ func benchParams() (chain.Params, error) {
 // buildBlocks returns n valid blocks after p's genesis, each with
 // txsPerBlock transactions and the reward, one second apart from the
 // genesis time on (so, well in the past).
-func buildBlocks(p chain.Params, n, txsPerBlock int) []*chain.Block {
-	blocks := make([]*chain.Block, 0, n)
-	parent := p.Genesis()
-	nonce := uint64(0)
-	for i := range n {
-		index := parent.Index + 1
-		txs := make([]chain.Transaction, 0, txsPerBlock+1)
+func buildBlocks(p chain.Params, n, txsPerBlock int) ([]*chain.Block, error) {
+	txs := func(i int) []chain.Transaction {
+		out := make([]chain.Transaction, 0, txsPerBlock)
 		for j := range txsPerBlock {
-			nonce++
-			tx := chain.Transaction{
-				Sender:    fmt.Sprintf("sender-%d", (i+j)%97),
-				Recipient: fmt.Sprintf("recipient-%d", (i*7+j)%89),
-				Amount:    uint64(1 + (i+j)%1000),
-				Nonce:     nonce,
-			}
-			tx.ID = tx.ComputeID()
-			txs = append(txs, tx)
+			nonce := uint64(i*txsPerBlock + j + 1)
+			out = append(out, chaintest.Tx(fmt.Sprintf("sender-%d", (i+j)%97), fmt.Sprintf("recipient-%d", (i*7+j)%89), uint64(1+(i+j)%1000), nonce))
 		}
-		txs = append(txs, chain.NewRewardTransaction("bench-miner", p.Reward, index))
-		b := sealedChild(p, parent, txs)
-		blocks = append(blocks, b)
-		parent = b
+		return out
 	}
-	return blocks
-}
-
-// sealedChild returns the block after parent holding txs, one second later,
-// at p's initial target, with its proof of work solved.
-func sealedChild(p chain.Params, parent *chain.Block, txs []chain.Transaction) *chain.Block {
-	b := &chain.Block{
-		Index:        parent.Index + 1,
-		Timestamp:    parent.Timestamp + 1_000_000,
-		Transactions: txs,
-		PreviousHash: parent.Hash,
-		Bits:         p.InitialTarget,
-		TxRoot:       chain.TxRoot(txs),
-	}
-	solve(b)
-	return b
-}
-
-// solve searches b's proof of work from 0 and sets Proof and Hash.
-func solve(b *chain.Block) {
-	for proof := uint64(0); ; proof++ {
-		b.Proof = proof
-		if b.Hash = b.ComputeHash(); b.MeetsTarget() {
-			return
-		}
-	}
+	return chaintest.Run{Miner: chaintest.Pay("bench-miner"), Txs: txs}.Build(&p, p.Genesis(), n)
 }
 
 // quietLogger discards the chain's logs.

@@ -41,7 +41,11 @@ func runFootprint(ctx context.Context, e *env, args []string) error {
 	}
 	e.logf("footprint: building and storing a chain of %d blocks", *blocks)
 	dir := filepath.Join(e.workDir, "long")
-	if err := writeDataDir(dir, p, buildBlocks(p, *blocks, genTxsPerBlock)); err != nil {
+	built, err := buildBlocks(p, *blocks, genTxsPerBlock)
+	if err != nil {
+		return err
+	}
+	if err := writeDataDir(dir, p, built); err != nil {
 		return err
 	}
 	long, err := measureFootprint(ctx, e, "long", dir, *settle)

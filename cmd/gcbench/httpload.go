@@ -294,7 +294,10 @@ func runHTTP(ctx context.Context, e *env, args []string) error {
 		longest = max(longest, n)
 	}
 	e.logf("http: building a chain of %d blocks in memory", longest-1)
-	blocks := buildBlocks(p, longest-1, *txs)
+	blocks, err := buildBlocks(p, longest-1, *txs)
+	if err != nil {
+		return err
+	}
 
 	// measure runs spec against the node and against the reference server
 	// with a body of the size the node answered.

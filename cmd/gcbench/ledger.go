@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 	"github.com/gossipchain/gossipchain/chain/store"
 )
 
@@ -88,7 +89,10 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 	}
 	funding := n * *perAccount / int(p.Reward)
 	e.logf("ledger: funding %d accounts with a chain of %d blocks", n, funding)
-	blocks := buildFundingBlocks(p, funding, func(i int) string { return accounts[i%n].address })
+	blocks, err := buildFundingBlocks(p, funding, func(i int) string { return accounts[i%n].address })
+	if err != nil {
+		return err
+	}
 	recipient := accounts[0].address
 	genesis := p.Genesis().Hash
 	e.logf("ledger: signing %d transactions", n**perAccount)
@@ -195,15 +199,6 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 
 // buildFundingBlocks returns n valid blocks after p's genesis holding only
 // their reward, block i's to to(i), one second apart from the genesis time.
-func buildFundingBlocks(p chain.Params, n int, to func(i int) string) []*chain.Block {
-	blocks := make([]*chain.Block, 0, n)
-	parent := p.Genesis()
-	for i := range n {
-		index := parent.Index + 1
-		txs := []chain.Transaction{chain.NewRewardTransaction(to(i), p.Reward, index)}
-		b := sealedChild(p, parent, txs)
-		blocks = append(blocks, b)
-		parent = b
-	}
-	return blocks
+func buildFundingBlocks(p chain.Params, n int, to func(i int) string) ([]*chain.Block, error) {
+	return chaintest.Run{Miner: to}.Build(&p, p.Genesis(), n)
 }

@@ -25,7 +25,10 @@ func TestFundingBlocks(t *testing.T) {
 		}
 		addrs = append(addrs, a)
 	}
-	blocks := buildFundingBlocks(p, 10, func(i int) string { return addrs[i%3] })
+	blocks, err := buildFundingBlocks(p, 10, func(i int) string { return addrs[i%3] })
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	if err := writeDataDir(dir, p, blocks); err != nil {
 		t.Fatal(err)

@@ -44,7 +44,10 @@ func runStore(ctx context.Context, e *env, args []string) error {
 	}
 	longest := slices.Max(sizes)
 	e.logf("store: building a chain of %d blocks in memory", longest)
-	blocks := buildBlocks(p, longest+singleBlocksCount, genTxsPerBlock)
+	blocks, err := buildBlocks(p, longest+singleBlocksCount, genTxsPerBlock)
+	if err != nil {
+		return err
+	}
 	extra := blocks[longest:]
 	blocks = blocks[:longest]
 	var single []float64 // bytes written per single block on the longest chain

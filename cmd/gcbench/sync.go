@@ -35,7 +35,10 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	}
 	longest := slices.Max(sizes)
 	e.logf("sync: building a chain of %d blocks in memory", longest)
-	blocks := buildBlocks(p, longest, genTxsPerBlock)
+	blocks, err := buildBlocks(p, longest, genTxsPerBlock)
+	if err != nil {
+		return err
+	}
 
 	type result struct {
 		n                   int

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/chaintest"
 )
 
 // crafted is one gossip message.
@@ -297,35 +298,27 @@ func (a *attacker) child(parent *chain.Block, bs []*chain.Block, txs []chain.Tra
 	if m := median(bs); ts <= m {
 		ts = m + 1
 	}
-	b := &chain.Block{
-		Index:        parent.Index + 1,
-		Timestamp:    ts,
-		Transactions: append(append([]chain.Transaction{}, txs...), chain.NewRewardTransaction("mallory", a.params.Reward, parent.Index+1)),
-		PreviousHash: parent.Hash,
-		Bits:         a.params.InitialTarget,
-	}
-	b.TxRoot = chain.TxRoot(b.Transactions)
+	b := chaintest.NewBlock(&a.params, parent, "mallory", txs...)
+	b.Timestamp = ts
 	if seal != nil {
 		seal(a, b)
 	}
 	return b
 }
 
-// mined searches a proof meeting the block's own difficulty field.
+// mined searches a proof meeting the block's own difficulty field, from a
+// random proof on.
 func mined(_ *attacker, b *chain.Block) {
-	for b.Proof = mrand.Uint64(); ; b.Proof++ {
-		if b.Hash = b.ComputeHash(); b.MeetsTarget() {
-			return
-		}
+	if err := chaintest.MineFrom(b, b.Bits, mrand.Uint64()); err != nil {
+		panic(err) // the target is valid, and 2^40 proofs outlast any difficulty attacked
 	}
 }
 
-// unmined picks a proof whose hash misses the difficulty.
+// unmined picks a proof whose hash misses the difficulty, from a random
+// proof on.
 func unmined(_ *attacker, b *chain.Block) {
-	for b.Proof = mrand.Uint64(); ; b.Proof++ {
-		if b.Hash = b.ComputeHash(); !b.MeetsTarget() {
-			return
-		}
+	if err := chaintest.UnmineFrom(b, b.Bits, mrand.Uint64()); err != nil {
+		panic(err) // the target is valid, and most hashes miss it
 	}
 }
 
