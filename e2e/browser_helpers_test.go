@@ -270,7 +270,7 @@ func (n *node) waitLog(what string, patterns ...string) string {
 	var found string
 	eventually(n.t, what, func() error {
 	lines:
-		for _, line := range strings.Split(n.logs.String(), "\n") {
+		for _, line := range strings.Split(n.Log(), "\n") {
 			for _, re := range res {
 				if !re.MatchString(line) {
 					continue lines

@@ -113,7 +113,7 @@ func TestCLIAgainstNode(t *testing.T) {
 	eventually(t, "a new head received by gossip", func() error {
 		h := n.mine().Hash.String()
 		sameHead(t, []*node{n, peer}, 0)
-		if !regexp.MustCompile(`level=INFO msg="new head" .*hash=` + h + ` source=gossip peer=` + n.mustStatus().PeerID).MatchString(peer.logs.String()) {
+		if !regexp.MustCompile(`level=INFO msg="new head" .*hash=` + h + ` source=gossip peer=` + n.mustStatus().PeerID).MatchString(peer.Log()) {
 			return errors.New("block " + h + " did not come by gossip")
 		}
 		return nil
@@ -149,7 +149,7 @@ func TestLogFormatJSON(t *testing.T) {
 	n := startNode(t, nodeOptions{extra: []string{"--log-format", "json", "--log-level", "info"}})
 	mined := n.mine()
 	eventually(t, "a JSON new-head line", func() error {
-		sc := bufio.NewScanner(strings.NewReader(n.logs.String()))
+		sc := bufio.NewScanner(strings.NewReader(n.Log()))
 		found := false
 		for sc.Scan() {
 			var line map[string]any

@@ -229,7 +229,7 @@ func TestPoolReachesLateNode(t *testing.T) {
 // loggedSinceStart reports whether n logged a line containing text since it
 // last started.
 func loggedSinceStart(n *node, text string) bool {
-	logs := n.logs.String()
+	logs := n.Log()
 	if i := strings.LastIndex(logs, `msg="starting gossipchain"`); i >= 0 {
 		logs = logs[i:]
 	}
@@ -240,7 +240,7 @@ func loggedSinceStart(n *node, text string) bool {
 // book (whichever side redials first).
 func loggedRedial(nodes ...*node) bool {
 	for _, n := range nodes {
-		if strings.Contains(n.logs.String(), "from the address book") {
+		if strings.Contains(n.Log(), "from the address book") {
 			return true
 		}
 	}

@@ -280,7 +280,7 @@ func (n *node) register(addrs ...string) error {
 func (n *node) peerSet() (map[string]bool, error) {
 	ctx, cancel := requestCtx()
 	defer cancel()
-	peers, err := n.api.Peers(ctx)
+	peers, err := n.Client().Peers(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +296,7 @@ func (n *node) peerSet() (map[string]bool, error) {
 func (n *node) metrics() (map[string]float64, error) {
 	ctx, cancel := requestCtx()
 	defer cancel()
-	return n.api.Metrics(ctx)
+	return n.Client().Metrics(ctx)
 }
 
 // metric returns one series, 0 when absent.
@@ -307,15 +307,6 @@ func (n *node) seriesValue(series string) float64 {
 		n.t.Fatal(err)
 	}
 	return m[series]
-}
-
-// pid returns the node's process id (ip netns exec runs the node in its own
-// process, so this is the node itself).
-func (n *node) pid() int {
-	if n.cmd == nil || n.cmd.Process == nil {
-		return 0
-	}
-	return n.cmd.Process.Pid
 }
 
 // procStats are a process's open files, resident memory and threads.
@@ -440,7 +431,7 @@ func reportProblems(t testing.TB, nodes ...*node) {
 		}
 		for _, n := range nodes {
 			var lines []string
-			for _, l := range strings.Split(n.logs.String(), "\n") {
+			for _, l := range strings.Split(n.Log(), "\n") {
 				if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
 					lines = append(lines, l)
 				}

@@ -84,7 +84,7 @@ func TestResilienceLoad(t *testing.T) {
 		maxRSS     [3]int
 	)
 	watch := startProber(nodes, 200*time.Millisecond, func(i int, s client.Status) {
-		p, _ := readProcStats(nodes[i].pid())
+		p, _ := readProcStats(nodes[i].Pid())
 		statMu.Lock()
 		maxPending[i] = max(maxPending[i], s.Pending)
 		maxRSS[i] = max(maxRSS[i], p.RSSKB)

@@ -153,7 +153,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	defer func() {
 		for _, nd := range nodes {
 			if nd != nil {
-				e.procs.stop(nd.proc)
+				e.procs.stop(nd)
 			}
 		}
 	}()
@@ -174,10 +174,10 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	deg := degrees(topo)
 	for i, nd := range nodes {
 		if err := waitFor(ctx, time.Minute, func() (bool, error) {
-			st, err := nd.api.Status(ctx)
+			st, err := nd.Client().Status(ctx)
 			return err == nil && st.Peers >= deg[i], nil
 		}); err != nil {
-			return res, fmt.Errorf("%s did not reach %d peers: %w", nd.name, deg[i], err)
+			return res, fmt.Errorf("%s did not reach %d peers: %w", nd.Name(), deg[i], err)
 		}
 	}
 	if err := sleepCtx(ctx, cfg.settle); err != nil {
@@ -187,7 +187,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	// Warm-up blocks, then the measured ones.
 	height := uint64(1)
 	for range cfg.warmup {
-		if _, err := nodes[rng.IntN(n)].api.Mine(ctx); err != nil {
+		if _, err := nodes[rng.IntN(n)].Client().Mine(ctx); err != nil {
 			return res, err
 		}
 		height++
@@ -206,7 +206,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 		if _, err := nodes[o].waitHeight(ctx, height, 2*time.Millisecond, time.Minute); err != nil {
 			return res, err
 		}
-		mr, err := nodes[o].api.Mine(ctx)
+		mr, err := nodes[o].Client().Mine(ctx)
 		if err != nil {
 			return res, err
 		}
@@ -221,7 +221,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	}
 	var sizes []float64
 	for _, b := range blocks {
-		blk, err := nodes[b.origin].api.Block(ctx, b.hash.String())
+		blk, err := nodes[b.origin].Client().Block(ctx, b.hash.String())
 		if err != nil {
 			return res, err
 		}
@@ -244,7 +244,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 		o := rng.IntN(n)
 		sender, recipient := fmt.Sprintf("bench-sender-%04d", k), "bench-recipient"
 		res.txSize = p2p.ContentIDSize + 2 + len(sender) + 2 + len(recipient) + 16
-		tx, err := nodes[o].api.NewTransaction(ctx, sender, recipient, uint64(k+1))
+		tx, err := nodes[o].Client().NewTransaction(ctx, sender, recipient, uint64(k+1))
 		if err != nil {
 			return res, err
 		}
@@ -279,7 +279,7 @@ func seenDelays(ctx context.Context, nodes []*node, o int, id chain.Hash) (each 
 		return nil, false, err
 	}
 	if !ok {
-		return nil, false, fmt.Errorf("%s did not record its own %s", nodes[o].name, id)
+		return nil, false, fmt.Errorf("%s did not record its own %s", nodes[o].Name(), id)
 	}
 	deadline := time.Now().Add(seenTimeout)
 	complete = true

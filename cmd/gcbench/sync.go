@@ -75,19 +75,19 @@ func runSync(ctx context.Context, e *env, args []string) error {
 				return err
 			}
 			res.written = append(res.written, wb)
-			e.procs.stop(b.proc)
-			wall := seen.Sub(b.started)
+			e.procs.stop(b)
+			wall := seen.Sub(b.Started())
 			res.rates = append(res.rates, float64(n)/wall.Seconds())
 			res.walls = append(res.walls, wall.Seconds())
 			res.hwm = append(res.hwm, st["VmHWM"])
 			res.anon = append(res.anon, peakAnon)
-			res.startups = append(res.startups, b.ready.Sub(b.started).Seconds())
+			res.startups = append(res.startups, b.Ready().Sub(b.Started()).Seconds())
 			e.logf("sync: %d blocks in %s (%s blocks/s), peak memory %s (anonymous %s)", n, fmtDur(wall),
 				fmtSI(float64(n)/wall.Seconds()), fmtBytes(st["VmHWM"]), fmtBytes(peakAnon))
 			os.RemoveAll(dstDir)
-			os.Remove(b.logPath)
+			os.Remove(b.LogPath())
 		}
-		e.procs.stop(a.proc)
+		e.procs.stop(a)
 		for range *runs {
 			d, err := boltSequential(filepath.Join(e.workDir, fmt.Sprintf("bolt-%d.db", n)), blocks[:n])
 			if err != nil {
@@ -169,17 +169,17 @@ func waitSynced(ctx context.Context, nd *node, h uint64, timeout time.Duration) 
 		if st, err := procStatus(nd.Pid()); err == nil {
 			peak = max(peak, st["RssAnon"])
 		}
-		if st, err := nd.api.Status(ctx); err == nil {
+		if st, err := nd.Client().Status(ctx); err == nil {
 			last = st.Height
 			if st.Height >= h {
 				return time.Now(), peak, nil
 			}
 		}
-		if nd.exited() {
-			return time.Time{}, 0, fmt.Errorf("%s exited (%v); log:\n%s", nd.name, nd.err, nd.logTail(20))
+		if nd.Exited() {
+			return time.Time{}, 0, fmt.Errorf("%s exited (%v); log:\n%s", nd.Name(), nd.Err(), nd.LogTail(20))
 		}
 		if time.Now().After(deadline) {
-			return time.Time{}, 0, fmt.Errorf("%s: height %d after %s, want %d", nd.name, last, timeout, h)
+			return time.Time{}, 0, fmt.Errorf("%s: height %d after %s, want %d", nd.Name(), last, timeout, h)
 		}
 		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
 			return time.Time{}, 0, err
