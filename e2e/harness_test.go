@@ -36,18 +36,24 @@ func TestMain(m *testing.M) {
 // waitTimeout is the generous deadline for every condition the tests wait for.
 const waitTimeout = 60 * time.Second
 
-// eventually polls cond until it returns nil or the deadline passes.
-func eventually(t testing.TB, what string, cond func() error) {
+// waitFor polls cond until it returns nil, failing the test after timeout
+// with cond's last error. It polls every 20 ms at first, then less often,
+// every 100 ms after the first half second.
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
+	deadline := time.Now().Add(timeout)
+	interval := 20 * time.Millisecond
+	for {
+		err := cond()
+		if err == nil {
 			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not reached within %s: %v", what, timeout, err)
+		}
+		time.Sleep(interval)
+		interval = min(interval*3/2, 100*time.Millisecond)
 	}
-	t.Fatalf("%s: not reached within %s: %v", what, waitTimeout, err)
 }
 
 // freePort returns a TCP port that was free a moment ago on 127.0.0.1,
@@ -178,7 +184,7 @@ func (n *node) multiaddr() string {
 func sameHead(t testing.TB, nodes []*node, minHeight uint64) chain.Hash {
 	t.Helper()
 	var head chain.Hash
-	eventually(t, "all nodes on one head", func() error {
+	waitFor(t, "all nodes on one head", waitTimeout, func() error {
 		head = chain.Hash{}
 		for i, n := range nodes {
 			s, err := n.status()

@@ -65,23 +65,6 @@ func held(t testing.TB, format string, args ...any) {
 	t.Logf("HELD: "+format, args...)
 }
 
-// waitFor polls cond every 20 ms until it returns nil, failing the test
-// after timeout.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for {
-		if err = cond(); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s: %v", what, timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // params returns the consensus parameters the node runs with.
 func (n *node) params() chain.Params {
 	n.t.Helper()

@@ -75,10 +75,8 @@ func runDiscovery(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var firstPeer, atTarget time.Duration
-	deadline := time.Now().Add(timeout)
-	for atTarget == 0 {
-		st, err := fresh.Client().Status(ctx)
-		if err == nil {
+	err = waitFor(ctx, 10*time.Millisecond, timeout, func() (bool, error) {
+		if st, err := fresh.Client().Status(ctx); err == nil {
 			if st.Peers >= 1 && firstPeer == 0 {
 				firstPeer = time.Since(fresh.Started())
 			}
@@ -86,12 +84,13 @@ func runDiscovery(ctx context.Context, e *env, args []string) error {
 				atTarget = time.Since(fresh.Started())
 			}
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("fresh node never reached %d peers", discoveryTarget)
-		}
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return err
-		}
+		return atTarget != 0, nil
+	})
+	if errors.Is(err, errNotWithin) {
+		return fmt.Errorf("fresh node never reached %d peers", discoveryTarget)
+	}
+	if err != nil {
+		return err
 	}
 	nodes = append(nodes, fresh)
 	e.logf("fresh node: first peer after %s, %d peers after %s", firstPeer, discoveryTarget, atTarget)
@@ -171,24 +170,20 @@ func mineAndWait(ctx context.Context, miner *node, nodes []*node, timeout time.D
 
 // waitAll polls every node's /status until cond holds for all of them.
 func waitAll(ctx context.Context, nodes []*node, timeout time.Duration, cond func(client.Status) bool) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		var lagging *node
+	var lagging *node
+	err := waitFor(ctx, 10*time.Millisecond, timeout, func() (bool, error) {
+		lagging = nil
 		for _, n := range nodes {
 			st, err := n.Client().Status(ctx)
 			if err != nil || !cond(st) {
 				lagging = n
-				break
+				return false, nil
 			}
 		}
-		if lagging == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s still lagging after %s; log:\n%s", lagging.Name(), timeout, lagging.LogTail(10))
-		}
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return err
-		}
+		return true, nil
+	})
+	if errors.Is(err, errNotWithin) {
+		err = fmt.Errorf("%s still lagging after %s; log:\n%s", lagging.Name(), timeout, lagging.LogTail(10))
 	}
+	return err
 }

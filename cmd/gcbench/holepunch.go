@@ -186,8 +186,7 @@ func holepunchOnce(ctx context.Context, e *env, dir string, kind netsim.NATKind,
 	if err != nil {
 		return holepunchAttempt{err: err}
 	}
-	deadline := t0.Add(timeout)
-	for time.Now().Before(deadline) {
+	err = waitFor(ctx, 100*time.Millisecond, time.Until(t0.Add(timeout)), func() (bool, error) {
 		now := time.Since(t0)
 		va, erra := a.Client().Status(ctx)
 		vb, errb := b.Client().Status(ctx)
@@ -201,11 +200,12 @@ func holepunchOnce(ctx context.Context, e *env, dir string, kind netsim.NATKind,
 		}
 		if ok, err := directTo(ctx, a, b.peerID, lans[1].Router.IP); err == nil && ok {
 			res.direct = now
-			return res
+			return true, nil
 		}
-		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
-			return holepunchAttempt{err: err}
-		}
+		return false, nil
+	})
+	if err != nil && !errors.Is(err, errNotWithin) {
+		return holepunchAttempt{err: err}
 	}
 	return res
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,7 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/e2e/launch"
 )
@@ -141,24 +141,28 @@ func (n *node) seen(ctx context.Context, id chain.Hash) (accepted time.Time, ok 
 // waitHeight waits until the node's height is at least h, polling every
 // interval, and returns when it saw it.
 func (n *node) waitHeight(ctx context.Context, h uint64, interval, timeout time.Duration) (time.Time, error) {
-	deadline := time.Now().Add(timeout)
-	var last client.Status
-	for {
-		st, err := n.Client().Status(ctx)
-		if err == nil {
-			last = st
+	var last uint64
+	var seen time.Time
+	err := waitFor(ctx, interval, timeout, func() (bool, error) {
+		if st, err := n.Client().Status(ctx); err == nil {
+			last = st.Height
 			if st.Height >= h {
-				return time.Now(), nil
+				seen = time.Now()
+				return true, nil
 			}
 		}
-		if n.Exited() {
-			return time.Time{}, fmt.Errorf("%s exited (%v); log:\n%s", n.Name(), n.Err(), n.LogTail(20))
-		}
-		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("%s: height %d after %s, want %d", n.Name(), last.Height, timeout, h)
-		}
-		if err := sleepCtx(ctx, interval); err != nil {
-			return time.Time{}, err
-		}
+		return false, n.exitError()
+	})
+	if errors.Is(err, errNotWithin) {
+		err = fmt.Errorf("%s: height %d after %s, want %d", n.Name(), last, timeout, h)
 	}
+	return seen, err
+}
+
+// exitError describes a node that exited; nil while it runs.
+func (n *node) exitError() error {
+	if !n.Exited() {
+		return nil
+	}
+	return fmt.Errorf("%s exited (%v); log:\n%s", n.Name(), n.Err(), n.LogTail(20))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	mrand "math/rand/v2"
@@ -173,7 +174,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	}
 	deg := degrees(topo)
 	for i, nd := range nodes {
-		if err := waitFor(ctx, time.Minute, func() (bool, error) {
+		if err := waitFor(ctx, 50*time.Millisecond, time.Minute, func() (bool, error) {
 			st, err := nd.Client().Status(ctx)
 			return err == nil && st.Peers >= deg[i], nil
 		}); err != nil {
@@ -287,22 +288,18 @@ func seenDelays(ctx context.Context, nodes []*node, o int, id chain.Hash) (each 
 		if i == o {
 			continue
 		}
-		for {
-			t, ok, err := nd.seen(ctx, id)
-			if err != nil {
-				return nil, false, err
-			}
-			if ok {
-				each = append(each, t.Sub(start))
-				break
-			}
-			if time.Now().After(deadline) {
-				complete = false
-				break
-			}
-			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
-				return nil, false, err
-			}
+		var t time.Time
+		err := waitFor(ctx, 5*time.Millisecond, time.Until(deadline), func() (ok bool, err error) {
+			t, ok, err = nd.seen(ctx, id)
+			return ok, err
+		})
+		switch {
+		case err == nil:
+			each = append(each, t.Sub(start))
+		case errors.Is(err, errNotWithin):
+			complete = false
+		default:
+			return nil, false, err
 		}
 	}
 	return each, complete, nil
@@ -316,26 +313,6 @@ func waitAllHeight(ctx context.Context, nodes []*node, h uint64) error {
 		}
 	}
 	return nil
-}
-
-// waitFor polls cond every 50 ms until it holds, fails, or timeout passes.
-func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := cond()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not within %s", timeout)
-		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
-			return err
-		}
-	}
 }
 
 // measureFloor runs the same topology of bare pubsub hosts and sends
@@ -361,7 +338,7 @@ func measureFloor(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	}
 	deg := degrees(topo)
 	for i, h := range fn.hosts {
-		if err := waitFor(ctx, time.Minute, func() (bool, error) {
+		if err := waitFor(ctx, 50*time.Millisecond, time.Minute, func() (bool, error) {
 			r, err := h.request(ctx, "peers")
 			if err != nil {
 				return false, err

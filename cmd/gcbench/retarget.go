@@ -174,7 +174,7 @@ func runRetarget(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	if err := waitFor(ctx, 2*time.Minute, func() (bool, error) {
+	if err := waitFor(ctx, 50*time.Millisecond, 2*time.Minute, func() (bool, error) {
 		var head chain.Hash
 		for _, nd := range all {
 			st, err := nd.Client().Status(ctx)

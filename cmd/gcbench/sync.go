@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -162,27 +163,27 @@ func runSync(ctx context.Context, e *env, args []string) error {
 // samples its anonymous resident memory (RssAnon) at the same pace. It
 // returns when the height was seen and the largest sample.
 func waitSynced(ctx context.Context, nd *node, h uint64, timeout time.Duration) (time.Time, float64, error) {
-	deadline := time.Now().Add(timeout)
 	var peak float64
 	var last uint64
-	for {
+	var seen time.Time
+	err := waitFor(ctx, 10*time.Millisecond, timeout, func() (bool, error) {
 		if st, err := procStatus(nd.Pid()); err == nil {
 			peak = max(peak, st["RssAnon"])
 		}
 		if st, err := nd.Client().Status(ctx); err == nil {
 			last = st.Height
 			if st.Height >= h {
-				return time.Now(), peak, nil
+				seen = time.Now()
+				return true, nil
 			}
 		}
-		if nd.Exited() {
-			return time.Time{}, 0, fmt.Errorf("%s exited (%v); log:\n%s", nd.Name(), nd.Err(), nd.LogTail(20))
-		}
-		if time.Now().After(deadline) {
-			return time.Time{}, 0, fmt.Errorf("%s: height %d after %s, want %d", nd.Name(), last, timeout, h)
-		}
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return time.Time{}, 0, err
-		}
+		return false, nd.exitError()
+	})
+	if errors.Is(err, errNotWithin) {
+		err = fmt.Errorf("%s: height %d after %s, want %d", nd.Name(), last, timeout, h)
 	}
+	if err != nil {
+		return time.Time{}, 0, err
+	}
+	return seen, peak, nil
 }
