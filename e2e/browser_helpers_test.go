@@ -268,9 +268,9 @@ func (n *node) waitLog(what string, patterns ...string) string {
 		res[i] = regexp.MustCompile(p)
 	}
 	var found string
-	eventually(n.t, what, func() error {
+	waitFor(n.t, what, waitTimeout, func() error {
 	lines:
-		for _, line := range strings.Split(n.logs.String(), "\n") {
+		for _, line := range strings.Split(n.Log(), "\n") {
 			for _, re := range res {
 				if !re.MatchString(line) {
 					continue lines

@@ -110,10 +110,10 @@ func TestCLIAgainstNode(t *testing.T) {
 
 	// A block mined on n reaches the peer by gossip once the mesh has
 	// formed, and the peer logs the new head with its source and peer.
-	eventually(t, "a new head received by gossip", func() error {
+	waitFor(t, "a new head received by gossip", waitTimeout, func() error {
 		h := n.mine().Hash.String()
 		sameHead(t, []*node{n, peer}, 0)
-		if !regexp.MustCompile(`level=INFO msg="new head" .*hash=` + h + ` source=gossip peer=` + n.mustStatus().PeerID).MatchString(peer.logs.String()) {
+		if !regexp.MustCompile(`level=INFO msg="new head" .*hash=` + h + ` source=gossip peer=` + n.mustStatus().PeerID).MatchString(peer.Log()) {
 			return errors.New("block " + h + " did not come by gossip")
 		}
 		return nil
@@ -148,8 +148,8 @@ func TestFlagsCheckedBeforeStart(t *testing.T) {
 func TestLogFormatJSON(t *testing.T) {
 	n := startNode(t, nodeOptions{extra: []string{"--log-format", "json", "--log-level", "info"}})
 	mined := n.mine()
-	eventually(t, "a JSON new-head line", func() error {
-		sc := bufio.NewScanner(strings.NewReader(n.logs.String()))
+	waitFor(t, "a JSON new-head line", waitTimeout, func() error {
+		sc := bufio.NewScanner(strings.NewReader(n.Log()))
 		found := false
 		for sc.Scan() {
 			var line map[string]any

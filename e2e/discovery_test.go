@@ -56,7 +56,7 @@ func TestDiscoveryTwelveNodes(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	eventually(t, fmt.Sprintf("every node has at least %d peers", want), func() error {
+	waitFor(t, fmt.Sprintf("every node has at least %d peers", want), waitTimeout, func() error {
 		for i, n := range nodes {
 			s, err := n.status()
 			if err != nil {
@@ -101,7 +101,7 @@ func TestAddrBookRestartCatchesUp(t *testing.T) {
 	a := startNode(t, nodeOptions{})
 	b := startNode(t, nodeOptions{bootstrap: []string{a.multiaddr()}})
 	c := startNode(t, nodeOptions{bootstrap: []string{a.multiaddr()}})
-	eventually(t, "c knows a and b", func() error {
+	waitFor(t, "c knows a and b", waitTimeout, func() error {
 		if s := c.mustStatus(); s.Peers < 2 {
 			return fmt.Errorf("c has %d peers", s.Peers)
 		}
@@ -115,7 +115,7 @@ func TestAddrBookRestartCatchesUp(t *testing.T) {
 	c.opts.bootstrap = nil
 	c.restart()
 	head := sameHead(t, []*node{a, b, c}, 3)
-	eventually(t, "c reconnected to both from its address book", func() error {
+	waitFor(t, "c reconnected to both from its address book", waitTimeout, func() error {
 		ps, err := c.peers()
 		if err != nil {
 			return err
@@ -141,7 +141,7 @@ func TestRegisteredPeersReconnect(t *testing.T) {
 	if err != nil || code != http.StatusCreated {
 		t.Fatalf("POST /nodes/register: %d %v", code, err)
 	}
-	eventually(t, "a sees b at its listen address", func() error {
+	waitFor(t, "a sees b at its listen address", waitTimeout, func() error {
 		ps, err := a.peers()
 		if err != nil {
 			return err
@@ -156,7 +156,7 @@ func TestRegisteredPeersReconnect(t *testing.T) {
 	a.mine()
 	a.mine()
 	b.restart()
-	eventually(t, "b redialled a after its restart", func() error {
+	waitFor(t, "b redialled a after its restart", waitTimeout, func() error {
 		ps, err := b.peers()
 		if err != nil {
 			return err
@@ -209,7 +209,7 @@ func TestPoolReachesLateNode(t *testing.T) {
 	a.stop()
 	a.restart()
 	b := startNode(t, nodeOptions{bootstrap: []string{a.multiaddr()}})
-	eventually(t, "the transaction pending on the late node", func() error {
+	waitFor(t, "the transaction pending on the late node", waitTimeout, func() error {
 		var loc client.TxStatus
 		code, err := b.getJSON("/transactions/"+tx.ID.String(), &loc)
 		if err != nil || code != http.StatusOK || loc.Status != "pending" {
@@ -229,7 +229,7 @@ func TestPoolReachesLateNode(t *testing.T) {
 // loggedSinceStart reports whether n logged a line containing text since it
 // last started.
 func loggedSinceStart(n *node, text string) bool {
-	logs := n.logs.String()
+	logs := n.Log()
 	if i := strings.LastIndex(logs, `msg="starting gossipchain"`); i >= 0 {
 		logs = logs[i:]
 	}
@@ -240,7 +240,7 @@ func loggedSinceStart(n *node, text string) bool {
 // book (whichever side redials first).
 func loggedRedial(nodes ...*node) bool {
 	for _, n := range nodes {
-		if strings.Contains(n.logs.String(), "from the address book") {
+		if strings.Contains(n.Log(), "from the address book") {
 			return true
 		}
 	}
@@ -266,7 +266,7 @@ func TestReorgTransactionReachesOthers(t *testing.T) {
 	}
 	sameHead(t, []*node{a, b, c}, 3) // a reorganised: the transaction is pending again
 	for _, n := range []*node{a, b, c} {
-		eventually(t, "the returned transaction pending on "+n.opts.httpAddr, func() error {
+		waitFor(t, "the returned transaction pending on "+n.opts.httpAddr, waitTimeout, func() error {
 			var loc client.TxStatus
 			code, err := n.getJSON("/transactions/"+tx.ID.String(), &loc)
 			if err != nil || code != http.StatusOK || loc.Status != "pending" {

@@ -138,7 +138,7 @@ func checkSyncProgress(b *testing.B, src *node, n int) {
 	sameHead(b, []*node{src, dst}, head.Height)
 	took := time.Since(start)
 	target := regexp.MustCompile(fmt.Sprintf(`msg="?sync(ing| started)"? .*height=\d+ target=%d`, head.Height))
-	lines := target.FindAllString(dst.logs.String(), -1)
+	lines := target.FindAllString(dst.Log(), -1)
 	b.Logf("synced %d blocks in %s, %d progress lines", head.Height-1, took.Round(time.Millisecond), len(lines))
 	for _, l := range lines {
 		b.Logf("  %s", l)
@@ -147,7 +147,7 @@ func checkSyncProgress(b *testing.B, src *node, n int) {
 		b.Errorf("a sync of %d blocks (%s) logged no progress line", head.Height-1, took)
 	}
 	dst.waitLog("new head after the sync", `msg="new head"`, `source=sync`, fmt.Sprintf(`height=%d`, head.Height))
-	if strings.Contains(dst.logs.String(), "blocks=0") {
+	if strings.Contains(dst.Log(), "blocks=0") {
 		b.Error("blocks=0 logged")
 	}
 }

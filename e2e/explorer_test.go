@@ -135,7 +135,7 @@ func TestExplorerForkView(t *testing.T) {
 	a.waitLog("outbound peer line", `level=INFO`, `msg="peer connected"`, `direction=outbound`, `source=register`)
 	c.waitLog("inbound peer line", `level=INFO`, `msg="peer connected"`, `direction=inbound`)
 	for _, n := range []*node{a, c} {
-		if strings.Contains(n.logs.String(), "blocks=0") {
+		if strings.Contains(n.Log(), "blocks=0") {
 			t.Errorf("node %s logged blocks=0", n.opts.httpAddr)
 		}
 	}

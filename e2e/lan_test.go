@@ -111,7 +111,7 @@ func TestLANDiscoveryByMDNS(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		nodes = append(nodes, l.startHostNode(i, nodeOptions{network: "lan"}))
 	}
-	eventually(t, "every node finds the others through mDNS", func() error {
+	waitFor(t, "every node finds the others through mDNS", waitTimeout, func() error {
 		for i, n := range nodes {
 			var peers []client.Peer
 			if _, err := n.getJSON("/peers", &peers); err != nil {

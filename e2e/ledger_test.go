@@ -34,7 +34,7 @@ func (n *node) ledgerAccount(addr string) (client.Account, error) {
 // waitBalance waits until addr's balance on every node is want.
 func waitBalance(t *testing.T, addr string, want uint64, nodes ...*node) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("balance of %s is %d on every node", addr, want), func() error {
+	waitFor(t, fmt.Sprintf("balance of %s is %d on every node", addr, want), waitTimeout, func() error {
 		for i, n := range nodes {
 			a, err := n.ledgerAccount(addr)
 			if err != nil {
@@ -51,7 +51,7 @@ func waitBalance(t *testing.T, addr string, want uint64, nodes ...*node) {
 // waitPending waits until every transaction of ids is pending on every node.
 func waitPending(t *testing.T, ids []chain.Hash, nodes ...*node) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("transactions %v pending on every node", ids), func() error {
+	waitFor(t, fmt.Sprintf("transactions %v pending on every node", ids), waitTimeout, func() error {
 		for i, n := range nodes {
 			for _, id := range ids {
 				if st, err := n.txStatus(id); err != nil || st != "pending" {
@@ -311,7 +311,7 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 	for _, n := range all {
 		ids[n] = n.mustStatus().PeerID
 	}
-	eventually(t, "two halves, each connected within itself only", func() error {
+	waitFor(t, "two halves, each connected within itself only", waitTimeout, func() error {
 		for _, side := range [][]*node{left, right} {
 			for i, n := range side {
 				peers, err := n.peerSet()
@@ -355,7 +355,7 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 	if err := a2.register(b2.multiaddr()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "every node on the heavier branch", func() error {
+	waitFor(t, "every node on the heavier branch", waitTimeout, func() error {
 		for i, n := range all {
 			if ok, err := n.hasOnMain(heavy.Head, heavy.Height); err != nil || !ok {
 				return fmt.Errorf("node %d: %s@%d not on its main chain (%v)", i, heavy.Head, heavy.Height, err)
@@ -363,7 +363,7 @@ func TestLedgerDoubleSpendPartition(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "exactly one spend survives on every node", func() error {
+	waitFor(t, "exactly one spend survives on every node", waitTimeout, func() error {
 		for i, n := range all {
 			if st, err := n.txStatus(spendR); err != nil || st != "confirmed" {
 				return fmt.Errorf("node %d: the surviving spend %s is %q (%v)", i, spendR, st, err)

@@ -71,20 +71,6 @@ func (n *node) directPeer(id, ip string) (bool, error) {
 // hole punches can start.
 const natWait = 2 * time.Minute
 
-// waitNAT polls cond every 200 ms until it returns nil or natWait passes.
-func waitNAT(t testing.TB, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(natWait)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%s: not reached within %s: %v", what, natWait, err)
-}
-
 // bootAddrs returns n's TCP and QUIC multiaddrs on ip with its peer ID.
 func bootAddrs(t testing.TB, n *node, ip string, port int) []string {
 	t.Helper()

@@ -58,7 +58,7 @@ func (nn *natNet) privates() []*node {
 // connection was hole-punched), and returns the two.
 func (nn *natNet) punched(t *testing.T) (a, b *node) {
 	t.Helper()
-	waitNAT(t, "a node of LAN A holds a hole-punched direct connection to one of LAN B", func() error {
+	waitFor(t, "a node of LAN A holds a hole-punched direct connection to one of LAN B", natWait, func() error {
 		for _, x := range nn.private[0] {
 			for _, y := range nn.private[1] {
 				ok, err := x.directPeer(y.mustStatus().PeerID, nn.lans[1].Router.IP)
@@ -84,7 +84,7 @@ func TestNAT(t *testing.T) {
 
 	t.Run("PrivateNodesLearnReachabilityAndReserve", func(t *testing.T) {
 		for i, n := range nn.privates() {
-			waitNAT(t, fmt.Sprintf("private node %d: not publicly reachable, with a relay reservation", i), func() error {
+			waitFor(t, fmt.Sprintf("private node %d: not publicly reachable, with a relay reservation", i), natWait, func() error {
 				v, err := n.natView()
 				if err != nil {
 					return err
@@ -106,7 +106,7 @@ func TestNAT(t *testing.T) {
 
 	t.Run("PublicNodeSaysSo", func(t *testing.T) {
 		for name, n := range map[string]*node{"relay": nn.relay, "other": nn.other} {
-			waitNAT(t, name+": publicly reachable, AutoNAT v2 confirmed an address, no relayed address", func() error {
+			waitFor(t, name+": publicly reachable, AutoNAT v2 confirmed an address, no relayed address", natWait, func() error {
 				v, err := n.natView()
 				if err != nil {
 					return err
@@ -131,7 +131,7 @@ func TestNAT(t *testing.T) {
 	t.Run("MDNSInsideEachLAN", func(t *testing.T) {
 		for i := range nn.private {
 			x, y := nn.private[i][0], nn.private[i][1]
-			waitNAT(t, fmt.Sprintf("LAN %d: the two nodes found each other by mDNS, directly on the LAN", i), func() error {
+			waitFor(t, fmt.Sprintf("LAN %d: the two nodes found each other by mDNS, directly on the LAN", i), natWait, func() error {
 				ps, err := x.peers()
 				if err != nil {
 					return err
@@ -174,7 +174,7 @@ func TestNAT(t *testing.T) {
 		a.mine()
 		sameHead(t, nn.privates(), 2)
 		txID := postTx(t, b, "bob", "alice", 7)
-		waitNAT(t, "the transaction from LAN B is pending in LAN A", func() error { return pendingHas(a, txID) })
+		waitFor(t, "the transaction from LAN B is pending in LAN A", natWait, func() error { return pendingHas(a, txID) })
 		a.mine()
 		sameHead(t, nn.privates(), 3)
 		if err := confirmed(b, txID); err != nil {
@@ -195,7 +195,7 @@ func TestNAT(t *testing.T) {
 		b.mine()
 		sameHead(t, nn.privates(), 5)
 		txID := postTx(t, b, "carol", "dave", 3)
-		waitNAT(t, "the transaction from LAN B is pending in LAN A without the relay", func() error { return pendingHas(a, txID) })
+		waitFor(t, "the transaction from LAN B is pending in LAN A without the relay", natWait, func() error { return pendingHas(a, txID) })
 		a.mine()
 		sameHead(t, nn.privates(), 6)
 		if err := confirmed(b, txID); err != nil {

@@ -27,7 +27,7 @@ func startLine(t *testing.T, k int, opts nodeOptions) []*node {
 // a transaction posted to one is mined by another.
 func TestThreeNodesConverge(t *testing.T) {
 	nodes := startLine(t, 3, nodeOptions{})
-	eventually(t, "peers connected", func() error {
+	waitFor(t, "peers connected", waitTimeout, func() error {
 		for i, n := range nodes {
 			s, err := n.status()
 			if err != nil {
@@ -52,7 +52,7 @@ func TestThreeNodesConverge(t *testing.T) {
 	if err != nil || code != http.StatusCreated || txResp.ID.IsZero() {
 		t.Fatalf("POST /transactions/new: %d %+v %v", code, txResp, err)
 	}
-	eventually(t, "transaction pending on every node", func() error {
+	waitFor(t, "transaction pending on every node", waitTimeout, func() error {
 		for i, n := range nodes {
 			var loc map[string]any
 			if c, err := n.getJSON("/transactions/"+txResp.ID.String(), &loc); err != nil || c != http.StatusOK {
@@ -95,7 +95,7 @@ func TestNetworksDoNotMix(t *testing.T) {
 	b.mine()
 	b.mine()
 	// Give the status exchange a chance to run (and fail) before checking.
-	eventually(t, "beta's status exchange with alpha refused", func() error {
+	waitFor(t, "beta's status exchange with alpha refused", waitTimeout, func() error {
 		if v, err := b.metric("gossipchain_sync_peers_wrong_network_total"); err != nil || v < 1 {
 			return fmt.Errorf("peers_wrong_network_total = %v, %v", v, err)
 		}

@@ -26,7 +26,7 @@ func TestProtocol1DataDirectorySetAside(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "chain.db"), raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n.logs.Reset()
+	n.ResetLog()
 	n.restart()
 	st := n.mustStatus()
 	if st.PeerID != id {
@@ -36,7 +36,7 @@ func TestProtocol1DataDirectorySetAside(t *testing.T) {
 		t.Errorf("height %d, %d pending; want a new chain (height 1) with the 15 pending transactions", st.Height, st.Pending)
 	}
 	var warn []string
-	for _, line := range strings.Split(n.logs.String(), "\n") {
+	for _, line := range strings.Split(n.Log(), "\n") {
 		if strings.Contains(line, "level=WARN") {
 			warn = append(warn, line)
 		}
@@ -53,7 +53,7 @@ func TestProtocol1DataDirectorySetAside(t *testing.T) {
 	if st := n.mustStatus(); st.Height != 1 || st.Pending != 15 {
 		t.Errorf("after restart: height %d, %d pending", st.Height, st.Pending)
 	}
-	if c := strings.Count(n.logs.String(), "set aside"); c != 1 {
+	if c := strings.Count(n.Log(), "set aside"); c != 1 {
 		t.Errorf("%d set-aside lines after a restart, want the first run's only", c)
 	}
 }

@@ -88,7 +88,7 @@ func TestResilienceChurn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := readProcStats(long.pid())
+		p, err := readProcStats(long.Pid())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -181,7 +181,7 @@ func checkRestart(t *testing.T, victim *node, peerID string, acked map[chain.Has
 		t.Fatalf("peer ID changed across a crash: %s -> %s", peerID, s.PeerID)
 	}
 	if s.Height < maxAcked {
-		t.Fatalf("height %d after a crash, below the acknowledged height %d\n%s", s.Height, maxAcked, victim.lastLines(30))
+		t.Fatalf("height %d after a crash, below the acknowledged height %d\n%s", s.Height, maxAcked, victim.LogTail(30))
 	}
 	onMain := map[chain.Hash]bool{}
 	for _, b := range victim.mustValidChain() {
@@ -196,7 +196,7 @@ func checkRestart(t *testing.T, victim *node, peerID string, acked map[chain.Has
 			t.Fatal(err)
 		}
 		if code != http.StatusOK {
-			t.Fatalf("acknowledged block %s (height %d) lost across a crash: GET /blocks/{hash} %d\n%s", hash, height, code, victim.lastLines(30))
+			t.Fatalf("acknowledged block %s (height %d) lost across a crash: GET /blocks/{hash} %d\n%s", hash, height, code, victim.LogTail(30))
 		}
 	}
 	return len(acked)

@@ -129,8 +129,8 @@ func TestResilienceHTTPFuzz(t *testing.T) {
 	if _, err := n.status(); err != nil {
 		t.Fatalf("node down after fuzzing: %v", err)
 	}
-	if strings.Contains(n.logs.String(), "panic") {
-		t.Fatalf("the node logged a panic:\n%s", n.lastLines(40))
+	if strings.Contains(n.Log(), "panic") {
+		t.Fatalf("the node logged a panic:\n%s", n.LogTail(40))
 	}
 	after := n.mustValidChain()
 	if len(after) < len(before) {

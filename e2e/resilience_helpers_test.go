@@ -65,23 +65,6 @@ func held(t testing.TB, format string, args ...any) {
 	t.Logf("HELD: "+format, args...)
 }
 
-// waitFor polls cond every 20 ms until it returns nil, failing the test
-// after timeout.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for {
-		if err = cond(); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s: %v", what, timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // params returns the consensus parameters the node runs with.
 func (n *node) params() chain.Params {
 	n.t.Helper()
@@ -280,7 +263,7 @@ func (n *node) register(addrs ...string) error {
 func (n *node) peerSet() (map[string]bool, error) {
 	ctx, cancel := requestCtx()
 	defer cancel()
-	peers, err := n.api.Peers(ctx)
+	peers, err := n.Client().Peers(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +279,7 @@ func (n *node) peerSet() (map[string]bool, error) {
 func (n *node) metrics() (map[string]float64, error) {
 	ctx, cancel := requestCtx()
 	defer cancel()
-	return n.api.Metrics(ctx)
+	return n.Client().Metrics(ctx)
 }
 
 // metric returns one series, 0 when absent.
@@ -307,15 +290,6 @@ func (n *node) seriesValue(series string) float64 {
 		n.t.Fatal(err)
 	}
 	return m[series]
-}
-
-// pid returns the node's process id (ip netns exec runs the node in its own
-// process, so this is the node itself).
-func (n *node) pid() int {
-	if n.cmd == nil || n.cmd.Process == nil {
-		return 0
-	}
-	return n.cmd.Process.Pid
 }
 
 // procStats are a process's open files, resident memory and threads.
@@ -440,7 +414,7 @@ func reportProblems(t testing.TB, nodes ...*node) {
 		}
 		for _, n := range nodes {
 			var lines []string
-			for _, l := range strings.Split(n.logs.String(), "\n") {
+			for _, l := range strings.Split(n.Log(), "\n") {
 				if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
 					lines = append(lines, l)
 				}

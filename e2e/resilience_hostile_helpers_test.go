@@ -2,16 +2,18 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gossipchain/gossipchain/e2e/launch"
 )
 
 // hostileBuild builds cmd/gchostile once, next to the node binary.
@@ -25,12 +27,9 @@ func hostileBinary(t testing.TB) string {
 	t.Helper()
 	hostileBuild.once.Do(func() {
 		path := filepath.Join(filepath.Dir(binary), "gchostile")
-		out, err := exec.Command("go", "build", "-o", path, "../cmd/gchostile").CombinedOutput()
-		if err != nil {
-			hostileBuild.err = fmt.Errorf("build gchostile: %v\n%s", err, out)
-			return
+		if hostileBuild.err = launch.Build(context.Background(), "../cmd/gchostile", path); hostileBuild.err == nil {
+			hostileBuild.path = path
 		}
-		hostileBuild.path = path
 	})
 	if hostileBuild.err != nil {
 		t.Fatal(hostileBuild.err)
@@ -42,22 +41,20 @@ func hostileBinary(t testing.TB) string {
 // one line on its stdin, each answer one JSON line on its stdout.
 type hostile struct {
 	t       testing.TB
-	cmd     *exec.Cmd
+	proc    *launch.Process
 	in      io.WriteCloser
 	answers chan string
-	logs    *syncBuffer
-	done    chan struct{}
+	logs    *syncBuffer // its standard error
 }
 
 func startHostile(t testing.TB, target *node) *hostile {
 	t.Helper()
-	cmd := exec.Command(hostileBinary(t),
+	cmd := launch.Command(hostileBinary(t),
 		"--target", target.multiaddr(),
 		"--network", target.opts.network,
 		"--difficulty", fmt.Sprint(target.opts.difficulty))
-	h := &hostile{t: t, cmd: cmd, answers: make(chan string, 16), logs: &syncBuffer{}, done: make(chan struct{})}
+	h := &hostile{t: t, answers: make(chan string, 16), logs: &syncBuffer{}}
 	cmd.Stderr = h.logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var err error
 	if h.in, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -66,8 +63,8 @@ func startHostile(t testing.TB, target *node) *hostile {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start gchostile: %v", err)
+	if h.proc, err = launch.StartProcess("gchostile", cmd, 0); err != nil {
+		t.Fatal(err)
 	}
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -77,25 +74,21 @@ func startHostile(t testing.TB, target *node) *hostile {
 		}
 		close(h.answers)
 	}()
-	go func() { cmd.Wait(); close(h.done) }()
 	t.Cleanup(h.stop)
 	return h
 }
 
 // stop asks the process to quit, killing it if it does not within 10 s.
 func (h *hostile) stop() {
-	select {
-	case <-h.done:
+	if h.proc.Exited() {
 		return
-	default:
 	}
 	fmt.Fprintln(h.in, "quit")
 	h.in.Close()
 	select {
-	case <-h.done:
+	case <-h.proc.Done():
 	case <-time.After(10 * time.Second):
-		h.cmd.Process.Kill()
-		<-h.done
+		h.proc.Kill()
 	}
 }
 
@@ -138,4 +131,22 @@ func lastLinesOf(s string, k int) string {
 		lines = lines[len(lines)-k:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

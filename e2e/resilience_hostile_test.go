@@ -140,7 +140,7 @@ func TestResilienceHostilePeers(t *testing.T) {
 		sameHead(t, []*node{a, v}, height)
 		h := startHostile(t, v)
 		rss := func() int {
-			st, err := readProcStats(v.pid())
+			st, err := readProcStats(v.Pid())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,7 +195,7 @@ func TestResilienceHostilePeers(t *testing.T) {
 				c.Close()
 			}
 		}()
-		before, err := readProcStats(a.pid())
+		before, err := readProcStats(a.Pid())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +219,7 @@ func TestResilienceHostilePeers(t *testing.T) {
 			}
 		}
 		tried(t, "%d idle keep-alive and %d silent HTTP connections from one client", n, n)
-		after, err := readProcStats(a.pid())
+		after, err := readProcStats(a.Pid())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +229,7 @@ func TestResilienceHostilePeers(t *testing.T) {
 		if _, err := a.status(); err != nil {
 			t.Fatalf("honest GET /status: %v", err)
 		}
-		if !strings.Contains(a.logs.String(), "HTTP connection limit reached") {
+		if !strings.Contains(a.Log(), "HTTP connection limit reached") {
 			t.Fatalf("the limit hit was not logged")
 		}
 		held(t, "honest GET /status answered throughout; open files %d → %d (limit %d connections); the limit hit logged at WARN", before.FDs, after.FDs, api.DefaultMaxConns)
@@ -255,7 +255,7 @@ func TestResilienceHostilePeers(t *testing.T) {
 		}
 		held(t, "honest POST /transactions/new answered 201 with the pool full of the flood")
 	})
-	if strings.Contains(a.lastLines(200), "panic") {
+	if strings.Contains(a.LogTail(200), "panic") {
 		t.Fatalf("the target panicked")
 	}
 }

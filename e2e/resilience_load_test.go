@@ -31,7 +31,7 @@ func TestResilienceLoad(t *testing.T) {
 	nodes := startLine(t, 3, quietOpts(nodeOptions{network: "load", difficulty: 8}))
 
 	reportProblems(t, nodes...)
-	eventually(t, "the line of nodes connected", func() error {
+	waitFor(t, "the line of nodes connected", waitTimeout, func() error {
 		for i, n := range nodes {
 			peers, err := n.peerSet()
 			if err == nil && len(peers) < min(i+1, 2, len(nodes)-i) {
@@ -47,7 +47,7 @@ func TestResilienceLoad(t *testing.T) {
 	// mesh formed may miss a node for good (there is no transaction sync),
 	// so the flood starts once one has reached every pool.
 	probes := 0
-	eventually(t, "a transaction reaches every pool", func() error {
+	waitFor(t, "a transaction reaches every pool", waitTimeout, func() error {
 		probes++
 		probe, code, err := nodes[0].postTx("probe", fmt.Sprint("everyone-", probes), 1)
 		if err != nil || code != http.StatusCreated {
@@ -84,7 +84,7 @@ func TestResilienceLoad(t *testing.T) {
 		maxRSS     [3]int
 	)
 	watch := startProber(nodes, 200*time.Millisecond, func(i int, s client.Status) {
-		p, _ := readProcStats(nodes[i].pid())
+		p, _ := readProcStats(nodes[i].Pid())
 		statMu.Lock()
 		maxPending[i] = max(maxPending[i], s.Pending)
 		maxRSS[i] = max(maxRSS[i], p.RSSKB)

@@ -30,7 +30,7 @@ func TestResiliencePartition(t *testing.T) {
 	}
 	reportProblems(t, nodes...)
 	left, right := nodes[:2], nodes[2:]
-	eventually(t, "every node finds the three others by mDNS", func() error {
+	waitFor(t, "every node finds the three others by mDNS", waitTimeout, func() error {
 		for i, n := range nodes {
 			peers, err := n.peerSet()
 			if err != nil {

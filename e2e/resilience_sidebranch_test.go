@@ -68,7 +68,7 @@ func TestResilienceSyncResumesSideBranch(t *testing.T) {
 		}
 		if err != nil && time.Since(start) > 19*time.Second && !diagnosed {
 			diagnose(t, peer, lagger)
-			for _, l := range strings.Split(lagger.logs.String(), "\n") {
+			for _, l := range strings.Split(lagger.Log(), "\n") {
 				if strings.Contains(l, "sync failed") {
 					t.Logf("lagging node: %s", l)
 					break

@@ -54,7 +54,7 @@ func TestKillAndRestart(t *testing.T) {
 	c.opts.bootstrap, c.opts.p2pPort, c.opts.extra = bootstrap, port, extra
 	c.restart()
 	head := sameHead(t, nodes, 5)
-	eventually(t, "transaction pending or confirmed after catching up", func() error {
+	waitFor(t, "transaction pending or confirmed after catching up", waitTimeout, func() error {
 		if code, err := c.getJSON("/transactions/"+tx.ID.String(), &loc); err != nil || code != http.StatusOK {
 			return fmt.Errorf("%d %v", code, err)
 		}

@@ -48,9 +48,9 @@ func TestRetargetOneSecondBlocks(t *testing.T) {
 		return o
 	}
 	height := func(n *node) uint64 { return n.mustStatus().Height }
-	waitHeight := func(n *node, h uint64) {
+	waitHeight := func(n *node, h uint64, timeout time.Duration) {
 		t.Helper()
-		eventually(t, fmt.Sprintf("node %s at height %d", n.opts.httpAddr, h), func() error {
+		waitFor(t, fmt.Sprintf("node %s at height %d", n.opts.httpAddr, h), timeout, func() error {
 			if got := height(n); got < h {
 				return fmt.Errorf("height %d", got)
 			}
@@ -58,11 +58,11 @@ func TestRetargetOneSecondBlocks(t *testing.T) {
 		})
 	}
 	a := startNode(t, opts(true))
-	waitHeight(a, 6)
+	waitHeight(a, 6, waitTimeout)
 	b := startNode(t, opts(true, a))
-	waitHeight(b, 14)
+	waitHeight(b, 14, waitTimeout)
 	c := startNode(t, opts(true, a, b))
-	waitHeight(c, 22)
+	waitHeight(c, 22, waitTimeout)
 	a.stop() // midway: the hash rate drops by a third
 	// The window starts once the target has caught up with the hash rate
 	// (the last 8 intervals average at least 0.75 s: from 18 bits the
@@ -70,7 +70,7 @@ func TestRetargetOneSecondBlocks(t *testing.T) {
 	// half-lives later: what is measured is the rule holding the block
 	// time, not its climb from the initial target.
 	var caught uint64
-	eventually(t, "the target caught up with the hash rate", func() error {
+	waitFor(t, "the target caught up with the hash rate", waitTimeout, func() error {
 		h := height(c)
 		if h < 10 {
 			return fmt.Errorf("height %d", h)
@@ -91,14 +91,7 @@ func TestRetargetOneSecondBlocks(t *testing.T) {
 	from := caught + retargetSettle
 	to := from + retargetWindow
 	for _, n := range []*node{b, c} {
-		n := n
-		deadline := time.Now().Add(time.Duration(to-from+retargetSettle) * 3 * time.Second)
-		for height(n) < to {
-			if time.Now().After(deadline) {
-				t.Fatalf("node %s at height %d, not %d by %s", n.opts.httpAddr, height(n), to, deadline.Format(time.TimeOnly))
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		waitHeight(n, to, time.Duration(to-from+retargetSettle)*3*time.Second)
 	}
 	b.stop()
 	c.stop()

@@ -46,7 +46,7 @@ func TestKillWhileSyncing(t *testing.T) {
 	var reported uint64
 	for kill := 0; kill < 3; kill++ {
 		target := uint64(length) * uint64(kill+1) / 5
-		eventually(t, fmt.Sprintf("the syncing node passes height %d", target), func() error {
+		waitFor(t, fmt.Sprintf("the syncing node passes height %d", target), waitTimeout, func() error {
 			s, err := victim.status()
 			if err != nil {
 				return err
@@ -74,7 +74,7 @@ func TestKillWhileSyncing(t *testing.T) {
 		victim.opts.bootstrap = bootstrap
 		victim.restart()
 	}
-	eventually(t, "the node finishes the sync", func() error {
+	waitFor(t, "the node finishes the sync", waitTimeout, func() error {
 		s, err := victim.status()
 		if err != nil {
 			return err

@@ -75,23 +75,22 @@ func runDiscovery(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var firstPeer, atTarget time.Duration
-	deadline := time.Now().Add(timeout)
-	for atTarget == 0 {
-		st, err := fresh.api.Status(ctx)
-		if err == nil {
+	err = waitFor(ctx, 10*time.Millisecond, timeout, func() (bool, error) {
+		if st, err := fresh.Client().Status(ctx); err == nil {
 			if st.Peers >= 1 && firstPeer == 0 {
-				firstPeer = time.Since(fresh.started)
+				firstPeer = time.Since(fresh.Started())
 			}
 			if st.Peers >= discoveryTarget {
-				atTarget = time.Since(fresh.started)
+				atTarget = time.Since(fresh.Started())
 			}
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("fresh node never reached %d peers", discoveryTarget)
-		}
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return err
-		}
+		return atTarget != 0, nil
+	})
+	if errors.Is(err, errNotWithin) {
+		return fmt.Errorf("fresh node never reached %d peers", discoveryTarget)
+	}
+	if err != nil {
+		return err
 	}
 	nodes = append(nodes, fresh)
 	e.logf("fresh node: first peer after %s, %d peers after %s", firstPeer, discoveryTarget, atTarget)
@@ -112,16 +111,15 @@ func runDiscovery(ctx context.Context, e *env, args []string) error {
 	// Kill the most connected node, mine at once on another.
 	hub, most := 0, -1
 	for i, n := range nodes {
-		st, err := n.api.Status(ctx)
+		st, err := n.Client().Status(ctx)
 		if err == nil && st.Peers > most {
 			hub, most = i, st.Peers
 		}
 	}
 	killed := nodes[hub]
 	rest := append(append([]*node(nil), nodes[:hub]...), nodes[hub+1:]...)
-	e.logf("killing %s (%d peers)", killed.name, most)
-	_ = killed.cmd.Process.Kill()
-	<-killed.done
+	e.logf("killing %s (%d peers)", killed.Name(), most)
+	killed.Kill()
 	killedAt := time.Now()
 	converged, err := mineAndWait(ctx, rest[rand.IntN(len(rest))], rest, timeout)
 	if err != nil {
@@ -155,41 +153,37 @@ func runDiscovery(ctx context.Context, e *env, args []string) error {
 // node of nodes has it as head.
 func mineAndWait(ctx context.Context, miner *node, nodes []*node, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
-	mined, err := miner.api.Mine(ctx)
+	mined, err := miner.Client().Mine(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("mine on %s: %w", miner.name, err)
+		return 0, fmt.Errorf("mine on %s: %w", miner.Name(), err)
 	}
-	st, err := miner.api.Status(ctx)
+	st, err := miner.Client().Status(ctx)
 	if err != nil {
 		return 0, err
 	}
 	head := st.Head
 	if err := waitAll(ctx, nodes, timeout, func(s client.Status) bool { return s.Head == head }); err != nil {
-		return 0, fmt.Errorf("block %d of %s did not reach every node: %w", mined.Index, miner.name, err)
+		return 0, fmt.Errorf("block %d of %s did not reach every node: %w", mined.Index, miner.Name(), err)
 	}
 	return time.Since(start), nil
 }
 
 // waitAll polls every node's /status until cond holds for all of them.
 func waitAll(ctx context.Context, nodes []*node, timeout time.Duration, cond func(client.Status) bool) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		var lagging *node
+	var lagging *node
+	err := waitFor(ctx, 10*time.Millisecond, timeout, func() (bool, error) {
+		lagging = nil
 		for _, n := range nodes {
-			st, err := n.api.Status(ctx)
+			st, err := n.Client().Status(ctx)
 			if err != nil || !cond(st) {
 				lagging = n
-				break
+				return false, nil
 			}
 		}
-		if lagging == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s still lagging after %s; log:\n%s", lagging.name, timeout, lagging.logTail(10))
-		}
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return err
-		}
+		return true, nil
+	})
+	if errors.Is(err, errNotWithin) {
+		err = fmt.Errorf("%s still lagging after %s; log:\n%s", lagging.Name(), timeout, lagging.LogTail(10))
 	}
+	return err
 }

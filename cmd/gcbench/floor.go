@@ -20,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/gossipchain/gossipchain/e2e/launch"
 	"github.com/gossipchain/gossipchain/p2p"
 )
 
@@ -195,7 +196,7 @@ func cmdPubsubHost(ctx context.Context, args []string, in io.Reader, out io.Writ
 
 // floorHost is a pubsub-host child process seen from the orchestrator.
 type floorHost struct {
-	*proc
+	*launch.Process
 	index   int
 	addr    string
 	stdin   io.WriteCloser
@@ -219,19 +220,19 @@ func (e *env) startFloor(ctx context.Context, n, maxSize int, validate bool) (*f
 	}
 	fn := &floorNet{recv: make(map[string]map[int]time.Time)}
 	for i := range n {
-		cmd := execCommand(bin, "pubsub-host", "--max-message-size", strconv.Itoa(maxSize), "--validate="+strconv.FormatBool(validate))
+		cmd := launch.Command(bin, "pubsub-host", "--max-message-size", strconv.Itoa(maxSize), "--validate="+strconv.FormatBool(validate))
 		p, stdin, stdout, err := e.procs.startPiped(fmt.Sprintf("pubsub-host-%d", i), cmd)
 		if err != nil {
 			return nil, err
 		}
-		fh := &floorHost{proc: p, index: i, stdin: stdin, replies: make(chan string, 16)}
+		fh := &floorHost{Process: p, index: i, stdin: stdin, replies: make(chan string, 16)}
 		addr := make(chan string, 1)
 		go fn.read(fh, stdout, addr)
 		select {
 		case a := <-addr:
 			fh.addr = a
-		case <-p.done:
-			return nil, fmt.Errorf("pubsub-host %d exited during start-up: %v", i, p.err)
+		case <-p.Done():
+			return nil, fmt.Errorf("pubsub-host %d exited during start-up: %v", i, p.Err())
 		case <-time.After(30 * time.Second):
 			return nil, fmt.Errorf("pubsub-host %d did not start", i)
 		case <-ctx.Done():
@@ -302,10 +303,10 @@ func (fn *floorNet) close(e *env) {
 	}
 	for _, h := range fn.hosts {
 		select {
-		case <-h.done:
+		case <-h.Done():
 		case <-time.After(stopTimeout):
 		}
-		e.procs.stop(h.proc)
+		e.procs.stop(h.Process)
 	}
 }
 

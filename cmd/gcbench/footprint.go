@@ -100,8 +100,8 @@ func measureFootprint(ctx context.Context, e *env, name, dataDir string, settle 
 	if err != nil {
 		return fp, err
 	}
-	defer e.procs.stop(nd.proc)
-	fp.startup = nd.ready.Sub(nd.started)
+	defer e.procs.stop(nd)
+	fp.startup = nd.Ready().Sub(nd.Started())
 	if err := sleepCtx(ctx, settle); err != nil {
 		return fp, err
 	}
@@ -120,7 +120,7 @@ func measureFootprint(ctx context.Context, e *env, name, dataDir string, settle 
 		fp.anon = append(fp.anon, st["RssAnon"])
 		fp.file = append(fp.file, st["RssFile"])
 	}
-	m, err := nd.api.Metrics(ctx)
+	m, err := nd.Client().Metrics(ctx)
 	if err != nil {
 		return fp, err
 	}

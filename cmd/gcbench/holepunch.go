@@ -5,13 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/gossipchain/gossipchain/api/client"
+	"github.com/gossipchain/gossipchain/e2e/launch"
 	"github.com/gossipchain/gossipchain/e2e/netsim"
 )
 
@@ -143,7 +142,7 @@ func holepunchOnce(ctx context.Context, e *env, dir string, kind netsim.NATKind,
 	var nodes []*node
 	defer func() {
 		for _, n := range nodes {
-			e.procs.stop(n.proc)
+			e.procs.stop(n)
 		}
 	}()
 	start := func(name string, h netsim.Host, boot []string, extra ...string) (*node, error) {
@@ -187,11 +186,10 @@ func holepunchOnce(ctx context.Context, e *env, dir string, kind netsim.NATKind,
 	if err != nil {
 		return holepunchAttempt{err: err}
 	}
-	deadline := t0.Add(timeout)
-	for time.Now().Before(deadline) {
+	err = waitFor(ctx, 100*time.Millisecond, time.Until(t0.Add(timeout)), func() (bool, error) {
 		now := time.Since(t0)
-		va, erra := a.api.Status(ctx)
-		vb, errb := b.api.Status(ctx)
+		va, erra := a.Client().Status(ctx)
+		vb, errb := b.Client().Status(ctx)
 		if erra == nil && errb == nil && va.NAT != nil && vb.NAT != nil {
 			if res.private == 0 && va.NAT.Reachability == "private" && vb.NAT.Reachability == "private" {
 				res.private = now
@@ -202,11 +200,12 @@ func holepunchOnce(ctx context.Context, e *env, dir string, kind netsim.NATKind,
 		}
 		if ok, err := directTo(ctx, a, b.peerID, lans[1].Router.IP); err == nil && ok {
 			res.direct = now
-			return res
+			return true, nil
 		}
-		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
-			return holepunchAttempt{err: err}
-		}
+		return false, nil
+	})
+	if err != nil && !errors.Is(err, errNotWithin) {
+		return holepunchAttempt{err: err}
 	}
 	return res
 }
@@ -214,54 +213,20 @@ func holepunchOnce(ctx context.Context, e *env, dir string, kind netsim.NATKind,
 // startNetnsNode starts a node inside h: TCP and QUIC on port 4001 of its
 // address, mDNS on, HTTP on its management address.
 func startNetnsNode(ctx context.Context, e *env, dataDir, name string, h netsim.Host, boot []string, extra ...string) (*node, error) {
-	bin, err := e.gossipchain(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(dataDir), 0o755); err != nil {
-		return nil, err
-	}
-	args := []string{"--datadir", dataDir, "--network", benchNetwork, "--difficulty", fmt.Sprint(benchDifficulty),
-		"--http", h.MgmtIP + ":5000",
+	args := []string{"--network", benchNetwork, "--difficulty", fmt.Sprint(benchDifficulty),
 		"--listen", fmt.Sprintf("/ip4/%s/tcp/4001", h.IP), "--listen", fmt.Sprintf("/ip4/%s/udp/4001/quic-v1", h.IP),
 		"--log-level", "debug"}
 	for _, b := range boot {
 		args = append(args, "--bootstrap", b)
 	}
 	args = append(args, extra...)
-	n := &node{name: name, dataDir: dataDir, logPath: dataDir + ".log", url: "http://" + h.MgmtIP + ":5000", started: time.Now()}
-	n.api = client.New(n.url, control)
-	logFile, err := os.Create(n.logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := execCommand("ip", append([]string{"netns", "exec", h.NS, bin}, args...)...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	p, err := e.procs.start(name, cmd)
-	logFile.Close()
-	if err != nil {
-		return nil, err
-	}
-	n.proc = p
-	for {
-		st, err := n.api.Status(ctx)
-		if err == nil {
-			n.peerID, n.ready = st.PeerID, time.Now()
-			return n, nil
-		}
-		if n.exited() || time.Since(n.started) > nodeStartTimeout {
-			return n, fmt.Errorf("%s did not start: %v; log:\n%s", name, err, n.logTail(20))
-		}
-		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
-			return n, err
-		}
-	}
+	return e.launch(ctx, launch.Options{Name: name, DataDir: dataDir, HTTP: h.MgmtIP + ":5000", Args: args, Netns: h.NS})
 }
 
 // directTo reports whether n has a direct (not relayed) connection to id
 // whose remote address is on ip.
 func directTo(ctx context.Context, n *node, id, ip string) (bool, error) {
-	peers, err := n.api.Peers(ctx)
+	peers, err := n.Client().Peers(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gossipchain/gossipchain/e2e/launch"
 )
 
 // Item 5's goals: GET /chain's median latency at most chainGoal times the
@@ -160,7 +162,7 @@ func (r loadResult) failures() string {
 
 // staticServer is a reference HTTP server process serving fixed bodies.
 type staticServer struct {
-	*proc
+	*launch.Process
 	url   string
 	stdin io.WriteCloser
 }
@@ -169,7 +171,7 @@ type staticServer struct {
 // its process.
 func (e *env) stopStatic(s *staticServer) {
 	s.stdin.Close()
-	e.procs.stop(s.proc)
+	e.procs.stop(s.Process)
 }
 
 // startStatic starts a static-server child process.
@@ -178,7 +180,7 @@ func (e *env) startStatic(ctx context.Context) (*staticServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := execCommand(bin, "static-server")
+	cmd := launch.Command(bin, "static-server")
 	p, stdin, stdout, err := e.procs.startPiped("static-server", cmd)
 	if err != nil {
 		return nil, err
@@ -198,9 +200,9 @@ func (e *env) startStatic(ctx context.Context) (*staticServer, error) {
 			e.procs.stop(p)
 			return nil, fmt.Errorf("static-server said %q", l)
 		}
-		return &staticServer{proc: p, url: url, stdin: stdin}, nil
-	case <-p.done:
-		return nil, fmt.Errorf("static-server exited: %v", p.err)
+		return &staticServer{Process: p, url: url, stdin: stdin}, nil
+	case <-p.Done():
+		return nil, fmt.Errorf("static-server exited: %v", p.Err())
 	case <-time.After(30 * time.Second):
 		e.procs.stop(p)
 		return nil, errors.New("static-server did not start")
@@ -350,7 +352,7 @@ func runHTTP(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		what := fmt.Sprintf("GET /chain, %s blocks of %d transaction(s) + reward", groupDigits(n), *txs)
-		single := loadSpec{method: http.MethodGet, url: nd.url + "/chain", workers: 1, warmup: *warmup, window: *window / 2}
+		single := loadSpec{method: http.MethodGet, url: nd.URL() + "/chain", workers: 1, warmup: *warmup, window: *window / 2}
 		ours1, base1, err := measure(single)
 		if err != nil {
 			return err
@@ -369,7 +371,7 @@ func runHTTP(ctx context.Context, e *env, args []string) error {
 			row.Ratio += fmt.Sprintf("; the tutorial's Flask server: about %s", fmtDur(tutorialChainLatency))
 		}
 		addRow(row)
-		oursN, baseN, err := measure(loadSpec{method: http.MethodGet, url: nd.url + "/chain", workers: *workers, warmup: *warmup, window: *window})
+		oursN, baseN, err := measure(loadSpec{method: http.MethodGet, url: nd.URL() + "/chain", workers: *workers, warmup: *warmup, window: *window})
 		if err != nil {
 			return err
 		}
@@ -377,12 +379,12 @@ func runHTTP(ctx context.Context, e *env, args []string) error {
 		if firstChain == nil {
 			firstChain = nd
 		} else {
-			e.procs.stop(nd.proc)
+			e.procs.stop(nd)
 		}
 	}
 
 	nd := firstChain
-	ours, base, err := measure(loadSpec{method: http.MethodGet, url: nd.url + "/status", workers: *workers, warmup: *warmup, window: *window})
+	ours, base, err := measure(loadSpec{method: http.MethodGet, url: nd.URL() + "/status", workers: *workers, warmup: *warmup, window: *window})
 	if err != nil {
 		return err
 	}
@@ -392,7 +394,7 @@ func runHTTP(ctx context.Context, e *env, args []string) error {
 		return fmt.Appendf(nil, `{"sender":"load-%d","recipient":"bench","amount":%d}`, w, i+1)
 	}
 	for _, w := range postWorkers {
-		ours, base, err = measure(loadSpec{method: http.MethodPost, url: nd.url + "/transactions/new", body: body,
+		ours, base, err = measure(loadSpec{method: http.MethodPost, url: nd.URL() + "/transactions/new", body: body,
 			workers: w, warmup: *warmup, window: *window})
 		if err != nil {
 			return err

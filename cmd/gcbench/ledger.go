@@ -143,7 +143,7 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 			}
 			return accounts[acct].txs[j]
 		}
-		spec := loadSpec{method: http.MethodPost, url: nd.url + "/transactions", body: body,
+		spec := loadSpec{method: http.MethodPost, url: nd.URL() + "/transactions", body: body,
 			workers: w, warmup: *warmup, window: *window}
 		ours := runLoad(ctx, spec)
 		if ours.ok == 0 {
@@ -158,19 +158,19 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 		if base.ok == 0 {
 			return fmt.Errorf("reference server: no successful answer: %s", base.failures())
 		}
-		st, err := nd.api.Status(ctx)
+		st, err := nd.Client().Status(ctx)
 		if err != nil {
 			return err
 		}
 		pending := st.Pending
-		e.procs.stop(nd.proc)
+		e.procs.stop(nd)
 		openNode, err := e.startNode(ctx, nodeOpts{name: fmt.Sprintf("open-%d", w), dataDir: filepath.Join(e.workDir, fmt.Sprintf("open-%d", w))})
 		if err != nil {
 			return err
 		}
-		open := runLoad(ctx, loadSpec{method: http.MethodPost, url: openNode.url + "/transactions/new", body: openBody,
+		open := runLoad(ctx, loadSpec{method: http.MethodPost, url: openNode.URL() + "/transactions/new", body: openBody,
 			workers: w, warmup: *warmup, window: *window})
-		e.procs.stop(openNode.proc)
+		e.procs.stop(openNode)
 		if open.ok == 0 {
 			return fmt.Errorf("POST /transactions/new: no successful answer: %s", open.failures())
 		}

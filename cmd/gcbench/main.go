@@ -270,6 +270,30 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// errNotWithin is waitFor's error when the condition did not hold in time.
+var errNotWithin = errors.New("not within the time allowed")
+
+// waitFor calls cond every interval until it holds, fails, ctx ends or
+// timeout passes (errNotWithin).
+func waitFor(ctx context.Context, interval, timeout time.Duration, cond func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w (%s)", errNotWithin, timeout)
+		}
+		if err := sleepCtx(ctx, interval); err != nil {
+			return err
+		}
+	}
+}
+
 // loadAverage returns the system's load averages from /proc/loadavg, to
 // tell a busy machine from a quiet one.
 func loadAverage() string {

@@ -3,18 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/e2e/launch"
 )
 
 // The network every benchmark node runs: its name and a difficulty at which
@@ -24,25 +23,12 @@ const (
 	benchDifficulty = 4
 )
 
-// nodeStartTimeout bounds a node's start-up, which includes verifying its
-// stored chain.
-const nodeStartTimeout = 3 * time.Minute
-
 // node is a running gossipchain process.
 type node struct {
-	*proc
-	name    string
-	dataDir string
-	logPath string
-	url     string // http://127.0.0.1:<port>
-	peerID  string
-	addr    string // loopback TCP multiaddr ending in /p2p/<id>
-	started time.Time
-	ready   time.Time // when its HTTP API was listening
-	debug   string    // http://127.0.0.1:<port> of its --pprof listener, if started with one
-	api     *client.Client
-
-	wantDebug bool
+	*launch.Node
+	peerID string
+	addr   string // loopback TCP multiaddr ending in /p2p/<id>
+	debug  string // http://127.0.0.1:<port> of its --pprof listener, if started with one
 }
 
 // nodeOpts configures startNode.
@@ -61,9 +47,6 @@ type nodeOpts struct {
 // control is the HTTP client gcbench uses to drive nodes.
 var control = &http.Client{Timeout: time.Minute}
 
-// httpListeningRE matches the node's log line announcing its HTTP address.
-var httpListeningRE = regexp.MustCompile(`msg="http api listening" url=(http://\S+)`)
-
 // pprofListeningRE matches the log line announcing the --pprof listener.
 var pprofListeningRE = regexp.MustCompile(`msg="pprof listening" url=(http://[^/\s]+)/`)
 
@@ -71,25 +54,14 @@ var pprofListeningRE = regexp.MustCompile(`msg="pprof listening" url=(http://[^/
 // and libp2p TCP listener on ports chosen by the system, and waits until its
 // HTTP API answers. Its log goes to <dataDir>.log.
 func (e *env) startNode(ctx context.Context, o nodeOpts) (*node, error) {
-	bin, err := e.gossipchain(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if o.logLevel == "" {
 		o.logLevel = "info"
 	}
-	n := &node{name: o.name, dataDir: o.dataDir, logPath: o.dataDir + ".log", wantDebug: o.debug}
-	network := o.network
-	if network == nil {
-		network = []string{"--network", benchNetwork, "--difficulty", strconv.Itoa(benchDifficulty)}
+	args := o.network
+	if args == nil {
+		args = []string{"--network", benchNetwork, "--difficulty", strconv.Itoa(benchDifficulty)}
 	}
-	args := append([]string{"--datadir", o.dataDir}, network...)
-	args = append(args,
-		"--http", "127.0.0.1:0",
-		"--listen", "/ip4/127.0.0.1/tcp/0",
-		"--mdns=false",
-		"--log-level", o.logLevel,
-	)
+	args = append(slices.Clone(args), "--listen", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--log-level", o.logLevel)
 	args = append(args, o.extra...)
 	for _, b := range o.bootstrap {
 		args = append(args, "--bootstrap", b)
@@ -97,88 +69,53 @@ func (e *env) startNode(ctx context.Context, o nodeOpts) (*node, error) {
 	if o.debug {
 		args = append(args, "--pprof", "127.0.0.1:0")
 	}
-	if err := os.MkdirAll(filepath.Dir(o.dataDir), 0o755); err != nil {
-		return nil, err
-	}
-	logFile, err := os.Create(n.logPath)
+	n, err := e.launch(ctx, launch.Options{Name: o.name, DataDir: o.dataDir, Args: args})
 	if err != nil {
 		return nil, err
 	}
-	cmd := execCommand(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	n.started = time.Now()
-	p, err := e.procs.start(o.name, cmd)
-	logFile.Close() // the child has its own descriptor
-	if err != nil {
-		return nil, err
+	if o.debug {
+		d := pprofListeningRE.FindStringSubmatch(n.Log())
+		if d == nil {
+			e.procs.stop(n)
+			return nil, fmt.Errorf("%s: no pprof listening line before the HTTP API's", o.name)
+		}
+		n.debug = d[1]
 	}
-	n.proc = p
-	if err := n.waitReady(ctx); err != nil {
-		e.procs.stop(p)
+	if n.addr, err = n.Multiaddr(ctx, "127.0.0.1"); err != nil {
+		e.procs.stop(n)
 		return nil, err
 	}
 	return n, nil
 }
 
-// waitReady waits for the node's "http api listening" log line, then reads
-// its identity and multiaddr from GET /status.
-func (n *node) waitReady(ctx context.Context) error {
-	deadline := time.Now().Add(nodeStartTimeout)
-	for n.url == "" {
-		if data, err := os.ReadFile(n.logPath); err == nil {
-			if m := httpListeningRE.FindSubmatch(data); m != nil {
-				if n.wantDebug {
-					d := pprofListeningRE.FindSubmatch(data)
-					if d == nil {
-						return fmt.Errorf("%s: no pprof listening line before the HTTP API's", n.name)
-					}
-					n.debug = string(d[1])
-				}
-				n.url = string(m[1])
-				n.api = client.New(n.url, control)
-				n.ready = time.Now()
-				break
-			}
-		}
-		if n.exited() {
-			return fmt.Errorf("%s exited during start-up (%v); log:\n%s", n.name, n.err, n.logTail(20))
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not start within %s; log:\n%s", n.name, nodeStartTimeout, n.logTail(20))
-		}
-		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
-			return err
-		}
-	}
-	st, err := n.api.Status(ctx)
+// launch starts a node with the gossipchain binary and o (its binary, HTTP
+// client and timeouts filled in), tracks it and reads its peer ID.
+func (e *env) launch(ctx context.Context, o launch.Options) (*node, error) {
+	bin, err := e.gossipchain(ctx)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	o.Binary, o.HTTPClient, o.StopTimeout = bin, control, stopTimeout
+	ln, err := launch.Start(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{Node: ln}
+	e.procs.add(n)
+	st, err := n.Client().Status(ctx)
+	if err != nil {
+		e.procs.stop(n)
+		return nil, err
 	}
 	n.peerID = st.PeerID
-	for _, a := range st.Addrs {
-		if strings.HasPrefix(a, "/ip4/127.0.0.1/tcp/") {
-			n.addr = a
-			break
-		}
-	}
-	if n.addr == "" {
-		return fmt.Errorf("%s: no loopback TCP address in /status addrs %v", n.name, st.Addrs)
-	}
-	return nil
-}
-
-// logTail returns the last lines of the node's log.
-func (n *node) logTail(lines int) string {
-	data, _ := os.ReadFile(n.logPath)
-	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	return strings.Join(all[max(0, len(all)-lines):], "\n")
+	return n, nil
 }
 
 // seen returns when the node accepted the block or transaction id, from its
 // /debug/gossip/{id} (ns of its clock); ok is false if it has not.
 func (n *node) seen(ctx context.Context, id chain.Hash) (accepted time.Time, ok bool, err error) {
 	if n.debug == "" {
-		return time.Time{}, false, fmt.Errorf("%s was started without --pprof", n.name)
+		return time.Time{}, false, fmt.Errorf("%s was started without --pprof", n.Name())
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.debug+"/debug/gossip/"+id.String(), nil)
 	if err != nil {
@@ -186,7 +123,7 @@ func (n *node) seen(ctx context.Context, id chain.Hash) (accepted time.Time, ok 
 	}
 	resp, err := control.Do(req)
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("%s: %w", n.name, err)
+		return time.Time{}, false, fmt.Errorf("%s: %w", n.Name(), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
@@ -196,7 +133,7 @@ func (n *node) seen(ctx context.Context, id chain.Hash) (accepted time.Time, ok 
 		Accepted int64 `json:"accepted_unix_ns"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&s); err != nil || resp.StatusCode != http.StatusOK {
-		return time.Time{}, false, fmt.Errorf("%s /debug/gossip: %s %v", n.name, resp.Status, err)
+		return time.Time{}, false, fmt.Errorf("%s /debug/gossip: %s %v", n.Name(), resp.Status, err)
 	}
 	return time.Unix(0, s.Accepted), true, nil
 }
@@ -204,24 +141,28 @@ func (n *node) seen(ctx context.Context, id chain.Hash) (accepted time.Time, ok 
 // waitHeight waits until the node's height is at least h, polling every
 // interval, and returns when it saw it.
 func (n *node) waitHeight(ctx context.Context, h uint64, interval, timeout time.Duration) (time.Time, error) {
-	deadline := time.Now().Add(timeout)
-	var last client.Status
-	for {
-		st, err := n.api.Status(ctx)
-		if err == nil {
-			last = st
+	var last uint64
+	var seen time.Time
+	err := waitFor(ctx, interval, timeout, func() (bool, error) {
+		if st, err := n.Client().Status(ctx); err == nil {
+			last = st.Height
 			if st.Height >= h {
-				return time.Now(), nil
+				seen = time.Now()
+				return true, nil
 			}
 		}
-		if n.exited() {
-			return time.Time{}, fmt.Errorf("%s exited (%v); log:\n%s", n.name, n.err, n.logTail(20))
-		}
-		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("%s: height %d after %s, want %d", n.name, last.Height, timeout, h)
-		}
-		if err := sleepCtx(ctx, interval); err != nil {
-			return time.Time{}, err
-		}
+		return false, n.exitError()
+	})
+	if errors.Is(err, errNotWithin) {
+		err = fmt.Errorf("%s: height %d after %s, want %d", n.Name(), last, timeout, h)
 	}
+	return seen, err
+}
+
+// exitError describes a node that exited; nil while it runs.
+func (n *node) exitError() error {
+	if !n.Exited() {
+		return nil
+	}
+	return fmt.Errorf("%s exited (%v); log:\n%s", n.Name(), n.Err(), n.LogTail(20))
 }

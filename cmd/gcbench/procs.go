@@ -8,88 +8,52 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/gossipchain/gossipchain/e2e/launch"
 )
 
 // stopTimeout is how long a process has to exit after SIGTERM before it is
 // killed.
 const stopTimeout = 10 * time.Second
 
-// proc is a child process started by gcbench.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited and been reaped
-	err  error         // Wait's result, set before done is closed
-}
-
-// Pid returns the process id.
-func (p *proc) Pid() int { return p.cmd.Process.Pid }
-
-// exited reports whether the process has exited.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM, waits up to stopTimeout, then kills the process. It
-// returns once the process has been reaped.
-func (p *proc) stop() {
-	if p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(stopTimeout):
-		fmt.Fprintf(os.Stderr, "gcbench: %s (pid %d) did not stop within %s; killing it\n", p.name, p.Pid(), stopTimeout)
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+// stopper is a tracked child: a node (*node) or a helper process
+// (*launch.Process).
+type stopper interface {
+	Stop() error
+	Kill()
 }
 
 // procSet tracks every child process, so that all of them are stopped on
 // the way out, whatever happened.
 type procSet struct {
 	mu    sync.Mutex
-	procs map[*proc]struct{}
+	procs map[stopper]struct{}
 }
 
-func newProcSet() *procSet { return &procSet{procs: make(map[*proc]struct{})} }
+func newProcSet() *procSet { return &procSet{procs: make(map[stopper]struct{})} }
 
-// execCommand is exec.Command for a child that must not outlive gcbench:
-// it gets its own process group (a Ctrl-C on the terminal reaches gcbench
-// only, which stops its children in order) and SIGKILL should gcbench die.
-func execCommand(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command(name, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	return cmd
-}
-
-// start starts cmd and tracks it until it is stopped.
-func (s *procSet) start(name string, cmd *exec.Cmd) (*proc, error) {
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+// add tracks p until it is stopped.
+func (s *procSet) add(p stopper) {
 	s.mu.Lock()
 	s.procs[p] = struct{}{}
 	s.mu.Unlock()
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
+}
+
+// start starts cmd (made with launch.Command) and tracks it until it is
+// stopped.
+func (s *procSet) start(name string, cmd *exec.Cmd) (*launch.Process, error) {
+	p, err := launch.StartProcess(name, cmd, stopTimeout)
+	if err != nil {
+		return nil, err
+	}
+	s.add(p)
 	return p, nil
 }
 
 // startPiped starts cmd with its standard input and output piped to the
 // caller (its standard error goes to ours) and tracks it like start.
-func (s *procSet) startPiped(name string, cmd *exec.Cmd) (*proc, io.WriteCloser, io.ReadCloser, error) {
+func (s *procSet) startPiped(name string, cmd *exec.Cmd) (*launch.Process, io.WriteCloser, io.ReadCloser, error) {
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, nil, nil, err
@@ -106,9 +70,11 @@ func (s *procSet) startPiped(name string, cmd *exec.Cmd) (*proc, io.WriteCloser,
 	return p, stdin, stdout, nil
 }
 
-// stop stops p and forgets it.
-func (s *procSet) stop(p *proc) {
-	p.stop()
+// stop stops p (SIGTERM, then SIGKILL after stopTimeout) and forgets it.
+func (s *procSet) stop(p stopper) {
+	if err := p.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "gcbench: %v\n", err)
+	}
 	s.mu.Lock()
 	delete(s.procs, p)
 	s.mu.Unlock()
@@ -117,29 +83,28 @@ func (s *procSet) stop(p *proc) {
 // stopAll stops every tracked process, concurrently.
 func (s *procSet) stopAll() {
 	s.mu.Lock()
-	ps := make([]*proc, 0, len(s.procs))
+	ps := make([]stopper, 0, len(s.procs))
 	for p := range s.procs {
 		ps = append(ps, p)
 	}
 	s.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, p := range ps {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.stop(p)
-		}()
+		wg.Go(func() { s.stop(p) })
 	}
 	wg.Wait()
 }
 
-// killAll kills every tracked process at once.
+// killAll kills every tracked process at once and waits until they are
+// gone.
 func (s *procSet) killAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var wg sync.WaitGroup
 	for p := range s.procs {
-		_ = p.cmd.Process.Kill()
+		wg.Go(p.Kill)
 	}
+	wg.Wait()
 }
 
 // procStatus returns the fields of /proc/<pid>/status measured in kB (VmRSS,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	mrand "math/rand/v2"
@@ -153,7 +154,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	defer func() {
 		for _, nd := range nodes {
 			if nd != nil {
-				e.procs.stop(nd.proc)
+				e.procs.stop(nd)
 			}
 		}
 	}()
@@ -173,11 +174,11 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	}
 	deg := degrees(topo)
 	for i, nd := range nodes {
-		if err := waitFor(ctx, time.Minute, func() (bool, error) {
-			st, err := nd.api.Status(ctx)
+		if err := waitFor(ctx, 50*time.Millisecond, time.Minute, func() (bool, error) {
+			st, err := nd.Client().Status(ctx)
 			return err == nil && st.Peers >= deg[i], nil
 		}); err != nil {
-			return res, fmt.Errorf("%s did not reach %d peers: %w", nd.name, deg[i], err)
+			return res, fmt.Errorf("%s did not reach %d peers: %w", nd.Name(), deg[i], err)
 		}
 	}
 	if err := sleepCtx(ctx, cfg.settle); err != nil {
@@ -187,7 +188,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	// Warm-up blocks, then the measured ones.
 	height := uint64(1)
 	for range cfg.warmup {
-		if _, err := nodes[rng.IntN(n)].api.Mine(ctx); err != nil {
+		if _, err := nodes[rng.IntN(n)].Client().Mine(ctx); err != nil {
 			return res, err
 		}
 		height++
@@ -206,7 +207,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 		if _, err := nodes[o].waitHeight(ctx, height, 2*time.Millisecond, time.Minute); err != nil {
 			return res, err
 		}
-		mr, err := nodes[o].api.Mine(ctx)
+		mr, err := nodes[o].Client().Mine(ctx)
 		if err != nil {
 			return res, err
 		}
@@ -221,7 +222,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	}
 	var sizes []float64
 	for _, b := range blocks {
-		blk, err := nodes[b.origin].api.Block(ctx, b.hash.String())
+		blk, err := nodes[b.origin].Client().Block(ctx, b.hash.String())
 		if err != nil {
 			return res, err
 		}
@@ -244,7 +245,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 		o := rng.IntN(n)
 		sender, recipient := fmt.Sprintf("bench-sender-%04d", k), "bench-recipient"
 		res.txSize = p2p.ContentIDSize + 2 + len(sender) + 2 + len(recipient) + 16
-		tx, err := nodes[o].api.NewTransaction(ctx, sender, recipient, uint64(k+1))
+		tx, err := nodes[o].Client().NewTransaction(ctx, sender, recipient, uint64(k+1))
 		if err != nil {
 			return res, err
 		}
@@ -279,7 +280,7 @@ func seenDelays(ctx context.Context, nodes []*node, o int, id chain.Hash) (each 
 		return nil, false, err
 	}
 	if !ok {
-		return nil, false, fmt.Errorf("%s did not record its own %s", nodes[o].name, id)
+		return nil, false, fmt.Errorf("%s did not record its own %s", nodes[o].Name(), id)
 	}
 	deadline := time.Now().Add(seenTimeout)
 	complete = true
@@ -287,22 +288,18 @@ func seenDelays(ctx context.Context, nodes []*node, o int, id chain.Hash) (each 
 		if i == o {
 			continue
 		}
-		for {
-			t, ok, err := nd.seen(ctx, id)
-			if err != nil {
-				return nil, false, err
-			}
-			if ok {
-				each = append(each, t.Sub(start))
-				break
-			}
-			if time.Now().After(deadline) {
-				complete = false
-				break
-			}
-			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
-				return nil, false, err
-			}
+		var t time.Time
+		err := waitFor(ctx, 5*time.Millisecond, time.Until(deadline), func() (ok bool, err error) {
+			t, ok, err = nd.seen(ctx, id)
+			return ok, err
+		})
+		switch {
+		case err == nil:
+			each = append(each, t.Sub(start))
+		case errors.Is(err, errNotWithin):
+			complete = false
+		default:
+			return nil, false, err
 		}
 	}
 	return each, complete, nil
@@ -316,26 +313,6 @@ func waitAllHeight(ctx context.Context, nodes []*node, h uint64) error {
 		}
 	}
 	return nil
-}
-
-// waitFor polls cond every 50 ms until it holds, fails, or timeout passes.
-func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := cond()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not within %s", timeout)
-		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
-			return err
-		}
-	}
 }
 
 // measureFloor runs the same topology of bare pubsub hosts and sends
@@ -361,7 +338,7 @@ func measureFloor(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	}
 	deg := degrees(topo)
 	for i, h := range fn.hosts {
-		if err := waitFor(ctx, time.Minute, func() (bool, error) {
+		if err := waitFor(ctx, 50*time.Millisecond, time.Minute, func() (bool, error) {
 			r, err := h.request(ctx, "peers")
 			if err != nil {
 				return false, err

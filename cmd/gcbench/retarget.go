@@ -56,20 +56,20 @@ func runRetarget(ctx context.Context, e *env, args []string) error {
 	// before it is stopped.
 	var minedBlocks, deepest int
 	stop := func(i int) error {
-		m, d, err := minedAndReorgs(all[i].logPath)
+		m, d, err := minedAndReorgs(all[i].LogPath())
 		if err != nil {
 			return err
 		}
 		minedBlocks += m
 		deepest = max(deepest, d)
-		e.procs.stop(all[i].proc)
+		e.procs.stop(all[i])
 		all[i] = nil
 		return nil
 	}
 	defer func() {
 		for _, nd := range all {
 			if nd != nil {
-				e.procs.stop(nd.proc)
+				e.procs.stop(nd)
 			}
 		}
 	}()
@@ -109,7 +109,7 @@ func runRetarget(ctx context.Context, e *env, args []string) error {
 	endThrottle := func() float64 { return 1 }
 	if duty < 1 {
 		on := time.Duration(duty * float64(*period)).Round(time.Millisecond)
-		endThrottle = throttle(ctx, all[0].proc.Pid(), on, *period)
+		endThrottle = throttle(ctx, all[0].Pid(), on, *period)
 	}
 	throttled := true
 	defer func() {
@@ -174,10 +174,10 @@ func runRetarget(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	if err := waitFor(ctx, 2*time.Minute, func() (bool, error) {
+	if err := waitFor(ctx, 50*time.Millisecond, 2*time.Minute, func() (bool, error) {
 		var head chain.Hash
 		for _, nd := range all {
-			st, err := nd.api.Status(ctx)
+			st, err := nd.Client().Status(ctx)
 			if err != nil || (!head.IsZero() && st.Head != head) || st.Height < hEnd {
 				return false, nil
 			}
@@ -187,7 +187,7 @@ func runRetarget(ctx context.Context, e *env, args []string) error {
 	}); err != nil {
 		return fmt.Errorf("the nodes did not end on one head: %w", err)
 	}
-	chainResp, err := all[0].api.Chain(ctx)
+	chainResp, err := all[0].Client().Chain(ctx)
 	if err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func probeHashRates(ctx context.Context, e *env, n int, mining []string, initial
 	defer func() {
 		for _, p := range probes {
 			if p != nil {
-				e.procs.stop(p.proc)
+				e.procs.stop(p)
 			}
 		}
 	}()
@@ -325,7 +325,7 @@ func probeHashRates(ctx context.Context, e *env, n int, mining []string, initial
 
 // sample returns a node's height and the hash rate of its miner.
 func sample(ctx context.Context, nd *node) (uint64, float64, error) {
-	st, err := nd.api.Status(ctx)
+	st, err := nd.Client().Status(ctx)
 	return st.Height, st.HashRate, err
 }
 

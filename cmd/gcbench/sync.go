@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -78,19 +79,19 @@ func runSync(ctx context.Context, e *env, args []string) error {
 				return err
 			}
 			res.written = append(res.written, wb)
-			e.procs.stop(b.proc)
-			wall := seen.Sub(b.started)
+			e.procs.stop(b)
+			wall := seen.Sub(b.Started())
 			res.rates = append(res.rates, float64(n)/wall.Seconds())
 			res.walls = append(res.walls, wall.Seconds())
 			res.hwm = append(res.hwm, st["VmHWM"])
 			res.anon = append(res.anon, peakAnon)
-			res.startups = append(res.startups, b.ready.Sub(b.started).Seconds())
+			res.startups = append(res.startups, b.Ready().Sub(b.Started()).Seconds())
 			e.logf("sync: %d blocks in %s (%s blocks/s), peak memory %s (anonymous %s)", n, fmtDur(wall),
 				fmtSI(float64(n)/wall.Seconds()), fmtBytes(st["VmHWM"]), fmtBytes(peakAnon))
 			os.RemoveAll(dstDir)
-			os.Remove(b.logPath)
+			os.Remove(b.LogPath())
 		}
-		e.procs.stop(a.proc)
+		e.procs.stop(a)
 		for range *runs {
 			d, err := boltSequential(filepath.Join(e.workDir, fmt.Sprintf("bolt-%d.db", n)), blocks[:n])
 			if err != nil {
@@ -165,27 +166,27 @@ func runSync(ctx context.Context, e *env, args []string) error {
 // samples its anonymous resident memory (RssAnon) at the same pace. It
 // returns when the height was seen and the largest sample.
 func waitSynced(ctx context.Context, nd *node, h uint64, timeout time.Duration) (time.Time, float64, error) {
-	deadline := time.Now().Add(timeout)
 	var peak float64
 	var last uint64
-	for {
+	var seen time.Time
+	err := waitFor(ctx, 10*time.Millisecond, timeout, func() (bool, error) {
 		if st, err := procStatus(nd.Pid()); err == nil {
 			peak = max(peak, st["RssAnon"])
 		}
-		if st, err := nd.api.Status(ctx); err == nil {
+		if st, err := nd.Client().Status(ctx); err == nil {
 			last = st.Height
 			if st.Height >= h {
-				return time.Now(), peak, nil
+				seen = time.Now()
+				return true, nil
 			}
 		}
-		if nd.exited() {
-			return time.Time{}, 0, fmt.Errorf("%s exited (%v); log:\n%s", nd.name, nd.err, nd.logTail(20))
-		}
-		if time.Now().After(deadline) {
-			return time.Time{}, 0, fmt.Errorf("%s: height %d after %s, want %d", nd.name, last, timeout, h)
-		}
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return time.Time{}, 0, err
-		}
+		return false, nd.exitError()
+	})
+	if errors.Is(err, errNotWithin) {
+		err = fmt.Errorf("%s: height %d after %s, want %d", nd.Name(), last, timeout, h)
 	}
+	if err != nil {
+		return time.Time{}, 0, err
+	}
+	return seen, peak, nil
 }
