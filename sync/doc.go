@@ -6,8 +6,15 @@
 // library's sync, which is imported here as gosync; importers usually name
 // this package gsync.
 //
-// A Service is built with New from a store.Chain and a p2p.Node, started with
-// Start and stopped with Close:
+// A node is assembled in one place, NewNode: it opens the chain store,
+// builds the p2p host (with MaxMessageSize), the Service and the miner,
+// starts the Service before the host and closes them in reverse. The
+// command, the simulator (sync/sim) and the tests all build their nodes
+// with it.
+//
+// A Service is built with New from the Chain it consumes (a *store.Chain,
+// or a wrapper of one) and a p2p.Node, started with Start and stopped with
+// Close:
 //
 //   - Gossip. It joins the topics BlocksTopicName(network) (unsigned
 //     blocks, "/gossipchain/<network>/blocks/3") and
@@ -25,7 +32,7 @@
 //     clock is ignored without penalty and waits in the same pool until it
 //     is valid (MaxFutureWait); a valid side block refused by the chain's
 //     side-branch policy is ignored; a transaction counts against the pool
-//     share of the peer that forwarded it (chain.AddTransactionFrom). SubmitTransaction, SubmitBlock and PublishBlock publish
+//     share of the peer that forwarded it (store.Chain.AddTransactionFrom). SubmitTransaction, SubmitBlock and PublishBlock publish
 //     what this node produces.
 //
 //   - Status (StatusProtocol). Whenever a peer connects, both ends send each

@@ -281,7 +281,7 @@ func (s *Service) SubmitTransaction(ctx context.Context, tx chain.Transaction) e
 
 // SubmitBlock validates and adds a block mined elsewhere, exactly as a
 // gossiped one, and publishes it once added. Errors are those of
-// chain.AddBlock: a *chain.RuleError, chain.ErrKnownBlock, or
+// store.Chain.AddBlock: a *chain.RuleError, chain.ErrKnownBlock, or
 // chain.ErrUnknownParent (the block is then kept as an orphan and the
 // missing blocks are fetched from the connected peers).
 func (s *Service) SubmitBlock(ctx context.Context, b *chain.Block) (store.AddResult, error) {
