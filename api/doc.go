@@ -56,6 +56,9 @@
 //	    runs (continuous or GET /mine), "hash_rate" is 0 when none does
 //	GET /peers  [{"id", "addr", "direction", "source", "height"}]
 //	GET /forks  the side and abandoned branches seen since the start
+//	GET /blocks/recent?limit=&to=  the latest main-chain blocks in brief
+//	    (index, hash, previous_hash, timestamp, bits, size, miner,
+//	    transactions), newest first (recent.go)
 //	GET /addresses/{address}?limit=&scan=  an address's history
 //	GET /events  Server-Sent Events (events.go)
 //	GET /  the explorer (package explorer)

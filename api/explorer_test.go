@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,27 +27,109 @@ func TestExplorerServed(t *testing.T) {
 	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
 		t.Fatalf("Content-Security-Policy %q", csp)
 	}
-	for _, asset := range []string{"/explorer/app.js", "/explorer/style.css"} {
-		a := n.do(http.MethodGet, asset, "").wantCode(t, http.StatusOK)
-		if !strings.Contains(string(r.body), asset) {
-			t.Fatalf("the page does not load %s", asset)
-		}
-		if len(a.body) == 0 {
-			t.Fatalf("%s is empty", asset)
-		}
+	css := n.do(http.MethodGet, "/explorer/style.css", "").wantCode(t, http.StatusOK)
+	if !strings.Contains(string(r.body), "/explorer/style.css") || len(css.body) == 0 {
+		t.Fatal("the page does not load its style sheet")
 	}
 	// No resource from elsewhere, and no HTML built from strings.
-	js := string(n.do(http.MethodGet, "/explorer/app.js", "").body)
-	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "http://", "https://"} {
-		if bad == "http://" && strings.Count(js, "http://") == 1 && strings.Contains(js, "http://www.w3.org/2000/svg") {
-			continue
-		}
-		if strings.Contains(js, bad) {
-			t.Errorf("app.js uses %s", bad)
+	for path, js := range explorerScripts(t, n) {
+		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "http://", "https://"} {
+			if bad == "http://" && strings.Count(js, "http://") == 1 && strings.Contains(js, "http://www.w3.org/2000/svg") {
+				continue
+			}
+			if strings.Contains(js, bad) {
+				t.Errorf("%s uses %s", path, bad)
+			}
 		}
 	}
 	r = n.do(http.MethodGet, "/explorer/missing.js", "").wantCode(t, http.StatusNotFound)
 	r.errorMessage(t)
+}
+
+// explorerScripts returns the scripts the explorer's page loads, by path,
+// failing the test unless each is served as JavaScript.
+func explorerScripts(t *testing.T, n *testNode) map[string]string {
+	t.Helper()
+	page := n.do(http.MethodGet, "/", "").wantCode(t, http.StatusOK)
+	scripts := map[string]string{}
+	for _, m := range regexp.MustCompile(`<script src="([^"]+)"></script>`).FindAllStringSubmatch(string(page.body), -1) {
+		r := n.do(http.MethodGet, m[1], "").wantCode(t, http.StatusOK)
+		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") || len(r.body) == 0 {
+			t.Fatalf("%s: Content-Type %q, %d bytes", m[1], ct, len(r.body))
+		}
+		scripts[m[1]] = string(r.body)
+	}
+	if _, ok := scripts["/explorer/app.js"]; !ok || len(scripts) < 2 {
+		t.Fatalf("the page loads scripts %v", slices.Collect(maps.Keys(scripts)))
+	}
+	return scripts
+}
+
+// TestExplorerReadsTheAPI checks the answers the explorer's page reads at
+// load (the status with the network's parameters, the recent blocks for
+// its table and charts, the forks) and, on a signed network, those of its
+// pending-aware balance: the requests are in its scripts and the fields
+// they read are in the answers.
+func TestExplorerReadsTheAPI(t *testing.T) {
+	n := newSignedNode(t, "apiexplorer")
+	var js strings.Builder
+	for _, src := range explorerScripts(t, n.testNode) {
+		js.WriteString(src)
+	}
+	for _, req := range []string{"'/status'", "'/peers'", "'/blocks/recent?limit='", "'/blocks/recent?to='", "'/forks'",
+		"'/addresses/'", "'/accounts/'", "'/transactions/pending?limit=", "'/events'"} {
+		if !strings.Contains(js.String(), req) {
+			t.Errorf("the explorer no longer requests %s", req)
+		}
+	}
+	if m := regexp.MustCompile(`const MAX_RECENT = (\d+);`).FindStringSubmatch(js.String()); m == nil || m[1] != fmt.Sprint(MaxRecentBlocks) {
+		t.Errorf("the explorer's MAX_RECENT %v is not MaxRecentBlocks %d", m, MaxRecentBlocks)
+	}
+
+	for range 3 {
+		n.mine()
+	}
+	_, bob := newLedgerKey(t)
+	n.do(http.MethodPost, "/transactions", n.sign(bob, 1, 0, n.chain.Genesis().Hash)).wantCode(t, http.StatusCreated)
+	fields := func(path string, v any, keys ...string) {
+		t.Helper()
+		var m map[string]any
+		r := n.do(http.MethodGet, path, "").wantCode(t, http.StatusOK)
+		r.json(t, &m)
+		r.json(t, v)
+		for _, k := range keys {
+			sub, key, nested := strings.Cut(k, ".")
+			val, ok := m[sub]
+			if nested && ok {
+				val, ok = val.(map[string]any)[key]
+			}
+			if !ok {
+				t.Errorf("%s has no %s: %v", path, k, m)
+			}
+		}
+	}
+	var st client.Status
+	fields("/status", &st, "height", "head", "bits", "miner_address", "hash_rate", "mining",
+		"params.ledger", "params.fixed_difficulty", "params.target_block_time_us")
+	if st.Params.Ledger != chain.LedgerSigned || st.Params.FixedDifficulty != true || st.MinerAddress != n.addr {
+		t.Errorf("status: %+v", st)
+	}
+	var recent recentResponse
+	fields(fmt.Sprintf("/blocks/recent?limit=%d", MaxRecentBlocks), &recent, "height", "head", "blocks")
+	if len(recent.Blocks) != 4 || recent.Blocks[0].Miner != n.addr {
+		t.Errorf("recent blocks: %+v", recent)
+	}
+	var forks forksResponse
+	fields("/forks", &forks, "height", "head", "branches")
+	// The address page: the confirmed balance and the pending payment.
+	var addr addressResponse
+	fields("/addresses/"+n.addr+"?limit=100", &addr, "balance", "transactions")
+	var acct client.Account
+	fields("/accounts/"+n.addr, &acct, "balance", "pending", "pending_spend", "pending_nonce")
+	reward := n.chain.Params().Reward
+	if addr.Balance == nil || *addr.Balance != 3*reward || !addr.Transactions[0].Pending || acct.PendingSpend != 1 || acct.Pending != 1 || acct.PendingNonce != 1 {
+		t.Errorf("address %+v, account %+v", addr, acct)
+	}
 }
 
 func TestRedirectsAreJSON(t *testing.T) {

@@ -261,6 +261,7 @@ func (s *Server) routes() http.Handler {
 	// The explorer and what it reads besides the endpoints above.
 	mux.HandleFunc("GET /events", s.handleEvents)
 	mux.HandleFunc("GET /forks", s.handleForks)
+	mux.HandleFunc("GET /blocks/recent", s.handleRecentBlocks)
 	mux.HandleFunc("GET /addresses/{address...}", s.handleAddress)
 	mux.Handle("GET /{$}", explorer.Index())
 	mux.Handle("GET "+explorer.Prefix, explorer.Assets())
