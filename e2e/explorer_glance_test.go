@@ -51,16 +51,16 @@ func TestExplorerAtAGlance(t *testing.T) {
 			return err
 		}
 	}
-	eventually(t, "the joined nodes pass height 30", height(a, 30))
-	eventually(t, "the cut-off node passes height 6", height(c, 6))
+	waitFor(t, "the joined nodes pass height 30", waitTimeout, height(a, 30))
+	waitFor(t, "the cut-off node passes height 6", waitTimeout, height(c, 6))
 	ctx, cancel := requestCtx()
 	defer cancel()
-	if _, err := c.api.Register(ctx, a.multiaddr()); err != nil {
+	if _, err := c.Client().Register(ctx, a.multiaddr()); err != nil {
 		t.Fatal(err)
 	}
 	// The node that abandoned a branch of two blocks or more.
 	var n *node
-	eventually(t, "a node abandons the cut-off branch", func() error {
+	waitFor(t, "a node abandons the cut-off branch", waitTimeout, func() error {
 		for _, m := range []*node{c, a, b} {
 			var f struct {
 				Branches []struct {
@@ -178,7 +178,7 @@ func glanceSigned(t *testing.T, br *browser) {
 	tx := chaintest.SignedTx(t, st.Genesis, alice, bob, r, 0)
 	ctx, cancel := requestCtx()
 	defer cancel()
-	if _, err := n.api.SubmitTransaction(ctx, tx); err != nil {
+	if _, err := n.Client().SubmitTransaction(ctx, tx); err != nil {
 		t.Fatalf("POST /transactions: %v", err)
 	}
 	br.open(n.url + "/#/address/" + aliceAddr)
