@@ -273,7 +273,11 @@ func TestStatusMiningDuringMine(t *testing.T) {
 	}
 	n := newTestNode(t, func(cfg *Config) {
 		cfg.Chain, cfg.Miner = c, m
-		cfg.MineTimeout = 1500 * time.Millisecond
+		// GET /status shows a hash rate from the first sample, a second
+		// after startWatch, until the search ends: a search of 3 s leaves
+		// the polls two seconds (one of 1.5 s left half a second, which a
+		// poll on a loaded machine could miss).
+		cfg.MineTimeout = 3 * time.Second
 	})
 	n.server.startWatch()
 	t.Cleanup(func() { n.server.Shutdown(context.Background()) })
