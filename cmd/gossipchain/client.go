@@ -177,7 +177,7 @@ func ask(ctx context.Context, c *client.Client, name string, cfg clientConfig, o
 			for i, a := range st.NAT.AnnouncedP2PAddrs {
 				label := ""
 				if i == 0 {
-					label = "announced (--bootstrap)"
+					label = "announced"
 				}
 				rows = append(rows, [2]string{label, a})
 			}

@@ -121,7 +121,7 @@ func TestStatusNamesNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.NAT.AnnouncedP2PAddrs) == 0 || row(t, out, "announced (--bootstrap)") != st.NAT.AnnouncedP2PAddrs[0] {
+	if len(st.NAT.AnnouncedP2PAddrs) == 0 || row(t, out, "announced") != st.NAT.AnnouncedP2PAddrs[0] {
 		t.Errorf("announced addresses %v in:\n%s", st.NAT.AnnouncedP2PAddrs, out)
 	}
 
