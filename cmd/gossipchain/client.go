@@ -121,15 +121,6 @@ func checkClientArgs(name string, cfg *clientConfig) error {
 	return nil
 }
 
-// boolHint explains an argument that looks like the value of a boolean
-// flag given with a space (--json false), which the flag does not take.
-func boolHint(arg string) string {
-	if _, err := strconv.ParseBool(arg); err == nil {
-		return ": a boolean flag takes its value after =, as --json=" + arg
-	}
-	return ""
-}
-
 // ask asks the node for subcommand name and prints its answer: a table,
 // or with --json the node's JSON as it came, indented.
 func ask(ctx context.Context, c *client.Client, name string, cfg clientConfig, out io.Writer) error {

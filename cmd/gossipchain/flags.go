@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -408,31 +407,4 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		cfg.cors = strings.TrimSuffix(cfg.cors, "/")
 	}
 	return cfg, nil
-}
-
-// unexpectedArgument is the error of an argument on the node's command
-// line (args), which takes flags only: it says what was probably meant.
-func unexpectedArgument(arg string, args []string) error {
-	i := slices.Index(args, arg)
-	switch {
-	case isSubcommand([]string{arg}):
-		return fmt.Errorf("unexpected argument %q: a subcommand comes first, with its own flags, and asks a running node by --node URL: gossipchain %s --node http://127.0.0.1:5001 (gossipchain %s --help)", arg, arg, arg)
-	case i > 0 && isBoolFlag(args[i-1]):
-		if _, err := strconv.ParseBool(arg); err == nil {
-			return fmt.Errorf("unexpected argument %q: a boolean flag takes its value after =, as %s=%s", arg, args[i-1], arg)
-		}
-	}
-	return fmt.Errorf("unexpected argument %q (the node takes flags only; subcommands: %s)", arg, strings.Join(subcommandNames, ", "))
-}
-
-// isBoolFlag reports whether arg is a boolean flag of the node, such as
-// --mdns.
-func isBoolFlag(arg string) bool {
-	fs, _ := newNodeFlagSet()
-	f := fs.Lookup(strings.TrimLeft(arg, "-"))
-	if f == nil || !strings.HasPrefix(arg, "-") {
-		return false
-	}
-	b, ok := f.Value.(interface{ IsBoolFlag() bool })
-	return ok && b.IsBoolFlag()
 }
