@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
 )
 
@@ -21,28 +22,12 @@ const (
 	addressPoolScan = 10000
 )
 
-type addressEntry struct {
-	Direction   string            `json:"direction"` // in, out, self or reward
-	BlockIndex  uint64            `json:"block_index,omitempty"`
-	BlockHash   *chain.Hash       `json:"block_hash,omitempty"`
-	Pending     bool              `json:"pending,omitempty"`
-	Transaction chain.Transaction `json:"transaction"`
-}
-
-type addressResponse struct {
-	Address      string         `json:"address"`
-	Transactions []addressEntry `json:"transactions"` // pending first, then newest block first
-	Received     uint64         `json:"received"`     // in the blocks searched, rewards included
-	Sent         uint64         `json:"sent"`
-	ScannedFrom  uint64         `json:"scanned_from"` // lowest block index searched
-	ScannedTo    uint64         `json:"scanned_to"`   // the head when the search started
-	Complete     bool           `json:"complete"`     // the whole chain was searched
-	Truncated    bool           `json:"truncated"`    // more entries than limit
-	// Balance and NextNonce are the address's account on a signed network
-	// (as GET /accounts/{address} gives them); absent on the open ledger.
-	Balance   *uint64 `json:"balance,omitempty"`
-	NextNonce *uint64 `json:"next_nonce,omitempty"`
-}
+// The answer's types are the client's, which the command-line client
+// decodes.
+type (
+	addressEntry    = client.AddressEntry
+	addressResponse = client.AddressActivity
+)
 
 // handleAddress serves GET /addresses/{address}?limit=&scan=: the
 // transactions that send to or from an address, pending ones first, then

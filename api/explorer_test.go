@@ -363,17 +363,20 @@ func TestNetworkMismatchNamesTheParameter(t *testing.T) {
 		st   client.Status
 		want string
 	}{
-		{client.Status{Network: "other", Params: same}, `network name "other", this node's is "devnet"`},
+		{client.Status{Network: "other", Params: same}, `it runs with --network other, this node with --network devnet`},
 		{client.Status{Network: "devnet"}, "its status has no parameters"},
-		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.TargetBlockTimeUS = 1e6 })}, "target block time (µs) 1000000, this node's has 10000000"},
-		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.InitialBits = 0x1f00ffff })}, "initial target (bits) 0x1f00ffff"},
-		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.MaxBlockTxs = 5 })}, "max block transactions 5, this node's has 2000"},
+		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.TargetBlockTimeUS = 1e6 })}, "it runs with --target-block-time 1s, this node with --target-block-time 10s"},
+		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) {
+			p.InitialBits, p.MaxBits, p.FixedDifficulty = 0x1f00ffff, 0x1f00ffff, false
+		})}, "it runs with no --difficulty (it retargets from 16 bits), this node with --difficulty 8"},
+		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.Ledger = chain.LedgerSigned })}, "it runs with --ledger signed, this node with --ledger open"},
+		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.MaxBlockTxs = 5 })}, "it runs with max block transactions 5 (set by no flag), this node with max block transactions 2000 (set by no flag)"},
 		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.MaxBlockSize = 5 })}, "max block size 5"},
 		{client.Status{Network: "devnet", Params: same}, "the name and parameters agree"},
 	}
 	for _, tt := range tests {
 		err := networkMismatch("http://x", tt.st, ours, ours.Genesis().Hash)
-		if !strings.Contains(err.Error(), tt.want) {
+		if !strings.Contains(err.Error(), "http://x is on another network: ") || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: %v, want %q", tt.st, err, tt.want)
 		}
 	}

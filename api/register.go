@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
@@ -172,41 +173,31 @@ func (s *Server) register(ctx context.Context, t nodeTarget) error {
 	return fmt.Errorf("no multiaddr of %s could be dialled: %w", t.base, errors.Join(errs...))
 }
 
-// networkMismatch names the parameter in which another node's network
-// differs from ours.
+// networkMismatch names the parameters in which another node's network
+// differs from ours, as the flags of the gossipchain command set them.
 func networkMismatch(base string, st client.Status, p chain.Params, ours chain.Hash) error {
-	if st.Network != p.Name {
-		return fmt.Errorf("%s is on another network: network name %q, this node's is %q", base, st.Network, p.Name)
-	}
 	if st.Params == (client.NetworkParams{}) { // a node of protocol 1 states none
 		return fmt.Errorf("%s is on another network: network %q with genesis %s, this node's genesis is %s (its status has no parameters: a node of an older protocol version)",
 			base, st.Network, st.Genesis, ours)
 	}
-	theirs, mine := st.Params, networkParamsOf(p)
-	if theirs.Ledger == "" {
-		theirs.Ledger = chain.LedgerOpen // a node older than the signed ledger
+	theirs, mine := chain.Settings(netParamsOf(st.Network, st.Params), p.Net())
+	if theirs == "" {
+		return fmt.Errorf("%s is on another network: network %q with genesis %s, this node's genesis is %s (the name and parameters agree: another protocol version differs)",
+			base, st.Network, st.Genesis, ours)
 	}
-	for _, f := range []struct {
-		name        string
-		their, ours any
-	}{
-		{"target block time (µs)", theirs.TargetBlockTimeUS, mine.TargetBlockTimeUS},
-		{"half-life (µs)", theirs.HalfLifeUS, mine.HalfLifeUS},
-		{"initial target (bits)", theirs.InitialBits, mine.InitialBits},
-		{"maximum target (bits)", theirs.MaxBits, mine.MaxBits},
-		{"fixed difficulty", theirs.FixedDifficulty, mine.FixedDifficulty},
-		{"reward", theirs.Reward, mine.Reward},
-		{"max block size", theirs.MaxBlockSize, mine.MaxBlockSize},
-		{"max block transactions", theirs.MaxBlockTxs, mine.MaxBlockTxs},
-		{"ledger", theirs.Ledger, mine.Ledger},
-	} {
-		if f.their != f.ours {
-			return fmt.Errorf("%s is on another network: network %q with %s %v, this node's has %v",
-				base, st.Network, f.name, f.their, f.ours)
-		}
+	return fmt.Errorf("%s is on another network: it runs with %s, this node with %s", base, theirs, mine)
+}
+
+// netParamsOf returns the parameters another node's status states.
+func netParamsOf(name string, p client.NetworkParams) chain.NetParams {
+	np := chain.NetParams{Name: name, TargetBlockTime: time.Duration(p.TargetBlockTimeUS) * time.Microsecond,
+		HalfLife: time.Duration(p.HalfLifeUS) * time.Microsecond, InitialTarget: p.InitialBits, MaxTarget: p.MaxBits,
+		FixedDifficulty: p.FixedDifficulty, Reward: p.Reward, MaxBlockSize: uint32(p.MaxBlockSize),
+		MaxBlockTxs: uint32(p.MaxBlockTxs), Ledger: p.Ledger}
+	if np.Ledger == "" {
+		np.Ledger = chain.LedgerOpen // a node older than the signed ledger
 	}
-	return fmt.Errorf("%s is on another network: network %q with genesis %s, this node's genesis is %s (the name and parameters agree: another protocol version differs)",
-		base, st.Network, st.Genesis, ours)
+	return np
 }
 
 // fetchAddrs reads base/status and returns the node's multiaddrs, the ones

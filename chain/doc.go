@@ -32,7 +32,9 @@
 //   - Parameters and genesis (10.2, 10.5): [Params] and its canonical set
 //     [NetParams], whose [NetParams.Commitment] is the genesis's
 //     previous_hash; [NewParams] (fixed), [NewRetargetParams] and
-//     [DefaultParams] (retargeting); [Params.Genesis].
+//     [DefaultParams] (retargeting); [Params.Genesis]. [Settings] names how
+//     two parameter sets differ by the flags of the gossipchain command,
+//     and [GuessNetParams] finds the set near ours that gives a genesis.
 //   - Retargeting and timestamps (10.3, 10.4): [ASERT] (aserti3-2d),
 //     [NetParams.NextTarget] and [Params.NextBits] (the target a child
 //     must carry), [TimeMark], [MedianTime], [FutureLimit],

@@ -182,6 +182,11 @@ func (np *NetParams) AppendBinary(b []byte) ([]byte, error) {
 	if err := np.Validate(); err != nil {
 		return b, fmt.Errorf("encode network parameters: %w", err)
 	}
+	return np.appendBinary(b), nil
+}
+
+// appendBinary is AppendBinary without the check.
+func (np *NetParams) appendBinary(b []byte) []byte {
 	b = append(b, netParamsMagic...)
 	b = append(b, NetParamsVersion, byte(len(np.Name)))
 	b = append(b, np.Name...)
@@ -198,8 +203,7 @@ func (np *NetParams) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.BigEndian.AppendUint32(b, np.MaxBlockSize)
 	b = binary.BigEndian.AppendUint32(b, np.MaxBlockTxs)
 	b = append(b, byte(len(np.Ledger)))
-	b = append(b, np.Ledger...)
-	return b, nil
+	return append(b, np.Ledger...)
 }
 
 // DecodeNetParams decodes the canonical encoding. It is strict: the magic,

@@ -124,6 +124,16 @@ func (p *Params) Net() NetParams {
 	}
 }
 
+// Params returns np as Params: the inverse of [Params.Net].
+func (np *NetParams) Params() Params {
+	return Params{
+		Name: np.Name, TargetBlockTime: np.TargetBlockTime, HalfLife: np.HalfLife,
+		InitialTarget: np.InitialTarget, MaxTarget: np.MaxTarget, FixedDifficulty: np.FixedDifficulty,
+		Reward: np.Reward, MaxBlockSize: int(np.MaxBlockSize), MaxBlockTxs: int(np.MaxBlockTxs),
+		Ledger: np.Ledger,
+	}
+}
+
 // Difficulty returns the leading zero bits of the initial target: the d of
 // a fixed network made by NewParams(name, d).
 func (p Params) Difficulty() uint32 { return TargetZeroBits(p.InitialTarget) }
@@ -162,14 +172,20 @@ func (p *Params) Genesis() *Block {
 	if err != nil {
 		panic(fmt.Sprintf("genesis of invalid parameters: %v", err))
 	}
+	b := p.genesisTemplate()
+	b.PreviousHash, b.Bits = commit, p.InitialTarget
+	b.Hash = b.ComputeHash()
+	return b
+}
+
+// genesisTemplate returns the genesis without its previous hash, bits and
+// hash: what the name and the reward fix.
+func (p *Params) genesisTemplate() *Block {
 	b := &Block{
 		Index:        1,
 		Timestamp:    GenesisTimestamp,
 		Transactions: []Transaction{NewRewardTransaction(p.GenesisRecipient(), p.Reward, 1)},
-		PreviousHash: commit,
-		Bits:         p.InitialTarget,
 	}
 	b.TxRoot = TxRoot(b.Transactions)
-	b.Hash = b.ComputeHash()
 	return b
 }

@@ -155,7 +155,7 @@ func newNAT(cfg Config) (*natState, []libp2p.Option, error) {
 		libp2p.EnableHolePunching(holepunch.WithTracer(punchTracer{s})),
 	)
 	if cfg.NATPortMap {
-		opts = append(opts, libp2p.NATPortMap())
+		opts = append(opts, libp2p.NATManager(portMapOption(s.log)))
 	}
 	if cfg.RelayService {
 		res := relayv2.DefaultResources()

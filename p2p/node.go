@@ -84,8 +84,9 @@ type Node struct {
 }
 
 // New builds the host and the GossipSub router. It dials nobody: call Start for that.
-// It fails on an invalid Config, naming any malformed listen or bootstrap address, and on
-// an unreadable or corrupt identity key file. ctx bounds only the construction; the node
+// It fails on an invalid Config, naming any malformed listen or bootstrap address, on
+// an unreadable or corrupt identity key file, and with a *ListenError when it cannot
+// listen on a listen address of a fixed port (a port in use). ctx bounds only the construction; the node
 // runs until Close.
 func New(ctx context.Context, cfg Config) (*Node, error) {
 	cfg = cfg.withDefaults()
@@ -142,9 +143,21 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		libp2p.ChainOptions(natOpts...),
 		libp2p.ChainOptions(cfg.HostOptions...),
 	)
+	if err == nil {
+		if lerr := unlistened(listen, h.Network().ListenAddresses()); lerr != nil {
+			h.Close()
+			err = lerr
+		}
+	} else if lerr := unlistened(listen, nil); lerr != nil && strings.Contains(err.Error(), "failed to listen on any addresses") {
+		err = lerr
+	}
 	if err != nil {
 		cm.Close()
 		rm.Close()
+		var le *ListenError
+		if errors.As(err, &le) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("create libp2p host: %w", err)
 	}
 

@@ -146,23 +146,29 @@ if [ "$action" != run ]; then
 fi
 
 echo "Building $bin ..."
-(cd "$root" && go build -o "$bin" ./cmd/gossipchain)
+"$root/scripts/build.sh" "$bin"
 
 started=0
 stopping=0
+sleeper=""
 cleanup() {
-	local status=$?
+	local status=$? i pid pids=()
 	[ "$stopping" = 1 ] && return
 	stopping=1
 	trap - INT TERM
+	[ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
 	if [ "$started" -gt 0 ]; then
+		# Every node gets its SIGTERM at once, before anything else runs
+		# (read and kill are builtins: no process to start under load).
+		for ((i = 1; i <= started; i++)); do
+			if [ -f "$dir/node$i.pid" ] && read -r pid <"$dir/node$i.pid" && [ -n "$pid" ]; then
+				pids+=("$pid")
+			fi
+		done
+		[ "${#pids[@]}" -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null
 		echo
 		echo "Stopping the devnet ..."
-		for i in $(seq 1 "$started"); do
-			pid="$(node_pid "$i")"
-			[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
-		done
-		for i in $(seq 1 "$started"); do
+		for ((i = 1; i <= started; i++)); do
 			stop_node "$i"
 		done
 		echo "All nodes stopped. Data and logs are in $dir"
@@ -268,7 +274,12 @@ while :; do
 		fi
 	done
 	[ "$alive" -gt 0 ] || break
-	sleep 1
+	# A signal ends the wait builtin at once, where it would wait for a
+	# foreground sleep to end before running its trap.
+	sleep 1 &
+	sleeper=$!
+	wait "$sleeper" || true
+	sleeper=""
 done
 echo "devnet.sh: every node has stopped" >&2
 exit 1

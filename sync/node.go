@@ -79,10 +79,11 @@ func NewNode(ctx context.Context, cfg NodeConfig) (n *Node, err error) {
 	if cfg.Store != nil {
 		cfg.Store(&scfg)
 	}
-	n = &Node{}
+	built := &Node{} // what a failure half-way closes: n is nil then
+	n = built
 	defer func() {
 		if err != nil {
-			n.Close()
+			built.Close()
 		}
 	}()
 	if n.Chain, err = store.Open(scfg); err != nil {

@@ -10,6 +10,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // maxStatusFrame bounds the status frame; a status is exactly statusSize.
@@ -158,7 +160,7 @@ func (s *Service) keepStatus(p peer.ID, st Status) bool {
 	if st.Genesis != s.genesis {
 		s.stats.peersWrongNetwork.Add(1)
 		s.forget(p)
-		s.log.Info("disconnecting peer of another network", "peer", p, "genesis", st.Genesis)
+		s.log.Info("disconnecting peer of another network", "peer", p, "differs", s.otherNetwork(st.Genesis), "genesis", st.Genesis)
 		_ = s.host.Network().ClosePeer(p)
 		return false
 	}
@@ -169,4 +171,22 @@ func (s *Service) keepStatus(p peer.ID, st Status) bool {
 	s.peers[p] = st
 	s.mu.Unlock()
 	return true
+}
+
+// otherNetwork names how the network of genesis differs from ours, in the
+// terms of the flags that set it ("the peer runs with --difficulty 12, this
+// node with no --difficulty (it retargets from 16 bits)"), when a setting
+// near ours gives that genesis.
+func (s *Service) otherNetwork(genesis chain.Hash) string {
+	ours := s.params.Net()
+	names := []string{ours.Name}
+	if ours.Name != chain.DefaultNetwork {
+		names = append(names, chain.DefaultNetwork)
+	}
+	theirs, ok := chain.GuessNetParams(genesis, ours, names...)
+	if !ok {
+		return "its genesis is of no other --network, --ledger, --difficulty, --initial-difficulty, --target-block-time or --half-life near this node's"
+	}
+	t, o := chain.Settings(theirs, ours)
+	return "the peer runs with " + t + ", this node with " + o
 }

@@ -127,6 +127,12 @@ func (c *Client) AccountTransactions(ctx context.Context, address, cursor string
 	return get[AccountHistory](ctx, c, path)
 }
 
+// Address returns GET /addresses/{address}: the address's pending
+// transactions and those of the node's default number of recent blocks.
+func (c *Client) Address(ctx context.Context, address string) (AddressActivity, error) {
+	return get[AddressActivity](ctx, c, "/addresses/"+url.PathEscape(address))
+}
+
 // Metrics returns the samples of GET /metrics by series: the metric's name
 // for an unlabelled one (go_goroutines), with its labels otherwise
 // (gossipchain_sync_blocks_rejected_total{reason="bad_proof"}).

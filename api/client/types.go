@@ -59,6 +59,9 @@ type NATStatus struct {
 	// AnnouncedAddrs are the addresses advertised to peers (the listen
 	// addresses, or --announce, and the relayed addresses).
 	AnnouncedAddrs []string `json:"announced_addrs"`
+	// AnnouncedP2PAddrs are AnnouncedAddrs ending in /p2p/<peer id>: what
+	// another node gives --bootstrap to reach this one.
+	AnnouncedP2PAddrs []string `json:"announced_p2p_addrs"`
 	// RelayAddrs are the relayed addresses: one per relay holding a
 	// reservation for this node and per transport of that relay.
 	RelayAddrs []string `json:"relay_addrs"`
@@ -212,6 +215,33 @@ type AccountTx struct {
 	Direction   string            `json:"direction"` // in, out, self or reward
 	BlockIndex  uint64            `json:"block_index"`
 	BlockHash   chain.Hash        `json:"block_hash"`
+	Transaction chain.Transaction `json:"transaction"`
+}
+
+// AddressActivity is the answer of GET /addresses/{address}: the
+// transactions that send to or from an address, pending ones first, then
+// those of the most recent main-chain blocks searched, newest first.
+type AddressActivity struct {
+	Address      string         `json:"address"`
+	Transactions []AddressEntry `json:"transactions"` // pending first, then newest block first
+	Received     uint64         `json:"received"`     // in the blocks searched, rewards included
+	Sent         uint64         `json:"sent"`
+	ScannedFrom  uint64         `json:"scanned_from"` // lowest block index searched
+	ScannedTo    uint64         `json:"scanned_to"`   // the head when the search started
+	Complete     bool           `json:"complete"`     // the whole chain was searched
+	Truncated    bool           `json:"truncated"`    // more entries than limit
+	// Balance and NextNonce are the address's account on a signed network
+	// (as GET /accounts/{address} gives them); absent on the open ledger.
+	Balance   *uint64 `json:"balance,omitempty"`
+	NextNonce *uint64 `json:"next_nonce,omitempty"`
+}
+
+// AddressEntry is one transaction of AddressActivity.
+type AddressEntry struct {
+	Direction   string            `json:"direction"` // in, out, self or reward
+	BlockIndex  uint64            `json:"block_index,omitempty"`
+	BlockHash   *chain.Hash       `json:"block_hash,omitempty"`
+	Pending     bool              `json:"pending,omitempty"`
 	Transaction chain.Transaction `json:"transaction"`
 }
 

@@ -264,6 +264,8 @@ func (c *Chain) load() error {
 		if err := c.db.Update(func(tx *bolt.Tx) error { return dbInit(tx, &c.params, c.genesis, c.ix) }); err != nil {
 			return err
 		}
+	} else if err := putParams(c.db, &c.params); err != nil {
+		return fmt.Errorf("record the network's parameters: %w", err)
 	}
 	var stale [][]byte
 	if err := c.db.View(func(tx *bolt.Tx) error {

@@ -27,6 +27,9 @@
 //	meta      "version"  → uint64 3
 //	          "network"  → the network name
 //	          "genesis"  → the genesis hash (32)
+//	          "params"   → the network's parameters (chain.NetParams.AppendBinary),
+//	                       to name the one a refused node differs in; added
+//	                       within format 3 (network.go)
 //	          "head"     → the head hash (32)
 //	          "verified" → height (8) || hash (32): checked up to here
 //	          "indexed"  → height (8): the index runs cover the main chain to here

@@ -94,9 +94,8 @@ func (c *Chain) upgradeFormat2() error {
 			return nil
 		}
 		meta := tx.Bucket(bucketMeta)
-		if stored := meta.Get(metaGenesis); string(stored) != string(c.genesis.Hash[:]) {
-			return fmt.Errorf("%w: the store holds network %q with genesis %x, this node runs %q with genesis %s; use another data directory",
-				chain.ErrWrongNetwork, meta.Get(metaNetwork), stored, c.params.Name, c.genesis.Hash)
+		if err := checkNetwork(meta, &c.params, c.genesis); err != nil {
+			return err
 		}
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {

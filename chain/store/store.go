@@ -375,6 +375,9 @@ func dbInit(tx *bolt.Tx, p *chain.Params, genesis *chain.Block, ix *indexes) err
 				return err
 			}
 		}
+		if err := putParamsTx(meta, p); err != nil {
+			return err
+		}
 		v := &view{tx: tx, ix: ix, blk: map[chain.Hash]uint64{}, txs: map[chain.Hash]uint64{}}
 		ge, err := p.ParentOf(genesis, nil)
 		if err != nil {
@@ -407,11 +410,7 @@ func checkMeta(tx *bolt.Tx, p *chain.Params, genesis *chain.Block) error {
 	if v := meta.Get(metaVersion); len(v) != 8 || binary.BigEndian.Uint64(v) != storeVersion {
 		return fmt.Errorf("store layout version %x is not %d", v, storeVersion)
 	}
-	if stored := meta.Get(metaGenesis); string(stored) != string(genesis.Hash[:]) {
-		return fmt.Errorf("%w: the store holds network %q with genesis %x, this node runs %q with genesis %s; use another data directory",
-			chain.ErrWrongNetwork, meta.Get(metaNetwork), stored, p.Name, genesis.Hash)
-	}
-	return nil
+	return checkNetwork(meta, p, genesis)
 }
 
 func bucketNames(tx *bolt.Tx) []string {

@@ -9,142 +9,43 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/gossipchain/gossipchain/api/client"
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // This file holds the command-line client: subcommands that ask a running
 // node over its HTTP API and print tables, or its JSON with --json.
 
-// subcommandNames lists the client's subcommands.
-var subcommandNames = []string{"status", "peers", "chain", "mine", "tx", "key", "send"}
-
-const clientUsage = `Usage:
-  gossipchain status              the node's head, peers, pending pool, mining and sync state
-  gossipchain peers               connected peers with their heights
-  gossipchain chain               the latest blocks (--from N --limit N for others)
-  gossipchain mine [N]            mine N blocks (default 1) on the node, like regtest's generate
-  gossipchain tx send SENDER RECIPIENT AMOUNT
-                                  submit a transaction (or --from, --to, --amount)
-  gossipchain key new [--out FILE]
-                                  create a key file (mode 0600) and print its address
-  gossipchain key show --key FILE print the address of a key file
-  gossipchain send --key FILE --to ADDRESS --amount N
-                                  sign a payment with the key (a signed network: the
-                                  nonce comes from the node) and submit it
-
-Flags (anywhere on the line):
-`
-
-// defaultNode is the node the client asks without --node or GOSSIPCHAIN_NODE.
-const defaultNode = "http://127.0.0.1:5000"
-
-// isSubcommand reports whether args start with a client subcommand.
-func isSubcommand(args []string) bool {
-	if len(args) == 0 {
-		return false
-	}
-	for _, n := range subcommandNames {
-		if args[0] == n {
-			return true
-		}
-	}
-	return false
-}
-
-// clientConfig is a parsed client command line.
-type clientConfig struct {
-	node    *url.URL
-	json    bool
-	timeout time.Duration
-	args    []string // positional arguments after the subcommand
-	from    uint64
-	limit   int
-	sender  string
-	to      string
-	amount  string
-	key     string // key show, send: the key file
-	out     string // key new: the file to write
-}
-
-// parseClientFlags parses the flags of a subcommand, which may come before
-// or after its arguments.
-func parseClientFlags(name string, args []string, out io.Writer) (clientConfig, error) {
-	fs := flag.NewFlagSet("gossipchain "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	node := os.Getenv("GOSSIPCHAIN_NODE")
-	if node == "" {
-		node = defaultNode
-	}
-	var cfg clientConfig
-	nodeFlag := fs.String("node", node, "`URL` of the node's HTTP API (default $GOSSIPCHAIN_NODE, else "+defaultNode+")")
-	fs.BoolVar(&cfg.json, "json", false, "print the node's JSON answer instead of a table")
-	fs.DurationVar(&cfg.timeout, "timeout", 0, "give up after this `duration` (default: 10s, mine: none)")
-	fs.Uint64Var(&cfg.from, "from-block", 0, "chain: first block `index` (default: the latest blocks)")
-	fs.IntVar(&cfg.limit, "limit", 20, "chain: number of `blocks`")
-	fs.StringVar(&cfg.sender, "from", "", "tx send: sender `address`")
-	fs.StringVar(&cfg.to, "to", "", "tx send, send: recipient `address`")
-	fs.StringVar(&cfg.amount, "amount", "", "tx send, send: `amount`")
-	fs.StringVar(&cfg.key, "key", "", "key show, send: key `file` (a node's datadir/identity.key spends its mining rewards)")
-	fs.StringVar(&cfg.out, "out", "", "key new: key `file` to create (default "+defaultKeyFile+"); an existing file is never replaced")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), clientUsage)
-		fs.PrintDefaults()
-	}
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(out)
-				fs.Usage()
-			}
-			return cfg, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		cfg.args = append(cfg.args, fs.Arg(0))
-		rest = fs.Args()[1:]
-	}
-	u, err := url.Parse(*nodeFlag)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cfg, fmt.Errorf("--node %q: want a URL such as %s", *nodeFlag, defaultNode)
-	}
-	cfg.node = u
-	if cfg.limit < 1 || cfg.limit > 10000 {
-		return cfg, fmt.Errorf("--limit %d: want 1 to 10000", cfg.limit)
-	}
-	return cfg, nil
-}
-
 // runClient runs a client subcommand and returns the exit code.
 func runClient(args []string, stdout, stderr io.Writer) int {
-	name := args[0]
-	cfg, err := parseClientFlags(name, args[1:], stdout)
+	cmd, cfg, err := parseClient(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	if err == nil {
-		err = checkClientArgs(name, &cfg)
+		err = checkClientArgs(cmd.name, &cfg)
+	}
+	name := cmd.name
+	if name == "" {
+		name = args[0]
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "gossipchain %s: %v\nRun gossipchain %s --help for usage.\n", name, err, name)
 		return exitUsage
 	}
-	if name == "key" {
-		if err := runKey(cfg, stdout); err != nil {
-			fmt.Fprintf(stderr, "gossipchain key %s: %v\n", cfg.args[0], err)
+	if cmd.local {
+		if err := runKey(cmd.name, cfg, stdout); err != nil {
+			fmt.Fprintf(stderr, "gossipchain %s: %v\n", cmd.name, err)
 			return exitError
 		}
 		return exitOK
 	}
 	timeout := cfg.timeout
-	if timeout == 0 && name != "mine" {
+	if timeout == 0 && cmd.name != "mine" {
 		timeout = 10 * time.Second
 	}
 	ctx := context.Background()
@@ -153,18 +54,19 @@ func runClient(args []string, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	if err := ask(ctx, client.New(cfg.node.String(), nil), name, cfg, stdout); err != nil {
-		fmt.Fprintf(stderr, "gossipchain %s: %v\n", name, err)
+	if err := ask(ctx, client.New(cfg.node.String(), nil), cmd.name, cfg, stdout); err != nil {
+		fmt.Fprintf(stderr, "gossipchain %s: %v\n", cmd.name, err)
 		return exitError
 	}
 	return exitOK
 }
 
+// checkClientArgs checks the arguments of the subcommand name.
 func checkClientArgs(name string, cfg *clientConfig) error {
 	switch name {
-	case "status", "peers", "chain":
+	case "status", "peers", "chain", "send", "key new", "key show":
 		if len(cfg.args) > 0 {
-			return fmt.Errorf("unexpected argument %q", cfg.args[0])
+			return fmt.Errorf("unexpected argument %q%s", cfg.args[0], boolHint(cfg.args[0]))
 		}
 	case "mine":
 		if len(cfg.args) > 1 {
@@ -176,15 +78,15 @@ func checkClientArgs(name string, cfg *clientConfig) error {
 				return fmt.Errorf("mine %q: want a number of blocks of at least 1", cfg.args[0])
 			}
 		}
-	case "tx":
-		if len(cfg.args) == 0 || cfg.args[0] != "send" {
-			return errors.New("want tx send SENDER RECIPIENT AMOUNT")
-		}
-		pos := cfg.args[1:]
+	case "tx send":
+		pos := cfg.args
 		if len(pos) != 0 && len(pos) != 3 {
 			return errors.New("want tx send SENDER RECIPIENT AMOUNT, or --from, --to and --amount")
 		}
 		if len(pos) == 3 {
+			if cfg.sender != "" || cfg.to != "" || cfg.amount != "" {
+				return errors.New("give the sender, recipient and amount either as arguments or as --from, --to and --amount, not both")
+			}
 			cfg.sender, cfg.to, cfg.amount = pos[0], pos[1], pos[2]
 		}
 		if cfg.sender == "" || cfg.to == "" || cfg.amount == "" {
@@ -193,20 +95,22 @@ func checkClientArgs(name string, cfg *clientConfig) error {
 		if _, err := strconv.ParseUint(cfg.amount, 10, 64); err != nil {
 			return fmt.Errorf("amount %q: want a positive integer", cfg.amount)
 		}
-	case "key":
-		if len(cfg.args) != 1 || (cfg.args[0] != "new" && cfg.args[0] != "show") {
-			return errors.New("want key new [--out FILE] or key show --key FILE")
+	case "balance":
+		switch {
+		case len(cfg.args) > 1:
+			return fmt.Errorf("unexpected argument %q (want balance --key FILE, or balance ADDRESS)", cfg.args[1])
+		case len(cfg.args) == 1 && cfg.key != "":
+			return errors.New("give --key FILE or an ADDRESS, not both")
+		case len(cfg.args) == 0 && cfg.key == "":
+			return errors.New("want balance --key FILE, or balance ADDRESS")
 		}
-		if cfg.args[0] == "show" && cfg.key == "" {
+	}
+	switch name {
+	case "key show":
+		if cfg.key == "" {
 			return errors.New("key show needs --key FILE")
 		}
-		if cfg.args[0] == "new" && cfg.key != "" {
-			return errors.New("key new writes --out FILE, not --key")
-		}
 	case "send":
-		if len(cfg.args) > 0 {
-			return fmt.Errorf("unexpected argument %q (want send --key FILE --to ADDRESS --amount N)", cfg.args[0])
-		}
 		if cfg.key == "" || cfg.to == "" || cfg.amount == "" {
 			return errors.New("send needs --key FILE, --to ADDRESS and --amount N")
 		}
@@ -253,13 +157,21 @@ func ask(ctx context.Context, c *client.Client, name string, cfg clientConfig, o
 		}
 		rows := [][2]string{
 			{"node", c.Base()}, {"version", st.Version}, {"peer id", st.PeerID},
-			{"network", fmt.Sprintf("%s (difficulty %d)", st.Network, st.Difficulty)}, {"ledger", st.Params.Ledger},
+			{"network", st.Network}, {"genesis", st.Genesis.String()},
+			{"difficulty", difficultySummary(st)}, {"ledger", ledgerSummary(st.Params.Ledger)},
 			{"height", strconv.FormatUint(st.Height, 10)}, {"head", st.Head.String()},
 			{"syncing", syncing}, {"peers", strconv.Itoa(st.Peers)}, {"pending", strconv.Itoa(st.Pending)},
 			{"mining", mining}, {"miner address", st.MinerAddress},
 		}
 		if st.NAT != nil {
 			rows = append(rows, [2]string{"reachability", natSummary(st.NAT.Reachability, st.NAT.RelayAddrs, st.NAT.RelayServing)})
+			for i, a := range st.NAT.AnnouncedP2PAddrs {
+				label := ""
+				if i == 0 {
+					label = "announced"
+				}
+				rows = append(rows, [2]string{label, a})
+			}
 		}
 		for _, r := range rows {
 			fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
@@ -329,7 +241,9 @@ func ask(ctx context.Context, c *client.Client, name string, cfg clientConfig, o
 		fmt.Fprintf(tw, "%s: %d block(s), height %d\n", m.Message, len(m.Blocks), m.Height)
 	case "send":
 		return send(ctx, c, cfg, out)
-	case "tx":
+	case "balance":
+		return balance(ctx, c, cfg, out)
+	case "tx send":
 		amount, _ := strconv.ParseUint(cfg.amount, 10, 64)
 		body := map[string]any{"sender": cfg.sender, "recipient": cfg.to, "amount": amount}
 		var r client.TxAccepted
@@ -339,6 +253,36 @@ func ask(ctx context.Context, c *client.Client, name string, cfg clientConfig, o
 		fmt.Fprintf(tw, "id\t%s\nmessage\t%s\n", r.ID, r.Message)
 	}
 	return nil
+}
+
+// difficultySummary is the "difficulty" line of gossipchain status: the
+// next block's, and how the network sets it.
+func difficultySummary(st client.Status) string {
+	s := fmt.Sprintf("%d bits for the next block", st.Difficulty)
+	p := st.Params
+	switch {
+	case p == (client.NetworkParams{}):
+		return s // a node of protocol 1 states no parameters
+	case p.FixedDifficulty:
+		return s + fmt.Sprintf(", fixed (--difficulty %d): it never retargets", chain.TargetZeroBits(p.InitialBits))
+	}
+	blockTime := time.Duration(p.TargetBlockTimeUS) * time.Microsecond
+	halfLife := time.Duration(p.HalfLifeUS) * time.Microsecond
+	return s + fmt.Sprintf(", retargeting toward one block every %s (half-life %s, at least %d bits)",
+		blockTime, halfLife, chain.TargetZeroBits(p.MaxBits))
+}
+
+// ledgerSummary is the "ledger" line of gossipchain status.
+func ledgerSummary(ledger string) string {
+	switch ledger {
+	case chain.LedgerOpen:
+		return "open: free-form senders, no balances (gossipchain tx send)"
+	case chain.LedgerSigned:
+		return "signed: accounts with balances and nonces (gossipchain balance, gossipchain send)"
+	case "":
+		return "open (a node of an older protocol)"
+	}
+	return ledger
 }
 
 // printJSONValue prints v as indented JSON.

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
@@ -21,7 +22,10 @@ import (
 	"github.com/gossipchain/gossipchain/p2p"
 )
 
-const usageHeader = `gossipchain runs a node of a small proof-of-work blockchain: it finds peers on
+// usageHeader is the start of gossipchain --help, before the flags.
+func usageHeader() string {
+	var b strings.Builder
+	b.WriteString(`gossipchain runs a node of a small proof-of-work blockchain: it finds peers on
 the LAN (mDNS) or through bootstrap multiaddrs, gossips blocks and transactions,
 keeps its chain on disk and serves an HTTP API (the tutorial's /mine, /chain,
 /transactions/new, /nodes/register, /nodes/resolve, plus /status, /peers,
@@ -29,21 +33,26 @@ keeps its chain on disk and serves an HTTP API (the tutorial's /mine, /chain,
 /events) and a live explorer at http://<--http>/ in any browser.
 
 Usage:
-  gossipchain [flags]                 run a node
-  gossipchain status|peers|chain|mine|tx send ... [--node URL] [--json]
-                                      ask a running node (gossipchain status --help)
-  gossipchain key new|show ...        a key file of a signed network (an account)
-  gossipchain send --key FILE --to ADDRESS --amount N [--node URL]
-                                      sign a payment and submit it to a node
-
+  gossipchain [flags]                 run a node (flags below)
+  gossipchain SUBCOMMAND ...          ask a running node, or make a key; each
+                                      subcommand has its own flags (gossipchain
+                                      SUBCOMMAND --help):
+`)
+	for _, c := range clientCommands {
+		fmt.Fprintf(&b, "    %s\n", c.usage())
+	}
+	b.WriteString(`
 Examples:
   gossipchain                      # HTTP on 127.0.0.1:5000, p2p on port 4001
   gossipchain -p 5001              # a second node: HTTP 5001, p2p 4002, own data directory
   gossipchain --mdns=false --listen /ip4/127.0.0.1/tcp/4101 \
       --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW... --http 127.0.0.1:5100
+  gossipchain chain --from-block 5 --limit 10 --node http://127.0.0.1:5001
 
-Flags:
-`
+Flags of the node:
+`)
+	return b.String()
+}
 
 const usageFooter = `
 Defaults that follow the HTTP port P (5000 unless --http or -p say otherwise):
@@ -81,6 +90,8 @@ type config struct {
 	bootstrap    []string
 	mdns         bool
 	httpAddr     string
+	httpFlag     string // how httpAddr was set: "-p 5001", "--http ADDR", "" for the default
+	listenFlag   bool   // --listen was given; else listen follows the HTTP port
 	mine         bool
 	minerThreads int
 	minerAddress string // empty: the peer ID
@@ -133,78 +144,129 @@ func (p *portFlag) Set(v string) error {
 	return nil
 }
 
-// parseFlags parses and checks the command line. It returns flag.ErrHelp
-// for -h and --help, after printing the usage to out.
-func parseFlags(args []string, out io.Writer) (config, error) {
+// nodeFlags are the node's flags as parsed, before they are checked.
+type nodeFlags struct {
+	dataDir, network, ledger, httpAddr, minerAddr, logLevel, logFormat, cors, pprofAddr *string
+	difficulty                                                                          optionalUint
+	initial                                                                             *uint
+	blockTime, halfLife                                                                 *time.Duration
+	mdns, mine, version, natPortMap, relaySvc, dialKnown                                *bool
+	threads, target                                                                     *int
+	listen, bootstrap, announce                                                         listFlag
+	port                                                                                portFlag
+}
+
+// newNodeFlagSet defines the node's flags. Each usage says its default
+// once: package flag adds "(default X)" for a default that is not the
+// zero value, so a usage that states its own keeps a zero default.
+func newNodeFlagSet() (*flag.FlagSet, *nodeFlags) {
 	fs := flag.NewFlagSet("gossipchain", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by the caller, usage on --help only
-	var (
-		dataDir    = fs.String("datadir", "", "data `directory` (default gossipchain-data/<HTTP port>, see below)")
-		network    = fs.String("network", chain.DefaultNetwork, "network `name`: a-z, 0-9, '-', '_', at most 32; nodes of different networks never exchange blocks")
-		difficulty = fs.Uint("difficulty", chain.DefaultDifficulty, "fixed proof-of-work difficulty in leading zero `bits` (0-64): the network does not retarget (default: it retargets, starting at 16 bits); part of the network's parameters")
-		blockTime  = fs.Duration("target-block-time", chain.DefaultTargetBlockTime, "block `interval` the difficulty steers toward (with --difficulty it only scales the future-timestamp limit); part of the network's parameters")
-		halfLife   = fs.Duration("half-life", 0, "retargeting half-life `duration`, at least 2 target block times (default 60 target block times); part of the network's parameters")
-		initial    = fs.Uint("initial-difficulty", chain.DefaultInitialBits, "initial and minimum difficulty of a retargeting network in leading zero `bits` (0-64); part of the network's parameters")
-		ledger     = fs.String("ledger", chain.LedgerOpen, "ledger `mode`: open (the tutorial's free-form senders) or signed (Ed25519 accounts with balances and nonces: gossipchain key, gossipchain send); part of the network's parameters")
-		listen     listFlag
-		bootstrap  listFlag
-		mdns       = fs.Bool("mdns", true, "discover peers on the local network with mDNS (--mdns=false to turn off)")
-		httpAddr   = fs.String("http", defaultHTTPAddr, "HTTP API `address` host:port")
-		port       portFlag
-		mine       = fs.Bool("mine", false, "mine blocks continuously, publishing each one")
-		threads    = fs.Int("miner-threads", 0, "proof-of-work search `threads` (default: number of CPUs)")
-		minerAddr  = fs.String("miner-address", "", "`address` that receives the mining rewards (default: the node's peer ID)")
-		logLevel   = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
-		logFormat  = fs.String("log-format", "text", "log `format`: text (key=value) or json (one object a line)")
-		cors       = fs.String("cors", "", "let a web page of this `origin` (e.g. http://localhost:8080, or * for any) call the HTTP API; off by default")
-		version    = fs.Bool("version", false, "print the version and exit")
-		pprofAddr  = fs.String("pprof", "", "serve net/http/pprof and /debug/gossip/{id} (when a block or transaction was accepted and stored, in ns) on their own listener at this `address` host:port (default off; keep it on 127.0.0.1)")
-		target     = fs.Int("target-peers", p2p.DefaultTargetPeers, "connection target: peers of the address book are dialled, and peers asked for more, while the node has fewer `peers` (at most 32)")
-		natPortMap = fs.Bool("nat-portmap", false, "ask the router for a port mapping (UPnP, NAT-PMP); off by default")
-		relaySvc   = fs.Bool("relay-service", false, "offer a bounded circuit relay v2 service to nodes behind NAT while AutoNAT finds this node publicly reachable (limits in README)")
-		announce   listFlag
-		dialKnown  = fs.Bool("dial-known", true, "dial the peers remembered in the address book (datadir/peers.json) at start and when below the target (--dial-known=false to use only --bootstrap, mDNS and /nodes/register)")
-	)
-	fs.Var(&port, "p", "HTTP API `port` on 127.0.0.1, as in the tutorial: -p 5001 is --http 127.0.0.1:5001")
-	fs.Var(&listen, "listen", "libp2p listen `multiaddr`; repeatable or comma-separated (default TCP and QUIC on 0.0.0.0, see below)")
-	fs.Var(&announce, "announce", "`multiaddr` (without /p2p/) to advertise instead of the listen addresses, e.g. a forwarded public port; repeatable or comma-separated")
-	fs.Var(&bootstrap, "bootstrap", "bootstrap peer `multiaddr` ending in /p2p/<peer id>, dialled at start and redialled when lost; repeatable or comma-separated")
+	f := &nodeFlags{
+		dataDir:    fs.String("datadir", "", "data `directory` (default gossipchain-data/<HTTP port>, see below)"),
+		network:    fs.String("network", chain.DefaultNetwork, "network `name`: a-z, 0-9, '-', '_', at most 32; nodes of different networks never exchange blocks"),
+		blockTime:  fs.Duration("target-block-time", chain.DefaultTargetBlockTime, "block `interval` the difficulty steers toward (with --difficulty it only scales the future-timestamp limit); part of the network's parameters"),
+		halfLife:   fs.Duration("half-life", 0, "retargeting half-life `duration`, at least 2 target block times (default 60 target block times); part of the network's parameters"),
+		initial:    fs.Uint("initial-difficulty", chain.DefaultInitialBits, "initial and minimum difficulty of a retargeting network in leading zero `bits` (0-64); part of the network's parameters"),
+		ledger:     fs.String("ledger", chain.LedgerOpen, "ledger `mode`: open (the tutorial's free-form senders) or signed (Ed25519 accounts with balances and nonces: gossipchain key, gossipchain send); part of the network's parameters"),
+		mdns:       fs.Bool("mdns", true, "discover peers on the local network with mDNS (--mdns=false to turn off)"),
+		httpAddr:   fs.String("http", defaultHTTPAddr, "HTTP API `address` host:port"),
+		mine:       fs.Bool("mine", false, "mine blocks continuously, publishing each one"),
+		threads:    fs.Int("miner-threads", 0, "proof-of-work search `threads` (default: number of CPUs)"),
+		minerAddr:  fs.String("miner-address", "", "`address` that receives the mining rewards (default: the node's peer ID)"),
+		logLevel:   fs.String("log-level", "info", "log `level`: debug, info, warn or error"),
+		logFormat:  fs.String("log-format", "text", "log `format`: text (key=value) or json (one object a line)"),
+		cors:       fs.String("cors", "", "let a web page of this `origin` (e.g. http://localhost:8080, or * for any) call the HTTP API; off by default"),
+		version:    fs.Bool("version", false, "print the version and exit"),
+		pprofAddr:  fs.String("pprof", "", "serve net/http/pprof and /debug/gossip/{id} (when a block or transaction was accepted and stored, in ns) on their own listener at this `address` host:port (default off; keep it on 127.0.0.1)"),
+		target:     fs.Int("target-peers", p2p.DefaultTargetPeers, "connection target: peers of the address book are dialled, and peers asked for more, while the node has fewer `peers` (at most 32)"),
+		natPortMap: fs.Bool("nat-portmap", false, "ask the router for a port mapping (UPnP, NAT-PMP) and log whether one was obtained; off by default"),
+		relaySvc:   fs.Bool("relay-service", false, "offer a bounded circuit relay v2 service to nodes behind NAT while AutoNAT finds this node publicly reachable (limits in README)"),
+		dialKnown:  fs.Bool("dial-known", true, "dial the peers remembered in the address book (datadir/peers.json) at start and when below the target (--dial-known=false to use only --bootstrap, mDNS and /nodes/register)"),
+	}
+	fs.Var(&f.difficulty, "difficulty", "fixed proof-of-work difficulty in leading zero `bits` (0-64): every block needs it and the network never retargets (default: none, the network retargets from --initial-difficulty); part of the network's parameters")
+	fs.Var(&f.port, "p", "HTTP API `port` on 127.0.0.1, as in the tutorial: -p 5001 is --http 127.0.0.1:5001")
+	fs.Var(&f.listen, "listen", "libp2p listen `multiaddr`; repeatable or comma-separated (default TCP and QUIC on 0.0.0.0, see below)")
+	fs.Var(&f.announce, "announce", "`multiaddr` (without /p2p/) to advertise instead of the listen addresses, e.g. a forwarded public port; repeatable or comma-separated; GET /status lists them with /p2p/<peer id> in nat.announced_p2p_addrs")
+	fs.Var(&f.bootstrap, "bootstrap", "bootstrap peer `multiaddr` ending in /p2p/<peer id>, dialled at start and redialled when lost; repeatable or comma-separated")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usageHeader)
+		fmt.Fprint(fs.Output(), usageHeader())
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), usageFooter)
 	}
+	return fs, f
+}
+
+// nodeFlagNames returns the names of the node's flags.
+func nodeFlagNames() []string {
+	fs, _ := newNodeFlagSet()
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	return names
+}
+
+// optionalUint is a flag of an unsigned number that may be left unset.
+type optionalUint struct {
+	n   uint
+	set bool
+}
+
+func (o *optionalUint) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.FormatUint(uint64(o.n), 10)
+}
+
+func (o *optionalUint) Set(v string) error {
+	n, err := strconv.ParseUint(v, 10, 0)
+	if err != nil {
+		return errors.New("want a number of bits, 0-64")
+	}
+	o.n, o.set = uint(n), true
+	return nil
+}
+
+// parseFlags parses and checks the command line. It returns flag.ErrHelp
+// for -h and --help, after printing the usage to out.
+func parseFlags(args []string, out io.Writer) (config, error) {
+	fs, f := newNodeFlagSet()
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(out)
 			fs.Usage()
+			return config{}, err
 		}
-		return config{}, err
+		return config{}, flagError(err, fs, "")
 	}
-	if *version {
+	if *f.version {
 		fmt.Fprintln(out, "gossipchain", Version())
 		return config{}, errVersion
 	}
 	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected argument %q (subcommands: %s)", fs.Arg(0), strings.Join(subcommandNames, ", "))
+		return config{}, unexpectedArgument(fs.Arg(0), args)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
-	cfg := config{mdns: *mdns, mine: *mine, listen: listen, bootstrap: bootstrap, minerAddress: *minerAddr,
-		targetPeers: *target, dialKnown: *dialKnown}
-	cfg.announce, cfg.natPortMap, cfg.relayService = announce, *natPortMap, *relaySvc
+	cfg := config{mdns: *f.mdns, mine: *f.mine, listen: f.listen, bootstrap: f.bootstrap, minerAddress: *f.minerAddr,
+		targetPeers: *f.target, dialKnown: *f.dialKnown}
+	cfg.announce, cfg.natPortMap, cfg.relayService = f.announce, *f.natPortMap, *f.relaySvc
 	if cfg.targetPeers < 1 || cfg.targetPeers > p2p.DefaultLowWater {
 		return config{}, fmt.Errorf("--target-peers %d: want 1-%d", cfg.targetPeers, p2p.DefaultLowWater)
 	}
 
 	// HTTP address.
-	cfg.httpAddr = *httpAddr
+	cfg.httpAddr = *f.httpAddr
+	if set["http"] {
+		cfg.httpFlag = "--http " + cfg.httpAddr
+	}
 	if set["p"] {
 		if set["http"] {
 			return config{}, errors.New("-p and --http both given: use one")
 		}
-		cfg.httpAddr = net.JoinHostPort("127.0.0.1", port.String())
+		cfg.httpAddr = net.JoinHostPort("127.0.0.1", f.port.String())
+		cfg.httpFlag = "-p " + f.port.String()
 	}
 	_, portStr, err := net.SplitHostPort(cfg.httpAddr)
 	if err != nil {
@@ -216,44 +278,45 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	}
 
 	// Network parameters.
-	if *difficulty > chain.MaxDifficulty {
-		return config{}, fmt.Errorf("--difficulty %d: at most %d", *difficulty, chain.MaxDifficulty)
+	if f.difficulty.n > chain.MaxDifficulty {
+		return config{}, fmt.Errorf("--difficulty %d: at most %d", f.difficulty.n, chain.MaxDifficulty)
 	}
-	if *initial > chain.MaxDifficulty {
-		return config{}, fmt.Errorf("--initial-difficulty %d: at most %d", *initial, chain.MaxDifficulty)
+	if *f.initial > chain.MaxDifficulty {
+		return config{}, fmt.Errorf("--initial-difficulty %d: at most %d", *f.initial, chain.MaxDifficulty)
 	}
 	if set["difficulty"] && set["initial-difficulty"] {
 		return config{}, errors.New("--difficulty and --initial-difficulty both given: a fixed network has one difficulty")
 	}
 	if set["difficulty"] {
-		cfg.params, err = chain.NewParams(*network, uint32(*difficulty))
+		cfg.params, err = chain.NewParams(*f.network, uint32(f.difficulty.n))
 	} else {
-		cfg.params, err = chain.NewRetargetParams(*network, *blockTime)
-		cfg.params.InitialTarget = chain.MustCompact(chain.ZeroBitsTarget(uint32(*initial)))
+		cfg.params, err = chain.NewRetargetParams(*f.network, *f.blockTime)
+		cfg.params.InitialTarget = chain.MustCompact(chain.ZeroBitsTarget(uint32(*f.initial)))
 		cfg.params.MaxTarget = cfg.params.InitialTarget
 	}
 	if err == nil {
-		cfg.params.TargetBlockTime = *blockTime
-		cfg.params.HalfLife = chain.DefaultHalfLifeBlocks * *blockTime
-		if *halfLife != 0 {
-			cfg.params.HalfLife = *halfLife
+		cfg.params.TargetBlockTime = *f.blockTime
+		cfg.params.HalfLife = chain.DefaultHalfLifeBlocks * *f.blockTime
+		if *f.halfLife != 0 {
+			cfg.params.HalfLife = *f.halfLife
 		}
-		if *ledger != chain.LedgerOpen {
-			cfg.params.Ledger = *ledger
+		if *f.ledger != chain.LedgerOpen {
+			cfg.params.Ledger = *f.ledger
 		}
 		err = cfg.params.Validate()
 	}
 	if err != nil {
-		return config{}, fmt.Errorf("network parameters (--network %q, --difficulty, --initial-difficulty, --target-block-time, --half-life, --ledger): %v", *network, err)
+		return config{}, fmt.Errorf("network parameters (--network %q, --difficulty, --initial-difficulty, --target-block-time, --half-life, --ledger): %v", *f.network, err)
 	}
 
 	// Data directory.
-	cfg.dataDir = *dataDir
+	cfg.dataDir = *f.dataDir
 	if cfg.dataDir == "" {
 		cfg.dataDir = filepath.Join("gossipchain-data", strconv.Itoa(httpPort))
 	}
 
 	// libp2p addresses.
+	cfg.listenFlag = len(cfg.listen) > 0
 	if len(cfg.listen) == 0 {
 		q := httpPort - p2pPortOffset
 		if httpPort == 0 || q < 1 || q > 65535 {
@@ -287,15 +350,15 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 
 	// Mining.
 	switch {
-	case *threads < 0:
-		return config{}, fmt.Errorf("--miner-threads %d: must not be negative", *threads)
-	case *threads == 0:
+	case *f.threads < 0:
+		return config{}, fmt.Errorf("--miner-threads %d: must not be negative", *f.threads)
+	case *f.threads == 0:
 		cfg.minerThreads = runtime.NumCPU()
 	default:
-		cfg.minerThreads = *threads
+		cfg.minerThreads = *f.threads
 	}
-	if *threads > maxMinerThreads {
-		return config{}, fmt.Errorf("--miner-threads %d: at most %d", *threads, maxMinerThreads)
+	if *f.threads > maxMinerThreads {
+		return config{}, fmt.Errorf("--miner-threads %d: at most %d", *f.threads, maxMinerThreads)
 	}
 	if set["miner-address"] {
 		if cfg.minerAddress == chain.RewardSender {
@@ -318,24 +381,24 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	}
 
 	// Profiling.
-	if cfg.pprofAddr = *pprofAddr; cfg.pprofAddr != "" {
+	if cfg.pprofAddr = *f.pprofAddr; cfg.pprofAddr != "" {
 		if _, _, err := net.SplitHostPort(cfg.pprofAddr); err != nil {
 			return config{}, fmt.Errorf("--pprof %q: want host:port: %v", cfg.pprofAddr, err)
 		}
 	}
 
 	// Logging.
-	if err := cfg.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
-		return config{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
+	if err := cfg.logLevel.UnmarshalText([]byte(*f.logLevel)); err != nil {
+		return config{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", *f.logLevel)
 	}
-	switch *logFormat {
+	switch *f.logFormat {
 	case "text":
 	case "json":
 		cfg.logJSON = true
 	default:
-		return config{}, fmt.Errorf("--log-format %q: want text or json", *logFormat)
+		return config{}, fmt.Errorf("--log-format %q: want text or json", *f.logFormat)
 	}
-	cfg.cors = *cors
+	cfg.cors = *f.cors
 	if cfg.cors != "" && cfg.cors != "*" {
 		u, err := url.Parse(cfg.cors)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {

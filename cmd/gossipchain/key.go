@@ -21,10 +21,10 @@ import (
 // defaultKeyFile is where gossipchain key new writes without --out.
 const defaultKeyFile = "wallet.key"
 
-// runKey runs gossipchain key new|show.
-func runKey(cfg clientConfig, out io.Writer) error {
-	switch cfg.args[0] {
-	case "new":
+// runKey runs gossipchain key new|show: name is "key new" or "key show".
+func runKey(name string, cfg clientConfig, out io.Writer) error {
+	switch name {
+	case "key new":
 		path := cfg.out
 		if path == "" {
 			path = defaultKeyFile
@@ -37,7 +37,7 @@ func runKey(cfg clientConfig, out io.Writer) error {
 			return printJSONValue(out, map[string]string{"address": addr, "key": path})
 		}
 		fmt.Fprintf(out, "address  %s\nkey      %s\n", addr, path)
-	case "show":
+	case "key show":
 		addr, err := keyFileAddress(cfg.key)
 		if err != nil {
 			return err

@@ -52,7 +52,7 @@ func TestKeyNewAndShow(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"key"}, exitUsage, "want key new"},
+		{[]string{"key"}, exitUsage, "want gossipchain key new [--out FILE], or gossipchain key show --key FILE"},
 		{[]string{"key", "show"}, exitUsage, "--key"},
 		{[]string{"key", "new", "--key", path}, exitUsage, "--out"},
 		{[]string{"key", "new", "--out", filepath.Join(t.TempDir(), "no", "such", "dir", "k")}, exitError, "does not exist"},

@@ -47,7 +47,13 @@ func main() {
 		os.Exit(runClient(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	cfg, err := parseFlags(os.Args[1:], os.Stdout)
-	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errVersion) {
+	if errors.Is(err, errVersion) {
+		if note := versionNote(); note != "" {
+			fmt.Fprintln(os.Stderr, note)
+		}
+		os.Exit(exitOK)
+	}
+	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(exitOK)
 	}
 	if err != nil {
@@ -56,6 +62,7 @@ func main() {
 	}
 	log := newLogger(os.Stderr, cfg)
 	slog.SetDefault(log)
+	p2p.RouteLibraryLogs(log.Handler())
 
 	// The first SIGINT or SIGTERM cancels ctx; a second one exits at once.
 	signals := make(chan os.Signal, 2)
@@ -83,8 +90,15 @@ func main() {
 func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	params := cfg.params
 	log.Info("starting gossipchain", "version", Version(), "network", params.Name, "fixed_difficulty", params.FixedDifficulty,
-		"initial_bits", params.InitialTarget, "target_block_time", params.TargetBlockTime,
-		"genesis", params.Genesis().Hash, "datadir", cfg.dataDir)
+		"initial_bits", params.InitialTarget, "target_block_time", params.TargetBlockTime, "half_life", params.HalfLife,
+		"ledger", params.LedgerMode(), "genesis", params.Genesis().Hash, "datadir", cfg.dataDir)
+	// The HTTP port is taken first: a port in use stops the node before
+	// anything else starts.
+	ln, err := net.Listen("tcp", cfg.httpAddr)
+	if err != nil {
+		return httpListenError(cfg, err)
+	}
+	defer ln.Close()
 	// The API is built after the sync service, which reports to it; no
 	// report comes before the node starts, after server is set.
 	var server *api.Server
@@ -113,6 +127,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		MinerAddress: cfg.minerAddress,
 		MinerThreads: cfg.minerThreads,
 	})
+	var le *p2p.ListenError
+	if errors.As(err, &le) {
+		return p2pListenError(cfg, le)
+	}
 	if err != nil {
 		return err
 	}
@@ -137,22 +155,15 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		Progress:   func() api.SyncProgress { return syncProgress(svc.Progress()) },
 		CORS:       cfg.cors,
 		KnownAddrs: node.KnownAddrs,
-		NAT:        func() api.NATStatus { return natStatus(node.NATStatus()) },
+		NAT:        func() api.NATStatus { return natStatus(node.NATStatus(), node.ID()) },
 		Collectors: append(node.Collectors(), svc.Collectors()...),
 	})
-	ln, err := net.Listen("tcp", cfg.httpAddr)
-	if err != nil {
-		return fmt.Errorf("listen for HTTP: %w", err)
-	}
-
 	stopPeers, err := watchPeers(ctx, node, log, server.NotePeer)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer stopPeers()
 	if err := n.Start(ctx); err != nil {
-		ln.Close()
 		return err
 	}
 
@@ -161,6 +172,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	log.Info("identity", "peer_id", node.ID().String())
 	for _, a := range node.Addrs() {
 		log.Info("listening", "addr", a.String())
+	}
+	if len(cfg.announce) > 0 {
+		for _, a := range natStatus(node.NATStatus(), node.ID()).AnnouncedP2PAddrs {
+			log.Info("announcing", "addr", a)
+		}
 	}
 	log.Info("http api listening", "url", "http://"+ln.Addr().String(), "explorer", "http://"+ln.Addr().String()+"/")
 
@@ -232,9 +248,25 @@ func mineLoop(ctx context.Context, miner *miner.Miner, svc *gsync.Service, serve
 func newLogger(w io.Writer, cfg config) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.logLevel}
 	if cfg.logJSON {
+		opts.ReplaceAttr = jsonValue
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// jsonValue writes in JSON lines what the text lines write: a duration as
+// its string ("10s", not nanoseconds) and a compact target in hex
+// ("0x1f00ffff", not a decimal).
+func jsonValue(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value.Resolve(); {
+	case v.Kind() == slog.KindDuration:
+		a.Value = slog.StringValue(v.Duration().String())
+	case v.Kind() == slog.KindAny:
+		if c, ok := v.Any().(chain.Compact); ok {
+			a.Value = slog.StringValue(c.String())
+		}
+	}
+	return a
 }
 
 func peerString(p peer.ID) string {

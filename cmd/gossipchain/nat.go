@@ -4,19 +4,26 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/gossipchain/gossipchain/api"
 	"github.com/gossipchain/gossipchain/p2p"
 )
 
-// natStatus presents the p2p node's reachability as GET /status "nat".
-func natStatus(st p2p.NATStatus) api.NATStatus {
+// natStatus presents the reachability of the p2p node of peer ID id as GET
+// /status "nat".
+func natStatus(st p2p.NATStatus, id peer.ID) api.NATStatus {
+	full, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: id, Addrs: st.Announced})
+	if err != nil {
+		full = nil
+	}
 	return api.NATStatus{
 		Reachability:      st.Reachability,
 		ReachableAddrs:    addrStrings(st.ReachableAddrs),
 		UnreachableAddrs:  addrStrings(st.UnreachableAddrs),
 		AnnouncedAddrs:    addrStrings(st.Announced),
+		AnnouncedP2PAddrs: addrStrings(full),
 		RelayAddrs:        addrStrings(st.RelayAddrs),
 		RelayService:      st.RelayService,
 		RelayServing:      st.RelayServing,

@@ -3,12 +3,14 @@ package main
 import "runtime/debug"
 
 // version is set at build time with
-// -ldflags "-X main.version=v1.2.3"; otherwise Version reads the module
-// version and VCS revision that the Go toolchain records.
+// -ldflags "-X main.version=v1.2.3" (scripts/build.sh sets devel-<commit>);
+// otherwise Version reads the module version and VCS revision that the Go
+// toolchain records.
 var version = ""
 
 // Version returns the version of this binary: the one set at build time,
-// else the module version, else "devel" with the VCS revision when known.
+// else the module version, else "devel" with the VCS revision when known,
+// else "devel".
 func Version() string {
 	if version != "" {
 		return version
@@ -38,4 +40,19 @@ func Version() string {
 		return "devel"
 	}
 	return "devel-" + rev + dirty
+}
+
+// versionNote explains a version without a revision ("devel"): how the
+// binary was built and how to build one that says its commit. It is empty
+// when the version names a release or a commit.
+func versionNote() string {
+	if Version() != "devel" {
+		return ""
+	}
+	goVersion := "an unknown Go"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		goVersion = info.GoVersion
+	}
+	return "this binary was built by " + goVersion + " without VCS information (go run, a git worktree, or GOFLAGS=-buildvcs=false), " +
+		"so it cannot say its commit; scripts/build.sh OUT builds one that does"
 }
