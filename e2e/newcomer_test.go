@@ -139,15 +139,15 @@ func TestNewcomerErrors(t *testing.T) {
 	b := startNode(t, nodeOptions{difficulty: 12, bootstrap: []string{a.multiaddr()}})
 	fromA := `differs="the peer runs with --difficulty 12, this node with no --difficulty (it retargets from 16 bits)"`
 	fromB := `differs="the peer runs with no --difficulty (it retargets from 16 bits), this node with --difficulty 12"`
-	eventually(t, "a peer of another network disconnected with the flags that differ", func() error {
-		if strings.Contains(a.logs.String(), fromA) || strings.Contains(b.logs.String(), fromB) {
+	waitFor(t, "a peer of another network disconnected with the flags that differ", waitTimeout, func() error {
+		if strings.Contains(a.Log(), fromA) || strings.Contains(b.Log(), fromB) {
 			return nil
 		}
 		return fmt.Errorf("no line with %s or %s", fromA, fromB)
 	})
 	ctx, cancel := requestCtx()
 	defer cancel()
-	_, err := a.api.Register(ctx, b.url)
+	_, err := a.Client().Register(ctx, b.url)
 	want = b.url + " is on another network: it runs with --difficulty 12, this node with no --difficulty (it retargets from 16 bits)"
 	if client.StatusOf(err) != 400 || !strings.Contains(err.Error(), want) {
 		t.Errorf("register a node of --difficulty 12: %v, want 400 with %q", err, want)
