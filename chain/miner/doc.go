@@ -11,7 +11,11 @@
 // AddBlock.
 //
 // The search runs on Config.Threads goroutines (default: every CPU), each
-// taking chunks of 65,536 consecutive proofs. The searcher
+// taking chunks of 65,536 consecutive proofs. On Linux each runs on an OS
+// thread of its own at the lowest priority (nice 19), ended with the
+// search: on a busy core the node's other work (HTTP, gossip, validation)
+// and other programs go first, while a search alone on an idle core runs at
+// full speed; elsewhere the search runs at the node's priority. The searcher
 // (chain/miner/internal/powhash, SHA-NI assembly where the CPU has it)
 // filters on the leading zero bits of the target, and each hit is checked
 // against the full 256-bit target (PROTOCOL.md 2.2, 10.1). Between chunks a

@@ -131,38 +131,42 @@ func (m *Miner) search(ctx context.Context, b *chain.Block, changed <-chan struc
 		done     = make(chan struct{})
 		once     sync.Once
 	)
+	// thread searches chunks until a proof is found or the search stops.
+	thread := func() {
+		s := powhash.NewSearcher(&header)
+		for !stop.Load() {
+			from := next.Add(searchChunk) - searchChunk
+			p, ok := from, false
+			for left := uint64(searchChunk); left > 0 && !ok; {
+				start := p
+				if p, ok = s.Search(start, left, zeros); !ok {
+					break
+				}
+				if ok = target.Met(s.Hash(p)); !ok {
+					left -= p - start + 1
+					p++
+				}
+			}
+			if !ok {
+				attempts.Add(searchChunk)
+				m.attempts.Add(searchChunk) // live, for hash-rate sampling
+				continue
+			}
+			attempts.Add(p - from + 1)
+			m.attempts.Add(p - from + 1)
+			if found.CompareAndSwap(false, true) {
+				proof = p
+				once.Do(func() { close(done) })
+			}
+			return
+		}
+	}
 	start := time.Now()
-	for i := 0; i < m.threads; i++ {
+	for range m.threads {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := powhash.NewSearcher(&header)
-			for !stop.Load() {
-				from := next.Add(searchChunk) - searchChunk
-				p, ok := from, false
-				for left := uint64(searchChunk); left > 0 && !ok; {
-					start := p
-					if p, ok = s.Search(start, left, zeros); !ok {
-						break
-					}
-					if ok = target.Met(s.Hash(p)); !ok {
-						left -= p - start + 1
-						p++
-					}
-				}
-				if !ok {
-					attempts.Add(searchChunk)
-					m.attempts.Add(searchChunk) // live, for hash-rate sampling
-					continue
-				}
-				attempts.Add(p - from + 1)
-				m.attempts.Add(p - from + 1)
-				if found.CompareAndSwap(false, true) {
-					proof = p
-					once.Do(func() { close(done) })
-				}
-				return
-			}
+			atLowPriority(thread)
 		}()
 	}
 	select {

@@ -172,7 +172,7 @@ func newNodeFlagSet() (*flag.FlagSet, *nodeFlags) {
 		mdns:       fs.Bool("mdns", true, "discover peers on the local network with mDNS (--mdns=false to turn off)"),
 		httpAddr:   fs.String("http", defaultHTTPAddr, "HTTP API `address` host:port"),
 		mine:       fs.Bool("mine", false, "mine blocks continuously, publishing each one"),
-		threads:    fs.Int("miner-threads", 0, "proof-of-work search `threads` (default: number of CPUs)"),
+		threads:    fs.Int("miner-threads", 0, "proof-of-work search `threads` (default: number of CPUs); on Linux they run at the lowest priority (nice 19), so that the node's API and other programs go first on a busy core"),
 		minerAddr:  fs.String("miner-address", "", "`address` that receives the mining rewards (default: the node's peer ID)"),
 		logLevel:   fs.String("log-level", "info", "log `level`: debug, info, warn or error"),
 		logFormat:  fs.String("log-format", "text", "log `format`: text (key=value) or json (one object a line)"),
