@@ -155,6 +155,10 @@ function addRate(r) {
 
 function connectEvents() {
   const es = new EventSource('/events');
+  // A page that is left (or kept in the back/forward cache) closes its
+  // stream, so that it holds none of the browser's few connections to the
+  // node; pageshow opens a new one if the page comes back.
+  addEventListener('pagehide', () => es.close(), { once: true });
   const live = $('live');
   es.onopen = () => { live.className = 'live on'; live.textContent = 'live'; };
   es.onerror = () => { live.className = 'live off'; live.textContent = 'reconnecting'; };
@@ -272,3 +276,4 @@ const ready = Promise.all([refreshStatus(), refreshPeers()]);
 state.history = loadHistory(ready);
 ready.then(route);
 connectEvents();
+window.addEventListener('pageshow', e => { if (e.persisted) connectEvents(); });
