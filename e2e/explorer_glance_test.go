@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -93,6 +94,7 @@ func TestExplorerAtAGlance(t *testing.T) {
 		return net >= 10 && bars >= 10 && events >= 5 ? '' : 'hash-rate points ' + net + ', interval bars ' + bars + ', events ' + events;
 	})()`)
 	br.shot("home")
+	self := n.mustStatus().MinerAddress
 	pageCheck(t, br, "home at a glance", `(() => {
 		const rows = [...document.querySelectorAll('#latest-body tr')];
 		const line = parseFloat(getComputedStyle(rows[0].cells[0]).lineHeight);
@@ -109,8 +111,13 @@ func TestExplorerAtAGlance(t *testing.T) {
 		const unit = /^\d+(\.\d+)? ?[kMGTPEZY]?$/;
 		const diffs = bad(6, unit).concat([document.getElementById('difficulty').textContent].filter(x => !unit.test(x)));
 		if (ages.length || intervals.length || diffs.length) return 'ages ' + ages + ' intervals ' + intervals + ' difficulties ' + diffs;
-		const miners = cells(7);
-		if (!miners.includes('this node') || !miners.some(m => /^peer \w{6}$/.test(m))) return 'miners ' + miners;
+		// A miner is "this node" exactly when it is the node's own address,
+		// else a connected peer by the end of its id.
+		const own = `+strconv.Quote(self)+`;
+		const miners = rows.map(r => r.cells[7].querySelector('a'));
+		const mislabelled = miners.filter(a => (a.title === own) !== (a.textContent === 'this node') ||
+			a.title !== own && !/^peer \w{6}$/.test(a.textContent)).map(a => a.textContent + ' ' + a.title);
+		if (mislabelled.length || !miners.some(a => a.title !== own)) return 'miners ' + mislabelled;
 		if (/0x[0-9a-f]{8}|leading zero|\bbits\b [0-9]/.test(document.body.innerText)) return 'a second difficulty unit on the home page';
 		return '';
 	})()`)
