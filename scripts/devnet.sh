@@ -30,7 +30,8 @@
 #   DIFFICULTY     proof-of-work bits                    (default: the command's default)
 #   NODE_ARGS      extra flags for every node, e.g. "--log-level debug"
 #
-# Needs Go and curl.
+# Needs only Go: the nodes are asked for their status with the gossipchain
+# command it builds.
 set -euo pipefail
 
 usage() {
@@ -89,7 +90,6 @@ if [ "$ledger" != open ]; then
 fi
 
 command -v go >/dev/null || { echo "devnet.sh: go is not installed" >&2; exit 1; }
-command -v curl >/dev/null || { echo "devnet.sh: curl is not installed" >&2; exit 1; }
 
 mkdir -p "$dir"
 bin="$dir/bin/gossipchain"
@@ -181,7 +181,7 @@ trap 'exit 143' TERM
 
 # json_field NAME: the string value of "NAME" in the JSON on stdin.
 json_field() {
-	sed -n 's/.*"'"$1"'":"\([^"]*\)".*/\1/p'
+	sed -n 's/.*"'"$1"'": *"\([^"]*\)".*/\1/p' | head -n 1
 }
 
 # wait_up I URL: waits until node I answers /status, or fails.
@@ -194,7 +194,7 @@ wait_up() {
 			tail -n 20 "$dir/node$i.log" >&2
 			exit 1
 		fi
-		if curl -fsS --max-time 2 "$url/status" >/dev/null 2>&1; then
+		if "$bin" status --node "$url" --timeout 2s --json >/dev/null 2>&1; then
 			return 0
 		fi
 		sleep 0.1
@@ -216,7 +216,7 @@ for i in $(seq 1 "$count"); do
 	if [ "$wipe" = 1 ]; then
 		rm -rf "$data"
 	fi
-	if curl -fsS --max-time 1 "$url/status" >/dev/null 2>&1; then
+	if "$bin" status --node "$url" --timeout 1s --json >/dev/null 2>&1; then
 		echo "devnet.sh: something already answers on $url; stop it first" >&2
 		exit 1
 	fi
@@ -230,7 +230,7 @@ for i in $(seq 1 "$count"); do
 	started=$i
 	wait_up "$i" "$url"
 	if [ "$i" = 1 ]; then
-		id="$(curl -fsS --max-time 5 "$url/status" | json_field peer_id)"
+		id="$("$bin" status --node "$url" --timeout 5s --json | json_field peer_id)"
 		if [ -z "$id" ]; then
 			echo "devnet.sh: no peer_id in $url/status" >&2
 			exit 1
@@ -245,7 +245,7 @@ for i in $(seq 1 "$count"); do
 	http_port=$((http_base + i - 1))
 	p2p_port=$((p2p_base + i - 1))
 	url="http://127.0.0.1:$http_port"
-	id="$(curl -fsS --max-time 5 "$url/status" | json_field peer_id)"
+	id="$("$bin" status --node "$url" --timeout 5s --json | json_field peer_id)"
 	printf '%-7s %-8s %-23s %s\n' "node$i" "$(cat "$dir/node$i.pid")" "$url" "/ip4/127.0.0.1/tcp/$p2p_port/p2p/$id"
 done
 echo
