@@ -64,7 +64,7 @@ type Node struct {
 // sync service and the miner on it, started by Start. A data directory that
 // holds an identity key has run a node before: an empty chain store beside
 // it is a lost chain, and NewNode refuses to start a new one.
-func NewNode(ctx context.Context, cfg NodeConfig) (n *Node, err error) {
+func NewNode(ctx context.Context, cfg NodeConfig) (_ *Node, err error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("node: no data directory")
 	}
@@ -79,11 +79,10 @@ func NewNode(ctx context.Context, cfg NodeConfig) (n *Node, err error) {
 	if cfg.Store != nil {
 		cfg.Store(&scfg)
 	}
-	built := &Node{} // what a failure half-way closes: n is nil then
-	n = built
+	n := &Node{}
 	defer func() {
 		if err != nil {
-			built.Close()
+			n.Close() // what was built before the failure
 		}
 	}()
 	if n.Chain, err = store.Open(scfg); err != nil {
