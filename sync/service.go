@@ -257,6 +257,7 @@ type Service struct {
 	orphanWake chan struct{} // wakes orphanLoop: a block was added
 	progress   progress      // the running sync, for Progress
 	poolx      *poolExchange // pool exchange (poolx.go)
+	otherNets  otherNetworks // how the networks of refused peers differ (status.go)
 
 	closeOnce gosync.Once
 }

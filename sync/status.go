@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	gosync "sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/event"
@@ -176,17 +177,62 @@ func (s *Service) keepStatus(p peer.ID, st Status) bool {
 // otherNetwork names how the network of genesis differs from ours, in the
 // terms of the flags that set it ("the peer runs with --difficulty 12, this
 // node with no --difficulty (it retargets from 16 bits)"), when a setting
-// near ours gives that genesis.
+// near ours gives that genesis. Guessing hashes thousands of genesis blocks
+// (about 7 ms when nothing matches), so the answer is kept per genesis: a
+// peer of another network is redialled, or comes back, again and again.
 func (s *Service) otherNetwork(genesis chain.Hash) string {
+	if d, ok := s.otherNets.get(genesis); ok {
+		return d
+	}
+	if s.otherNets.full() {
+		// Many other networks, or a peer inventing genesis hashes: no more
+		// guesses.
+		return "its genesis is of another network"
+	}
 	ours := s.params.Net()
 	names := []string{ours.Name}
 	if ours.Name != chain.DefaultNetwork {
 		names = append(names, chain.DefaultNetwork)
 	}
-	theirs, ok := chain.GuessNetParams(genesis, ours, names...)
-	if !ok {
-		return "its genesis is of no other --network, --ledger, --difficulty, --initial-difficulty, --target-block-time or --half-life near this node's"
+	d := "its genesis is of no other --network, --ledger, --difficulty, --initial-difficulty, --target-block-time or --half-life near this node's"
+	if theirs, ok := chain.GuessNetParams(genesis, ours, names...); ok {
+		t, o := chain.Settings(theirs, ours)
+		d = "the peer runs with " + t + ", this node with " + o
 	}
-	t, o := chain.Settings(theirs, ours)
-	return "the peer runs with " + t + ", this node with " + o
+	s.otherNets.put(genesis, d)
+	return d
+}
+
+// maxOtherNetworks bounds the genesis hashes otherNetwork describes.
+const maxOtherNetworks = 64
+
+// otherNetworks holds otherNetwork's answers, at most maxOtherNetworks. It is
+// safe for concurrent use.
+type otherNetworks struct {
+	mu gosync.Mutex
+	m  map[chain.Hash]string
+}
+
+func (o *otherNetworks) get(genesis chain.Hash) (string, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	d, ok := o.m[genesis]
+	return d, ok
+}
+
+func (o *otherNetworks) full() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.m) >= maxOtherNetworks
+}
+
+func (o *otherNetworks) put(genesis chain.Hash, d string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = make(map[chain.Hash]string)
+	}
+	if len(o.m) < maxOtherNetworks {
+		o.m[genesis] = d
+	}
 }

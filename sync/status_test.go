@@ -41,6 +41,39 @@ func TestOtherNetworkNamesFlags(t *testing.T) {
 	}
 }
 
+// TestOtherNetworkGuessesOnce checks that a genesis is described once and
+// the answer reused, and that past maxOtherNetworks genesis hashes (a peer
+// inventing them) no guess is made any more.
+func TestOtherNetworkGuessesOnce(t *testing.T) {
+	s := &Service{params: chain.DefaultParams()}
+	fixed, err := chain.NewParams(chain.DefaultNetwork, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "the peer runs with --difficulty 12, this node with no --difficulty (it retargets from 16 bits)"
+	genesis := fixed.Genesis().Hash
+	for range 2 {
+		if got := s.otherNetwork(genesis); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	if n := len(s.otherNets.m); n != 1 {
+		t.Fatalf("%d genesis hashes kept after asking twice for one, want 1", n)
+	}
+	for i := range maxOtherNetworks {
+		s.otherNets.put(chain.Hash{0xff, byte(i)}, "invented")
+	}
+	if got := s.otherNetwork(genesis); got != want {
+		t.Fatalf("a kept genesis once the cache is full: %q, want %q", got, want)
+	}
+	if got, want := s.otherNetwork(chain.Hash{0xee}), "its genesis is of another network"; got != want {
+		t.Fatalf("a new genesis once the cache is full: %q, want %q", got, want)
+	}
+	if n := len(s.otherNets.m); n != maxOtherNetworks {
+		t.Fatalf("%d genesis hashes kept, want at most %d", n, maxOtherNetworks)
+	}
+}
+
 // TestNewNodeFailureClosesWhatItOpened checks that a node that fails
 // half-way (here its p2p port is in use) returns the error and closes
 // its chain, so that the data directory opens again at once.
