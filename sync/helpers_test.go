@@ -98,14 +98,6 @@ func startAdjustedNode(t testing.TB, params chain.Params, dir string, adjust fun
 	if err != nil {
 		t.Fatalf("NewNode: %v", err)
 	}
-	if !params.Signed() {
-		// A short reward address, the peer ID's tail; a signed ledger pays
-		// addresses only, and the node's default is its peer ID.
-		id := n.P2P.ID().String()
-		if n.Miner, err = miner.New(n.Chain, miner.Config{Address: "miner-" + id[len(id)-6:], Threads: 1}); err != nil {
-			t.Fatalf("miner.New: %v", err)
-		}
-	}
 	tn := &testNode{t: t, dir: dir, params: params, chain: n.Chain, node: n.P2P, svc: n.Sync, miner: n.Miner, assembly: n}
 	t.Cleanup(tn.close)
 	if err := n.Start(context.Background()); err != nil {
