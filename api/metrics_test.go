@@ -35,6 +35,7 @@ var metricFamilies = []family{
 	{"gossipchain_sync_blocks_rejected_total", "counter", "reason", "Invalid gossiped or submitted blocks, by the rule broken."},
 	{"gossipchain_sync_blocks_served_total", "counter", "", "Blocks sent in chain-exchange answers."},
 	{"gossipchain_sync_blocks_synced_total", "counter", "", "Blocks added to the chain from chain-exchange replies."},
+	{"gossipchain_sync_first_session_start_seconds", "gauge", "", "Unix time at which the first sync session since start-up began, 0 before any."},
 	{"gossipchain_sync_orphans", "gauge", "", "Blocks in the orphan pool."},
 	{"gossipchain_sync_orphans_added_total", "counter", "", "Blocks put in the orphan pool."},
 	{"gossipchain_sync_orphans_connected_total", "counter", "", "Orphans added to the chain once their parent arrived."},

@@ -66,6 +66,7 @@ type progress struct {
 	active  bool
 	peer    peer.ID
 	start   time.Time
+	first   time.Time // start of the first sync since the service started
 	lastLog time.Time
 	blocks  int
 }
@@ -98,6 +99,9 @@ func (s *Service) syncStarted(p peer.ID) {
 	now := time.Now()
 	s.progress.mu.Lock()
 	s.progress.active, s.progress.peer, s.progress.start, s.progress.lastLog, s.progress.blocks = true, p, now, now, 0
+	if s.progress.first.IsZero() {
+		s.progress.first = now
+	}
 	s.progress.mu.Unlock()
 	pr := s.reportProgress()
 	if pr.Target >= pr.Height+progressLogGap {

@@ -430,6 +430,9 @@ func (s *Service) Stats() Stats {
 	s.mu.Lock()
 	st.Peers = len(s.peers)
 	s.mu.Unlock()
+	s.progress.mu.Lock()
+	st.FirstSyncStart = s.progress.first
+	s.progress.mu.Unlock()
 	return st
 }
 

@@ -4,6 +4,7 @@ import (
 	"maps"
 	gosync "sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -35,6 +36,9 @@ type Stats struct {
 	PeersPenalized    uint64 // peers banned for breaking a stream protocol
 	PeersWrongNetwork uint64 // peers disconnected for another genesis
 	Peers             int    // connected peers of our network with a known status
+	// FirstSyncStart is when the first sync session since Start began;
+	// zero before any.
+	FirstSyncStart time.Time
 }
 
 // counters holds the live values behind Stats.
@@ -99,7 +103,17 @@ func (c *counters) init() {
 			&c.peersWrongNetwork, func(s *Stats) *uint64 { return &s.PeersWrongNetwork }),
 		p2p.GaugeStat(prefix+"peers", "Connected peers of this network whose status is known.",
 			func(s *Stats) float64 { return float64(s.Peers) }),
+		p2p.GaugeStat(prefix+"first_session_start_seconds", "Unix time at which the first sync session since start-up began, 0 before any.",
+			func(s *Stats) float64 { return unixSeconds(s.FirstSyncStart) }),
 	}
+}
+
+// unixSeconds is t in seconds since the Unix epoch, 0 for the zero time.
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
 }
 
 func (c *counters) rejectBlock(reason string) {

@@ -101,10 +101,18 @@ func TestLateJoiner(t *testing.T) {
 
 	// A small batch size makes the sync take several requests.
 	b := newTestNode(t, testNetwork, func(c *Config) { c.BatchSize = 64 })
+	if st := b.svc.Stats(); !st.FirstSyncStart.IsZero() {
+		t.Errorf("first sync start %v before any sync, want zero", st.FirstSyncStart)
+	}
+	beforeSync := time.Now()
 	connect(t, b, a)
 	waitSameHead(t, []*testNode{b}, a.head().Hash, 30*time.Second)
-	if st := b.svc.Stats(); st.BlocksSynced != 300 || st.RequestsMade < 5 {
+	st := b.svc.Stats()
+	if st.BlocksSynced != 300 || st.RequestsMade < 5 {
 		t.Errorf("late joiner stats: synced %d blocks in %d requests, want 300 in at least 5", st.BlocksSynced, st.RequestsMade)
+	}
+	if st.FirstSyncStart.Before(beforeSync) || st.FirstSyncStart.After(time.Now()) {
+		t.Errorf("first sync start %v, want between the connection (%v) and now", st.FirstSyncStart, beforeSync)
 	}
 	if st := a.svc.Stats(); st.RequestsServed < 5 || st.BlocksServed != 300 {
 		t.Errorf("server stats: %d requests, %d blocks served", st.RequestsServed, st.BlocksServed)
