@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"math"
 	mrand "math/rand/v2"
 	"slices"
@@ -226,5 +227,67 @@ func TestSplitCommonArgs(t *testing.T) {
 	}
 	if want := []string{"--blocks", "10", "--runs", "2"}; !slices.Equal(rest, want) {
 		t.Errorf("rest = %q, want %q", rest, want)
+	}
+}
+
+func TestCheckRows(t *testing.T) {
+	row := func(id, what string, med, lo, hi float64) Row {
+		return Row{ID: id, Item: "Sync", What: what, Spread: &spread{Median: med, Min: lo, Max: hi, N: 3}, Load: &span{Start: 1, End: 2}}
+	}
+	prev := []Row{
+		row("3a", "rate", 100, 90, 110),
+		row("3b", "bytes", 10, 9, 11),
+		{ID: "3c", Item: "Sync", What: "no spread", Figure: "x"},
+		row("3d", "gone", 1, 1, 1),
+	}
+	cur := []Row{
+		row("3x", "rate", 95, 60, 130), // another id, same measure: within 90–110
+		row("3b", "bytes", 12, 11, 13), // above 11
+		{ID: "3c", Item: "Sync", What: "no spread", Figure: "y"},
+		row("3e", "new", 1, 1, 1),
+	}
+	cs := checkRows(prev, cur)
+	type res struct {
+		what               string
+		comparable, reprod bool
+	}
+	var got []res
+	for _, c := range cs {
+		got = append(got, res{c.What, c.comparable(), c.Reproduced})
+	}
+	want := []res{
+		{"Sync: rate", true, true},
+		{"Sync: bytes", true, false},
+		{"Sync: no spread", false, false},
+		{"Sync: new", false, false},
+		{"Sync: gone", false, false},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("checkRows:\ngot  %+v\nwant %+v", got, want)
+	}
+	var b strings.Builder
+	if failed := writeCheck(&b, cs); failed != 1 {
+		t.Errorf("writeCheck counted %d rows not reproduced, want 1:\n%s", failed, b.String())
+	}
+	for _, w := range []string{"| Sync: rate | 100 (90.0–110; 3 runs), load 1.00 → 2.00 | 95.0 (60.0–130; 3 runs), load 1.00 → 2.00 | yes |", "| Sync: bytes |", "| no |", "new in this run", "not in this run"} {
+		if !strings.Contains(b.String(), w) {
+			t.Errorf("comparison lacks %q:\n%s", w, b.String())
+		}
+	}
+
+	dir := t.TempDir()
+	path := dir + "/prev.jsonl"
+	s := &rowSink{path: path}
+	for _, r := range prev {
+		s.add(r)
+	}
+	if err := s.flush(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkAgainst(io.Discard, path, prev); err != nil {
+		t.Errorf("a run against itself: %v", err)
+	}
+	if err := checkAgainst(io.Discard, path, cur); err == nil || !strings.Contains(err.Error(), "Sync: bytes") {
+		t.Errorf("a run that does not reproduce: %v, want an error naming the row", err)
 	}
 }

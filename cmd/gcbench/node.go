@@ -54,22 +54,7 @@ var pprofListeningRE = regexp.MustCompile(`msg="pprof listening" url=(http://[^/
 // and libp2p TCP listener on ports chosen by the system, and waits until its
 // HTTP API answers. Its log goes to <dataDir>.log.
 func (e *env) startNode(ctx context.Context, o nodeOpts) (*node, error) {
-	if o.logLevel == "" {
-		o.logLevel = "info"
-	}
-	args := o.network
-	if args == nil {
-		args = []string{"--network", benchNetwork, "--difficulty", strconv.Itoa(benchDifficulty)}
-	}
-	args = append(slices.Clone(args), "--listen", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--log-level", o.logLevel)
-	args = append(args, o.extra...)
-	for _, b := range o.bootstrap {
-		args = append(args, "--bootstrap", b)
-	}
-	if o.debug {
-		args = append(args, "--pprof", "127.0.0.1:0")
-	}
-	n, err := e.launch(ctx, launch.Options{Name: o.name, DataDir: o.dataDir, Args: args})
+	n, err := e.launch(ctx, launch.Options{Name: o.name, DataDir: o.dataDir, Args: o.args()})
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +71,26 @@ func (e *env) startNode(ctx context.Context, o nodeOpts) (*node, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// args returns the node's flags but --datadir and --http.
+func (o nodeOpts) args() []string {
+	if o.logLevel == "" {
+		o.logLevel = "info"
+	}
+	args := o.network
+	if args == nil {
+		args = []string{"--network", benchNetwork, "--difficulty", strconv.Itoa(benchDifficulty)}
+	}
+	args = append(slices.Clone(args), "--listen", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--log-level", o.logLevel)
+	args = append(args, o.extra...)
+	for _, b := range o.bootstrap {
+		args = append(args, "--bootstrap", b)
+	}
+	if o.debug {
+		args = append(args, "--pprof", "127.0.0.1:0")
+	}
+	return args
 }
 
 // launch starts a node with the gossipchain binary and o (its binary, HTTP

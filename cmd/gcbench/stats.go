@@ -47,8 +47,10 @@ func median(xs []float64) float64 {
 
 // spread summarises repeated measurements of one figure.
 type spread struct {
-	Median, Min, Max float64
-	N                int
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	N      int     `json:"runs"`
 }
 
 // summarize returns the median, minimum and maximum of xs.

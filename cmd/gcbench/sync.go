@@ -11,154 +11,172 @@ import (
 	"time"
 )
 
-// memoryGrowthLimit is the largest ratio of peak memory between the longest
-// and the shortest chain synced that still counts as "not growing with the
-// chain's length".
-const memoryGrowthLimit = 1.25
+// Goals of a sync (item 3) and of start-up.
+const (
+	syncBoltGoal      = 0.5     // rate ÷ bare bbolt of the same bytes, same sitting
+	syncFlatGoal      = 1 / 0.9 // rate at the shorter ÷ rate at the longer chain
+	syncBytesGoal     = 1.5     // bytes written per block ÷ its binary size
+	memoryGrowthLimit = 1.25    // anonymous memory at the longer ÷ the shorter chain
+	startupRatioGoal  = 1.2     // start-up on a long chain ÷ on an empty one
+)
+
+// firstSyncMetric is the syncing node's own time of its first sync
+// session's start, on its GET /metrics.
+const firstSyncMetric = "gossipchain_sync_first_session_start_seconds"
+
+// syncRuns is what the runs of one chain length gave: per run, in the order
+// of the runs.
+type syncRuns struct {
+	n                int
+	sit              *sitting
+	rates, execRates []float64 // blocks/s from the node's start of sync; from its exec
+	lead             []float64 // seconds from exec to the start of sync
+	anon, hwm        []float64 // peak RssAnon (sampled), VmHWM at the end
+	written          []float64 // write_bytes per block
+	startups         []float64 // seconds, a node on the source chain, no peers
+	bolt, stream     []float64 // blocks/s of the references
+	binary           float64   // mean bytes of a block's binary encoding
+}
 
 // runSync measures item 3: a fresh node process catching up from a peer
-// process over loopback.
+// process over loopback, and the start-up of a node on the same chains.
 func runSync(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
-	sizes := intList{10_000, 50_000}
+	sizes := intList{10_000, 100_000}
 	fs.Var(&sizes, "blocks", "chain `lengths` to sync, comma-separated")
-	runs := fs.Int("runs", 3, "syncs per length (median, min, max)")
+	runs := fs.Int("runs", 3, "runs of every figure (median, min, max)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "longest a sync may take")
+	check := fs.String("check", "", "compare the rows with those of this earlier results `file` (see gcbench report --check)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if len(sizes) == 0 || *runs < 1 {
 		return fmt.Errorf("want --blocks and --runs >= 1")
 	}
+	slices.Sort(sizes)
+	sizes = slices.Compact(sizes)
 	p, err := benchParams()
 	if err != nil {
 		return err
 	}
-	longest := slices.Max(sizes)
-	e.logf("sync: building a chain of %d blocks in memory", longest)
-	blocks, err := buildBlocks(p, longest, genTxsPerBlock)
+
+	dirs := make([]string, len(sizes))
+	for i, n := range sizes {
+		dirs[i] = filepath.Join(e.workDir, fmt.Sprintf("source-%d", n))
+	}
+	e.logf("sync: making a chain of %d blocks, %d at a time, into a data directory per length and a block file", sizes[len(sizes)-1], addBatch)
+	var genAnon []float64 // gcbench's own anonymous memory as each length was reached
+	src, err := streamChain(p, sizes, dirs, filepath.Join(e.workDir, "blocks.bin"), func(n int) {
+		st, _ := procStatus(os.Getpid())
+		genAnon = append(genAnon, st["RssAnon"])
+		e.logf("sync: %d blocks made; gcbench's anonymous memory %s", n, fmtBytes(st["RssAnon"]))
+	})
 	if err != nil {
 		return err
 	}
 
-	type result struct {
-		n                   int
-		rates, walls        []float64
-		hwm, anon, startups []float64
-		written             []float64
-		bolt                []float64 // seconds: the same blocks into bare bbolt
+	emptySit := startSitting()
+	empty, err := e.measureStartups(ctx, "empty", "", *runs)
+	if err != nil {
+		return err
 	}
-	var results []result
-	for _, n := range sizes {
-		srcDir := filepath.Join(e.workDir, fmt.Sprintf("source-%d", n))
-		e.logf("sync: writing the source data directory (%d blocks)", n)
-		if err := writeDataDir(srcDir, p, blocks[:n]); err != nil {
-			return err
-		}
-		a, err := e.startNode(ctx, nodeOpts{name: fmt.Sprintf("source-%d", n), dataDir: srcDir})
+	emptySit.end()
+	var results []syncRuns
+	for i, n := range sizes {
+		r, err := measureSync(ctx, e, n, dirs[i], src.blockFile, *runs, *timeout)
 		if err != nil {
 			return err
 		}
-		res := result{n: n}
-		for run := range *runs {
-			dstDir := filepath.Join(e.workDir, fmt.Sprintf("fresh-%d-%d", n, run))
-			b, err := e.startNode(ctx, nodeOpts{name: fmt.Sprintf("fresh-%d-%d", n, run), dataDir: dstDir, bootstrap: []string{a.addr}})
-			if err != nil {
-				return err
-			}
-			seen, peakAnon, err := waitSynced(ctx, b, uint64(n)+1, *timeout)
-			if err != nil {
-				return err
-			}
-			st, err := procStatus(b.Pid())
-			if err != nil {
-				return err
-			}
-			wb, err := procWriteBytes(b.Pid())
-			if err != nil {
-				return err
-			}
-			res.written = append(res.written, wb)
-			e.procs.stop(b)
-			wall := seen.Sub(b.Started())
-			res.rates = append(res.rates, float64(n)/wall.Seconds())
-			res.walls = append(res.walls, wall.Seconds())
-			res.hwm = append(res.hwm, st["VmHWM"])
-			res.anon = append(res.anon, peakAnon)
-			res.startups = append(res.startups, b.Ready().Sub(b.Started()).Seconds())
-			e.logf("sync: %d blocks in %s (%s blocks/s), peak memory %s (anonymous %s)", n, fmtDur(wall),
-				fmtSI(float64(n)/wall.Seconds()), fmtBytes(st["VmHWM"]), fmtBytes(peakAnon))
-			os.RemoveAll(dstDir)
-			os.Remove(b.LogPath())
-		}
-		e.procs.stop(a)
-		for range *runs {
-			d, err := boltSequential(filepath.Join(e.workDir, fmt.Sprintf("bolt-%d.db", n)), blocks[:n])
-			if err != nil {
-				return err
-			}
-			res.bolt = append(res.bolt, d.Seconds())
-		}
-		results = append(results, res)
+		r.binary = float64(src.bytes[i]) / float64(n)
+		results = append(results, r)
 	}
+	syncRows(e, results, emptySit, empty, genAnon)
+	if *check != "" {
+		if err := checkAgainst(e.log, *check, e.sink.rows); err != nil {
+			e.logf("sync: %v", err)
+		}
+	}
+	return nil
+}
 
-	id := 'a'
-	next := func() string { defer func() { id++ }(); return fmt.Sprintf("3%c", id) }
-	for _, r := range results {
-		rate := summarize(r.rates)
-		boltRate := float64(r.n) / median(r.bolt)
-		e.sink.add(Row{
-			ID:   next(),
-			Item: "Sync",
-			What: fmt.Sprintf("fresh node process catching up %s blocks from a peer process over loopback (wall time from exec to its /status at the peer's height)", groupDigits(r.n)),
-			Figure: fmt.Sprintf("%s blocks/s; wall %s; peak memory %s",
-				rate.format(fmtSI), summarize(r.walls).format(fmtSeconds), summarize(r.hwm).format(fmtBytes)),
-			Ratio: fmt.Sprintf("%s of the goal; the same blocks written into a bare bbolt file under sequential height keys, %d per transaction, same run: %s blocks/s, so sync takes %s its time (goal ≤ 3×)",
-				fmtRatio(rate.Median/syncGoal), addBatch, fmtSI(boltRate), fmtRatio(boltRate/rate.Median)),
-			Goal:    fmt.Sprintf("≥ %s blocks/s, ≤ 3× bare bbolt", fmtSI(syncGoal)),
-			Verdict: verdict(rate.Median >= syncGoal && boltRate/rate.Median <= 3),
-			Command: e.command,
-			Notes: []string{fmt.Sprintf("start-up of the fresh node (exec to HTTP API listening), included in the wall time: %s",
-				summarize(r.startups).format(fmtSeconds))},
-		})
-		perBlock := median(r.written) / float64(r.n)
-		e.sink.add(Row{
-			ID:      next(),
-			Item:    "Sync",
-			What:    fmt.Sprintf("bytes the syncing node wrote to disk per block, %s blocks (write_bytes of /proc/PID/io)", groupDigits(r.n)),
-			Figure:  fmtBytes(perBlock),
-			Ratio:   fmt.Sprintf("%s of the goal; %s in all", fmtRatio(perBlock/syncBytesGoal), fmtBytes(median(r.written))),
-			Goal:    "≤ 1.5 kB",
-			Verdict: verdict(perBlock <= syncBytesGoal),
-			Command: e.command,
-		})
+// measureSync makes the runs of one chain length: start-ups of a node on
+// the source data directory dir, then syncs of a fresh node from a node on
+// it, then the references on the first n blocks of the block file.
+func measureSync(ctx context.Context, e *env, n int, dir, blockFile string, runs int, timeout time.Duration) (syncRuns, error) {
+	r := syncRuns{n: n, sit: startSitting()}
+	var err error
+	if r.startups, err = e.measureStartups(ctx, fmt.Sprintf("startup-%d", n), dir, runs); err != nil {
+		return r, err
 	}
-	if len(results) >= 2 {
-		first, last := results[0], results[len(results)-1]
-		cost := (median(last.walls) / float64(last.n)) / (median(first.walls) / float64(first.n))
-		e.sink.add(Row{
-			ID:      next(),
-			Item:    "Sync",
-			What:    fmt.Sprintf("cost per block (wall time ÷ blocks), %s vs %s blocks", groupDigits(last.n), groupDigits(first.n)),
-			Figure:  fmtRatio(cost),
-			Ratio:   fmt.Sprintf("%s vs %s per block", fmtDur(time.Duration(median(last.walls)/float64(last.n)*1e9)), fmtDur(time.Duration(median(first.walls)/float64(first.n)*1e9))),
-			Goal:    fmt.Sprintf("≤ %.2f", memoryGrowthLimit),
-			Verdict: verdict(cost <= memoryGrowthLimit),
-			Command: e.command,
-		})
-		a0, a1 := median(first.anon), median(last.anon)
-		e.sink.add(Row{
-			ID:     next(),
-			Item:   "Sync",
-			What:   fmt.Sprintf("peak anonymous memory (RssAnon: heap, stacks; sampled every 10 ms) of the syncing node, %s vs %s blocks", groupDigits(last.n), groupDigits(first.n)),
-			Figure: fmt.Sprintf("%s vs %s (medians)", fmtBytes(a1), fmtBytes(a0)),
-			Ratio: fmt.Sprintf("%s for %s× the blocks; peak resident memory (VmHWM, with the file-backed binary and mapped store, which grows with the chain) %s vs %s",
-				fmtRatio(a1/a0), sig3(float64(last.n)/float64(first.n)), fmtBytes(median(last.hwm)), fmtBytes(median(first.hwm))),
-			Goal:    fmt.Sprintf("≤ %.2f×", memoryGrowthLimit),
-			Verdict: verdict(a1/a0 <= memoryGrowthLimit),
-			Command: e.command,
-		})
+	a, err := e.startNode(ctx, nodeOpts{name: fmt.Sprintf("source-%d", n), dataDir: dir})
+	if err != nil {
+		return r, err
 	}
+	defer e.procs.stop(a)
+	for run := range runs {
+		dstDir := filepath.Join(e.workDir, fmt.Sprintf("fresh-%d-%d", n, run))
+		b, err := e.startNode(ctx, nodeOpts{name: fmt.Sprintf("fresh-%d-%d", n, run), dataDir: dstDir, bootstrap: []string{a.addr}})
+		if err != nil {
+			return r, err
+		}
+		err = syncRun(ctx, &r, b, n, timeout)
+		e.procs.stop(b)
+		if err != nil {
+			return r, err
+		}
+		e.logf("sync: %d blocks: %s blocks/s from the node's start of sync (%s from its exec), peak anonymous memory %s",
+			n, fmtSI(r.rates[run]), fmtSI(r.execRates[run]), fmtBytes(r.anon[run]))
+		os.RemoveAll(dstDir)
+		os.Remove(b.LogPath())
+	}
+	e.procs.stop(a)
+	for range runs {
+		d, err := boltSequential(filepath.Join(e.workDir, fmt.Sprintf("bolt-%d.db", n)), blockFile, n)
+		if err != nil {
+			return r, err
+		}
+		r.bolt = append(r.bolt, float64(n)/d.Seconds())
+		d, err = libp2pStream(ctx, blockFile, n)
+		if err != nil {
+			return r, err
+		}
+		r.stream = append(r.stream, float64(n)/d.Seconds())
+	}
+	r.sit.end()
+	e.logf("sync: %d blocks: bare bbolt %s blocks/s, bare libp2p stream %s blocks/s", n, fmtSI(median(r.bolt)), fmtSI(median(r.stream)))
+	return r, nil
+}
+
+// syncRun waits until b, syncing, reaches the height of n blocks, and adds
+// its figures to r.
+func syncRun(ctx context.Context, r *syncRuns, b *node, n int, timeout time.Duration) error {
+	seen, peakAnon, err := waitSynced(ctx, b, uint64(n)+1, timeout)
+	if err != nil {
+		return err
+	}
+	m, err := b.Client().Metrics(ctx)
+	if err != nil {
+		return err
+	}
+	first := m[firstSyncMetric]
+	if first <= 0 {
+		return fmt.Errorf("%s: no %s on its /metrics: a gossipchain built before it", b.Name(), firstSyncMetric)
+	}
+	started := time.Unix(0, int64(first*1e9))
+	st, err := procStatus(b.Pid())
+	if err != nil {
+		return err
+	}
+	wb, err := procWriteBytes(b.Pid())
+	if err != nil {
+		return err
+	}
+	r.rates = append(r.rates, float64(n)/seen.Sub(started).Seconds())
+	r.execRates = append(r.execRates, float64(n)/seen.Sub(b.Started()).Seconds())
+	r.lead = append(r.lead, started.Sub(b.Started()).Seconds())
+	r.anon = append(r.anon, peakAnon)
+	r.hwm = append(r.hwm, st["VmHWM"])
+	r.written = append(r.written, wb/float64(n))
 	return nil
 }
 
@@ -189,4 +207,13 @@ func waitSynced(ctx context.Context, nd *node, h uint64, timeout time.Duration) 
 		return time.Time{}, 0, err
 	}
 	return seen, peak, nil
+}
+
+// ratios returns a[i] ÷ b[i] for the runs both have.
+func ratios(a, b []float64) []float64 {
+	out := make([]float64, min(len(a), len(b)))
+	for i := range out {
+		out[i] = a[i] / b[i]
+	}
+	return out
 }
