@@ -287,7 +287,11 @@ func TestCheckRows(t *testing.T) {
 	if err := checkAgainst(io.Discard, path, prev); err != nil {
 		t.Errorf("a run against itself: %v", err)
 	}
-	if err := checkAgainst(io.Discard, path, cur); err == nil || !strings.Contains(err.Error(), "Sync: bytes") {
-		t.Errorf("a run that does not reproduce: %v, want an error naming the row", err)
+	b.Reset()
+	if err := checkAgainst(&b, path, cur); err == nil || !strings.Contains(err.Error(), "1 rows not reproduced") {
+		t.Errorf("a run that does not reproduce: %v, want an error counting 1 row", err)
+	}
+	if !strings.Contains(b.String(), "| Sync: bytes |") {
+		t.Errorf("comparison lacks the row not reproduced:\n%s", b.String())
 	}
 }

@@ -246,6 +246,15 @@ reference measured in the same run, or the median of several runs with
 their minimum and maximum. The machine may be shared: compare ratios, not
 absolute figures, between runs.
 
+The rows of items 3 and 6d are medians of runs made in one sitting (3 by
+default), with their minimum and maximum and the 1-minute load average at
+the sitting's start and end beside the figure; the results file also
+records the CPU model. ` + "`gcbench report --results NEW --check OLD`" + ` (or
+` + "`gcbench sync --check OLD`" + `) says for each row whether the new run's median
+lies within the min–max that the old run recorded, and exits with status 1
+if one does not: a row that a second run does not reproduce is not
+published.
+
 1. **Mining.** ` + "`BenchmarkMine`" + ` (package chain/miner) runs the miner's proof
    search (miner.Miner, at a difficulty out of reach so that every attempt is
    made) on one thread and on every CPU, and measures the SHA-256 compression
@@ -265,20 +274,36 @@ absolute figures, between runs.
    and the bytes written for them are averaged. The pending-pool row
    adds transactions one after another with Chain.AddTransaction, against
    one 4 kB write and fsync on the same disk in the same run.
-3. **Sync.** The source data directory is written directly with the chain/store
-   package (store.Open on DATADIR/chain.db with the parameters the node
-   derives from --network/--difficulty). Node A is started on it; node B is
-   started on an empty data directory, bootstrapped to A's multiaddr from
-   A's GET /status. Wall time runs from B's exec to B's GET /status reporting
-   A's height (polled every 10 ms): process start, connection, status
-   exchange, chain exchange, validation and storage. Peak memory is B's
-   VmHWM from /proc/PID/status once it has caught up; it counts the
-   file-backed pages of the memory-mapped store, so its anonymous part
-   (RssAnon, sampled every 10 ms) is given too, and compared across lengths.
-   The reference writes the same binary block encodings into a fresh bare
-   bbolt file under sequential 8-byte height keys, 2,000 per transaction
-   (one fsync each), in gcbench's own process, right after the syncs of
-   that length. The bytes written are write_bytes of B's /proc/PID/io.
+3. **Sync.** gcbench makes the source chain (difficulty 4, three
+   transactions and the reward per block) 2,000 blocks at a time and writes
+   each part as it goes into one data directory per length (store.Open on
+   DATADIR/chain.db with the parameters the node derives from
+   --network/--difficulty, Chain.AddBlocks) and into a block file (each
+   block's binary encoding after its length in 4 bytes): it holds one part
+   in memory whatever the length, and its own anonymous memory as each
+   length is reached is a row. For each length, in one sitting: start-ups
+   of a node on the source data directory without peers, against start-ups
+   on an empty data directory, each from the exec to the first GET /status
+   answered (tried every millisecond on a port chosen beforehand; a first
+   start, not counted, warms the page cache). Then node A is started on the
+   source directory and, once per run, a fresh node B on an empty one,
+   bootstrapped to A's multiaddr. B's rate runs from its own start of sync
+   (gossipchain_sync_first_session_start_seconds of its GET /metrics, by its
+   clock) to its GET /status, polled every 10 ms, reporting A's height; the
+   rate from B's exec is given beside it. B's peak anonymous memory (RssAnon
+   of /proc/PID/status, sampled every 10 ms) and the bytes it wrote per block
+   (write_bytes of /proc/PID/io, against the mean binary size of a block)
+   are rows of their own. The references, once per run right after the
+   syncs of that length, move the same bytes read back from the block file:
+   bare bbolt sequential puts under 8-byte height keys, 2,000 per
+   transaction (one fsync each; the transactions are timed, not the
+   reading), and a bare libp2p stream between two hosts in gcbench's
+   process (loopback TCP, go-libp2p's default security and muxer, connected
+   beforehand), each block after its length, from opening the stream to the
+   last block read. Flatness is the rate at the second-longest length ÷ the
+   rate at the longest, and memory growth the longest's peak anonymous
+   memory ÷ the second-longest's, both run by run (run i of one length
+   against run i of the other).
 4. **Propagation.** N node processes on loopback, mDNS off, each node
    bootstrapped to two random earlier nodes (node 2 to node 1). After the
    gossip mesh forms and a few warm-up blocks, blocks are mined with GET /mine
@@ -310,8 +335,9 @@ absolute figures, between runs.
    peers, from 8 and from 64 workers.
 6. **Footprint.** VmRSS from /proc/PID/status of a node a few seconds
    after it started (median of three readings a second apart): on an empty
-   chain with no peers, and on a long chain (also its start-up time, exec
-   to the HTTP API listening, which includes the store check). Goroutines and open
+   chain with no peers, and on a long chain. Start-up, as for item 3: exec
+   to the first GET /status answered, on the long chain against an empty
+   data directory, in one sitting. Goroutines and open
    files are go_goroutines and process_open_fds of GET /metrics, and the
    entries of /proc/PID/fd.
 7. **Discovery.** gcbench discovery --nodes 25 starts 25 node processes,
