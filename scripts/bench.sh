@@ -9,7 +9,10 @@
 #                 (chain/miner/internal/powhash): proof-of-work attempts/s against
 #                 the SHA-256 compression rate measured in the same run
 #   store      2  validate and store 10,000 and 100,000 blocks (store.Chain.AddBlocks)
-#   sync       3  a fresh node process catching up 10,000 and 50,000 blocks
+#   sync       3  a fresh node process catching up 10,000, 100,000 and
+#                 1,000,000 blocks (3 runs each, in one sitting), against bare
+#                 bbolt and a bare libp2p stream of the same bytes; start-up
+#                 on those chains and on an empty one
 #   propagate  4  gossip delays across 10 and 25 node processes (each node's
 #                 own ns accept times), against the same topology of bare
 #                 libp2p pubsub hosts with an accept-all validator
@@ -45,14 +48,11 @@
 #   --keep        keep the work directory (data directories, node logs)
 #
 # Environment: BENCH_DIR is the work directory (default: a new temporary
-# one). A full run takes about 15 minutes on 2 cores (the 1,000,000-block
-# chains need about 2 GB of memory). Every node runs on
+# one). A full run takes about 30 minutes on 2 cores (5 of them the sim
+# step) and about 6 GB of disk for the 1,000,000-block chains; gcbench
+# writes long chains to disk as it makes them. Every node runs on
 # 127.0.0.1 with mDNS off (holepunch: in network namespaces, removed at the
-# end); every process started is stopped on exit, also on
-# one). A full run takes about 20 minutes on 2 cores (5 of them the sim step;
-# the 1,000,000-block chains need about 2 GB of memory). Every node runs on
-# 127.0.0.1 with mDNS off; every process started is stopped on exit, also on
-# Ctrl-C. Needs Go.
+# end); every process started is stopped on exit, also on Ctrl-C. Needs Go.
 set -euo pipefail
 
 usage() {
@@ -150,7 +150,7 @@ if [ "$quick" = 1 ]; then
 else
 	mine_flags=(-count 5)
 	store_flags=(--blocks 10000,100000 --runs 3)
-	sync_flags=(--blocks 10000,100000,1000000 --runs 1)
+	sync_flags=(--blocks 10000,100000,1000000 --runs 3)
 	prop_flags=(--nodes 10,25 --blocks 100 --txs 100)
 	http_flags=(--workers 8 --post-workers 8,64 --blocks 1000,100000 --duration 5s)
 	foot_flags=(--blocks 1000000)
