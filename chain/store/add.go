@@ -66,7 +66,8 @@ func (c *Chain) addBlocks(blocks []*chain.Block, mode addMode, valid func()) (Ad
 	w := &writer{c: c, oldHead: c.Head(), mode: mode}
 	added := 0
 	err := c.db.Update(func(tx *bolt.Tx) error {
-		w.v = &view{tx: tx, ix: c.ix, blk: map[chain.Hash]uint64{}, txs: map[chain.Hash]uint64{}}
+		c.seg.rollback() // an earlier attempt of this function
+		w.v = c.newWriteView(tx)
 		w.reset()
 		added = 0
 	loop:
@@ -94,6 +95,11 @@ func (c *Chain) addBlocks(blocks []*chain.Block, mode addMode, valid func()) (Ad
 	})
 	if errors.Is(err, errNothingAdded) {
 		err = nil
+	}
+	if err != nil || added == 0 {
+		c.seg.rollback()
+	} else {
+		c.seg.commit()
 	}
 	if err != nil {
 		return AddResult{Head: w.oldHead}, 0, fmt.Errorf("store blocks: %w", err)
@@ -460,7 +466,7 @@ func appendRecent(times []chain.Timestamp, ts chain.Timestamp) []chain.Timestamp
 // finish writes the head and the pool changes.
 func (w *writer) finish() error {
 	if w.head == nil {
-		return nil
+		return w.v.syncSegments() // side blocks only
 	}
 	tx := w.v.tx
 	if err := dbPutHead(tx, w.head); err != nil {
@@ -523,7 +529,8 @@ func (w *writer) finish() error {
 		w.dropped = append(w.dropped, DroppedTx{Tx: t, Reason: "an earlier nonce of the same sender did not fit in the full pool"})
 	}
 	w.pool = st
-	return nil
+	// The bodies go to disk before the commit that refers to them.
+	return w.v.syncSegments()
 }
 
 // commitMemory publishes the committed state. Called with c.mu held.

@@ -62,7 +62,7 @@ func openFixture(t *testing.T, path string, p chain.Params, version uint64) (Con
 func TestOpenFormat2Fixture(t *testing.T) {
 	p := chaintest.ParamsAt(t, chaintest.Difficulty)
 	cfg, logs, c := openFixture(t, format2Fixture, p, 2)
-	if n := strings.Count(logs.String(), "store upgraded from format 2 to format 3"); n != 1 {
+	if n := strings.Count(logs.String(), "store upgraded from format 2 to format 4"); n != 1 {
 		t.Errorf("%d upgrade lines in:\n%s", n, logs.String())
 	}
 	if strings.Contains(logs.String(), "level=WARN") {

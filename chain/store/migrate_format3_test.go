@@ -1,8 +1,12 @@
 package store
 
 import (
+	"encoding/binary"
+	"os"
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/chaintest"
@@ -20,6 +24,9 @@ func TestOpenFormat3Fixture(t *testing.T) {
 	p := chaintest.SignedParams(t)
 	p.Reward = 50
 	cfg, logs, c := openFixture(t, format3Fixture, p, 3)
+	if n := strings.Count(logs.String(), "store upgraded from format 3 to format 4"); n != 1 {
+		t.Errorf("%d upgrade lines in:\n%s", n, logs.String())
+	}
 	if strings.Contains(logs.String(), "level=WARN") {
 		t.Errorf("a WARN line on open:\n%s", logs.String())
 	}
@@ -109,4 +116,61 @@ func TestOpenFormat3Fixture(t *testing.T) {
 		t.Errorf("after reopen: head %d %s, want %s", h.Height, h.Hash, b8.Hash)
 	}
 	wantAccount(t, c, aliceAddr, 46, 4)
+}
+
+// downgradeBodies moves the block bodies of a store of format 4 at path
+// back into its bbolt records, as format 3 kept them (main-chain records
+// with their JSON encoding), and removes the segments, so that tests can
+// make stores of the earlier formats from stores of this one.
+func downgradeBodies(t *testing.T, tx *bolt.Tx, path string) {
+	t.Helper()
+	end, ok := parseSegPos(tx.Bucket(bucketMeta).Get(metaSegEnd))
+	if !ok {
+		t.Fatal("no segend")
+	}
+	seg, err := openSegments(path, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(segmentDir(path))
+	defer seg.close()
+	body := func(stub []byte) []byte {
+		bin, err := seg.readInto(nil, stubLoc(stub), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bin
+	}
+	put := func(b *bolt.Bucket, k, v []byte) {
+		if err := b.Put(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chainB, side := tx.Bucket(bucketChain), tx.Bucket(bucketSide)
+	var keys, vals [][]byte
+	_ = chainB.ForEach(func(k, rec []byte) error {
+		stub := rec[chain.HashSize:]
+		bin := body(stub)
+		b, err := decodeStored(bin, chain.Hash(rec[:chain.HashSize]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := append(append([]byte(nil), rec[:chain.HashSize+entrySize]...), binary.BigEndian.AppendUint32(nil, uint32(len(bin)))...)
+		keys, vals = append(keys, append([]byte(nil), k...)), append(vals, b.AppendJSON(append(old, bin...)))
+		return nil
+	})
+	_ = side.ForEach(func(k, stub []byte) error {
+		keys, vals = append(keys, append([]byte{'s'}, k...)), append(vals, append(append([]byte(nil), stub[:entrySize]...), body(stub)...))
+		return nil
+	})
+	for i, k := range keys {
+		if k[0] == 's' && len(k) == 1+chain.HashSize {
+			put(side, k[1:], vals[i])
+		} else {
+			put(chainB, k, vals[i])
+		}
+	}
+	if err := tx.Bucket(bucketMeta).Delete(metaSegEnd); err != nil {
+		t.Fatal(err)
+	}
 }
