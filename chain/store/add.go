@@ -49,17 +49,10 @@ func (c *Chain) AddBlockThen(b *chain.Block, valid func()) (AddResult, error) {
 // sidebranch.go), and valid, if not nil, is called once every block has
 // passed the rules, before the transaction commits.
 func (c *Chain) addBlocks(blocks []*chain.Block, mode addMode, valid func()) (AddResult, int, error) {
-	now := c.now()
-	// Context-free checks need no lock.
-	ok := blocks
+	// The context-free checks need no lock: they run ahead of the adder.
+	checks := c.startChecks(blocks, c.now())
+	defer checks.stop()
 	var firstErr error
-	for i, b := range blocks {
-		err := c.checkSanity(b, now)
-		if err != nil && !errors.Is(err, chain.ErrKnownBlock) {
-			ok, firstErr = blocks[:i], err
-			break
-		}
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
@@ -70,8 +63,13 @@ func (c *Chain) addBlocks(blocks []*chain.Block, mode addMode, valid func()) (Ad
 		w.v = c.newWriteView(tx)
 		w.reset()
 		added = 0
+		firstErr = nil
 	loop:
-		for _, b := range ok {
+		for i, b := range blocks {
+			if err := checks.err(i); err != nil && !errors.Is(err, chain.ErrKnownBlock) {
+				firstErr = err // keep the blocks before it
+				break
+			}
 			err := w.add(b)
 			switch {
 			case err == nil:
