@@ -49,28 +49,27 @@ func (c *Chain) AddBlockThen(b *chain.Block, valid func()) (AddResult, error) {
 // sidebranch.go), and valid, if not nil, is called once every block has
 // passed the rules, before the transaction commits.
 func (c *Chain) addBlocks(blocks []*chain.Block, mode addMode, valid func()) (AddResult, int, error) {
-	now := c.now()
-	// Context-free checks need no lock.
-	ok := blocks
+	// The context-free checks need no lock: they run ahead of the adder.
+	checks := c.startChecks(blocks, c.now())
+	defer checks.stop()
 	var firstErr error
-	for i, b := range blocks {
-		err := c.checkSanity(b, now)
-		if err != nil && !errors.Is(err, chain.ErrKnownBlock) {
-			ok, firstErr = blocks[:i], err
-			break
-		}
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
 	w := &writer{c: c, oldHead: c.Head(), mode: mode}
 	added := 0
 	err := c.db.Update(func(tx *bolt.Tx) error {
-		w.v = &view{tx: tx, ix: c.ix, blk: map[chain.Hash]uint64{}, txs: map[chain.Hash]uint64{}}
+		c.seg.rollback() // an earlier attempt of this function
+		w.v = c.newWriteView(tx)
 		w.reset()
 		added = 0
+		firstErr = nil
 	loop:
-		for _, b := range ok {
+		for i, b := range blocks {
+			if err := checks.err(i); err != nil && !errors.Is(err, chain.ErrKnownBlock) {
+				firstErr = err // keep the blocks before it
+				break
+			}
 			err := w.add(b)
 			switch {
 			case err == nil:
@@ -94,6 +93,11 @@ func (c *Chain) addBlocks(blocks []*chain.Block, mode addMode, valid func()) (Ad
 	})
 	if errors.Is(err, errNothingAdded) {
 		err = nil
+	}
+	if err != nil || added == 0 {
+		c.seg.rollback()
+	} else {
+		c.seg.commit()
 	}
 	if err != nil {
 		return AddResult{Head: w.oldHead}, 0, fmt.Errorf("store blocks: %w", err)
@@ -460,7 +464,7 @@ func appendRecent(times []chain.Timestamp, ts chain.Timestamp) []chain.Timestamp
 // finish writes the head and the pool changes.
 func (w *writer) finish() error {
 	if w.head == nil {
-		return nil
+		return w.v.syncSegments() // side blocks only
 	}
 	tx := w.v.tx
 	if err := dbPutHead(tx, w.head); err != nil {
@@ -523,7 +527,8 @@ func (w *writer) finish() error {
 		w.dropped = append(w.dropped, DroppedTx{Tx: t, Reason: "an earlier nonce of the same sender did not fit in the full pool"})
 	}
 	w.pool = st
-	return nil
+	// The bodies go to disk before the commit that refers to them.
+	return w.v.syncSegments()
 }
 
 // commitMemory publishes the committed state. Called with c.mu held.

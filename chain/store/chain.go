@@ -117,6 +117,7 @@ type Chain struct {
 	pool    *pool
 	sigs    *sigCache // verified signatures, on a signed network
 	ix      *indexes
+	seg     *segments // the block bodies, see segment.go
 	commits *committer
 	side    sideIndex // side blocks stored since Open, see sidebranch.go
 	// aside is a format-1 store set aside by Open, whose pending
@@ -242,28 +243,47 @@ func closeQuietly(db *bolt.DB) (err error) {
 // head, the index tails and the pool. Only a new store, and stale pool
 // entries, need a write transaction.
 func (c *Chain) load() error {
-	var fresh, format2 bool
+	var fresh bool
+	var from uint64 // the format to upgrade from, or 0
+	var end segPos
 	if err := c.db.View(func(tx *bolt.Tx) error {
 		fresh = tx.Bucket(bucketMeta) == nil
 		if fresh {
 			return nil
 		}
-		if format2 = isFormat2(tx); format2 {
+		if from = upgradeFrom(tx); from != 0 {
 			return nil
 		}
-		return dbInit(tx, &c.params, c.genesis, c.ix)
+		if err := checkMeta(tx, &c.params, c.genesis); err != nil {
+			return err
+		}
+		var ok bool
+		if end, ok = parseSegPos(tx.Bucket(bucketMeta).Get(metaSegEnd)); !ok {
+			return errors.New("meta segend is missing")
+		}
+		return checkBuckets(tx)
 	}); err != nil {
 		return err
 	}
-	if format2 {
-		if err := c.upgradeFormat2(); err != nil {
+	// A store of an earlier format, or a new one, has no block bodies
+	// yet: whatever the segments hold was written by an upgrade or a
+	// creation that did not commit.
+	seg, err := openSegments(c.db.Path(), end)
+	if err != nil {
+		return err
+	}
+	c.seg = seg
+	if from != 0 {
+		if err := c.upgrade(from); err != nil {
 			return err
 		}
 	}
 	if fresh {
-		if err := c.db.Update(func(tx *bolt.Tx) error { return dbInit(tx, &c.params, c.genesis, c.ix) }); err != nil {
+		if err := c.db.Update(c.dbInit); err != nil {
+			c.seg.rollback()
 			return err
 		}
+		c.seg.commit()
 	} else if err := putParams(c.db, &c.params); err != nil {
 		return fmt.Errorf("record the network's parameters: %w", err)
 	}
@@ -418,7 +438,7 @@ func (c *Chain) checkStore(tx *bolt.Tx) (*chain.Block, error) {
 
 // recordBlock decodes the main-chain block at height.
 func (c *Chain) recordBlock(v *view, height uint64) (*chain.Block, error) {
-	hash, bin, _, err := v.record(height)
+	hash, bin, err := v.record(height)
 	if err != nil {
 		return nil, fmt.Errorf("main chain at height %d: %w", height, err)
 	}
@@ -437,7 +457,9 @@ func (c *Chain) Close() error {
 	c.commits.close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.db.Close()
+	err := c.db.Close()
+	c.seg.close()
+	return err
 }
 
 // Params returns the network parameters.
@@ -565,7 +587,7 @@ func (c *Chain) BlockByHash(h chain.Hash) (*chain.Block, error) {
 func (c *Chain) BlockByHeight(height uint64) (*chain.Block, error) {
 	var b *chain.Block
 	err := c.read(func(v *view) error {
-		hash, bin, _, err := v.record(height)
+		hash, bin, err := v.record(height)
 		if err != nil {
 			return err
 		}
@@ -593,35 +615,51 @@ func (c *Chain) IsMain(h chain.Hash) bool {
 // example on a network peer), since a long read delays the writer when the
 // store grows. Copy what you need, or read in bounded ranges.
 func (c *Chain) RawMainChain(from uint64, limit int, fn func(raw []byte) error) error {
-	return c.mainRecords(from, limit, func(_ chain.Hash, bin, _ []byte) error { return fn(bin) })
+	return c.mainRecords(from, limit, func(_ chain.Hash, _, bin []byte) error { return fn(bin) })
 }
 
 // RawMainChainHashed is RawMainChain with each block's hash.
 func (c *Chain) RawMainChainHashed(from uint64, limit int, fn func(hash chain.Hash, raw []byte) error) error {
-	return c.mainRecords(from, limit, func(hash chain.Hash, bin, _ []byte) error { return fn(hash, bin) })
+	return c.mainRecords(from, limit, func(hash chain.Hash, _, bin []byte) error { return fn(hash, bin) })
 }
 
 // MainChainJSON is RawMainChain with the JSON encoding of each block
 // (Block.AppendJSON), its hash and its previous hash, under the same rules
-// for fn: js is the stored encoding, so serving the chain encodes nothing.
+// for fn: js is rendered from the stored block, valid only during the
+// call.
 func (c *Chain) MainChainJSON(from uint64, limit int, fn func(hash, prev chain.Hash, js []byte) error) error {
-	return c.mainRecords(from, limit, func(hash chain.Hash, bin, js []byte) error { return fn(hash, chain.Hash(bin[:chain.HashSize]), js) })
+	var js []byte
+	return c.mainRecords(from, limit, func(hash chain.Hash, stub, bin []byte) error {
+		b, err := decodeStored(bin, hash)
+		if err != nil {
+			return err
+		}
+		js = b.AppendJSON(js[:0])
+		return fn(hash, chain.Hash(stubHeader(stub)[:chain.HashSize]), js)
+	})
 }
 
-func (c *Chain) mainRecords(from uint64, limit int, fn func(hash chain.Hash, bin, js []byte) error) error {
+// mainRecords calls fn with the hash, stub and body of the main-chain
+// blocks from height from; the body is valid only during the call.
+func (c *Chain) mainRecords(from uint64, limit int, fn func(hash chain.Hash, stub, bin []byte) error) error {
 	if from < 1 {
 		from = 1
 	}
+	var buf []byte
 	return c.db.View(func(tx *bolt.Tx) error {
 		cur := tx.Bucket(bucketChain).Cursor()
 		n := 0
 		want := from
 		for k, rec := cur.Seek(heightKey(from)); k != nil && (limit <= 0 || n < limit); k, rec = cur.Next() {
-			hash, bin, js, ok := splitRecord(rec)
-			if !ok || len(k) != 8 || binary.BigEndian.Uint64(k) != want {
+			if len(rec) != recordSize || len(k) != 8 || binary.BigEndian.Uint64(k) != want {
 				return fmt.Errorf("main-chain record at height %d is corrupt", want)
 			}
-			if err := fn(hash, bin, js); err != nil {
+			stub := rec[chain.HashSize:]
+			bin, err := c.seg.readInto(&buf, stubLoc(stub), false)
+			if err != nil {
+				return err
+			}
+			if err := fn(chain.Hash(rec[:chain.HashSize]), stub, bin); err != nil {
 				return err
 			}
 			n++
@@ -634,7 +672,7 @@ func (c *Chain) mainRecords(from uint64, limit int, fn func(hash chain.Hash, bin
 // MainChain is RawMainChain with decoded blocks, under the same rules for
 // fn; the blocks are fn's to keep.
 func (c *Chain) MainChain(from uint64, limit int, fn func(*chain.Block) error) error {
-	return c.mainRecords(from, limit, func(hash chain.Hash, bin, _ []byte) error {
+	return c.mainRecords(from, limit, func(hash chain.Hash, _, bin []byte) error {
 		b, err := decodeStored(bin, hash)
 		if err != nil {
 			return err

@@ -1,8 +1,8 @@
 // Package store is this node's copy of the chain: every valid block it has
 // seen, the main chain of most work, the pending pool and, on a signed
-// network, the accounts, kept in one bbolt file. What is valid is package
-// chain's to say (PROTOCOL.md 10); this package decides what to keep and
-// keeps it.
+// network, the accounts, kept in a bbolt file and block files beside it.
+// What is valid is package chain's to say (PROTOCOL.md 10); this package
+// decides what to keep and keeps it.
 //
 // [Open] opens or creates the store of one network and returns a [Chain],
 // safe for concurrent use. Blocks enter through [Chain.AddBlock],
@@ -20,11 +20,16 @@
 //
 // # Layout
 //
-// One bbolt file (Config.Path, e.g. <datadir>/chain.db), format 3, fsynced
-// on every commit. Every integer is big-endian, so cursors visit heights,
-// run numbers and sequences in order. Buckets (store.go):
+// A bbolt file (Config.Path, e.g. <datadir>/chain.db), format 4, fsynced
+// on every commit, and beside it the block bodies in append-only segment
+// files, <Config.Path>.blocks/<number>.seg (segment.go): records of length
+// (4) || CRC-32C (4) || binary block, a new segment every 64 MiB. Every
+// block, main chain or side, is written there once, in the order it
+// arrives; the bbolt file holds its stub. Every integer is big-endian, so
+// cursors visit heights, run numbers and sequences in order. Buckets
+// (store.go):
 //
-//	meta      "version"  → uint64 3
+//	meta      "version"  → uint64 4
 //	          "network"  → the network name
 //	          "genesis"  → the genesis hash (32)
 //	          "params"   → the network's parameters (chain.NetParams.AppendBinary),
@@ -33,11 +38,11 @@
 //	          "head"     → the head hash (32)
 //	          "verified" → height (8) || hash (32): checked up to here
 //	          "indexed"  → height (8): the index runs cover the main chain to here
-//	chain     height (8) → hash (32) || entry (48) || binary length (4) ||
-//	          binary block || JSON block (chain.Block.AppendJSON); main chain only,
-//	          so adding a block appends
-//	side      block hash (32) → entry (48) || binary block; blocks off the
-//	          main chain
+//	          "segend"   → segment (4) || offset (4): the end of the bodies
+//	                       this commit refers to
+//	chain     height (8) → hash (32) || stub; main chain only, so adding a
+//	          block appends
+//	side      block hash (32) → stub; blocks off the main chain
 //	hashix    run number (8) → a bucket: "run" → entries of block hash
 //	          prefix (8) || height (4); "bloom" → the filter of the prefixes
 //	txix      the same, keyed by transaction id prefix
@@ -54,8 +59,12 @@
 //	          address a main-chain block involves (signed ledger only,
 //	          addrindex.go)
 //
-// An entry is cumulative work (32) || time mark (8) || the parent's time
-// mark (8): what validating a child needs of its parent ([chain.Parent]).
+// A stub is entry (48) || the body's location, segment (4) || offset (4)
+// || length (4) || the block's header (chain.HeaderSize). An entry is
+// cumulative work (32) || time mark (8) || the parent's time mark (8):
+// what validating a child needs of its parent ([chain.Parent]). A
+// reorganisation moves stubs between chain and side; bodies never move.
+// The JSON encoding of a block is rendered when it is asked for.
 // The index runs (hashindex.go) are sorted by prefix then height and
 // merged four at a time up to a few MB; a run number is never reused. A
 // filter has 10 bits per entry in 64-byte lines, 6 of them set per entry
@@ -64,11 +73,14 @@
 // from their blocks on open. An index hit is a hint, confirmed against the
 // block it names. Format 1 (buckets blocks, main, txindex; protocol 1) is
 // set aside as chain.db.protocol1 and a new chain starts with its valid
-// pending transactions; format 2 (format 3 without accounts, undo, addrix)
-// is upgraded in place (migrate.go). Before bbolt maps the file, Open reads
-// its meta pages itself (storecheck.go); it then checks the blocks past
-// "verified" and above "indexed". Damage is an error naming the file,
-// never a panic.
+// pending transactions; formats 2 (format 3 without accounts, undo,
+// addrix) and 3 (the bodies, and each main-chain block's JSON encoding,
+// inside the bbolt records) are upgraded in place, in one transaction
+// (migrate.go). Before bbolt maps the file, Open reads its meta pages
+// itself (storecheck.go); it then truncates the segments to "segend" (a
+// record torn by a crash, or appended by a batch that did not commit, is
+// no block the store acknowledged) and checks the blocks past "verified"
+// and above "indexed". Damage is an error naming the file, never a panic.
 //
 // # Locks
 //
@@ -97,14 +109,17 @@
 // # The two phases of a write
 //
 // Adding blocks (add.go) first stages everything in one store transaction,
-// under Chain.mu: the block records and side blocks, on a signed network
+// under Chain.mu: the bodies appended to the segments (buffered, then
+// written and fsynced at the end of the transaction, before it commits),
+// the block records and side blocks, on a signed network
 // the undo data and the changed accounts, the head and "verified", the
 // index runs and "indexed" when the tails are full or a reorganisation
 // reached below "indexed", and the pool's bucket (what the new main chain
 // holds leaves it, and on a signed network what the new accounts make
 // invalid; returned transactions go to its front). Memory is not
 // touched: the writer collects what it will have to learn. If the
-// transaction fails, that is dropped and nothing changed.
+// transaction fails, that is dropped, the segments are cut back to the
+// last committed end and nothing changed.
 //
 // Once the transaction has committed, the writer publishes, still under
 // Chain.mu: the new index entries go into the tails, or after a flush the

@@ -43,8 +43,9 @@ func storedVersion(t *testing.T, path string) uint64 {
 	return v
 }
 
-// downgradeToFormat2 turns a store of format 3 into the format-2 layout:
-// the same buckets without the ledger's, and version 2.
+// downgradeToFormat2 turns a store of this format into the format-2
+// layout: the block bodies in bbolt, the buckets without the ledger's, and
+// version 2.
 func downgradeToFormat2(t *testing.T, path string) {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, nil)
@@ -53,6 +54,7 @@ func downgradeToFormat2(t *testing.T, path string) {
 	}
 	defer db.Close()
 	if err := db.Update(func(tx *bolt.Tx) error {
+		downgradeBodies(t, tx, path)
 		for _, b := range [][]byte{bucketAccounts, bucketUndo, bucketAddrIx} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
@@ -106,7 +108,7 @@ func TestOpenFormat2Upgrades(t *testing.T) {
 	if got := chaintest.IDsOf(c.Pending(0)); !equalHashes(got, chaintest.IDsOf(txs)) {
 		t.Fatalf("pending after the upgrade: %v, want %v", got, chaintest.IDsOf(txs))
 	}
-	if !strings.Contains(logs.String(), "store upgraded from format 2 to format 3") {
+	if !strings.Contains(logs.String(), "store upgraded from format 2 to format 4") {
 		t.Errorf("no upgrade line in %s", logs.String())
 	}
 	// The chain goes on as before.

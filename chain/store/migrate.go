@@ -74,25 +74,31 @@ func (c *Chain) migrate(path string) (err error) {
 	return nil
 }
 
-// isFormat2 reports whether the store's meta says format 2: the layout of
-// format 3 without the ledger's buckets.
-func isFormat2(tx *bolt.Tx) bool {
+// upgradeFrom returns the format of a store that upgrade turns into this
+// one (2 or 3), or 0.
+func upgradeFrom(tx *bolt.Tx) uint64 {
 	v := tx.Bucket(bucketMeta).Get(metaVersion)
-	return len(v) == 8 && binary.BigEndian.Uint64(v) == 2
+	if len(v) != 8 {
+		return 0
+	}
+	if f := binary.BigEndian.Uint64(v); f == 2 || f == 3 {
+		return f
+	}
+	return 0
 }
 
-// upgradeFormat2 upgrades a store of format 2 in place, in one store
-// transaction: it checks the network, creates the ledger's buckets and
-// writes format 3. Blocks, indexes and pending transactions stay as they
-// are: format 2 knew only the open ledger, whose networks keep no account
-// state, and a network's genesis commits to its ledger mode, so the
-// network check refuses a format-2 store opened for a signed network. A
-// crash before the commit leaves format 2, which the next start upgrades.
-func (c *Chain) upgradeFormat2() error {
+// upgrade is the one path from a store of format 2 or 3 to format 4, in
+// one store transaction: it checks the network, creates the buckets that
+// format 2 lacks (the signed ledger's: format 2 knew only the open ledger,
+// whose networks keep no account state, and a network's genesis commits
+// to its ledger mode, so the network check refuses a format-2 store
+// opened for a signed network), moves every block body, main chain and
+// side blocks, into the segments, leaving its stub in bbolt, and writes
+// format 4. Indexes, pool, accounts and undo data stay as they are. A
+// crash before the commit leaves the old format, whose segments the next
+// start discards before it upgrades again.
+func (c *Chain) upgrade(from uint64) error {
 	err := c.db.Update(func(tx *bolt.Tx) error {
-		if !isFormat2(tx) {
-			return nil
-		}
 		meta := tx.Bucket(bucketMeta)
 		if err := checkNetwork(meta, &c.params, c.genesis); err != nil {
 			return err
@@ -102,12 +108,96 @@ func (c *Chain) upgradeFormat2() error {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
+		v := c.newWriteView(tx)
+		if err := upgradeMain(v); err != nil {
+			return err
+		}
+		if err := upgradeSide(v); err != nil {
+			return err
+		}
+		if err := v.syncSegments(); err != nil {
+			return err
+		}
 		return meta.Put(metaVersion, heightKey(storeVersion))
 	})
 	if err != nil {
-		return fmt.Errorf("upgrade store of format 2: %w", err)
+		c.seg.rollback()
+		return fmt.Errorf("upgrade store of format %d: %w", from, err)
 	}
-	c.log.Info("store upgraded from format 2 to format 3", "network", c.params.Name)
+	c.seg.commit()
+	c.log.Info(fmt.Sprintf("store upgraded from format %d to format %d", from, storeVersion), "network", c.params.Name)
+	return nil
+}
+
+// A main-chain record of formats 2 and 3: hash (32) || entry (48) ||
+// binary length (4) || binary block || JSON block.
+const v3RecordHeader = chain.HashSize + entrySize + 4
+
+// upgradeMain rewrites the main-chain records of format 3 as stubs, a
+// bounded number at a time (a cursor must not run over the keys it
+// changes).
+func upgradeMain(v *view) error {
+	bkt := v.tx.Bucket(bucketChain)
+	bkt.FillPercent = 1
+	type kv struct{ k, v []byte }
+	next := heightKey(0)
+	for {
+		var batch []kv
+		cur := bkt.Cursor()
+		for k, rec := cur.Seek(next); k != nil && len(batch) < 4096; k, rec = cur.Next() {
+			if len(rec) < v3RecordHeader+chain.HeaderSize {
+				return fmt.Errorf("stored record %x is corrupt (%d bytes)", k, len(rec))
+			}
+			n := int(binary.BigEndian.Uint32(rec[v3RecordHeader-4:]))
+			if n < chain.HeaderSize || n > len(rec)-v3RecordHeader {
+				return fmt.Errorf("stored record %x is corrupt (%d bytes)", k, len(rec))
+			}
+			bin := rec[v3RecordHeader : v3RecordHeader+n]
+			loc, err := v.seg.append(bin)
+			if err != nil {
+				return err
+			}
+			stub := append(make([]byte, 0, recordSize), rec[:chain.HashSize+entrySize]...)
+			stub = append(append(stub, loc[:]...), bin[:chain.HeaderSize]...)
+			batch = append(batch, kv{append([]byte(nil), k...), stub})
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		for _, e := range batch {
+			if err := bkt.Put(e.k, e.v); err != nil {
+				return err
+			}
+		}
+		next = heightKey(binary.BigEndian.Uint64(batch[len(batch)-1].k) + 1)
+	}
+}
+
+// upgradeSide rewrites the side blocks of format 3 (entry || binary block)
+// as stubs.
+func upgradeSide(v *view) error {
+	bkt := v.tx.Bucket(bucketSide)
+	var keys, stubs [][]byte
+	err := bkt.ForEach(func(k, raw []byte) error {
+		if len(raw) < entrySize+chain.HeaderSize {
+			return fmt.Errorf("stored side block %x is corrupt: %d bytes", k, len(raw))
+		}
+		loc, err := v.seg.append(raw[entrySize:])
+		if err != nil {
+			return err
+		}
+		keys = append(keys, append([]byte(nil), k...))
+		stubs = append(stubs, append(append(append(make([]byte, 0, stubSize), raw[:entrySize]...), loc[:]...), raw[entrySize:entrySize+chain.HeaderSize]...))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if err := bkt.Put(k, stubs[i]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

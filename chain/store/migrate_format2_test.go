@@ -31,30 +31,38 @@ var format2Abandoned = []string{
 	"008d17f7a52b0a8f96841e0d619b1fd3a2862c5c13bb9feba83b046c29077053",
 }
 
-// TestOpenFormat2Fixture opens a store that the previous release wrote: it
-// is upgraded in place to format 3 with its main chain, its side branch, its
-// indexes and its pending pool, once, and the chain goes on from its head.
-func TestOpenFormat2Fixture(t *testing.T) {
-	raw, err := os.ReadFile(format2Fixture)
+// openFixture copies the store fixture at path, which must be of format
+// version, into a new data directory and opens it for p, logging into logs.
+func openFixture(t *testing.T, path string, p chain.Params, version uint64) (Config, *bytes.Buffer, *Chain) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := chaintest.ParamsAt(t, chaintest.Difficulty)
 	cfg := testConfig(t, p)
 	cfg.RefuseNew = true
 	if err := os.WriteFile(cfg.Path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if v := storedVersion(t, cfg.Path); v != 2 {
-		t.Fatalf("fixture of version %d, want 2", v)
+	if v := storedVersion(t, cfg.Path); v != version {
+		t.Fatalf("fixture of version %d, want %d", v, version)
 	}
-	var logs bytes.Buffer
-	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	logs := new(bytes.Buffer)
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	c, err := Open(cfg)
 	if err != nil {
-		t.Fatalf("Open of the format-2 fixture: %v", err)
+		t.Fatalf("Open of the format-%d fixture: %v", version, err)
 	}
-	if n := strings.Count(logs.String(), "store upgraded from format 2 to format 3"); n != 1 {
+	return cfg, logs, c
+}
+
+// TestOpenFormat2Fixture opens a store that the previous release wrote: it
+// is upgraded in place to format 3 with its main chain, its side branch, its
+// indexes and its pending pool, once, and the chain goes on from its head.
+func TestOpenFormat2Fixture(t *testing.T) {
+	p := chaintest.ParamsAt(t, chaintest.Difficulty)
+	cfg, logs, c := openFixture(t, format2Fixture, p, 2)
+	if n := strings.Count(logs.String(), "store upgraded from format 2 to format 4"); n != 1 {
 		t.Errorf("%d upgrade lines in:\n%s", n, logs.String())
 	}
 	if strings.Contains(logs.String(), "level=WARN") {

@@ -104,7 +104,7 @@ func TestOpenFormat1Fixture(t *testing.T) {
 	}
 	matches, _ := filepath.Glob(filepath.Join(dir, "*"))
 	slices.Sort(matches)
-	if want := []string{cfg.Path, aside, key}; !slices.Equal(matches, want) {
+	if want := []string{cfg.Path, segmentDir(cfg.Path), aside, key}; !slices.Equal(matches, want) {
 		t.Errorf("files in the data directory: %v, want %v", matches, want)
 	}
 }

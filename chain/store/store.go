@@ -40,6 +40,7 @@ var (
 	metaVersion  = []byte("version")  // the format, uint64
 	metaVerified = []byte("verified") // height || hash: every main-chain block up to it has been checked
 	metaIndexed  = []byte("indexed")  // height: the index runs cover the main chain up to it
+	metaSegEnd   = []byte("segend")   // segment (4) || offset (4): the end of the block bodies committed
 )
 
 // storeVersion is the layout version written in the meta bucket. A store
@@ -47,7 +48,7 @@ var (
 // of protocol 1) holds a chain of no network of this protocol; opening one
 // sets it aside. A store of format 2 (the same layout without the ledger's
 // buckets) is upgraded in place. See migrate.go.
-const storeVersion = 3
+const storeVersion = 4
 
 // An entry is what the store derives for every block when it is added:
 // cumulative work (32 bytes, big-endian) || time mark (8) || the parent's
@@ -55,10 +56,15 @@ const storeVersion = 3
 // the work; the retargeting rule the marks.
 const entrySize = 32 + 8 + 8
 
-// A main-chain record is hash (32) || entry (48) || binary length (4) ||
-// binary block || JSON block: the encodings served by chain exchange and
-// GET /chain are stored once, when the block joins the main chain.
-const recordHeader = chain.HashSize + entrySize + 4
+// A stub is what the bbolt index keeps of a block: entry (48) || location
+// of its body in the segments (12, see segment.go) || its header (the first
+// chain.HeaderSize bytes of its binary encoding), so that fork choice,
+// retargeting and the median-time rule read no body. A main-chain record is
+// hash (32) || stub; a side block's value is its stub.
+const (
+	stubSize   = entrySize + locSize + chain.HeaderSize
+	recordSize = chain.HashSize + stubSize
+)
 
 func heightKey(h uint64) []byte { return binary.BigEndian.AppendUint64(nil, h) }
 
@@ -70,73 +76,89 @@ func appendEntry(dst []byte, e *chain.Parent) []byte {
 	return binary.BigEndian.AppendUint64(dst, uint64(e.PrevMark))
 }
 
-// parseEntry completes the entry of the block whose binary encoding is bin.
-func parseEntry(ent, bin []byte, hash chain.Hash) *chain.Parent {
-	return &chain.Parent{
-		Index:     binary.BigEndian.Uint64(bin[68:76]),
-		Hash:      hash,
-		Bits:      chain.Compact(binary.BigEndian.Uint32(bin[84:88])),
-		Timestamp: chain.Timestamp(binary.BigEndian.Uint64(bin[76:84])),
-		Work:      new(big.Int).SetBytes(ent[:32]),
-		Mark:      chain.Timestamp(binary.BigEndian.Uint64(ent[32:40])),
-		PrevMark:  chain.Timestamp(binary.BigEndian.Uint64(ent[40:48])),
-	}
-}
-
-func appendRecord(dst []byte, b *chain.Block, e *chain.Parent) []byte {
-	dst = append(dst, b.Hash[:]...)
+// appendStub appends the stub of a block whose entry is e, whose body is
+// at loc and whose binary encoding starts with header.
+func appendStub(dst []byte, e *chain.Parent, loc [locSize]byte, header []byte) []byte {
 	dst = appendEntry(dst, e)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(b.BinarySize()))
-	dst = b.AppendBinary(dst)
-	return b.AppendJSON(dst)
+	dst = append(dst, loc[:]...)
+	return append(dst, header[:chain.HeaderSize]...)
 }
 
-// splitRecord returns the hash, binary and JSON encodings of a record.
-func splitRecord(rec []byte) (hash chain.Hash, bin, js []byte, ok bool) {
-	hash, _, bin, js, ok = splitRecordEntry(rec)
-	return hash, bin, js, ok
+func stubLoc(stub []byte) []byte    { return stub[entrySize : entrySize+locSize] }
+func stubHeader(stub []byte) []byte { return stub[entrySize+locSize:] }
+
+// parseEntry completes the entry of the block of hash from its stub.
+func parseEntry(stub []byte, hash chain.Hash) *chain.Parent {
+	hdr := stubHeader(stub)
+	return &chain.Parent{
+		Index:     binary.BigEndian.Uint64(hdr[68:76]),
+		Hash:      hash,
+		Bits:      chain.Compact(binary.BigEndian.Uint32(hdr[84:88])),
+		Timestamp: chain.Timestamp(binary.BigEndian.Uint64(hdr[76:84])),
+		Work:      new(big.Int).SetBytes(stub[:32]),
+		Mark:      chain.Timestamp(binary.BigEndian.Uint64(stub[32:40])),
+		PrevMark:  chain.Timestamp(binary.BigEndian.Uint64(stub[40:48])),
+	}
 }
 
-// splitRecordEntry is splitRecord with the entry.
-func splitRecordEntry(rec []byte) (hash chain.Hash, ent, bin, js []byte, ok bool) {
-	if len(rec) < recordHeader+chain.HeaderSize {
-		return hash, nil, nil, nil, false
+// mainStub returns the hash and stub of the main-chain block at height.
+func (v *view) mainStub(height uint64) (hash chain.Hash, stub []byte, err error) {
+	rec := v.tx.Bucket(bucketChain).Get(heightKey(height))
+	if rec == nil {
+		return hash, nil, chain.ErrNotFound
 	}
-	n := int(binary.BigEndian.Uint32(rec[recordHeader-4 : recordHeader]))
-	if n < chain.HeaderSize || n > len(rec)-recordHeader {
-		return hash, nil, nil, nil, false
+	if len(rec) != recordSize {
+		return hash, nil, fmt.Errorf("stored record at height %d is corrupt (%d bytes)", height, len(rec))
 	}
-	copy(hash[:], rec[:chain.HashSize])
-	return hash, rec[chain.HashSize : chain.HashSize+entrySize], rec[recordHeader : recordHeader+n], rec[recordHeader+n:], true
+	return chain.Hash(rec[:chain.HashSize]), rec[chain.HashSize:], nil
+}
+
+// sideStub returns the stub of a side block, or nil.
+func (v *view) sideStub(hash chain.Hash) ([]byte, error) {
+	stub := v.tx.Bucket(bucketSide).Get(hash[:])
+	if stub != nil && len(stub) != stubSize {
+		return nil, fmt.Errorf("stored side block %s is corrupt: %d bytes", hash, len(stub))
+	}
+	return stub, nil
+}
+
+// body reads the binary encoding of the block of stub from the segments,
+// valid until the view's next read.
+func (v *view) body(stub []byte) ([]byte, error) {
+	return v.seg.readInto(&v.scratch, stubLoc(stub), v.blk != nil)
 }
 
 // entryAt returns the entry of the main-chain block at height.
 func (v *view) entryAt(height uint64) (*chain.Parent, error) {
-	rec := v.tx.Bucket(bucketChain).Get(heightKey(height))
-	if rec == nil {
-		return nil, chain.ErrNotFound
+	hash, stub, err := v.mainStub(height)
+	if err != nil {
+		return nil, err
 	}
-	hash, ent, bin, _, ok := splitRecordEntry(rec)
-	if !ok {
-		return nil, fmt.Errorf("stored record at height %d is corrupt (%d bytes)", height, len(rec))
-	}
-	return parseEntry(ent, bin, hash), nil
+	return parseEntry(stub, hash), nil
 }
 
 // entryOf returns the entry of any stored block: its header fields, time
 // marks and cumulative work.
 func (v *view) entryOf(hash chain.Hash) (*chain.Parent, error) {
+	stub, _, err := v.stubOf(hash)
+	if err != nil {
+		return nil, err
+	}
+	return parseEntry(stub, hash), nil
+}
+
+// stubOf returns the stub of any stored block, and its height if it is on
+// the main chain.
+func (v *view) stubOf(hash chain.Hash) (stub []byte, height uint64, err error) {
 	if h, ok := v.mainHeight(hash); ok {
-		return v.entryAt(h)
+		_, stub, err := v.mainStub(h)
+		return stub, h, err
 	}
-	raw := v.tx.Bucket(bucketSide).Get(hash[:])
-	if raw == nil {
-		return nil, chain.ErrNotFound
+	stub, err = v.sideStub(hash)
+	if err == nil && stub == nil {
+		err = chain.ErrNotFound
 	}
-	if len(raw) < entrySize+chain.HeaderSize {
-		return nil, fmt.Errorf("stored side block %s is corrupt: %d bytes", hash, len(raw))
-	}
-	return parseEntry(raw[:entrySize], raw[entrySize:], hash), nil
+	return stub, 0, err
 }
 
 // view reads the store inside one bbolt transaction. A writer's view also
@@ -144,6 +166,11 @@ func (v *view) entryOf(hash chain.Hash) (*chain.Parent, error) {
 type view struct {
 	tx  *bolt.Tx
 	ix  *indexes
+	seg *segments
+	// scratch holds the last body read: decoding copies what it keeps.
+	scratch []byte
+	// blk is not nil in a writer's view, which also reads the bodies its
+	// batch appended.
 	blk map[chain.Hash]uint64 // block hash → height, connected in this transaction
 	txs map[chain.Hash]uint64 // transaction id → height, connected in this transaction
 
@@ -154,19 +181,22 @@ type view struct {
 	addrN int
 }
 
-func (c *Chain) newView(tx *bolt.Tx) *view { return &view{tx: tx, ix: c.ix} }
+func (c *Chain) newView(tx *bolt.Tx) *view { return &view{tx: tx, ix: c.ix, seg: c.seg} }
 
-// record returns the main-chain record at height.
-func (v *view) record(height uint64) (hash chain.Hash, bin, js []byte, err error) {
-	rec := v.tx.Bucket(bucketChain).Get(heightKey(height))
-	if rec == nil {
-		return hash, nil, nil, chain.ErrNotFound
+// newWriteView is the view of a writer.
+func (c *Chain) newWriteView(tx *bolt.Tx) *view {
+	return &view{tx: tx, ix: c.ix, seg: c.seg, blk: map[chain.Hash]uint64{}, txs: map[chain.Hash]uint64{}}
+}
+
+// record returns the hash and binary encoding of the main-chain block at
+// height.
+func (v *view) record(height uint64) (hash chain.Hash, bin []byte, err error) {
+	hash, stub, err := v.mainStub(height)
+	if err != nil {
+		return hash, nil, err
 	}
-	hash, bin, js, ok := splitRecord(rec)
-	if !ok {
-		return hash, nil, nil, fmt.Errorf("stored record at height %d is corrupt (%d bytes)", height, len(rec))
-	}
-	return hash, bin, js, nil
+	bin, err = v.body(stub)
+	return hash, bin, err
 }
 
 // mainHash returns the main-chain hash at height.
@@ -202,25 +232,18 @@ func (v *view) mainHeight(hash chain.Hash) (uint64, bool) {
 	return height, found
 }
 
-// rawBlock returns the binary encoding of any stored block and whether it
-// is on the main chain, at which height.
-func (v *view) rawBlock(hash chain.Hash) (raw []byte, height uint64, main bool, err error) {
-	if h, ok := v.mainHeight(hash); ok {
-		_, bin, _, err := v.record(h)
-		return bin, h, true, err
+// rawBlock returns the binary encoding of any stored block.
+func (v *view) rawBlock(hash chain.Hash) ([]byte, error) {
+	stub, _, err := v.stubOf(hash)
+	if err != nil {
+		return nil, err
 	}
-	if raw := v.tx.Bucket(bucketSide).Get(hash[:]); raw != nil {
-		if len(raw) < entrySize {
-			return nil, 0, false, fmt.Errorf("stored side block %s is corrupt: %d bytes", hash, len(raw))
-		}
-		return raw[entrySize:], 0, false, nil
-	}
-	return nil, 0, false, chain.ErrNotFound
+	return v.body(stub)
 }
 
 // fetchBlock reads and decodes a stored block, which must hash to hash.
 func (v *view) fetchBlock(hash chain.Hash) (*chain.Block, error) {
-	raw, _, _, err := v.rawBlock(hash)
+	raw, err := v.rawBlock(hash)
 	if err != nil {
 		return nil, err
 	}
@@ -238,19 +261,17 @@ func decodeStored(raw []byte, hash chain.Hash) (*chain.Block, error) {
 	return b, nil
 }
 
-// fetchHeader decodes only the index, timestamp and previous hash of a
-// stored block.
+// fetchHeader returns the index, timestamp and previous hash of a stored
+// block, from its stub.
 func (v *view) fetchHeader(hash chain.Hash) (index uint64, ts chain.Timestamp, prev chain.Hash, err error) {
-	raw, _, _, err := v.rawBlock(hash)
+	stub, _, err := v.stubOf(hash)
 	if err != nil {
 		return 0, 0, prev, err
 	}
-	if len(raw) < chain.HeaderSize {
-		return 0, 0, prev, fmt.Errorf("stored block %s is corrupt: %d bytes", hash, len(raw))
-	}
-	copy(prev[:], raw[0:32])
-	index = binary.BigEndian.Uint64(raw[68:76])
-	ts = chain.Timestamp(binary.BigEndian.Uint64(raw[76:84]))
+	hdr := stubHeader(stub)
+	copy(prev[:], hdr[0:32])
+	index = binary.BigEndian.Uint64(hdr[68:76])
+	ts = chain.Timestamp(binary.BigEndian.Uint64(hdr[76:84]))
 	return index, ts, prev, nil
 }
 
@@ -280,7 +301,7 @@ func (v *view) txHeight(id chain.Hash) (uint64, bool) {
 
 // blockHoldsTx reports whether the main-chain block at height holds id.
 func (v *view) blockHoldsTx(height uint64, id chain.Hash) bool {
-	hash, bin, _, err := v.record(height)
+	hash, bin, err := v.record(height)
 	if err != nil {
 		return false
 	}
@@ -296,15 +317,25 @@ func (v *view) blockHoldsTx(height uint64, id chain.Hash) bool {
 	return false
 }
 
-// connectMain puts b, whose entry is e, on the main chain at its index.
+// connectMain puts b, whose entry is e, on the main chain at its index. A
+// stored side block keeps its body where it is; a new block's is appended.
 func (v *view) connectMain(b *chain.Block, e *chain.Parent) error {
 	bkt := v.tx.Bucket(bucketChain)
 	bkt.FillPercent = 1 // appends: fill each page
-	rec := appendRecord(make([]byte, 0, recordHeader+b.BinarySize()+2*b.BinarySize()+256), b, e)
-	if err := bkt.Put(heightKey(b.Index), rec); err != nil {
+	rec := append(make([]byte, 0, recordSize), b.Hash[:]...)
+	stub, err := v.sideStub(b.Hash)
+	if err != nil {
 		return err
 	}
-	if err := v.tx.Bucket(bucketSide).Delete(b.Hash[:]); err != nil {
+	if stub != nil {
+		rec = append(rec, stub...)
+		if err := v.tx.Bucket(bucketSide).Delete(b.Hash[:]); err != nil {
+			return err
+		}
+	} else if rec, err = v.appendBody(rec, b, e); err != nil {
+		return err
+	}
+	if err := bkt.Put(heightKey(b.Index), rec); err != nil {
 		return err
 	}
 	v.blk[b.Hash] = b.Index
@@ -320,23 +351,39 @@ func (v *view) connectMain(b *chain.Block, e *chain.Parent) error {
 	return nil
 }
 
-// disconnectMain moves b, the main-chain tip, to the side blocks. Its index
-// entries go stale: every index hit is checked against the main chain.
+// appendBody appends b's body to the segments and its stub to dst.
+func (v *view) appendBody(dst []byte, b *chain.Block, e *chain.Parent) ([]byte, error) {
+	bin := b.AppendBinary(make([]byte, 0, b.BinarySize()))
+	loc, err := v.seg.append(bin)
+	if err != nil {
+		return nil, err
+	}
+	return appendStub(dst, e, loc, bin), nil
+}
+
+// disconnectMain moves b, the main-chain tip, to the side blocks, its body
+// where it is. Its index entries go stale: every index hit is checked
+// against the main chain.
 func (v *view) disconnectMain(b *chain.Block) error {
-	e, err := v.entryOf(b.Hash)
+	_, stub, err := v.mainStub(b.Index)
 	if err != nil {
 		return err
 	}
+	stub = append([]byte(nil), stub...) // the page changes below
 	if err := v.tx.Bucket(bucketChain).Delete(heightKey(b.Index)); err != nil {
 		return err
 	}
 	delete(v.blk, b.Hash)
-	return v.putSide(b, e)
+	return v.tx.Bucket(bucketSide).Put(b.Hash[:], stub)
 }
 
+// putSide stores b, whose entry is e, as a side block.
 func (v *view) putSide(b *chain.Block, e *chain.Parent) error {
-	buf := appendEntry(make([]byte, 0, entrySize+b.BinarySize()), e)
-	return v.tx.Bucket(bucketSide).Put(b.Hash[:], b.AppendBinary(buf))
+	stub, err := v.appendBody(make([]byte, 0, stubSize), b, e)
+	if err != nil {
+		return err
+	}
+	return v.tx.Bucket(bucketSide).Put(b.Hash[:], stub)
 }
 
 func dbPutHead(tx *bolt.Tx, b *chain.Block) error {
@@ -348,12 +395,23 @@ func dbPutHead(tx *bolt.Tx, b *chain.Block) error {
 	return meta.Put(metaVerified, append(heightKey(b.Index), b.Hash[:]...))
 }
 
-// allBuckets are the buckets of format 3.
+// syncSegments writes out and fsyncs the bodies the transaction appended
+// and records their end, before the transaction commits.
+func (v *view) syncSegments() error {
+	end, err := v.seg.sync()
+	if err != nil {
+		return err
+	}
+	return v.tx.Bucket(bucketMeta).Put(metaSegEnd, end.append(nil))
+}
+
+// allBuckets are the buckets of format 4 (and 3).
 var allBuckets = [][]byte{bucketMeta, bucketChain, bucketSide, bucketHashIx, bucketTxIx, bucketPool, bucketAccounts, bucketUndo, bucketAddrIx}
 
 // dbInit creates the buckets and writes the genesis into a store that is
 // new. A store that exists must be of this network and format.
-func dbInit(tx *bolt.Tx, p *chain.Params, genesis *chain.Block, ix *indexes) error {
+func (c *Chain) dbInit(tx *bolt.Tx) error {
+	p, genesis := &c.params, c.genesis
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		if tx.Bucket(bucketChain) != nil || len(bucketNames(tx)) > 0 {
@@ -378,7 +436,7 @@ func dbInit(tx *bolt.Tx, p *chain.Params, genesis *chain.Block, ix *indexes) err
 		if err := putParamsTx(meta, p); err != nil {
 			return err
 		}
-		v := &view{tx: tx, ix: ix, blk: map[chain.Hash]uint64{}, txs: map[chain.Hash]uint64{}}
+		v := c.newWriteView(tx)
 		ge, err := p.ParentOf(genesis, nil)
 		if err != nil {
 			return err
@@ -388,14 +446,22 @@ func dbInit(tx *bolt.Tx, p *chain.Params, genesis *chain.Block, ix *indexes) err
 		}
 		// The genesis goes into the first run, so that the in-memory part
 		// of the indexes only ever holds what lies above metaIndexed.
-		if err := ix.flush(v, 1); err != nil {
+		if err := c.ix.flush(v, 1); err != nil {
 			return err
 		}
-		return dbPutHead(tx, genesis)
+		if err := v.syncSegments(); err != nil {
+			return err
+		}
+		return dbPutHead(tx, c.genesis)
 	}
 	if err := checkMeta(tx, p, genesis); err != nil {
 		return err
 	}
+	return checkBuckets(tx)
+}
+
+// checkBuckets checks that every bucket is there.
+func checkBuckets(tx *bolt.Tx) error {
 	for _, name := range allBuckets {
 		if tx.Bucket(name) == nil {
 			return fmt.Errorf("bucket %s is missing", name)
