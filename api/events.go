@@ -19,8 +19,10 @@ const (
 	// falls further behind is sent a final "dropped" event and
 	// disconnected (an EventSource reconnects by itself).
 	EventBuffer = 256
-	// MaxEventClients bounds the streams served at once; more are
-	// answered with 503.
+	// MaxEventClients bounds the streams served at once. At the limit, the
+	// client address holding the most streams loses its slowest (then
+	// oldest) one to a newcomer from another address; a newcomer from that
+	// address is answered 503.
 	MaxEventClients = 64
 	// EventKeepAlive is the longest silence on a stream: a comment line is
 	// sent after it, so that proxies and clients see a live connection.
@@ -56,32 +58,73 @@ type event struct {
 type subscriber struct {
 	ch      chan event
 	dropped chan struct{} // closed when the hub dropped the client
+	reason  string        // why, set before dropped is closed
+	addr    string        // the client's IP address
+	seq     uint64        // order of arrival
 }
 
 // hub fans events out to the subscribers without ever blocking the
 // publisher.
 type hub struct {
-	mu     sync.Mutex
-	nextID uint64
-	subs   map[*subscriber]struct{}
-	max    int
+	mu      sync.Mutex
+	nextID  uint64
+	nextSeq uint64
+	subs    map[*subscriber]struct{}
+	max     int
 }
 
 func newHub(maxClients int) *hub {
 	return &hub{subs: map[*subscriber]struct{}{}, max: maxClients}
 }
 
-// subscribe adds a client with a buffer of n events; false when the hub
-// has its maximum of clients.
-func (h *hub) subscribe(n int) (*subscriber, bool) {
+// subscribe adds a client of address addr with a buffer of n events. When
+// the hub has its maximum of clients, the address holding the most loses
+// its slowest one (the fullest buffer, then the oldest); false when that is
+// addr itself.
+func (h *hub) subscribe(n int, addr string) (*subscriber, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.subs) >= h.max {
-		return nil, false
+		victim := h.victimLocked(addr)
+		if victim == nil {
+			return nil, false
+		}
+		h.dropLocked(victim, "the node serves its maximum of event streams and this client's address holds the most")
 	}
-	sub := &subscriber{ch: make(chan event, n), dropped: make(chan struct{})}
+	h.nextSeq++
+	sub := &subscriber{ch: make(chan event, n), dropped: make(chan struct{}), addr: addr, seq: h.nextSeq}
 	h.subs[sub] = struct{}{}
 	return sub, true
+}
+
+// victimLocked is the stream that makes room for a newcomer from addr, or
+// nil when addr holds as many streams as any other address.
+func (h *hub) victimLocked(addr string) *subscriber {
+	held := make(map[string]int)
+	for sub := range h.subs {
+		held[sub.addr]++
+	}
+	top := largestHolder(held)
+	if held[addr] >= held[top] {
+		return nil
+	}
+	var victim *subscriber
+	for sub := range h.subs {
+		if sub.addr != top {
+			continue
+		}
+		if victim == nil || len(sub.ch) > len(victim.ch) || len(sub.ch) == len(victim.ch) && sub.seq < victim.seq {
+			victim = sub
+		}
+	}
+	return victim
+}
+
+// dropLocked ends sub's stream with a "dropped" event giving reason.
+func (h *hub) dropLocked(sub *subscriber, reason string) {
+	sub.reason = reason
+	close(sub.dropped)
+	delete(h.subs, sub)
 }
 
 func (h *hub) unsubscribe(sub *subscriber) {
@@ -115,8 +158,7 @@ func (h *hub) publish(typ string, v any) {
 		select {
 		case sub.ch <- ev:
 		default:
-			close(sub.dropped)
-			delete(h.subs, sub)
+			h.dropLocked(sub, fmt.Sprintf("client fell more than %d events behind", cap(sub.ch)))
 		}
 	}
 }
@@ -150,7 +192,7 @@ type droppedEvent struct {
 
 // handleEvents serves GET /events.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
-	sub, ok := s.events.subscribe(s.eventBuffer)
+	sub, ok := s.events.subscribe(s.eventBuffer, clientIP(r.RemoteAddr))
 	if !ok {
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many event streams (at most %d): try again later", s.events.max))
 		return
@@ -212,7 +254,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			for len(sub.ch) > 0 {
 				buf = appendEvent(buf, <-sub.ch)
 			}
-			data, _ := marshal(droppedEvent{Reason: fmt.Sprintf("client fell more than %d events behind", cap(sub.ch))})
+			data, _ := marshal(droppedEvent{Reason: sub.reason})
 			buf = appendEvent(buf, event{typ: EventDropped, data: data})
 			send(buf)
 			s.metrics.eventsDropped.Inc()

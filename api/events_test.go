@@ -29,11 +29,17 @@ type sseStream struct {
 
 func openEvents(t *testing.T, ctx context.Context, url string) *sseStream {
 	t.Helper()
+	return openEventsWith(t, ctx, http.DefaultClient, url)
+}
+
+// openEventsWith opens GET /events with client c.
+func openEventsWith(t *testing.T, ctx context.Context, c *http.Client, url string) *sseStream {
+	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/events", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,8 +202,8 @@ func TestEventsClientLimit(t *testing.T) {
 
 func TestHubDropsFullSubscriber(t *testing.T) {
 	h := newHub(4)
-	slow, _ := h.subscribe(2)
-	fast, _ := h.subscribe(8)
+	slow, _ := h.subscribe(2, "127.0.0.1")
+	fast, _ := h.subscribe(8, "127.0.0.1")
 	for i := range 3 {
 		h.publish(EventHead, map[string]int{"i": i})
 	}

@@ -93,25 +93,9 @@ func (n *Node) watchIdentify(sub event.Subscription) {
 					rec = b
 				}
 			}
-			n.mu.Lock()
-			src := n.sources[ev.Peer]
-			n.mu.Unlock()
-			if src == "" {
-				src = SourceUnknown
-			}
-			kept := src == SourceBootstrap || src == SourceRegister
-			now := time.Now()
-			if n.book.learn(ev.Peer, ev.ListenAddrs, src, kept, rec, now) {
-				n.discStats.learned.Add(1)
-			}
-			n.book.seen([]peer.ID{ev.Peer}, now)
+			n.learnIdentified(ev.Peer, ev.ListenAddrs, rec, time.Now())
 			p := ev.Peer
-			n.goTracked(func() {
-				n.pingPeer(p)
-				if len(n.host.Network().Peers()) < n.cfg.TargetPeers {
-					n.askPeer(p)
-				}
-			})
+			n.goTracked(func() { n.afterIdentify(p) })
 		}
 	}
 }
@@ -121,35 +105,34 @@ func (n *Node) watchIdentify(sub event.Subscription) {
 // the book while the node is below its target, asks peers for more peers,
 // measures latencies and saves the book. It returns when the node closes.
 func (n *Node) keepTarget() {
-	t := time.NewTicker(maintainInterval)
+	clock := newKeeperClock(time.Now()) // jittered timers: schedule.go
+	t := time.NewTimer(clock.first)
 	defer t.Stop()
-	var lastAsk, lastPing, lastSave time.Time
 	for {
 		select {
 		case <-n.ctx.Done():
+			n.book.setAnchors(n.outboundPeers()) // the connections are still open
 			return
 		case <-t.C:
 		case <-n.keeperWake:
 		}
+		t.Reset(jittered(maintainInterval))
 		now := time.Now()
 		peers := n.host.Network().Peers()
 		n.book.seen(peers, now)
 		if !n.cfg.SkipAddrBook {
 			n.dialFromBook(peers, now)
 		}
-		below := len(peers) < n.cfg.TargetPeers
-		if len(peers) > 0 && (below && now.Sub(lastAsk) >= askBelowTarget || now.Sub(lastAsk) >= askAtTarget) {
-			lastAsk = now
+		if len(peers) > 0 && clock.ask.due(now, askPeriod(len(peers) < n.cfg.TargetPeers)) {
 			p := peers[rand.IntN(len(peers))]
 			n.goTracked(func() { n.askPeer(p) })
 		}
-		if now.Sub(lastPing) >= pingInterval {
-			lastPing = now
+		if clock.ping.due(now, pingInterval) {
 			n.pingAll(peers)
 		}
-		if now.Sub(lastSave) >= saveInterval {
-			lastSave = now
+		if clock.save.due(now, saveInterval) {
 			n.book.prune(now)
+			n.book.setAnchors(n.outboundPeers())
 			if err := n.book.save(); err != nil {
 				n.log.Warn("saving the address book failed", "err", err)
 			}
@@ -165,7 +148,7 @@ func (n *Node) dialFromBook(connected []peer.ID, now time.Time) {
 	n.mu.Lock()
 	inFlight := n.bookDials
 	n.mu.Unlock()
-	for _, e := range n.book.dueEntries(now) {
+	for _, e := range n.book.dueEntries(now, connected...) {
 		if inFlight >= maxParallelDials {
 			return
 		}
@@ -243,12 +226,14 @@ func (n *Node) askPeer(p peer.ID) {
 		return
 	}
 	now := time.Now()
+	n.servedDiscovery(p, now)
+	srcGroup := n.peerGroup(p)
 	added := 0
 	for _, d := range found {
 		if d.info.ID == n.host.ID() || n.Banned(d.info.ID) {
 			continue
 		}
-		if n.book.learn(d.info.ID, d.info.Addrs, SourceDiscovery, false, d.record, now) {
+		if n.book.learn(d.info.ID, d.info.Addrs, SourceDiscovery, srcGroup, false, d.record, now) {
 			added++
 		}
 	}
@@ -311,7 +296,7 @@ func (n *Node) describe(pi *PeerInfo) {
 // rememberRegistered keeps a peer dialled by Connect in the address book as
 // a registered peer, redialled like a bootstrap peer.
 func (n *Node) rememberRegistered(ai *peer.AddrInfo) {
-	if n.book.learn(ai.ID, ai.Addrs, SourceRegister, true, nil, time.Now()) {
+	if n.book.learn(ai.ID, ai.Addrs, SourceRegister, "", true, nil, time.Now()) {
 		n.discStats.learned.Add(1)
 	}
 }
@@ -320,6 +305,6 @@ func (n *Node) rememberRegistered(ai *peer.AddrInfo) {
 // node restarted without its bootstrap list still redials them.
 func (n *Node) rememberBootstrap() {
 	for _, ai := range n.bootstrap {
-		n.book.learn(ai.ID, ai.Addrs, SourceBootstrap, true, nil, time.Now())
+		n.book.learn(ai.ID, ai.Addrs, SourceBootstrap, "", true, nil, time.Now())
 	}
 }

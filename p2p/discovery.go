@@ -100,19 +100,24 @@ func (n *Node) handleDiscovery(s network.Stream) {
 	}
 	count := min(int(want), MaxPeerRecords)
 	recs := n.book.records(time.Now(), discoveryFreshness, count, p)
-	w := bufio.NewWriter(s)
-	var buf [binary.MaxVarintLen64]byte
-	_, _ = w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(recs)))])
-	for _, rec := range recs {
-		_, _ = w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(rec)))])
-		_, _ = w.Write(rec)
-	}
-	if err := w.Flush(); err != nil {
+	if err := writePeers(s, recs); err != nil {
 		_ = s.Reset()
 		return
 	}
 	_ = s.Close()
 	n.discStats.served.Add(1)
+}
+
+// writePeers writes a discovery reply holding recs.
+func writePeers(w io.Writer, recs [][]byte) error {
+	bw := bufio.NewWriter(w)
+	var buf [binary.MaxVarintLen64]byte
+	_, _ = bw.Write(buf[:binary.PutUvarint(buf[:], uint64(len(recs)))])
+	for _, rec := range recs {
+		_, _ = bw.Write(buf[:binary.PutUvarint(buf[:], uint64(len(rec)))])
+		_, _ = bw.Write(rec)
+	}
+	return bw.Flush()
 }
 
 // discoveredPeer is one verified record of a discovery reply.

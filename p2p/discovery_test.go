@@ -90,30 +90,33 @@ func TestAddrBookRedialAfterRestart(t *testing.T) {
 	})
 }
 
-// The address book is bounded, ages entries out, keeps kept entries over
-// others, and moves a corrupt file aside.
+// The address book is bounded: peers of one address group handed over by
+// peers of one group share one bucket of the new table, whose entries are
+// not pushed out by newcomers while they are fresh; kept entries stay out of
+// the tables. Entries age out; a corrupt file is moved aside. (Before the
+// tables, the book was bounded by evicting the entry touched least recently
+// anywhere; TestEclipseThroughAddrBook shows why that changed.)
 func TestAddrBookBoundsAndCorruption(t *testing.T) {
 	dir := t.TempDir()
 	b := openAddrBook(dir, testLogger())
-	b.max = 3
 	now := time.Now()
-	ids := make([]peer.ID, 5)
+	ids := make([]peer.ID, 3*newBucketSize)
 	addr := multiaddr.StringCast("/ip4/127.0.0.1/tcp/4001")
 	for i := range ids {
 		ids[i] = newPeerID(t)
-		b.learn(ids[i], []multiaddr.Multiaddr{addr}, SourceDiscovery, i == 0, nil, now.Add(time.Duration(i)*time.Second))
+		b.learn(ids[i], []multiaddr.Multiaddr{addr}, SourceDiscovery, "127.0.9", i == 0, nil, now.Add(time.Duration(i)*time.Second))
 	}
-	if b.len() != 3 {
-		t.Fatalf("book holds %d entries, want 3", b.len())
+	if b.len() != 1+newBucketSize {
+		t.Fatalf("book holds %d entries of one group from one source group, want %d (the kept one and one bucket)", b.len(), 1+newBucketSize)
 	}
 	if _, ok := b.get(ids[0]); !ok {
 		t.Fatal("kept entry evicted")
 	}
-	if _, ok := b.get(ids[1]); ok {
-		t.Fatal("oldest entry not evicted")
+	if _, ok := b.get(ids[1]); !ok {
+		t.Fatal("a fresh entry was pushed out of its bucket by a newcomer")
 	}
 	// Unspecified and ephemeral-free: 0.0.0.0 is not dialable.
-	if b.learn(newPeerID(t), []multiaddr.Multiaddr{multiaddr.StringCast("/ip4/0.0.0.0/tcp/1")}, SourceDiscovery, false, nil, now) {
+	if b.learn(newPeerID(t), []multiaddr.Multiaddr{multiaddr.StringCast("/ip4/0.0.0.0/tcp/1")}, SourceDiscovery, "", false, nil, now) {
 		t.Fatal("an unspecified address was kept")
 	}
 	b.prune(now.Add(AddrBookTTL + time.Hour))

@@ -57,13 +57,16 @@
 //     within the hour, verifies each signature, and keeps the peers in its address book.
 //     Every request and reply is bounded before decoding, has a deadline, and counts
 //     against a per-peer RequestBudget; a flooding or malformed peer is penalised.
-//   - Address book (addrbook.go, <DataDir>/peers.json): listen addresses from identify
-//     of every peer of the network, bootstrap and registered peers kept; bounded
+//   - Address book (addrbook.go, addrtable.go, addrlearn.go, <DataDir>/peers.json):
+//     listen addresses from identify and peer exchange, bootstrap and registered peers
+//     kept; as Bitcoin Core's addrman, a new and a tried table bucketed by address
+//     group, anchors, and peers known only inbound handed out but not dialled; bounded
 //     (MaxAddrBookEntries), aged out (AddrBookTTL), written atomically.
 //   - Connection target (connect.go, Config.TargetPeers, DefaultTargetPeers = 8): below
-//     it, peers of the book are dialled at random with a per-peer backoff; bootstrap and
-//     registered peers of the book are redialled whatever the count, also after a
-//     restart.
+//     it, peers of the book are dialled, anchors and tried peers first, spread across
+//     address groups, with a per-peer backoff; bootstrap and registered peers of the
+//     book are redialled whatever the count, also after a restart. The keeper's timers
+//     are jittered (schedule.go).
 //   - Peers reports each connected peer with its source: "bootstrap", "register",
 //     "mdns", "discovery", "inbound" (it dialled us and was not known otherwise) or
 //     "unknown" (dialled by something else, e.g. pubsub peer exchange), its listen
