@@ -54,6 +54,8 @@ var metricFamilies = []family{
 	{"p2p_discovery_requests_total", "counter", "", "Discovery requests made."},
 	{"p2p_discovery_served_total", "counter", "", "Discovery requests answered."},
 	{"p2p_known_addrs", "gauge", "", "Peers in the address book."},
+	{"p2p_received_bytes_total", "counter", "protocol", "Bytes received on streams, by protocol ID; gossip by topic name, and gossip-control for the rest of gossip."},
+	{"p2p_sent_bytes_total", "counter", "protocol", "Bytes sent on streams, by protocol ID; gossip by topic name, and gossip-control for the rest of gossip."},
 	{"sync_pool_announced_total", "counter", "", "Pool announcements sent."},
 	{"sync_pool_fetched_total", "counter", "", "Transactions added to the pool by pool exchange."},
 	{"sync_pool_served_total", "counter", "", "Pool-exchange requests answered."},

@@ -76,6 +76,8 @@ type Node struct {
 
 	mesh *meshTracker // the GossipSub mesh of every topic, for Topic.MeshPeers
 
+	traffic *traffic // bytes by protocol and by peer (traffic.go)
+
 	scoreMu sync.RWMutex
 	scores  map[peer.ID]float64
 
@@ -118,6 +120,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cm.Close()
 		return nil, err
 	}
+	tr := newTraffic(topicNames(cfg))
 	nat, natOpts, err := newNAT(cfg)
 	if err != nil {
 		cm.Close()
@@ -137,6 +140,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.ResourceManager(rm),
+		libp2p.BandwidthReporter(tr),
 		// AutoNAT, relay client (and service), hole punching: nat.go.
 		// Hole punching works over QUIC, whose dials leave from the
 		// listen port; TCP without port reuse cannot punch.
@@ -178,6 +182,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		keeperWake: make(chan struct{}, 1),
 		mesh:       newMeshTracker(),
 		nat:        nat,
+		traffic:    tr,
 	}
 	n.discGate = n.discoveryGate()
 	n.discStats.init()
@@ -366,7 +371,9 @@ func (n *Node) Peers() []PeerInfo {
 			continue
 		}
 		c := bestConn(conns)
-		out = append(out, PeerInfo{ID: id, Addr: c.RemoteMultiaddr(), Direction: directionName(c.Stat().Direction), Limited: c.Stat().Limited})
+		in, sent := n.traffic.peer(id)
+		out = append(out, PeerInfo{ID: id, Addr: c.RemoteMultiaddr(), Direction: directionName(c.Stat().Direction), Limited: c.Stat().Limited,
+			BytesIn: in, BytesOut: sent})
 	}
 	n.mu.Lock()
 	for i := range out {

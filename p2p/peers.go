@@ -49,6 +49,9 @@ type PeerInfo struct {
 	// limited connection, see relay.go): no gossip and no chain exchange
 	// with it until a direct connection exists.
 	Limited bool
+	// BytesIn and BytesOut are the bytes of every stream received from and
+	// sent to the peer since it connected (see TrafficStats).
+	BytesIn, BytesOut uint64
 }
 
 func directionName(d network.Direction) string {
@@ -77,6 +80,7 @@ func (n *Node) onConnected(_ network.Network, c network.Conn) {
 		go c.Close() // never block the swarm's notification
 		return
 	}
+	n.traffic.connected(p)
 	if c.Stat().Direction != network.DirInbound {
 		return
 	}
@@ -92,6 +96,7 @@ func (n *Node) onDisconnected(net network.Network, c network.Conn) {
 	if net.Connectedness(p) == network.Connected {
 		return
 	}
+	n.traffic.disconnected(p)
 	n.mu.Lock()
 	if n.sources[p] == SourceInbound {
 		delete(n.sources, p)
