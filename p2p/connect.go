@@ -53,6 +53,7 @@ func (n *Node) startDiscovery() error {
 	n.host.SetStreamHandler(DiscoveryProtocol(n.cfg.Network), n.handleDiscovery)
 	n.goLocked(func() { n.watchIdentify(sub) })
 	n.goLocked(n.keepTarget)
+	n.goLocked(n.keepInbound)
 	return nil
 }
 
@@ -108,7 +109,7 @@ func (n *Node) watchIdentify(sub event.Subscription) {
 			p := ev.Peer
 			n.goTracked(func() {
 				n.pingPeer(p)
-				if len(n.host.Network().Peers()) < n.cfg.TargetPeers {
+				if n.outboundPeers() < n.cfg.TargetPeers {
 					n.askPeer(p)
 				}
 			})
@@ -134,10 +135,11 @@ func (n *Node) keepTarget() {
 		now := time.Now()
 		peers := n.host.Network().Peers()
 		n.book.seen(peers, now)
+		outbound := n.outboundPeers()
 		if !n.cfg.SkipAddrBook {
-			n.dialFromBook(peers, now)
+			n.dialFromBook(peers, n.cfg.TargetPeers-outbound, now)
 		}
-		below := len(peers) < n.cfg.TargetPeers
+		below := outbound < n.cfg.TargetPeers
 		if len(peers) > 0 && (below && now.Sub(lastAsk) >= askBelowTarget || now.Sub(lastAsk) >= askAtTarget) {
 			lastAsk = now
 			p := peers[rand.IntN(len(peers))]
@@ -158,10 +160,9 @@ func (n *Node) keepTarget() {
 }
 
 // dialFromBook dials, from the address book, every kept (bootstrap or
-// registered) peer that is not connected and, while the node is below its
-// target, other peers chosen at random, each after its backoff.
-func (n *Node) dialFromBook(connected []peer.ID, now time.Time) {
-	missing := n.cfg.TargetPeers - len(connected)
+// registered) peer that is not connected and, while the node is missing
+// outbound peers, other peers chosen at random, each after its backoff.
+func (n *Node) dialFromBook(connected []peer.ID, missing int, now time.Time) {
 	n.mu.Lock()
 	inFlight := n.bookDials
 	n.mu.Unlock()
@@ -255,7 +256,7 @@ func (n *Node) askPeer(p peer.ID) {
 	n.discStats.learned.Add(uint64(added))
 	if added > 0 {
 		n.log.Debug("learned peers by discovery", "from", p, "records", len(found), "new", added)
-		if len(n.host.Network().Peers()) < n.cfg.TargetPeers {
+		if n.outboundPeers() < n.cfg.TargetPeers {
 			select { // dial them now rather than at the keeper's next round
 			case n.keeperWake <- struct{}{}:
 			default:

@@ -95,7 +95,7 @@ func (n *Node) pubsubOptions() []pubsub.Option {
 	return append(SignaturePolicy(),
 		pubsub.WithLogger(n.cfg.Logger.With("component", "pubsub")),
 		pubsub.WithRawTracer(n.mesh),
-		pubsub.WithRawTracer(trafficTracer{n.traffic}),
+		pubsub.WithRawTracer(trafficTracer{traffic: n.traffic}),
 		pubsub.WithMessageIdFn(pubsubMessageID),
 		pubsub.WithPeerExchange(true),
 		pubsub.WithFloodPublish(true),

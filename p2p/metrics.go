@@ -62,11 +62,12 @@ func (n *Node) Traffic() TrafficStats { return n.traffic.stats() }
 // package sync/sim divides its growth by the blocks mined meanwhile.
 func (n *Node) BytesReceived() uint64 { return n.traffic.protocols.totalIn() }
 
-// Collectors returns the node's series on /metrics (DiscoveryStats and
-// TrafficStats), read at each scrape.
+// Collectors returns the node's series on /metrics (DiscoveryStats,
+// PeerSetStats and TrafficStats), read at each scrape.
 func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		n.discStats.table.Collector(n.DiscoveryStats),
+		n.peerSetCollector(),
 		trafficTable.Collector(n.Traffic),
 	}
 }

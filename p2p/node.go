@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -64,6 +65,11 @@ type Node struct {
 	dialing map[peer.ID]bool          // discovery dials in flight
 	found   map[peer.ID]peer.AddrInfo // peers found by mDNS, redialled when lost
 	topics  map[string]*Topic
+	conns   map[peer.ID]*peerConns // connections of every connected peer, by direction (peerset.go)
+	shedAt  map[peer.ID]time.Time  // inbound peers shed within shedBackoff, refused meanwhile
+
+	shedWake     chan struct{} // an inbound peer above the allowance arrived (peerset.go)
+	peerSetStats peerSetCounters
 
 	// Discovery and the address book (connect.go, discovery.go, addrbook.go).
 	book       *addrBook
@@ -176,16 +182,20 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		dialing: make(map[peer.ID]bool),
 		found:   make(map[peer.ID]peer.AddrInfo),
 		topics:  make(map[string]*Topic),
+		conns:   make(map[peer.ID]*peerConns),
+		shedAt:  make(map[peer.ID]time.Time),
 		scores:  make(map[peer.ID]float64),
 
 		book:       openAddrBook(cfg.DataDir, cfg.Logger.With("component", "p2p")),
 		keeperWake: make(chan struct{}, 1),
-		mesh:       newMeshTracker(),
+		shedWake:   make(chan struct{}, 1),
+		mesh:       newMeshTracker(cm),
 		nat:        nat,
 		traffic:    tr,
 	}
 	n.discGate = n.discoveryGate()
 	n.discStats.init()
+	gater.node.Store(n)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	for _, ai := range boot {
 		if ai.ID == h.ID() {
@@ -278,6 +288,22 @@ func (n *Node) goLocked(f func()) {
 		defer n.wg.Done()
 		f()
 	}()
+}
+
+// every runs f at every tick of interval and whenever wake (which may be
+// nil) receives, until the node closes.
+func (n *Node) every(interval time.Duration, wake <-chan struct{}, f func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		case <-wake:
+		}
+		f()
+	}
 }
 
 // Close stops mDNS, the bootstrap dialer and every other goroutine the node started,

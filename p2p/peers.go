@@ -81,7 +81,11 @@ func (n *Node) onConnected(_ network.Network, c network.Conn) {
 		return
 	}
 	n.traffic.connected(p)
+	if n.trackConn(c, true) {
+		n.wakeShedder()
+	}
 	if c.Stat().Direction != network.DirInbound {
+		n.cm.TagPeer(p, tagOutbound, tagOutboundValue)
 		return
 	}
 	n.mu.Lock()
@@ -93,6 +97,7 @@ func (n *Node) onConnected(_ network.Network, c network.Conn) {
 // source map does not grow with every passing peer.
 func (n *Node) onDisconnected(net network.Network, c network.Conn) {
 	p := c.RemotePeer()
+	n.trackConn(c, false)
 	if net.Connectedness(p) == network.Connected {
 		return
 	}

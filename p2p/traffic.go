@@ -268,28 +268,14 @@ var _ metrics.Reporter = (*traffic)(nil)
 
 // trafficTracer is the pubsub.RawTracer half of traffic: the router reports
 // every RPC it reads, and every RPC its writers finish sending.
-type trafficTracer struct{ *traffic }
+type trafficTracer struct {
+	tracerBase
+	*traffic
+}
 
 func (t trafficTracer) RecvRPC(rpc *pubsub.RPC) { t.rpc(&rpc.RPC, true) }
 func (t trafficTracer) SendRPCCompleted(rpc *pubsub.RPC, _ peer.ID, _ time.Duration) {
 	t.rpc(&rpc.RPC, false)
 }
-
-func (trafficTracer) AddPeer(peer.ID, protocol.ID)             {}
-func (trafficTracer) RemovePeer(peer.ID)                       {}
-func (trafficTracer) Join(string)                              {}
-func (trafficTracer) Leave(string)                             {}
-func (trafficTracer) Graft(peer.ID, string)                    {}
-func (trafficTracer) Prune(peer.ID, string)                    {}
-func (trafficTracer) ValidateMessage(*pubsub.Message)          {}
-func (trafficTracer) DeliverMessage(*pubsub.Message)           {}
-func (trafficTracer) RejectMessage(*pubsub.Message, string)    {}
-func (trafficTracer) DuplicateMessage(*pubsub.Message)         {}
-func (trafficTracer) ThrottlePeer(peer.ID)                     {}
-func (trafficTracer) SendRPC(*pubsub.RPC, peer.ID)             {}
-func (trafficTracer) DropRPC(*pubsub.RPC, peer.ID)             {}
-func (trafficTracer) UndeliverableMessage(*pubsub.Message)     {}
-func (trafficTracer) OnNewOutboundStream(peer.ID, protocol.ID) {}
-func (trafficTracer) OnClosedOutboundStream(peer.ID)           {}
 
 var _ pubsub.RawTracer = trafficTracer{}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -41,7 +42,7 @@ func runTraffic(ctx context.Context, e *env, args []string) error {
 	}
 	var totals []float64
 	perProto := map[string][]float64{}
-	var peers []float64
+	var peers, idles []float64
 	for r := range *runs {
 		res, err := trafficRun(ctx, e, r, *count, *blocks, *interval, *idle, strings.Fields(*extra))
 		if err != nil {
@@ -54,13 +55,13 @@ func runTraffic(ctx context.Context, e *env, args []string) error {
 		}
 		totals = append(totals, total)
 		peers = append(peers, res.peers...)
-		e.logf("traffic run %d: %s per node per block; peers per node %v; load %s", r+1, fmtBytes(total), res.peers, loadAverage())
+		idles = append(idles, res.idle)
+		e.logf("traffic run %d: %s per node per block (%s); idle %s/s per node; peers per node %v; load %s",
+			r+1, fmtBytes(total), protoSplit(res.perBlock), fmtBytes(res.idle), res.peers, loadAverage())
 	}
-	var split []string
-	for _, p := range slices.Sorted(maps.Keys(perProto)) {
-		if m := median(perProto[p]); m >= 1 || m <= -1 {
-			split = append(split, fmt.Sprintf("%s %.0f B", p, m))
-		}
+	medians := map[string]float64{}
+	for p, xs := range perProto {
+		medians[p] = median(xs)
 	}
 	pk := summarize(peers)
 	m := median(totals)
@@ -73,13 +74,16 @@ func runTraffic(ctx context.Context, e *env, args []string) error {
 		Goal:    fmt.Sprintf("≤ %s", fmtBytes(trafficGoal)),
 		Verdict: verdict(m <= trafficGoal),
 		Command: e.command,
-		Notes:   []string{"by protocol (median of runs): " + strings.Join(split, ", "), "load " + loadAverage() + "; " + machineInfo()},
+		Notes: []string{"by protocol (median of runs): " + protoSplit(medians),
+			fmt.Sprintf("idle: %s/s received per node (median of runs)", fmtBytes(median(idles))),
+			"load " + loadAverage() + "; " + machineInfo()},
 	})
 	return nil
 }
 
 type trafficResult struct {
 	perBlock map[string]float64 // bytes per node per block, by protocol
+	idle     float64            // bytes received per node per second while idle
 	peers    []float64          // every node's peers at the end
 }
 
@@ -162,6 +166,7 @@ func trafficRun(ctx context.Context, e *env, run, count, blocks int, interval, i
 	res.perBlock = map[string]float64{}
 	for p := range t2 {
 		idleRate := (t1[p] - t0[p]) / idleFor.Seconds()
+		res.idle += idleRate / float64(len(nodes))
 		res.perBlock[p] = ((t2[p] - t1[p]) - idleRate*busyFor.Seconds()) / float64(len(nodes)*blocks)
 	}
 	for _, n := range nodes {
@@ -189,6 +194,19 @@ func receivedBytes(ctx context.Context, nodes []*node) (map[string]float64, erro
 		}
 	}
 	return out, nil
+}
+
+// protoSplit lists the figures of byProto of at least a byte, largest first.
+func protoSplit(byProto map[string]float64) string {
+	keys := slices.Collect(maps.Keys(byProto))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(byProto[b], byProto[a]) })
+	var out []string
+	for _, p := range keys {
+		if v := byProto[p]; v >= 1 || v <= -1 {
+			out = append(out, fmt.Sprintf("%s %.0f B", p, v))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func joinBytes(xs []float64) string {
