@@ -12,10 +12,10 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 )
 
-// DefaultTargetPeers is the connection target D: a node dials peers from its
-// address book until it has at least this many connections (like Bitcoin's
-// eight outbound slots). The connection manager trims only above
-// Config.LowWater, which must not be below it.
+// DefaultTargetPeers is the outbound target D: a node dials peers from its
+// address book until it has dialled this many of its connected peers (like
+// Bitcoin's eight outbound slots), and keeps up to as many inbound peers
+// (Config.MaxInbound).
 const DefaultTargetPeers = 8
 
 const (
@@ -109,7 +109,7 @@ func (n *Node) watchIdentify(sub event.Subscription) {
 			p := ev.Peer
 			n.goTracked(func() {
 				n.pingPeer(p)
-				if n.outboundPeers() < n.cfg.TargetPeers {
+				if len(n.host.Network().Peers()) < n.cfg.TargetPeers {
 					n.askPeer(p)
 				}
 			})
@@ -139,7 +139,10 @@ func (n *Node) keepTarget() {
 		if !n.cfg.SkipAddrBook {
 			n.dialFromBook(peers, n.cfg.TargetPeers-outbound, now)
 		}
-		below := outbound < n.cfg.TargetPeers
+		// Peers are asked at the fast pace only while the node has fewer
+		// than D peers in all: in a network smaller than needed for D
+		// outbound peers each, asking every 3 s would find nothing new.
+		below := len(peers) < n.cfg.TargetPeers
 		if len(peers) > 0 && (below && now.Sub(lastAsk) >= askBelowTarget || now.Sub(lastAsk) >= askAtTarget) {
 			lastAsk = now
 			p := peers[rand.IntN(len(peers))]

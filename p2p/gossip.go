@@ -98,6 +98,7 @@ func (n *Node) pubsubOptions() []pubsub.Option {
 		pubsub.WithRawTracer(trafficTracer{traffic: n.traffic}),
 		pubsub.WithMessageIdFn(pubsubMessageID),
 		pubsub.WithPeerExchange(true),
+		pubsub.WithGossipSubParams(GossipSubParams()),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithMaxMessageSize(n.cfg.MaxMessageSize),
 		pubsub.WithSubscriptionFilter(n.subscriptionFilter()),
