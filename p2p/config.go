@@ -18,8 +18,8 @@ var DefaultListenAddrs = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/400
 
 // Defaults for the optional fields of Config.
 const (
-	DefaultLowWater  = 32
-	DefaultHighWater = 96
+	// MaxTargetPeers is the largest TargetPeers.
+	MaxTargetPeers = 32
 
 	// DefaultBanDuration is how long Penalize refuses a peer.
 	DefaultBanDuration = 10 * time.Minute
@@ -58,14 +58,24 @@ type Config struct {
 	// "gossipchain-<network>".
 	MDNS bool
 
-	// LowWater and HighWater are the connection manager's watermarks
-	// (DefaultLowWater and DefaultHighWater when zero). Bootstrap peers are never trimmed.
+	// LowWater and HighWater are the connection manager's watermarks. When
+	// zero they derive from the peer set: LowWater is TargetPeers+MaxInbound
+	// (2D by default) and HighWater that plus the inbound headroom
+	// (peerset.go). Bootstrap and mesh peers are never trimmed.
 	LowWater, HighWater int
 
-	// TargetPeers is the connection target D (DefaultTargetPeers when zero):
-	// while the node has fewer connections, it dials peers of its address book
-	// and asks its peers for more. It must not exceed LowWater.
+	// TargetPeers is the outbound target D (DefaultTargetPeers when zero, at
+	// most MaxTargetPeers): while the node has dialled fewer of its connected
+	// peers, it dials peers of its address book and asks its peers for more.
+	// It must not exceed LowWater.
 	TargetPeers int
+
+	// MaxInbound is the inbound allowance: the peers that dialled this node
+	// that it keeps (TargetPeers when zero, so that a node has at most 2D
+	// peers). A node at its allowance still admits newcomers, and sheds its
+	// least useful inbound peers to come back to it (peerset.go). A
+	// well-connected public node may raise it.
+	MaxInbound int
 
 	// SkipAddrBook stops the node from dialling peers of its address book
 	// (DataDir/peers.json), which it still keeps; bootstrap peers are dialled.
@@ -115,18 +125,17 @@ type Config struct {
 	redialMin        time.Duration // first bootstrap redial delay, 1s
 	redialMax        time.Duration // largest bootstrap redial delay, 1min
 	scoreInspectFreq time.Duration // how often Score's view is refreshed, 1s
+	shedGrace        time.Duration // how long a new inbound peer is never shed, defaultShedGrace
 }
+
+// defaultShedGrace is how long a new inbound peer is safe from shedding: the
+// time to join the gossip meshes (a heartbeat, 1 s) and show its use.
+const defaultShedGrace = 10 * time.Second
 
 // withDefaults returns a copy of c with every optional field filled in.
 func (c Config) withDefaults() Config {
 	if len(c.ListenAddrs) == 0 {
 		c.ListenAddrs = append([]string(nil), DefaultListenAddrs...)
-	}
-	if c.LowWater == 0 {
-		c.LowWater = DefaultLowWater
-	}
-	if c.HighWater == 0 {
-		c.HighWater = DefaultHighWater
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -136,6 +145,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TargetPeers == 0 {
 		c.TargetPeers = DefaultTargetPeers
+	}
+	if c.MaxInbound == 0 {
+		c.MaxInbound = c.TargetPeers
+	}
+	if c.LowWater == 0 {
+		c.LowWater = c.TargetPeers + c.MaxInbound
+	}
+	if c.HighWater == 0 {
+		c.HighWater = c.LowWater + inboundHeadroom(c.MaxInbound)
+	}
+	if c.shedGrace <= 0 {
+		c.shedGrace = defaultShedGrace
 	}
 	if c.banDuration <= 0 {
 		c.banDuration = DefaultBanDuration
@@ -173,8 +194,12 @@ func (c Config) validate() error {
 	if _, err := parseAnnounce(c.Announce); err != nil {
 		return fmt.Errorf("p2p config: %w", err)
 	}
-	if c.TargetPeers < 0 || c.TargetPeers > c.LowWater {
-		return fmt.Errorf("p2p config: TargetPeers must satisfy 0 <= TargetPeers <= LowWater (%d), got %d", c.LowWater, c.TargetPeers)
+	if c.TargetPeers < 0 || c.TargetPeers > min(c.LowWater, MaxTargetPeers) {
+		return fmt.Errorf("p2p config: TargetPeers must satisfy 0 <= TargetPeers <= LowWater (%d) and <= %d, got %d",
+			c.LowWater, MaxTargetPeers, c.TargetPeers)
+	}
+	if c.MaxInbound < 0 {
+		return fmt.Errorf("p2p config: MaxInbound must be >= 0, got %d", c.MaxInbound)
 	}
 	return nil
 }

@@ -12,10 +12,10 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 )
 
-// DefaultTargetPeers is the connection target D: a node dials peers from its
-// address book until it has at least this many connections (like Bitcoin's
-// eight outbound slots). The connection manager trims only above
-// Config.LowWater, which must not be below it.
+// DefaultTargetPeers is the outbound target D: a node dials peers from its
+// address book until it has dialled this many of its connected peers (like
+// Bitcoin's eight outbound slots), and keeps up to as many inbound peers
+// (Config.MaxInbound).
 const DefaultTargetPeers = 8
 
 const (
@@ -53,6 +53,7 @@ func (n *Node) startDiscovery() error {
 	n.host.SetStreamHandler(DiscoveryProtocol(n.cfg.Network), n.handleDiscovery)
 	n.goLocked(func() { n.watchIdentify(sub) })
 	n.goLocked(n.keepTarget)
+	n.goLocked(n.keepInbound)
 	return nil
 }
 
@@ -120,9 +121,13 @@ func (n *Node) keepTarget() {
 		now := time.Now()
 		peers := n.host.Network().Peers()
 		n.book.seen(peers, now)
+		outbound := n.outboundCount()
 		if !n.cfg.SkipAddrBook {
-			n.dialFromBook(peers, now)
+			n.dialFromBook(peers, n.cfg.TargetPeers-outbound, now)
 		}
+		// Peers are asked at the fast pace only while the node has fewer than D
+		// peers in all: in a network smaller than needed for D outbound peers
+		// each, asking every few seconds would find nothing new.
 		if len(peers) > 0 && clock.ask.due(now, askPeriod(len(peers) < n.cfg.TargetPeers)) {
 			p := peers[rand.IntN(len(peers))]
 			n.goTracked(func() { n.askPeer(p) })
@@ -141,10 +146,9 @@ func (n *Node) keepTarget() {
 }
 
 // dialFromBook dials, from the address book, every kept (bootstrap or
-// registered) peer that is not connected and, while the node is below its
-// target, other peers chosen at random, each after its backoff.
-func (n *Node) dialFromBook(connected []peer.ID, now time.Time) {
-	missing := n.cfg.TargetPeers - len(connected)
+// registered) peer that is not connected and, while the node is missing
+// outbound peers, other peers chosen at random, each after its backoff.
+func (n *Node) dialFromBook(connected []peer.ID, missing int, now time.Time) {
 	n.mu.Lock()
 	inFlight := n.bookDials
 	n.mu.Unlock()
@@ -240,7 +244,7 @@ func (n *Node) askPeer(p peer.ID) {
 	n.discStats.learned.Add(uint64(added))
 	if added > 0 {
 		n.log.Debug("learned peers by discovery", "from", p, "records", len(found), "new", added)
-		if len(n.host.Network().Peers()) < n.cfg.TargetPeers {
+		if n.outboundCount() < n.cfg.TargetPeers {
 			select { // dial them now rather than at the keeper's next round
 			case n.keeperWake <- struct{}{}:
 			default:

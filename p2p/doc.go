@@ -29,16 +29,26 @@
 //     <DataDir>/identity.key (mode 0600, DataDir created 0700). It is created on first
 //     start and reused afterwards, so the peer ID and multiaddrs survive restarts. A
 //     corrupt file is an error, never silently replaced.
-//   - Connection manager: watermarks LowWater/HighWater (default 32/96), one minute of
-//     grace for new connections. Bootstrap peers are protected (tag "bootstrap"); peers
-//     added through Connect carry a tag of weight 10 ("register").
+//   - Peer set (peerset.go): at most TargetPeers (D) outbound peers and MaxInbound (D by
+//     default) inbound ones. Above the allowance the gater admits up to
+//     max(2, MaxInbound/2) newcomers, and the node sheds its least useful inbound peers
+//     (fewer meshes, fewer first deliveries, newest; never bootstrap or registered ones,
+//     nor any connected for less than 10 s), refusing a shed peer for a minute.
+//   - Connection manager: watermarks LowWater/HighWater (default 2D and 2D plus the
+//     inbound headroom), one minute of grace for new connections. Bootstrap peers and
+//     mesh peers are protected (tags "bootstrap", "mesh:<topic>"); peers added through
+//     Connect carry a tag of weight 10 ("register"), outbound peers one of weight 10
+//     ("outbound"), and every peer one of its first deliveries ("deliveries", up to 100).
+//   - Traffic (traffic.go): bytes in and out by stream protocol, gossip by topic, and by
+//     connected peer (TrafficStats, PeerInfo.BytesIn and BytesOut).
 //   - Resource manager: go-libp2p's defaults (which leave connections from loopback
 //     unlimited) with fixed stream limits below the global ones (limits.go): at most
 //     MaxInboundStreamsPerPeer (16) inbound streams of one peer, negotiated or not, and
 //     MaxInboundStreamsPerProtocolPeer (8) on one protocol; at most MaxTransientStreams
 //     (1024) not yet negotiated and MaxInboundStreamsPerProtocol (512) on one protocol,
 //     all peers together. They do not scale with memory, so they hold on every machine.
-//   - Connection gater: refuses, in both directions, peers serving a ban (Penalize).
+//   - Connection gater: refuses, in both directions, peers serving a ban (Penalize), and
+//     inbound peers beyond the allowance and its headroom.
 //
 // # Discovery
 //
@@ -62,11 +72,11 @@
 //     kept; as Bitcoin Core's addrman, a new and a tried table bucketed by address
 //     group, anchors, and peers known only inbound handed out but not dialled; bounded
 //     (MaxAddrBookEntries), aged out (AddrBookTTL), written atomically.
-//   - Connection target (connect.go, Config.TargetPeers, DefaultTargetPeers = 8): below
-//     it, peers of the book are dialled, anchors and tried peers first, spread across
-//     address groups, with a per-peer backoff; bootstrap and registered peers of the
-//     book are redialled whatever the count, also after a restart. The keeper's timers
-//     are jittered (schedule.go).
+//   - Outbound target (connect.go, Config.TargetPeers, DefaultTargetPeers = 8): while
+//     fewer connected peers were dialled by the node, peers of the book are dialled,
+//     anchors and tried peers first, spread across address groups, with a per-peer
+//     backoff; bootstrap and registered peers of the book are redialled whatever the
+//     count, also after a restart. The keeper's timers are jittered (schedule.go).
 //   - Peers reports each connected peer with its source: "bootstrap", "register",
 //     "mdns", "discovery", "inbound" (it dialled us and was not known otherwise) or
 //     "unknown" (dialled by something else, e.g. pubsub peer exchange), its listen

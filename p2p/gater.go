@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/control"
@@ -11,9 +12,13 @@ import (
 )
 
 // banGater is a connection gater refusing, in both directions, peers serving a ban.
+// Once the node is built, it also keeps inbound peers within the node's
+// allowance (peerset.go).
 type banGater struct {
 	mu    sync.Mutex
 	until map[peer.ID]time.Time
+
+	node atomic.Pointer[Node] // nil until New has built the node
 }
 
 func newBanGater() *banGater {
@@ -48,8 +53,12 @@ func (g *banGater) banned(p peer.ID) bool {
 func (g *banGater) InterceptPeerDial(p peer.ID) bool                        { return !g.banned(p) }
 func (g *banGater) InterceptAddrDial(p peer.ID, _ multiaddr.Multiaddr) bool { return !g.banned(p) }
 func (g *banGater) InterceptAccept(network.ConnMultiaddrs) bool             { return true }
-func (g *banGater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
-	return !g.banned(p)
+func (g *banGater) InterceptSecured(dir network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
+	if g.banned(p) {
+		return false
+	}
+	n := g.node.Load()
+	return dir != network.DirInbound || n == nil || n.admitInbound(p)
 }
 func (g *banGater) InterceptUpgraded(c network.Conn) (bool, control.DisconnectReason) {
 	return !g.banned(c.RemotePeer()), 0

@@ -338,14 +338,7 @@ func TestSignedMessagesRejected(t *testing.T) {
 func TestMeshPeers(t *testing.T) {
 	nodes := newNodes(t, 2)
 	a, b := nodes[0], nodes[1]
-	ta, err := a.Join("blocks", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb, err := b.Join("blocks", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ta, tb := join(t, a, "blocks", nil), join(t, b, "blocks", nil)
 	if got := ta.MeshPeers(); len(got) != 0 {
 		t.Fatalf("mesh of an unconnected node: %v", got)
 	}

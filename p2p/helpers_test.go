@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 )
 
@@ -90,4 +91,14 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// join joins the topic of kind on n with validator, failing the test on an error.
+func join(t *testing.T, n *Node, kind string, validator pubsub.ValidatorEx) *Topic {
+	t.Helper()
+	topic, err := n.Join(kind, validator)
+	if err != nil {
+		t.Fatalf("Join %s: %v", kind, err)
+	}
+	return topic
 }

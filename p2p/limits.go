@@ -68,9 +68,14 @@ func newResourceManager() (network.ResourceManager, error) {
 // RPC with more than MaxSubscriptionsPerRPC subscriptions. Joining a topic
 // outside the list fails.
 func (n *Node) subscriptionFilter() pubsub.SubscriptionFilter {
-	names := make([]string, len(n.cfg.TopicKinds))
-	for i, k := range n.cfg.TopicKinds {
-		names[i] = TopicName(n.cfg.Network, k)
+	return pubsub.WrapLimitSubscriptionFilter(pubsub.NewAllowlistSubscriptionFilter(topicNames(n.cfg)...), MaxSubscriptionsPerRPC)
+}
+
+// topicNames are the names of the topics of cfg.TopicKinds.
+func topicNames(cfg Config) []string {
+	names := make([]string, len(cfg.TopicKinds))
+	for i, k := range cfg.TopicKinds {
+		names[i] = TopicName(cfg.Network, k)
 	}
-	return pubsub.WrapLimitSubscriptionFilter(pubsub.NewAllowlistSubscriptionFilter(names...), MaxSubscriptionsPerRPC)
+	return names
 }

@@ -17,7 +17,7 @@ type mdnsNotifee struct{ n *Node }
 
 // HandlePeerFound connects, in the background and with a timeout, to a peer announced on
 // the local network, unless it is this node, is banned, is already connected or is being
-// dialled. The peer is recorded with source "mdns".
+// dialled, or the node has its outbound target of peers. The peer is recorded with source "mdns".
 func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 	n := m.n
 	if ai.ID == n.host.ID() || len(ai.Addrs) == 0 || n.Banned(ai.ID) {
@@ -33,7 +33,7 @@ func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 	if _, ok := n.found[ai.ID]; ok || len(n.found) < maxFoundPeers {
 		n.found[ai.ID] = ai
 	}
-	if isConnected || n.dialing[ai.ID] {
+	if _, out := n.peerCountsLocked(); isConnected || n.dialing[ai.ID] || out >= n.cfg.TargetPeers {
 		return
 	}
 	n.dialing[ai.ID] = true
@@ -68,14 +68,7 @@ const foundRedialInterval = 10 * time.Second
 // redialFound redials, every foundRedialInterval, the peers found by mDNS that the
 // node is not connected to. It returns when the node closes.
 func (n *Node) redialFound() {
-	t := time.NewTicker(foundRedialInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-t.C:
-		}
+	n.every(foundRedialInterval, nil, func() {
 		n.mu.Lock()
 		peers := make([]peer.AddrInfo, 0, len(n.found))
 		for _, ai := range n.found {
@@ -85,5 +78,5 @@ func (n *Node) redialFound() {
 		for _, ai := range peers {
 			mdnsNotifee{n}.HandlePeerFound(ai)
 		}
-	}
+	})
 }

@@ -2,23 +2,36 @@ package p2p
 
 import (
 	"sync"
-	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// Connection manager tags of the gossip mesh.
+const (
+	// tagMeshPrefix+topic protects a peer of this node's mesh of topic from
+	// trimming and makes it the last inbound peer shed (peerset.go).
+	tagMeshPrefix = "mesh:"
+	// tagDeliveries counts the messages a peer delivered first, up to
+	// maxDeliveriesTag: the usefulness of a peer outside the mesh.
+	tagDeliveries    = "deliveries"
+	maxDeliveriesTag = 100
 )
 
 // meshTracker follows this node's GossipSub mesh of every topic from the
-// router's Graft and Prune events. It is a pubsub.RawTracer: the router calls
-// it from its event loop, so every method only takes a short lock.
+// router's Graft and Prune events, protects mesh peers in the connection
+// manager, and tags every peer with the messages it delivered first.
 type meshTracker struct {
+	tracerBase
+	cm connmgr.ConnManager
+
 	mu   sync.Mutex
 	mesh map[string]map[peer.ID]struct{}
 }
 
-func newMeshTracker() *meshTracker {
-	return &meshTracker{mesh: make(map[string]map[peer.ID]struct{})}
+func newMeshTracker(cm connmgr.ConnManager) *meshTracker {
+	return &meshTracker{cm: cm, mesh: make(map[string]map[peer.ID]struct{})}
 }
 
 // peers returns the mesh peers of topic.
@@ -32,6 +45,19 @@ func (m *meshTracker) peers(topic string) []peer.ID {
 	return out
 }
 
+// topicsOf returns the number of meshes p is in.
+func (m *meshTracker) topicsOf(p peer.ID) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := 0
+	for _, peers := range m.mesh {
+		if _, ok := peers[p]; ok {
+			k++
+		}
+	}
+	return k
+}
+
 // Graft is called when p enters this node's mesh of topic.
 func (m *meshTracker) Graft(p peer.ID, topic string) {
 	m.mu.Lock()
@@ -40,13 +66,21 @@ func (m *meshTracker) Graft(p peer.ID, topic string) {
 		m.mesh[topic] = make(map[peer.ID]struct{})
 	}
 	m.mesh[topic][p] = struct{}{}
+	m.cm.Protect(p, tagMeshPrefix+topic)
 }
 
 // Prune is called when p leaves this node's mesh of topic.
 func (m *meshTracker) Prune(p peer.ID, topic string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.mesh[topic], p)
+	m.removeLocked(p, topic)
+}
+
+func (m *meshTracker) removeLocked(p peer.ID, topic string) {
+	if _, ok := m.mesh[topic][p]; ok {
+		delete(m.mesh[topic], p)
+		m.cm.Unprotect(p, tagMeshPrefix+topic)
+	}
 }
 
 // OnClosedOutboundStream is called when the router forgets p, whose stream
@@ -54,8 +88,8 @@ func (m *meshTracker) Prune(p peer.ID, topic string) {
 func (m *meshTracker) OnClosedOutboundStream(p peer.ID) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, peers := range m.mesh {
-		delete(peers, p)
+	for topic := range m.mesh {
+		m.removeLocked(p, topic)
 	}
 }
 
@@ -63,22 +97,19 @@ func (m *meshTracker) OnClosedOutboundStream(p peer.ID) {
 func (m *meshTracker) Leave(topic string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for p := range m.mesh[topic] {
+		m.removeLocked(p, topic)
+	}
 	delete(m.mesh, topic)
 }
 
-// The other events do not change a mesh.
-
-func (m *meshTracker) Join(string)                                          {}
-func (m *meshTracker) ValidateMessage(*pubsub.Message)                      {}
-func (m *meshTracker) DeliverMessage(*pubsub.Message)                       {}
-func (m *meshTracker) RejectMessage(*pubsub.Message, string)                {}
-func (m *meshTracker) DuplicateMessage(*pubsub.Message)                     {}
-func (m *meshTracker) ThrottlePeer(peer.ID)                                 {}
-func (m *meshTracker) RecvRPC(*pubsub.RPC)                                  {}
-func (m *meshTracker) SendRPC(*pubsub.RPC, peer.ID)                         {}
-func (m *meshTracker) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
-func (m *meshTracker) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (m *meshTracker) UndeliverableMessage(*pubsub.Message)                 {}
-func (m *meshTracker) OnNewOutboundStream(peer.ID, protocol.ID)             {}
+// DeliverMessage is called for the first valid copy of every message: its
+// sender delivered it first.
+func (m *meshTracker) DeliverMessage(msg *pubsub.Message) {
+	if msg.ReceivedFrom == "" || msg.Local {
+		return
+	}
+	m.cm.UpsertTag(msg.ReceivedFrom, tagDeliveries, func(v int) int { return min(v+1, maxDeliveriesTag) })
+}
 
 var _ pubsub.RawTracer = (*meshTracker)(nil)

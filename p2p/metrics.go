@@ -45,8 +45,29 @@ func (n *Node) DiscoveryStats() DiscoveryStats {
 	return st
 }
 
-// Collectors returns the node's series on /metrics (DiscoveryStats), read
-// at each scrape.
+// trafficTable declares the series of TrafficStats.
+var trafficTable = StatTable[TrafficStats]{
+	LabeledStat("p2p_received_bytes_total", "Bytes received on streams, by protocol ID; gossip by topic name, and gossip-control for the rest of gossip.",
+		"protocol", func(s *TrafficStats) map[string]uint64 { return s.Received }),
+	LabeledStat("p2p_sent_bytes_total", "Bytes sent on streams, by protocol ID; gossip by topic name, and gossip-control for the rest of gossip.",
+		"protocol", func(s *TrafficStats) map[string]uint64 { return s.Sent }),
+}
+
+// Traffic returns the bytes this node's streams carried since it started,
+// by protocol (see TrafficStats).
+func (n *Node) Traffic() TrafficStats { return n.traffic.stats() }
+
+// BytesReceived is the total of the bytes received on every stream since
+// the node started: Traffic().TotalReceived(), cheaper. The simulator of
+// package sync/sim divides its growth by the blocks mined meanwhile.
+func (n *Node) BytesReceived() uint64 { return n.traffic.protocols.totalIn() }
+
+// Collectors returns the node's series on /metrics (DiscoveryStats,
+// PeerSetStats and TrafficStats), read at each scrape.
 func (n *Node) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{n.discStats.table.Collector(n.DiscoveryStats)}
+	return []prometheus.Collector{
+		n.discStats.table.Collector(n.DiscoveryStats),
+		n.peerSetCollector(),
+		trafficTable.Collector(n.Traffic),
+	}
 }

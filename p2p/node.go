@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -64,6 +65,11 @@ type Node struct {
 	dialing map[peer.ID]bool          // discovery dials in flight
 	found   map[peer.ID]peer.AddrInfo // peers found by mDNS, redialled when lost
 	topics  map[string]*Topic
+	conns   map[peer.ID]*peerConns // connections of every connected peer, by direction (peerset.go)
+	shedAt  map[peer.ID]time.Time  // inbound peers shed within shedBackoff, refused meanwhile
+
+	shedWake     chan struct{} // an inbound peer above the allowance arrived (peerset.go)
+	peerSetStats peerSetCounters
 
 	// Discovery and the address book (connect.go, discovery.go, addrbook.go).
 	book       *addrBook
@@ -75,6 +81,8 @@ type Node struct {
 	nat *natState // AutoNAT, relays, hole punching (nat.go, relay.go)
 
 	mesh *meshTracker // the GossipSub mesh of every topic, for Topic.MeshPeers
+
+	traffic *traffic // bytes by protocol and by peer (traffic.go)
 
 	scoreMu sync.RWMutex
 	scores  map[peer.ID]float64
@@ -118,6 +126,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cm.Close()
 		return nil, err
 	}
+	tr := newTraffic(topicNames(cfg))
 	nat, natOpts, err := newNAT(cfg)
 	if err != nil {
 		cm.Close()
@@ -137,6 +146,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.ResourceManager(rm),
+		libp2p.BandwidthReporter(tr),
 		// AutoNAT, relay client (and service), hole punching: nat.go.
 		// Hole punching works over QUIC, whose dials leave from the
 		// listen port; TCP without port reuse cannot punch.
@@ -172,15 +182,20 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		dialing: make(map[peer.ID]bool),
 		found:   make(map[peer.ID]peer.AddrInfo),
 		topics:  make(map[string]*Topic),
+		conns:   make(map[peer.ID]*peerConns),
+		shedAt:  make(map[peer.ID]time.Time),
 		scores:  make(map[peer.ID]float64),
 
 		book:       openAddrBook(cfg.DataDir, cfg.Logger.With("component", "p2p")),
 		keeperWake: make(chan struct{}, 1),
-		mesh:       newMeshTracker(),
+		shedWake:   make(chan struct{}, 1),
+		mesh:       newMeshTracker(cm),
 		nat:        nat,
+		traffic:    tr,
 	}
 	n.discGate = n.discoveryGate()
 	n.discStats.init()
+	gater.node.Store(n)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	for _, ai := range boot {
 		if ai.ID == h.ID() {
@@ -275,6 +290,22 @@ func (n *Node) goLocked(f func()) {
 	}()
 }
 
+// every runs f at every tick of interval and whenever wake (which may be
+// nil) receives, until the node closes.
+func (n *Node) every(interval time.Duration, wake <-chan struct{}, f func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		case <-wake:
+		}
+		f()
+	}
+}
+
 // Close stops mDNS, the bootstrap dialer and every other goroutine the node started,
 // waits for them, then stops pubsub and closes the host. It is idempotent.
 func (n *Node) Close() error {
@@ -366,7 +397,9 @@ func (n *Node) Peers() []PeerInfo {
 			continue
 		}
 		c := bestConn(conns)
-		out = append(out, PeerInfo{ID: id, Addr: c.RemoteMultiaddr(), Direction: directionName(c.Stat().Direction), Limited: c.Stat().Limited})
+		in, sent := n.traffic.peer(id)
+		out = append(out, PeerInfo{ID: id, Addr: c.RemoteMultiaddr(), Direction: directionName(c.Stat().Direction), Limited: c.Stat().Limited,
+			BytesIn: in, BytesOut: sent})
 	}
 	n.mu.Lock()
 	for i := range out {

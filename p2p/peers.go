@@ -49,6 +49,9 @@ type PeerInfo struct {
 	// limited connection, see relay.go): no gossip and no chain exchange
 	// with it until a direct connection exists.
 	Limited bool
+	// BytesIn and BytesOut are the bytes of every stream received from and
+	// sent to the peer since it connected (see TrafficStats).
+	BytesIn, BytesOut uint64
 }
 
 func directionName(d network.Direction) string {
@@ -77,7 +80,12 @@ func (n *Node) onConnected(_ network.Network, c network.Conn) {
 		go c.Close() // never block the swarm's notification
 		return
 	}
+	n.traffic.connected(p)
+	if n.trackConn(c, true) {
+		n.wakeShedder()
+	}
 	if c.Stat().Direction != network.DirInbound {
+		n.cm.TagPeer(p, tagOutbound, tagOutboundValue)
 		return
 	}
 	n.mu.Lock()
@@ -89,9 +97,11 @@ func (n *Node) onConnected(_ network.Network, c network.Conn) {
 // source map does not grow with every passing peer.
 func (n *Node) onDisconnected(net network.Network, c network.Conn) {
 	p := c.RemotePeer()
+	n.trackConn(c, false)
 	if net.Connectedness(p) == network.Connected {
 		return
 	}
+	n.traffic.disconnected(p)
 	n.mu.Lock()
 	if n.sources[p] == SourceInbound {
 		delete(n.sources, p)

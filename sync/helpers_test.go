@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -187,7 +186,7 @@ func waitMesh(t testing.TB, nodes []*testNode) {
 	waitFor(t, 30*time.Second, "gossip meshes formed", func() bool {
 		for _, n := range nodes {
 			nb := neighbours(n, nodes)
-			want := min(len(nb), pubsub.GossipSubDlo)
+			want := min(len(nb), p2p.MeshDlo)
 			if countIn(n.svc.blocks.MeshPeers(), nb) < want || countIn(n.svc.txs.MeshPeers(), nb) < want {
 				return false
 			}

@@ -73,6 +73,10 @@ func newEvilGossiper(t testing.TB, victim *testNode) *evilGossiper {
 		pubsub.WithMessageIdFn(func(m *pb.Message) string { return p2p.MessageID(m.GetData()) }),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithPeerOutboundQueueSize(4096), // floods are not dropped on our side
+		// The victim's mesh (at most p2p.MeshDhi) prunes some of the evil
+		// hosts with peer exchange: they must not dial the victim's peers.
+		pubsub.WithPeerScore(p2p.PeerScoreParams(), &pubsub.PeerScoreThresholds{
+			GossipThreshold: -1, PublishThreshold: -2, GraylistThreshold: -3, AcceptPXThreshold: 1e9}),
 		pubsub.WithMaxMessageSize(4<<20))...)
 	if err != nil {
 		t.Fatal(err)

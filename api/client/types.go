@@ -103,6 +103,11 @@ type Peer struct {
 	// Limited: the peer is connected only through a relay; no gossip and
 	// no chain exchange with it until a direct connection exists.
 	Limited bool `json:"limited"`
+	// BytesIn and BytesOut are the bytes of every stream (gossip, chain
+	// exchange, status, identify, ...) received from and sent to the peer
+	// since it connected, above the transport's encryption.
+	BytesIn  uint64 `json:"bytes_in"`
+	BytesOut uint64 `json:"bytes_out"`
 }
 
 // Chain is the answer of GET /chain: the whole main chain, or one page of

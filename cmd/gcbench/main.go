@@ -20,6 +20,7 @@
 //	retarget   mining processes on a 1 s target whose hash rate changes halfway (item 7)
 //	discovery  a fresh node reaching its peer target; reconvergence after the hub dies (item 8)
 //	ledger     pool admission of signed transactions over HTTP (item 9)
+//	traffic    bytes received per node per block, by protocol (item 12)
 //	holepunch  nodes behind two NATs on a simulated internet: share and time of direct connections (item 10; root)
 //	report     write the Markdown table (and BENCHMARKS.md) from a results file
 //
@@ -62,6 +63,7 @@ var benchmarks = map[string]benchmark{
 	"discovery": {8, "Discovery", runDiscovery},
 	"ledger":    {9, "Signed ledger", runLedger},
 	"holepunch": {10, "NAT traversal", runHolepunch},
+	"traffic":   {12, "Traffic", runTraffic},
 }
 
 const usage = `gcbench measures gossipchain. Usage:
@@ -75,6 +77,7 @@ const usage = `gcbench measures gossipchain. Usage:
   gcbench retarget  [--nodes 5] [--duration 5m] [--target 1s] [--half-life 10s] [--step 10] [common flags]
   gcbench discovery [--nodes 25] [common flags]
   gcbench ledger    [--workers 8,64] [--duration 3s] [--txs 48000] [common flags]
+  gcbench traffic   [--nodes 12] [--blocks 20] [--runs 3] [--flags "--target-peers 8"] [common flags]
   gcbench holepunch [--attempts 20] [--parallel 4] [--nat masquerade,random-fully] [--timeout 60s] [common flags]
   gcbench report    --results FILE [--out BENCHMARKS.md]
 

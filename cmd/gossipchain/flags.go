@@ -76,6 +76,10 @@ var errVersion = errors.New("version printed")
 // maxMinerThreads bounds --miner-threads.
 const maxMinerThreads = 1024
 
+// maxInbound bounds --max-inbound: a public node's inbound allowance, below
+// the resource manager's connection limits.
+const maxInbound = 1000
+
 // defaultHTTPAddr is the tutorial's address.
 const defaultHTTPAddr = "127.0.0.1:5000"
 
@@ -99,7 +103,8 @@ type config struct {
 	logJSON      bool   // --log-format json
 	cors         string // --cors: the origin allowed to read the API from a browser; empty: none
 	pprofAddr    string // empty: no profiling listener
-	targetPeers  int    // --target-peers: the connection target D
+	targetPeers  int    // --target-peers: the outbound target D
+	maxInbound   int    // --max-inbound: the inbound allowance; 0: D
 	dialKnown    bool   // --dial-known: redial the peers of the address book
 
 	// NAT traversal.
@@ -151,7 +156,7 @@ type nodeFlags struct {
 	initial                                                                             *uint
 	blockTime, halfLife                                                                 *time.Duration
 	mdns, mine, version, natPortMap, relaySvc, dialKnown                                *bool
-	threads, target                                                                     *int
+	threads, target, maxInbound                                                         *int
 	listen, bootstrap, announce                                                         listFlag
 	port                                                                                portFlag
 }
@@ -179,7 +184,8 @@ func newNodeFlagSet() (*flag.FlagSet, *nodeFlags) {
 		cors:       fs.String("cors", "", "let a web page of this `origin` (e.g. http://localhost:8080, or * for any) call the HTTP API; off by default"),
 		version:    fs.Bool("version", false, "print the version and exit"),
 		pprofAddr:  fs.String("pprof", "", "serve net/http/pprof and /debug/gossip/{id} (when a block or transaction was accepted and stored, in ns) on their own listener at this `address` host:port (default off; keep it on 127.0.0.1)"),
-		target:     fs.Int("target-peers", p2p.DefaultTargetPeers, "connection target: peers of the address book are dialled, and peers asked for more, while the node has fewer `peers` (at most 32)"),
+		target:     fs.Int("target-peers", p2p.DefaultTargetPeers, "outbound target D: peers of the address book are dialled, and peers asked for more, while the node has dialled fewer of its `peers` (at most 32)"),
+		maxInbound: fs.Int("max-inbound", 0, "inbound allowance: `peers` that dialled this node that it keeps, shedding the least useful above it (default D, so at most 2D peers; raise it on a well-connected public node)"),
 		natPortMap: fs.Bool("nat-portmap", false, "ask the router for a port mapping (UPnP, NAT-PMP) and log whether one was obtained; off by default"),
 		relaySvc:   fs.Bool("relay-service", false, "offer a bounded circuit relay v2 service to nodes behind NAT while AutoNAT finds this node publicly reachable (limits in README)"),
 		dialKnown:  fs.Bool("dial-known", true, "dial the peers remembered in the address book (datadir/peers.json) at start and when below the target (--dial-known=false to use only --bootstrap, mDNS and /nodes/register)"),
@@ -250,10 +256,13 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	cfg := config{mdns: *f.mdns, mine: *f.mine, listen: f.listen, bootstrap: f.bootstrap, minerAddress: *f.minerAddr,
-		targetPeers: *f.target, dialKnown: *f.dialKnown}
+		targetPeers: *f.target, maxInbound: *f.maxInbound, dialKnown: *f.dialKnown}
 	cfg.announce, cfg.natPortMap, cfg.relayService = f.announce, *f.natPortMap, *f.relaySvc
-	if cfg.targetPeers < 1 || cfg.targetPeers > p2p.DefaultLowWater {
-		return config{}, fmt.Errorf("--target-peers %d: want 1-%d", cfg.targetPeers, p2p.DefaultLowWater)
+	if cfg.targetPeers < 1 || cfg.targetPeers > p2p.MaxTargetPeers {
+		return config{}, fmt.Errorf("--target-peers %d: want 1-%d", cfg.targetPeers, p2p.MaxTargetPeers)
+	}
+	if cfg.maxInbound < 0 || cfg.maxInbound > maxInbound {
+		return config{}, fmt.Errorf("--max-inbound %d: want 0 (the default, D) to %d", cfg.maxInbound, maxInbound)
 	}
 
 	// HTTP address.

@@ -111,6 +111,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 			Bootstrap:    cfg.bootstrap,
 			MDNS:         cfg.mdns,
 			TargetPeers:  cfg.targetPeers,
+			MaxInbound:   cfg.maxInbound,
 			SkipAddrBook: !cfg.dialKnown,
 			Announce:     cfg.announce,
 			NATPortMap:   cfg.natPortMap,

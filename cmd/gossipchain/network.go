@@ -53,6 +53,7 @@ func (n network) Peers() []api.PeerInfo {
 		}
 		out[i].Addr = dialable(p)
 		out[i].Limited = p.Limited
+		out[i].BytesIn, out[i].BytesOut = p.BytesIn, p.BytesOut
 	}
 	return out
 }

@@ -1,0 +1,110 @@
+package p2p
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// peerSetConfig is a test node with outbound target d, the default inbound
+// allowance (d) and a short shedding grace.
+func peerSetConfig(t *testing.T, d int) Config {
+	cfg := testConfig(t)
+	cfg.TargetPeers = d
+	cfg.shedGrace = cfgGrace
+	return cfg
+}
+
+// cfgGrace is the shedding grace of the test nodes.
+const cfgGrace = time.Second
+
+// within reports, for a failure message, whether every node keeps within
+// its allowance and 2D, and otherwise the first that does not.
+func within(nodes []*Node, d int) error {
+	for i, n := range nodes {
+		st := n.PeerSetStats()
+		if st.Inbound > d || st.Outbound+st.Inbound > 2*d {
+			return fmt.Errorf("node %d: %d inbound, %d outbound", i, st.Inbound, st.Outbound)
+		}
+	}
+	return nil
+}
+
+// TestFullNetworkMakesRoom: in a network whose every node has its D
+// outbound peers and its D inbound peers, a fresh node bootstrapped to one
+// of them still reaches D outbound peers: the full nodes it dials admit it
+// and shed an older, less useful inbound peer. Every node comes back within
+// its allowance and 2D. (The full nodes dial only the peers they were given,
+// so that the ring stays as built.)
+func TestFullNetworkMakesRoom(t *testing.T) {
+	const d, count = 2, 5
+	nodes := make([]*Node, count)
+	for i := range nodes {
+		cfg := peerSetConfig(t, d)
+		cfg.SkipAddrBook = true
+		nodes[i] = newNode(t, cfg)
+		join(t, nodes[i], "blocks", nil)
+	}
+	// Node i dials i+1 and i+2: D outbound and D inbound each, a full ring.
+	for i := range nodes {
+		for k := 1; k <= d; k++ {
+			connect(t, nodes[i], nodes[(i+k)%count])
+		}
+	}
+	for i, n := range nodes {
+		if st := n.PeerSetStats(); st.Inbound != d || st.Outbound != d {
+			t.Fatalf("node %d before the newcomer: %+v, want %d inbound and %d outbound", i, st, d, d)
+		}
+	}
+	// Established peers: older than the grace that protects newcomers.
+	built := time.Now()
+	waitFor(t, 10*time.Second, "the ring's connections past their grace", func() bool {
+		return time.Since(built) > 2*cfgGrace
+	})
+
+	cfg := peerSetConfig(t, d)
+	cfg.Bootstrap = []string{nodes[0].Addrs()[0].String()}
+	fresh := newNode(t, cfg)
+	join(t, fresh, "blocks", nil)
+	waitFor(t, 60*time.Second, "the newcomer at its outbound target", func() bool {
+		return fresh.PeerSetStats().Outbound >= d
+	})
+	all := append(nodes, fresh)
+	waitFor(t, 60*time.Second, "every node within its allowance and 2D", func() bool {
+		return within(all, d) == nil
+	})
+	if fresh.PeerSetStats().Outbound < d {
+		t.Errorf("newcomer lost its outbound peers: %+v", fresh.PeerSetStats())
+	}
+	var shed uint64
+	for _, n := range nodes {
+		shed += n.PeerSetStats().Shed
+	}
+	if shed == 0 {
+		t.Error("no full node shed an inbound peer, yet the newcomer got in")
+	}
+}
+
+// TestInboundGated: a node with an inbound allowance of 1 admits at most
+// the allowance plus the headroom of inbound peers at once; the gater
+// closes the connections beyond.
+func TestInboundGated(t *testing.T) {
+	cfg := peerSetConfig(t, 1)
+	cfg.shedGrace = time.Hour // nobody is shed: only the gater limits
+	hub := newNode(t, cfg)
+	limit := 1 + inboundHeadroom(1)
+	leaves := make([]*Node, limit+2)
+	for i := range leaves {
+		leaves[i] = newNode(t, peerSetConfig(t, 1))
+		_ = leaves[i].Connect(t.Context(), hub.Addrs()[0]) // may fail: refused
+	}
+	waitFor(t, 10*time.Second, fmt.Sprintf("%d leaves connected to the hub, as many inbound", limit), func() bool {
+		k := 0
+		for _, l := range leaves {
+			if connected(l, hub) {
+				k++
+			}
+		}
+		return k == limit && hub.PeerSetStats().Inbound == limit
+	})
+}
