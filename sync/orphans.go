@@ -237,11 +237,10 @@ func (s *Service) orphanLoop() {
 			return
 		case now := <-tick.C:
 			s.orphans.expire(now)
-			if s.lockSync(s.ctx) == nil {
+			if s.sessions.count() == 0 {
 				if _, err := s.chain.PruneSideBranches(true); err != nil {
 					s.log.Warn("pruning side branches failed", "err", err)
 				}
-				s.unlockSync()
 			}
 		case <-due.C:
 			if s.orphans.hasFuture() {
