@@ -15,7 +15,8 @@ import (
 // answer each chain-exchange request after 25 s with one real next block
 // hold nobody's sync. A fresh node that has a session with each of them
 // under way catches up with an honest peer 2,000 blocks ahead within twice
-// the time it takes without them (measured here first), Resolve answers
+// the time it takes without them (measured here first; at least a second),
+// Resolve answers
 // at once with the honest result, and every slow peer is penalised once a
 // sync window of requests in flight has brought less than the floor.
 func TestSlowSyncPin(t *testing.T) {
@@ -70,8 +71,10 @@ func TestSlowSyncPin(t *testing.T) {
 			connect(t, victim, honest)
 			waitSameHead(t, []*testNode{victim}, honest.head().Hash, time.Minute)
 			took := time.Since(start)
-			if took > 2*alone {
-				t.Fatalf("with %d slow peers the node caught up in %s, more than twice its %s alone", k, took, alone)
+			// Below a second, the times are this shared machine's
+			// scheduling noise: twice a second at least.
+			if limit := 2 * max(alone, time.Second); took > limit {
+				t.Fatalf("with %d slow peers the node caught up in %s, more than %s (twice its %s alone, at least a second)", k, took, limit, alone)
 			}
 
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
