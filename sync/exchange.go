@@ -236,15 +236,18 @@ type batch struct {
 // one before. A breach is a *violation; a reply code other than CodeOK is a
 // *codeError; other errors are transport failures and timeouts.
 func (s *Service) fetchBatch(ctx context.Context, p peer.ID, locator []chain.Hash, limit int, buf []byte) (batch, []byte, error) {
-	return s.fetchBatchFull(ctx, p, locator, limit, buf, nil)
+	return s.fetchBatchFull(ctx, p, locator, limit, buf, nil, nil)
 }
 
-// fetchBatchFull is fetchBatch that also calls full, if not nil, with the
+// fetchBatchFull is fetchBatch that counts the request and the blocks
+// received in ss (if not nil), and also calls full, if not nil, with the
 // reply read so far as soon as it holds limit blocks, before its end frame is
 // read and checked, so that the next request can go out while this one ends.
-func (s *Service) fetchBatchFull(ctx context.Context, p peer.ID, locator []chain.Hash, limit int, buf []byte, full func(b batch)) (batch, []byte, error) {
+func (s *Service) fetchBatchFull(ctx context.Context, p peer.ID, locator []chain.Hash, limit int, buf []byte, ss *session, full func(b batch)) (batch, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
+	ss.requestStarted(time.Now())
+	defer func() { ss.requestEnded(time.Now()) }()
 	str, err := s.host.NewStream(network.WithNoDial(ctx, "chain exchange"), p, BlocksProtocol)
 	if err != nil {
 		return batch{}, buf, fmt.Errorf("open block stream: %w", err)
@@ -254,7 +257,7 @@ func (s *Service) fetchBatchFull(ctx context.Context, p peer.ID, locator []chain
 	_ = str.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	s.stats.requestsMade.Add(1)
 
-	b, buf, err := s.readBatch(str, locator, limit, buf, full)
+	b, buf, err := s.readBatch(str, locator, limit, buf, ss, full)
 	if err != nil {
 		_ = str.Reset()
 		if ctx.Err() != nil && !isViolation(err) {
@@ -266,7 +269,7 @@ func (s *Service) fetchBatchFull(ctx context.Context, p peer.ID, locator []chain
 	return b, buf, nil
 }
 
-func (s *Service) readBatch(str network.Stream, locator []chain.Hash, limit int, buf []byte, full func(b batch)) (batch, []byte, error) {
+func (s *Service) readBatch(str network.Stream, locator []chain.Hash, limit int, buf []byte, ss *session, full func(b batch)) (batch, []byte, error) {
 	req := appendFrame(nil, appendRequest(make([]byte, 0, maxRequestSize), blockRequest{Locator: locator, Max: limit}))
 	if _, err := str.Write(req); err != nil {
 		return batch{}, buf, fmt.Errorf("write block request: %w", err)
@@ -334,6 +337,7 @@ func (s *Service) readBatch(str network.Stream, locator []chain.Hash, limit int,
 			return batch{}, buf, violationf("block %s (index %d) does not link to %s (index %d)", blk.Hash, blk.Index, prev.Hash, prev.Index)
 		}
 		out.blocks = append(out.blocks, blk)
+		ss.delivered(n, time.Now())
 		if full != nil && len(out.blocks) == limit {
 			full(out)
 		}

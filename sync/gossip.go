@@ -116,6 +116,8 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (store.Ad
 	add := s.chain.AddUnrequestedBlockThen
 	if from == "" {
 		add = s.chain.AddBlockThen
+	} else if !s.chain.HasBlock(b.PreviousHash) {
+		return s.addOrphan(b, from) // judged before any signature is verified
 	}
 	res, err := add(b, valid)
 	switch {

@@ -86,6 +86,34 @@ func (op *orphanPool) has(h chain.Hash) bool {
 func (op *orphanPool) add(b *chain.Block, from peer.ID, now, due time.Time) bool {
 	op.mu.Lock()
 	defer op.mu.Unlock()
+	return op.addLocked(b, from, now, due)
+}
+
+// addRooted is add for a block waiting for its parent that refuses it
+// (over) if its parent is not in the pool either and from already has
+// maxRoots such orphans in it.
+func (op *orphanPool) addRooted(b *chain.Block, from peer.ID, now time.Time, maxRoots int) (added, over bool) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	if op.byHash[b.PreviousHash] == nil && op.rootsLocked(from) >= maxRoots {
+		return false, true
+	}
+	return op.addLocked(b, from, now, time.Time{}), false
+}
+
+// rootsLocked counts the orphans from from, waiting for their parent, whose
+// parent is not in the pool.
+func (op *orphanPool) rootsLocked(from peer.ID) int {
+	n := 0
+	for _, o := range op.byHash {
+		if o.from == from && o.due.IsZero() && op.byHash[o.block.PreviousHash] == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func (op *orphanPool) addLocked(b *chain.Block, from peer.ID, now, due time.Time) bool {
 	if _, ok := op.byHash[b.Hash]; ok {
 		return false
 	}
@@ -237,11 +265,10 @@ func (s *Service) orphanLoop() {
 			return
 		case now := <-tick.C:
 			s.orphans.expire(now)
-			if s.lockSync(s.ctx) == nil {
+			if s.sessions.count() == 0 {
 				if _, err := s.chain.PruneSideBranches(true); err != nil {
 					s.log.Warn("pruning side branches failed", "err", err)
 				}
-				s.unlockSync()
 			}
 		case <-due.C:
 			if s.orphans.hasFuture() {

@@ -63,7 +63,7 @@ type Progress struct {
 // progress is the running sync, guarded by mu.
 type progress struct {
 	mu      gosync.Mutex
-	active  bool
+	active  int // sessions running
 	peer    peer.ID
 	start   time.Time
 	first   time.Time // start of the first sync since the service started
@@ -81,7 +81,7 @@ func (s *Service) Progress() Progress {
 	}
 	s.mu.Unlock()
 	s.progress.mu.Lock()
-	if s.progress.active {
+	if s.progress.active > 0 {
 		pr.Peer = s.progress.peer
 		pr.Blocks = s.progress.blocks
 		pr.Since = time.Since(s.progress.start)
@@ -98,7 +98,10 @@ func (s *Service) Progress() Progress {
 func (s *Service) syncStarted(p peer.ID) {
 	now := time.Now()
 	s.progress.mu.Lock()
-	s.progress.active, s.progress.peer, s.progress.start, s.progress.lastLog, s.progress.blocks = true, p, now, now, 0
+	if s.progress.active++; s.progress.active == 1 {
+		s.progress.start, s.progress.lastLog, s.progress.blocks = now, now, 0
+	}
+	s.progress.peer = p
 	if s.progress.first.IsZero() {
 		s.progress.first = now
 	}
@@ -131,7 +134,7 @@ func (s *Service) syncAdvanced(n int) {
 // syncEnded marks the end of the running sync.
 func (s *Service) syncEnded() {
 	s.progress.mu.Lock()
-	s.progress.active = false
+	s.progress.active--
 	s.progress.mu.Unlock()
 	s.reportProgress()
 }

@@ -141,6 +141,12 @@ type Config struct {
 	// (DefaultSessionTimeout). A session that ends on it while making
 	// progress is queued again, behind the other peers.
 	SessionTimeout time.Duration
+	// SyncWindow is the time of requests in flight over which a sync
+	// session's delivery is judged (DefaultSyncWindow): a peer that
+	// delivers less than min(BatchSize, the blocks it claimed to be ahead)
+	// blocks per window and less than MinSyncRate bytes per second is cut
+	// and penalised (sessions.go).
+	SyncWindow time.Duration
 	// StatusTimeout bounds one status exchange (DefaultStatusTimeout).
 	StatusTimeout time.Duration
 	// StatusInterval is how often statuses are exchanged again with every
@@ -188,6 +194,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SessionTimeout <= 0 {
 		c.SessionTimeout = DefaultSessionTimeout
+	}
+	if c.SyncWindow <= 0 {
+		c.SyncWindow = DefaultSyncWindow
 	}
 	if c.MaxServingPerPeer <= 0 {
 		c.MaxServingPerPeer = DefaultMaxServingPerPeer
@@ -248,12 +257,12 @@ type Service struct {
 	started bool
 	closed  bool
 	peers   map[peer.ID]Status // last status of each connected peer of our network
-	queued  map[peer.ID]bool   // peers waiting in syncQueue: whether the sync is forced
+	queued  map[peer.ID]bool   // peers waiting for syncLoop: whether the sync is forced
 	subs    []*pubsub.Subscription
 	evSub   event.Subscription
 
-	syncSem    chan struct{} // one sync session at a time (see lockSync)
-	syncQueue  chan peer.ID  // peers to sync from, served by syncLoop
+	sessions   *sessions     // running sync sessions, delivery history (sessions.go)
+	syncWake   chan struct{} // wakes syncLoop: a peer was queued or a session ended
 	orphanWake chan struct{} // wakes orphanLoop: a block was added
 	progress   progress      // the running sync, for Progress
 	poolx      *poolExchange // pool exchange (poolx.go)
@@ -279,10 +288,10 @@ func New(cfg Config) (*Service, error) {
 		genesis:    cfg.Chain.Genesis().Hash,
 		orphans:    newOrphanPool(orphanLimits{count: cfg.MaxOrphans, bytes: cfg.MaxOrphanBytes, perPeer: cfg.MaxOrphansPerPeer}, cfg.OrphanTTL),
 		seen:       newSeenLog(),
-		syncSem:    make(chan struct{}, 1),
+		sessions:   newSessions(),
 		peers:      make(map[peer.ID]Status),
 		queued:     make(map[peer.ID]bool),
-		syncQueue:  make(chan peer.ID, 64),
+		syncWake:   make(chan struct{}, 1),
 		orphanWake: make(chan struct{}, 1),
 	}
 	s.stats.init()
@@ -461,7 +470,9 @@ func (s *Service) penalize(p peer.ID, reason string) {
 func (s *Service) forget(p peer.ID) {
 	s.mu.Lock()
 	delete(s.peers, p)
+	delete(s.queued, p)
 	s.mu.Unlock()
+	s.sessions.forget(p)
 }
 
 // wakeOrphans tells orphanLoop that blocks were added.

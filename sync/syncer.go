@@ -1,13 +1,13 @@
 package sync
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/big"
 	"slices"
 	gosync "sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -25,27 +25,23 @@ const (
 
 // requestSync queues a sync from p for syncLoop. force asks for the sync even
 // if p's last status is not heavier than our chain (a block from p had an
-// unknown parent). It never blocks: when the queue is full the request is
-// dropped (a later status or orphan asks again).
+// unknown parent). It never blocks; the queue holds each peer once.
 func (s *Service) requestSync(p peer.ID, force bool) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return
 	}
-	if f, ok := s.queued[p]; ok {
-		s.queued[p] = f || force
-		s.mu.Unlock()
-		return
-	}
-	s.queued[p] = force
+	s.queued[p] = s.queued[p] || force
 	s.mu.Unlock()
+	s.wakeSync()
+}
+
+// wakeSync tells syncLoop to look at its queue.
+func (s *Service) wakeSync() {
 	select {
-	case s.syncQueue <- p:
+	case s.syncWake <- struct{}{}:
 	default:
-		s.mu.Lock()
-		delete(s.queued, p)
-		s.mu.Unlock()
 	}
 }
 
@@ -56,47 +52,69 @@ func (s *Service) requestSyncAll() {
 	}
 }
 
-// syncLoop runs the queued syncs one at a time. When a sync from a peer
-// fails, the other known peers heavier than us are tried.
+// syncLoop starts the queued syncs: one session at a time while it
+// delivers, and the next queued peer's session beside those running as
+// soon as every one of them is stalled (see sessions.go). The best
+// queued peer, by what it delivered, goes first.
 func (s *Service) syncLoop() {
 	for {
+		var hedge <-chan time.Time
+		if s.sessions.count() > 0 && s.hasQueued() {
+			hedge = time.After(syncHedgeDelay / 4)
+		}
 		select {
 		case <-s.ctx.Done():
 			return
-		case p := <-s.syncQueue:
-			s.mu.Lock()
-			force := s.queued[p]
-			delete(s.queued, p)
-			st, known := s.peers[p]
-			s.mu.Unlock()
-			if s.host.Network().Connectedness(p) != network.Connected {
-				continue
+		case <-s.syncWake:
+		case <-hedge:
+		}
+		for s.sessions.mayStart(time.Now()) {
+			p, ok := s.nextQueued()
+			if !ok {
+				break
 			}
-			if s.lockSync(s.ctx) != nil {
-				return
-			}
-			if force || known && st.Work.Cmp(s.chain.Head().Work) > 0 {
-				if err := s.syncFrom(s.ctx, p); err != nil && s.ctx.Err() == nil {
-					s.syncHeaviest(s.ctx, s.candidates(s.chain.Head().Work), p)
-				}
-			}
-			s.unlockSync()
+			s.joinSession(p)
 		}
 	}
 }
 
-// lockSync waits until no other sync session runs, or until ctx is done.
-// A nil error must be matched by a call to unlockSync.
-func (s *Service) lockSync(ctx context.Context) error {
-	select {
-	case s.syncSem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// hasQueued reports whether a peer waits in the sync queue.
+func (s *Service) hasQueued() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queued) > 0
 }
 
-func (s *Service) unlockSync() { <-s.syncSem }
+// nextQueued takes from the queue the best peer to sync from now: one
+// without a running session, connected, and heavier than our chain unless
+// its sync was forced. Peers that no longer qualify leave the queue.
+func (s *Service) nextQueued() (peer.ID, bool) {
+	head := s.chain.Head().Work
+	s.mu.Lock()
+	var cands []candidate
+	for p, force := range s.queued {
+		st, known := s.peers[p]
+		if !force && !(known && st.Work.Cmp(head) > 0) {
+			delete(s.queued, p)
+			continue
+		}
+		cands = append(cands, candidate{id: p, st: st})
+	}
+	s.mu.Unlock()
+	s.sessions.order(cands)
+	for _, c := range cands {
+		if s.sessions.get(c.id) != nil {
+			continue // queued again when it ends, if it made progress
+		}
+		s.mu.Lock()
+		delete(s.queued, c.id)
+		s.mu.Unlock()
+		if s.host.Network().Connectedness(c.id) == network.Connected {
+			return c.id, true
+		}
+	}
+	return "", false
+}
 
 // candidate is a peer and its status.
 type candidate struct {
@@ -105,7 +123,8 @@ type candidate struct {
 }
 
 // candidates returns the connected peers with a known status whose work
-// exceeds minWork (every one of them if minWork is nil), heaviest first.
+// exceeds minWork (every one of them if minWork is nil), best first (see
+// sessions.order).
 func (s *Service) candidates(minWork *big.Int) []candidate {
 	s.mu.Lock()
 	out := make([]candidate, 0, len(s.peers))
@@ -115,41 +134,75 @@ func (s *Service) candidates(minWork *big.Int) []candidate {
 		}
 	}
 	s.mu.Unlock()
-	sortCandidates(out)
+	s.sessions.order(out)
 	return out
 }
 
-func sortCandidates(cs []candidate) {
-	slices.SortFunc(cs, func(a, b candidate) int {
-		if c := b.st.Work.Cmp(a.st.Work); c != 0 {
-			return c
+// syncFromAny syncs from cands, best first (see sessions.order): it joins
+// or starts the session of the next candidate still heavier than our chain
+// whenever every session it waits for is stalled or has ended. Once every
+// candidate was tried, it stops waiting for sessions stalled for
+// resolveGiveUp (they go on, judged by their delivery). It returns nil if a
+// session succeeded or only stalled ones were left, otherwise the error of
+// the last session that failed, or ctx's. The sessions it started run on
+// when it returns.
+func (s *Service) syncFromAny(ctx context.Context, cands []candidate) error {
+	s.sessions.order(cands)
+	var (
+		waiting []*session
+		last    error
+		ok      bool
+	)
+	tick := time.NewTicker(syncHedgeDelay / 4)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		for len(cands) > 0 && allStalled(waiting, now, syncHedgeDelay) {
+			c := cands[0]
+			cands = cands[1:]
+			if c.st.Work.Cmp(s.chain.Head().Work) > 0 && s.host.Network().Connectedness(c.id) == network.Connected {
+				waiting = append(waiting, s.joinSession(c.id))
+			}
 		}
-		return cmp.Compare(a.id, b.id)
-	})
-}
-
-// syncHeaviest syncs from the first of cands (heaviest first) that is still
-// heavier than our chain and answers, skipping skip. The sync lock must be
-// held (see lockSync).
-func (s *Service) syncHeaviest(ctx context.Context, cands []candidate, skip peer.ID) error {
-	var last error
-	for _, c := range cands {
-		if c.id == skip {
-			continue
+		for i := 0; i < len(waiting); i++ {
+			select {
+			case <-waiting[i].done:
+				if waiting[i].err == nil {
+					ok = true
+				} else {
+					last = waiting[i].err
+				}
+				waiting = slices.Delete(waiting, i, i+1)
+				i--
+			default:
+			}
 		}
-		if c.st.Work.Cmp(s.chain.Head().Work) <= 0 {
-			break
-		}
-		err := s.syncFrom(ctx, c.id)
-		if err == nil {
+		switch {
+		case len(cands) > 0:
+		case len(waiting) == 0 && ok:
+			return nil
+		case len(waiting) == 0:
+			return last
+		case allStalled(waiting, now, resolveGiveUp):
+			s.log.Info("peers claiming heavier chains deliver nothing: not waiting for them", "peers", len(waiting))
 			return nil
 		}
-		last = err
-		if ctx.Err() != nil {
-			return last
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
 		}
 	}
-	return last
+}
+
+// allStalled reports whether every session of ss is stalled for d.
+func allStalled(ss []*session, now time.Time, d time.Duration) bool {
+	for _, x := range ss {
+		if !x.stalled(now, d) {
+			return false
+		}
+	}
+	return true
 }
 
 // errNoProgress ends a sync session whose peer sent MaxNoProgress replies
@@ -171,23 +224,34 @@ var errFuture = errors.New("block timestamp ahead of the local clock")
 // an invalid block, makes no progress, or ends its reply while the work it
 // claimed in its status is still ahead of ours is penalised. A block too far
 // in the future is no fault of the peer: it waits in the orphan pool and the
-// session ends. The sync lock must be held (see lockSync).
-func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
+// session ends. A peer that delivers below the floor of ss (see
+// sessions.go) is cut and penalised. Sessions with other peers may run
+// beside it.
+func (s *Service) syncFrom(ctx context.Context, p peer.ID, ss *session) error {
 	before := s.chain.Head()
-	claimed, _ := s.PeerStatus(p)
+	claimed, known := s.PeerStatus(p)
+	if known && claimed.Height > before.Height {
+		ss.owe(int(min(claimed.Height-before.Height, uint64(s.cfg.BatchSize))))
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SessionTimeout)
 	defer cancel()
+	fctx, cut := context.WithCancelCause(ctx)
+	defer cut(nil)
 	s.syncStarted(p)
 	defer s.syncEnded()
 
 	batches := make(chan batch, syncQueueBatches)
 	var fetchErr error
 	var wg gosync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		defer close(batches)
-		fetchErr = s.fetchLoop(ctx, p, batches)
+		fetchErr = s.fetchLoop(fctx, p, batches, ss)
+	}()
+	go func() {
+		defer wg.Done()
+		s.judge(fctx, ss, cut)
 	}()
 	var addErr error
 	added, abandoned := 0, 0
@@ -224,7 +288,11 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 			cancel()
 		}
 	}
+	cut(nil) // the fetch loop has ended: stop judging
 	wg.Wait()
+	if slow := context.Cause(fctx); addErr == nil && errors.Is(slow, errTooSlow) {
+		fetchErr = slow
+	}
 
 	if added > 0 {
 		s.stats.blocksSynced.Add(uint64(added))
@@ -247,8 +315,9 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 	}
 	// A session that timed out while making progress goes on later: keep
 	// the side branch it fetched until then.
+	// Sessions running beside this one may be fetching side branches too.
 	requeue := errors.Is(ctx.Err(), context.DeadlineExceeded) && s.ctx.Err() == nil && added > 0
-	if _, perr := s.chain.PruneSideBranches(requeue); perr != nil {
+	if _, perr := s.chain.PruneSideBranches(requeue || s.sessions.count() > 1); perr != nil {
 		s.log.Warn("pruning side branches failed", "err", perr)
 	}
 	switch {
@@ -266,7 +335,7 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 		s.penalize(p, "served an invalid block: "+addErr.Error())
 	case isViolation(err):
 		s.penalize(p, "broke the chain-exchange protocol: "+err.Error())
-	case errors.Is(err, errNoProgress):
+	case errors.Is(err, errNoProgress), errors.Is(err, errTooSlow):
 		s.penalize(p, "chain-exchange "+err.Error())
 	case requeue:
 		s.log.Info("sync session timed out, queued again", "peer", p, "blocks", added, "timeout", s.cfg.SessionTimeout)
@@ -295,7 +364,7 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID) error {
 // from its last block, goes out while that reply ends and is handed over. At
 // most syncInFlight requests are running or holding a reply not taken yet,
 // within the server's per-peer serving slots.
-func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch) error {
+func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch, ss *session) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg gosync.WaitGroup
 	defer wg.Wait()
@@ -309,7 +378,7 @@ func (s *Service) fetchLoop(ctx context.Context, p peer.ID, batches chan<- batch
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, _, err := s.fetchBatchFull(ctx, p, locator, s.cfg.BatchSize, nil, func(b batch) {
+			b, _, err := s.fetchBatchFull(ctx, p, locator, s.cfg.BatchSize, nil, ss, func(b batch) {
 				first, last := b.blocks[0], b.blocks[len(b.blocks)-1]
 				if tip != (chain.Hash{}) && first.PreviousHash != tip || last.Index >= b.headHeight || ctx.Err() != nil {
 					return // fetchLoop decides once the reply has ended
@@ -444,12 +513,14 @@ func (s *Service) announce(skip peer.ID) {
 }
 
 // Resolve asks every connected peer for its status at once and syncs from the
-// heaviest peer heavier than us, trying the next one if it fails. It reports
-// whether our head changed while it ran — extended or moved to another
-// branch: the chain was replaced by a heavier one, as the tutorial's
-// /nodes/resolve says. Every step, waiting for a sync session already
-// running included, ends when ctx does. The error is ctx's, or that of the last sync tried
-// when none succeeded and the head did not change.
+// peers heavier than us (see syncFromAny): the best by what it delivered
+// first, the next beside it while it stalls, the next after it if it fails;
+// peers that claim more work and deliver nothing are not waited for. It
+// reports whether our head changed while it ran — extended or moved to
+// another branch: the chain was replaced by a heavier one, as the
+// tutorial's /nodes/resolve says. Every step ends when ctx does. The error
+// is ctx's, or that of the last sync tried when none succeeded and the head
+// did not change.
 func (s *Service) Resolve(ctx context.Context) (replaced bool, err error) {
 	if !s.enter() {
 		return false, ErrClosed
@@ -488,13 +559,7 @@ func (s *Service) Resolve(ctx context.Context) (replaced bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	sortCandidates(cands)
-
-	if err := s.lockSync(ctx); err != nil {
-		return false, err
-	}
-	err = s.syncHeaviest(ctx, cands, "")
-	s.unlockSync()
+	err = s.syncFromAny(ctx, cands)
 	replaced = s.chain.Head().Hash != before.Hash
 	if cerr := ctx.Err(); cerr != nil {
 		return replaced, cerr

@@ -20,6 +20,11 @@
 //	received <peer> <id>  whether that identity received the content id
 //	serve <mode>          connect with a forged heavy status and answer the
 //	                      target's chain-exchange requests per mode (see serveModes)
+//	serve slow <source> <delay>
+//	                      connect claiming a chain a million blocks heavier and
+//	                      answer each chain-exchange request after <delay>
+//	                      seconds with one real block, the next one on the main
+//	                      chain of the honest node <source> (a multiaddr)
 //	badstatus             send a malformed status
 //	flood <idle> <requests> <malformed> <concurrency>
 //	                      open idle chain-exchange streams, then send valid and
@@ -184,8 +189,15 @@ func (a *attacker) run(args []string) (map[string]any, error) {
 		}
 		return map[string]any{"peer": args[1], "received": id.hasReceived(args[2])}, nil
 	case "serve":
+		if len(args) == 4 && args[1] == "slow" {
+			delay, err := strconv.ParseFloat(args[3], 64)
+			if err != nil || delay < 0 {
+				return nil, fmt.Errorf("serve slow: %q is not a delay in seconds", args[3])
+			}
+			return a.serveSlow(ctx, args[2], time.Duration(delay*float64(time.Second)))
+		}
 		if len(args) != 2 {
-			return nil, fmt.Errorf("usage: serve <mode>")
+			return nil, fmt.Errorf("usage: serve <mode>, or serve slow <source multiaddr> <delay seconds>")
 		}
 		return a.serve(ctx, args[1])
 	case "badstatus":

@@ -53,45 +53,20 @@ func (a *attacker) serve(ctx context.Context, mode string) (map[string]any, erro
 		return nil, err
 	}
 	var (
-		mu   sync.Mutex
-		seen status // the target's last status
-	)
-	var (
 		served, finished atomic.Int64
 		sentMu           sync.Mutex
 		sent             []string // hashes of the first blocks sent
 	)
-	id.host.SetStreamHandler(statusProtocol, func(s network.Stream) {
-		_ = s.SetDeadline(time.Now().Add(10 * time.Second))
-		st, err := readStatus(s)
-		if err != nil {
-			s.Reset()
-			return
-		}
-		mu.Lock()
-		seen = st
-		mu.Unlock()
-		forged := status{
-			genesis: st.genesis,
-			head:    randomHash(),
-			height:  st.height + 1000,
-			work:    new(big.Int).Add(st.work, new(big.Int).Lsh(big.NewInt(1000), uint(a.params.Difficulty()))),
-		}
+	seen := a.claimLead(id, 1000, func(forged, theirs status) status {
 		if mode == "not_found" && served.Load() > 0 {
 			// Answered once as another network: from then on, claim
 			// nothing to sync, so that only that answer is judged.
-			forged = st
+			return theirs
 		}
-		if _, err := s.Write(frame(forged.encode())); err != nil {
-			s.Reset()
-			return
-		}
-		s.Close()
+		return forged
 	})
 	id.host.SetStreamHandler(blocksProtocol, func(s network.Stream) {
-		mu.Lock()
-		st := seen
-		mu.Unlock()
+		st := seen()
 		m := mode
 		if served.Add(1) > 1 && mode == "not_found" {
 			m = "empty"
@@ -130,6 +105,46 @@ func (a *attacker) serve(ctx context.Context, mode string) (map[string]any, erro
 	sentMu.Lock()
 	defer sentMu.Unlock()
 	return map[string]any{"peer": id.host.ID().String(), "mode": mode, "requests": served.Load(), "blocks": append([]string{}, sent...)}, nil
+}
+
+// claimLead answers the target's status exchanges on id with a status
+// lead blocks heavier than the target's own, passed through edit if not
+// nil. It returns a function that gives the target's last status.
+func (a *attacker) claimLead(id *identity, lead uint64, edit func(forged, theirs status) status) func() status {
+	var (
+		mu   sync.Mutex
+		seen status
+	)
+	id.host.SetStreamHandler(statusProtocol, func(s network.Stream) {
+		_ = s.SetDeadline(time.Now().Add(10 * time.Second))
+		st, err := readStatus(s)
+		if err != nil {
+			s.Reset()
+			return
+		}
+		mu.Lock()
+		seen = st
+		mu.Unlock()
+		forged := status{
+			genesis: st.genesis,
+			head:    randomHash(),
+			height:  st.height + lead,
+			work:    new(big.Int).Add(st.work, new(big.Int).Lsh(new(big.Int).SetUint64(lead), uint(a.params.Difficulty()))),
+		}
+		if edit != nil {
+			forged = edit(forged, st)
+		}
+		if _, err := s.Write(frame(forged.encode())); err != nil {
+			s.Reset()
+			return
+		}
+		s.Close()
+	})
+	return func() status {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen
+	}
 }
 
 // serveKnown answers one request with the block known, which the target

@@ -10,6 +10,7 @@ import (
 	"math/big"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/gossipchain/gossipchain/chain"
@@ -90,6 +91,11 @@ func request(locator []chain.Hash, limit uint32) []byte {
 // fetchChain downloads the target's whole main chain with honest requests,
 // from a throwaway identity.
 func (a *attacker) fetchChain(ctx context.Context) ([]*chain.Block, error) {
+	return a.fetchChainFrom(ctx, a.target)
+}
+
+// fetchChainFrom fetches the main chain of the node at target.
+func (a *attacker) fetchChainFrom(ctx context.Context, target peer.AddrInfo) ([]*chain.Block, error) {
 	id, err := a.newIdentity()
 	if err != nil {
 		return nil, err
@@ -100,7 +106,7 @@ func (a *attacker) fetchChain(ctx context.Context) ([]*chain.Block, error) {
 		delete(a.identities, id.host.ID())
 		a.mu.Unlock()
 	}()
-	if err := id.connect(ctx, a.target); err != nil {
+	if err := id.connect(ctx, target); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	genesis := a.params.Genesis()
@@ -111,7 +117,7 @@ func (a *attacker) fetchChain(ctx context.Context) ([]*chain.Block, error) {
 		if last.Hash != genesis.Hash {
 			locator = append(locator, genesis.Hash)
 		}
-		got, headHeight, err := id.requestBlocksRaw(ctx, a.target, frame(request(locator, maxBlocksAsked)))
+		got, headHeight, err := id.requestBlocksRaw(ctx, target, frame(request(locator, maxBlocksAsked)))
 		if err != nil {
 			return nil, err
 		}
