@@ -46,6 +46,9 @@ func TestEclipseThroughAddrBook(t *testing.T) {
 	vcfg := testConfig(t)
 	vcfg.ListenAddrs = []string{"/ip4/127.0.1.1/tcp/0"}
 	vcfg.Bootstrap = []string{honest[0].Addrs()[0].String()}
+	// The worst case for learning: a public node whose inbound allowance
+	// admits every attacker at once (a default node refuses all but a few).
+	vcfg.MaxInbound = 2 * attackGroups * perGroup
 	victim, err := New(t.Context(), vcfg)
 	if err != nil {
 		t.Fatal(err)
