@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gossipchain/gossipchain/chain"
@@ -128,4 +129,29 @@ func BenchmarkAddTransactions(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*MaxTransactionBatch)/b.Elapsed().Seconds(), "tx/s")
+}
+
+// BenchmarkAddTransactionConcurrent: single admissions from 64 goroutines
+// at once; every one waits for its commit, and the commits are shared
+// (group commit): tx/commit is how many transactions one commit wrote.
+func BenchmarkAddTransactionConcurrent(b *testing.B) {
+	cfg := testConfig(b, chaintest.ParamsAt(b, chaintest.Difficulty))
+	cfg.PoolMaxCount = b.N + 64
+	cfg.PoolMaxBytes = 1 << 40
+	c := openChain(b, cfg)
+	var next atomic.Int64
+	b.SetParallelism(32) // 64 goroutines on 2 cores
+	before := c.commits.commits.Load()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := c.AddTransaction(chaintest.Tx("concurrent", "r", 1, uint64(next.Add(1)))); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	commits := c.commits.commits.Load() - before
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+	b.ReportMetric(float64(b.N)/float64(max(commits, 1)), "tx/commit")
 }
