@@ -285,22 +285,16 @@ func (s *Service) SubmitTransactions(ctx context.Context, txs []chain.Transactio
 			s.stats.rejectTx(reason(err))
 		}
 	}
-	// Publishing (pubsub checks each message) and the disk write run side
+	// Publishing here and the disk write in the store's committer run side
 	// by side; both end before the call returns.
-	published := make(chan struct{})
-	go func() {
-		defer close(published)
-		for _, i := range accepted {
-			tx := &txs[i]
-			msg := tx.AppendBinary(append(make([]byte, 0, p2p.ContentIDSize+maxTxWireSize), tx.ID[:]...))
-			if err := s.publish(ctx, s.txs, tx.ID, msg); err != nil {
-				s.log.Warn("publishing transaction failed", "id", tx.ID, "err", err)
-			}
+	for _, i := range accepted {
+		tx := &txs[i]
+		msg := tx.AppendBinary(append(make([]byte, 0, p2p.ContentIDSize+maxTxWireSize), tx.ID[:]...))
+		if err := s.publish(ctx, s.txs, tx.ID, msg); err != nil {
+			s.log.Warn("publishing transaction failed", "id", tx.ID, "err", err)
 		}
-	}()
-	derr := <-durable
-	<-published
-	if derr != nil {
+	}
+	if derr := <-durable; derr != nil {
 		store.FailDurable(errs, derr)
 		return errs
 	}
