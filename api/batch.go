@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
@@ -19,10 +20,16 @@ import (
 // 128 bytes takes about 600 bytes of JSON) and room for white space.
 const MaxBatchBodyBytes = 1 << 20
 
-// batchRequest is the body of POST /transactions/batch. Each transaction
-// is decoded by itself, so that a bad one gets its own answer.
+// batchRequest is the body of POST /transactions/batch with each
+// transaction left undecoded, so that a bad one gets its own answer.
 type batchRequest struct {
 	Transactions []json.RawMessage `json:"transactions"`
+}
+
+// txRequest is the body of one of the single endpoints.
+type txRequest interface {
+	*newTxRequest | *signedTxRequest
+	tx() (chain.Transaction, error)
 }
 
 // handleBatch serves POST /transactions/batch: {"transactions": [...]}
@@ -37,37 +44,17 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var req batchRequest
-	if err := decodeObject(data, &req); err != nil {
+	var results []client.BatchResult
+	var txs []chain.Transaction
+	var at []int // index of each of txs in the request
+	if s.signed() {
+		results, txs, at, err = parseBatch[*signedTxRequest](data, parseSignedTx)
+	} else {
+		results, txs, at, err = parseBatch[*newTxRequest](data, parseOpenTx)
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	switch n := len(req.Transactions); {
-	case req.Transactions == nil:
-		writeError(w, http.StatusBadRequest, `want {"transactions": [...]}: a list of transactions`)
-		return
-	case n == 0:
-		writeError(w, http.StatusBadRequest, "the list of transactions is empty")
-		return
-	case n > client.MaxBatch:
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d transactions: a batch holds at most %d", n, client.MaxBatch))
-		return
-	}
-	parse := parseOpenTx
-	if s.signed() {
-		parse = parseSignedTx
-	}
-	results := make([]client.BatchResult, len(req.Transactions))
-	txs := make([]chain.Transaction, 0, len(req.Transactions))
-	at := make([]int, 0, len(req.Transactions)) // index of each of txs in the request
-	for i, item := range req.Transactions {
-		tx, err := parse(item, decodeItem)
-		if err != nil {
-			results[i] = failedItem(err)
-			continue
-		}
-		txs = append(txs, tx)
-		at = append(at, i)
 	}
 	next := s.chain.Head().Height + 1
 	accepted := 0
@@ -86,6 +73,59 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, client.Batch{Accepted: accepted, Results: results})
+}
+
+// parseBatch decodes a batch body: an error for a body that is not a batch,
+// else a result slot per item, holding the answer of an item that does not
+// parse (with parse, which decodes one body of the single endpoint), and
+// the transactions of the others with their indexes. A batch whose items
+// all decode as T at once is parsed in one pass; otherwise each item is
+// decoded by itself, for its own answer.
+func parseBatch[T txRequest](data []byte, parse func([]byte, func([]byte, any) error) (chain.Transaction, error)) (
+	results []client.BatchResult, txs []chain.Transaction, at []int, err error) {
+	var typed struct {
+		Transactions []T `json:"transactions"`
+	}
+	var raw batchRequest
+	n := 0
+	fast := chain.DecodeStrict(data, &typed) == nil && !slices.Contains(typed.Transactions, nil)
+	if fast {
+		if err := checkDuplicateKeys(data); err != nil {
+			return nil, nil, nil, errorf(http.StatusBadRequest, "invalid JSON body: %v", err)
+		}
+		n = len(typed.Transactions)
+	} else {
+		if err := decodeObject(data, &raw); err != nil {
+			return nil, nil, nil, err
+		}
+		n = len(raw.Transactions)
+	}
+	switch {
+	case typed.Transactions == nil && raw.Transactions == nil:
+		return nil, nil, nil, errorf(http.StatusBadRequest, `want {"transactions": [...]}: a list of transactions`)
+	case n == 0:
+		return nil, nil, nil, errorf(http.StatusBadRequest, "the list of transactions is empty")
+	case n > client.MaxBatch:
+		return nil, nil, nil, errorf(http.StatusRequestEntityTooLarge, "%d transactions: a batch holds at most %d", n, client.MaxBatch)
+	}
+	results = make([]client.BatchResult, n)
+	txs = make([]chain.Transaction, 0, n)
+	at = make([]int, 0, n)
+	for i := range n {
+		var tx chain.Transaction
+		if fast {
+			tx, err = typed.Transactions[i].tx()
+		} else {
+			tx, err = parse(raw.Transactions[i], decodeItem)
+		}
+		if err != nil {
+			results[i] = failedItem(err)
+			continue
+		}
+		txs = append(txs, tx)
+		at = append(at, i)
+	}
+	return results, txs, at, nil
 }
 
 // decodeItem strictly decodes one transaction of a batch, whose duplicate

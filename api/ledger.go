@@ -73,6 +73,11 @@ func parseSignedTx(data []byte, decode func([]byte, any) error) (chain.Transacti
 	if err := decode(data, &req); err != nil {
 		return chain.Transaction{}, err
 	}
+	return req.tx()
+}
+
+// tx makes the transaction of the request; its errors are *httpError.
+func (req *signedTxRequest) tx() (chain.Transaction, error) {
 	var missing []string
 	for _, f := range []struct {
 		name string

@@ -108,6 +108,11 @@ func parseOpenTx(data []byte, decode func([]byte, any) error) (chain.Transaction
 	if err := decode(data, &req); err != nil {
 		return chain.Transaction{}, err
 	}
+	return req.tx()
+}
+
+// tx makes the transaction of the request; its errors are *httpError.
+func (req *newTxRequest) tx() (chain.Transaction, error) {
 	if req.Sender == nil || req.Recipient == nil || req.Amount == nil || string(req.Amount) == "null" {
 		return chain.Transaction{}, errorf(http.StatusBadRequest, missingValues)
 	}
