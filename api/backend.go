@@ -49,6 +49,10 @@ type Network interface {
 
 	// SubmitTransaction adds tx to the pending pool and publishes it.
 	SubmitTransaction(ctx context.Context, tx chain.Transaction) error
+	// SubmitTransactions adds up to client.MaxBatch transactions as
+	// SubmitTransaction does each, with one outcome per transaction, and
+	// returns once the accepted ones are on disk, written in one commit.
+	SubmitTransactions(ctx context.Context, txs []chain.Transaction) []error
 	// SubmitBlock validates and adds b exactly as a gossiped block, and
 	// publishes it when it is accepted.
 	SubmitBlock(ctx context.Context, b *chain.Block) (store.AddResult, error)

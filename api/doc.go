@@ -76,6 +76,12 @@
 //	    pending_nonce), insufficient_balance; 409 already known (pending or
 //	    in a block); 413 body over the limit; 503 pool or the sender's
 //	    share of it full. On an open network 400: use /transactions/new.
+//	POST /transactions/batch  {"transactions": [...]}, up to 1,000, each
+//	    as /transactions/new (or /transactions on a signed network) takes
+//	    it; 200 {"accepted", "results": [{"status", "message", "id",
+//	    "nonce", "error", "rule"}]} in order, once the accepted ones are on
+//	    disk in one commit; 400 not a batch or empty; 413 over 1,000 or
+//	    1 MiB (batch.go).
 //	GET /accounts/{address}  {"address", "balance", "next_nonce",
 //	    "pending", "pending_spend", "pending_nonce", "pending_transactions",
 //	    "height", "head"}: balance and next nonce at the head, the

@@ -86,6 +86,20 @@ func (n *testNetwork) SubmitTransaction(_ context.Context, tx chain.Transaction)
 	return n.chain.AddTransaction(tx)
 }
 
+func (n *testNetwork) SubmitTransactions(_ context.Context, txs []chain.Transaction) []error {
+	n.mu.Lock()
+	err := n.submitErr
+	n.mu.Unlock()
+	if err != nil {
+		errs := make([]error, len(txs))
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	return n.chain.AddTransactions(txs, "")
+}
+
 func (n *testNetwork) SubmitBlock(ctx context.Context, b *chain.Block) (store.AddResult, error) {
 	res, err := n.chain.AddBlock(b)
 	if err == nil {
@@ -137,6 +151,7 @@ func newPeerID(t testing.TB) peer.ID {
 type testNode struct {
 	t      testing.TB
 	chain  *store.Chain
+	path   string // of the chain's store; empty if not known
 	miner  *miner.Miner
 	net    *testNetwork
 	server *Server
@@ -156,7 +171,8 @@ func newTestNode(t testing.TB, opts ...nodeOption) *testNode {
 
 func newTestNodeOn(t testing.TB, network string, opts ...nodeOption) *testNode {
 	t.Helper()
-	c := openChain(t, network)
+	path := filepath.Join(t.TempDir(), "chain.db")
+	c := openChainAt(t, network, path)
 	m, err := miner.New(c, miner.Config{Address: "test-miner", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -177,17 +193,23 @@ func newTestNodeOn(t testing.TB, network string, opts ...nodeOption) *testNode {
 	t.Cleanup(ts.Close)
 	// Shutdown stops the watcher that GET /events may have started.
 	t.Cleanup(func() { s.Shutdown(context.Background()) })
-	return &testNode{t: t, chain: c, miner: m, net: n, server: s, http: ts, url: ts.URL}
+	return &testNode{t: t, chain: c, path: path, miner: m, net: n, server: s, http: ts, url: ts.URL}
 }
 
 // openChain opens a fresh chain store of the named network.
 func openChain(t testing.TB, network string) *store.Chain {
 	t.Helper()
+	return openChainAt(t, network, filepath.Join(t.TempDir(), "chain.db"))
+}
+
+// openChainAt opens the chain store of the named network at path.
+func openChainAt(t testing.TB, network, path string) *store.Chain {
+	t.Helper()
 	params, err := chain.NewParams(network, testDifficulty)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := store.Open(store.Config{Params: params, Path: filepath.Join(t.TempDir(), "chain.db"), Logger: quiet})
+	c, err := store.Open(store.Config{Params: params, Path: path, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,11 +51,33 @@ func (s *Server) handleSubmitSigned(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var req signedTxRequest
-	if err := decodeObject(data, &req); err != nil {
+	tx, err := parseSignedTx(data, decodeObject)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	next := s.chain.Head().Height + 1
+	if err := s.net.SubmitTransaction(r.Context(), tx); err != nil {
+		s.fail(w, r, txError(err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, client.SignedTxAccepted{
+		Message: fmt.Sprintf("Transaction will be added to Block %d", next), ID: tx.ID, Nonce: tx.Nonce,
+	})
+}
+
+// parseSignedTx makes the transaction of a body of POST /transactions,
+// decoded with decode; its errors are *httpError.
+func parseSignedTx(data []byte, decode func([]byte, any) error) (chain.Transaction, error) {
+	var req signedTxRequest
+	if err := decode(data, &req); err != nil {
+		return chain.Transaction{}, err
+	}
+	return req.tx()
+}
+
+// tx makes the transaction of the request; its errors are *httpError.
+func (req *signedTxRequest) tx() (chain.Transaction, error) {
 	var missing []string
 	for _, f := range []struct {
 		name string
@@ -71,40 +93,28 @@ func (s *Server) handleSubmitSigned(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(missing) > 0 {
-		writeJSON(w, http.StatusBadRequest, client.ErrorBody{Error: fmt.Sprintf("%s: %s (a signed transaction has sender, recipient, amount, nonce and signature)",
-			missingValues, strings.Join(missing, ", ")), Rule: chain.ErrBadTransaction.String()})
-		return
+		return chain.Transaction{}, &httpError{code: http.StatusBadRequest, rule: chain.ErrBadTransaction.String(),
+			msg: fmt.Sprintf("%s: %s (a signed transaction has sender, recipient, amount, nonce and signature)", missingValues, strings.Join(missing, ", "))}
 	}
 	amount, err := parseAmount(req.Amount)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return chain.Transaction{}, err
 	}
 	nonce, err := parseUint("nonce", req.Nonce)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return chain.Transaction{}, err
 	}
 	sig, err := chain.ParseSignature(*req.Signature)
 	if err != nil {
-		s.fail(w, r, &httpError{code: http.StatusBadRequest, msg: err.Error(), rule: chain.ErrBadSignature.String()})
-		return
+		return chain.Transaction{}, &httpError{code: http.StatusBadRequest, msg: err.Error(), rule: chain.ErrBadSignature.String()}
 	}
 	tx := chain.Transaction{Sender: *req.Sender, Recipient: *req.Recipient, Amount: amount, Nonce: nonce, Signature: sig}
 	tx.ID = tx.ComputeID()
 	if req.ID != nil && *req.ID != tx.ID {
-		s.fail(w, r, &httpError{code: http.StatusBadRequest, rule: chain.ErrBadTransaction.String(),
-			msg: fmt.Sprintf("id %s is not the transaction's id %s", *req.ID, tx.ID)})
-		return
+		return chain.Transaction{}, &httpError{code: http.StatusBadRequest, rule: chain.ErrBadTransaction.String(),
+			msg: fmt.Sprintf("id %s is not the transaction's id %s", *req.ID, tx.ID)}
 	}
-	next := s.chain.Head().Height + 1
-	if err := s.net.SubmitTransaction(r.Context(), tx); err != nil {
-		s.fail(w, r, txError(err))
-		return
-	}
-	writeJSON(w, http.StatusCreated, client.SignedTxAccepted{
-		Message: fmt.Sprintf("Transaction will be added to Block %d", next), ID: tx.ID, Nonce: tx.Nonce,
-	})
+	return tx, nil
 }
 
 // parseUint parses a JSON integer from 0 to MaxUint64.

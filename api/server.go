@@ -254,6 +254,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /transactions/pending", s.handlePending)
 	// Signed ledgers (ledger.go).
 	mux.HandleFunc("POST /transactions", s.handleSubmitSigned)
+	mux.HandleFunc("POST /transactions/batch", s.handleBatch)
 	mux.HandleFunc("GET /accounts/{address}", s.handleAccount)
 	mux.HandleFunc("GET /accounts/{address}/transactions", s.handleAccountTransactions)
 	mux.HandleFunc("GET /transactions/{id}", s.handleTransaction)

@@ -85,23 +85,9 @@ func (s *Server) handleNewTransaction(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var req newTxRequest
-	if err := decodeObject(data, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if req.Sender == nil || req.Recipient == nil || req.Amount == nil || string(req.Amount) == "null" {
-		writeError(w, http.StatusBadRequest, missingValues)
-		return
-	}
-	amount, err := parseAmount(req.Amount)
+	tx, err := parseOpenTx(data, decodeObject)
 	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	tx, err := chain.NewTransaction(*req.Sender, *req.Recipient, amount)
-	if err != nil {
-		s.fail(w, r, txError(err))
 		return
 	}
 	next := s.chain.Head().Height + 1
@@ -113,6 +99,32 @@ func (s *Server) handleNewTransaction(w http.ResponseWriter, r *http.Request) {
 		Message: fmt.Sprintf("Transaction will be added to Block %d", next),
 		ID:      tx.ID,
 	})
+}
+
+// parseOpenTx makes the transaction of a body of POST /transactions/new,
+// decoded with decode; its errors are *httpError.
+func parseOpenTx(data []byte, decode func([]byte, any) error) (chain.Transaction, error) {
+	var req newTxRequest
+	if err := decode(data, &req); err != nil {
+		return chain.Transaction{}, err
+	}
+	return req.tx()
+}
+
+// tx makes the transaction of the request; its errors are *httpError.
+func (req *newTxRequest) tx() (chain.Transaction, error) {
+	if req.Sender == nil || req.Recipient == nil || req.Amount == nil || string(req.Amount) == "null" {
+		return chain.Transaction{}, errorf(http.StatusBadRequest, missingValues)
+	}
+	amount, err := parseAmount(req.Amount)
+	if err != nil {
+		return chain.Transaction{}, err
+	}
+	tx, err := chain.NewTransaction(*req.Sender, *req.Recipient, amount)
+	if err != nil {
+		return chain.Transaction{}, txError(err)
+	}
+	return tx, nil
 }
 
 // txError maps the errors of creating or submitting a transaction.

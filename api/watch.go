@@ -363,6 +363,9 @@ type txEvent struct {
 // NoteTransaction publishes a "tx" event for a transaction added to the
 // pending pool, received from peer (empty when submitted here).
 func (s *Server) NoteTransaction(tx chain.Transaction, peer string) {
+	if s.events.clients() == 0 {
+		return // nobody listens: spare the event (a count of the pool)
+	}
 	s.events.publish(EventTx, txEvent{ID: tx.ID, Sender: tx.Sender, Recipient: tx.Recipient, Amount: tx.Amount,
 		Peer: peer, Pending: s.chain.PendingCount()})
 }

@@ -23,6 +23,10 @@ const ContentIDSize = 32
 const (
 	peerOutboundQueueSize = 4096
 	validateQueueSize     = 4096
+	// A subscription's buffer: pubsub drops a message for a subscriber
+	// that lags and logs it at INFO, once per message (a batch of 1,000
+	// transactions published at once overran the default of 32).
+	subscriptionBufferSize = 4096
 )
 
 // ErrShortMessage is returned for a gossip message shorter than its content id.
@@ -239,7 +243,7 @@ func (t *Topic) Publish(ctx context.Context, data []byte) error {
 // subscription, including the ones this node publishes itself (their ReceivedFrom is
 // the node's own ID), so a handler can tell them apart and skip what it already has.
 func (t *Topic) Subscribe() (*pubsub.Subscription, error) {
-	sub, err := t.t.Subscribe()
+	sub, err := t.t.Subscribe(pubsub.WithBufferSize(subscriptionBufferSize))
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to %s: %w", t.name, err)
 	}

@@ -42,9 +42,12 @@ const (
 //     missing blocks from the peer that sent it;
 //   - any broken rule: reject (the sender's gossip score falls).
 //
-// Our own publications are accepted: they are added to the chain before they
-// are published.
+// Our own publications are accepted without a second validation: they are
+// added to the chain before they are published (see ownPublication).
 func (s *Service) validateBlock(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+	if ownPublication(s, from, m) {
+		return pubsub.ValidationAccept
+	}
 	if !s.enter() {
 		return pubsub.ValidationIgnore
 	}
@@ -54,12 +57,11 @@ func (s *Service) validateBlock(_ context.Context, from peer.ID, m *pubsub.Messa
 		s.stats.rejectBlock(chain.ErrMalformed.String())
 		return pubsub.ValidationReject
 	}
-	local := from == s.self || m.Local
-	if !local && len(payload) > s.params.MaxBlockSize {
+	if len(payload) > s.params.MaxBlockSize {
 		s.stats.rejectBlock(chain.ErrTooLarge.String())
 		return pubsub.ValidationReject
 	}
-	if !local && (s.chain.HasBlock(id) || s.orphans.has(id)) {
+	if s.chain.HasBlock(id) || s.orphans.has(id) {
 		s.stats.blocksIgnored.Add(1)
 		return pubsub.ValidationIgnore
 	}
@@ -71,9 +73,6 @@ func (s *Service) validateBlock(_ context.Context, from peer.ID, m *pubsub.Messa
 	if b.Hash != chain.Hash(id) {
 		s.stats.rejectBlock(reasonIDMismatch)
 		return pubsub.ValidationReject
-	}
-	if local {
-		return pubsub.ValidationAccept
 	}
 	if b.Index+StaleDepth <= s.chain.Head().Height {
 		s.stats.blocksIgnored.Add(1)
@@ -176,6 +175,9 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (store.Ad
 // before the pool's write reaches the disk (it goes on meanwhile); already
 // known or pool full: ignore; invalid: reject.
 func (s *Service) validateTx(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+	if ownPublication(s, from, m) {
+		return pubsub.ValidationAccept
+	}
 	if !s.enter() {
 		return pubsub.ValidationIgnore
 	}
@@ -194,10 +196,17 @@ func (s *Service) validateTx(_ context.Context, from peer.ID, m *pubsub.Message)
 		s.stats.rejectTx(reasonIDMismatch)
 		return pubsub.ValidationReject
 	}
-	if from == s.self || m.Local {
-		return pubsub.ValidationAccept
-	}
 	return s.addTx(tx, m.ReceivedFrom)
+}
+
+// ownPublication reports whether m is this node's own publication, which
+// pubsub validates once, synchronously, inside Publish. The node publishes
+// only what it has already accepted (a transaction in its pool, a block in
+// its chain), framed by its own code, so the validator accepts it without
+// decoding it again. A copy of it that a peer sends back has the peer as
+// from and is a duplicate for pubsub's seen cache.
+func ownPublication(s *Service, from peer.ID, m *pubsub.Message) bool {
+	return m.Local || from == s.self
 }
 
 func (s *Service) addTx(tx chain.Transaction, from peer.ID) pubsub.ValidationResult {
@@ -251,34 +260,53 @@ func reason(err error) string {
 // it is written. A failure to publish an added transaction is logged, not
 // returned: the transaction stays pending here.
 func (s *Service) SubmitTransaction(ctx context.Context, tx chain.Transaction) error {
+	return s.SubmitTransactions(ctx, []chain.Transaction{tx})[0]
+}
+
+// SubmitTransactions is SubmitTransaction for up to
+// store.MaxTransactionBatch transactions at once: one outcome per
+// transaction, in order, once every accepted one is on disk, all of them
+// written in one commit (shared with other submissions meanwhile).
+func (s *Service) SubmitTransactions(ctx context.Context, txs []chain.Transaction) []error {
 	if !s.enter() {
-		return ErrClosed
+		errs := make([]error, len(txs))
+		for i := range errs {
+			errs[i] = ErrClosed
+		}
+		return errs
 	}
 	defer s.leave()
-	durable, err := s.chain.AddTransactionAsyncFrom(tx, "")
-	if err != nil {
-		if chain.IsRuleError(err) {
+	errs, durable := s.chain.AddTransactionsAsync(txs, "")
+	var accepted []int
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			accepted = append(accepted, i)
+			s.seen.accepted(txs[i].ID, time.Now())
+		case chain.IsRuleError(err):
 			s.stats.rejectTx(reason(err))
 		}
-		return err
 	}
-	msg := tx.AppendBinary(append(make([]byte, 0, p2p.ContentIDSize+maxTxWireSize), tx.ID[:]...))
-	s.seen.accepted(tx.ID, time.Now())
-	// Publishing (pubsub signs and checks the message) and the disk write
-	// run side by side; both end before the call returns.
-	published := make(chan error, 1)
-	go func() { published <- s.publish(ctx, s.txs, tx.ID, msg) }()
-	err = <-durable
-	if perr := <-published; perr != nil {
-		s.log.Warn("publishing transaction failed", "id", tx.ID, "err", perr)
+	// Publishing here and the disk write in the store's committer run side
+	// by side; both end before the call returns.
+	for _, i := range accepted {
+		tx := &txs[i]
+		msg := tx.AppendBinary(append(make([]byte, 0, p2p.ContentIDSize+maxTxWireSize), tx.ID[:]...))
+		if err := s.publish(ctx, s.txs, tx.ID, msg); err != nil {
+			s.log.Warn("publishing transaction failed", "id", tx.ID, "err", err)
+		}
 	}
-	if err != nil {
-		return err
+	if derr := <-durable; derr != nil {
+		store.FailDurable(errs, derr)
+		return errs
 	}
-	s.seen.stored(tx.ID, time.Now())
-	s.stats.txsAccepted.Add(1)
-	s.txAdded(tx, "")
-	return nil
+	now := time.Now()
+	for _, i := range accepted {
+		s.seen.stored(txs[i].ID, now)
+		s.stats.txsAccepted.Add(1)
+		s.txAdded(txs[i], "")
+	}
+	return errs
 }
 
 // SubmitBlock validates and adds a block mined elsewhere, exactly as a

@@ -92,6 +92,9 @@ type Chain interface {
 	AddFetchedBlocks(blocks []*chain.Block) (store.AddResult, int, error)
 	PruneSideBranches(keepRequested bool) (int, error)
 	AddTransactionAsyncFrom(tx chain.Transaction, origin string) (<-chan error, error)
+	// AddTransactionsAsync admits a batch: one outcome per transaction,
+	// and the outcome of writing the accepted ones in one commit.
+	AddTransactionsAsync(txs []chain.Transaction, origin string) ([]error, <-chan error)
 }
 
 var _ Chain = (*store.Chain)(nil)

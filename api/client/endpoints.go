@@ -69,6 +69,30 @@ func (c *Client) SubmitTransaction(ctx context.Context, tx chain.Transaction) (S
 	return post[SignedTxAccepted](ctx, c, "/transactions", tx)
 }
 
+// SubmitBatch submits up to MaxBatch transactions in one request (POST
+// /transactions/batch): signed ones as POST /transactions takes them, the
+// others as POST /transactions/new does. The answer has one result per
+// transaction, in order; a transaction that was refused is not an error of
+// the call.
+func (c *Client) SubmitBatch(ctx context.Context, txs []chain.Transaction) (Batch, error) {
+	type open struct {
+		Sender    string `json:"sender"`
+		Recipient string `json:"recipient"`
+		Amount    uint64 `json:"amount"`
+	}
+	items := make([]any, len(txs))
+	for i, tx := range txs {
+		if tx.IsSigned() {
+			items[i] = tx
+		} else {
+			items[i] = open{tx.Sender, tx.Recipient, tx.Amount}
+		}
+	}
+	return post[Batch](ctx, c, "/transactions/batch", struct {
+		Transactions []any `json:"transactions"`
+	}{items})
+}
+
 // Transaction returns GET /transactions/{id}.
 func (c *Client) Transaction(ctx context.Context, id chain.Hash) (TxStatus, error) {
 	return get[TxStatus](ctx, c, "/transactions/"+id.String())

@@ -164,6 +164,31 @@ type SignedTxAccepted struct {
 	Nonce   uint64     `json:"nonce"`
 }
 
+// MaxBatch bounds the transactions of one POST /transactions/batch.
+const MaxBatch = 1000
+
+// Batch is the answer of POST /transactions/batch: how many transactions
+// were accepted (pending and on disk), and one result per transaction of
+// the request, in order.
+type Batch struct {
+	Accepted int           `json:"accepted"`
+	Results  []BatchResult `json:"results"`
+}
+
+// BatchResult is the outcome of one transaction of POST
+// /transactions/batch: the status and answer that the single endpoint
+// (POST /transactions/new, or POST /transactions on a signed network)
+// would have given it. Status 201: Message and ID (and Nonce on a signed
+// network); otherwise Error, and Rule when a consensus rule is broken.
+type BatchResult struct {
+	Status  int        `json:"status"`
+	Message string     `json:"message,omitempty"`
+	ID      chain.Hash `json:"id,omitzero"`
+	Nonce   *uint64    `json:"nonce,omitempty"`
+	Error   string     `json:"error,omitempty"`
+	Rule    string     `json:"rule,omitempty"`
+}
+
 // TxStatus is the answer of GET /transactions/{id}.
 type TxStatus struct {
 	Transaction   chain.Transaction `json:"transaction"`

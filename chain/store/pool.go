@@ -361,50 +361,70 @@ func (c *Chain) AddTransaction(tx chain.Transaction) error {
 // soon as it is valid, and acknowledges a submitted one once it is
 // durable. If the write fails, the transaction leaves the pool again.
 func (c *Chain) AddTransactionAsync(tx chain.Transaction) (<-chan error, error) {
-	if err := tx.Check(); err != nil {
+	if err := c.checkTransaction(&tx); err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var at chainedAt
+	_ = c.read(func(v *view) error { at.height, at.in = v.txHeight(tx.ID); return nil })
+	e, err := c.admitLocked(tx, at)
+	if err != nil {
+		return nil, err
+	}
+	return c.commits.submit([]*poolEntry{e}), nil
+}
+
+// chainedAt says whether a transaction is in the main chain, and in which
+// block.
+type chainedAt struct {
+	height uint64
+	in     bool
+}
+
+// checkTransaction runs the checks of pool admission that need neither the
+// chain nor the pool: the transaction's own rules and, on a signed network,
+// its signature (unless the transaction is pending already).
+func (c *Chain) checkTransaction(tx *chain.Transaction) error {
+	if err := tx.Check(); err != nil {
+		return err
 	}
 	if tx.IsReward() {
-		return nil, chain.RuleErrorf(chain.ErrBadTransaction, "sender %q is reserved for mining rewards", chain.RewardSender)
+		return chain.RuleErrorf(chain.ErrBadTransaction, "sender %q is reserved for mining rewards", chain.RewardSender)
 	}
-	if err := c.params.CheckLedgerFields(&tx); err != nil {
-		return nil, err
+	if err := c.params.CheckLedgerFields(tx); err != nil {
+		return err
 	}
 	if c.params.Signed() {
 		// Verify outside the lock, unless the transaction is known.
 		if c.pool.has(tx.ID) {
-			return nil, fmt.Errorf("%w: %s is pending", chain.ErrKnownTransaction, tx.ID)
+			return fmt.Errorf("%w: %s is pending", chain.ErrKnownTransaction, tx.ID)
 		}
-		if err := c.verifyCached(&tx); err != nil {
-			return nil, err
+		if err := c.verifyCached(tx); err != nil {
+			return err
 		}
 	}
-	c.mu.Lock()
+	return nil
+}
+
+// admitLocked adds tx, which passed checkTransaction and is where at says
+// in the main chain (read with Chain.mu held), to the pool in memory if it
+// is new to the chain and to the pool, and its sender can pay on a signed
+// network. Called with Chain.mu held and no store transaction open; the
+// caller submits the entry to the committer.
+func (c *Chain) admitLocked(tx chain.Transaction, at chainedAt) (*poolEntry, error) {
 	if c.pool.has(tx.ID) {
-		c.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s is pending", chain.ErrKnownTransaction, tx.ID)
 	}
-	var height uint64
-	var inChain bool
-	_ = c.read(func(v *view) error { height, inChain = v.txHeight(tx.ID); return nil })
-	if inChain {
-		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s is in block %d", chain.ErrKnownTransaction, tx.ID, height)
+	if at.in {
+		return nil, fmt.Errorf("%w: %s is in block %d", chain.ErrKnownTransaction, tx.ID, at.height)
 	}
 	if c.params.Signed() {
 		if err := c.admitSpend(&tx); err != nil {
-			c.mu.Unlock()
 			return nil, err
 		}
 	}
-	e, err := c.pool.insert(tx)
-	if err != nil {
-		c.mu.Unlock()
-		return nil, err
-	}
-	durable := c.commits.submit(e)
-	c.mu.Unlock()
-	return durable, nil
+	return c.pool.insert(tx)
 }
 
 // committer writes pending transactions in group commits: a submission
@@ -418,11 +438,13 @@ type committer struct {
 	running bool
 	closed  bool
 	wg      sync.WaitGroup
-	commits atomic.Int64 // store transactions committed, for tests
+	commits atomic.Int64 // store transactions committed
+	written atomic.Int64 // pending transactions they wrote
 }
 
+// poolWrite is one submission: its entries go into the same commit.
 type poolWrite struct {
-	e    *poolEntry
+	es   []*poolEntry
 	done chan error
 }
 
@@ -431,10 +453,11 @@ var errStoreClosed = errors.New("store closed")
 
 func newCommitter(c *Chain) *committer { return &committer{c: c} }
 
-// submit queues e; called with Chain.mu held, so that entries are queued
-// in pool order.
-func (cm *committer) submit(e *poolEntry) <-chan error {
-	w := &poolWrite{e: e, done: make(chan error, 1)}
+// submit queues es, which go into one commit, and returns the channel
+// that receives its outcome; called with Chain.mu held, so that entries
+// are queued in pool order.
+func (cm *committer) submit(es []*poolEntry) <-chan error {
+	w := &poolWrite{es: es, done: make(chan error, 1)}
 	cm.mu.Lock()
 	defer cm.mu.Unlock()
 	if cm.closed {
@@ -463,31 +486,40 @@ func (cm *committer) run() {
 			return
 		}
 		cm.mu.Unlock()
+		n := 0
+		for _, w := range batch {
+			n += len(w.es)
+		}
 		cm.commits.Add(1)
+		cm.written.Add(int64(n))
 		err := cm.c.db.Update(func(btx *bolt.Tx) error {
 			b := btx.Bucket(bucketPool)
-			buf := make([]byte, 0, 64*len(batch))
+			buf := make([]byte, 0, 64*n)
 			for _, w := range batch {
-				start := len(buf)
-				buf = w.e.tx.AppendBinary(buf)
-				if err := b.Put(seqKey(w.e.seq), buf[start:len(buf):len(buf)]); err != nil {
-					return err
+				for _, e := range w.es {
+					start := len(buf)
+					buf = e.tx.AppendBinary(buf)
+					if err := b.Put(seqKey(e.seq), buf[start:len(buf):len(buf)]); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
 		})
 		if err != nil {
 			err = fmt.Errorf("store pending transaction: %w", err)
-			cm.c.log.Warn("writing pending transactions failed; they leave the pool", "count", len(batch), "err", err)
+			cm.c.log.Warn("writing pending transactions failed; they leave the pool", "count", n, "err", err)
 			cm.c.mu.Lock()
 			for _, w := range batch {
-				if cm.c.pool.signed {
-					// Later nonces of the sender could not be mined.
-					cm.c.pool.mu.Lock()
-					cm.c.pool.evictAfterLocked(w.e)
-					cm.c.pool.mu.Unlock()
+				for _, e := range w.es {
+					if cm.c.pool.signed {
+						// Later nonces of the sender could not be mined.
+						cm.c.pool.mu.Lock()
+						cm.c.pool.evictAfterLocked(e)
+						cm.c.pool.mu.Unlock()
+					}
+					cm.c.pool.remove(e.tx.ID)
 				}
-				cm.c.pool.remove(w.e.tx.ID)
 			}
 			cm.c.mu.Unlock()
 		}

@@ -269,7 +269,13 @@ func runHTTP(ctx context.Context, e *env, args []string) error {
 	fs.Var(&sizes, "blocks", "chain `lengths` (blocks, genesis included) for GET /chain, comma-separated")
 	txs := fs.Int("txs", 1, "transactions per block besides the reward (the tutorial's walkthrough has one)")
 	postWorkers := intList{8, 64}
-	fs.Var(&postWorkers, "post-workers", "concurrent workers for POST /transactions/new, comma-separated")
+	fs.Var(&postWorkers, "post-workers", "concurrent workers for POST /transactions/new, comma-separated (each on a fresh node: keep their rate times warmup+duration below the pool's 50,000)")
+	postWindow := fs.Duration("post-duration", 2*time.Second, "measured time per POST measurement (fewer transactions than a pool holds must fill warmup+duration)")
+	txOnly := fs.Bool("tx-only", false, "measure only the transaction endpoints (POST /transactions/new, /transactions/batch)")
+	batch := fs.Int("batch", 1000, "transactions per body of POST /transactions/batch (0: do not measure it)")
+	batchTxs := fs.Int("batch-txs", 40_000, "transactions posted to POST /transactions/batch (fewer than a pool holds, 50,000)")
+	batchWorkers := fs.Int("batch-workers", 4, "concurrent workers for POST /transactions/batch")
+	profile := fs.String("profile", "", "write CPU profiles of the node during each POST measurement into this `directory` (starts it with --pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -291,6 +297,25 @@ func runHTTP(ctx context.Context, e *env, args []string) error {
 	}
 	defer e.stopStatic(ref)
 
+	letter := 'a'
+	addRow := func(r Row) {
+		r.ID = fmt.Sprintf("5%c", letter)
+		letter++
+		r.Item = "HTTP"
+		r.Command = e.command
+		e.sink.add(r)
+	}
+	if *batch < 0 || *batch > 1000 || *batchTxs < 1 || *batchWorkers < 1 {
+		return errors.New("want --batch from 0 to 1000, --batch-txs and --batch-workers >= 1")
+	}
+	tl := txLoad{workers: postWorkers, window: *postWindow, warmup: *warmup, profile: *profile,
+		batch: *batch, batchTxs: *batchTxs, batchWorkers: *batchWorkers}
+	if *txOnly {
+		// The rows keep the letters of a full run: two per chain length
+		// and GET /status come first.
+		letter += rune(2*len(sizes) + 1)
+		return measureTx(ctx, e, tl, ref, addRow)
+	}
 	longest := 0
 	for _, n := range sizes {
 		longest = max(longest, n)
@@ -308,37 +333,15 @@ func runHTTP(ctx context.Context, e *env, args []string) error {
 		if ours.ok == 0 {
 			return ours, base, fmt.Errorf("%s %s: no successful answer: %s", spec.method, spec.url, ours.failures())
 		}
-		rs := spec
-		rs.url = fmt.Sprintf("%s/bytes/%d", ref.url, ours.size)
-		base = runLoad(ctx, rs)
-		if base.ok == 0 {
-			return ours, base, fmt.Errorf("reference server: no successful answer: %s", base.failures())
+		if base, err = runReference(ctx, ref, spec, ours); err != nil {
+			return ours, base, err
 		}
 		e.logf("http: %s %s ×%d: %s/s, %s; reference %s/s, %s", spec.method, spec.url, spec.workers,
 			fmtSI(ours.rate()), summarizeDurations(ours.lat), fmtSI(base.rate()), summarizeDurations(base.lat))
 		return ours, base, ctx.Err()
 	}
-	letter := 'a'
-	addRow := func(r Row) {
-		r.ID = fmt.Sprintf("5%c", letter)
-		letter++
-		r.Item = "HTTP"
-		r.Command = e.command
-		e.sink.add(r)
-	}
 	underLoad := func(what string, ours, base loadResult) Row {
-		o, b := summarizeDurations(ours.lat), summarizeDurations(base.lat)
-		r := Row{
-			What:   fmt.Sprintf("%s, %d workers, %s: requests/s and latency", what, *workers, *window),
-			Figure: fmt.Sprintf("%s; p50 %s, p99 %s", fmtRate(ours.rate()), fmtDur(o.P50), fmtDur(o.P99)),
-			Ratio: fmt.Sprintf("reference net/http, same body size (%s): %s, p99 %s; ratio req/s %s, p99 %s",
-				fmtBytes(float64(ours.size)), fmtRate(base.rate()), fmtDur(b.P99),
-				fmtRatio(ours.rate()/base.rate()), fmtRatio(float64(o.P99)/float64(b.P99))),
-		}
-		if f := ours.failures(); f != "" {
-			r.Notes = append(r.Notes, what+": "+f)
-		}
-		return r
+		return underLoadRow(fmt.Sprintf("%s, %d workers, %s", what, *workers, *window), ours, base)
 	}
 
 	var firstChain *node
@@ -390,20 +393,6 @@ func runHTTP(ctx context.Context, e *env, args []string) error {
 	}
 	addRow(underLoad("GET /status", ours, base))
 
-	body := func(w, i int) []byte {
-		return fmt.Appendf(nil, `{"sender":"load-%d","recipient":"bench","amount":%d}`, w, i+1)
-	}
-	for _, w := range postWorkers {
-		ours, base, err = measure(loadSpec{method: http.MethodPost, url: nd.URL() + "/transactions/new", body: body,
-			workers: w, warmup: *warmup, window: *window})
-		if err != nil {
-			return err
-		}
-		r := underLoad("POST /transactions/new (no peers)", ours, base)
-		r.What = fmt.Sprintf("POST /transactions/new (no peers), %d workers, %s: requests/s and latency", w, *window)
-		r.Goal = fmt.Sprintf("≥ %.1f× net/http req/s", postGoal)
-		r.Verdict = verdict(ours.rate()/base.rate() >= postGoal)
-		addRow(r)
-	}
-	return nil
+	e.procs.stop(nd)
+	return measureTx(ctx, e, tl, ref, addRow)
 }

@@ -1,0 +1,141 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gossipchain/gossipchain/chain"
+)
+
+// The admission kill test: a child process (this test binary running
+// TestKillAdmitChildHelper) admits transactions from many goroutines at
+// once, one by one and in batches, while it mines, and reports each
+// transaction whose call acknowledged it; the parent kills it with SIGKILL
+// at a random moment, reopens the store and looks for every one of them,
+// pending or in a block.
+
+const killAdmitChildEnv = "GOSSIPCHAIN_KILL_ADMIT_CHILD" // set in the child: the store path
+
+// TestKillAdmitChildHelper is the child's body; it does nothing in a
+// normal run.
+func TestKillAdmitChildHelper(t *testing.T) {
+	path := os.Getenv(killAdmitChildEnv)
+	if path == "" {
+		t.Skip("only runs as the child of TestKillAdmission")
+	}
+	c, err := Open(Config{Params: killParams(t), Path: path, Logger: quietLogger()})
+	if err != nil {
+		fmt.Printf("open-error %v\n", err)
+		os.Exit(3)
+	}
+	m, err := newMiner(c, "killer")
+	if err != nil {
+		os.Exit(3)
+	}
+	var mu sync.Mutex
+	out := bufio.NewWriter(os.Stdout)
+	report := func(ids ...chain.Hash) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range ids {
+			fmt.Fprintf(out, "pending %s\n", id)
+			out.Flush() // one write per line
+		}
+	}
+	started := make(chan struct{})
+	var once sync.Once
+	for w := range 16 {
+		go func() {
+			for i := 0; ; i++ {
+				once.Do(func() { close(started) })
+				if w%2 == 0 {
+					tx, _ := chain.NewTransaction(fmt.Sprintf("single-%d", w), "payee", uint64(i+1))
+					if c.AddTransaction(tx) == nil {
+						report(tx.ID)
+					}
+					continue
+				}
+				txs := make([]chain.Transaction, 50)
+				for j := range txs {
+					txs[j], _ = chain.NewTransaction(fmt.Sprintf("batch-%d", w), "payee", uint64(j+1))
+				}
+				var ok []chain.Hash
+				for j, err := range c.AddTransactions(txs, "") {
+					if err == nil {
+						ok = append(ok, txs[j].ID)
+					}
+				}
+				report(ok...)
+			}
+		}()
+	}
+	<-started
+	mu.Lock()
+	fmt.Fprintln(out, "started")
+	out.Flush()
+	mu.Unlock()
+	for {
+		// Blocks take pending transactions while admissions go on.
+		if _, _, err := m.MineBlock(context.Background()); err != nil {
+			mu.Lock()
+			fmt.Fprintf(out, "error %v\n", err)
+			out.Flush()
+			os.Exit(4)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestKillAdmission: every transaction acknowledged by AddTransaction or
+// AddTransactions under concurrent load survives SIGKILL.
+func TestKillAdmission(t *testing.T) {
+	if os.Getenv(killAdmitChildEnv) != "" {
+		t.Skip("in the child")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	p := killParams(t)
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
+	total := 0
+	for round := range killIterations(t) {
+		path := filepath.Join(t.TempDir(), "chain.db")
+		lines := runUntilKilled(t, exe, "TestKillAdmitChildHelper", killAdmitChildEnv+"="+path,
+			true, 50*time.Millisecond+time.Duration(r.IntN(300_000))*time.Microsecond)
+		stored, pending := map[chain.Hash]uint64{}, map[chain.Hash]bool{}
+		parseKillReport(t, round, lines, stored, pending)
+		c, err := Open(Config{Params: p, Path: path, Logger: quietLogger()})
+		if err != nil {
+			t.Fatalf("round %d: reopen after SIGKILL: %v", round, err)
+		}
+		lost := 0
+		for id := range pending {
+			if _, err := c.FindTransaction(id); err != nil {
+				if lost++; lost <= 5 {
+					t.Errorf("round %d: transaction %s acknowledged, then lost: %v", round, id, err)
+				}
+			}
+		}
+		if lost > 0 {
+			t.Errorf("round %d: %d of %d acknowledged transactions lost", round, lost, len(pending))
+		}
+		t.Logf("round %d: %d transactions acknowledged, %d pending and height %d after reopening",
+			round, len(pending), c.PendingCount(), c.Head().Height)
+		total += len(pending)
+		c.Close()
+		if t.Failed() {
+			return
+		}
+	}
+	if total == 0 {
+		t.Error("the child never acknowledged a transaction")
+	}
+}
