@@ -23,10 +23,6 @@ const ContentIDSize = 32
 const (
 	peerOutboundQueueSize = 4096
 	validateQueueSize     = 4096
-	// A subscription's buffer: pubsub drops a message for a subscriber
-	// that lags and logs it at INFO, once per message (a batch of 1,000
-	// transactions published at once overran the default of 32).
-	subscriptionBufferSize = 4096
 )
 
 // ErrShortMessage is returned for a gossip message shorter than its content id.
@@ -242,8 +238,10 @@ func (t *Topic) Publish(ctx context.Context, data []byte) error {
 // its Next(ctx) and release it with Cancel. Each message is delivered once per
 // subscription, including the ones this node publishes itself (their ReceivedFrom is
 // the node's own ID), so a handler can tell them apart and skip what it already has.
-func (t *Topic) Subscribe() (*pubsub.Subscription, error) {
-	sub, err := t.t.Subscribe(pubsub.WithBufferSize(subscriptionBufferSize))
+// opts are pubsub's, e.g. pubsub.WithBufferSize for a topic whose messages come in
+// bursts.
+func (t *Topic) Subscribe(opts ...pubsub.SubOpt) (*pubsub.Subscription, error) {
+	sub, err := t.t.Subscribe(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to %s: %w", t.name, err)
 	}

@@ -43,6 +43,11 @@ const (
 // reply) before the sync session ends and the peer is penalised.
 const MaxNoProgress = 2
 
+// txSubscriptionBuffer is how many validated transactions the node's
+// subscription holds while its handler catches up: a batch of 1,000 (the
+// most POST /transactions/batch takes) published at once fits four times.
+const txSubscriptionBuffer = 4096
+
 // MaxFutureWait bounds how long a block timestamped too far in the future
 // (more than the network's chain.FutureLimit ahead of the local clock) is kept until it becomes
 // valid; a block further ahead is ignored. Neither is penalised: the
@@ -330,8 +335,11 @@ func (s *Service) Start(ctx context.Context) error {
 	if s.txs, err = s.node.Join(TransactionsTopic, s.validateTx); err != nil {
 		return err
 	}
-	for _, t := range []*p2p.Topic{s.blocks, s.txs} {
-		sub, err := t.Subscribe()
+	// Transactions come in bursts (a batch of 1,000 is published at once),
+	// and pubsub drops a message for a subscriber that lags, logging each at
+	// INFO; blocks keep pubsub's small buffer, as each may be a megabyte.
+	for t, buffer := range map[*p2p.Topic]int{s.blocks: 32, s.txs: txSubscriptionBuffer} {
+		sub, err := t.Subscribe(pubsub.WithBufferSize(buffer))
 		if err != nil {
 			return err
 		}
