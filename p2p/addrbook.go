@@ -258,7 +258,7 @@ func (b *addrBook) insertLocked(e *bookEntry, now time.Time) bool {
 // least leaves the book when it is replaceable by e or force is set;
 // otherwise e is not placed.
 func (b *addrBook) placeNewLocked(e *bookEntry, now time.Time, force bool) bool {
-	nb := newBucket(b.key, e.group, e.SourceGroup)
+	nb := newBucket(b.key, string(e.ID), e.group, e.SourceGroup)
 	if out := b.newTable.worst(nb, worseNew); out != nil {
 		if !force && !replaceable(out, e, now) {
 			return false

@@ -25,8 +25,11 @@ const (
 	triedBucketSize  = 8
 	// newBucketsPerSourceGroup: the addresses handed over by the peers of
 	// one address group reach at most this many new buckets, and those of
-	// one address group from one source group exactly one.
+	// one address group from one source group at most newBucketsPerGroup
+	// (32 slots: a LAN is one address group, and a dozen nodes on it must
+	// all find room).
 	newBucketsPerSourceGroup = 8
+	newBucketsPerGroup       = 4
 	// triedBucketsPerGroup: the tried peers of one address group occupy at
 	// most this many tried buckets.
 	triedBucketsPerGroup = 4
@@ -91,10 +94,11 @@ func keyedHash(key []byte, parts ...string) uint64 {
 	return binary.BigEndian.Uint64(h.Sum(nil))
 }
 
-// newBucket is the new-table bucket of an address of group handed over by a
-// peer of srcGroup.
-func newBucket(key []byte, group, srcGroup string) int {
-	slot := keyedHash(key, "new-slot", group, srcGroup) % newBucketsPerSourceGroup
+// newBucket is the new-table bucket of peer id with an address of group,
+// handed over by a peer of srcGroup.
+func newBucket(key []byte, id, group, srcGroup string) int {
+	spread := keyedHash(key, "new-spread", id) % newBucketsPerGroup
+	slot := (keyedHash(key, "new-slot", group, srcGroup) + spread) % newBucketsPerSourceGroup
 	return int(keyedHash(key, "new", srcGroup, fmt.Sprint(slot)) % newBucketCount)
 }
 
