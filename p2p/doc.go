@@ -31,9 +31,11 @@
 //     corrupt file is an error, never silently replaced.
 //   - Peer set (peerset.go): at most TargetPeers (D) outbound peers and MaxInbound (D by
 //     default) inbound ones. Above the allowance the gater admits up to
-//     max(2, MaxInbound/2) newcomers, and the node sheds its least useful inbound peers
-//     (fewer meshes, fewer first deliveries, newest; never bootstrap or registered ones,
-//     nor any connected for less than 10 s), refusing a shed peer for a minute.
+//     max(2, MaxInbound/2) newcomers (beyond, only by evicting an unprotected inbound
+//     peer), and the node sheds its least useful inbound peers (protected: bootstrap and
+//     registered ones, the 4 best first deliverers, the longer-connected half; then
+//     fewer meshes, fewer first deliveries, newest; none connected for less than 10 s),
+//     refusing a shed peer for a minute.
 //   - Connection manager: watermarks LowWater/HighWater (default 2D and 2D plus the
 //     inbound headroom), one minute of grace for new connections. Bootstrap peers and
 //     mesh peers are protected (tags "bootstrap", "mesh:<topic>"); peers added through

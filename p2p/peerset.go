@@ -14,10 +14,11 @@ import (
 // The peer set: at most Config.TargetPeers outbound peers (D, dialled by the
 // connection keeper and replaced when lost) and Config.MaxInbound inbound
 // peers (D by default, so at most 2D in all). A node at its inbound
-// allowance still accepts a newcomer, up to inboundHeadroom more, and then
-// sheds its least useful inbound peers down to the allowance; without that,
-// a fresh node joining a network whose every node is full would find no
-// room anywhere.
+// allowance still accepts a newcomer, up to inboundHeadroom more (beyond,
+// only by evicting an unprotected inbound peer), and then sheds its least
+// useful unprotected inbound peers down to the allowance (evictable);
+// without that, a fresh node joining a network whose every node is full
+// would find no room anywhere.
 const (
 	// tagOutbound ranks the peers this node dialled above inbound ones in
 	// the connection manager's trimming.
@@ -138,17 +139,32 @@ func (n *Node) inboundLocked() int {
 
 // admitInbound is the gater's check of a secured inbound connection: a
 // peer already connected is always admitted, a new one while the node has
-// fewer than its allowance plus the headroom of inbound peers.
+// fewer than its allowance plus the headroom of inbound peers. Beyond that,
+// as Bitcoin Core does, a newcomer is admitted by evicting the least useful
+// unprotected inbound peer (evictable); it is refused only when every
+// inbound peer is protected, so that identities holding the inbound slots
+// cannot lock out an honest newcomer, nor push out a peer that has served.
 func (n *Node) admitInbound(p peer.ID) bool {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	if n.conns[p] != nil {
+		n.mu.Unlock()
 		return true
 	}
 	if at, ok := n.shedAt[p]; ok && time.Since(at) < shedBackoff {
+		n.mu.Unlock()
 		return false
 	}
-	return n.inboundLocked() < n.cfg.MaxInbound+inboundHeadroom(n.cfg.MaxInbound)
+	if n.inboundLocked() < n.cfg.MaxInbound+inboundHeadroom(n.cfg.MaxInbound) {
+		n.mu.Unlock()
+		return true
+	}
+	n.mu.Unlock()
+	victims := n.evictable(time.Now(), 1, 0)
+	if len(victims) == 0 {
+		return false
+	}
+	n.shed(victims[0], "making room for a newcomer")
+	return true
 }
 
 // wakeShedder asks keepInbound to shed inbound peers now.
@@ -171,16 +187,27 @@ func (n *Node) keepInbound() {
 				delete(n.shedAt, p)
 			}
 		}
+		excess := n.inboundLocked() - n.cfg.MaxInbound
 		n.mu.Unlock()
-		for _, p := range n.sheddable(now) {
-			n.mu.Lock()
-			n.shedAt[p] = now
-			n.mu.Unlock()
-			n.log.Debug("shedding inbound peer above the allowance", "peer", p, "allowance", n.cfg.MaxInbound)
-			n.peerSetStats.shed.Add(1)
-			if err := n.host.Network().ClosePeer(p); err != nil {
-				n.log.Debug("closing a shed peer", "peer", p, "err", err)
-			}
+		if excess <= 0 {
+			return
+		}
+		for _, p := range n.evictable(now, excess, n.cfg.shedGrace) {
+			n.shed(p, "above the inbound allowance")
+		}
+	})
+}
+
+// shed disconnects inbound peer p and refuses it for shedBackoff.
+func (n *Node) shed(p peer.ID, why string) {
+	n.mu.Lock()
+	n.shedAt[p] = time.Now()
+	n.mu.Unlock()
+	n.log.Debug("shedding inbound peer", "peer", p, "why", why, "allowance", n.cfg.MaxInbound)
+	n.peerSetStats.shed.Add(1)
+	n.goTracked(func() {
+		if err := n.host.Network().ClosePeer(p); err != nil {
+			n.log.Debug("closing a shed peer", "peer", p, "err", err)
 		}
 	})
 }
@@ -193,28 +220,29 @@ type candidate struct {
 	deliveries int // messages it delivered first (tagDeliveries)
 }
 
-// sheddable returns the inbound peers to disconnect to come back to the
-// allowance, least useful first: those in fewer of this node's meshes,
-// then those that delivered fewer messages first, then the newest. Peers
-// connected for less than Config.shedGrace are not shed yet (a newcomer
-// gets the time to join the meshes and show its use), nor bootstrap or
-// registered peers.
-func (n *Node) sheddable(now time.Time) []peer.ID {
+// protectedByDeliveries is how many of the inbound peers that delivered
+// the most messages first are never shed.
+const protectedByDeliveries = 4
+
+// evictable returns up to k inbound peers to disconnect, least useful
+// first, in the manner of Bitcoin Core's eviction: bootstrap and registered
+// peers, the protectedByDeliveries peers that delivered the most messages
+// first and the longer-connected half are protected (identities that just
+// arrived, however many, cannot push out a peer that has served); of the
+// rest, those in fewer of this node's meshes go first, then those that
+// delivered fewer messages, then the newest. Peers connected for less than
+// grace are not candidates (a newcomer admitted above the allowance gets
+// the time to join the meshes and show its use).
+func (n *Node) evictable(now time.Time, k int, grace time.Duration) []peer.ID {
 	n.mu.Lock()
-	excess := n.inboundLocked() - n.cfg.MaxInbound
 	var cands []candidate
-	if excess > 0 {
-		for id, c := range n.conns {
-			src := n.sources[id]
-			if c.inbound() && now.Sub(c.since) >= n.cfg.shedGrace && src != SourceBootstrap && src != SourceRegister {
-				cands = append(cands, candidate{id: id, since: c.since})
-			}
+	for id, c := range n.conns {
+		src := n.sources[id]
+		if c.inbound() && src != SourceBootstrap && src != SourceRegister {
+			cands = append(cands, candidate{id: id, since: c.since})
 		}
 	}
 	n.mu.Unlock()
-	if excess <= 0 || len(cands) == 0 {
-		return nil
-	}
 	for i := range cands {
 		c := &cands[i]
 		c.meshes = n.mesh.topicsOf(c.id)
@@ -222,11 +250,23 @@ func (n *Node) sheddable(now time.Time) []peer.ID {
 			c.deliveries = info.Tags[tagDeliveries]
 		}
 	}
+	protected := make(map[peer.ID]bool)
+	slices.SortFunc(cands, func(a, b candidate) int { return cmp.Compare(b.deliveries, a.deliveries) })
+	for _, c := range cands[:min(protectedByDeliveries, len(cands))] {
+		if c.deliveries > 0 {
+			protected[c.id] = true
+		}
+	}
+	slices.SortFunc(cands, func(a, b candidate) int { return a.since.Compare(b.since) })
+	for _, c := range cands[:len(cands)/2] {
+		protected[c.id] = true
+	}
+	cands = slices.DeleteFunc(cands, func(c candidate) bool { return protected[c.id] || now.Sub(c.since) < grace })
 	slices.SortFunc(cands, func(a, b candidate) int {
 		return cmp.Or(cmp.Compare(a.meshes, b.meshes), cmp.Compare(a.deliveries, b.deliveries), b.since.Compare(a.since))
 	})
-	out := make([]peer.ID, 0, excess)
-	for _, c := range cands[:min(excess, len(cands))] {
+	out := make([]peer.ID, 0, min(k, len(cands)))
+	for _, c := range cands[:min(k, len(cands))] {
 		out = append(out, c.id)
 	}
 	return out

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -107,4 +108,54 @@ func TestInboundGated(t *testing.T) {
 		}
 		return k == limit && hub.PeerSetStats().Inbound == limit
 	})
+}
+
+// TestNewcomersCannotPushOutEstablished: identities that arrive in a burst
+// and take every inbound slot (the allowance and the headroom) neither push
+// out inbound peers that have served (delivered messages first), nor lock
+// out an honest newcomer: it is admitted by evicting one of them.
+func TestNewcomersCannotPushOutEstablished(t *testing.T) {
+	const d = 2
+	leaf := func() *Node {
+		cfg := peerSetConfig(t, d)
+		cfg.SkipAddrBook = true
+		return newNode(t, cfg)
+	}
+	hub := leaf()
+	hubTopic := join(t, hub, "blocks", nil)
+	established := []*Node{leaf(), leaf()}
+	for i, e := range established {
+		topic := join(t, e, "blocks", nil)
+		connect(t, e, hub)
+		waitFor(t, 10*time.Second, "the hub in the established peer's mesh", func() bool {
+			return slices.Contains(topic.MeshPeers(), hub.ID()) && slices.Contains(hubTopic.MeshPeers(), e.ID())
+		})
+		if err := topic.Publish(t.Context(), fmt.Appendf(nil, "%032d served", i)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the hub to count the established peer's delivery", func() bool {
+			info := hub.cm.GetTagInfo(e.ID())
+			return info != nil && info.Tags[tagDeliveries] > 0
+		})
+	}
+
+	limit := d + inboundHeadroom(d)
+	for range 3 * limit {
+		_ = leaf().Connect(t.Context(), hub.Addrs()[0]) // may be refused or evicted
+	}
+	honest := leaf()
+	if err := honest.Connect(t.Context(), hub.Addrs()[0]); err != nil {
+		t.Fatalf("an honest newcomer was refused by a hub full of newcomers: %v", err)
+	}
+	waitFor(t, 10*time.Second, "the hub back within its allowance and headroom", func() bool {
+		return hub.PeerSetStats().Inbound <= limit
+	})
+	for i, e := range established {
+		if !connected(hub, e) {
+			t.Errorf("established peer %d, which served, was pushed out by newcomers", i)
+		}
+	}
+	if hub.PeerSetStats().Shed == 0 {
+		t.Error("no newcomer was evicted, yet more arrived than the hub admits")
+	}
 }
