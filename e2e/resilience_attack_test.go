@@ -60,6 +60,10 @@ var gossipAttacks = []struct {
 // disconnect and ban every peer that breaks the stream protocols.
 func TestResilienceAttack(t *testing.T) {
 	opts := quietOpts(nodeOptions{network: "attack", difficulty: 8})
+	// One hostile process holds dozens of identities connected to a at once;
+	// a public node's inbound allowance keeps the peer-set eviction (tested
+	// in p2p) out of what this test measures: penalties and gossip scores.
+	opts.extra = append(opts.extra, "--max-inbound", "64")
 	a := startNode(t, opts)
 	opts.bootstrap = []string{a.multiaddr()}
 	b := startNode(t, opts)

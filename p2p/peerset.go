@@ -216,8 +216,9 @@ func (n *Node) shed(p peer.ID, why string) {
 type candidate struct {
 	id         peer.ID
 	since      time.Time
-	meshes     int // meshes it is in
-	deliveries int // messages it delivered first (tagDeliveries)
+	score      float64 // its gossip score
+	meshes     int     // meshes it is in
+	deliveries int     // messages it delivered first (tagDeliveries)
 }
 
 // protectedByDeliveries is how many of the inbound peers that delivered
@@ -227,10 +228,11 @@ const protectedByDeliveries = 4
 // evictable returns up to k inbound peers to disconnect, least useful
 // first, in the manner of Bitcoin Core's eviction: bootstrap and registered
 // peers, the protectedByDeliveries peers that delivered the most messages
-// first and the longer-connected half are protected (identities that just
-// arrived, however many, cannot push out a peer that has served); of the
-// rest, those in fewer of this node's meshes go first, then those that
-// delivered fewer messages, then the newest. Peers connected for less than
+// first and the longer-connected half are protected unless their gossip
+// score is negative (identities that just arrived, however many, cannot
+// push out a peer that has served); of the rest, the lowest negative
+// scores go first, then those in fewer of this node's meshes, then those
+// that delivered fewer messages, then the newest. Peers connected for less than
 // grace are not candidates (a newcomer admitted above the allowance gets
 // the time to join the meshes and show its use).
 func (n *Node) evictable(now time.Time, k int, grace time.Duration) []peer.ID {
@@ -245,6 +247,7 @@ func (n *Node) evictable(now time.Time, k int, grace time.Duration) []peer.ID {
 	n.mu.Unlock()
 	for i := range cands {
 		c := &cands[i]
+		c.score = n.Score(c.id)
 		c.meshes = n.mesh.topicsOf(c.id)
 		if info := n.cm.GetTagInfo(c.id); info != nil {
 			c.deliveries = info.Tags[tagDeliveries]
@@ -253,17 +256,18 @@ func (n *Node) evictable(now time.Time, k int, grace time.Duration) []peer.ID {
 	protected := make(map[peer.ID]bool)
 	slices.SortFunc(cands, func(a, b candidate) int { return cmp.Compare(b.deliveries, a.deliveries) })
 	for _, c := range cands[:min(protectedByDeliveries, len(cands))] {
-		if c.deliveries > 0 {
+		if c.deliveries > 0 && c.score >= 0 {
 			protected[c.id] = true
 		}
 	}
 	slices.SortFunc(cands, func(a, b candidate) int { return a.since.Compare(b.since) })
 	for _, c := range cands[:len(cands)/2] {
-		protected[c.id] = true
+		protected[c.id] = c.score >= 0
 	}
 	cands = slices.DeleteFunc(cands, func(c candidate) bool { return protected[c.id] || now.Sub(c.since) < grace })
 	slices.SortFunc(cands, func(a, b candidate) int {
-		return cmp.Or(cmp.Compare(a.meshes, b.meshes), cmp.Compare(a.deliveries, b.deliveries), b.since.Compare(a.since))
+		return cmp.Or(cmp.Compare(min(a.score, 0), min(b.score, 0)), cmp.Compare(a.meshes, b.meshes),
+			cmp.Compare(a.deliveries, b.deliveries), b.since.Compare(a.since))
 	})
 	out := make([]peer.ID, 0, min(k, len(cands)))
 	for _, c := range cands[:min(k, len(cands))] {
