@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync/atomic"
 )
 
 // Compact is a 256-bit proof-of-work target in Bitcoin's compact form
@@ -156,12 +157,26 @@ func (c Compact) Work() (*big.Int, error) {
 // chain is the sum of its blocks' work, and fork choice prefers the chain
 // with the most.
 func AddWork(total *big.Int, c Compact) (*big.Int, error) {
+	if lw := lastWork.Load(); lw != nil && lw.c == c {
+		return total.Add(total, lw.w), nil
+	}
 	w, err := c.Work()
 	if err != nil {
 		return total, err
 	}
+	lastWork.Store(&compactWork{c, w})
 	return total.Add(total, w), nil
 }
+
+// compactWork is the work of a compact target. AddWork keeps the last one
+// it computed: a chain's target moves seldom (never at a fixed
+// difficulty), so that most blocks add their work without a division.
+type compactWork struct {
+	c Compact
+	w *big.Int // never modified
+}
+
+var lastWork atomic.Pointer[compactWork]
 
 // PowTarget is a target prepared for the proof-of-work check: its 256
 // bits as 32 big-endian bytes, the layout of a Hash, so that a miner

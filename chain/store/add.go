@@ -60,7 +60,7 @@ func (c *Chain) addBlocks(blocks []*chain.Block, mode addMode, valid func()) (Ad
 	added := 0
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		c.seg.rollback() // an earlier attempt of this function
-		w.v = c.newWriteView(tx)
+		w.v = c.newWriteView(tx, blocks)
 		w.reset()
 		added = 0
 		firstErr = nil
@@ -277,7 +277,7 @@ func (w *writer) add(b *chain.Block) error {
 		if _, dup := br.ids[id]; dup {
 			return chain.RuleErrorf(chain.ErrDuplicateTx, "transaction %s already in an ancestor block", id)
 		}
-		if h, ok := v.txHeight(id); ok && h <= br.fork {
+		if h, ok := w.txHeight(id); ok && h <= br.fork {
 			return chain.RuleErrorf(chain.ErrDuplicateTx, "transaction %s already in block %d", id, h)
 		}
 	}
@@ -298,7 +298,6 @@ func (w *writer) add(b *chain.Block) error {
 
 // extend validates b, whose parent is the head, and makes it the head.
 func (w *writer) extend(b *chain.Block) error {
-	v := w.v
 	times := append(make([]chain.Timestamp, 0, chain.MedianTimeBlocks), w.recent...)
 	if err := w.c.params.CheckBlockContext(b, w.tip, chain.MedianTime(times)); err != nil {
 		return err
@@ -317,7 +316,7 @@ func (w *writer) extend(b *chain.Block) error {
 			continue
 		}
 		id := b.Transactions[i].ID
-		if h, ok := v.txHeight(id); ok {
+		if h, ok := w.txHeight(id); ok {
 			return chain.RuleErrorf(chain.ErrDuplicateTx, "transaction %s already in block %d", id, h)
 		}
 	}
@@ -335,6 +334,16 @@ func (w *writer) extend(b *chain.Block) error {
 	w.recent = appendRecent(w.recent, b.Timestamp)
 	w.extended = true
 	return nil
+}
+
+// txHeight is the view's txHeight for the duplicate check: an id that is
+// neither connected by this batch nor in the duplicate filter is not on
+// the main chain, which the filter says without reading the index.
+func (w *writer) txHeight(id chain.Hash) (uint64, bool) {
+	if _, ok := w.v.txs[id]; !ok && !w.c.dups.mayHold(id) {
+		return 0, false
+	}
+	return w.v.txHeight(id)
 }
 
 // branchOf walks back from hash (at index) to the main chain and returns
@@ -560,6 +569,7 @@ func (w *writer) commitMemory() {
 			w.c.ix.addrs.add(w.v.addrs)
 		}
 	}
+	w.c.noteTxs(w.v.txs)
 	w.commitSide()
 	if w.pool != nil {
 		w.c.pool.commit(w.pool)

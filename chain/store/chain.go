@@ -118,6 +118,7 @@ type Chain struct {
 	sigs    *sigCache // verified signatures, on a signed network
 	ix      *indexes
 	seg     *segments // the block bodies, see segment.go
+	dups    dupFilter // the duplicate-transaction check, see dupfilter.go
 	commits *committer
 	side    sideIndex // side blocks stored since Open, see sidebranch.go
 	// aside is a format-1 store set aside by Open, whose pending
@@ -180,6 +181,9 @@ func Open(cfg Config) (*Chain, error) {
 	}
 	c.commits = newCommitter(c)
 	c.readmit()
+	c.mu.Lock()
+	c.startDupFilterLocked()
+	c.mu.Unlock()
 	return c, nil
 }
 
@@ -455,6 +459,7 @@ func (c *Chain) recordBlock(v *view, height uint64) (*chain.Block, error) {
 // Close closes the store. The chain must not be used afterwards.
 func (c *Chain) Close() error {
 	c.commits.close()
+	c.stopDupFilter()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	err := c.db.Close()

@@ -174,13 +174,18 @@ func makeBloom(run []byte) []byte {
 	blocks := max(1, (n*bloomBitsPerEntry+bloomBlockBytes*8-1)/(bloomBlockBytes*8))
 	f := make([]byte, blocks*bloomBlockBytes)
 	for i := 0; i < n; i++ {
-		block, bits := bloomPlace(binary.BigEndian.Uint64(run[i*runEntrySize:]), blocks)
-		b := f[block*bloomBlockBytes:]
-		for _, bit := range bits {
-			b[bit/8] |= 1 << (bit % 8)
-		}
+		bloomSet(f, binary.BigEndian.Uint64(run[i*runEntrySize:]))
 	}
 	return f
+}
+
+// bloomSet puts prefix into the blocked Bloom filter f.
+func bloomSet(f []byte, prefix uint64) {
+	block, bits := bloomPlace(prefix, len(f)/bloomBlockBytes)
+	b := f[block*bloomBlockBytes:]
+	for _, bit := range bits {
+		b[bit/8] |= 1 << (bit % 8)
+	}
 }
 
 // mayHold reports whether the run may hold prefix.
@@ -240,7 +245,7 @@ func (r *runIndex) add(entries map[chain.Hash]uint64) {
 func (r *runIndex) reset(dir []dirRun) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.tail = map[chain.Hash]uint64{}
+	clear(r.tail) // keeps its room for the next entries
 	r.dir = dir
 }
 

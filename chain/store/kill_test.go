@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/chaintest"
 )
@@ -26,6 +28,7 @@ import (
 
 const (
 	killChildEnv      = "GOSSIPCHAIN_KILL_CHILD"      // set in the child: the store path
+	killAppendEnv     = "GOSSIPCHAIN_KILL_APPEND"     // set in the child of TestKillSegmentAppend
 	killIterationsEnv = "GOSSIPCHAIN_KILL_ITERATIONS" // override of the number of kills
 	killDefaultRounds = 20
 )
@@ -60,6 +63,9 @@ func TestKillChildHelper(t *testing.T) {
 		out.Flush() // one write per line
 	}
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
+	if os.Getenv(killAppendEnv) != "" {
+		appendLoop(t, c, r, report)
+	}
 	for i := 0; ; i++ {
 		// A pending transaction.
 		tx, _ := chain.NewTransaction(fmt.Sprintf("payer-%d", r.IntN(100)), "payee", uint64(r.IntN(1000)+1))
@@ -103,6 +109,42 @@ func TestKillChildHelper(t *testing.T) {
 	}
 }
 
+// appendLoop is the child of TestKillSegmentAppend: it adds batches of
+// large blocks (about 2 MiB a batch, written out in pieces of
+// segBufferMax), so that most of its time goes into appending records to
+// a segment, and reports each block AddBlocks acknowledged.
+func appendLoop(t *testing.T, c *Chain, r *rand.Rand, report func(string, ...any)) {
+	p := c.Params()
+	parent, err := c.BlockByHash(c.Head().Hash)
+	if err != nil {
+		report("error %v", err)
+		os.Exit(4)
+	}
+	run := chaintest.Run{
+		Miner: chaintest.Pay("appender"),
+		Txs: func(int) []chain.Transaction {
+			txs := make([]chain.Transaction, 400)
+			for j := range txs {
+				txs[j] = chaintest.Tx(fmt.Sprintf("a%x", r.Uint64()), "payee", 1, 0)
+			}
+			return txs
+		},
+	}
+	for {
+		batch := run.Blocks(t, &p, parent, 60)
+		report("appending %d", len(batch)) // the parent's clock starts here
+		_, n, err := c.AddBlocks(batch)
+		if err != nil {
+			report("error %v", err)
+			os.Exit(4)
+		}
+		for _, b := range batch[:n] {
+			report("stored %d %s", b.Index, b.Hash)
+		}
+		parent = batch[n-1]
+	}
+}
+
 func killIterations(t *testing.T) int {
 	if s := os.Getenv(killIterationsEnv); s != "" {
 		n, err := strconv.Atoi(s)
@@ -115,6 +157,73 @@ func killIterations(t *testing.T) int {
 }
 
 func TestKillWriter(t *testing.T) {
+	killRounds(t, killSetup{rounds: killIterations(t), maxDelay: 150 * time.Millisecond})
+}
+
+// TestKillSegmentAppend kills a child that appends batches of large
+// blocks, mostly while it writes a segment: after each kill the store
+// opens with every acknowledged block, and a segment longer than the last
+// commit (a record torn by the kill, or records of a batch that did not
+// commit) is cut back to it. Some kill must have left such a tail.
+func TestKillSegmentAppend(t *testing.T) {
+	torn := 0
+	killRounds(t, killSetup{
+		env:      []string{killAppendEnv + "=1"},
+		rounds:   3 * killIterations(t),   // about one kill in ten lands in the window
+		maxDelay: 1500 * time.Millisecond, // a batch takes 50 ms, or 1 s with -race on a busy machine
+		beforeOpen: func(path string) {
+			if segmentTail(t, path) > 0 {
+				torn++
+			}
+		},
+	})
+	if torn == 0 && !t.Failed() {
+		t.Error("no kill left a segment longer than its last commit")
+	}
+	t.Logf("%d kills left a tail past the last commit", torn)
+}
+
+// segmentTail returns how many bytes the last segment of the (closed)
+// store at path holds past the end its last commit recorded.
+func segmentTail(t *testing.T, path string) int64 {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var end segPos // zero before the first commit
+	if err := db.View(func(tx *bolt.Tx) error {
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			end, _ = parseSegPos(meta.Get(metaSegEnd))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s := &segments{dir: segmentDir(path)}
+	var tail int64
+	if st, err := os.Stat(s.path(end.seg)); err == nil {
+		tail = st.Size() - int64(end.off)
+	}
+	if _, err := os.Stat(s.path(end.seg + 1)); err == nil {
+		tail++ // a segment the last commit did not reach
+	}
+	return tail
+}
+
+// killSetup describes the rounds of a kill test.
+type killSetup struct {
+	env        []string          // added to the child's environment
+	rounds     int               // kills
+	maxDelay   time.Duration     // a kill comes mostly up to this after the child's first line
+	beforeOpen func(path string) // if not nil, looks at the closed store after each kill
+}
+
+// killRounds runs the kill test's rounds: a child (TestKillChildHelper) is
+// killed at a random moment, then the store is reopened and searched for
+// everything the child reported.
+func killRounds(t *testing.T, k killSetup) {
 	if os.Getenv(killChildEnv) != "" {
 		t.Skip("in the child")
 	}
@@ -124,16 +233,18 @@ func TestKillWriter(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "chain.db")
 	p := killParams(t)
-	rounds := killIterations(t)
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
 	stored := map[chain.Hash]uint64{}
 	pending := map[chain.Hash]bool{}
-	for round := range rounds {
+	for round := range k.rounds {
 		// Kill at a random moment: sometimes during start-up, mostly while
 		// the child writes.
-		lines := runUntilKilled(t, exe, "TestKillChildHelper", killChildEnv+"="+path,
-			r.IntN(5) != 0, time.Duration(r.IntN(150_000))*time.Microsecond)
+		lines := runUntilKilled(t, exe, "TestKillChildHelper", append([]string{killChildEnv + "=" + path}, k.env...),
+			r.IntN(5) != 0, time.Duration(r.Int64N(int64(k.maxDelay))))
 		n := parseKillReport(t, round, lines, stored, pending)
+		if k.beforeOpen != nil {
+			k.beforeOpen(path)
+		}
 
 		// Reopen: Open checks the main chain from the genesis.
 		cfg := Config{Params: p, Path: path, Logger: quietLogger()}
@@ -175,10 +286,10 @@ func TestKillWriter(t *testing.T) {
 // with env added to its environment, SIGKILLs it delay after it starts (after
 // its first line of output if afterFirst) and returns the complete lines it
 // printed.
-func runUntilKilled(t *testing.T, exe, test, env string, afterFirst bool, delay time.Duration) []string {
+func runUntilKilled(t *testing.T, exe, test string, env []string, afterFirst bool, delay time.Duration) []string {
 	t.Helper()
 	cmd := exec.Command(exe, "-test.run=^"+test+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), env)
+	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -422,7 +422,7 @@ func TestKillSigned(t *testing.T) {
 	stored := map[chain.Hash]uint64{}
 	pending := map[chain.Hash]bool{}
 	for round := range 6 {
-		lines := runUntilKilled(t, exe, "TestKillSignedChildHelper", killSignedEnv+"="+path,
+		lines := runUntilKilled(t, exe, "TestKillSignedChildHelper", []string{killSignedEnv + "=" + path},
 			true, time.Duration(50_000+r.IntN(150_000))*time.Microsecond)
 		parseKillReport(t, round, lines, stored, pending)
 		c, err := Open(Config{Params: p, Path: path, Logger: quietLogger()})

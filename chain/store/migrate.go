@@ -108,7 +108,7 @@ func (c *Chain) upgrade(from uint64) error {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		v := c.newWriteView(tx)
+		v := c.newWriteView(tx, nil)
 		if err := upgradeMain(v); err != nil {
 			return err
 		}

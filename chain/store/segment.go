@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/gossipchain/gossipchain/chain"
 )
 
 // Block bodies live in segment files beside the bbolt file: append-only,
@@ -154,11 +156,54 @@ func (s *segments) file(seg uint32) (*os.File, error) {
 	return f, nil
 }
 
+// appendBlock adds the binary encoding of b as a record, encoded in place,
+// and returns its location and the encoding, valid until the next append.
+// The record is on disk once sync has returned.
+func (s *segments) appendBlock(b *chain.Block) ([locSize]byte, []byte, error) {
+	size := b.BinarySize()
+	loc, err := s.reserve(size)
+	if err != nil {
+		return loc, nil, err
+	}
+	start := len(s.buf)
+	s.buf = binary.BigEndian.AppendUint32(s.buf, uint32(size))
+	s.buf = append(s.buf, 0, 0, 0, 0) // the checksum, below
+	s.buf = b.AppendBinary(s.buf)
+	body := s.buf[start+segHeaderSize:]
+	if len(body) != size {
+		return loc, nil, fmt.Errorf("block %s encodes to %d bytes, not its size %d", b.Hash, len(body), size)
+	}
+	binary.BigEndian.PutUint32(s.buf[start+4:], crc32.Checksum(body, crcTable))
+	return loc, body, s.flushFull()
+}
+
 // append adds body as a record and returns its location. The record is on
 // disk once sync has returned.
 func (s *segments) append(body []byte) ([locSize]byte, error) {
+	loc, err := s.reserve(len(body))
+	if err != nil {
+		return loc, err
+	}
+	s.buf = binary.BigEndian.AppendUint32(s.buf, uint32(len(body)))
+	s.buf = binary.BigEndian.AppendUint32(s.buf, crc32.Checksum(body, crcTable))
+	s.buf = append(s.buf, body...)
+	return loc, s.flushFull()
+}
+
+// flushFull writes the buffered records out once they fill the buffer.
+func (s *segments) flushFull() error {
+	if len(s.buf) >= segBufferMax {
+		return s.writeOut()
+	}
+	return nil
+}
+
+// reserve returns the location of a record of a body of size bytes,
+// appended next to the buffer, and moves the tail past it, starting a new
+// segment if it would not fit the current one.
+func (s *segments) reserve(size int) ([locSize]byte, error) {
 	var loc [locSize]byte
-	n := segHeaderSize + len(body)
+	n := segHeaderSize + size
 	if s.tail.off > 0 && int64(s.tail.off)+int64(n) > segmentMax {
 		if err := s.writeOut(); err != nil {
 			return loc, err
@@ -168,18 +213,12 @@ func (s *segments) append(body []byte) ([locSize]byte, error) {
 		s.newDir = true
 	}
 	if int64(n) > int64(^uint32(0)-s.tail.off) {
-		return loc, fmt.Errorf("block of %d bytes does not fit a block file", len(body))
+		return loc, fmt.Errorf("block of %d bytes does not fit a block file", size)
 	}
 	binary.BigEndian.PutUint32(loc[0:], s.tail.seg)
 	binary.BigEndian.PutUint32(loc[4:], s.tail.off)
-	binary.BigEndian.PutUint32(loc[8:], uint32(len(body)))
-	s.buf = binary.BigEndian.AppendUint32(s.buf, uint32(len(body)))
-	s.buf = binary.BigEndian.AppendUint32(s.buf, crc32.Checksum(body, crcTable))
-	s.buf = append(s.buf, body...)
+	binary.BigEndian.PutUint32(loc[8:], uint32(size))
 	s.tail.off += uint32(n)
-	if len(s.buf) >= segBufferMax {
-		return loc, s.writeOut()
-	}
 	return loc, nil
 }
 

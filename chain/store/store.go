@@ -183,9 +183,14 @@ type view struct {
 
 func (c *Chain) newView(tx *bolt.Tx) *view { return &view{tx: tx, ix: c.ix, seg: c.seg} }
 
-// newWriteView is the view of a writer.
-func (c *Chain) newWriteView(tx *bolt.Tx) *view {
-	return &view{tx: tx, ix: c.ix, seg: c.seg, blk: map[chain.Hash]uint64{}, txs: map[chain.Hash]uint64{}}
+// newWriteView is the view of a writer that adds blocks (nil: a few), its
+// maps sized for them.
+func (c *Chain) newWriteView(tx *bolt.Tx, blocks []*chain.Block) *view {
+	ntx := 0
+	for _, b := range blocks {
+		ntx += len(b.Transactions)
+	}
+	return &view{tx: tx, ix: c.ix, seg: c.seg, blk: make(map[chain.Hash]uint64, len(blocks)), txs: make(map[chain.Hash]uint64, ntx)}
 }
 
 // record returns the hash and binary encoding of the main-chain block at
@@ -322,7 +327,11 @@ func (v *view) blockHoldsTx(height uint64, id chain.Hash) bool {
 func (v *view) connectMain(b *chain.Block, e *chain.Parent) error {
 	bkt := v.tx.Bucket(bucketChain)
 	bkt.FillPercent = 1 // appends: fill each page
-	rec := append(make([]byte, 0, recordSize), b.Hash[:]...)
+	// The key and the record in one allocation, which bbolt keeps until
+	// the commit.
+	kv := make([]byte, 8, 8+recordSize)
+	binary.BigEndian.PutUint64(kv, b.Index)
+	rec := append(kv[8:], b.Hash[:]...)
 	stub, err := v.sideStub(b.Hash)
 	if err != nil {
 		return err
@@ -335,7 +344,7 @@ func (v *view) connectMain(b *chain.Block, e *chain.Parent) error {
 	} else if rec, err = v.appendBody(rec, b, e); err != nil {
 		return err
 	}
-	if err := bkt.Put(heightKey(b.Index), rec); err != nil {
+	if err := bkt.Put(kv[:8], rec); err != nil {
 		return err
 	}
 	v.blk[b.Hash] = b.Index
@@ -353,8 +362,7 @@ func (v *view) connectMain(b *chain.Block, e *chain.Parent) error {
 
 // appendBody appends b's body to the segments and its stub to dst.
 func (v *view) appendBody(dst []byte, b *chain.Block, e *chain.Parent) ([]byte, error) {
-	bin := b.AppendBinary(make([]byte, 0, b.BinarySize()))
-	loc, err := v.seg.append(bin)
+	loc, bin, err := v.seg.appendBlock(b)
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +444,7 @@ func (c *Chain) dbInit(tx *bolt.Tx) error {
 		if err := putParamsTx(meta, p); err != nil {
 			return err
 		}
-		v := c.newWriteView(tx)
+		v := c.newWriteView(tx, nil)
 		ge, err := p.ParentOf(genesis, nil)
 		if err != nil {
 			return err
