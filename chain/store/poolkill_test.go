@@ -108,7 +108,7 @@ func TestKillAdmission(t *testing.T) {
 	total := 0
 	for round := range killIterations(t) {
 		path := filepath.Join(t.TempDir(), "chain.db")
-		lines := runUntilKilled(t, exe, "TestKillAdmitChildHelper", killAdmitChildEnv+"="+path,
+		lines := runUntilKilled(t, exe, "TestKillAdmitChildHelper", []string{killAdmitChildEnv + "=" + path},
 			true, 50*time.Millisecond+time.Duration(r.IntN(300_000))*time.Microsecond)
 		stored, pending := map[chain.Hash]uint64{}, map[chain.Hash]bool{}
 		parseKillReport(t, round, lines, stored, pending)
