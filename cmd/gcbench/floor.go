@@ -296,6 +296,31 @@ func (fh *floorHost) request(ctx context.Context, cmd string) (string, error) {
 	}
 }
 
+// peers returns the host's connection count and its fewest topic peers.
+func (fh *floorHost) peers(ctx context.Context) (conns, topicPeers int, err error) {
+	r, err := fh.request(ctx, "peers")
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := fmt.Sscanf(r, "peers %d %d", &conns, &topicPeers); err != nil {
+		return 0, 0, fmt.Errorf("pubsub-host %d: bad reply %q", fh.index, r)
+	}
+	return conns, topicPeers, nil
+}
+
+// degrees returns every host's connection count.
+func (fn *floorNet) degrees(ctx context.Context) ([]int, error) {
+	deg := make([]int, len(fn.hosts))
+	for i, h := range fn.hosts {
+		conns, _, err := h.peers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		deg[i] = conns
+	}
+	return deg, nil
+}
+
 // close ends every host's input, so that the hosts exit.
 func (fn *floorNet) close(e *env) {
 	for _, h := range fn.hosts {

@@ -237,7 +237,13 @@ absolute figures, between runs.
    that mined or was sent it, just before it publishes it. gcbench reads
    these from GET /debug/gossip/{id} once the message has reached every
    node (waiting does not change them); a message's figure is its delay to
-   the last node. The floor is the same topology of bare go-libp2p hosts
+   the last node. Once the nodes have settled, gcbench reads the graph they
+   formed (bootstrap peers and those found by discovery) from every node's
+   GET /peers, and connects the floor in exactly that graph; each network's
+   degree, at the start and the end of its measurement, is in the notes.
+   Each size is run --runs times (3) on topologies of successive seeds, and
+   a row gives the medians over the runs of our figures, the floor's and the
+   ratios, with each run's load average. The floor is bare go-libp2p hosts
    (TCP on loopback, the default security and muxer) running
    go-libp2p-pubsub's GossipSub with the options and score parameters of
    package p2p and an accept-all validator registered as package p2p
@@ -245,7 +251,8 @@ absolute figures, between runs.
    publishing messages of the same sizes from random hosts; its delays are
    the publisher's clock before Publish to each receiver's delivery from its
    subscription, in nanoseconds. The ratio is ours ÷ floor at each
-   percentile. The notes add the same floor without a validator.
+   percentile, within a run. The notes add the same floor without a
+   validator.
 5. **HTTP.** A node serves a chain of 1,000 (then 100,000) blocks, genesis
    included, each with one transaction and the reward, as the tutorial's
    walkthrough makes them. gcbench, in its own process, sends requests from
@@ -282,17 +289,21 @@ absolute figures, between runs.
    network. The window is short (3 s) so that the pool (50,000) never fills.
 `
 
-// machineInfo describes the machine and toolchain of the run.
-func machineInfo() string {
-	cpu := "unknown CPU"
+// cpuModel returns the model name of /proc/cpuinfo.
+func cpuModel() string {
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				cpu = strings.TrimSpace(v)
-				break
+				return strings.TrimSpace(v)
 			}
 		}
 	}
+	return "unknown CPU"
+}
+
+// machineInfo describes the machine and toolchain of the run.
+func machineInfo() string {
+	cpu := cpuModel()
 	goVersion := runtime.Version()
 	if out, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
 		goVersion = strings.TrimSpace(string(out))
