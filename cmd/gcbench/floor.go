@@ -32,8 +32,10 @@ var floorTopics = []string{p2p.TopicName("floor", "blocks"), p2p.TopicName("floo
 const floorQueueSize = 4096
 
 // cmdPubsubHost runs one bare libp2p host with a GossipSub router configured
-// like package p2p's (message ids, peer exchange, flood publishing, queue
-// sizes, score parameters), on loopback TCP, with no validator (with
+// like package p2p's (message ids, flood publishing, queue sizes, score
+// parameters; peer exchange off, since the hosts are connected in a given
+// graph, the nodes', which pruned peers would otherwise leave for the peers
+// offered in exchange), on loopback TCP, with no validator (with
 // --validate, one that accepts every message, registered with p2p's timeout
 // and concurrency, so that messages take pubsub's validation path). It is driven
 // through stdin and reports on stdout, one line each:
@@ -66,7 +68,7 @@ func cmdPubsubHost(ctx context.Context, args []string, in io.Reader, out io.Writ
 	defer h.Close()
 	ps, err := pubsub.NewGossipSub(ctx, h, append(p2p.SignaturePolicy(),
 		pubsub.WithMessageIdFn(func(m *pb.Message) string { return p2p.MessageID(m.GetData()) }),
-		pubsub.WithPeerExchange(true),
+		pubsub.WithPeerExchange(false),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithMaxMessageSize(*maxSize),
 		pubsub.WithPeerOutboundQueueSize(floorQueueSize),

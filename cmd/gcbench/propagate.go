@@ -258,7 +258,7 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	if err := sleepCtx(ctx, cfg.settle); err != nil {
 		return res, err
 	}
-	graph, err := peerGraph(ctx, nodes)
+	graph, err := stableGraph(ctx, nodes, graphStable, graphWait)
 	if err != nil {
 		return res, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // peerGraph returns the graph of the nodes' connections among themselves in
@@ -35,6 +36,37 @@ func peerGraph(ctx context.Context, nodes []*node) ([][]int, error) {
 			graph[i] = append(graph[i], j)
 		}
 		slices.Sort(graph[i])
+	}
+	return graph, nil
+}
+
+// The nodes' graph is measured once it has not changed for graphStable, or
+// after graphWait: discovery keeps dialling for a while after the bootstrap
+// connections.
+const (
+	graphStable = 3 * time.Second
+	graphWait   = 30 * time.Second
+)
+
+// stableGraph returns the nodes' graph (peerGraph) once it has not changed
+// for stable, or as it is after wait.
+func stableGraph(ctx context.Context, nodes []*node, stable, wait time.Duration) ([][]int, error) {
+	graph, err := peerGraph(ctx, nodes)
+	if err != nil {
+		return nil, err
+	}
+	deadline, since := time.Now().Add(wait), time.Now()
+	for time.Now().Before(deadline) && time.Since(since) < stable {
+		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
+			return nil, err
+		}
+		g, err := peerGraph(ctx, nodes)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.EqualFunc(g, graph, slices.Equal) {
+			graph, since = g, time.Now()
+		}
 	}
 	return graph, nil
 }

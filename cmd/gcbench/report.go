@@ -239,7 +239,9 @@ absolute figures, between runs.
    node (waiting does not change them); a message's figure is its delay to
    the last node. Once the nodes have settled, gcbench reads the graph they
    formed (bootstrap peers and those found by discovery) from every node's
-   GET /peers, and connects the floor in exactly that graph; each network's
+   GET /peers once it has not changed for 3 s (at most 30 s), and connects
+   the floor in exactly that graph (its peer exchange off, so that it keeps
+   to it); each network's
    degree, at the start and the end of its measurement, is in the notes.
    Each size is run --runs times (3) on topologies of successive seeds, and
    a row gives the medians over the runs of our figures, the floor's and the
