@@ -16,7 +16,9 @@ import (
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/multiformats/go-multiaddr"
 
@@ -146,9 +148,7 @@ func cmdPubsubHost(ctx context.Context, args []string, in io.Reader, out io.Writ
 				if err == nil {
 					var ai *peer.AddrInfo
 					if ai, err = peer.AddrInfoFromP2pAddr(ma); err == nil {
-						cctx, ccancel := context.WithTimeout(ctx, 15*time.Second)
-						err = h.Connect(cctx, *ai)
-						ccancel()
+						err = connectRetry(ctx, h, *ai)
 					}
 				}
 				if err != nil {
@@ -194,6 +194,24 @@ func cmdPubsubHost(ctx context.Context, args []string, in io.Reader, out io.Writ
 		}
 	}
 	return sc.Err()
+}
+
+// connectRetry connects h to ai, trying 3 times, 15 s each: on a loaded
+// machine a handshake among dozens of busy processes can time out.
+func connectRetry(ctx context.Context, h host.Host, ai peer.AddrInfo) error {
+	var err error
+	for range 3 {
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err = h.Connect(cctx, ai)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if sw, ok := h.Network().(*swarm.Swarm); ok {
+			sw.Backoff().Clear(ai.ID) // else the retry fails at once on the dial backoff
+		}
+	}
+	return err
 }
 
 // floorHost is a pubsub-host child process seen from the orchestrator.
