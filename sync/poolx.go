@@ -34,11 +34,13 @@ const (
 	MaxPoolFetch = 256
 	// PoolTimeout bounds one pool exchange, on both ends.
 	PoolTimeout = 10 * time.Second
-	// PoolRebroadcast: a transaction still pending after this long is
-	// announced again to every peer (and again after as long).
+	// PoolRebroadcast: a transaction still pending after this long (±
+	// timerJitter, drawn for each announcement) is announced again to
+	// every peer (and again after as long).
 	PoolRebroadcast = 2 * time.Minute
-	// poolTick is how often the pool is checked for newly pending ids
-	// (received, submitted, or returned by a reorganisation).
+	// poolTick is how often (± timerJitter, from a random phase) the pool
+	// is checked for newly pending ids (received, submitted, or returned by
+	// a reorganisation).
 	poolTick = time.Second
 	// maxPoolServing bounds the pool requests served at once, of all peers
 	// and of one.
@@ -79,7 +81,7 @@ type poolExchange struct {
 	gate *p2p.Gate // admission of the pool requests served (poolGate)
 
 	mu          gosync.Mutex
-	pending     map[chain.Hash]time.Time // ids pending at the last tick → last announced
+	pending     map[chain.Hash]time.Time // ids pending at the last tick → when to announce again
 	fetching    map[peer.ID]bool
 	rebroadcast time.Duration // PoolRebroadcast; shorter in tests
 
@@ -216,45 +218,46 @@ func (px *poolExchange) fetchMissing(p peer.ID, ids []chain.Hash) {
 // here (submitted, received, or returned to the pool by a reorganisation)
 // and those pending for longer than PoolRebroadcast since last announced.
 // Gossip cannot carry them again: pubsub drops an id it has seen for its
-// seen-cache period.
+// seen-cache period. Both the tick and the rebroadcast interval vary by
+// timerJitter, so that the nodes that received a transaction together do
+// not announce it again together.
 func (px *poolExchange) announceLoop() {
 	s := px.s
-	t := time.NewTicker(poolTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
+	sch := newSchedule(s.self, poolTimer, poolTick)
+	repeat(s.ctx, sch, func() { px.announceNew(sch) })
+}
+
+// announceNew announces the ids newly pending or due again (see
+// announceLoop); sch draws the next due times.
+func (px *poolExchange) announceNew(sch *schedule) {
+	s := px.s
+	now := time.Now()
+	txs := s.chain.Pending(MaxPoolInventory)
+	var ids []chain.Hash
+	px.mu.Lock()
+	current := make(map[chain.Hash]time.Time, len(txs))
+	for _, tx := range txs {
+		due, ok := px.pending[tx.ID]
+		if !ok || !now.Before(due) {
+			ids = append(ids, tx.ID)
+			due = now.Add(sch.vary(px.rebroadcast))
 		}
-		now := time.Now()
-		txs := s.chain.Pending(MaxPoolInventory)
-		var ids []chain.Hash
-		px.mu.Lock()
-		current := make(map[chain.Hash]time.Time, len(txs))
-		for _, tx := range txs {
-			last, ok := px.pending[tx.ID]
-			if !ok || now.Sub(last) >= px.rebroadcast {
-				ids = append(ids, tx.ID)
-				last = now
-			}
-			current[tx.ID] = last
-		}
-		px.pending = current
-		px.mu.Unlock()
-		if len(ids) == 0 {
+		current[tx.ID] = due
+	}
+	px.pending = current
+	px.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	for _, p := range s.host.Network().Peers() {
+		if protos, err := s.host.Peerstore().SupportsProtocols(p, PoolProtocol); err != nil || len(protos) == 0 {
 			continue
 		}
-		for _, p := range s.host.Network().Peers() {
-			if protos, err := s.host.Peerstore().SupportsProtocols(p, PoolProtocol); err != nil || len(protos) == 0 {
-				continue
+		s.spawn(func() {
+			if err := px.announce(p, ids); err != nil {
+				s.log.Debug("pool announcement failed", "peer", p, "err", err)
 			}
-			s.spawn(func() {
-				if err := px.announce(p, ids); err != nil {
-					s.log.Debug("pool announcement failed", "peer", p, "err", err)
-				}
-			})
-		}
+		})
 	}
 }
 

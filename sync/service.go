@@ -158,8 +158,9 @@ type Config struct {
 	// StatusTimeout bounds one status exchange (DefaultStatusTimeout).
 	StatusTimeout time.Duration
 	// StatusInterval is how often statuses are exchanged again with every
-	// connected peer (DefaultStatusInterval), so that a node that missed a
-	// gossiped block learns it is behind even if no further block comes.
+	// connected peer (DefaultStatusInterval, ± 20 % each time, from a random
+	// phase), so that a node that missed a gossiped block learns it is
+	// behind even if no further block comes.
 	StatusInterval time.Duration
 	// MaxServing bounds the chain-exchange requests served at once
 	// (DefaultMaxServing), MaxServingPerPeer those of one peer

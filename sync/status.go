@@ -42,18 +42,9 @@ func (s *Service) watchPeers(sub event.Subscription) {
 }
 
 // statusLoop exchanges statuses with every connected peer once per
-// StatusInterval.
+// StatusInterval ± timerJitter, from a random phase (see schedule).
 func (s *Service) statusLoop() {
-	tick := time.NewTicker(s.cfg.StatusInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-tick.C:
-			s.announce("")
-		}
-	}
+	repeat(s.ctx, newSchedule(s.self, statusTimer, s.cfg.StatusInterval), func() { s.announce("") })
 }
 
 // greet exchanges statuses with a newly connected peer. Both ends greet, so

@@ -16,7 +16,9 @@ import (
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/multiformats/go-multiaddr"
 
@@ -32,8 +34,10 @@ var floorTopics = []string{p2p.TopicName("floor", "blocks"), p2p.TopicName("floo
 const floorQueueSize = 4096
 
 // cmdPubsubHost runs one bare libp2p host with a GossipSub router configured
-// like package p2p's (message ids, peer exchange, flood publishing, queue
-// sizes, score parameters), on loopback TCP, with no validator (with
+// like package p2p's (message ids, flood publishing, queue sizes, score
+// parameters; peer exchange off, since the hosts are connected in a given
+// graph, the nodes', which pruned peers would otherwise leave for the peers
+// offered in exchange), on loopback TCP, with no validator (with
 // --validate, one that accepts every message, registered with p2p's timeout
 // and concurrency, so that messages take pubsub's validation path). It is driven
 // through stdin and reports on stdout, one line each:
@@ -66,8 +70,9 @@ func cmdPubsubHost(ctx context.Context, args []string, in io.Reader, out io.Writ
 	defer h.Close()
 	ps, err := pubsub.NewGossipSub(ctx, h, append(p2p.SignaturePolicy(),
 		pubsub.WithMessageIdFn(func(m *pb.Message) string { return p2p.MessageID(m.GetData()) }),
-		pubsub.WithPeerExchange(true),
+		pubsub.WithPeerExchange(false),
 		pubsub.WithFloodPublish(true),
+		pubsub.WithGossipSubParams(p2p.GossipSubParams()),
 		pubsub.WithMaxMessageSize(*maxSize),
 		pubsub.WithPeerOutboundQueueSize(floorQueueSize),
 		pubsub.WithValidateQueueSize(floorQueueSize),
@@ -144,9 +149,7 @@ func cmdPubsubHost(ctx context.Context, args []string, in io.Reader, out io.Writ
 				if err == nil {
 					var ai *peer.AddrInfo
 					if ai, err = peer.AddrInfoFromP2pAddr(ma); err == nil {
-						cctx, ccancel := context.WithTimeout(ctx, 15*time.Second)
-						err = h.Connect(cctx, *ai)
-						ccancel()
+						err = connectRetry(ctx, h, *ai)
 					}
 				}
 				if err != nil {
@@ -192,6 +195,24 @@ func cmdPubsubHost(ctx context.Context, args []string, in io.Reader, out io.Writ
 		}
 	}
 	return sc.Err()
+}
+
+// connectRetry connects h to ai, trying 3 times, 15 s each: on a loaded
+// machine a handshake among dozens of busy processes can time out.
+func connectRetry(ctx context.Context, h host.Host, ai peer.AddrInfo) error {
+	var err error
+	for range 3 {
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err = h.Connect(cctx, ai)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if sw, ok := h.Network().(*swarm.Swarm); ok {
+			sw.Backoff().Clear(ai.ID) // else the retry fails at once on the dial backoff
+		}
+	}
+	return err
 }
 
 // floorHost is a pubsub-host child process seen from the orchestrator.
@@ -294,6 +315,31 @@ func (fh *floorHost) request(ctx context.Context, cmd string) (string, error) {
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// peers returns the host's connection count and its fewest topic peers.
+func (fh *floorHost) peers(ctx context.Context) (conns, topicPeers int, err error) {
+	r, err := fh.request(ctx, "peers")
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := fmt.Sscanf(r, "peers %d %d", &conns, &topicPeers); err != nil {
+		return 0, 0, fmt.Errorf("pubsub-host %d: bad reply %q", fh.index, r)
+	}
+	return conns, topicPeers, nil
+}
+
+// degrees returns every host's connection count.
+func (fn *floorNet) degrees(ctx context.Context) ([]int, error) {
+	deg := make([]int, len(fn.hosts))
+	for i, h := range fn.hosts {
+		conns, _, err := h.peers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		deg[i] = conns
+	}
+	return deg, nil
 }
 
 // close ends every host's input, so that the hosts exit.

@@ -71,7 +71,7 @@ const usage = `gcbench measures gossipchain. Usage:
   gcbench gotest    --in FILE --cmd COMMAND [--results FILE]
   gcbench store     [--blocks 10000,100000] [--runs 3] [common flags]
   gcbench sync      [--blocks 10000,50000] [--runs 3] [common flags]
-  gcbench propagate [--nodes 10,25] [--blocks 100] [--txs 100] [common flags]
+  gcbench propagate [--nodes 10,25] [--blocks 100] [--txs 100] [--runs 3] [common flags]
   gcbench http      [--workers 8] [--duration 5s] [--tx-only] [--batch 1000] [--profile DIR] [common flags]
   gcbench footprint [--blocks 100000] [common flags]
   gcbench retarget  [--nodes 5] [--duration 5m] [--target 1s] [--half-life 10s] [--step 10] [common flags]

@@ -20,7 +20,7 @@ import (
 
 // propagationGoal is item 4's goal: our delays at most this many times the
 // floor's: bare pubsub hosts with an accept-all validator, registered the
-// way nodes register theirs.
+// way nodes register theirs, connected in the nodes' graph.
 const propagationGoal = 1.3
 
 // propConfig holds the parameters of one propagation measurement.
@@ -30,6 +30,7 @@ type propConfig struct {
 	degree      int           // earlier nodes each node bootstraps to
 	warmup      int           // blocks or messages sent before measuring
 	settle      time.Duration // wait after the topology is connected
+	runs        int           // runs per network size; rows give their medians
 }
 
 // topology returns, for each of n nodes, the earlier nodes it connects to:
@@ -55,13 +56,26 @@ func degrees(topo [][]int) []int {
 	return d
 }
 
-// propResult is what one propagation run measured.
+// propResult is what one propagation run measured on one network.
 type propResult struct {
 	blocks, txs       []time.Duration // per message: delay to the last node
 	blockMissing      int             // blocks some node did not add through gossip
 	txMissing         int             // transactions some node did not get in time
 	blockEach, txEach []time.Duration // per delivery to one node
 	blockSize, txSize int             // gossip message sizes
+	// graph is the network's connections among its members when the
+	// measurement started (nodes: as they connected; floor: the nodes'
+	// graph); degree and degreeEnd each member's count of them then and at
+	// the end.
+	graph             [][]int
+	degree, degreeEnd []int
+}
+
+// propRun is one run at one network size: the nodes, then the floor and
+// the bare hosts on the graph the nodes formed.
+type propRun struct {
+	ours, floor, bare propResult
+	load              string // load averages before the run
 }
 
 // runPropagate measures item 4.
@@ -74,14 +88,15 @@ func runPropagate(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&cfg.txs, "txs", 100, "transactions measured per network")
 	fs.DurationVar(&cfg.interval, "interval", 200*time.Millisecond, "pause between two blocks or transactions")
 	fs.IntVar(&cfg.degree, "degree", 2, "earlier nodes each node bootstraps to")
-	seed := fs.Uint64("seed", 1, "random `seed` of the topology and of the choice of nodes")
+	fs.IntVar(&cfg.runs, "runs", 3, "runs per network size (each on its own random topology); the rows give their medians")
+	seed := fs.Uint64("seed", 1, "random `seed` of the topology and of the choice of nodes (run r uses seed+r)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.warmup = 3
 	cfg.settle = 2 * time.Second
-	if cfg.blocks < 1 || cfg.txs < 1 {
-		return fmt.Errorf("want --blocks and --txs >= 1")
+	if cfg.blocks < 1 || cfg.txs < 1 || cfg.runs < 1 {
+		return fmt.Errorf("want --blocks, --txs and --runs >= 1")
 	}
 
 	fsync, err := fsyncLatency(e.workDir, 50)
@@ -89,60 +104,119 @@ func runPropagate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	for i, n := range sizes {
-		rng := mrand.New(mrand.NewPCG(*seed, uint64(n)))
-		topo := topology(n, cfg.degree, rng)
-		e.logf("propagate: %d node processes", n)
-		ours, err := measureNodes(ctx, e, n, topo, cfg, rng)
-		if err != nil {
-			return err
+		var runs []propRun
+		for r := range cfg.runs {
+			run, err := propagateOnce(ctx, e, n, cfg, mrand.New(mrand.NewPCG(*seed+uint64(r), uint64(n))))
+			if err != nil {
+				return err
+			}
+			e.logf("propagate: %d nodes, run %d: nodes' degree %s, floor's %s", n, r+1, degreeStats(run.ours.degree), degreeStats(run.floor.degree))
+			runs = append(runs, run)
 		}
-		e.logf("propagate: %d bare pubsub hosts", n)
-		bare, err := measureFloor(ctx, e, n, topo, cfg, ours.blockSize, ours.txSize, rng, false)
-		if err != nil {
-			return err
+		var blockEach, floorBlockEach, bareBlocks, txEach, floorTxEach, bareTxs []time.Duration
+		for _, r := range runs {
+			blockEach, floorBlockEach = append(blockEach, r.ours.blockEach...), append(floorBlockEach, r.floor.blockEach...)
+			txEach, floorTxEach = append(txEach, r.ours.txEach...), append(floorTxEach, r.floor.txEach...)
+			bareBlocks, bareTxs = append(bareBlocks, r.bare.blocks...), append(bareTxs, r.bare.txs...)
 		}
-		e.logf("propagate: %d bare pubsub hosts with an accept-all validator", n)
-		floor, err := measureFloor(ctx, e, n, topo, cfg, ours.blockSize, ours.txSize, rng, true)
-		if err != nil {
-			return err
-		}
-		e.sink.add(propRow(fmt.Sprintf("4%c", 'a'+2*i), n, cfg.degree, "block", "accepted by the miner (before publishing) to accepted (valid, relayed) by every other node",
-			ours.blocks, floor.blocks, ours.blockSize, ours.blockMissing, floor.blockMissing, e.command,
-			fmt.Sprintf("%d nodes, blocks: per delivery to one node %s; floor %s. Bare hosts without a validator: to every host %s. Times are each node's own, in ns, from GET /debug/gossip/{id} of its --pprof listener; a node relays a block once it is valid and stores it meanwhile (one 4 kB write and fsync on this disk: %s, median of 50)",
-				n, summarizeDurations(ours.blockEach), summarizeDurations(floor.blockEach), summarizeDurations(bare.blocks), fmtDur(fsync))))
-		txNote := fmt.Sprintf("%d nodes, transactions: per delivery to one node %s; floor %s. Bare hosts without a validator: to every host %s. Times as for blocks",
-			n, summarizeDurations(ours.txEach), summarizeDurations(floor.txEach), summarizeDurations(bare.txs))
-		e.sink.add(propRow(fmt.Sprintf("4%c", 'a'+2*i+1), n, cfg.degree, "transaction", "accepted by the node it was POSTed to (before publishing) to accepted by every other node",
-			ours.txs, floor.txs, ours.txSize, ours.txMissing, floor.txMissing, e.command, txNote))
+		blocks := func(p propResult) ([]time.Duration, int) { return p.blocks, p.blockMissing }
+		txs := func(p propResult) ([]time.Duration, int) { return p.txs, p.txMissing }
+		e.sink.add(propRow(fmt.Sprintf("4%c", 'a'+2*i), n, cfg, "block", "from the publish at the miner (the block mined and stored, just before Publish) to its acceptance (valid, relayed) by every other node",
+			runs, blocks, runs[0].ours.blockSize, e.command,
+			fmt.Sprintf("%d nodes, blocks, every run: per delivery to one node %s; floor %s. Bare hosts without a validator on the same graph: to every host %s. Times are each node's own, in ns, from GET /debug/gossip/{id} of its --pprof listener; a node relays a block once it is valid and stores it meanwhile (one 4 kB write and fsync on this disk: %s, median of 50)",
+				n, summarizeDurations(blockEach), summarizeDurations(floorBlockEach), summarizeDurations(bareBlocks), fmtDur(fsync))))
+		txNote := fmt.Sprintf("%d nodes, transactions, every run: per delivery to one node %s; floor %s. Bare hosts without a validator on the same graph: to every host %s. Times as for blocks",
+			n, summarizeDurations(txEach), summarizeDurations(floorTxEach), summarizeDurations(bareTxs))
+		e.sink.add(propRow(fmt.Sprintf("4%c", 'a'+2*i+1), n, cfg, "transaction", "from the publish at the node it was POSTed to (admitted to its pool, just before Publish) to its acceptance by every other node",
+			runs, txs, runs[0].ours.txSize, e.command, txNote))
 	}
 	return nil
 }
 
-// propRow builds the row of one kind of message for one network size.
-func propRow(id string, n, degree int, kind, span string, ours, floor []time.Duration, size, missing, floorMissing int, command, note string) Row {
-	o, f := summarizeDurations(ours), summarizeDurations(floor)
-	r50 := float64(o.P50) / float64(f.P50)
-	r99 := float64(o.P99) / float64(f.P99)
+// propagateOnce runs the nodes on a random topology, then the floor and the
+// bare hosts on the graph the nodes formed.
+func propagateOnce(ctx context.Context, e *env, n int, cfg propConfig, rng *mrand.Rand) (propRun, error) {
+	run := propRun{load: loadAverage()}
+	topo := topology(n, cfg.degree, rng)
+	e.logf("propagate: %d node processes", n)
+	var err error
+	if run.ours, err = measureNodes(ctx, e, n, topo, cfg, rng); err != nil {
+		return run, err
+	}
+	e.logf("propagate: %d bare pubsub hosts on the nodes' graph", n)
+	if run.bare, err = measureFloor(ctx, e, n, run.ours.graph, cfg, run.ours.blockSize, run.ours.txSize, rng, false); err != nil {
+		return run, err
+	}
+	e.logf("propagate: %d bare pubsub hosts with an accept-all validator on the nodes' graph", n)
+	run.floor, err = measureFloor(ctx, e, n, run.ours.graph, cfg, run.ours.blockSize, run.ours.txSize, rng, true)
+	return run, err
+}
+
+// propRow builds the row of one kind of message for one network size from
+// its runs: the medians over the runs of our figures, the floor's and the
+// ratios; pick selects the kind's delays and missing count.
+func propRow(id string, n int, cfg propConfig, kind, span string, runs []propRun, pick func(propResult) ([]time.Duration, int), size int, command, note string) Row {
+	var o50, o99, oMax, f50, f99, fMax, r50, r99 []float64
+	var count int
 	notes := []string{note}
-	if missing > 0 {
-		notes = append(notes, fmt.Sprintf("%d nodes: %d %ss were not accepted through gossip by every node within %s and are left out",
-			n, missing, kind, seenTimeout))
+	for k, r := range runs {
+		ours, missing := pick(r.ours)
+		floor, floorMissing := pick(r.floor)
+		o, f := summarizeDurations(ours), summarizeDurations(floor)
+		count += o.N
+		o50, o99, oMax = append(o50, float64(o.P50)), append(o99, float64(o.P99)), append(oMax, float64(o.Max))
+		f50, f99, fMax = append(f50, float64(f.P50)), append(f99, float64(f.P99)), append(fMax, float64(f.Max))
+		r50, r99 = append(r50, float64(o.P50)/float64(f.P50)), append(r99, float64(o.P99)/float64(f.P99))
+		notes = append(notes, fmt.Sprintf("%d nodes, %ss, run %d (load %s): ours %s, floor %s; ratio p50 %s, p99 %s; "+
+			"degree among the nodes at the start %s, at the end %s; the floor's at the start %s, at the end %s",
+			n, kind, k+1, r.load, o, f, fmtRatio(r50[k]), fmtRatio(r99[k]),
+			degreeStats(r.ours.degree), degreeStats(r.ours.degreeEnd), degreeStats(r.floor.degree), degreeStats(r.floor.degreeEnd)))
+		if missing > 0 {
+			notes = append(notes, fmt.Sprintf("%d nodes, run %d: %d %ss were not accepted through gossip by every node within %s and are left out",
+				n, k+1, missing, kind, seenTimeout))
+		}
+		if floorMissing > 0 {
+			notes = append(notes, fmt.Sprintf("%d bare hosts, run %d: %d %s-sized messages did not reach every host and are left out", n, k+1, floorMissing, kind))
+		}
 	}
-	if floorMissing > 0 {
-		notes = append(notes, fmt.Sprintf("%d bare hosts: %d %s-sized messages did not reach every host and are left out", n, floorMissing, kind))
+	med := func(xs []float64) time.Duration { return time.Duration(median(xs)) }
+	ratios := func(xs []float64) string {
+		parts := make([]string, len(xs))
+		for i, x := range xs {
+			parts[i] = fmtRatio(x)
+		}
+		return strings.Join(parts, ", ")
 	}
+	m50, m99 := median(r50), median(r99)
+	ours := latencies{P50: med(o50), P99: med(o99), Max: med(oMax)}
+	floor := latencies{P50: med(f50), P99: med(f99), Max: med(fMax)}
+	notes = append(notes, fmt.Sprintf("%d nodes, %ss: CPU %s", n, kind, cpuModel()))
 	return Row{
 		ID:   id,
 		Item: "Propagation",
-		What: fmt.Sprintf("%d node processes, sparse (%d random earlier peers each): %s delay, %s, over %d %ss of %d-byte gossip messages",
-			n, degree, kind, span, o.N, kind, size),
-		Figure:  o.String(),
-		Ratio:   fmt.Sprintf("floor (bare pubsub hosts, accept-all validator) %s; ratio p50 %s, p99 %s", f, fmtRatio(r50), fmtRatio(r99)),
+		What: fmt.Sprintf("%d node processes, each bootstrapped to %d random earlier nodes, then connecting as nodes do (mean degree %s, median of the runs); the floor on the same graph: %s delay, %s, over %d %ss of %d-byte gossip messages in %d runs",
+			n, cfg.degree, sig3(medianDegree(runs)), kind, span, count, kind, size, len(runs)),
+		Figure:  fmt.Sprintf("%s (medians of %d runs)", ours, len(runs)),
+		Ratio:   fmt.Sprintf("floor (bare pubsub hosts, accept-all validator, the nodes' graph) %s; ratio p50 %s, p99 %s (medians; runs p50 %s, p99 %s)", floor, fmtRatio(m50), fmtRatio(m99), ratios(r50), ratios(r99)),
 		Goal:    fmt.Sprintf("≤ %.1f× floor", propagationGoal),
-		Verdict: verdict(r50 <= propagationGoal && r99 <= propagationGoal),
+		Verdict: verdict(m50 <= propagationGoal && m99 <= propagationGoal),
 		Command: command,
 		Notes:   notes,
 	}
+}
+
+// medianDegree returns the median over runs of the nodes' mean degree at
+// the start of the measurement.
+func medianDegree(runs []propRun) float64 {
+	var means []float64
+	for _, r := range runs {
+		sum := 0
+		for _, d := range r.ours.degree {
+			sum += d
+		}
+		means = append(means, float64(sum)/float64(max(1, len(r.ours.degree))))
+	}
+	return median(means)
 }
 
 // measureNodes starts n nodes in the topology, mines and submits, and
@@ -184,6 +258,11 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	if err := sleepCtx(ctx, cfg.settle); err != nil {
 		return res, err
 	}
+	graph, err := stableGraph(ctx, nodes, graphStable, graphWait)
+	if err != nil {
+		return res, err
+	}
+	res.graph, res.degree = graph, degrees(graph)
 
 	// Warm-up blocks, then the measured ones.
 	height := uint64(1)
@@ -263,6 +342,11 @@ func measureNodes(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 			return res, err
 		}
 	}
+	end, err := peerGraph(ctx, nodes)
+	if err != nil {
+		return res, err
+	}
+	res.degreeEnd = degrees(end)
 	return res, nil
 }
 
@@ -315,8 +399,8 @@ func waitAllHeight(ctx context.Context, nodes []*node, h uint64) error {
 	return nil
 }
 
-// measureFloor runs the same topology of bare pubsub hosts and sends
-// messages of the given sizes.
+// measureFloor runs bare pubsub hosts connected as topo (host i dials
+// topo[i]) and sends messages of the given sizes.
 func measureFloor(ctx context.Context, e *env, n int, topo [][]int, cfg propConfig, blockSize, txSize int, rng *mrand.Rand, validate bool) (propResult, error) {
 	var res propResult
 	fn, err := e.startFloor(ctx, n, chain.DefaultMaxBlockSize+64<<10, validate)
@@ -339,20 +423,17 @@ func measureFloor(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 	deg := degrees(topo)
 	for i, h := range fn.hosts {
 		if err := waitFor(ctx, 50*time.Millisecond, time.Minute, func() (bool, error) {
-			r, err := h.request(ctx, "peers")
-			if err != nil {
-				return false, err
-			}
-			var conns, topicPeers int
-			if _, err := fmt.Sscanf(r, "peers %d %d", &conns, &topicPeers); err != nil {
-				return false, fmt.Errorf("pubsub-host %d: bad reply %q", i, r)
-			}
-			return conns >= deg[i] && topicPeers >= deg[i], nil
+			conns, topicPeers, err := h.peers(ctx)
+			return conns >= deg[i] && topicPeers >= deg[i], err
 		}); err != nil {
 			return res, fmt.Errorf("pubsub-host %d did not reach %d topic peers: %w", i, deg[i], err)
 		}
 	}
 	if err := sleepCtx(ctx, cfg.settle); err != nil {
+		return res, err
+	}
+	res.graph = topo
+	if res.degree, err = fn.degrees(ctx); err != nil {
 		return res, err
 	}
 
@@ -407,6 +488,9 @@ func measureFloor(ctx context.Context, e *env, n int, topo [][]int, cfg propConf
 		}
 	}
 	if err := sleepCtx(ctx, time.Second); err != nil { // stragglers
+		return res, err
+	}
+	if res.degreeEnd, err = fn.degrees(ctx); err != nil {
 		return res, err
 	}
 	collect := func(msgs []sentMsg) (per, each []time.Duration, missing int) {

@@ -315,7 +315,15 @@ published.
    that mined or was sent it, just before it publishes it. gcbench reads
    these from GET /debug/gossip/{id} once the message has reached every
    node (waiting does not change them); a message's figure is its delay to
-   the last node. The floor is the same topology of bare go-libp2p hosts
+   the last node. Once the nodes have settled, gcbench reads the graph they
+   formed (bootstrap peers and those found by discovery) from every node's
+   GET /peers once it has not changed for 3 s (at most 30 s), and connects
+   the floor in exactly that graph (its peer exchange off, so that it keeps
+   to it); each network's
+   degree, at the start and the end of its measurement, is in the notes.
+   Each size is run --runs times (3) on topologies of successive seeds, and
+   a row gives the medians over the runs of our figures, the floor's and the
+   ratios, with each run's load average. The floor is bare go-libp2p hosts
    (TCP on loopback, the default security and muxer) running
    go-libp2p-pubsub's GossipSub with the options and score parameters of
    package p2p and an accept-all validator registered as package p2p
@@ -323,7 +331,8 @@ published.
    publishing messages of the same sizes from random hosts; its delays are
    the publisher's clock before Publish to each receiver's delivery from its
    subscription, in nanoseconds. The ratio is ours ÷ floor at each
-   percentile. The notes add the same floor without a validator.
+   percentile, within a run. The notes add the same floor without a
+   validator.
 5. **HTTP.** A node serves a chain of 1,000 (then 100,000) blocks, genesis
    included, each with one transaction and the reward, as the tutorial's
    walkthrough makes them. gcbench, in its own process, sends requests from

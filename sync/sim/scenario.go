@@ -117,9 +117,9 @@ func (n *Network) Propagate(ctx context.Context, blocks int, window, idle time.D
 		}
 		return float64(s) / float64(len(a))
 	}
-	// The idle rate is measured over several status intervals: every
-	// node's periodic status exchange starts with the node, so in virtual
-	// time they all tick at once and a short idle window may miss them.
+	// The idle rate is measured over several status intervals (10 s, each
+	// node's from a random phase), so that it holds a share of every
+	// node's periodic exchanges.
 	idleRate := func() float64 {
 		if idle <= 0 {
 			return 0
@@ -229,14 +229,18 @@ func (r PropagationReport) String() string {
 		m, w := r.ReachMedian(i)
 		fmt.Fprintf(&b, "  reach %3.0f%%: median %s, worst block %s\n", lv*100, fmtD(m), fmtD(w))
 	}
+	for k := range r.Reach[0] {
+		fmt.Fprintf(&b, "    block %2d: 99%% %s, 100%% %s\n", k+1, fmtD(r.Reach[2][k]), fmtD(r.Reach[3][k]))
+	}
 	fmt.Fprintf(&b, "  (block, node) pairs missing after %s: %d; fetched by chain exchange rather than gossip: %d\n", r.Window, r.Missing, r.Fetched)
 	keys := slices.Sorted(maps.Keys(r.Missed))
 	for _, k := range keys[:min(len(keys), 8)] {
 		fmt.Fprintf(&b, "    missed by %s\n", r.Missed[k])
 	}
 	fmt.Fprintf(&b, "  copies of a block received per node: mean %.2f, worst node %.2f\n", r.Copies, r.CopiesMax)
-	fmt.Fprintf(&b, "  bytes received per node in the %s after a block: %.0f (the same span idle: %.0f; the block's share %.0f)\n",
-		r.Window, r.BytesBlock, r.BytesIdle, r.BytesBlock-r.BytesIdle)
+	fmt.Fprintf(&b, "  bytes received per node per block (UDP payload read by its simulated endpoint, QUIC included): "+
+		"%.0f in the %s after a block (the same span idle: %.0f; the block's share %.0f)\n",
+		r.BytesBlock, r.Window, r.BytesIdle, r.BytesBlock-r.BytesIdle)
 	fmt.Fprintf(&b, "  mesh degree (blocks topic): %s\n", fmtHist(r.Mesh))
 	fmt.Fprintf(&b, "  connections: %s\n", fmtHist(r.Conns))
 	return b.String()
@@ -269,7 +273,10 @@ func fmtHist(h map[int]int) string {
 	if n > 0 {
 		mean = float64(sum) / float64(n)
 	}
-	return fmt.Sprintf("mean %.1f [degree:nodes %s]", mean, strings.Join(parts, " "))
+	if n == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("mean %.1f, min %d, max %d [degree:nodes %s]", mean, keys[0], keys[len(keys)-1], strings.Join(parts, " "))
 }
 
 // PartitionReport is the outcome of PartitionHeal.
