@@ -41,14 +41,10 @@ func killParams(t testing.TB) chain.Params {
 	return p
 }
 
-// TestKillChildHelper is the child's body; it does nothing in a normal run.
-func TestKillChildHelper(t *testing.T) {
-	path := os.Getenv(killChildEnv)
-	if path == "" {
-		t.Skip("only runs as the child of TestKillWriter")
-	}
-	p := killParams(t)
-	c, err := Open(Config{Params: p, Path: path, Logger: quietLogger()})
+// openKillChild opens a kill test child's store at path and its miner, or
+// reports why it cannot on its output and exits.
+func openKillChild(t *testing.T, path string) (*Chain, *testMiner) {
+	c, err := Open(Config{Params: killParams(t), Path: path, Logger: quietLogger()})
 	if err != nil {
 		fmt.Printf("open-error %v\n", err)
 		os.Exit(3)
@@ -57,6 +53,17 @@ func TestKillChildHelper(t *testing.T) {
 	if err != nil {
 		os.Exit(3)
 	}
+	return c, m
+}
+
+// TestKillChildHelper is the child's body; it does nothing in a normal run.
+func TestKillChildHelper(t *testing.T) {
+	path := os.Getenv(killChildEnv)
+	if path == "" {
+		t.Skip("only runs as the child of TestKillWriter")
+	}
+	c, m := openKillChild(t, path)
+	p := c.Params()
 	out := bufio.NewWriter(os.Stdout)
 	report := func(format string, args ...any) {
 		fmt.Fprintf(out, format+"\n", args...)

@@ -30,15 +30,7 @@ func TestKillAdmitChildHelper(t *testing.T) {
 	if path == "" {
 		t.Skip("only runs as the child of TestKillAdmission")
 	}
-	c, err := Open(Config{Params: killParams(t), Path: path, Logger: quietLogger()})
-	if err != nil {
-		fmt.Printf("open-error %v\n", err)
-		os.Exit(3)
-	}
-	m, err := newMiner(c, "killer")
-	if err != nil {
-		os.Exit(3)
-	}
+	c, m := openKillChild(t, path)
 	var mu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
 	report := func(ids ...chain.Hash) {
