@@ -224,6 +224,9 @@ func (n *Node) askPeer(p peer.ID) {
 	if protos, err := n.host.Peerstore().SupportsProtocols(p, DiscoveryProtocol(n.cfg.Network)); err != nil || len(protos) == 0 {
 		return
 	}
+	if !n.mayAsk(p, time.Now()) {
+		return
+	}
 	found, err := n.requestPeers(n.ctx, p)
 	if err != nil {
 		n.log.Debug("discovery request failed", "peer", p, "err", err)
@@ -251,6 +254,28 @@ func (n *Node) askPeer(p peer.ID) {
 			}
 		}
 	}
+}
+
+// mayAsk reports whether p may be asked for peers at now, and if so records
+// it: one peer is asked at most once per askBelowTarget, however many
+// reasons there are (the keeper's round, each identified connection, a
+// first answer), which keeps a node that reconnects often well inside the
+// server's budget (discoveryGate) instead of being penalised for flooding.
+func (n *Node) mayAsk(p peer.ID, now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if at, ok := n.askedAt[p]; ok && now.Sub(at) < askBelowTarget {
+		return false
+	}
+	if len(n.askedAt) >= MaxAddrBookEntries {
+		for q, at := range n.askedAt {
+			if now.Sub(at) >= askBelowTarget {
+				delete(n.askedAt, q)
+			}
+		}
+	}
+	n.askedAt[p] = now
+	return true
 }
 
 // pingAll measures the latency of the connected peers, a few at a time.

@@ -67,6 +67,7 @@ type Node struct {
 	topics  map[string]*Topic
 	conns   map[peer.ID]*peerConns // connections of every connected peer, by direction (peerset.go)
 	shedAt  map[peer.ID]time.Time  // inbound peers shed within shedBackoff, refused meanwhile
+	askedAt map[peer.ID]time.Time  // when each peer was last asked for peers (askPeer)
 
 	shedWake     chan struct{} // an inbound peer above the allowance arrived (peerset.go)
 	peerSetStats peerSetCounters
@@ -184,6 +185,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		topics:  make(map[string]*Topic),
 		conns:   make(map[peer.ID]*peerConns),
 		shedAt:  make(map[peer.ID]time.Time),
+		askedAt: make(map[peer.ID]time.Time),
 		scores:  make(map[peer.ID]float64),
 
 		book:       openAddrBook(cfg.DataDir, cfg.Logger.With("component", "p2p")),
