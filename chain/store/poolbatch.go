@@ -37,9 +37,7 @@ func (c *Chain) AddTransactionsAsync(txs []chain.Transaction, origin string) (er
 		for i := range errs {
 			errs[i] = errBatchTooLarge
 		}
-		done := make(chan error, 1)
-		done <- nil
-		return errs, done
+		return errs, written()
 	}
 	c.checkAll(txs, errs)
 
@@ -84,17 +82,11 @@ func (c *Chain) AddTransactionsAsync(txs []chain.Transaction, origin string) (er
 	for _, i := range full {
 		// Written by the call, as for AddTransactionAsyncFrom.
 		if errs[i] = c.evictAndInsert(txs[i], origin); errs[i] == nil {
-			c.pool.mu.Lock()
-			if _, ok := c.pool.byID[txs[i].ID]; ok {
-				c.pool.quota.record(txs[i].ID, origin)
-			}
-			c.pool.mu.Unlock()
+			c.recordOrigin(txs[i].ID, origin)
 		}
 	}
 	if durable == nil {
-		done := make(chan error, 1)
-		done <- nil
-		durable = done
+		durable = written()
 	}
 	return errs, durable
 }

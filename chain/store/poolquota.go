@@ -148,20 +148,31 @@ func (c *Chain) AddTransactionAsyncFrom(tx chain.Transaction, origin string) (<-
 		// tx passed every check of AddTransactionAsync: evict and insert
 		// under one lock, so that concurrent additions cannot take the room.
 		if err = c.evictAndInsert(tx, origin); err == nil {
-			done := make(chan error, 1)
-			done <- nil
-			durable = done
+			durable = written()
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	c.pool.mu.Lock()
-	if _, ok := c.pool.byID[tx.ID]; ok {
-		c.pool.quota.record(tx.ID, origin)
-	}
-	c.pool.mu.Unlock()
+	c.recordOrigin(tx.ID, origin)
 	return durable, nil
+}
+
+// recordOrigin counts pending transaction id against origin's share of the
+// pool, unless it has already left the pool.
+func (c *Chain) recordOrigin(id chain.Hash, origin string) {
+	c.pool.mu.Lock()
+	defer c.pool.mu.Unlock()
+	if _, ok := c.pool.byID[id]; ok {
+		c.pool.quota.record(id, origin)
+	}
+}
+
+// written returns the outcome channel of transactions already on disk.
+func written() <-chan error {
+	done := make(chan error, 1)
+	done <- nil
+	return done
 }
 
 // evictAndInsert makes room for tx in a full pool at the expense of the
