@@ -1,7 +1,6 @@
 package p2p
 
 import (
-	"encoding/binary"
 	"maps"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -194,7 +194,7 @@ func (t *traffic) stats() TrafficStats {
 // (control, subscriptions, the length prefix) as TrafficGossipControl.
 func (t *traffic) rpc(rpc *pb.RPC, in bool) {
 	size := proto.Size(rpc)
-	total := uint64(size + uvarintLen(uint64(size)))
+	total := uint64(protowire.SizeBytes(size))
 	for _, m := range rpc.GetPublish() {
 		label := m.GetTopic()
 		if !t.topics[label] {
@@ -209,12 +209,7 @@ func (t *traffic) rpc(rpc *pb.RPC, in bool) {
 
 // protoFieldSize is the size of an embedded protobuf message of n bytes:
 // its tag (one byte for the fields of an RPC), length and body.
-func protoFieldSize(n int) int { return 1 + uvarintLen(uint64(n)) + n }
-
-func uvarintLen(v uint64) int {
-	var b [binary.MaxVarintLen64]byte
-	return binary.PutUvarint(b[:], v)
-}
+func protoFieldSize(n int) int { return 1 + protowire.SizeBytes(n) }
 
 // metrics.Reporter: the swarm calls the stream methods on every read and write.
 
