@@ -11,6 +11,7 @@ require (
 	github.com/multiformats/go-multiaddr v0.16.1
 	github.com/prometheus/client_golang v1.25.0
 	github.com/quic-go/quic-go v0.64.1
+	github.com/transparency-dev/merkle v0.0.2
 	go.etcd.io/bbolt v1.4.3
 	go.uber.org/fx v1.24.0
 )
