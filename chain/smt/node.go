@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -122,17 +123,18 @@ func samePrefix(a, b Hash, n int) bool {
 // MemStore is a NodeStore in memory. It is safe for concurrent use.
 type MemStore struct {
 	mu    sync.RWMutex
-	nodes map[Hash][NodeSize]byte
+	nodes map[Hash][]byte
 }
 
 var _ NodeStore = (*MemStore)(nil)
 
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
-	return &MemStore{nodes: make(map[Hash][NodeSize]byte)}
+	return &MemStore{nodes: make(map[Hash][]byte)}
 }
 
-// Get implements NodeReader.
+// Get implements NodeReader. The slice it returns is the store's own:
+// read it, never change it.
 func (s *MemStore) Get(h Hash) ([]byte, error) {
 	s.mu.RLock()
 	data, ok := s.nodes[h]
@@ -140,7 +142,7 @@ func (s *MemStore) Get(h Hash) ([]byte, error) {
 	if !ok {
 		return nil, ErrMissingNode
 	}
-	return data[:], nil
+	return data, nil
 }
 
 // Put implements NodeStore.
@@ -148,7 +150,9 @@ func (s *MemStore) Put(nodes []Node) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range nodes {
-		s.nodes[nodes[i].Hash] = nodes[i].Data
+		if _, ok := s.nodes[nodes[i].Hash]; !ok {
+			s.nodes[nodes[i].Hash] = slices.Clone(nodes[i].Data[:])
+		}
 	}
 	return nil
 }
