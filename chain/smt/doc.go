@@ -21,12 +21,13 @@
 //	H(S, d), |S| ≥ 2   = SHA-256(0x01 || H(S0, d+1) || H(S1, d+1))      (an internal node, 65 bytes hashed)
 //
 // where S0 holds the pairs of S whose key has bit d = 0 and S1 those with
-// bit d = 1. The root of the map is H(S, 0). A subtree with one key is its
-// leaf, wherever it stands: a leaf sits at the depth where its key's path
-// becomes unique, not at depth 256 (as in Diem's Jellyfish Merkle tree and
-// the compact sparse Merkle tree), so a key costs about log2 n hashes, not
-// 256. Two keys that share their first j bits put j internal nodes with
-// one empty child above the node that splits them. The root depends on
+// bit d = 1 (a map holds each key once). The root of the map is H(S, 0).
+// A subtree with one key is its leaf, wherever it stands: a leaf sits at
+// the depth where its key's path becomes unique, not at depth 256 (as in
+// Diem's Jellyfish Merkle tree and the compact sparse Merkle tree), so a
+// key costs about log2 n hashes, not 256. A subtree that holds two keys
+// agreeing on their next j bits is a chain of j internal nodes, each with
+// one empty child, above the node that splits them. The root depends on
 // the set alone, never on the order in which keys were written or
 // removed; the empty map's root is 32 zero bytes.
 //
