@@ -101,7 +101,7 @@ func (c *Chain) checkRollback(cfg Config, unused *unusedMeta) error {
 	if !cfg.AcceptRollback {
 		return fmt.Errorf("open store %s: %w: meta page %d of the bbolt file is %s, so bbolt would open it at transaction %d, height %d (head %s), "+
 			"but the block files hold %s, written by a later commit, which is lost with them and with any pending transactions it admitted; "+
-			"restore the file from a backup, or accept the rollback: the node then fetches the lost blocks from its peers again",
+			"restore the file from a backup, or accept the rollback, after which the node fetches the lost blocks from its peers again",
 			cfg.Path, ErrRolledBack, unused.page, unused.reason, unused.txid, height, head, lost)
 	}
 	c.log.Warn("accepting a store that lost its last commit: it starts at the older head, and the lost blocks are fetched from peers again",
