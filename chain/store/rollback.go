@@ -80,7 +80,7 @@ func (c *Chain) checkRollback(cfg Config, unused *unusedMeta) error {
 		}
 		return nil
 	}); err != nil {
-		return err
+		return fmt.Errorf("open store %s: read the last commit: %w", cfg.Path, err)
 	}
 	var lost lostBlocks
 	if hasEnd {
@@ -94,7 +94,7 @@ func (c *Chain) checkRollback(cfg Config, unused *unusedMeta) error {
 			"path", cfg.Path, "height", height, "dropped", lost.String())
 		return nil
 	case lost.count == 0:
-		c.log.Warn("a meta page of the store is damaged; nothing written after the other one's commit was found, so the store opens at it",
+		c.log.Warn("a meta page of the store is damaged or stale; nothing written after the other page's commit was found, so the store opens at it",
 			"path", cfg.Path, "page", unused.page, "page_state", unused.reason, "bbolt_txid", unused.txid, "height", height)
 		return nil
 	}
