@@ -20,26 +20,7 @@ func TestKillWhileSyncing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The source's data directory, written directly.
-	srcDir := t.TempDir()
-	c, err := store.Open(store.Config{Params: params, Path: filepath.Join(srcDir, "chain.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	parent := c.Genesis()
-	var batch []*chain.Block
-	for i := 1; i < length; i++ {
-		parent = mineBlock(t, params, parent, "source")
-		batch = append(batch, parent)
-		if len(batch) == 2000 || i == length-1 {
-			if _, _, err := c.AddBlocks(batch); err != nil {
-				t.Fatal(err)
-			}
-			batch = batch[:0]
-		}
-	}
-	head := c.Head()
-	c.Close()
+	srcDir, head := sourceDir(t, params, length)
 
 	src := startNode(t, nodeOptions{datadir: srcDir, difficulty: difficulty})
 	victim := startNode(t, nodeOptions{difficulty: difficulty, bootstrap: []string{src.multiaddr()}})
@@ -85,4 +66,30 @@ func TestKillWhileSyncing(t *testing.T) {
 		return nil
 	})
 	t.Logf("killed 3 times while syncing %d blocks (reported heights up to %d); each restart opened the store with its chain intact", length, reported)
+}
+
+// sourceDir returns the data directory of a source node, its store written
+// directly, and its head: a chain of length blocks on params, added in
+// batches of 2,000 as a syncing node adds them.
+func sourceDir(t testing.TB, params chain.Params, length int) (string, store.Head) {
+	t.Helper()
+	dir := t.TempDir()
+	c, err := store.Open(store.Config{Params: params, Path: filepath.Join(dir, "chain.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	parent := c.Genesis()
+	var batch []*chain.Block
+	for i := 1; i < length; i++ {
+		parent = mineBlock(t, params, parent, "source")
+		batch = append(batch, parent)
+		if len(batch) == 2000 || i == length-1 {
+			if _, _, err := c.AddBlocks(batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return dir, c.Head()
 }

@@ -28,9 +28,12 @@ type NodeConfig struct {
 	// Logger is every component's logger; default slog.Default().
 	Logger *slog.Logger
 
+	// AcceptRollback opens a chain store that lost its last commit at the
+	// commit before, instead of refusing it (store.ErrRolledBack).
+	AcceptRollback bool
 	// Store, if not nil, adjusts the chain store's configuration (pool
 	// bounds, clock) before it is opened, after NewNode has set Params,
-	// Path, Logger and RefuseNew.
+	// Path, Logger, RefuseNew and AcceptRollback.
 	Store func(*store.Config)
 	// P2P is the p2p host's configuration; DataDir, Network, Logger and
 	// MaxMessageSize are set by NewNode.
@@ -75,7 +78,8 @@ func NewNode(ctx context.Context, cfg NodeConfig) (_ *Node, err error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	_, idErr := os.Stat(filepath.Join(cfg.DataDir, p2p.IdentityFile))
-	scfg := store.Config{Params: cfg.Params, Path: filepath.Join(cfg.DataDir, ChainFile), Logger: cfg.Logger, RefuseNew: idErr == nil}
+	scfg := store.Config{Params: cfg.Params, Path: filepath.Join(cfg.DataDir, ChainFile), Logger: cfg.Logger, RefuseNew: idErr == nil,
+		AcceptRollback: cfg.AcceptRollback}
 	if cfg.Store != nil {
 		cfg.Store(&scfg)
 	}

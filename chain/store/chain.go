@@ -31,6 +31,10 @@ type Config struct {
 	// when the data directory belongs to a node that has run before (it
 	// holds an identity key), where an empty chain.db means a lost one.
 	RefuseNew bool
+	// AcceptRollback opens a store that lost its last commit (see
+	// ErrRolledBack) at the commit before, with a warning, instead of
+	// refusing it.
+	AcceptRollback bool
 	// PoolMaxPerAccount bounds the pending transactions of one sender on a
 	// signed network; default DefaultPoolMaxPerAccount.
 	PoolMaxPerAccount int
@@ -223,6 +227,10 @@ func (c *Chain) open(cfg Config) (err error) {
 		return damagedError(cfg.Path, err)
 	}
 	c.db = db
+	if err := c.checkRollback(cfg, info.unused); err != nil {
+		db.Close()
+		return err
+	}
 	if err := c.load(); err != nil {
 		db.Close()
 		if errors.Is(err, chain.ErrWrongNetwork) {

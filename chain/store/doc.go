@@ -85,6 +85,10 @@
 // record torn by a crash, or appended by a batch that did not commit, is
 // no block the store acknowledged) and checks the blocks past "verified"
 // and above "indexed". Damage is an error naming the file, never a panic.
+// A meta page that bbolt would pass over, while the block files hold
+// blocks past the end the other page's commit recorded, is a lost commit:
+// Open refuses it (ErrRolledBack) unless Config.AcceptRollback accepts it
+// (rollback.go).
 //
 // # Locks
 //

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"strings"
 )
 
 // Before bbolt maps a store file, Open reads the file's two meta pages
@@ -41,6 +42,17 @@ type storeFileInfo struct {
 	// never wrote; bbolt would rebuild it by walking every page (where
 	// damage panics), so the store is read read-only and rewritten.
 	needsRewrite bool
+	// unused is the meta page bbolt will pass over, damaged or stale, or
+	// nil when both are sound: the store may have lost its last commit
+	// (see rollback.go).
+	unused *unusedMeta
+}
+
+// unusedMeta is a meta page bbolt passes over in favour of the other.
+type unusedMeta struct {
+	page   int    // 0 or 1
+	reason string // what is wrong with it: "damaged (...)" or "stale (...)"
+	txid   uint64 // the transaction of the page bbolt uses
 }
 
 // damagedError says that the store file at path cannot be used.
@@ -76,10 +88,11 @@ func checkStoreFile(path string, refuseNew bool) (storeFileInfo, error) {
 	if _, err := io.ReadFull(f, head); err != nil {
 		return info, fmt.Errorf("open store %s: %w", path, err)
 	}
-	m, err := chooseMeta(head)
+	m, unused, err := readMetas(head)
 	if err != nil {
 		return info, damagedError(path, err)
 	}
+	info.unused = unused
 	ps := int64(m.pageSize)
 	switch {
 	case size < 2*ps:
@@ -107,30 +120,50 @@ func checkStoreFile(path string, refuseNew bool) (storeFileInfo, error) {
 // chooseMeta parses both meta pages and returns the valid one with the
 // higher transaction id, as bbolt does.
 func chooseMeta(head []byte) (boltMeta, error) {
+	m, _, err := readMetas(head)
+	return m, err
+}
+
+// readMetas parses both meta pages and returns the one bbolt uses: the
+// valid one with the higher transaction id. When bbolt passes over the
+// other, it says which and why: damaged, or stale (each commit writes the
+// page the previous one did not, so the two are one transaction apart).
+func readMetas(head []byte) (boltMeta, *unusedMeta, error) {
 	m0, err0 := parseMeta(head, 0)
-	var best boltMeta
-	var ok bool
-	if err0 == nil {
-		best, ok = m0, true
-	}
 	sizes := []int{4096, 8192, 16384, 32768, 65536}
 	if err0 == nil {
 		sizes = []int{int(m0.pageSize)}
 	}
-	var err1 error = errors.New("no second meta page")
+	var m1 boltMeta
+	err1 := errors.New("no second meta page")
 	for _, ps := range sizes {
-		var m1 boltMeta
 		if m1, err1 = parseMeta(head, ps); err1 == nil {
-			if !ok || m1.txid > best.txid {
-				best, ok = m1, true
-			}
 			break
 		}
 	}
-	if !ok {
-		return best, fmt.Errorf("not a bbolt store, or both meta pages are damaged (%v; %v)", err0, err1)
+	switch {
+	case err0 != nil && err1 != nil:
+		return m0, nil, fmt.Errorf("not a bbolt store, or both meta pages are damaged (%v; %v)", err0, err1)
+	case err0 != nil:
+		return m1, &unusedMeta{page: 0, reason: damagedMeta(err0), txid: m1.txid}, nil
+	case err1 != nil:
+		return m0, &unusedMeta{page: 1, reason: damagedMeta(err1), txid: m0.txid}, nil
 	}
-	return best, nil
+	best, other, page := m0, m1, 1
+	if m1.txid > m0.txid {
+		best, other, page = m1, m0, 0
+	}
+	if best.txid-other.txid != 1 {
+		reason := fmt.Sprintf("stale (transaction %d, the other page's is %d)", other.txid, best.txid)
+		return best, &unusedMeta{page: page, reason: reason, txid: best.txid}, nil
+	}
+	return best, nil, nil
+}
+
+// damagedMeta describes a meta page that parseMeta refused with err.
+func damagedMeta(err error) string {
+	_, why, _ := strings.Cut(err.Error(), ": ")
+	return "damaged (" + why + ")"
 }
 
 // parseMeta reads the meta page at offset off of head.

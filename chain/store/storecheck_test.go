@@ -28,7 +28,15 @@ func damageTemplate(t *testing.T) ([]byte, int) {
 		}
 	}
 	c.Close()
-	raw, err := os.ReadFile(cfg.Path)
+	raw, m := readStoreFile(t, cfg.Path)
+	return raw, int(m.pageSize)
+}
+
+// readStoreFile returns the bytes of the bbolt file at path and the meta
+// page bbolt uses.
+func readStoreFile(t *testing.T, path string) ([]byte, boltMeta) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +44,7 @@ func damageTemplate(t *testing.T) ([]byte, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return raw, int(m.pageSize)
+	return raw, m
 }
 
 // TestOpenDamagedFiles: every kind of damage to the file gives an error

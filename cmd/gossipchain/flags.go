@@ -107,6 +107,10 @@ type config struct {
 	maxInbound   int    // --max-inbound: the inbound allowance; 0: D
 	dialKnown    bool   // --dial-known: redial the peers of the address book
 
+	// --accept-rollback: open a chain store that lost its last commit at
+	// the commit before.
+	acceptRollback bool
+
 	// NAT traversal.
 	announce     []string // --announce: multiaddrs advertised instead of the listen ones
 	natPortMap   bool     // --nat-portmap: ask the router for a port mapping
@@ -159,6 +163,7 @@ type nodeFlags struct {
 	threads, target, maxInbound                                                         *int
 	listen, bootstrap, announce                                                         listFlag
 	port                                                                                portFlag
+	acceptRollback                                                                      *bool
 }
 
 // newNodeFlagSet defines the node's flags. Each usage says its default
@@ -190,6 +195,7 @@ func newNodeFlagSet() (*flag.FlagSet, *nodeFlags) {
 		relaySvc:   fs.Bool("relay-service", false, "offer a bounded circuit relay v2 service to nodes behind NAT while AutoNAT finds this node publicly reachable (limits in README)"),
 		dialKnown:  fs.Bool("dial-known", true, "dial the peers remembered in the address book (datadir/peers.json) at start and when below the target (--dial-known=false to use only --bootstrap, mDNS and /nodes/register)"),
 	}
+	f.acceptRollback = fs.Bool("accept-rollback", false, "start from the commit before when chain.db lost its last one (a damaged meta page, while the block files hold the blocks it wrote), which the node otherwise refuses; the lost blocks are fetched from peers again")
 	fs.Var(&f.difficulty, "difficulty", "fixed proof-of-work difficulty in leading zero `bits` (0-64): every block needs it and the network never retargets (default: none, the network retargets from --initial-difficulty); part of the network's parameters")
 	fs.Var(&f.port, "p", "HTTP API `port` on 127.0.0.1, as in the tutorial: -p 5001 is --http 127.0.0.1:5001")
 	fs.Var(&f.listen, "listen", "libp2p listen `multiaddr`; repeatable or comma-separated (default TCP and QUIC on 0.0.0.0, see below)")
@@ -258,6 +264,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	cfg := config{mdns: *f.mdns, mine: *f.mine, listen: f.listen, bootstrap: f.bootstrap, minerAddress: *f.minerAddr,
 		targetPeers: *f.target, maxInbound: *f.maxInbound, dialKnown: *f.dialKnown}
 	cfg.announce, cfg.natPortMap, cfg.relayService = f.announce, *f.natPortMap, *f.relaySvc
+	cfg.acceptRollback = *f.acceptRollback
 	if cfg.targetPeers < 1 || cfg.targetPeers > p2p.MaxTargetPeers {
 		return config{}, fmt.Errorf("--target-peers %d: want 1-%d", cfg.targetPeers, p2p.MaxTargetPeers)
 	}

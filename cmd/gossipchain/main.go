@@ -24,6 +24,7 @@ import (
 	"github.com/gossipchain/gossipchain/api"
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/miner"
+	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 	gsync "github.com/gossipchain/gossipchain/sync"
 )
@@ -125,12 +126,16 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 			OnTransaction: func(tx chain.Transaction, from peer.ID) { server.NoteTransaction(tx, peerString(from)) },
 			OnProgress:    func(p gsync.Progress) { server.NoteSync(syncProgress(p)) },
 		},
-		MinerAddress: cfg.minerAddress,
-		MinerThreads: cfg.minerThreads,
+		MinerAddress:   cfg.minerAddress,
+		MinerThreads:   cfg.minerThreads,
+		AcceptRollback: cfg.acceptRollback,
 	})
 	var le *p2p.ListenError
 	if errors.As(err, &le) {
 		return p2pListenError(cfg, le)
+	}
+	if errors.Is(err, store.ErrRolledBack) {
+		return fmt.Errorf("%w; to accept it, start the node with --accept-rollback", err)
 	}
 	if err != nil {
 		return err
