@@ -20,7 +20,8 @@
 //   - NAT traversal (nat.go, relay.go): AutoNAT v1 and v2 (client and server), the
 //     circuit relay v2 client reserving slots on up to MaxRelays known relays while
 //     AutoNAT says private, a bounded relay service with Config.RelayService (Relay*
-//     limits), hole punching (DCUtR, over QUIC: outgoing TCP has no port reuse),
+//     limits; reservations and circuits shared by address group, the largest holder
+//     evicted for a newcomer: relaylimit.go), hole punching (DCUtR, over QUIC: outgoing TCP has no port reuse),
 //     optional port mapping (Config.NATPortMap) and announced addresses
 //     (Config.Announce). A relayed connection is limited: no discovery, gossip, status,
 //     chain or pool stream runs on it (LimitedConnection, DirectOnly). NATStatus reports

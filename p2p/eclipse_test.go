@@ -164,21 +164,13 @@ func TestEclipseThroughAddrBook(t *testing.T) {
 // testNetwork and answer it with the signed records of other attackers.
 func startAttackers(t *testing.T, groups, perGroup int) []host.Host {
 	t.Helper()
-	hosts := make([]host.Host, 0, groups*perGroup)
+	ips := make([]string, 0, groups*perGroup)
 	for g := range groups {
 		for i := range perGroup {
-			h, err := libp2p.New(
-				libp2p.ListenAddrStrings(fmt.Sprintf("/ip4/127.0.%d.%d/tcp/0", 200+g, i+1)),
-				libp2p.DisableRelay(),
-				libp2p.ResourceManager(&network.NullResourceManager{}),
-			)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { h.Close() })
-			hosts = append(hosts, h)
+			ips = append(ips, fmt.Sprintf("127.0.%d.%d", 200+g, i+1))
 		}
 	}
+	hosts := loopbackHosts(t, ips, libp2p.DisableRelay())
 	var mu sync.Mutex
 	var recs [][]byte
 	waitFor(t, 30*time.Second, "every attacker's signed record", func() bool {

@@ -28,13 +28,17 @@ import (
 // only carries identify, ping and the hole punch; no gossip and no chain
 // exchange flows over it (see LimitedConnection).
 const (
-	// RelayMaxReservations bounds the peers holding a slot at once.
+	// RelayMaxReservations bounds the peers holding a slot at once; when
+	// they are full, a newcomer takes the slot of the largest address
+	// group's newest holder (relaylimit.go).
 	RelayMaxReservations = 64
 	// RelayMaxReservationsPerIP bounds the slots of the peers behind one IP.
 	RelayMaxReservationsPerIP = 4
 	// RelayMaxReservationsPerASN bounds the slots of one autonomous system.
 	RelayMaxReservationsPerASN = 16
-	// RelayMaxCircuits bounds the relayed connections of one peer at once.
+	// RelayMaxCircuits bounds the relayed connections of one peer at once,
+	// as source or as destination; when a destination's are full, a new
+	// source takes the place of the largest holder's newest (relaylimit.go).
 	RelayMaxCircuits = 8
 	// RelayReservationTTL is the life of a slot; holders refresh it.
 	RelayReservationTTL = time.Hour
@@ -107,6 +111,7 @@ type natState struct {
 	node     atomic.Pointer[Node] // set once the host exists; nil before
 	punchOK  atomic.Int64
 	punchBad atomic.Int64
+	shares   *relayShares // the relay service's access filter (relaylimit.go); nil without it
 
 	mu           sync.Mutex
 	reachability network.Reachability
@@ -158,15 +163,8 @@ func newNAT(cfg Config) (*natState, []libp2p.Option, error) {
 		opts = append(opts, libp2p.NATManager(portMapOption(s.log)))
 	}
 	if cfg.RelayService {
-		res := relayv2.DefaultResources()
-		res.Limit = &relayv2.RelayLimit{Duration: RelayConnDuration, Data: RelayConnData}
-		res.ReservationTTL = RelayReservationTTL
-		res.MaxReservations = RelayMaxReservations
-		res.MaxCircuits = RelayMaxCircuits
-		res.BufferSize = RelayBufferSize
-		res.MaxReservationsPerIP = RelayMaxReservationsPerIP
-		res.MaxReservationsPerASN = RelayMaxReservationsPerASN
-		opts = append(opts, libp2p.EnableRelayService(relayv2.WithResources(res)))
+		s.shares = newRelayShares(s)
+		opts = append(opts, libp2p.EnableRelayService(relayv2.WithResources(relayResources()), relayv2.WithACL(s.shares)))
 	}
 	return s, opts, nil
 }
