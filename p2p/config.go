@@ -72,9 +72,10 @@ type Config struct {
 
 	// MaxInbound is the inbound allowance: the peers that dialled this node
 	// that it keeps (TargetPeers when zero, so that a node has at most 2D
-	// peers). A node at its allowance still admits newcomers, and sheds its
-	// least useful inbound peers to come back to it (peerset.go). A
-	// well-connected public node may raise it.
+	// peers; plus RelayMaxReservations with RelayService, whose holders are
+	// inbound peers). A node at its allowance still admits newcomers, and
+	// sheds its least useful inbound peers to come back to it (peerset.go).
+	// A well-connected public node may raise it.
 	MaxInbound int
 
 	// SkipAddrBook stops the node from dialling peers of its address book
@@ -148,6 +149,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxInbound == 0 {
 		c.MaxInbound = c.TargetPeers
+		if c.RelayService && !c.NoNATTraversal {
+			c.MaxInbound += RelayMaxReservations // the holders are inbound peers
+		}
 	}
 	if c.LowWater == 0 {
 		c.LowWater = c.TargetPeers + c.MaxInbound

@@ -227,9 +227,10 @@ const protectedByDeliveries = 4
 
 // evictable returns up to k inbound peers to disconnect, least useful
 // first, in the manner of Bitcoin Core's eviction: bootstrap and registered
-// peers, the protectedByDeliveries peers that delivered the most messages
-// first and the longer-connected half are protected unless their gossip
-// score is negative (identities that just arrived, however many, cannot
+// peers and the holders of a relay reservation are not candidates; the
+// protectedByDeliveries peers that delivered the most messages first and
+// the longer-connected half are protected unless their gossip score is
+// negative (identities that just arrived, however many, cannot
 // push out a peer that has served); of the rest, the lowest negative
 // scores go first, then those in fewer of this node's meshes, then those
 // that delivered fewer messages, then the newest. Peers connected for less than
@@ -245,6 +246,9 @@ func (n *Node) evictable(now time.Time, k int, grace time.Duration) []peer.ID {
 		}
 	}
 	n.mu.Unlock()
+	// The relay service's reservation holders are shed by its own shares
+	// (relaylimit.go), not here.
+	cands = slices.DeleteFunc(cands, func(c candidate) bool { return n.holdsRelayReservation(c.id) })
 	for i := range cands {
 		c := &cands[i]
 		c.score = n.Score(c.id)

@@ -314,6 +314,12 @@ func (r *relayShares) holding(p peer.ID) bool {
 	return r.holds[p] != nil
 }
 
+// holdsRelayReservation reports whether p holds a reservation of this
+// node's relay service.
+func (n *Node) holdsRelayReservation(p peer.ID) bool {
+	return n.nat != nil && n.nat.shares != nil && n.nat.shares.holding(p)
+}
+
 // groupCounts returns the reservations held by each address group.
 func (r *relayShares) groupCounts() map[string]int {
 	r.mu.Lock()

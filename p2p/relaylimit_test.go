@@ -176,8 +176,7 @@ func TestRelayCircuitsSharedBySource(t *testing.T) {
 func newRelayNode(t *testing.T) *Node {
 	t.Helper()
 	cfg := testConfig(t)
-	cfg.RelayService = true
-	cfg.MaxInbound = 256
+	cfg.RelayService = true // and the default inbound allowance, D + RelayMaxReservations
 	cfg.HostOptions = []libp2p.Option{libp2p.ForceReachabilityPublic()}
 	n := newNode(t, cfg)
 	waitFor(t, 10*time.Second, "the relay service running", func() bool { return n.NATStatus().RelayServing })

@@ -190,7 +190,7 @@ func newNodeFlagSet() (*flag.FlagSet, *nodeFlags) {
 		version:    fs.Bool("version", false, "print the version and exit"),
 		pprofAddr:  fs.String("pprof", "", "serve net/http/pprof and /debug/gossip/{id} (when a block or transaction was accepted and stored, in ns) on their own listener at this `address` host:port (default off; keep it on 127.0.0.1)"),
 		target:     fs.Int("target-peers", p2p.DefaultTargetPeers, "outbound target D: peers of the address book are dialled, and peers asked for more, while the node has dialled fewer of its `peers` (at most 32)"),
-		maxInbound: fs.Int("max-inbound", 0, "inbound allowance: `peers` that dialled this node that it keeps, shedding the least useful above it (default D, so at most 2D peers; raise it on a well-connected public node)"),
+		maxInbound: fs.Int("max-inbound", 0, "inbound allowance: `peers` that dialled this node that it keeps, shedding the least useful above it (default D, so at most 2D peers, plus the relay's 64 reservation holders with --relay-service; raise it on a well-connected public node)"),
 		natPortMap: fs.Bool("nat-portmap", false, "ask the router for a port mapping (UPnP, NAT-PMP) and log whether one was obtained; off by default"),
 		relaySvc:   fs.Bool("relay-service", false, "offer a bounded circuit relay v2 service to nodes behind NAT while AutoNAT finds this node publicly reachable (limits in README)"),
 		dialKnown:  fs.Bool("dial-known", true, "dial the peers remembered in the address book (datadir/peers.json) at start and when below the target (--dial-known=false to use only --bootstrap, mDNS and /nodes/register)"),
