@@ -62,7 +62,9 @@ func TestGlobalStreamShares(t *testing.T) {
 
 	// The bound on the attacked time: twice the unattacked one, or four
 	// times under the race detector, which slows down the attackers' churn,
-	// run by this process on the same cores, far more than the sync.
+	// run by this process on the same cores, far more than the sync; and at
+	// least a second more, the scheduling noise of a loaded machine on a
+	// sync of a fraction of a second.
 	slower := time.Duration(2)
 	if raceEnabled {
 		slower = 4
@@ -129,8 +131,8 @@ func TestGlobalStreamShares(t *testing.T) {
 			attacked := freshSync(t, victim, head)
 			t.Logf("a fresh node syncs in %s attacked, %s unattacked; streams taken back %+v",
 				attacked.Round(time.Millisecond), unattacked.Round(time.Millisecond), victim.node.StreamShareStats())
-			if attacked > slower*unattacked {
-				t.Fatalf("a fresh node syncs in %s attacked, more than %d times its %s unattacked", attacked, slower, unattacked)
+			if bound := max(slower*unattacked, unattacked+time.Second); attacked > bound {
+				t.Fatalf("a fresh node syncs in %s attacked, more than %s (%d times its %s unattacked, at least a second more)", attacked, bound, slower, unattacked)
 			}
 		})
 	}
