@@ -54,6 +54,14 @@ type GateConfig struct {
 	// PerPeer bounds the requests of one peer served at once, Global those
 	// of all peers together. Both must be positive.
 	PerPeer, Global int
+	// Standing, when not nil, makes Global a shared limit (sharePool):
+	// Reserve of its slots are kept for trusted peers, and a request that
+	// finds no slot takes back one of the largest untrusted holder, by
+	// address group and identity, instead of being refused. AdmitStream
+	// resets the stream of a request whose slot is taken back (Admit's
+	// requests are never taken back).
+	Standing func(peer.ID) Standing
+	Reserve  int
 
 	// The fields below are used by AdmitStream only.
 
@@ -76,6 +84,8 @@ type GateConfig struct {
 type Gate struct {
 	cfg GateConfig
 
+	pool *sharePool // Global's shares when cfg.Standing is set
+
 	mu      sync.Mutex
 	serving int             // requests being served
 	perPeer map[peer.ID]int // the same, by peer; no entry at zero
@@ -83,7 +93,11 @@ type Gate struct {
 
 // NewGate returns a Gate with the limits of cfg.
 func NewGate(cfg GateConfig) *Gate {
-	return &Gate{cfg: cfg, perPeer: make(map[peer.ID]int)}
+	g := &Gate{cfg: cfg, perPeer: make(map[peer.ID]int)}
+	if cfg.Standing != nil {
+		g.pool = newSharePool(cfg.Global, cfg.Reserve)
+	}
+	return g
 }
 
 // Admit admits a request of p at now. It checks p's rate (a request over the
@@ -92,6 +106,12 @@ func NewGate(cfg GateConfig) *Gate {
 // the request, to be called exactly once; or the reason of the refusal and
 // nil.
 func (g *Gate) Admit(p peer.ID, now time.Time) (release func(), r Refusal) {
+	return g.admit(p, now, nil)
+}
+
+// admit is Admit; with Standing set, evict, if not nil, ends the request
+// when its slot is taken back for a newcomer.
+func (g *Gate) admit(p peer.ID, now time.Time, evict func()) (release func(), r Refusal) {
 	if g.cfg.Budget != nil {
 		if ok, penalize := g.cfg.Budget.Allow(p, now); !ok {
 			if penalize {
@@ -101,16 +121,37 @@ func (g *Gate) Admit(p peer.ID, now time.Time) (release func(), r Refusal) {
 		}
 	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	switch {
 	case g.perPeer[p] >= g.cfg.PerPeer:
+		g.mu.Unlock()
 		return nil, PeerBusy
-	case g.serving >= g.cfg.Global:
+	case g.pool == nil && g.serving >= g.cfg.Global:
+		g.mu.Unlock()
 		return nil, ServerBusy
 	}
 	g.perPeer[p]++
 	g.serving++
-	return func() { g.release(p) }, Admitted
+	g.mu.Unlock()
+	if g.pool == nil {
+		return func() { g.release(p) }, Admitted
+	}
+	var onEvict func()
+	if evict != nil {
+		onEvict = func() {
+			g.release(p)
+			evict()
+		}
+	}
+	slot := g.pool.take(p, g.cfg.Standing(p), onEvict)
+	if slot == nil {
+		g.release(p)
+		return nil, ServerBusy
+	}
+	return func() {
+		if slot.give() {
+			g.release(p)
+		}
+	}, Admitted
 }
 
 func (g *Gate) release(p peer.ID) {
@@ -136,7 +177,7 @@ func (g *Gate) Serving() int {
 // called exactly once.
 func (g *Gate) AdmitStream(s network.Stream) (release func()) {
 	p := s.Conn().RemotePeer()
-	release, r := g.Admit(p, time.Now())
+	release, r := g.admit(p, time.Now(), func() { _ = s.ResetWithError(network.StreamResourceLimitExceeded) })
 	if r != Admitted {
 		if g.cfg.Refuse != nil {
 			g.cfg.Refuse(s, r)

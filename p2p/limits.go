@@ -5,7 +5,6 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/network"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 )
 
@@ -20,13 +19,15 @@ const (
 	MaxInboundStreamsPerPeer = 16
 	// MaxTransientStreams bounds the inbound streams of all peers that have
 	// not negotiated a protocol yet (libp2p resets such a stream after its
-	// negotiation timeout, 10 s).
+	// negotiation timeout, 10 s). It is a shared limit (reserve.go): a
+	// quarter is kept for trusted peers (Standing), and a newcomer that
+	// finds it full resets a stream of the largest untrusted holder.
 	MaxTransientStreams = 1024
 	// MaxInboundStreamsPerProtocolPeer bounds the inbound streams of one
 	// peer on one protocol (for instance the chain-exchange protocol).
 	MaxInboundStreamsPerProtocolPeer = 8
 	// MaxInboundStreamsPerProtocol bounds the inbound streams of all peers
-	// on one protocol.
+	// on one protocol, a shared limit as MaxTransientStreams is.
 	MaxInboundStreamsPerProtocol = 512
 
 	// MaxSubscriptionsPerRPC bounds the topic subscriptions one pubsub RPC
@@ -34,33 +35,42 @@ const (
 	MaxSubscriptionsPerRPC = 16
 )
 
+// backstop is the factor by which libp2p's own global stream limits exceed
+// the shared ones: a stream reset to make room keeps its libp2p scope until
+// its handler returns.
+const backstop = 2
+
 // DefaultTopicKinds are the topic kinds of Config.TopicKinds when it is empty.
 var DefaultTopicKinds = []string{"blocks", "txs"}
 
 // resourceLimits returns libp2p's default limits with the stream limits of
-// this package in place.
+// this package in place: the per-peer ones, and the global ones at backstop
+// times the shared limits.
 func resourceLimits() rcmgr.ConcreteLimitConfig {
 	l := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&l)
 	l.PeerBaseLimit.StreamsInbound = MaxInboundStreamsPerPeer
 	l.PeerLimitIncrease.StreamsInbound = 0
-	l.TransientBaseLimit.StreamsInbound = MaxTransientStreams
-	l.TransientBaseLimit.Streams = max(l.TransientBaseLimit.Streams, MaxTransientStreams)
+	l.TransientBaseLimit.StreamsInbound = backstop * MaxTransientStreams
+	l.TransientBaseLimit.Streams = max(l.TransientBaseLimit.Streams, backstop*MaxTransientStreams)
 	l.TransientLimitIncrease.StreamsInbound = 0
 	l.ProtocolPeerBaseLimit.StreamsInbound = MaxInboundStreamsPerProtocolPeer
 	l.ProtocolPeerLimitIncrease.StreamsInbound = 0
-	l.ProtocolBaseLimit.StreamsInbound = MaxInboundStreamsPerProtocol
+	l.ProtocolBaseLimit.StreamsInbound = backstop * MaxInboundStreamsPerProtocol
 	l.ProtocolLimitIncrease.StreamsInbound = 0
+	l.SystemBaseLimit.StreamsInbound = max(l.SystemBaseLimit.StreamsInbound, backstop*MaxTransientStreams)
+	l.SystemBaseLimit.Streams = max(l.SystemBaseLimit.Streams, backstop*MaxTransientStreams)
 	return l.AutoScale()
 }
 
-// newResourceManager builds the host's resource manager.
-func newResourceManager() (network.ResourceManager, error) {
+// newResourceManager builds the host's resource manager: libp2p's, with
+// the shared limits of inbound streams.
+func newResourceManager() (*sharingManager, error) {
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits()))
 	if err != nil {
 		return nil, fmt.Errorf("create resource manager: %w", err)
 	}
-	return rm, nil
+	return newSharingManager(rm), nil
 }
 
 // subscriptionFilter keeps, of the topics peers announce, only this network's

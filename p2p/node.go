@@ -49,6 +49,7 @@ type Node struct {
 	cm        *connmgr.BasicConnMgr
 	gater     *banGater
 	rm        network.ResourceManager
+	shares    *sharingManager // the shared inbound stream limits (reserve.go)
 	bootstrap []peer.AddrInfo
 	notifiee  *network.NotifyBundle
 
@@ -179,6 +180,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cm:      cm,
 		gater:   gater,
 		rm:      rm,
+		shares:  rm,
 		sources: make(map[peer.ID]string),
 		dialing: make(map[peer.ID]bool),
 		found:   make(map[peer.ID]peer.AddrInfo),
@@ -198,6 +200,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.discGate = n.discoveryGate()
 	n.discStats.init()
 	gater.node.Store(n)
+	rm.node.Store(n)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	for _, ai := range boot {
 		if ai.ID == h.ID() {

@@ -27,12 +27,17 @@ var errChainMoved = errors.New("main chain changed while answering")
 // once, MaxServingPerPeer of one peer, at any rate; a refused request is
 // answered CodeUnavailable. The stream's deadlines are set before its request
 // is read, and the request is admitted once read, so that a stream that
-// never sends one holds no serving slot.
+// never sends one holds no serving slot. The MaxServing slots are shared
+// (p2p.GateConfig.Standing): a quarter is kept for the peers this node
+// dialled or that delivered, and a request finding the others taken resets
+// a request of the largest untrusted holder instead of being refused.
 func (s *Service) exchangeGate() *p2p.Gate {
 	return p2p.NewGate(p2p.GateConfig{
-		PerPeer: s.cfg.MaxServingPerPeer,
-		Global:  s.cfg.MaxServing,
-		Refuse:  func(str network.Stream, _ p2p.Refusal) { s.replyCode(str, CodeUnavailable) },
+		PerPeer:  s.cfg.MaxServingPerPeer,
+		Global:   s.cfg.MaxServing,
+		Standing: s.node.Standing,
+		Reserve:  p2p.ReservedShare(s.cfg.MaxServing),
+		Refuse:   func(str network.Stream, _ p2p.Refusal) { s.replyCode(str, CodeUnavailable) },
 	})
 }
 

@@ -93,11 +93,17 @@ func startAdjustedNode(t testing.TB, params chain.Params, dir string, adjust fun
 	for _, o := range opts {
 		o(&cfg.Sync)
 	}
+	return startNodeConfig(t, cfg)
+}
+
+// startNodeConfig starts the node of cfg; it is closed when the test ends.
+func startNodeConfig(t testing.TB, cfg NodeConfig) *testNode {
+	t.Helper()
 	n, err := NewNode(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("NewNode: %v", err)
 	}
-	tn := &testNode{t: t, dir: dir, params: params, chain: n.Chain, node: n.P2P, svc: n.Sync, miner: n.Miner, assembly: n}
+	tn := &testNode{t: t, dir: cfg.DataDir, params: cfg.Params, chain: n.Chain, node: n.P2P, svc: n.Sync, miner: n.Miner, assembly: n}
 	t.Cleanup(tn.close)
 	if err := n.Start(context.Background()); err != nil {
 		t.Fatalf("Start: %v", err)

@@ -20,7 +20,14 @@ import (
 // victim.
 func newAttackHost(t testing.TB, victim *testNode) host.Host {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.ResourceManager(&network.NullResourceManager{}))
+	return newAttackHostAt(t, victim, "/ip4/127.0.0.1/tcp/0")
+}
+
+// newAttackHostAt is newAttackHost listening on listen; it dials from that
+// address, so the victim sees the attacker in its address group.
+func newAttackHostAt(t testing.TB, victim *testNode, listen string) host.Host {
+	t.Helper()
+	h, err := libp2p.New(libp2p.ListenAddrStrings(listen), libp2p.ResourceManager(&network.NullResourceManager{}))
 	if err != nil {
 		t.Fatalf("libp2p.New: %v", err)
 	}

@@ -295,6 +295,7 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID, ss *session) error {
 	}
 
 	if added > 0 {
+		s.node.Delivered(p) // a trusted peer from now on (p2p.Standing)
 		s.stats.blocksSynced.Add(uint64(added))
 		s.wakeOrphans()
 	}
