@@ -142,6 +142,7 @@ func TestBatchSigned(t *testing.T) {
 	n := newSignedNode(t, "apibatchsigned")
 	n.mine()
 	n.mine()
+	n.mine() // item 4 is funded: its signature is checked
 	_, bob := newLedgerKey(t)
 	g := n.chain.Genesis().Hash
 	var got client.Batch

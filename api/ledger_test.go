@@ -83,6 +83,7 @@ func TestSubmitSignedTransaction(t *testing.T) {
 	n.mine()
 	n.mine()
 	_, bob := newLedgerKey(t)
+	_, carol := newLedgerKey(t)
 	g := n.chain.Genesis().Hash
 
 	var ok client.SignedTxAccepted
@@ -126,7 +127,10 @@ func TestSubmitSignedTransaction(t *testing.T) {
 		{"negative nonce", edit(func(m map[string]any) { m["nonce"] = -1 }), 400, "bad_transaction", "nonce"},
 		{"short signature", edit(func(m map[string]any) { m["signature"] = "abcd" }), 400, "bad_signature", "signature"},
 		{"wrong id", edit(func(m map[string]any) { m["id"] = strings.Repeat("0", 64) }), 400, "bad_transaction", "not the transaction's id"},
-		{"tampered amount", edit(func(m map[string]any) { m["amount"] = 2; delete(m, "id") }), 400, "bad_signature", "signature"},
+		{"tampered recipient", edit(func(m map[string]any) { m["recipient"] = carol; delete(m, "id") }), 400, "bad_signature", "signature"},
+		// The balance is checked before the signature: an unfunded
+		// transaction costs no verification.
+		{"tampered amount beyond the balance", edit(func(m map[string]any) { m["amount"] = 2; delete(m, "id") }), 400, "insufficient_balance", "less than the amount"},
 		{"recipient not an address", edit(func(m map[string]any) { m["recipient"] = "bob"; delete(m, "id") }), 400, "bad_transaction", "recipient"},
 		{"other network", n.sign(bob, 1, 1, chain.Hash{1}), 400, "bad_signature", "signature"},
 		{"nonce reused", n.sign(bob, 2, 0, g), 400, "bad_nonce", "nonce"},

@@ -173,7 +173,9 @@ func (s *Service) addBlock(b *chain.Block, from peer.ID, valid func()) (store.Ad
 // validateTx is the transaction topic's validator: decode within limits,
 // check the content id, add to the pending pool. Valid and added: accept,
 // before the pool's write reaches the disk (it goes on meanwhile); already
-// known or pool full: ignore; invalid: reject.
+// known or pool full: ignore; invalid: reject. A signed transaction whose
+// nonce or balance does not fit this node's accounts is ignored within the
+// forwarding peer's budget and rejected beyond it (unfunded.go).
 func (s *Service) validateTx(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
 	if ownPublication(s, from, m) {
 		return pubsub.ValidationAccept
@@ -222,11 +224,9 @@ func (s *Service) addTx(tx chain.Transaction, from peer.ID) pubsub.ValidationRes
 		s.stats.txsIgnored.Add(1)
 		return pubsub.ValidationIgnore
 	case stateDependent(err):
-		// A signed ledger's nonce and balance rules depend on the
-		// receiver's chain and pool: a peer ahead of or behind us, or
-		// gossip out of order, is no fault. Ignore, no penalty.
-		s.stats.txsIgnored.Add(1)
-		return pubsub.ValidationIgnore
+		// Nonce and balance: no fault of a peer, within a budget (see
+		// unfunded.go).
+		return s.unplaceable(from, err)
 	case chain.IsRuleError(err):
 		// Malformed, unsigned on a signed network, a signature that does
 		// not verify: the sender is at fault.

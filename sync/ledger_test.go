@@ -8,15 +8,23 @@ import (
 	"github.com/gossipchain/gossipchain/chain"
 )
 
+// signedParams returns the parameters of a signed test network of that
+// name, whose reward is 100.
+func signedParams(t testing.TB, network string) chain.Params {
+	t.Helper()
+	p := testParams(t, network, testDifficulty)
+	p.Ledger = chain.LedgerSigned
+	p.Reward = 100
+	return p
+}
+
 // TestSignedGossip: on a signed network, a peer gossiping a transaction
 // whose signature does not verify, or an unsigned one, is rejected and its
 // score falls; one gossiping a well-signed transaction whose nonce or
 // balance does not fit this node's accounts is ignored without a penalty,
 // and its valid transactions are still accepted and forwarded.
 func TestSignedGossip(t *testing.T) {
-	params := testParams(t, testNetwork, testDifficulty)
-	params.Ledger = chain.LedgerSigned
-	params.Reward = 100
+	params := signedParams(t, testNetwork)
 	h1 := startTestNode(t, params, t.TempDir())
 	h2 := startTestNode(t, params, t.TempDir())
 	connect(t, h1, h2)
@@ -102,9 +110,7 @@ func TestSignedGossip(t *testing.T) {
 // pending transactions of its peer by pool exchange, several nonces per
 // sender in order, each verified.
 func TestSignedPoolExchange(t *testing.T) {
-	params := testParams(t, "signedpoolx", testDifficulty)
-	params.Ledger = chain.LedgerSigned
-	params.Reward = 100
+	params := signedParams(t, "signedpoolx")
 	a := startTestNode(t, params, t.TempDir())
 	genesis := a.chain.Genesis().Hash
 	parent := a.chain.Genesis()

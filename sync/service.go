@@ -277,6 +277,8 @@ type Service struct {
 	poolx      *poolExchange // pool exchange (poolx.go)
 	otherNets  otherNetworks // how the networks of refused peers differ (status.go)
 
+	unplaceableBudget *p2p.RequestBudget // nonce and balance refusals per forwarding peer (unfunded.go)
+
 	closeOnce gosync.Once
 }
 
@@ -302,6 +304,8 @@ func New(cfg Config) (*Service, error) {
 		queued:     make(map[peer.ID]bool),
 		syncWake:   make(chan struct{}, 1),
 		orphanWake: make(chan struct{}, 1),
+
+		unplaceableBudget: newUnplaceableBudget(),
 	}
 	s.stats.init()
 	s.gate = s.exchangeGate()

@@ -345,13 +345,115 @@ func (c *Chain) admitSpend(tx *chain.Transaction) error {
 				return chain.RuleErrorf(chain.ErrBadNonce, "nonce %d of %s is pending already (transaction %s), and a pending transaction is never replaced", tx.Nonce, tx.Sender, e.tx.ID)
 			}
 		}
-		if len(q.txs) >= c.pool.maxPerAccount {
-			return fmt.Errorf("%w: %w: %s has %d", chain.ErrPoolFull, chain.ErrAccountFull, tx.Sender, len(q.txs))
-		}
-		from.nonce += uint64(len(q.txs))
-		from.balance -= min(from.balance, q.spend)
 	}
-	return checkSpend(tx, from)
+	spend, n := c.pool.afterPendingLocked(tx.Sender, from)
+	if n >= c.pool.maxPerAccount {
+		return errAccountFull(tx.Sender, n)
+	}
+	return checkSpend(tx, spend)
+}
+
+// afterPendingLocked advances from, the confirmed account of sender, by
+// the sender's pending transactions, and returns how many there are.
+// Called with p.mu held.
+func (p *pool) afterPendingLocked(sender string, from acct) (acct, int) {
+	q := p.senders[sender]
+	if q == nil {
+		return from, 0
+	}
+	from.nonce += uint64(len(q.txs))
+	from.balance -= min(from.balance, q.spend)
+	return from, len(q.txs)
+}
+
+func errAccountFull(sender string, pending int) error {
+	return fmt.Errorf("%w: %w: %s has %d", chain.ErrPoolFull, chain.ErrAccountFull, sender, pending)
+}
+
+// senderFunds is what a sender can still spend at admission: its confirmed
+// account advanced by its pending transactions (and, in a batch, by those
+// before it), and their number.
+type senderFunds struct {
+	next      acct
+	confirmed uint64 // the confirmed account's next nonce
+	pending   int
+	err       error // reading the account failed
+}
+
+// checkFunds applies the ledger rule to each of txs whose errs entry is
+// nil, in order, before any signature is verified: against the sender's
+// confirmed account advanced by its pending transactions and by the
+// transactions of txs before it that passed. It costs one account read
+// per sender, so that a transaction its sender cannot pay for, or whose
+// nonce does not continue the sender's, costs its sender a signature and
+// this node a look-up: its signature is never verified. The rule is
+// applied again under Chain.mu at admission (admitSpend): the accounts
+// may move meanwhile. A repeated transaction of txs is left to admission,
+// which finds it known.
+func (c *Chain) checkFunds(txs []chain.Transaction, errs []error) {
+	funds := map[string]*senderFunds{}
+	passed := map[chain.Hash]bool{}
+	for i := range txs {
+		tx := &txs[i]
+		if errs[i] != nil || passed[tx.ID] {
+			continue
+		}
+		f := funds[tx.Sender]
+		if f == nil {
+			f = c.fundsOf(tx.Sender)
+			funds[tx.Sender] = f
+		}
+		switch {
+		case f.err != nil:
+			errs[i] = f.err
+		case f.pending >= c.pool.maxPerAccount && tx.Nonce >= f.next.nonce:
+			errs[i] = errAccountFull(tx.Sender, f.pending)
+		default:
+			if err := checkSpend(tx, f.next); err != nil {
+				errs[i] = c.spendRefusal(tx, f, err)
+				continue
+			}
+			f.next.nonce++
+			f.next.balance -= tx.Amount
+			f.pending++
+			passed[tx.ID] = true
+		}
+	}
+}
+
+// fundsOf reads what sender can spend now.
+func (c *Chain) fundsOf(sender string) *senderFunds {
+	from, err := c.storedAccount(sender)
+	if err != nil {
+		return &senderFunds{err: err}
+	}
+	c.pool.mu.Lock()
+	defer c.pool.mu.Unlock()
+	next, n := c.pool.afterPendingLocked(sender, from)
+	return &senderFunds{next: next, confirmed: from.nonce, pending: n}
+}
+
+// spendRefusal is the outcome of tx, which checkSpend refused with err
+// against f: a nonce below the confirmed account's may be that of tx
+// itself, in the main chain (ErrKnownTransaction), and a nonce between it
+// and f's next one is pending already.
+func (c *Chain) spendRefusal(tx *chain.Transaction, f *senderFunds, err error) error {
+	switch {
+	case chain.RuleCode(err) != chain.ErrBadNonce || tx.Nonce >= f.next.nonce:
+		return err
+	case tx.Nonce >= f.confirmed:
+		return chain.RuleErrorf(chain.ErrBadNonce, "nonce %d of %s is pending already, and a pending transaction is never replaced", tx.Nonce, tx.Sender)
+	}
+	var height uint64
+	found := false
+	_ = c.readIndexed(func(v *view) (bool, error) {
+		height, found = v.txHeight(tx.ID)
+		return found, nil
+	})
+	if found {
+		return fmt.Errorf("%w: %s is in block %d", chain.ErrKnownTransaction, tx.ID, height)
+	}
+	return err
 }
 
 // revalidatePool checks, after the blocks of a writer changed the main

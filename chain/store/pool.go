@@ -361,14 +361,13 @@ func (c *Chain) AddTransaction(tx chain.Transaction) error {
 // soon as it is valid, and acknowledges a submitted one once it is
 // durable. If the write fails, the transaction leaves the pool again.
 func (c *Chain) AddTransactionAsync(tx chain.Transaction) (<-chan error, error) {
-	if err := c.checkTransaction(&tx); err != nil {
-		return nil, err
+	txs, errs := []chain.Transaction{tx}, []error{nil}
+	if c.checkAll(txs, errs); errs[0] != nil {
+		return nil, errs[0]
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var at chainedAt
-	_ = c.read(func(v *view) error { at.height, at.in = v.txHeight(tx.ID); return nil })
-	e, err := c.admitLocked(tx, at)
+	e, err := c.admitLocked(tx, c.chainedLocked(txs, errs)[0])
 	if err != nil {
 		return nil, err
 	}
@@ -382,9 +381,35 @@ type chainedAt struct {
 	in     bool
 }
 
+// chainedLocked says where each of txs whose errs entry is nil is in the
+// main chain. The duplicate filter answers first: only an id it may hold
+// is looked up in the transaction index, so that a new transaction (almost
+// every one) costs no read of the index runs. Called with Chain.mu held,
+// under which the filter holds every committed id.
+func (c *Chain) chainedLocked(txs []chain.Transaction, errs []error) []chainedAt {
+	at := make([]chainedAt, len(txs))
+	var maybe []int
+	for i := range txs {
+		if errs[i] == nil && c.dups.mayHold(txs[i].ID) {
+			maybe = append(maybe, i)
+		}
+	}
+	if len(maybe) == 0 {
+		return at
+	}
+	_ = c.read(func(v *view) error {
+		for _, i := range maybe {
+			at[i].height, at[i].in = v.txHeight(txs[i].ID)
+		}
+		return nil
+	})
+	return at
+}
+
 // checkTransaction runs the checks of pool admission that need neither the
-// chain nor the pool: the transaction's own rules and, on a signed network,
-// its signature (unless the transaction is pending already).
+// chain nor the pool: the transaction's own rules, and on a signed network
+// whether it is pending already (its signature is then not verified
+// again).
 func (c *Chain) checkTransaction(tx *chain.Transaction) error {
 	if err := tx.Check(); err != nil {
 		return err
@@ -395,19 +420,13 @@ func (c *Chain) checkTransaction(tx *chain.Transaction) error {
 	if err := c.params.CheckLedgerFields(tx); err != nil {
 		return err
 	}
-	if c.params.Signed() {
-		// Verify outside the lock, unless the transaction is known.
-		if c.pool.has(tx.ID) {
-			return fmt.Errorf("%w: %s is pending", chain.ErrKnownTransaction, tx.ID)
-		}
-		if err := c.verifyCached(tx); err != nil {
-			return err
-		}
+	if c.params.Signed() && c.pool.has(tx.ID) {
+		return fmt.Errorf("%w: %s is pending", chain.ErrKnownTransaction, tx.ID)
 	}
 	return nil
 }
 
-// admitLocked adds tx, which passed checkTransaction and is where at says
+// admitLocked adds tx, which passed checkAll and is where at says
 // in the main chain (read with Chain.mu held), to the pool in memory if it
 // is new to the chain and to the pool, and its sender can pay on a signed
 // network. Called with Chain.mu held and no store transaction open; the

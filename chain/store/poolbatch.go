@@ -44,15 +44,7 @@ func (c *Chain) AddTransactionsAsync(txs []chain.Transaction, origin string) (er
 	// The main-chain look-ups and the admissions under one hold of
 	// Chain.mu, and every entry in one submission to the committer.
 	c.mu.Lock()
-	at := make([]chainedAt, len(txs))
-	_ = c.read(func(v *view) error {
-		for i := range txs {
-			if errs[i] == nil {
-				at[i].height, at[i].in = v.txHeight(txs[i].ID)
-			}
-		}
-		return nil
-	})
+	at := c.chainedLocked(txs, errs)
 	entries := make([]*poolEntry, 0, len(txs))
 	var full []int // full pool: admitted by eviction below
 	for i := range txs {
@@ -105,17 +97,25 @@ func FailDurable(errs []error, err error) {
 	}
 }
 
-// checkAll runs checkTransaction on each of txs into errs. On a signed
-// network, where a check verifies an Ed25519 signature, the checks of a
-// large batch run on every core.
+// checkAll runs the checks of pool admission that come before Chain.mu is
+// taken on each of txs into errs, cheapest first: checkTransaction; on a
+// signed network then the ledger rule against the senders' accounts
+// (checkFunds), and only for what passed both, the Ed25519 signature. The
+// signatures of a large batch are verified on every core.
 func (c *Chain) checkAll(txs []chain.Transaction, errs []error) {
-	workers := 1
-	if c.params.Signed() {
-		workers = min(runtime.GOMAXPROCS(0), len(txs)/16)
+	for i := range txs {
+		errs[i] = c.checkTransaction(&txs[i])
 	}
+	if !c.params.Signed() {
+		return
+	}
+	c.checkFunds(txs, errs)
+	workers := min(runtime.GOMAXPROCS(0), len(txs)/16)
 	if workers <= 1 {
 		for i := range txs {
-			errs[i] = c.checkTransaction(&txs[i])
+			if errs[i] == nil {
+				errs[i] = c.verifyCached(&txs[i])
+			}
 		}
 		return
 	}
@@ -123,7 +123,9 @@ func (c *Chain) checkAll(txs []chain.Transaction, errs []error) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(txs); i += workers {
-				errs[i] = c.checkTransaction(&txs[i])
+				if errs[i] == nil {
+					errs[i] = c.verifyCached(&txs[i])
+				}
 			}
 		})
 	}

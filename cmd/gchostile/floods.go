@@ -110,20 +110,8 @@ func (a *attacker) siblings(ctx context.Context, n int) (map[string]any, error) 
 // txflood publishes n valid transactions as fast as the router takes them,
 // from one fresh identity.
 func (a *attacker) txflood(ctx context.Context, n int) (map[string]any, error) {
-	id, err := a.newIdentity()
+	id, topic, err := a.joinedTopic(ctx, "txs")
 	if err != nil {
-		return nil, err
-	}
-	topic := topicName(a.params.Name, "txs")
-	if err := id.joinTopics(topic); err != nil {
-		return nil, err
-	}
-	if err := id.connect(ctx, a.target); err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := id.waitTopicPeer(wctx, topic, a.target.ID); err != nil {
 		return nil, err
 	}
 	start := time.Now()

@@ -270,11 +270,17 @@ func (a *attacker) offend(ctx context.Context, n int) (map[string]any, error) {
 // joined returns a fresh identity subscribed to the block topic, once the
 // target is known to be subscribed to it.
 func (a *attacker) joined(ctx context.Context) (*identity, string, error) {
+	return a.joinedTopic(ctx, "blocks")
+}
+
+// joinedTopic returns a fresh identity subscribed to the topic of kind
+// ("blocks", "txs"), once the target is known to be subscribed to it.
+func (a *attacker) joinedTopic(ctx context.Context, kind string) (*identity, string, error) {
 	id, err := a.newIdentity()
 	if err != nil {
 		return nil, "", err
 	}
-	topic := topicName(a.params.Name, "blocks")
+	topic := topicName(a.params.Name, kind)
 	if err := id.joinTopics(topic); err != nil {
 		return nil, "", err
 	}

@@ -40,6 +40,9 @@
 //	orphans <n> <txs>     publish n valid blocks of txs transactions each whose
 //	                      parent nobody has
 //	subs <n>              announce n made-up topics, one per RPC
+//	unfunded <n> <keys>   publish n correctly signed transactions of the
+//	                      target's network, taken as signed, from <keys>
+//	                      fresh keys that own nothing
 //	redial <peer>         dial the target again with an earlier identity and
 //	                      send it a chain-exchange request: "usable" tells
 //	                      whether it answered
@@ -231,16 +234,19 @@ func (a *attacker) run(args []string) (map[string]any, error) {
 			return a.idleRequests(ctx, n, each)
 		}
 		return a.unread(ctx, n, each)
-	case "orphans":
+	case "orphans", "unfunded":
 		if len(args) != 3 {
-			return nil, fmt.Errorf("usage: orphans <count> <transactions each>")
+			return nil, fmt.Errorf("usage: orphans <count> <transactions each>, unfunded <count> <keys>")
 		}
 		n, err1 := strconv.Atoi(args[1])
-		txs, err2 := strconv.Atoi(args[2])
-		if err1 != nil || err2 != nil || n < 1 || txs < 0 {
-			return nil, fmt.Errorf("orphans: want two counts")
+		m, err2 := strconv.Atoi(args[2])
+		if err1 != nil || err2 != nil || n < 1 || m < 0 || (m == 0 && args[0] == "unfunded") {
+			return nil, fmt.Errorf("%s: want two counts", args[0])
 		}
-		return a.orphans(ctx, n, txs)
+		if args[0] == "unfunded" {
+			return a.unfunded(ctx, n, m)
+		}
+		return a.orphans(ctx, n, m)
 	case "siblings", "txflood", "subs":
 		if len(args) != 2 {
 			return nil, fmt.Errorf("usage: %s <count>", args[0])
