@@ -508,8 +508,7 @@ func TestOrphans(t *testing.T) {
 	addBlocks(t, a.chain, buildBlocks(t, a.params, a.chain.Genesis(), 20, "silent"))
 	blk := a.mine()
 	waitSameHead(t, []*testNode{b}, blk.Hash, 30*time.Second)
-	// The sync counts its blocks once its session has ended, which can be
-	// after the head has moved.
+	// The head moves when the store commits, a moment before the count.
 	waitFor(t, 30*time.Second, "at least 2 orphans added and 20 blocks synced", func() bool {
 		st := b.svc.Stats()
 		return st.OrphansAdded >= 2 && st.BlocksSynced >= 20

@@ -272,6 +272,7 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID, ss *session) error {
 		}
 		res, n, err := s.chain.AddFetchedBlocks(blocks)
 		added += n
+		s.stats.blocksSynced.Add(uint64(n))
 		abandoned += res.Abandoned
 		s.syncAdvanced(n)
 		switch {
@@ -296,7 +297,6 @@ func (s *Service) syncFrom(ctx context.Context, p peer.ID, ss *session) error {
 
 	if added > 0 {
 		s.node.Delivered(p) // a trusted peer from now on (p2p.Standing)
-		s.stats.blocksSynced.Add(uint64(added))
 		s.wakeOrphans()
 	}
 	after := s.chain.Head()
