@@ -24,7 +24,7 @@ func (n *Node) learnIdentified(p peer.ID, addrs []multiaddr.Multiaddr, rec []byt
 	n.mu.Unlock()
 	if src == "" {
 		src = SourceUnknown // dialled by something else, e.g. pubsub peer exchange
-		if !n.outbound(p) {
+		if !n.Outbound(p) {
 			src = SourceInbound
 		}
 	}
@@ -44,7 +44,7 @@ func (n *Node) afterIdentify(p peer.ID) {
 		n.askPeer(p)
 		return
 	}
-	if e, ok := n.book.get(p); ok && !e.Tried && n.outbound(p) {
+	if e, ok := n.book.get(p); ok && !e.Tried && n.Outbound(p) {
 		n.askPeer(p)
 	}
 }
@@ -52,14 +52,14 @@ func (n *Node) afterIdentify(p peer.ID) {
 // servedDiscovery records that p answered a peer-exchange request: if the
 // node dialled it, p moves to the tried table of the book.
 func (n *Node) servedDiscovery(p peer.ID, now time.Time) {
-	if n.outbound(p) {
+	if n.Outbound(p) {
 		n.book.served(p, now)
 	}
 }
 
-// outbound reports whether the node has a direct connection to p that it
+// Outbound reports whether the node has a direct connection to p that it
 // dialled.
-func (n *Node) outbound(p peer.ID) bool {
+func (n *Node) Outbound(p peer.ID) bool {
 	return slices.ContainsFunc(n.host.Network().ConnsToPeer(p), func(c network.Conn) bool {
 		return c.Stat().Direction == network.DirOutbound && !c.Stat().Limited
 	})
@@ -69,7 +69,7 @@ func (n *Node) outbound(p peer.ID) bool {
 func (n *Node) outboundPeers() []peer.ID {
 	var out []peer.ID
 	for _, p := range n.host.Network().Peers() {
-		if n.outbound(p) {
+		if n.Outbound(p) {
 			out = append(out, p)
 		}
 	}

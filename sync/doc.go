@@ -69,7 +69,13 @@
 //     and ids pending for PoolRebroadcast are announced to every peer, which
 //     fetches what it lacks: gossip would drop an id already in pubsub's
 //     seen-cache. Per-peer budgets, bounded frames and deadlines as for the
-//     other protocols.
+//     other protocols. The ids peers name cost them, not this node
+//     (poolfetch.go): a check per id that does not grow with the chain,
+//     a budget of ids per second shared by every peer with as much again
+//     reserved for peers this node dialled or that delivered, a bounded set
+//     of ids to fetch that sheds the largest holder's, every request on a
+//     fixed pool of workers, and a penalty for a peer that names more than
+//     it delivers.
 //
 // PROTOCOL.md at the root of the repository documents every message byte by
 // byte, with its limits and status codes.

@@ -82,6 +82,13 @@ func startTestNode(t testing.TB, params chain.Params, dir string, opts ...nodeOp
 // by adjust, if not nil.
 func startAdjustedNode(t testing.TB, params chain.Params, dir string, adjust func(*store.Config), opts ...nodeOption) *testNode {
 	t.Helper()
+	return startNetNode(t, params, dir, adjust, nil, opts...)
+}
+
+// startNetNode is startAdjustedNode with the p2p configuration adjusted by
+// adjustP2P, if not nil.
+func startNetNode(t testing.TB, params chain.Params, dir string, adjust func(*store.Config), adjustP2P func(*p2p.Config), opts ...nodeOption) *testNode {
+	t.Helper()
 	cfg := NodeConfig{
 		Params:       params,
 		DataDir:      dir,
@@ -89,6 +96,9 @@ func startAdjustedNode(t testing.TB, params chain.Params, dir string, adjust fun
 		Store:        adjust,
 		P2P:          p2p.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}},
 		MinerThreads: 1,
+	}
+	if adjustP2P != nil {
+		adjustP2P(&cfg.P2P)
 	}
 	for _, o := range opts {
 		o(&cfg.Sync)

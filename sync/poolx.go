@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -77,21 +76,22 @@ func poolGate(s *Service) *p2p.Gate {
 
 // poolExchange is the state of the pool-exchange protocol of a Service.
 type poolExchange struct {
-	s    *Service
-	gate *p2p.Gate // admission of the pool requests served (poolGate)
+	s     *Service
+	gate  *p2p.Gate    // admission of the pool requests served (poolGate)
+	fetch *poolFetcher // what peers named, and its fetching (poolfetch.go)
 
 	mu          gosync.Mutex
 	pending     map[chain.Hash]time.Time // ids pending at the last tick → when to announce again
-	fetching    map[peer.ID]bool
-	rebroadcast time.Duration // PoolRebroadcast; shorter in tests
+	rebroadcast time.Duration            // PoolRebroadcast; shorter in tests
 
-	served, fetched, announced atomic.Uint64
-	table                      p2p.StatTable[PoolStats] // PoolStats on /metrics
+	served, fetched, announced, dropped atomic.Uint64
+	table                               p2p.StatTable[PoolStats] // PoolStats on /metrics
 }
 
 func newPoolExchange(s *Service) *poolExchange {
 	px := &poolExchange{s: s, gate: poolGate(s),
-		pending: make(map[chain.Hash]time.Time), fetching: make(map[peer.ID]bool), rebroadcast: PoolRebroadcast}
+		pending: make(map[chain.Hash]time.Time), rebroadcast: PoolRebroadcast}
+	px.fetch = newPoolFetcher(px)
 	px.table = p2p.StatTable[PoolStats]{
 		p2p.CounterStat("sync_pool_served_total", "Pool-exchange requests answered.",
 			&px.served, func(s *PoolStats) *uint64 { return &s.Served }),
@@ -99,6 +99,8 @@ func newPoolExchange(s *Service) *poolExchange {
 			&px.fetched, func(s *PoolStats) *uint64 { return &s.Fetched }),
 		p2p.CounterStat("sync_pool_announced_total", "Pool announcements sent.",
 			&px.announced, func(s *PoolStats) *uint64 { return &s.Announced }),
+		p2p.CounterStat("sync_pool_ids_dropped_total", "Transaction ids named by peers and dropped unchecked: over the budget, or evicted from a full set.",
+			&px.dropped, func(s *PoolStats) *uint64 { return &s.Dropped }),
 	}
 	return px
 }
@@ -108,6 +110,7 @@ type PoolStats struct {
 	Served    uint64 // pool requests answered
 	Fetched   uint64 // transactions added to the pool from pool exchange
 	Announced uint64 // announcements sent
+	Dropped   uint64 // ids named by peers and dropped unchecked (poolfetch.go)
 }
 
 // PoolStats returns the counters of the pool-exchange protocol.
@@ -127,11 +130,12 @@ func (s *Service) startPoolExchange() error {
 	s.host.SetStreamHandler(PoolProtocol, p2p.DirectOnly(s.poolx.handle))
 	s.goLocked(func() { s.poolx.watch(sub) })
 	s.goLocked(s.poolx.announceLoop)
+	s.poolx.fetch.start()
 	return nil
 }
 
-// watch pulls the pool of every newly identified peer that speaks the
-// protocol.
+// watch schedules a request for the inventory of every newly identified
+// peer that speaks the protocol.
 func (px *poolExchange) watch(sub event.Subscription) {
 	s := px.s
 	defer sub.Close()
@@ -149,66 +153,9 @@ func (px *poolExchange) watch(sub event.Subscription) {
 			}
 			for _, pr := range ev.Protocols {
 				if pr == PoolProtocol {
-					p := ev.Peer
-					s.spawn(func() { px.pull(p) })
+					px.fetch.wantInventory(ev.Peer)
 					break
 				}
-			}
-		}
-	}
-}
-
-// pull asks p for its inventory and fetches what this node lacks.
-func (px *poolExchange) pull(p peer.ID) {
-	ids, err := px.inventory(p)
-	if err != nil {
-		px.s.log.Debug("pool inventory failed", "peer", p, "err", err)
-		return
-	}
-	px.fetchMissing(p, ids)
-}
-
-// fetchMissing fetches from p, in batches of MaxPoolFetch, the transactions
-// of ids that are neither pending nor confirmed here, and adds them to the
-// pool as gossiped ones. One fetch runs per peer at a time.
-func (px *poolExchange) fetchMissing(p peer.ID, ids []chain.Hash) {
-	s := px.s
-	var missing []chain.Hash
-	for _, id := range ids {
-		if _, err := s.chain.FindTransaction(id); err != nil {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	px.mu.Lock()
-	if px.fetching[p] {
-		px.mu.Unlock()
-		return
-	}
-	px.fetching[p] = true
-	px.mu.Unlock()
-	defer func() {
-		px.mu.Lock()
-		delete(px.fetching, p)
-		px.mu.Unlock()
-	}()
-	for len(missing) > 0 && s.ctx.Err() == nil {
-		batch := missing[:min(len(missing), MaxPoolFetch)]
-		missing = missing[len(batch):]
-		txs, err := px.get(p, batch)
-		if err != nil {
-			s.log.Debug("pool fetch failed", "peer", p, "err", err)
-			return
-		}
-		for _, tx := range txs {
-			switch s.addTx(tx, p) {
-			case pubsub.ValidationReject:
-				s.penalize(p, "invalid transaction in pool exchange")
-				return
-			case pubsub.ValidationAccept:
-				px.fetched.Add(1)
 			}
 		}
 	}
@@ -262,10 +209,11 @@ func (px *poolExchange) announceNew(sch *schedule) {
 }
 
 // request sends one pool request to p and returns the reply body, at most
-// maxReply bytes. A reply over its limit penalises p.
-func (px *poolExchange) request(p peer.ID, kind byte, ids []chain.Hash, maxReply int) ([]byte, error) {
+// maxReply bytes, within PoolTimeout or ctx's deadline if sooner. A reply
+// over its limit penalises p.
+func (px *poolExchange) request(ctx context.Context, p peer.ID, kind byte, ids []chain.Hash, maxReply int) ([]byte, error) {
 	s := px.s
-	ctx, cancel := context.WithTimeout(s.ctx, PoolTimeout)
+	ctx, cancel := context.WithTimeout(ctx, PoolTimeout)
 	defer cancel()
 	str, err := s.host.NewStream(network.WithNoDial(ctx, "pool"), p, PoolProtocol)
 	if err != nil {
@@ -273,7 +221,9 @@ func (px *poolExchange) request(p peer.ID, kind byte, ids []chain.Hash, maxReply
 	}
 	stop := context.AfterFunc(ctx, func() { _ = str.Reset() })
 	defer stop()
-	_ = str.SetDeadline(time.Now().Add(PoolTimeout))
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = str.SetDeadline(deadline)
+	}
 	body := make([]byte, 0, poolHeaderSize+2+len(ids)*chain.HashSize)
 	body = append(append(body, kind), s.genesis[:]...)
 	if kind != poolInventory {
@@ -310,8 +260,8 @@ func (px *poolExchange) request(p peer.ID, kind byte, ids []chain.Hash, maxReply
 	return reply, nil
 }
 
-func (px *poolExchange) inventory(p peer.ID) ([]chain.Hash, error) {
-	body, err := px.request(p, poolInventory, nil, maxInventoryBody)
+func (px *poolExchange) inventory(ctx context.Context, p peer.ID) ([]chain.Hash, error) {
+	body, err := px.request(ctx, p, poolInventory, nil, maxInventoryBody)
 	if err != nil {
 		return nil, err
 	}
@@ -323,8 +273,8 @@ func (px *poolExchange) inventory(p peer.ID) ([]chain.Hash, error) {
 	return ids, nil
 }
 
-func (px *poolExchange) get(p peer.ID, ids []chain.Hash) ([]chain.Transaction, error) {
-	body, err := px.request(p, poolGet, ids, maxFetchBody)
+func (px *poolExchange) get(ctx context.Context, p peer.ID, ids []chain.Hash) ([]chain.Transaction, error) {
+	body, err := px.request(ctx, p, poolGet, ids, maxFetchBody)
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +291,7 @@ func (px *poolExchange) get(p peer.ID, ids []chain.Hash) ([]chain.Transaction, e
 }
 
 func (px *poolExchange) announce(p peer.ID, ids []chain.Hash) error {
-	if _, err := px.request(p, poolAnnounce, ids, 0); err != nil {
+	if _, err := px.request(px.s.ctx, p, poolAnnounce, ids, 0); err != nil {
 		return err
 	}
 	px.announced.Add(1)
@@ -408,7 +358,7 @@ func (px *poolExchange) handle(str network.Stream) {
 			return
 		}
 		if kind == poolAnnounce {
-			s.spawn(func() { px.fetchMissing(p, ids) })
+			px.fetch.named(p, ids)
 			break
 		}
 		reply = make([]byte, 2, 2+len(ids)*(2+maxTxWireSize))

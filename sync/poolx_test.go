@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -76,22 +75,12 @@ func TestPoolReorgTxReachesPeers(t *testing.T) {
 	})
 }
 
-func poolRawHost(t *testing.T) host.Host {
-	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
-
 // A peer flooding the pool-exchange protocol is refused, then banned, while
 // an honest peer keeps being served.
 func TestPoolFloodIsPenalized(t *testing.T) {
 	a := newTestNode(t, "poolflood")
 	tx := submitTx(t, a, "dave")
-	flood := poolRawHost(t)
+	flood := newRawHost(t, libp2p.DisableRelay())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := flood.Connect(ctx, peer.AddrInfo{ID: a.node.ID(), Addrs: a.node.Host().Addrs()}); err != nil {
@@ -153,7 +142,7 @@ func TestPoolBadRepliesArePenalized(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			a := newTestNode(t, "poolbad")
-			bad := poolRawHost(t)
+			bad := newRawHost(t, libp2p.DisableRelay())
 			bad.SetStreamHandler(PoolProtocol, func(s network.Stream) {
 				_, _ = bufio.NewReader(s).ReadByte()
 				w := bufio.NewWriter(s)
@@ -167,9 +156,9 @@ func TestPoolBadRepliesArePenalized(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.kind == poolInventory {
-				_, err = a.svc.poolx.inventory(bad.ID())
+				_, err = a.svc.poolx.inventory(ctx, bad.ID())
 			} else {
-				_, err = a.svc.poolx.get(bad.ID(), []chain.Hash{{1}})
+				_, err = a.svc.poolx.get(ctx, bad.ID(), []chain.Hash{{1}})
 			}
 			if err == nil {
 				t.Fatal("bad reply accepted")
@@ -189,7 +178,7 @@ func TestPoolRebroadcastsLongPending(t *testing.T) {
 	a.svc.poolx.rebroadcast = 500 * time.Millisecond
 	a.svc.poolx.mu.Unlock()
 	tx := submitTx(t, a, "frank")
-	listener := poolRawHost(t)
+	listener := newRawHost(t, libp2p.DisableRelay())
 	announced := make(chan int, 64)
 	listener.SetStreamHandler(PoolProtocol, func(s network.Stream) {
 		defer s.Close()

@@ -82,6 +82,9 @@ type Chain interface {
 	LocateFork(locator []chain.Hash) (height uint64, ok bool)
 	RawMainChainHashed(from uint64, limit int, fn func(hash chain.Hash, raw []byte) error) error
 	FindTransaction(id chain.Hash) (store.TxLocation, error)
+	// UnknownTransactions returns those of ids neither pending nor
+	// confirmed, at a cost per id that does not grow with the chain.
+	UnknownTransactions(ids []chain.Hash) []chain.Hash
 	Pending(limit int) []chain.Transaction
 
 	// AddBlockThen adds a block submitted to this node; valid, if not nil,
@@ -489,6 +492,7 @@ func (s *Service) forget(p peer.ID) {
 	delete(s.queued, p)
 	s.mu.Unlock()
 	s.sessions.forget(p)
+	s.poolx.fetch.forget(p)
 }
 
 // wakeOrphans tells orphanLoop that blocks were added.

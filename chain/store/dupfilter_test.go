@@ -11,7 +11,7 @@ import (
 
 // waitDupFilter waits until a filter holding at least ids ids is
 // installed and no build runs, and returns its capacity.
-func waitDupFilter(t *testing.T, c *Chain, ids int) int {
+func waitDupFilter(t testing.TB, c *Chain, ids int) int {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
