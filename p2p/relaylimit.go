@@ -335,7 +335,7 @@ func (r *relayShares) groupCounts() map[string]int {
 // for: one this node dialled, or a tried, bootstrap or registered peer of
 // its address book.
 func (n *Node) relayKnown(p peer.ID) bool {
-	if n.outbound(p) {
+	if n.Outbound(p) {
 		return true
 	}
 	e, ok := n.book.get(p)

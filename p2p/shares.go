@@ -32,7 +32,7 @@ func (n *Node) Standing(p peer.ID) Standing {
 	n.mu.Lock()
 	src := n.sources[p]
 	n.mu.Unlock()
-	st.Trusted = src == SourceBootstrap || src == SourceRegister || n.outbound(p)
+	st.Trusted = src == SourceBootstrap || src == SourceRegister || n.Outbound(p)
 	if !st.Trusted {
 		if info := n.cm.GetTagInfo(p); info != nil {
 			st.Trusted = info.Tags[tagDeliveries] > 0
