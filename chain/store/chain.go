@@ -121,6 +121,10 @@ type Chain struct {
 	dups    dupFilter // the duplicate-transaction check, see dupfilter.go
 	commits *committer
 	side    sideIndex // side blocks stored since Open, see sidebranch.go
+	// pend: the bbolt changes of the blocks acknowledged since the last
+	// commit (deferred.go). Written under mu and defers.mu.
+	pend   *pending
+	defers deferrer
 	// aside is a format-1 store set aside by Open, whose pending
 	// transactions are re-admitted once the new chain is open.
 	aside *setAside
@@ -179,7 +183,13 @@ func Open(cfg Config) (*Chain, error) {
 	if err := c.open(cfg); err != nil {
 		return nil, err
 	}
+	if err := c.replay(); err != nil {
+		c.db.Close()
+		c.seg.close()
+		return nil, err
+	}
 	c.commits = newCommitter(c)
+	c.startFlusher()
 	c.readmit()
 	c.mu.Lock()
 	c.startDupFilterLocked()
@@ -272,7 +282,7 @@ func (c *Chain) load() error {
 	// A store of an earlier format, or a new one, has no block bodies
 	// yet: whatever the segments hold was written by an upgrade or a
 	// creation that did not commit.
-	seg, err := openSegments(c.db.Path(), end)
+	seg, err := openSegmentsReplay(c.db.Path(), end, !fresh && from == 0)
 	if err != nil {
 		return err
 	}
@@ -460,9 +470,11 @@ func (c *Chain) recordBlock(v *view, height uint64) (*chain.Block, error) {
 func (c *Chain) Close() error {
 	c.commits.close()
 	c.stopDupFilter()
+	c.stopFlusher()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := c.db.Close()
+	err := c.flushPendingLocked() // if it fails, the next Open replays them
+	err = errors.Join(err, c.db.Close())
 	c.seg.close()
 	return err
 }
@@ -540,7 +552,7 @@ func ancestorTimes(v *view, hash chain.Hash, n int) ([]chain.Timestamp, error) {
 
 // read runs fn in a read transaction.
 func (c *Chain) read(fn func(v *view) error) error {
-	return c.db.View(func(tx *bolt.Tx) error { return fn(c.newView(tx)) })
+	return c.view(fn)
 }
 
 // readIndexed is read for a look-up through the indexes that reports
@@ -651,12 +663,11 @@ func (c *Chain) mainRecords(from uint64, limit int, fn func(hash chain.Hash, stu
 		from = 1
 	}
 	var buf []byte
-	return c.db.View(func(tx *bolt.Tx) error {
-		cur := tx.Bucket(bucketChain).Cursor()
+	return c.view(func(v *view) error {
 		n := 0
 		want := from
-		for k, rec := cur.Seek(heightKey(from)); k != nil && (limit <= 0 || n < limit); k, rec = cur.Next() {
-			if len(rec) != recordSize || len(k) != 8 || binary.BigEndian.Uint64(k) != want {
+		each := func(rec []byte) error {
+			if len(rec) != recordSize {
 				return fmt.Errorf("main-chain record at height %d is corrupt", want)
 			}
 			stub := rec[chain.HashSize:]
@@ -669,6 +680,22 @@ func (c *Chain) mainRecords(from uint64, limit int, fn func(hash chain.Hash, stu
 			}
 			n++
 			want++
+			return nil
+		}
+		cur := v.tx.Bucket(bucketChain).Cursor()
+		for k, rec := cur.Seek(heightKey(from)); k != nil && (limit <= 0 || n < limit); k, rec = cur.Next() {
+			if len(k) != 8 || binary.BigEndian.Uint64(k) != want {
+				return fmt.Errorf("main-chain record at height %d is corrupt", want)
+			}
+			if err := each(rec); err != nil {
+				return err
+			}
+		}
+		// Then the records not yet committed.
+		for rec := v.pend.record(want); rec != nil && (limit <= 0 || n < limit); rec = v.pend.record(want) {
+			if err := each(rec); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -700,7 +727,7 @@ func (c *Chain) Locator() []chain.Hash {
 		if len(k) != 8 {
 			return nil
 		}
-		height := binary.BigEndian.Uint64(k)
+		height := max(binary.BigEndian.Uint64(k), v.pend.top())
 		step := uint64(1)
 		for h := height; h > 1 && len(out) < MaxLocator-1; {
 			if hash, ok := v.mainHash(h); ok {
