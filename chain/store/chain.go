@@ -183,11 +183,6 @@ func Open(cfg Config) (*Chain, error) {
 	if err := c.open(cfg); err != nil {
 		return nil, err
 	}
-	if err := c.replay(); err != nil {
-		c.db.Close()
-		c.seg.close()
-		return nil, err
-	}
 	c.commits = newCommitter(c)
 	c.startFlusher()
 	c.readmit()
@@ -301,7 +296,6 @@ func (c *Chain) load() error {
 	} else if err := putParams(c.db, &c.params); err != nil {
 		return fmt.Errorf("record the network's parameters: %w", err)
 	}
-	var stale [][]byte
 	if err := c.db.View(func(tx *bolt.Tx) error {
 		head, err := c.checkStore(tx)
 		if err != nil {
@@ -314,6 +308,18 @@ func (c *Chain) load() error {
 			return err
 		}
 		c.setHead(head, c.tip)
+		return nil
+	}); err != nil {
+		return err
+	}
+	// The blocks written after the last commit go in before the pool is
+	// read, which is checked against the accounts they leave.
+	if err := c.replay(); err != nil {
+		return err
+	}
+	var stale [][]byte
+	if err := c.db.View(func(tx *bolt.Tx) error {
+		var err error
 		stale, err = c.pool.load(c.newView(tx))
 		return err
 	}); err != nil {

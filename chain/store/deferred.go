@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,22 +28,27 @@ import (
 // the transactions of acknowledged blocks on a network whose blocks come
 // slowly.
 //
-// Only an open network defers: on a signed network a block also changes
-// accounts and undo data, which are committed with it.
+// On a signed network the accounts a block changes and its undo data wait
+// with it; a reorganisation, which reads undo data, commits them first.
 const (
 	deferBlocks = 64
 	deferAge    = 10 * time.Minute
 )
 
 // pending holds the bbolt changes of the blocks acknowledged since the
-// last commit that wrote the main chain. It is never changed once
+// last commit that wrote the main chain; readers consult it before bbolt
+// (view.mainRecord, view.storedAcct). It is never changed once
 // published: adding a block makes a new one (sharing the records, which
 // are only appended to).
 type pending struct {
-	base  uint64   // the height of the last main-chain record in bbolt
-	recs  [][]byte // the records (hash || stub) of the heights above base
-	pool  [][]byte // the keys of the pool entries these blocks took
-	end   segPos   // the end of the segments after these blocks' records
+	base uint64   // the height of the last main-chain record in bbolt
+	recs [][]byte // the records (hash || stub) of the heights above base
+	pool [][]byte // the keys of the pool entries these blocks took
+	end  segPos   // the end of the segments after these blocks' records
+	// On a signed network: each block's undo data, beside its record, and
+	// the accounts each changed, oldest first (nil: back at zero, deleted).
+	undos [][]byte
+	accts []map[string][]byte
 	first time.Time
 }
 
@@ -61,14 +68,44 @@ func (p *pending) top() uint64 {
 	return p.base + uint64(len(p.recs))
 }
 
-// plus returns p with the record of the main-chain block at height.
-func (p *pending) plus(height uint64, rec []byte) *pending {
+// plus returns p with the record and undo data (nil on an open network)
+// of the main-chain block at height.
+func (p *pending) plus(height uint64, rec, undo []byte) *pending {
 	q := &pending{base: height - 1, first: time.Now()}
 	if p != nil {
 		*q = *p
 	}
 	q.recs = append(q.recs, rec)
+	q.undos = append(q.undos, undo)
 	return q
+}
+
+// addAccounts adds the accounts the last block changed to p, which is not
+// yet published.
+func (p *pending) addAccounts(changed map[string]acct) {
+	m := make(map[string][]byte, len(changed))
+	for addr, a := range changed {
+		if a.isZero() {
+			m[addr] = nil
+		} else {
+			m[addr] = appendAcct(make([]byte, 0, acctSize), a)
+		}
+	}
+	p.accts = append(p.accts[:len(p.accts):len(p.accts)], m)
+}
+
+// account returns the stored form of addr's account as the last pending
+// block that changed it left it (nil: deleted), and whether one did.
+func (p *pending) account(addr string) ([]byte, bool) {
+	if p == nil {
+		return nil, false
+	}
+	for i := len(p.accts) - 1; i >= 0; i-- {
+		if raw, ok := p.accts[i][addr]; ok {
+			return raw, true
+		}
+	}
+	return nil, false
 }
 
 // deferrer runs the periodic commit of the pending changes.
@@ -135,6 +172,9 @@ func (c *Chain) flushPendingLocked() error {
 				return err
 			}
 		}
+		if err := p.putLedger(tx); err != nil {
+			return err
+		}
 		pool := tx.Bucket(bucketPool)
 		for _, k := range p.pool {
 			if err := pool.Delete(k); err != nil {
@@ -158,6 +198,41 @@ func (c *Chain) flushPendingLocked() error {
 	return nil
 }
 
+// putLedger writes the pending undo data and accounts, each account as the
+// last block left it, in key order.
+func (p *pending) putLedger(tx *bolt.Tx) error {
+	undo := tx.Bucket(bucketUndo)
+	undo.FillPercent = 1 // appends
+	for i, u := range p.undos {
+		if u == nil {
+			continue
+		}
+		if err := undo.Put(heightKey(p.base+1+uint64(i)), u); err != nil {
+			return err
+		}
+	}
+	if len(p.accts) == 0 {
+		return nil
+	}
+	last := map[string][]byte{}
+	for _, m := range p.accts {
+		maps.Copy(last, m)
+	}
+	accts := tx.Bucket(bucketAccounts)
+	for _, addr := range slices.Sorted(maps.Keys(last)) {
+		var err error
+		if raw := last[addr]; raw == nil {
+			err = accts.Delete([]byte(addr))
+		} else {
+			err = accts.Put([]byte(addr), raw)
+		}
+		if err != nil {
+			return fmt.Errorf("write account %s: %w", addr, err)
+		}
+	}
+	return nil
+}
+
 // view runs fn in a read transaction whose view sees the pending changes
 // that go with its snapshot.
 func (c *Chain) view(fn func(v *view) error) error {
@@ -178,12 +253,13 @@ func (c *Chain) view(fn func(v *view) error) error {
 // and can be acknowledged once its record is fsynced. Called with c.mu
 // held.
 func (c *Chain) deferrable(blocks []*chain.Block) bool {
-	if len(blocks) != 1 || c.params.Signed() {
+	if len(blocks) != 1 {
 		return false
 	}
 	b := blocks[0]
-	// The index tails must not need a flush into runs.
-	return b.PreviousHash == c.tip.Hash && c.ix.tailLen()+1+len(b.Transactions) < flushEntries
+	// The index tails must not need a flush into runs: an entry for the
+	// block, one per transaction and up to two addresses per transaction.
+	return b.PreviousHash == c.tip.Hash && c.ix.tailLen()+1+3*len(b.Transactions) < flushEntries
 }
 
 // addDeferred adds b, which extends the head, with one fsync: its record
@@ -210,6 +286,14 @@ func (c *Chain) addDeferred(b *chain.Block, checks *checker, mode addMode, valid
 		}
 		if valid != nil {
 			valid()
+		}
+		if w.led != nil {
+			// The pending transactions the new accounts make invalid leave
+			// the pool too.
+			w.revalidatePool(nil)
+			if err := w.led.flush(); err != nil {
+				return err
+			}
 		}
 		next = w.v.pend
 		next.pool = append(next.pool[:len(next.pool):len(next.pool)], c.pool.keysOf(w.poolDrop)...)

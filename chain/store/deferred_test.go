@@ -132,26 +132,11 @@ func BenchmarkOpenReplay(b *testing.B) {
 	for _, bl := range blocks[n:] {
 		mustAdd(b, c, bl)
 	}
-	// The files as a kill leaves them: bbolt's as of the last commit, the
-	// segments with the records past it.
-	saved := filepath.Join(b.TempDir(), "chain.db")
-	files := []string{cfg.Path}
-	segs, err := filepath.Glob(filepath.Join(segmentDir(cfg.Path), "*.seg"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	files = append(files, segs...)
-	restore := func(from, to string) {
-		for _, f := range files {
-			rel, _ := filepath.Rel(filepath.Dir(cfg.Path), f)
-			copyFile(b, filepath.Join(from, rel), filepath.Join(to, rel), -1)
-		}
-	}
-	restore(filepath.Dir(cfg.Path), filepath.Dir(saved))
+	saved := crashCopy(b, cfg.Path, b.TempDir())
 	c.Close()
 	for b.Loop() {
 		b.StopTimer()
-		restore(filepath.Dir(saved), filepath.Dir(cfg.Path))
+		crashCopy(b, saved, filepath.Dir(cfg.Path))
 		b.StartTimer()
 		c, err := Open(cfg)
 		if err != nil {
@@ -163,4 +148,146 @@ func BenchmarkOpenReplay(b *testing.B) {
 		c.Close()
 	}
 	b.ReportMetric(float64(len(blocks)*b.N)/b.Elapsed().Seconds(), "blocks/s")
+}
+
+// storedAccounts counts the accounts of a signed network's store: bbolt's,
+// with the changes of the blocks not yet committed.
+func storedAccounts(c *Chain) int {
+	n := 0
+	_ = c.read(func(v *view) error {
+		held := map[string]bool{}
+		_ = v.tx.Bucket(bucketAccounts).ForEach(func(k, _ []byte) error { held[string(k)] = true; return nil })
+		if v.pend != nil {
+			for _, m := range v.pend.accts {
+				for addr, raw := range m {
+					held[addr] = raw != nil
+				}
+			}
+		}
+		for _, ok := range held {
+			if ok {
+				n++
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// crashCopy copies the store at path, open or not, into dir as a kill
+// leaves it: the bbolt file as of its last commit, the segments with every
+// record written. It returns the copy's path.
+func crashCopy(tb testing.TB, path, dir string) string {
+	tb.Helper()
+	segs, err := filepath.Glob(filepath.Join(segmentDir(path), "*.seg"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	to := filepath.Join(dir, filepath.Base(path))
+	copyFile(tb, path, to, -1)
+	for _, f := range segs {
+		copyFile(tb, f, filepath.Join(segmentDir(to), filepath.Base(f)), -1)
+	}
+	return to
+}
+
+// TestReplaySigned: on a signed network, blocks acknowledged before their
+// commit are all there after a kill, with the accounts they leave, their
+// payments out of the pool and the payment that follows them still in it.
+func TestReplaySigned(t *testing.T) {
+	p := chaintest.ParamsAt(t, 0)
+	p.Ledger = chain.LedgerSigned
+	p.Reward = 1000
+	key, miner := chaintest.Key(t, "miner")
+	_, bob := chaintest.Key(t, "bob")
+	const run, n = 10, 5
+	c, cfg, parent := openRun(t, p, miner, run)
+	for i := range n {
+		tx := signedTx(t, c, key, bob, 7, uint64(i))
+		if err := c.AddTransaction(tx); err != nil {
+			t.Fatal(err)
+		}
+		parent = chaintest.NextBlock(t, &p, parent, miner, tx)
+		mustAdd(t, c, parent)
+	}
+	next := signedTx(t, c, key, bob, 1, n)
+	if err := c.AddTransaction(next); err != nil {
+		t.Fatal(err)
+	}
+	if got := pendingLen(c); got != n {
+		t.Fatalf("%d blocks pending, want %d", got, n)
+	}
+	want := func(c *Chain) {
+		t.Helper()
+		if h := c.Head(); h.Hash != parent.Hash {
+			t.Fatalf("head %d, want %d", h.Height, parent.Index)
+		}
+		reward := p.Reward
+		wantAccount(t, c, miner, uint64(run+n)*reward-7*n, n)
+		wantAccount(t, c, bob, 7*n, 0)
+		if got := chaintest.IDsOf(c.Pending(0)); !slices.Equal(got, []chain.Hash{next.ID}) {
+			t.Fatalf("pending %v, want only the payment after the blocks", got)
+		}
+	}
+	want(c)
+	killed := testConfig(t, p)
+	killed.Path = crashCopy(t, cfg.Path, t.TempDir())
+	k := openChain(t, killed)
+	want(k)
+	k.Close()
+	want(reopen(t, c))
+}
+
+// openRun opens a store of p holding a run of n blocks paying miner, added
+// in one batch, and returns it, its configuration and the last block.
+func openRun(t testing.TB, p chain.Params, miner string, n int) (*Chain, Config, *chain.Block) {
+	t.Helper()
+	cfg := testConfig(t, p)
+	c := openChain(t, cfg)
+	blocks := chaintest.Run{Miner: chaintest.Pay(miner)}.Blocks(t, &p, c.Genesis(), n)
+	if _, _, err := c.AddBlocks(blocks); err != nil {
+		t.Fatal(err)
+	}
+	return c, cfg, blocks[len(blocks)-1]
+}
+
+// TestReplayStopsAtABranch: the records past the last commit are added
+// again only while they extend the head; a block of another branch whose
+// commit a crash cut off (never acknowledged) is cut from the segment with
+// what follows it.
+func TestReplayStopsAtABranch(t *testing.T) {
+	p := chaintest.ParamsAt(t, chaintest.Difficulty)
+	cfg := testConfig(t, p)
+	c := openChain(t, cfg)
+	blocks := chaintest.Branch(t, &p, c.Genesis(), 4, "m")
+	if _, _, err := c.AddBlocks(blocks); err != nil {
+		t.Fatal(err)
+	}
+	before := crashCopy(t, cfg.Path, t.TempDir())
+	seg0 := filepath.Join(segmentDir(cfg.Path), "00000000.seg")
+	size := fileSize(t, seg0)
+	// A rival branch that wins, then a block on it: their records follow
+	// the last commit of before.
+	rival := chaintest.Branch(t, &p, blocks[1], 3, "rival")
+	if _, _, err := c.AddBlocks(rival); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	run := testConfig(t, p)
+	run.Path = crashCopy(t, before, t.TempDir())
+	copyFile(t, seg0, filepath.Join(segmentDir(run.Path), "00000000.seg"), -1)
+	c = openChain(t, run)
+	if h := c.Head(); h.Hash != blocks[3].Hash {
+		t.Fatalf("head %d %s, want %d %s", h.Height, h.Hash, blocks[3].Index, blocks[3].Hash)
+	}
+	if c.HasBlock(rival[0].Hash) {
+		t.Fatal("the rival block, never committed, is stored")
+	}
+	if n := fileSize(t, filepath.Join(segmentDir(run.Path), "00000000.seg")); n != size {
+		t.Fatalf("segment of %d bytes after open, want %d", n, size)
+	}
+	mustAddAll(t, c, rival)
+	if h := c.Head(); h.Hash != rival[2].Hash {
+		t.Fatalf("head %d after the rival branch was added again", h.Height)
+	}
 }

@@ -86,10 +86,14 @@
 // itself (storecheck.go); it then reads the records past "segend" up to
 // the first that is torn, fails its checksum or does not decode, cuts the
 // segments there, checks the blocks past "verified" and above "indexed",
-// and adds the blocks of those records again through the add path, in one
-// commit, their bodies where they are (replay.go, one log line): single
-// blocks acknowledged before their commit, or a batch whose commit a
-// crash cut off. Damage is an error naming the file, never a panic.
+// and adds the blocks of those records that extend the head one after
+// another again through the add path, in one commit, their bodies where
+// they are (replay.go, one log line): single blocks acknowledged before
+// their commit, or a batch on the head whose commit a crash cut off. From
+// the first record that does not extend them (a side block or a
+// reorganisation whose commit was cut off, never acknowledged) the
+// segments are cut. Then it reads the pool. Damage is an error naming the
+// file, never a panic.
 //
 // # Locks
 //
@@ -121,20 +125,21 @@
 //
 // # The two phases of a write
 //
-// A single block that extends the head on an open network (a mined or
-// gossiped block; deferred.go) writes only its segment record: appended,
-// fsynced (one fsync, a page or two), and the block is acknowledged. Its
-// bbolt changes (its main-chain record, the head, "verified", "segend",
-// the pool entries it confirms) join the pending changes in memory
+// A single block that extends the head (a mined or gossiped block;
+// deferred.go) writes only its segment record: appended, fsynced (one
+// fsync, a page or two), and the block is acknowledged. Its bbolt changes
+// (its main-chain record, the head, "verified", "segend", the pool entries
+// it confirms or, on a signed network, makes invalid, and there its undo
+// data and the accounts it changed) join the pending changes in memory
 // (Chain.pend), which readers consult before bbolt; its index entries go
 // to the tails as usual. The pending changes are written in one ordinary
 // commit once there are 64 of them or the oldest is 10 minutes old (a
 // goroutine the Chain owns), before any other write of blocks (a batch, a
 // side block, a reorganisation, a block that would flush the tails), and
 // on Close. A commit never refers to a body not yet fsynced; a kill before
-// it loses nothing, since Open replays the records past "segend". A block
-// on a signed network, which also changes accounts and undo data, takes
-// the path below.
+// it loses nothing, since Open replays the records past "segend" (before
+// it reads the pool, which it checks against the accounts they leave).
+// Everything else takes the path below.
 //
 // Adding blocks (add.go) first stages everything in one store transaction,
 // under Chain.mu: the bodies appended to the segments (buffered, then

@@ -17,6 +17,46 @@ type replayRecord struct {
 	block *chain.Block
 }
 
+// pos is where the record starts.
+func (r *replayRecord) pos() segPos {
+	return segPos{binary.BigEndian.Uint32(r.loc[0:]), binary.BigEndian.Uint32(r.loc[4:])}
+}
+
+// cutTo cuts the segments, as opened, back to end, which is past the last
+// commit's end.
+func (s *segments) cutTo(end segPos) error {
+	if end.off == 0 && end.seg > 0 {
+		// The start of a segment: it goes, and the end is that of the one
+		// before, so that appending starts it again.
+		st, err := os.Stat(s.path(end.seg - 1))
+		if err != nil {
+			return fmt.Errorf("block file %s: %w", s.path(end.seg-1), err)
+		}
+		end = segPos{end.seg - 1, uint32(st.Size())}
+	}
+	for seg := end.seg + 1; ; seg++ {
+		err := os.Remove(s.path(seg))
+		if errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("remove uncommitted block file: %w", err)
+		}
+	}
+	f, err := s.file(end.seg)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(int64(end.off)); err != nil {
+		return fmt.Errorf("repair block file %s: %w", f.Name(), err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("repair block file %s: %w", f.Name(), err)
+	}
+	s.committed, s.tail, s.bufAt = end, end, end
+	return nil
+}
+
 // checkEnd checks that the segment of end holds at least end: a shorter
 // one is damage.
 func (s *segments) checkEnd(end segPos) error {
@@ -109,13 +149,28 @@ func (s *segments) replayed(b *chain.Block) *replayRecord {
 }
 
 // replay adds again, through the add path and in one commit, the blocks
-// whose records follow the last commit: blocks acknowledged once their
-// record was fsynced (deferred.go), or a batch whose commit a crash cut
-// off. Their bodies stay where they are. A block that no longer fits
-// (invalid, or without its parent) is logged and left as dead space.
+// whose records follow the last commit and extend the head one after
+// another: blocks acknowledged once their record was fsynced
+// (deferred.go), or a batch on the head whose commit a crash cut off.
+// Their bodies stay where they are. From the first record that does not
+// extend them (a side block or a reorganisation whose commit a crash cut
+// off, which the store never acknowledged) the segments are cut. It runs
+// before the pool is loaded: extending the head returns nothing to it. A
+// block that no longer fits (invalid) is logged and left as dead space.
 func (c *Chain) replay() error {
 	recs := c.seg.replay
 	defer func() { c.seg.replay, c.seg.replayAt = nil, nil }()
+	head := c.Head().Hash
+	for i := range recs {
+		if recs[i].block.PreviousHash != head {
+			if err := c.seg.cutTo(recs[i].pos()); err != nil {
+				return err
+			}
+			recs = recs[:i]
+			break
+		}
+		head = recs[i].block.Hash
+	}
 	if len(recs) == 0 {
 		return nil
 	}
@@ -133,6 +188,6 @@ func (c *Chain) replay() error {
 		c.log.Info("blocks written after the last commit replayed", "records", len(recs), "added", n, "height", res.Head.Height, "head", res.Head.Hash, "refused", err)
 		return nil
 	default:
-		return fmt.Errorf("open store %s: replay the blocks written after the last commit: %w", c.db.Path(), err)
+		return fmt.Errorf("replay the blocks written after the last commit: %w", err)
 	}
 }

@@ -193,6 +193,7 @@ type view struct {
 	// instead of writing it.
 	pend     *pending
 	deferred bool
+	undo     []byte // a deferred block's undo data, see putUndo
 }
 
 func (c *Chain) newView(tx *bolt.Tx) *view { return &view{tx: tx, ix: c.ix, seg: c.seg} }
@@ -359,7 +360,8 @@ func (v *view) connectMain(b *chain.Block, e *chain.Parent) error {
 		return err
 	}
 	if v.deferred {
-		v.pend = v.pend.plus(b.Index, rec)
+		v.pend = v.pend.plus(b.Index, rec, v.undo)
+		v.undo = nil
 	} else if err := bkt.Put(kv[:8], rec); err != nil {
 		return err
 	}
