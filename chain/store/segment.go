@@ -25,8 +25,10 @@ import (
 // index names a record by its location: segment (4) || offset (4) ||
 // length (4). The segments are fsynced before the bbolt commit that
 // refers to them, which also records the end of what it committed (meta
-// "segend"); opening truncates each segment to that end, so that a record
-// torn by a crash, which no commit refers to, is gone.
+// "segend"). Past it are the records of single blocks acknowledged before
+// their commit (deferred.go): opening adds their blocks again and cuts the
+// segments at the first record that is torn or does not extend them
+// (replay.go).
 const (
 	segmentMax    = 64 << 20
 	segHeaderSize = 8
