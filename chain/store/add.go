@@ -52,10 +52,23 @@ func (c *Chain) addBlocks(blocks []*chain.Block, mode addMode, valid func()) (Ad
 	// The context-free checks need no lock: they run ahead of the adder.
 	checks := c.startChecks(blocks, c.now())
 	defer checks.stop()
-	var firstErr error
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.deferrable(blocks) {
+		return c.addDeferred(blocks[0], checks, mode, valid)
+	}
+	// Anything else commits what the single blocks before it left pending
+	// first.
+	if err := c.flushPendingLocked(); err != nil {
+		return AddResult{Head: c.Head()}, 0, fmt.Errorf("store blocks: %w", err)
+	}
+	return c.addBatchLocked(blocks, checks, mode, valid)
+}
 
+// addBatchLocked adds blocks in one store transaction. Called with c.mu
+// held and nothing pending.
+func (c *Chain) addBatchLocked(blocks []*chain.Block, checks *checker, mode addMode, valid func()) (AddResult, int, error) {
+	var firstErr error
 	w := &writer{c: c, oldHead: c.Head(), mode: mode}
 	added := 0
 	err := c.db.Update(func(tx *bolt.Tx) error {

@@ -125,6 +125,10 @@ type Chain struct {
 	dups    dupFilter // the duplicate-transaction check, see dupfilter.go
 	commits *committer
 	side    sideIndex // side blocks stored since Open, see sidebranch.go
+	// pend: the bbolt changes of the blocks acknowledged since the last
+	// commit (deferred.go). Written under mu and defers.mu.
+	pend   *pending
+	defers deferrer
 	// aside is a format-1 store set aside by Open, whose pending
 	// transactions are re-admitted once the new chain is open.
 	aside *setAside
@@ -184,6 +188,7 @@ func Open(cfg Config) (*Chain, error) {
 		return nil, err
 	}
 	c.commits = newCommitter(c)
+	c.startFlusher()
 	c.readmit()
 	c.mu.Lock()
 	c.startDupFilterLocked()
@@ -280,7 +285,7 @@ func (c *Chain) load() error {
 	// A store of an earlier format, or a new one, has no block bodies
 	// yet: whatever the segments hold was written by an upgrade or a
 	// creation that did not commit.
-	seg, err := openSegments(c.db.Path(), end)
+	seg, err := openSegmentsReplay(c.db.Path(), end, !fresh && from == 0)
 	if err != nil {
 		return err
 	}
@@ -299,7 +304,6 @@ func (c *Chain) load() error {
 	} else if err := putParams(c.db, &c.params); err != nil {
 		return fmt.Errorf("record the network's parameters: %w", err)
 	}
-	var stale [][]byte
 	if err := c.db.View(func(tx *bolt.Tx) error {
 		head, err := c.checkStore(tx)
 		if err != nil {
@@ -312,6 +316,18 @@ func (c *Chain) load() error {
 			return err
 		}
 		c.setHead(head, c.tip)
+		return nil
+	}); err != nil {
+		return err
+	}
+	// The blocks written after the last commit go in before the pool is
+	// read, which is checked against the accounts they leave.
+	if err := c.replay(); err != nil {
+		return err
+	}
+	var stale [][]byte
+	if err := c.db.View(func(tx *bolt.Tx) error {
+		var err error
 		stale, err = c.pool.load(c.newView(tx))
 		return err
 	}); err != nil {
@@ -468,9 +484,11 @@ func (c *Chain) recordBlock(v *view, height uint64) (*chain.Block, error) {
 func (c *Chain) Close() error {
 	c.commits.close()
 	c.stopDupFilter()
+	c.stopFlusher()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := c.db.Close()
+	err := c.flushPendingLocked() // if it fails, the next Open replays them
+	err = errors.Join(err, c.db.Close())
 	c.seg.close()
 	return err
 }
@@ -548,7 +566,7 @@ func ancestorTimes(v *view, hash chain.Hash, n int) ([]chain.Timestamp, error) {
 
 // read runs fn in a read transaction.
 func (c *Chain) read(fn func(v *view) error) error {
-	return c.db.View(func(tx *bolt.Tx) error { return fn(c.newView(tx)) })
+	return c.view(fn)
 }
 
 // readIndexed is read for a look-up through the indexes that reports
@@ -659,12 +677,11 @@ func (c *Chain) mainRecords(from uint64, limit int, fn func(hash chain.Hash, stu
 		from = 1
 	}
 	var buf []byte
-	return c.db.View(func(tx *bolt.Tx) error {
-		cur := tx.Bucket(bucketChain).Cursor()
+	return c.view(func(v *view) error {
 		n := 0
 		want := from
-		for k, rec := cur.Seek(heightKey(from)); k != nil && (limit <= 0 || n < limit); k, rec = cur.Next() {
-			if len(rec) != recordSize || len(k) != 8 || binary.BigEndian.Uint64(k) != want {
+		each := func(rec []byte) error {
+			if len(rec) != recordSize {
 				return fmt.Errorf("main-chain record at height %d is corrupt", want)
 			}
 			stub := rec[chain.HashSize:]
@@ -677,6 +694,22 @@ func (c *Chain) mainRecords(from uint64, limit int, fn func(hash chain.Hash, stu
 			}
 			n++
 			want++
+			return nil
+		}
+		cur := v.tx.Bucket(bucketChain).Cursor()
+		for k, rec := cur.Seek(heightKey(from)); k != nil && (limit <= 0 || n < limit); k, rec = cur.Next() {
+			if len(k) != 8 || binary.BigEndian.Uint64(k) != want {
+				return fmt.Errorf("main-chain record at height %d is corrupt", want)
+			}
+			if err := each(rec); err != nil {
+				return err
+			}
+		}
+		// Then the records not yet committed.
+		for rec := v.pend.record(want); rec != nil && (limit <= 0 || n < limit); rec = v.pend.record(want) {
+			if err := each(rec); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -708,7 +741,7 @@ func (c *Chain) Locator() []chain.Hash {
 		if len(k) != 8 {
 			return nil
 		}
-		height := binary.BigEndian.Uint64(k)
+		height := max(binary.BigEndian.Uint64(k), v.pend.top())
 		step := uint64(1)
 		for h := height; h > 1 && len(out) < MaxLocator-1; {
 			if hash, ok := v.mainHash(h); ok {

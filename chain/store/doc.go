@@ -25,7 +25,9 @@
 // files, <Config.Path>.blocks/<number>.seg (segment.go): records of length
 // (4) || CRC-32C (4) || binary block, a new segment every 64 MiB. Every
 // block, main chain or side, is written there once, in the order it
-// arrives; the bbolt file holds its stub. Every integer is big-endian, so
+// arrives; the bbolt file holds its stub. The records past "segend" are
+// the log of the single blocks acknowledged since the last commit (see
+// the two phases of a write). Every integer is big-endian, so
 // cursors visit heights, run numbers and sequences in order. Buckets
 // (store.go):
 //
@@ -35,7 +37,7 @@
 //	          "params"   → the network's parameters (chain.NetParams.AppendBinary),
 //	                       to name the one a refused node differs in; added
 //	                       within format 3 (network.go)
-//	          "head"     → the head hash (32)
+//	          "head"     → the head hash (32), as of the last commit
 //	          "verified" → height (8) || hash (32): checked up to here
 //	          "indexed"  → height (8): the index runs cover the main chain to here
 //	          "segend"   → segment (4) || offset (4): the end of the bodies
@@ -81,13 +83,21 @@
 // addrix) and 3 (the bodies, and each main-chain block's JSON encoding,
 // inside the bbolt records) are upgraded in place, in one transaction
 // (migrate.go). Before bbolt maps the file, Open reads its meta pages
-// itself (storecheck.go); it then truncates the segments to "segend" (a
-// record torn by a crash, or appended by a batch that did not commit, is
-// no block the store acknowledged) and checks the blocks past "verified"
-// and above "indexed". Damage is an error naming the file, never a panic.
-// A meta page that bbolt would pass over, while the block files hold
-// blocks past the end the other page's commit recorded, is a lost commit:
-// Open refuses it (ErrRolledBack) unless Config.AcceptRollback accepts it
+// itself (storecheck.go); it then reads the records past "segend" up to
+// the first that is torn, fails its checksum or does not decode, cuts the
+// segments there, checks the blocks past "verified" and above "indexed",
+// and adds the blocks of those records that extend the head one after
+// another again through the add path, in one commit, their bodies where
+// they are (replay.go, one log line): single blocks acknowledged before
+// their commit, or a batch on the head whose commit a crash cut off. From
+// the first record that does not extend them (a side block or a
+// reorganisation whose commit was cut off, never acknowledged) the
+// segments are cut. Then it reads the pool. Damage is an error naming the
+// file, never a panic.
+// A meta page that bbolt would pass over (damaged, or a stale copy), while
+// the block files hold records past the end the other page's commit
+// recorded, may be a lost commit: Open refuses it (ErrRolledBack) unless
+// Config.AcceptRollback accepts it, and then replays as above
 // (rollback.go).
 //
 // # Locks
@@ -97,15 +107,19 @@
 //  1. Chain.mu serialises the writers: adding blocks, changing the pool's
 //     membership, pruning side blocks; Account, BlockTemplate and
 //     SideBlocks take it to read a consistent state. Other readers do not.
-//  2. The store's write transaction: blocks are written under Chain.mu.
+//  2. defers.mu: a reader holds it shared only while it begins its read
+//     transaction and takes the pending changes that go with it
+//     (Chain.view); the commit of the pending changes holds it, under
+//     Chain.mu, around its write transaction.
+//  3. The store's write transaction: blocks are written under Chain.mu.
 //     The pool's group committer and its fairness eviction (poolquota.go)
 //     write pool entries without it, and take Chain.mu only once their
 //     transaction has ended.
 //     Read transactions may be opened under Chain.mu.
-//  3. pool.mu, or one of the index locks (runIndex.mu, addrIndex.mu),
+//  4. pool.mu, or one of the index locks (runIndex.mu, addrIndex.mu),
 //     never both: taken inside a store transaction or under Chain.mu, and
-//     alone by readers. The index tails change only after a commit, under
-//     Chain.mu.
+//     alone by readers. The index tails change only after a commit (or a
+//     single block's fsync, see below), under Chain.mu.
 //
 // The notify lock (the HeadChanged channel), committer.mu (taken under
 // Chain.mu so that entries queue in pool order) and the signature cache's
@@ -115,6 +129,22 @@
 // should be quick.
 //
 // # The two phases of a write
+//
+// A single block that extends the head (a mined or gossiped block;
+// deferred.go) writes only its segment record: appended, fsynced (one
+// fsync, a page or two), and the block is acknowledged. Its bbolt changes
+// (its main-chain record, the head, "verified", "segend", the pool entries
+// it confirms or, on a signed network, makes invalid, and there its undo
+// data and the accounts it changed) join the pending changes in memory
+// (Chain.pend), which readers consult before bbolt; its index entries go
+// to the tails as usual. The pending changes are written in one ordinary
+// commit once there are 64 of them or the oldest is 10 minutes old (a
+// goroutine the Chain owns), before any other write of blocks (a batch, a
+// side block, a reorganisation, a block that would flush the tails), and
+// on Close. A commit never refers to a body not yet fsynced; a kill before
+// it loses nothing, since Open replays the records past "segend" (before
+// it reads the pool, which it checks against the accounts they leave).
+// Everything else takes the path below.
 //
 // Adding blocks (add.go) first stages everything in one store transaction,
 // under Chain.mu: the bodies appended to the segments (buffered, then

@@ -29,6 +29,7 @@ import (
 const (
 	killChildEnv      = "GOSSIPCHAIN_KILL_CHILD"      // set in the child: the store path
 	killAppendEnv     = "GOSSIPCHAIN_KILL_APPEND"     // set in the child of TestKillSegmentAppend
+	killMineEnv       = "GOSSIPCHAIN_KILL_MINE"       // set in the child of TestKillBeforeCommit
 	killIterationsEnv = "GOSSIPCHAIN_KILL_ITERATIONS" // override of the number of kills
 	killDefaultRounds = 20
 )
@@ -72,6 +73,9 @@ func TestKillChildHelper(t *testing.T) {
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
 	if os.Getenv(killAppendEnv) != "" {
 		appendLoop(t, c, r, report)
+	}
+	if os.Getenv(killMineEnv) != "" {
+		mineLoop(c, m, r, report)
 	}
 	for i := 0; ; i++ {
 		// A pending transaction.
@@ -152,6 +156,28 @@ func appendLoop(t *testing.T, c *Chain, r *rand.Rand, report func(string, ...any
 	}
 }
 
+// mineLoop is the child of TestKillBeforeCommit: it submits two pending
+// transactions and mines a block holding them, again and again, and
+// reports each transaction and block acknowledged. A mined block is
+// acknowledged once its record is fsynced; its commit comes every
+// deferBlocks blocks.
+func mineLoop(c *Chain, m *testMiner, r *rand.Rand, report func(string, ...any)) {
+	for {
+		for range 2 {
+			tx, _ := chain.NewTransaction(fmt.Sprintf("payer-%d", r.IntN(100)), "payee", uint64(r.IntN(1000)+1))
+			if err := c.AddTransaction(tx); err == nil {
+				report("pending %s", tx.ID)
+			}
+		}
+		b, _, err := m.MineBlock(context.Background())
+		if err != nil {
+			report("error %v", err)
+			os.Exit(4)
+		}
+		report("stored %d %s", b.Index, b.Hash)
+	}
+}
+
 func killIterations(t *testing.T) int {
 	if s := os.Getenv(killIterationsEnv); s != "" {
 		n, err := strconv.Atoi(s)
@@ -169,29 +195,48 @@ func TestKillWriter(t *testing.T) {
 
 // TestKillSegmentAppend kills a child that appends batches of large
 // blocks, mostly while it writes a segment: after each kill the store
-// opens with every acknowledged block, and a segment longer than the last
-// commit (a record torn by the kill, or records of a batch that did not
-// commit) is cut back to it. Some kill must have left such a tail.
+// opens with every acknowledged block: of a segment longer than the last
+// commit, a record torn by the kill is cut off, and the whole records of a
+// batch whose commit the kill prevented are added again. Some kill must
+// have left such a tail.
 func TestKillSegmentAppend(t *testing.T) {
-	torn := 0
-	rounds := killIterations(t)
-	killRounds(t, killSetup{
-		env:      []string{killAppendEnv + "=1"},
-		rounds:   rounds,
-		onGrowth: true, // the moment a batch's records reach the segment, before its commit
-		beforeOpen: func(path string) {
-			if segmentTail(t, path) > 0 {
-				torn++
-			}
-		},
-	})
 	// The segment's write, its fsync and the index commit take milliseconds
 	// for a batch of 2 MiB, and the kill comes within a millisecond or so of
 	// the write: most kills land before the commit.
-	if torn == 0 && !t.Failed() {
-		t.Errorf("none of %d kills left a segment longer than its last commit", rounds)
-	}
-	t.Logf("%d of %d kills left a tail past the last commit", torn, rounds)
+	killRounds(t, killSetup{
+		env:      []string{killAppendEnv + "=1"},
+		rounds:   killIterations(t),
+		onGrowth: true, // the moment a batch's records reach the segment, before its commit
+		wantTail: true,
+	})
+}
+
+// TestKillBeforeCommit kills a child that mines single blocks, each
+// acknowledged once its segment record is fsynced and committed to bbolt
+// only every deferBlocks blocks: after each kill the store opens with
+// every acknowledged block, each of their transactions confirmed and out
+// of the pool. Some kill must have come between a block's fsync and the
+// commit that follows it.
+func TestKillBeforeCommit(t *testing.T) {
+	killRounds(t, killSetup{
+		env:      []string{killMineEnv + "=1"},
+		rounds:   killIterations(t),
+		maxDelay: 300 * time.Millisecond,
+		wantTail: true,
+		afterOpen: func(round int, c *Chain, stored map[chain.Hash]uint64) {
+			for h := range stored {
+				b, err := c.BlockByHash(h)
+				if err != nil {
+					continue // reported by killRounds
+				}
+				for _, tx := range b.Transactions[1:] {
+					if loc, err := c.FindTransaction(tx.ID); err != nil || loc.Pending || loc.Height != b.Index {
+						t.Errorf("round %d: transaction %s of block %d: %+v, %v; want it confirmed there", round, tx.ID, b.Index, loc, err)
+					}
+				}
+			}
+		},
+	})
 }
 
 // segmentGrowth returns a function that reports whether the store at
@@ -216,9 +261,13 @@ func segmentGrowth(path string, n int) func() bool {
 }
 
 // segmentTail returns how many bytes the last segment of the (closed)
-// store at path holds past the end its last commit recorded.
+// store at path holds past the end its last commit recorded; 0 if there is
+// no store yet.
 func segmentTail(t *testing.T, path string) int64 {
 	t.Helper()
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		return 0 // killed before the store was created
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -246,11 +295,15 @@ func segmentTail(t *testing.T, path string) int64 {
 
 // killSetup describes the rounds of a kill test.
 type killSetup struct {
-	env        []string          // added to the child's environment
-	rounds     int               // kills
-	maxDelay   time.Duration     // a kill comes mostly up to this after the child's first line
-	onGrowth   bool              // kill instead as soon as the last segment grows after the first line
-	beforeOpen func(path string) // if not nil, looks at the closed store after each kill
+	env      []string      // added to the child's environment
+	rounds   int           // kills
+	maxDelay time.Duration // a kill comes mostly up to this after the child's first line
+	onGrowth bool          // kill instead as soon as the last segment grows after the first line
+	// wantTail: some kill must leave the segments longer than the last
+	// commit (torn records, or records of blocks not yet committed).
+	wantTail bool
+	// afterOpen, if not nil, checks the reopened store after each kill.
+	afterOpen func(round int, c *Chain, stored map[chain.Hash]uint64)
 }
 
 // killRounds runs the kill test's rounds: a child (TestKillChildHelper) is
@@ -269,6 +322,7 @@ func killRounds(t *testing.T, k killSetup) {
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
 	stored := map[chain.Hash]uint64{}
 	pending := map[chain.Hash]bool{}
+	tails := 0 // kills that left the segments longer than the last commit
 	for round := range k.rounds {
 		// Kill at a random moment: sometimes during start-up, mostly while
 		// the child writes.
@@ -281,8 +335,8 @@ func killRounds(t *testing.T, k killSetup) {
 			lines = runUntilKilled(t, exe, "TestKillChildHelper", env, r.IntN(5) != 0, time.Duration(r.Int64N(int64(k.maxDelay))))
 		}
 		n := parseKillReport(t, round, lines, stored, pending)
-		if k.beforeOpen != nil {
-			k.beforeOpen(path)
+		if segmentTail(t, path) > 0 {
+			tails++
 		}
 
 		// Reopen: Open checks the main chain from the genesis.
@@ -309,6 +363,9 @@ func killRounds(t *testing.T, k killSetup) {
 				t.Errorf("round %d: pending transaction %s: %+v, %v", round, tx.ID, loc, err)
 			}
 		}
+		if k.afterOpen != nil {
+			k.afterOpen(round, c, stored)
+		}
 		head := c.Head()
 		t.Logf("round %d: %d blocks reported (%d in all), head at %d, %d pending", round, n, len(stored), head.Height, c.PendingCount())
 		c.Close()
@@ -318,6 +375,10 @@ func killRounds(t *testing.T, k killSetup) {
 	}
 	if len(stored) == 0 {
 		t.Error("the child never reported a block")
+	}
+	t.Logf("%d of %d kills left the segments longer than the last commit", tails, k.rounds)
+	if k.wantTail && tails == 0 {
+		t.Errorf("none of %d kills left the segments longer than the last commit", k.rounds)
 	}
 }
 

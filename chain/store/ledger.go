@@ -7,8 +7,6 @@ import (
 	"maps"
 	"slices"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/gossipchain/gossipchain/chain"
 )
 
@@ -75,7 +73,10 @@ func (v *view) storedAcct(addr string) (acct, error) {
 	if b == nil {
 		return acct{}, nil
 	}
-	raw := b.Get([]byte(addr))
+	raw, ok := v.pend.account(addr) // changed by a block not yet committed
+	if !ok {
+		raw = b.Get([]byte(addr))
+	}
 	if raw == nil {
 		return acct{}, nil
 	}
@@ -223,6 +224,11 @@ func (s *ledgerState) flush() error {
 	if len(s.changed) == 0 {
 		return nil
 	}
+	if s.v.deferred {
+		s.v.pend.addAccounts(s.changed) // committed later, see deferred.go
+		s.changed = map[string]acct{}
+		return nil
+	}
 	b := s.v.tx.Bucket(bucketAccounts)
 	keys := make([]string, 0, len(s.changed))
 	for k := range s.changed {
@@ -247,6 +253,10 @@ func (s *ledgerState) flush() error {
 
 // putUndo writes the undo data of the main-chain block at height.
 func (v *view) putUndo(height uint64, undo []undoEntry) error {
+	if v.deferred {
+		v.undo = appendUndo(nil, undo) // goes with the block's pending record
+		return nil
+	}
 	b := v.tx.Bucket(bucketUndo)
 	b.FillPercent = 1 // appends
 	return b.Put(heightKey(height), appendUndo(nil, undo))
@@ -304,9 +314,9 @@ func (c *Chain) Account(addr string) (chain.Account, error) {
 // storedAccount reads the confirmed account of addr.
 func (c *Chain) storedAccount(addr string) (acct, error) {
 	var a acct
-	err := c.db.View(func(tx *bolt.Tx) error {
+	err := c.view(func(v *view) error {
 		var err error
-		a, err = c.newView(tx).storedAcct(addr)
+		a, err = v.storedAcct(addr)
 		return err
 	})
 	return a, err

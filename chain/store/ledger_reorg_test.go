@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/chaintest"
@@ -267,9 +266,7 @@ func checkReplay(t *testing.T, c *Chain, addrs []string) {
 		wantAccount(t, c, a, want.balance, want.nonce)
 	}
 	// Nothing else has an account.
-	n := 0
-	_ = c.db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bucketAccounts).Stats().KeyN; return nil })
-	if n != len(m) {
+	if n := storedAccounts(c); n != len(m) {
 		t.Fatalf("%d stored accounts, the replay has %d", n, len(m))
 	}
 }

@@ -27,8 +27,11 @@ import (
 // records the end ("segend"), so whole records past the end the surviving
 // page's commit knows of were written for a later batch. With a meta page
 // passed over, such records mean that the commit that wrote them was lost
-// (a crash before the commit leaves both pages sound), and Open refuses
-// the store unless Config.AcceptRollback accepts the rollback; without
+// (a crash before the commit leaves both pages sound; so do single blocks
+// waiting for their commit, deferred.go), or may have been, and Open
+// refuses the store unless Config.AcceptRollback accepts the rollback,
+// after which the records that extend the older head are replayed
+// (replay.go); without
 // them, nothing the store held is known to be lost, and Open goes on with
 // a warning. bbolt writes the passed-over page at its next commit, so that
 // this is seen only at the first open after the damage, before which Open
@@ -87,12 +90,8 @@ func (c *Chain) checkRollback(cfg Config, unused *unusedMeta) error {
 		lost = blocksPastEnd(segmentDir(cfg.Path), end)
 	}
 	switch {
-	case unused == nil && lost.count == 0:
-		return nil
 	case unused == nil:
-		c.log.Info("dropping blocks written after the store's last commit: a batch a crash interrupted before it committed",
-			"path", cfg.Path, "height", height, "dropped", lost.String())
-		return nil
+		return nil // records past the end, if any, are replayed (replay.go)
 	case lost.count == 0:
 		c.log.Warn("a meta page of the store is damaged or stale; nothing written after the other page's commit was found, so the store opens at it",
 			"path", cfg.Path, "page", unused.page, "page_state", unused.reason, "bbolt_txid", unused.txid, "height", height)
@@ -101,10 +100,10 @@ func (c *Chain) checkRollback(cfg Config, unused *unusedMeta) error {
 	if !cfg.AcceptRollback {
 		return fmt.Errorf("open store %s: %w: meta page %d of the bbolt file is %s, so bbolt would open it at transaction %d, height %d (head %s), "+
 			"but the block files hold %s, written by a later commit, which is lost with them and with any pending transactions it admitted; "+
-			"restore the file from a backup, or accept the rollback, after which the node fetches the lost blocks from its peers again",
+			"restore the file from a backup, or accept the rollback, after which the blocks that extend the older head are added again from the block files and the rest fetched from peers",
 			cfg.Path, ErrRolledBack, unused.page, unused.reason, unused.txid, height, head, lost)
 	}
-	c.log.Warn("accepting a store that lost its last commit: it starts at the older head, and the lost blocks are fetched from peers again",
+	c.log.Warn("accepting a store that lost its last commit: it starts at the older head, adds again the blocks of the block files that extend it, and fetches the rest from peers",
 		"path", cfg.Path, "page", unused.page, "page_state", unused.reason, "bbolt_txid", unused.txid, "height", height, "lost", lost.String())
 	if err := c.db.Update(func(*bolt.Tx) error { return nil }); err != nil {
 		return fmt.Errorf("open store %s: commit the accepted rollback: %w", cfg.Path, err)

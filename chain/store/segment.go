@@ -25,8 +25,10 @@ import (
 // index names a record by its location: segment (4) || offset (4) ||
 // length (4). The segments are fsynced before the bbolt commit that
 // refers to them, which also records the end of what it committed (meta
-// "segend"); opening truncates each segment to that end, so that a record
-// torn by a crash, which no commit refers to, is gone.
+// "segend"). Past it are the records of single blocks acknowledged before
+// their commit (deferred.go): opening adds their blocks again and cuts the
+// segments at the first record that is torn or does not extend them
+// (replay.go).
 const (
 	segmentMax    = 64 << 20
 	segHeaderSize = 8
@@ -67,6 +69,11 @@ type segments struct {
 	buf   []byte
 	bufAt segPos
 	dirty map[uint32]bool // segments written since the last sync
+	// replay: the whole records found past the last commit on open, in
+	// order, until Open has added their blocks again; appending one of
+	// them returns its location (replay.go).
+	replay   []replayRecord
+	replayAt map[chain.Hash]int // the index in replay of a block's record
 	// newDir: a segment was created since the last sync, so the directory
 	// is synced too.
 	newDir bool
@@ -85,9 +92,27 @@ func (s *segments) path(seg uint32) string {
 // commit ended at end: a segment past it is removed, the last one
 // truncated to it. A segment shorter than end is damage.
 func openSegments(storePath string, end segPos) (*segments, error) {
+	return openSegmentsReplay(storePath, end, false)
+}
+
+// openSegmentsReplay is openSegments that, if replay, keeps the whole
+// records past end (blocks acknowledged after the last commit, see
+// deferred.go) in s.replay and cuts the segments after the last of them
+// instead: a torn or invalid record and what follows it go.
+func openSegmentsReplay(storePath string, end segPos, replay bool) (*segments, error) {
 	s := &segments{dir: segmentDir(storePath), files: map[uint32]*os.File{}, dirty: map[uint32]bool{}}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create block directory: %w", err)
+	}
+	if replay && end.off > 0 {
+		if err := s.checkEnd(end); err != nil {
+			return nil, err
+		}
+		var err error
+		if end, err = s.scanTail(end); err != nil {
+			s.close()
+			return nil, err
+		}
 	}
 	names, err := os.ReadDir(s.dir)
 	if err != nil {
@@ -160,6 +185,9 @@ func (s *segments) file(seg uint32) (*os.File, error) {
 // and returns its location and the encoding, valid until the next append.
 // The record is on disk once sync has returned.
 func (s *segments) appendBlock(b *chain.Block) ([locSize]byte, []byte, error) {
+	if r := s.replayed(b); r != nil {
+		return r.loc, r.body, nil
+	}
 	size := b.BinarySize()
 	loc, err := s.reserve(size)
 	if err != nil {

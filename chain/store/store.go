@@ -103,7 +103,7 @@ func parseEntry(stub []byte, hash chain.Hash) *chain.Parent {
 
 // mainStub returns the hash and stub of the main-chain block at height.
 func (v *view) mainStub(height uint64) (hash chain.Hash, stub []byte, err error) {
-	rec := v.tx.Bucket(bucketChain).Get(heightKey(height))
+	rec := v.mainRecord(height)
 	if rec == nil {
 		return hash, nil, chain.ErrNotFound
 	}
@@ -111,6 +111,15 @@ func (v *view) mainStub(height uint64) (hash chain.Hash, stub []byte, err error)
 		return hash, nil, fmt.Errorf("stored record at height %d is corrupt (%d bytes)", height, len(rec))
 	}
 	return chain.Hash(rec[:chain.HashSize]), rec[chain.HashSize:], nil
+}
+
+// mainRecord returns the main-chain record at height: a pending one, or
+// bbolt's.
+func (v *view) mainRecord(height uint64) []byte {
+	if rec := v.pend.record(height); rec != nil {
+		return rec
+	}
+	return v.tx.Bucket(bucketChain).Get(heightKey(height))
 }
 
 // sideStub returns the stub of a side block, or nil.
@@ -179,6 +188,12 @@ type view struct {
 	// connected in this transaction, on a signed network; addrN counts them.
 	addrs map[chain.Hash][]uint64
 	addrN int
+	// pend: the main-chain records acknowledged and not yet in bbolt (see
+	// deferred.go). deferred: this writer's view adds its block to pend
+	// instead of writing it.
+	pend     *pending
+	deferred bool
+	undo     []byte // a deferred block's undo data, see putUndo
 }
 
 func (c *Chain) newView(tx *bolt.Tx) *view { return &view{tx: tx, ix: c.ix, seg: c.seg} }
@@ -206,7 +221,7 @@ func (v *view) record(height uint64) (hash chain.Hash, bin []byte, err error) {
 
 // mainHash returns the main-chain hash at height.
 func (v *view) mainHash(height uint64) (chain.Hash, bool) {
-	rec := v.tx.Bucket(bucketChain).Get(heightKey(height))
+	rec := v.mainRecord(height)
 	var h chain.Hash
 	if len(rec) < chain.HashSize {
 		return h, false
@@ -344,7 +359,10 @@ func (v *view) connectMain(b *chain.Block, e *chain.Parent) error {
 	} else if rec, err = v.appendBody(rec, b, e); err != nil {
 		return err
 	}
-	if err := bkt.Put(kv[:8], rec); err != nil {
+	if v.deferred {
+		v.pend = v.pend.plus(b.Index, rec, v.undo)
+		v.undo = nil
+	} else if err := bkt.Put(kv[:8], rec); err != nil {
 		return err
 	}
 	v.blk[b.Hash] = b.Index
