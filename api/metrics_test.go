@@ -62,6 +62,7 @@ var metricFamilies = []family{
 	{"p2p_sent_bytes_total", "counter", "protocol", "Bytes sent on streams, by protocol ID; gossip by topic name, and gossip-control for the rest of gossip."},
 	{"sync_pool_announced_total", "counter", "", "Pool announcements sent."},
 	{"sync_pool_fetched_total", "counter", "", "Transactions added to the pool by pool exchange."},
+	{"sync_pool_ids_dropped_total", "counter", "", "Transaction ids named by peers and dropped unchecked: over the budget, or evicted from a full set."},
 	{"sync_pool_served_total", "counter", "", "Pool-exchange requests answered."},
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	gosync "sync"
 	"time"
 
@@ -72,6 +73,7 @@ func (b *idBudget) take(n int, now time.Time) int {
 // fetchPeer is what the fetcher holds for one peer.
 type fetchPeer struct {
 	ids         map[chain.Hash]struct{} // named by the peer, to fetch
+	order       []chain.Hash            // ids in the order named, some no longer in ids
 	inventory   bool                    // its inventory is to be asked for
 	busy        bool                    // a request to it is in flight
 	outbound    bool                    // this node dialled it
@@ -175,7 +177,11 @@ func (f *poolFetcher) named(p peer.ID, ids []chain.Hash) {
 			break
 		}
 		fp.ids[id] = struct{}{}
+		fp.order = append(fp.order, id)
 		f.wanted++
+	}
+	if len(fp.order) > 2*len(fp.ids)+MaxPoolFetch { // ids evicted since: drop them
+		fp.order = slices.DeleteFunc(fp.order, func(id chain.Hash) bool { _, ok := fp.ids[id]; return !ok })
 	}
 	f.mu.Unlock()
 	f.signal()
@@ -278,16 +284,23 @@ func (f *poolFetcher) next() (task, bool) {
 		if best.inventory {
 			best.inventory = false
 		} else {
-			for id := range best.ids {
-				if len(t.ids) == MaxPoolFetch {
-					break
+			// In the order named: a peer names a sender's transactions
+			// in nonce order, as they must be added.
+			kept := best.order[:0]
+			for _, id := range best.order {
+				if _, ok := best.ids[id]; !ok {
+					continue
 				}
-				if !f.inFlight[id] {
-					t.ids = append(t.ids, id)
-					delete(best.ids, id)
-					f.inFlight[id] = true
+				if len(t.ids) == MaxPoolFetch || f.inFlight[id] {
+					kept = append(kept, id)
+					continue
 				}
+				t.ids = append(t.ids, id)
+				delete(best.ids, id)
+				f.inFlight[id] = true
 			}
+			clear(best.order[len(kept):])
+			best.order = kept
 			f.wanted -= len(t.ids)
 			if len(t.ids) == 0 {
 				continue // every id in flight from others: none to ask
