@@ -109,6 +109,10 @@ func keySeq(k []byte) int64 { return int64(binary.BigEndian.Uint64(k) ^ 1<<63) }
 // corrupt, duplicated or already in the main chain, which the caller
 // deletes.
 func (p *pool) load(v *view) (stale [][]byte, err error) {
+	// Entries a crash left behind after their block was written are
+	// confirmed against it: its ids are computed once, not once per entry.
+	v.held = make(map[uint64]map[chain.Hash]struct{})
+	defer func() { v.held = nil }()
 	cur := v.tx.Bucket(bucketPool).Cursor()
 	for k, val := cur.First(); k != nil; k, val = cur.Next() {
 		if len(k) != 8 {

@@ -184,6 +184,10 @@ type view struct {
 	txs map[chain.Hash]uint64 // transaction id → height, connected in this transaction
 
 	runCache map[*runIndex][]storedRun // see runs
+	// held, when not nil, keeps the transaction ids of each block
+	// blockHoldsTx decoded, for a reader that asks about many transactions
+	// of the same blocks (loading the pool).
+	held map[uint64]map[chain.Hash]struct{}
 	// addrs: address index entries (see addrindex.go) of the blocks
 	// connected in this transaction, on a signed network; addrN counts them.
 	addrs map[chain.Hash][]uint64
@@ -321,6 +325,10 @@ func (v *view) txHeight(id chain.Hash) (uint64, bool) {
 
 // blockHoldsTx reports whether the main-chain block at height holds id.
 func (v *view) blockHoldsTx(height uint64, id chain.Hash) bool {
+	if ids, ok := v.held[height]; ok {
+		_, in := ids[id]
+		return in
+	}
 	hash, bin, err := v.record(height)
 	if err != nil {
 		return false
@@ -328,6 +336,15 @@ func (v *view) blockHoldsTx(height uint64, id chain.Hash) bool {
 	b, err := decodeStored(bin, hash)
 	if err != nil {
 		return false
+	}
+	if v.held != nil {
+		ids := make(map[chain.Hash]struct{}, len(b.Transactions))
+		for i := range b.Transactions {
+			ids[b.Transactions[i].ID] = struct{}{}
+		}
+		v.held[height] = ids
+		_, in := ids[id]
+		return in
 	}
 	for i := range b.Transactions {
 		if b.Transactions[i].ID == id {
