@@ -1,13 +1,9 @@
 package store
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
-	"os"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -65,6 +61,9 @@ func (l lostBlocks) String() string {
 // it logs what it found. An accepted rollback is committed at once, so
 // that the passed-over page is rewritten.
 func (c *Chain) checkRollback(cfg Config, unused *unusedMeta) error {
+	if unused == nil {
+		return nil // records past the end, if any, are replayed (replay.go)
+	}
 	var end segPos
 	var hasEnd bool
 	var height uint64
@@ -89,10 +88,7 @@ func (c *Chain) checkRollback(cfg Config, unused *unusedMeta) error {
 	if hasEnd {
 		lost = blocksPastEnd(segmentDir(cfg.Path), end)
 	}
-	switch {
-	case unused == nil:
-		return nil // records past the end, if any, are replayed (replay.go)
-	case lost.count == 0:
+	if lost.count == 0 {
 		c.log.Warn("a meta page of the store is damaged or stale; nothing written after the other page's commit was found, so the store opens at it",
 			"path", cfg.Path, "page", unused.page, "page_state", unused.reason, "bbolt_txid", unused.txid, "height", height)
 		return nil
@@ -111,57 +107,21 @@ func (c *Chain) checkRollback(cfg Config, unused *unusedMeta) error {
 	return nil
 }
 
-// blocksPastEnd reads the block files of the store from end on and sums
-// up the whole records there, each checked against its checksum, up to
-// the first that is not whole: a record a crash tore is no evidence.
+// blocksPastEnd sums up the whole records of the store's block files from
+// end on, read as Open's replay reads them (scanTail): each checked against
+// its checksum and decoded, up to the first that is not whole, since a
+// record a crash tore is no evidence.
 func blocksPastEnd(dir string, end segPos) lostBlocks {
-	lost := lostBlocks{offset: end.off}
 	s := &segments{dir: dir}
-	lost.file = s.path(end.seg)
-	for seg, off := end.seg, end.off; ; seg, off = seg+1, 0 {
-		f, err := os.Open(s.path(seg))
-		if err != nil {
-			return lost
+	lost := lostBlocks{file: s.path(end.seg), offset: end.off}
+	_, _ = s.scanTail(end) // what an unreadable file hides is no evidence either
+	for _, r := range s.replay {
+		if lost.count == 0 || r.block.Index < lost.low {
+			lost.low = r.block.Index
 		}
-		whole := recordsFrom(f, off, &lost)
-		f.Close()
-		if !whole {
-			return lost
-		}
-	}
-}
-
-// recordsFrom adds the whole records of the block file f from offset off
-// on to lost, and reports whether the file ends after a whole record.
-func recordsFrom(f *os.File, off uint32, lost *lostBlocks) bool {
-	st, err := f.Stat()
-	if err != nil || st.Size() <= int64(off) {
-		return err == nil && st.Size() == int64(off)
-	}
-	r := io.NewSectionReader(f, int64(off), st.Size()-int64(off))
-	var hdr [segHeaderSize]byte
-	var body []byte
-	for {
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return errors.Is(err, io.EOF)
-		}
-		n := int64(binary.BigEndian.Uint32(hdr[:]))
-		if n < chain.HeaderSize || n > segmentMax || n > r.Size() {
-			return false
-		}
-		if int64(cap(body)) < n {
-			body = make([]byte, n)
-		}
-		body = body[:n]
-		if _, err := io.ReadFull(r, body); err != nil || crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(hdr[4:]) {
-			return false
-		}
-		height := binary.BigEndian.Uint64(body[68:76])
-		if lost.count == 0 || height < lost.low {
-			lost.low = height
-		}
-		lost.high = max(lost.high, height)
-		lost.last = sha256.Sum256(body[:chain.HeaderSize])
+		lost.high = max(lost.high, r.block.Index)
+		lost.last = r.block.Hash
 		lost.count++
 	}
+	return lost
 }
