@@ -114,6 +114,11 @@ func (req *signedTxRequest) tx() (chain.Transaction, error) {
 		return chain.Transaction{}, &httpError{code: http.StatusBadRequest, rule: chain.ErrBadTransaction.String(),
 			msg: fmt.Sprintf("id %s is not the transaction's id %s", *req.ID, tx.ID)}
 	}
+	// Admission policy, not a block rule: a block may pay such an address.
+	if err := chain.CheckSpendable(tx.Recipient); errors.Is(err, chain.ErrUnspendable) {
+		return chain.Transaction{}, errorf(http.StatusBadRequest,
+			"recipient %s: %v; this node does not admit payments to it (a block that pays it is valid)", tx.Recipient, err)
+	}
 	return tx, nil
 }
 

@@ -3,12 +3,10 @@ package chain
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -22,16 +20,6 @@ import (
 // (<datadir>/identity.key), whose peer ID is its default reward address, is
 // a spendable wallet key. A key file holds the bytes of
 // crypto.MarshalPrivateKey, exactly as the node's identity file does.
-
-// AddressLen is the length of every address; AddressPrefix starts every
-// one (the base58btc of the multihash and key type bytes).
-const (
-	AddressLen    = 52
-	AddressPrefix = "12D3KooW"
-)
-
-// ErrNotAddress: the string is not the address of an Ed25519 key.
-var ErrNotAddress = errors.New("not an address (the peer ID of an Ed25519 key)")
 
 // GenerateKey returns a new Ed25519 key.
 func GenerateKey() (crypto.PrivKey, error) {
@@ -61,34 +49,6 @@ func AddressOf(key crypto.Key) (string, error) {
 		return "", fmt.Errorf("address: %w", err)
 	}
 	return id.String(), nil
-}
-
-// PublicKeyOf recovers the Ed25519 public key from an address. It does not
-// apply the verification rule's key checks (see VerifySignature).
-func PublicKeyOf(addr string) (ed25519.PublicKey, error) {
-	// Only the canonical text: the base58btc identity multihash of an
-	// Ed25519 key, which is what AddressOf writes and always has this
-	// length and prefix (peer.Decode also reads CIDs). Base58 decoding is
-	// one to one, so no other string decodes to the same peer ID.
-	if len(addr) != AddressLen || !strings.HasPrefix(addr, AddressPrefix) {
-		return nil, ErrNotAddress
-	}
-	id, err := peer.Decode(addr)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotAddress, err)
-	}
-	pub, err := id.ExtractPublicKey()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotAddress, err)
-	}
-	if pub.Type() != crypto.Ed25519 {
-		return nil, fmt.Errorf("%w: a %s key", ErrNotAddress, pub.Type())
-	}
-	raw, err := pub.Raw()
-	if err != nil || len(raw) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("%w: bad key", ErrNotAddress)
-	}
-	return ed25519.PublicKey(raw), nil
 }
 
 // AddressOfPublicKey returns the address of a raw Ed25519 public key.

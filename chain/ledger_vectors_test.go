@@ -40,15 +40,8 @@ type ledgerVectors struct {
 		Description string `json:"description"`
 		Encoding    string `json:"encoding"`
 	} `json:"invalid_encodings"`
-	Signatures []struct {
-		Description  string `json:"description"`
-		PublicKey    string `json:"public_key"`
-		Message      string `json:"message"`
-		Signature    string `json:"signature"`
-		Valid        bool   `json:"valid"`
-		PlainEd25519 bool   `json:"plain_ed25519"`
-	} `json:"signatures"`
-	SmallOrderKeys []string `json:"small_order_keys"`
+	Signatures     []signatureVector `json:"signatures"`
+	SmallOrderKeys []string          `json:"small_order_keys"`
 }
 
 func unhex(t *testing.T, s string) []byte {

@@ -131,6 +131,17 @@ func SignTransaction(key crypto.PrivKey, recipient string, amount, nonce uint64,
 // values). They follow the public key checks of ZIP 215's strict variant
 // and libsodium's crypto_sign_verify_detached.
 func VerifySignature(pub ed25519.PublicKey, msg []byte, sig Signature) error {
+	if err := checkSigningKey(pub); err != nil {
+		return err
+	}
+	if !ed25519.Verify(pub, msg, sig[:]) {
+		return RuleErrorf(ErrBadSignature, "signature does not verify")
+	}
+	return nil
+}
+
+// checkSigningKey applies rules 1 and 2 of VerifySignature to pub.
+func checkSigningKey(pub ed25519.PublicKey) error {
 	if len(pub) != ed25519.PublicKeySize {
 		return RuleErrorf(ErrBadSignature, "public key of %d bytes", len(pub))
 	}
@@ -141,9 +152,6 @@ func VerifySignature(pub ed25519.PublicKey, msg []byte, sig Signature) error {
 		if bytes.Equal(pub, smallOrderKeys[i][:]) {
 			return RuleErrorf(ErrBadSignature, "public key is a point of small order")
 		}
-	}
-	if !ed25519.Verify(pub, msg, sig[:]) {
-		return RuleErrorf(ErrBadSignature, "signature does not verify")
 	}
 	return nil
 }
