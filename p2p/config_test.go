@@ -148,7 +148,7 @@ func TestFraming(t *testing.T) {
 
 func TestScoreParamsValid(t *testing.T) {
 	// pubsub checks the parameters themselves when a node is built and a topic joined;
-	// this checks the relations doc.go promises.
+	// this checks the relations PROTOCOL.md section 3 promises.
 	if !(GraylistThreshold <= PublishThreshold && PublishThreshold <= GossipThreshold && GossipThreshold < 0) {
 		t.Error("thresholds must satisfy graylist <= publish <= gossip < 0")
 	}

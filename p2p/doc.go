@@ -141,44 +141,14 @@
 //   - WithPeerScore(PeerScoreParams(), PeerScoreThresholds()), and
 //     WithPeerScoreInspect sampling every score each second for Node.Score.
 //
-// # Peer scoring
+// # Peer scoring and router parameters
 //
-// Blocks and transactions are low-traffic topics: minutes may pass without a block. The
-// parameters, the same for every topic (TopicScoreParams, TopicWeight 1), are chosen so
-// that silence costs nothing, usefulness earns a little and invalid data costs a lot.
-//
-//	P1 time in mesh          weight 0.05 per minute, capped at 60 minutes (at most +3)
-//	P2 first deliveries      weight 0.5, cap 10 (at most +5), decaying to zero in 1 h
-//	P3 mesh deliveries       off (weight 0), as Lotus and Prysm do for low-traffic
-//	                         topics: a healthy mesh peer often has nothing to deliver
-//	P3b mesh failure penalty off (weight 0), since it derives from P3
-//	P4 invalid deliveries    weight -10, squared count, decaying to zero in 1 h:
-//	                         1 invalid message -10, 2 -40, 3 -90
-//
-// Router-wide (PeerScoreParams):
-//
-//	TopicScoreCap            10: positive topic score never outweighs invalid messages
-//	P5 application score     0 (weight 0, function returning 0)
-//	P6 IP colocation         weight -10 beyond 10 peers per IP, loopback (127.0.0.0/8,
-//	                         ::1) exempt so a devnet of many nodes on one host works
-//	P7 behaviour penalty     weight -1, squared excess over 6, decaying over 10 min
-//	                         (re-grafting during backoff, unanswered IWANTs)
-//	DecayInterval 1 s, DecayToZero 0.01, RetainScore 1 h (a peer cannot reset its score
-//	by reconnecting)
-//
-// Thresholds (PeerScoreThresholds):
-//
-//	GossipThreshold              -20  below: no gossip (IHAVE/IWANT) with the peer
-//	PublishThreshold             -50  below: our own messages are not sent to it
-//	GraylistThreshold            -80  below: everything it sends is ignored
-//	AcceptPXThreshold              0  peer exchange accepted from peers in good standing;
-//	                                  a node that only knows its bootstrap peer must be
-//	                                  able to learn others from it
-//	OpportunisticGraftThreshold    1  graft better peers when the mesh median falls below
-//
-// So three invalid messages from a fresh peer (-90), or four from a peer at the positive
-// cap (10 - 160), put it below the graylist threshold; one invalid message, which an honest
-// peer on a briefly diverging chain might relay, only costs standing that decays within
-// the hour. Node.Penalize is the separate, harder tool for misbehaviour outside gossip:
+// The GossipSub parameters (GossipSubParams, params.go) and the score parameters and
+// thresholds (PeerScoreParams, TopicScoreParams, PeerScoreThresholds, score.go) are part
+// of the protocol: PROTOCOL.md section 3 ("Peer scoring", "Router parameters") states
+// every value and why, and a change of one is a change of that section. In short: silence
+// costs nothing on these low-traffic topics, usefulness earns a little, and each invalid
+// message costs -10 × count², so three from a fresh peer put it below the graylist
+// threshold. Node.Penalize is the separate, harder tool for misbehaviour outside gossip:
 // it disconnects the peer and refuses it for DefaultBanDuration (10 min).
 package p2p

@@ -3,7 +3,7 @@ package p2p
 import pubsub "github.com/libp2p/go-libp2p-pubsub"
 
 // GossipSub parameters of every node; every router of a network must use
-// the same ones (PROTOCOL.md, "Gossip parameters", says what each costs and
+// the same ones (PROTOCOL.md section 3, "Router parameters", says what each costs and
 // buys). The rest are go-libp2p-pubsub's defaults (heartbeat 1 s, history of
 // 5 heartbeats, ...), which PROTOCOL.md lists too.
 const (

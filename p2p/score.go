@@ -8,7 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// Peer score thresholds; doc.go explains the choices.
+// Peer score thresholds; PROTOCOL.md section 3 states them and explains the choices.
 const (
 	GossipThreshold             = -20
 	PublishThreshold            = -50
