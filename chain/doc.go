@@ -45,7 +45,9 @@
 //     parent's [Parent] entry, which [Params.ParentOf] derives) and
 //     [Transaction.Check].
 //   - The signed ledger's rules (2.4, 10.7): addresses ([AddressOf],
-//     [PublicKeyOf]; key files with [LoadKey] and [SaveKey]), signatures
+//     [PublicKeyOf], the address rule with no curve check; [CheckSpendable],
+//     the admission policy that refuses to pay a key that can never sign;
+//     key files with [LoadKey] and [SaveKey]), signatures
 //     ([SignTransaction], [VerifySignature]: the network's verification
 //     rule), the form of a signed network's transactions
 //     ([Params.CheckLedgerFields]) and the spend rule ([CheckSpend],
