@@ -7,15 +7,27 @@ import (
 )
 
 // HeaderVersion is the version of the header encoding; it is hashed.
-const HeaderVersion = 2
+const HeaderVersion = 3
 
 // HeaderSize is the size of the canonical header encoding in bytes.
-const HeaderSize = 96
+const HeaderSize = 136
+
+// The offsets of the header fields (PROTOCOL.md 2.2).
+const (
+	offTxRoot    = 32
+	offStateRoot = 64
+	offVersion   = 96
+	offIndex     = 100
+	offTimestamp = 108
+	offBits      = 116
+	offTxCount   = 120
+	offProof     = 128
+)
 
 // Block is one block of the chain, with the tutorial's JSON fields (index,
 // timestamp, transactions, proof, previous_hash) plus what the header
-// commits to: the compact target, the transaction root and the block's own
-// hash.
+// commits to: the compact target, the transaction root and count, the
+// state root and the block's own hash.
 type Block struct {
 	Index        uint64        `json:"index"`
 	Timestamp    Timestamp     `json:"timestamp"`
@@ -23,7 +35,15 @@ type Block struct {
 	Proof        uint64        `json:"proof"`
 	PreviousHash Hash          `json:"previous_hash"`
 	Bits         Compact       `json:"bits"`
-	TxRoot       Hash          `json:"tx_root"`
+	// TxRoot is the Merkle root of the transaction ids (see TxRoot).
+	TxRoot Hash `json:"tx_root"`
+	// StateRoot is the root of the account-state map after the block on a
+	// signed network, and 32 zero bytes on an open one.
+	StateRoot Hash `json:"state_root"`
+	// TxCount is the number of transactions: a header without its
+	// transactions still says how many leaves its TxRoot has. For a full
+	// block it must equal len(Transactions).
+	TxCount uint64 `json:"tx_count"`
 	// Hash is the block hash as stated by whoever produced the block.
 	// Validation checks it against ComputeHash; after a block is accepted
 	// it is the block's key.
@@ -34,31 +54,75 @@ type Block struct {
 //
 //	offset size field
 //	0      32   previous_hash
-//	32     32   tx_root
-//	64     4    version (2), big-endian
-//	68     8    index, big-endian
-//	76     8    timestamp in Unix microseconds, big-endian two's complement
-//	84     4    bits: the compact target (see Compact), big-endian
-//	88     8    proof, big-endian
+//	32     32   tx_root: the Merkle root of the transaction ids (TxRoot)
+//	64     32   state_root
+//	96     4    version (3), big-endian
+//	100    8    index, big-endian
+//	108    8    timestamp in Unix microseconds, big-endian two's complement
+//	116    4    bits: the compact target (see Compact), big-endian
+//	120    8    tx_count, big-endian
+//	128    8    proof, big-endian
 //
-// The first 64 bytes do not change while a miner searches proofs, and the
-// proof sits in the final SHA-256 block.
+// The first 128 bytes (two SHA-256 blocks) do not change while a miner
+// searches proofs, and the proof sits in the third and final SHA-256 block.
 func (b *Block) Header() [HeaderSize]byte {
 	var h [HeaderSize]byte
-	copy(h[0:32], b.PreviousHash[:])
-	copy(h[32:64], b.TxRoot[:])
-	binary.BigEndian.PutUint32(h[64:68], HeaderVersion)
-	binary.BigEndian.PutUint64(h[68:76], b.Index)
-	binary.BigEndian.PutUint64(h[76:84], uint64(b.Timestamp))
-	binary.BigEndian.PutUint32(h[84:88], uint32(b.Bits))
-	binary.BigEndian.PutUint64(h[88:96], b.Proof)
+	copy(h[:offTxRoot], b.PreviousHash[:])
+	copy(h[offTxRoot:offStateRoot], b.TxRoot[:])
+	copy(h[offStateRoot:offVersion], b.StateRoot[:])
+	binary.BigEndian.PutUint32(h[offVersion:], HeaderVersion)
+	binary.BigEndian.PutUint64(h[offIndex:], b.Index)
+	binary.BigEndian.PutUint64(h[offTimestamp:], uint64(b.Timestamp))
+	binary.BigEndian.PutUint32(h[offBits:], uint32(b.Bits))
+	binary.BigEndian.PutUint64(h[offTxCount:], b.TxCount)
+	binary.BigEndian.PutUint64(h[offProof:], b.Proof)
 	return h
+}
+
+// DecodeHeader decodes a header of exactly HeaderSize bytes into a Block
+// with the header's fields, no transactions and Hash set to the computed
+// hash. A header of another version is ErrMalformed. The block decoder
+// reads its header with it, so that a header-only protocol and a full
+// node share one parser.
+func DecodeHeader(h []byte) (Block, error) {
+	if len(h) != HeaderSize {
+		return Block{}, RuleErrorf(ErrMalformed, "header is %d bytes, want %d", len(h), HeaderSize)
+	}
+	if v := binary.BigEndian.Uint32(h[offVersion:]); v != HeaderVersion {
+		return Block{}, RuleErrorf(ErrMalformed, "unknown header version %d", v)
+	}
+	var b Block
+	copy(b.PreviousHash[:], h[:offTxRoot])
+	copy(b.TxRoot[:], h[offTxRoot:offStateRoot])
+	copy(b.StateRoot[:], h[offStateRoot:offVersion])
+	b.Index, b.Timestamp, b.Bits = HeaderFields(h)
+	b.TxCount = binary.BigEndian.Uint64(h[offTxCount:])
+	b.Proof = binary.BigEndian.Uint64(h[offProof:])
+	b.Hash = sha256.Sum256(h)
+	return b, nil
+}
+
+// HeaderFields reads the index, timestamp and bits of an encoded header of
+// HeaderSize bytes without checking or hashing it, for a reader of headers
+// that were checked when they were stored.
+func HeaderFields(h []byte) (index uint64, ts Timestamp, bits Compact) {
+	_ = h[HeaderSize-1]
+	return binary.BigEndian.Uint64(h[offIndex:]), Timestamp(binary.BigEndian.Uint64(h[offTimestamp:])),
+		Compact(binary.BigEndian.Uint32(h[offBits:]))
 }
 
 // ComputeHash returns SHA-256 of the block's header.
 func (b *Block) ComputeHash() Hash {
 	h := b.Header()
 	return sha256.Sum256(h[:])
+}
+
+// CommitTransactions sets TxCount and TxRoot from the block's
+// transactions (their ids as set). Every builder of a block calls it once
+// its transactions are final, before the proof is searched.
+func (b *Block) CommitTransactions() {
+	b.TxCount = uint64(len(b.Transactions))
+	b.TxRoot = TxRoot(b.Transactions)
 }
 
 // Work returns the work that a block of d leading zero bits represents:

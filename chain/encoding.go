@@ -12,9 +12,13 @@ const MaxTxsLimit = 1 << 16
 // txWireMin is the smallest binary transaction: two 1-byte addresses.
 const txWireMin = 2 + 1 + 2 + 1 + 8 + 8
 
-// AppendBinary appends the binary encoding of b: the 96-byte header, a
-// big-endian uint32 transaction count, then each transaction's canonical
-// encoding. The hash is not encoded: it is computed from the header.
+// AppendBinary appends the binary encoding of b: the header (HeaderSize
+// bytes), a big-endian uint32 transaction count, then each transaction's
+// canonical encoding. The hash is not encoded: it is computed from the
+// header. The count is the number of transactions that follow, whatever
+// the header's tx_count says: a decoder reads the transactions without
+// trusting the header, and validation refuses a block whose two counts
+// differ (ErrBadTxCount), as it refuses the JSON form of the same block.
 func (b *Block) AppendBinary(dst []byte) []byte {
 	h := b.Header()
 	dst = append(dst, h[:]...)
@@ -40,9 +44,9 @@ func (b *Block) BinarySize() int {
 }
 
 // DecodeBlock decodes the binary encoding of a block, allowing at most
-// maxTxs transactions (capped at MaxTxsLimit). It sets Hash to the computed
-// hash and each transaction's ID to its computed id. Trailing bytes are an
-// error.
+// maxTxs transactions (capped at MaxTxsLimit). Its header is read by
+// DecodeHeader, which sets Hash to the computed hash; each transaction's ID
+// is its computed id. Trailing bytes are an error.
 func DecodeBlock(data []byte, maxTxs int) (*Block, error) {
 	if maxTxs <= 0 || maxTxs > MaxTxsLimit {
 		maxTxs = MaxTxsLimit
@@ -50,17 +54,11 @@ func DecodeBlock(data []byte, maxTxs int) (*Block, error) {
 	if len(data) < HeaderSize+4 {
 		return nil, RuleErrorf(ErrMalformed, "block encoding is %d bytes, shorter than a header", len(data))
 	}
-	b := &Block{}
-	h := data[:HeaderSize]
-	copy(b.PreviousHash[:], h[0:32])
-	copy(b.TxRoot[:], h[32:64])
-	if v := binary.BigEndian.Uint32(h[64:68]); v != HeaderVersion {
-		return nil, RuleErrorf(ErrMalformed, "unknown header version %d", v)
+	hdr, err := DecodeHeader(data[:HeaderSize])
+	if err != nil {
+		return nil, err
 	}
-	b.Index = binary.BigEndian.Uint64(h[68:76])
-	b.Timestamp = Timestamp(binary.BigEndian.Uint64(h[76:84]))
-	b.Bits = Compact(binary.BigEndian.Uint32(h[84:88]))
-	b.Proof = binary.BigEndian.Uint64(h[88:96])
+	b := &hdr
 	n := binary.BigEndian.Uint32(data[HeaderSize:])
 	rest := data[HeaderSize+4:]
 	if int64(n) > int64(maxTxs) {
@@ -71,7 +69,6 @@ func DecodeBlock(data []byte, maxTxs int) (*Block, error) {
 	}
 	b.Transactions = make([]Transaction, n)
 	for i := range b.Transactions {
-		var err error
 		rest, err = decodeTx(rest, &b.Transactions[i])
 		if err != nil {
 			return nil, fmt.Errorf("transaction %d: %w", i, err)
@@ -80,7 +77,6 @@ func DecodeBlock(data []byte, maxTxs int) (*Block, error) {
 	if len(rest) != 0 {
 		return nil, RuleErrorf(ErrMalformed, "%d trailing bytes after block", len(rest))
 	}
-	b.Hash = b.ComputeHash()
 	return b, nil
 }
 

@@ -18,11 +18,13 @@ import (
 const (
 	goldenTxID          = "e0abb7064f3b820b2a268eb32d32b924462d22fdfe6e66eca6394522a6946b6d" // alice → bob, 5, nonce 1
 	goldenTxBinary      = "0005616c6963650003626f6200000000000000050000000000000001"
-	goldenDevnetGenesis = "8a9c68f577463188d4039bc5bb35e1ccabf2b61d4d57109c00b346aff634bd1a" // devnet: 10 s blocks, retargeting
-	goldenDevnetTxRoot  = "fde56062c207411c3878e489415412f42150b3196d0d389619ff7e0f48c01f44"
+	goldenDevnetGenesis = "8de49d3b96a0630d56f1bbef95ea518af0d34c63186b0ba813b402bca73eef38"   // devnet: 10 s blocks, retargeting
+	goldenDevnetTxRoot  = "8ceaa878a3ab6120529bb931f5404f4dfaa5a06679a642603a1fb6e547494723"   // SHA-256(0x00 || the reward's id)
 	goldenDevnetBinary  = "9d500d51309c00e443873ba88b37d4dab48777baabccf73139dcfc952f809f99" + // previous_hash: the parameters' commitment
-		"fde56062c207411c3878e489415412f42150b3196d0d389619ff7e0f48c01f44" + // tx_root
-		"00000002" + "0000000000000001" + "00060dd710212000" + "1f00ffff" + "0000000000000000" + // version index timestamp bits proof
+		"8ceaa878a3ab6120529bb931f5404f4dfaa5a06679a642603a1fb6e547494723" + // tx_root
+		"0000000000000000000000000000000000000000000000000000000000000000" + // state_root
+		"00000003" + "0000000000000001" + "00060dd710212000" + "1f00ffff" + // version index timestamp bits
+		"0000000000000001" + "0000000000000000" + // tx_count proof
 		"00000001" + // transaction count
 		"0001" + "30" + "0012" + "676f73736970636861696e3a6465766e6574" + "0000000000000001" + "0000000000000001"
 )
@@ -52,17 +54,20 @@ func TestHeaderLayout(t *testing.T) {
 		Timestamp: -2, // two's complement
 		Proof:     0x1112131415161718,
 		Bits:      0x21222324,
+		TxCount:   0x3132333435363738,
 	}
 	for i := range b.PreviousHash {
 		b.PreviousHash[i] = byte(0xa0 + i)
 		b.TxRoot[i] = byte(0x40 + i)
+		b.StateRoot[i] = byte(0x60 + i)
 	}
 	h := b.Header()
-	want := append(b.PreviousHash[:], b.TxRoot[:]...)
-	want = append(want, 0, 0, 0, 2)
+	want := append(append(b.PreviousHash[:], b.TxRoot[:]...), b.StateRoot[:]...)
+	want = append(want, 0, 0, 0, 3)
 	want = append(want, 1, 2, 3, 4, 5, 6, 7, 8)
 	want = append(want, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe)
 	want = append(want, 0x21, 0x22, 0x23, 0x24)
+	want = append(want, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38)
 	want = append(want, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18)
 	if !bytes.Equal(h[:], want) {
 		t.Fatalf("header\n got %x\nwant %x", h, want)
@@ -70,25 +75,34 @@ func TestHeaderLayout(t *testing.T) {
 	if b.ComputeHash() != sha256.Sum256(want) {
 		t.Error("ComputeHash is not SHA-256 of the header")
 	}
-	// The proof is the last 8 bytes, in the second SHA-256 block.
-	if chain.HeaderSize != 96 || len(h)-8 < 64 {
+	// The proof is the last 8 bytes, in the third SHA-256 block.
+	if chain.HeaderSize != 136 || len(h)-8 < 128 {
 		t.Error("proof is not in the final SHA-256 block")
+	}
+	// DecodeHeader reads it back, hash included, and nothing else.
+	got, err := chain.DecodeHeader(h[:])
+	b.Hash = b.ComputeHash()
+	if err != nil || !reflect.DeepEqual(&got, b) {
+		t.Errorf("DecodeHeader: %+v, %v; want %+v", got, err, b)
+	}
+	for _, bad := range [][]byte{h[:chain.HeaderSize-1], append(h[:], 0)} {
+		if _, err := chain.DecodeHeader(bad); chain.RuleCode(err) != chain.ErrMalformed {
+			t.Errorf("header of %d bytes: %v", len(bad), err)
+		}
 	}
 }
 
 func TestTxRoot(t *testing.T) {
 	a, b := chaintest.Tx("a", "b", 1, 1), chaintest.Tx("a", "b", 1, 2)
-	want := sha256.New()
-	want.Write([]byte{0, 0, 0, 2})
-	want.Write(a.ID[:])
-	want.Write(b.ID[:])
-	if got := chain.TxRoot([]chain.Transaction{a, b}); !bytes.Equal(got[:], want.Sum(nil)) {
+	leaf := func(id chain.Hash) []byte { h := sha256.Sum256(append([]byte{0}, id[:]...)); return h[:] }
+	want := sha256.Sum256(append(append([]byte{1}, leaf(a.ID)...), leaf(b.ID)...))
+	if got := chain.TxRoot([]chain.Transaction{a, b}); got != want {
 		t.Errorf("TxRoot = %s", got)
 	}
 	if chain.TxRoot([]chain.Transaction{a, b}) == chain.TxRoot([]chain.Transaction{b, a}) {
 		t.Error("TxRoot ignores order")
 	}
-	if chain.TxRoot(nil) != sha256.Sum256([]byte{0, 0, 0, 0}) {
+	if chain.TxRoot(nil) != sha256.Sum256(nil) {
 		t.Error("TxRoot of no transactions")
 	}
 }
@@ -177,9 +191,9 @@ func TestBlockBinaryRoundTrip(t *testing.T) {
 		t.Errorf("1000 transactions in a few bytes: %v", err)
 	}
 	// Another header version.
-	for _, v := range []byte{1, 3} {
+	for _, v := range []byte{2, 4} {
 		other := bytes.Clone(raw)
-		other[67] = v
+		other[99] = v
 		if _, err := chain.DecodeBlock(other, 0); chain.RuleCode(err) != chain.ErrMalformed {
 			t.Errorf("version %d: %v", v, err)
 		}

@@ -56,6 +56,8 @@ const (
 	ErrBadSignature        // the signature does not verify under the network's rule
 	ErrBadNonce            // the nonce is not the sender's next account sequence
 	ErrInsufficientBalance // the sender's balance does not cover the amount
+	// Header version 3.
+	ErrBadTxCount // the header's tx_count is not the number of transactions
 )
 
 var codeNames = map[ErrorCode]string{
@@ -78,6 +80,8 @@ var codeNames = map[ErrorCode]string{
 	ErrBadSignature:        "bad_signature",
 	ErrBadNonce:            "bad_nonce",
 	ErrInsufficientBalance: "insufficient_balance",
+
+	ErrBadTxCount: "bad_tx_count",
 }
 
 // String returns a short snake_case name, suitable as a metric label.

@@ -2,9 +2,10 @@ package chain
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/gossipchain/gossipchain/chain/merkle"
 )
 
 // HashSize is the size of a block hash or transaction id in bytes.
@@ -50,20 +51,16 @@ func ParseHash(s string) (Hash, error) {
 	return h, nil
 }
 
-// TxRoot is the commitment to a block's transaction list: SHA-256 over the
-// big-endian uint32 count of transactions followed by each transaction id in
-// block order.
+// TxRoot is the commitment to a block's transaction list: the Merkle root
+// (package chain/merkle, RFC 6962's tree hash) of the transaction ids as
+// set, in block order. Validation computes it from the ids the
+// transactions' encodings give, never from ids a JSON block states.
 func TxRoot(txs []Transaction) Hash {
-	d := sha256.New()
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(txs)))
-	d.Write(n[:])
+	var m merkle.Builder
 	for i := range txs {
-		d.Write(txs[i].ID[:])
+		m.Add(merkle.Hash(txs[i].ID))
 	}
-	var h Hash
-	d.Sum(h[:0])
-	return h
+	return m.Root()
 }
 
 // LeadingZeroBits counts the leading zero bits of h.

@@ -51,7 +51,8 @@ func describeJSONError(err error) error {
 
 // DecodeBlockJSON strictly decodes a block as /chain and /blocks serve it:
 // an object with exactly the keys index, timestamp, transactions, proof,
-// previous_hash, bits, tx_root and hash, each once, spelled exactly,
+// previous_hash, bits, tx_root, state_root, tx_count and hash, each once,
+// spelled exactly,
 // none null. Unknown, duplicated or differently cased keys, wrong types,
 // fractional, negative or out-of-range numbers and trailing data are
 // errors, and at most maxTxs transactions (capped at MaxTxsLimit) are
@@ -310,6 +311,8 @@ func decodeBlockObject(d jsonDecoder, maxTxs int) (*Block, error) {
 		hashField("previous_hash", &b.PreviousHash),
 		uintField("bits", 32, func(v uint64) { b.Bits = Compact(v) }),
 		hashField("tx_root", &b.TxRoot),
+		hashField("state_root", &b.StateRoot),
+		uintField("tx_count", 64, func(v uint64) { b.TxCount = v }),
 		hashField("hash", &b.Hash),
 	})
 	if err != nil {

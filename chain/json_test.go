@@ -40,7 +40,7 @@ func TestBlockJSONShape(t *testing.T) {
 	if err := json.Unmarshal(mustMarshal(t, b), &m); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"bits", "hash", "index", "previous_hash", "proof", "timestamp", "transactions", "tx_root"}
+	want := []string{"bits", "hash", "index", "previous_hash", "proof", "state_root", "timestamp", "transactions", "tx_count", "tx_root"}
 	got := make([]string, 0, len(m))
 	for k := range m {
 		got = append(got, k)

@@ -9,7 +9,7 @@ import (
 // AppendJSON appends the block as JSON, with the fields in the documented
 // order and no white space:
 //
-//	{"index":…,"timestamp":…,"transactions":[…],"proof":…,"previous_hash":"…","bits":…,"tx_root":"…","hash":"…"}
+//	{"index":…,"timestamp":…,"transactions":[…],"proof":…,"previous_hash":"…","bits":…,"tx_root":"…","state_root":"…","tx_count":…,"hash":"…"}
 //
 // It writes the same bytes as encoding/json with HTML escaping off, without
 // reflection, since serving the chain is mostly this.
@@ -33,6 +33,10 @@ func (b *Block) AppendJSON(dst []byte) []byte {
 	dst = strconv.AppendUint(dst, uint64(b.Bits), 10)
 	dst = append(dst, `,"tx_root":`...)
 	dst = b.TxRoot.appendJSON(dst)
+	dst = append(dst, `,"state_root":`...)
+	dst = b.StateRoot.appendJSON(dst)
+	dst = append(dst, `,"tx_count":`...)
+	dst = strconv.AppendUint(dst, b.TxCount, 10)
 	dst = append(dst, `,"hash":`...)
 	dst = b.Hash.appendJSON(dst)
 	return append(dst, '}')

@@ -38,6 +38,8 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		PreviousHash chain.Hash      `json:"previous_hash"`
 		Bits         chain.Compact   `json:"bits"`
 		TxRoot       chain.Hash      `json:"tx_root"`
+		StateRoot    chain.Hash      `json:"state_root"`
+		TxCount      uint64          `json:"tx_count"`
 		Hash         chain.Hash      `json:"hash"`
 	}
 	addrs := []string{"alice", `quote"and\backslash`, "<html>&amp;", "ünïcödé 雪", "tab\there", "line\u2028sep", "bad\xffutf8", "x"}
@@ -48,10 +50,10 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			txs[i].Signature = chain.Signature{byte(i), 0xab, 63: 0xcd}
 		}
 	}
-	b := &chain.Block{Index: 42, Timestamp: 1704067260_123456, Transactions: txs, Proof: 1<<64 - 1, PreviousHash: chain.Hash{1, 2}, Bits: 0x1d00ffff, TxRoot: chain.Hash{3}, Hash: chain.Hash{4}}
+	b := &chain.Block{Index: 42, Timestamp: 1704067260_123456, Transactions: txs, Proof: 1<<64 - 1, PreviousHash: chain.Hash{1, 2}, Bits: 0x1d00ffff, TxRoot: chain.Hash{3}, StateRoot: chain.Hash{5}, TxCount: 8, Hash: chain.Hash{4}}
 	var plain plainBlock
-	plain.Index, plain.Timestamp, plain.Proof, plain.PreviousHash, plain.Bits, plain.TxRoot, plain.Hash =
-		b.Index, b.Timestamp, b.Proof, b.PreviousHash, b.Bits, b.TxRoot, b.Hash
+	plain.Index, plain.Timestamp, plain.Proof, plain.PreviousHash, plain.Bits, plain.TxRoot, plain.StateRoot, plain.TxCount, plain.Hash =
+		b.Index, b.Timestamp, b.Proof, b.PreviousHash, b.Bits, b.TxRoot, b.StateRoot, b.TxCount, b.Hash
 	for _, tx := range txs {
 		plain.Transactions = append(plain.Transactions, plainTx(tx))
 	}
@@ -68,7 +70,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 	empty := &chain.Block{Transactions: []chain.Transaction{}}
-	if got, want := string(empty.AppendJSON(nil)), `{"index":0,"timestamp":0.000000,"transactions":[],"proof":0,"previous_hash":"0000000000000000000000000000000000000000000000000000000000000000","bits":0,"tx_root":"0000000000000000000000000000000000000000000000000000000000000000","hash":"0000000000000000000000000000000000000000000000000000000000000000"}`; got != want {
+	if got, want := string(empty.AppendJSON(nil)), `{"index":0,"timestamp":0.000000,"transactions":[],"proof":0,"previous_hash":"0000000000000000000000000000000000000000000000000000000000000000","bits":0,"tx_root":"0000000000000000000000000000000000000000000000000000000000000000","state_root":"0000000000000000000000000000000000000000000000000000000000000000","tx_count":0,"hash":"0000000000000000000000000000000000000000000000000000000000000000"}`; got != want {
 		t.Fatalf("empty block: got %s want %s", got, want)
 	}
 }

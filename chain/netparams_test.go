@@ -142,6 +142,9 @@ type netParamsVectors struct {
 		} `json:"params"`
 		Encoding   string `json:"encoding"`
 		Commitment string `json:"commitment"`
+		// The genesis (header version 3), from testdata/gen_vectors.py.
+		GenesisBinary string `json:"genesis_binary"`
+		GenesisHash   string `json:"genesis_hash"`
 	} `json:"valid"`
 	Invalid []struct {
 		Description string `json:"description"`
@@ -169,6 +172,11 @@ func TestNetParamsVectors(t *testing.T) {
 		}
 		if h, err := np.Commitment(); err != nil || h.String() != c.Commitment {
 			t.Errorf("%s: commitment %s, %v, want %s", c.Description, h, err, c.Commitment)
+		}
+		gp := np.Params()
+		g := gp.Genesis()
+		if bin, _ := g.MarshalBinary(); hex.EncodeToString(bin) != c.GenesisBinary || g.Hash.String() != c.GenesisHash {
+			t.Errorf("%s: genesis %s %x, want %s %s", c.Description, g.Hash, bin, c.GenesisHash, c.GenesisBinary)
 		}
 		raw, _ := hex.DecodeString(c.Encoding)
 		if got, err := chain.DecodeNetParams(raw); err != nil || got != np {

@@ -186,6 +186,6 @@ func (p *Params) genesisTemplate() *Block {
 		Timestamp:    GenesisTimestamp,
 		Transactions: []Transaction{NewRewardTransaction(p.GenesisRecipient(), p.Reward, 1)},
 	}
-	b.TxRoot = TxRoot(b.Transactions)
+	b.CommitTransactions()
 	return b
 }

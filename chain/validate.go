@@ -5,13 +5,15 @@ import (
 	"math/big"
 	"slices"
 	"time"
+
+	"github.com/gossipchain/gossipchain/chain/merkle"
 )
 
 // CheckBlockSanity checks every rule that needs neither the parent nor the
 // chain: limits, compact target within the network's range, stated hash,
 // proof of work against the full 256-bit target, future timestamp (at most
 // FutureLimit ahead of now),
-// transaction commitment, transactions and reward. now is the local clock.
+// transaction count and commitment, transactions and reward. now is the local clock.
 // The genesis block is not checked here: it is compared with the network's.
 func (p *Params) CheckBlockSanity(b *Block, now time.Time) error {
 	switch b.Index {
@@ -47,15 +49,30 @@ func (p *Params) CheckBlockSanity(b *Block, now time.Time) error {
 	if limit := p.FutureLimit(); b.Timestamp > TimestampOf(now.Add(limit)) {
 		return RuleErrorf(ErrTimeTooNew, "timestamp %s is more than %s ahead of the local clock", b.Timestamp, limit)
 	}
-	if root := TxRoot(b.Transactions); root != b.TxRoot {
-		return RuleErrorf(ErrBadTxRoot, "tx_root %s does not match the transactions (%s)", b.TxRoot, root)
+	if b.TxCount != uint64(len(b.Transactions)) {
+		return RuleErrorf(ErrBadTxCount, "tx_count %d, the block has %d transactions", b.TxCount, len(b.Transactions))
+	}
+	// The root is that of the ids the encodings give, not of the ids a JSON
+	// block states, so that the JSON and binary forms of one block break
+	// the same rule; a stated id is checked against its encoding after it.
+	ids := make([]Hash, len(b.Transactions))
+	var root merkle.Builder
+	for i := range b.Transactions {
+		ids[i] = b.Transactions[i].ComputeID()
+		root.Add(merkle.Hash(ids[i]))
+	}
+	if got := Hash(root.Root()); got != b.TxRoot {
+		return RuleErrorf(ErrBadTxRoot, "tx_root %s does not match the transactions (%s)", b.TxRoot, got)
 	}
 	last := len(b.Transactions) - 1
 	seen := make(map[Hash]struct{}, len(b.Transactions))
 	for i := range b.Transactions {
 		tx := &b.Transactions[i]
-		if err := tx.Check(); err != nil {
+		if err := tx.CheckFields(); err != nil {
 			return RuleErrorf(RuleCode(err), "transaction %d: %v", i, err)
+		}
+		if tx.ID != ids[i] {
+			return RuleErrorf(ErrBadTransaction, "transaction %d: id %s does not match its contents (want %s)", i, tx.ID, ids[i])
 		}
 		if err := p.CheckLedgerFields(tx); err != nil {
 			return RuleErrorf(RuleCode(err), "transaction %d: %v", i, err)

@@ -220,8 +220,9 @@ def genesis_hash(params_encoding, name, reward, bits):
     commitment = hashlib.sha256(params_encoding).digest()
     reward_tx = tx_unsigned("0", "gossipchain:" + name, reward, 1)
     txid = hashlib.sha256(reward_tx).digest()
-    root = hashlib.sha256(struct.pack(">I", 1) + txid).digest()
-    header = commitment + root + struct.pack(">IQQIQ", 2, 1, 1704067200_000000, bits, 0)
+    root = hashlib.sha256(b"\x00" + txid).digest()  # RFC 6962 tree hash of one leaf
+    # Header version 3: state_root 32 zero bytes here, tx_count 1, proof 0.
+    header = commitment + root + bytes(32) + struct.pack(">IQQIQQ", 3, 1, 1704067200_000000, bits, 1, 0)
     return hashlib.sha256(header).digest()
 
 

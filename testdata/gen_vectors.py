@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Generates gossipchain's consensus vectors for the next protocol version:
-compact.json, work.json, retarget.json and netparams.json in this directory.
+compact.json, work.json, retarget.json and netparams.json (with each
+network's genesis under header version 3) in this directory.
 
 This is a second implementation of the rules, written from PROTOCOL.md
 ("Difficulty retargeting (next protocol version)") with Python's integers
@@ -217,6 +218,44 @@ def netparams_encode(p):
     return b
 
 
+# ------------------------------------------------------ header v3, genesis
+
+
+def merkle_root(leaves):
+    """RFC 6962's tree hash (MTH) of a list of 32-byte leaves."""
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return hashlib.sha256(b"\x00" + leaves[0]).digest()
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return hashlib.sha256(b"\x01" + merkle_root(leaves[:k]) + merkle_root(leaves[k:])).digest()
+
+
+def tx_encode(sender, recipient, amount, nonce):
+    """The canonical (unsigned) transaction, PROTOCOL.md 2.1."""
+    s, r = sender.encode(), recipient.encode()
+    return struct.pack(">H", len(s)) + s + struct.pack(">H", len(r)) + r + struct.pack(">QQ", amount, nonce)
+
+
+def header_v3(prev, tx_root, state_root, index, timestamp, bits, tx_count, proof):
+    """The 136-byte header of version 3, PROTOCOL.md 2.2."""
+    h = prev + tx_root + state_root + struct.pack(">IQqIQQ", 3, index, timestamp, bits, tx_count, proof)
+    assert len(h) == 136
+    return h
+
+
+def genesis(p, commitment):
+    """The genesis of a network (PROTOCOL.md 10.5) in its binary form (2.3),
+    its hash and the id of its one transaction, the reward."""
+    reward = tx_encode("0", "gossipchain:" + p["name"], p["reward"], 1)
+    txid = hashlib.sha256(reward).digest()
+    h = header_v3(commitment, merkle_root([txid]), bytes(32), 1, GENESIS,
+                  int(p["initial_target"], 16), 1, 0)
+    return h + struct.pack(">I", 1) + reward, hashlib.sha256(h).hexdigest(), txid.hex()
+
+
 def netparams_vectors():
     base = {"name": "devnet", "target_block_time_us": 10 * SEC, "half_life_us": 600 * SEC,
             "initial_target": "0x%08x" % compact_encode(zero_bits_target(16)),
@@ -234,8 +273,11 @@ def netparams_vectors():
     for desc, change in variants:
         p = dict(base, **change)
         enc = netparams_encode(p)
+        commit = hashlib.sha256(enc).digest()
+        g, ghash, rid = genesis(p, commit)
         valid.append({"description": desc, "params": p, "encoding": enc.hex(),
-                      "commitment": hashlib.sha256(enc).hexdigest()})
+                      "commitment": commit.hex(), "genesis_binary": g.hex(),
+                      "genesis_hash": ghash, "genesis_reward_id": rid})
     good = netparams_encode(base)
     mode = 21 + 1 + 1 + len(base["name"]) + 8 + 8 + 4 + 4  # offset of the difficulty mode
     invalid = [
@@ -268,6 +310,7 @@ def write(name, obj):
 
 if __name__ == "__main__":
     assert compact_encode(zero_bits_target(16)) == 0x1f00ffff
+    assert merkle_root([]).hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     write("compact.json", compact_vectors())
     write("work.json", work_vectors())
     write("retarget.json", retarget_vectors())

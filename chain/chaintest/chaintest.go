@@ -99,7 +99,7 @@ func NewBlock(p *chain.Params, parent *chain.Block, miner string, txs ...chain.T
 		PreviousHash: parent.Hash,
 		Bits:         p.InitialTarget,
 	}
-	b.TxRoot = chain.TxRoot(all)
+	b.CommitTransactions()
 	return b
 }
 
@@ -159,10 +159,11 @@ func searchProof(b *chain.Block, bits chain.Compact, start uint64, meet bool) er
 	return fmt.Errorf("no proof found in 2^40 proofs from %d", start)
 }
 
-// Seal recomputes the transaction root and mines b at its own bits.
+// Seal recomputes the transaction count and root and mines b at its own
+// bits.
 func Seal(t testing.TB, b *chain.Block) *chain.Block {
 	t.Helper()
-	b.TxRoot = chain.TxRoot(b.Transactions)
+	b.CommitTransactions()
 	Mine(t, b, b.Bits)
 	return b
 }

@@ -129,17 +129,19 @@ type Chain struct {
 	// commit (deferred.go). Written under mu and defers.mu.
 	pend   *pending
 	defers deferrer
-	// aside is a format-1 store set aside by Open, whose pending
-	// transactions are re-admitted once the new chain is open.
+	// aside is a store of an earlier protocol set aside by Open, whose
+	// pending transactions are re-admitted once the new chain is open.
 	aside *setAside
 }
 
 // Open opens or creates the store at cfg.Path, checks it belongs to
 // cfg.Params' network, checks the main-chain blocks past the height it has
-// verified before and loads the pending pool. A store of format 1 (the
-// first release's, whose chain is of protocol 1) is set aside as
-// cfg.Path + Protocol1Suffix and a new chain starts; its valid pending
-// transactions go into the new pool (see migrate.go). A damaged file gives an error that names it; Open never
+// verified before and loads the pending pool. A store of an earlier
+// protocol (format 1, the first release's, is set aside as cfg.Path +
+// Protocol1Suffix; formats 2 to 4, whose headers are of version 2, as
+// cfg.Path + Protocol2Suffix with their segments) is set aside and a new
+// chain starts; its valid pending transactions go into the new pool (see
+// migrate.go). A damaged file gives an error that names it; Open never
 // panics on one.
 func Open(cfg Config) (*Chain, error) {
 	if err := cfg.Params.Validate(); err != nil {
@@ -199,18 +201,31 @@ func Open(cfg Config) (*Chain, error) {
 // open checks the file, migrates it if needed, opens bbolt and loads the
 // chain, turning any panic of bbolt on a damaged file into an error.
 func (c *Chain) open(cfg Config) (err error) {
-	if _, err := os.Stat(cfg.Path + Protocol1Suffix); err == nil {
-		// A store of protocol 1 was set aside here: a new chain is expected.
-		cfg.RefuseNew = false
+	for _, suffix := range []string{Protocol1Suffix, Protocol2Suffix} {
+		if _, err := os.Stat(cfg.Path + suffix); err == nil {
+			// A store of an earlier protocol was set aside here: a new
+			// chain is expected.
+			cfg.RefuseNew = false
+		}
 	}
 	info, err := checkStoreFile(cfg.Path, cfg.RefuseNew)
 	if err != nil {
 		return err
 	}
-	if info.needsRewrite {
-		if err := c.migrate(cfg.Path); err != nil {
+	var format uint64 // of a store to set aside
+	switch {
+	case info.needsRewrite:
+		format = 1
+	case info.exists:
+		if format, err = storedFormat(cfg.Path); err != nil {
 			return err
 		}
+	}
+	if asideSuffix(format) != "" {
+		if err := c.migrate(cfg.Path, format); err != nil {
+			return err
+		}
+		info = storeFileInfo{}
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
@@ -261,14 +276,10 @@ func closeQuietly(db *bolt.DB) (err error) {
 // entries, need a write transaction.
 func (c *Chain) load() error {
 	var fresh bool
-	var from uint64 // the format to upgrade from, or 0
 	var end segPos
 	if err := c.db.View(func(tx *bolt.Tx) error {
 		fresh = tx.Bucket(bucketMeta) == nil
 		if fresh {
-			return nil
-		}
-		if from = upgradeFrom(tx); from != 0 {
 			return nil
 		}
 		if err := checkMeta(tx, &c.params, c.genesis); err != nil {
@@ -282,19 +293,13 @@ func (c *Chain) load() error {
 	}); err != nil {
 		return err
 	}
-	// A store of an earlier format, or a new one, has no block bodies
-	// yet: whatever the segments hold was written by an upgrade or a
-	// creation that did not commit.
-	seg, err := openSegmentsReplay(c.db.Path(), end, !fresh && from == 0)
+	// A new store has no block bodies yet: whatever the segments hold was
+	// written by a creation that did not commit.
+	seg, err := openSegmentsReplay(c.db.Path(), end, !fresh)
 	if err != nil {
 		return err
 	}
 	c.seg = seg
-	if from != 0 {
-		if err := c.upgrade(from); err != nil {
-			return err
-		}
-	}
 	if fresh {
 		if err := c.db.Update(c.dbInit); err != nil {
 			c.seg.rollback()

@@ -20,7 +20,7 @@
 //
 // # Layout
 //
-// A bbolt file (Config.Path, e.g. <datadir>/chain.db), format 4, fsynced
+// A bbolt file (Config.Path, e.g. <datadir>/chain.db), format 5, fsynced
 // on every commit, and beside it the block bodies in append-only segment
 // files, <Config.Path>.blocks/<number>.seg (segment.go): records of length
 // (4) || CRC-32C (4) || binary block, a new segment every 64 MiB. Every
@@ -78,10 +78,10 @@
 // (dupfilter.go, 1.25 to 2.5 bytes per id, built on open by a goroutine
 // the Chain owns), so that a new id costs one cache line at any chain
 // length; only a "maybe" reads the runs. Format 1 (buckets blocks, main, txindex; protocol 1) is
-// set aside as chain.db.protocol1 and a new chain starts with its valid
-// pending transactions; formats 2 (format 3 without accounts, undo,
-// addrix) and 3 (the bodies, and each main-chain block's JSON encoding,
-// inside the bbolt records) are upgraded in place, in one transaction
+// set aside as chain.db.protocol1, and formats 2 to 4 (headers of version
+// 2) as chain.db.protocol2 with their segments as
+// chain.db.protocol2.blocks; a new chain starts with the old store's valid
+// pending transactions, and one WARN line names where the old store went
 // (migrate.go). Before bbolt maps the file, Open reads its meta pages
 // itself (storecheck.go); it then reads the records past "segend" up to
 // the first that is torn, fails its checksum or does not decode, cuts the

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -43,82 +42,6 @@ func storedVersion(t *testing.T, path string) uint64 {
 	return v
 }
 
-// downgradeToFormat2 turns a store of this format into the format-2
-// layout: the block bodies in bbolt, the buckets without the ledger's, and
-// version 2.
-func downgradeToFormat2(t *testing.T, path string) {
-	t.Helper()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Update(func(tx *bolt.Tx) error {
-		downgradeBodies(t, tx, path)
-		for _, b := range [][]byte{bucketAccounts, bucketUndo, bucketAddrIx} {
-			if err := tx.DeleteBucket(b); err != nil {
-				return err
-			}
-		}
-		return tx.Bucket(bucketMeta).Put(metaVersion, heightKey(2))
-	}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestOpenFormat2Upgrades: a data directory of format 2 (an open network)
-// opens into format 3 with all its blocks and pending transactions; a
-// signed network refuses it as another network's.
-func TestOpenFormat2Upgrades(t *testing.T) {
-	p := chaintest.ParamsAt(t, chaintest.Difficulty)
-	cfg := testConfig(t, p)
-	c := openChain(t, cfg)
-	blocks := chaintest.Branch(t, &p, c.Genesis(), 5, "miner")
-	mustAddAll(t, c, blocks)
-	var txs []chain.Transaction
-	for i := range 7 {
-		tx := chaintest.Tx("alice", "bob", uint64(i+1), uint64(i))
-		if err := c.AddTransaction(tx); err != nil {
-			t.Fatal(err)
-		}
-		txs = append(txs, tx)
-	}
-	want := mainHashes(t, c)
-	c.Close()
-	downgradeToFormat2(t, cfg.Path)
-	if v := storedVersion(t, cfg.Path); v != 2 {
-		t.Fatalf("version %d after the downgrade", v)
-	}
-
-	signed := cfg
-	signed.Params.Ledger = chain.LedgerSigned
-	if _, err := Open(signed); !errors.Is(err, chain.ErrWrongNetwork) {
-		t.Fatalf("format 2 opened for the signed network: %v, want ErrWrongNetwork", err)
-	}
-	if v := storedVersion(t, cfg.Path); v != 2 {
-		t.Fatalf("the refused open changed the store to version %d", v)
-	}
-
-	var logs bytes.Buffer
-	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	c = openChain(t, cfg)
-	if got := mainHashes(t, c); !equalHashes(got, want) {
-		t.Fatalf("main chain after the upgrade: %d blocks, want %d", len(got), len(want))
-	}
-	if got := chaintest.IDsOf(c.Pending(0)); !equalHashes(got, chaintest.IDsOf(txs)) {
-		t.Fatalf("pending after the upgrade: %v, want %v", got, chaintest.IDsOf(txs))
-	}
-	if !strings.Contains(logs.String(), "store upgraded from format 2 to format 4") {
-		t.Errorf("no upgrade line in %s", logs.String())
-	}
-	// The chain goes on as before.
-	mustAdd(t, c, chaintest.NextBlock(t, &p, blocks[len(blocks)-1], "miner", txs[:3]...))
-	c.Close()
-	if v := storedVersion(t, cfg.Path); v != storeVersion {
-		t.Fatalf("version %d, want %d", v, storeVersion)
-	}
-}
-
 func equalHashes(a, b []chain.Hash) bool {
 	if len(a) != len(b) {
 		return false
@@ -131,8 +54,9 @@ func equalHashes(a, b []chain.Hash) bool {
 	return true
 }
 
-// TestFormat1FixtureOpensIntoFormat3: the other path of the one migration.
-func TestFormat1FixtureOpensIntoFormat3(t *testing.T) {
+// TestFormat1FixtureOpensIntoCurrentFormat: the new chain that replaces a
+// set-aside store is of the current format.
+func TestFormat1FixtureOpensIntoCurrentFormat(t *testing.T) {
 	raw, err := os.ReadFile(format1Fixture)
 	if err != nil {
 		t.Fatal(err)

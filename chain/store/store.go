@@ -43,12 +43,13 @@ var (
 	metaSegEnd   = []byte("segend")   // segment (4) || offset (4): the end of the block bodies committed
 )
 
-// storeVersion is the layout version written in the meta bucket. A store
-// of format 1 (the first release: blocks keyed by hash, difficulty headers
-// of protocol 1) holds a chain of no network of this protocol; opening one
-// sets it aside. A store of format 2 (the same layout without the ledger's
-// buckets) is upgraded in place. See migrate.go.
-const storeVersion = 4
+// storeVersion is the layout version written in the meta bucket: format 5
+// is format 4 (block bodies in segments) with headers of version 3. A
+// store of format 1 (the first release: blocks keyed by hash, difficulty
+// headers of protocol 1) or of formats 2 to 4 (headers of version 2) holds
+// a chain of no network of this protocol; opening one sets it aside. See
+// migrate.go.
+const storeVersion = 5
 
 // An entry is what the store derives for every block when it is added:
 // cumulative work (32 bytes, big-endian) || time mark (8) || the parent's
@@ -89,12 +90,12 @@ func stubHeader(stub []byte) []byte { return stub[entrySize+locSize:] }
 
 // parseEntry completes the entry of the block of hash from its stub.
 func parseEntry(stub []byte, hash chain.Hash) *chain.Parent {
-	hdr := stubHeader(stub)
+	index, ts, bits := chain.HeaderFields(stubHeader(stub))
 	return &chain.Parent{
-		Index:     binary.BigEndian.Uint64(hdr[68:76]),
+		Index:     index,
 		Hash:      hash,
-		Bits:      chain.Compact(binary.BigEndian.Uint32(hdr[84:88])),
-		Timestamp: chain.Timestamp(binary.BigEndian.Uint64(hdr[76:84])),
+		Bits:      bits,
+		Timestamp: ts,
 		Work:      new(big.Int).SetBytes(stub[:32]),
 		Mark:      chain.Timestamp(binary.BigEndian.Uint64(stub[32:40])),
 		PrevMark:  chain.Timestamp(binary.BigEndian.Uint64(stub[40:48])),
@@ -293,9 +294,8 @@ func (v *view) fetchHeader(hash chain.Hash) (index uint64, ts chain.Timestamp, p
 		return 0, 0, prev, err
 	}
 	hdr := stubHeader(stub)
-	copy(prev[:], hdr[0:32])
-	index = binary.BigEndian.Uint64(hdr[68:76])
-	ts = chain.Timestamp(binary.BigEndian.Uint64(hdr[76:84]))
+	copy(prev[:], hdr[:chain.HashSize])
+	index, ts, _ = chain.HeaderFields(hdr)
 	return index, ts, prev, nil
 }
 
@@ -448,7 +448,7 @@ func (v *view) syncSegments() error {
 	return v.tx.Bucket(bucketMeta).Put(metaSegEnd, end.append(nil))
 }
 
-// allBuckets are the buckets of format 4 (and 3).
+// allBuckets are the buckets of format 5.
 var allBuckets = [][]byte{bucketMeta, bucketChain, bucketSide, bucketHashIx, bucketTxIx, bucketPool, bucketAccounts, bucketUndo, bucketAddrIx}
 
 // dbInit creates the buckets and writes the genesis into a store that is

@@ -42,6 +42,8 @@ type storeFileInfo struct {
 	// never wrote; bbolt would rebuild it by walking every page (where
 	// damage panics), so the store is read read-only and rewritten.
 	needsRewrite bool
+	// exists: the file is there and not empty.
+	exists bool
 	// unused is the meta page bbolt will pass over, damaged or stale, or
 	// nil when both are sound: the store may have lost its last commit
 	// (see rollback.go).
@@ -93,6 +95,7 @@ func checkStoreFile(path string, refuseNew bool) (storeFileInfo, error) {
 		return info, damagedError(path, err)
 	}
 	info.unused = unused
+	info.exists = true
 	ps := int64(m.pageSize)
 	switch {
 	case size < 2*ps:

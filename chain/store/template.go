@@ -36,6 +36,6 @@ func (c *Chain) BlockTemplate(address string) *chain.Block {
 	// then no valid block exists until the clock catches up).
 	ts := min(max(chain.TimestampOf(c.now()), median), chain.TimestampOf(c.now().Add(c.params.FutureLimit())))
 	b := &chain.Block{Index: index, Timestamp: ts, Transactions: txs, PreviousHash: head.Hash, Bits: head.NextBits}
-	b.TxRoot = chain.TxRoot(txs)
+	b.CommitTransactions()
 	return b
 }

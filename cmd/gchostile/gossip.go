@@ -41,7 +41,7 @@ var gossipKinds = map[string]func(a *attacker, blocks []*chain.Block) (crafted, 
 		for {
 			b := *h
 			b.Transactions = append([]chain.Transaction{userTx()}, h.Transactions...)
-			b.TxRoot = chain.TxRoot(b.Transactions)
+			b.CommitTransactions()
 			b.Hash = b.ComputeHash()
 			if !b.MeetsTarget() {
 				return a.blockMsg(&b), nil
@@ -112,7 +112,7 @@ var gossipKinds = map[string]func(a *attacker, blocks []*chain.Block) (crafted, 
 	"bad_genesis": func(a *attacker, bs []*chain.Block) (crafted, error) {
 		g := *a.params.Genesis()
 		g.Transactions = []chain.Transaction{chain.NewRewardTransaction("mallory", a.params.Reward, 1)}
-		g.TxRoot = chain.TxRoot(g.Transactions)
+		g.CommitTransactions()
 		mined(a, &g)
 		return a.blockMsg(&g), nil
 	},
@@ -328,9 +328,10 @@ func unmined(_ *attacker, b *chain.Block) {
 	}
 }
 
-// remine recomputes the transaction root and mines again after an edit.
+// remine recomputes the transaction count and root and mines again after
+// an edit.
 func remine(a *attacker, b *chain.Block) *chain.Block {
-	b.TxRoot = chain.TxRoot(b.Transactions)
+	b.CommitTransactions()
 	mined(a, b)
 	return b
 }

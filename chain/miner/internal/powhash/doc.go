@@ -6,51 +6,49 @@
 //
 // # Header layout
 //
-// A block header is exactly [HeaderSize] = 96 bytes, all integers
+// A block header is exactly [HeaderSize] = 136 bytes, all integers
 // big-endian (fixed by consensus, PROTOCOL.md 2.2; chain.Block.Header
 // writes it):
 //
 //	offset  size  field
 //	     0    32  previous_hash
-//	    32    32  tx_root (SHA-256 of the transaction count and ids)
-//	    64     4  version (uint32, 2)
-//	    68     8  index (uint64)
-//	    76     8  timestamp (int64, Unix microseconds)
-//	    84     4  bits (uint32, the compact target)
-//	    88     8  proof (uint64)
+//	    32    32  tx_root (the Merkle root of the transaction ids)
+//	    64    32  state_root
+//	    96     4  version (uint32, 3)
+//	   100     8  index (uint64)
+//	   108     8  timestamp (int64, Unix microseconds)
+//	   116     4  bits (uint32, the compact target)
+//	   120     8  tx_count (uint64)
+//	   128     8  proof (uint64)
 //
-// The block hash is a single SHA-256 over the 96 bytes. A header meets the
+// The block hash is a single SHA-256 over the 136 bytes. A header meets the
 // proof of work when its hash, read as a 256-bit big-endian integer, is at
 // most the target of its bits; every such hash has at least the target's
 // leading zero bits, which is what the search looks for.
 //
 // # Midstate
 //
-// SHA-256 processes its input in 64-byte blocks. With padding, a 96-byte
-// message is two blocks:
+// SHA-256 processes its input in 64-byte blocks. With padding, a 136-byte
+// message is three blocks:
 //
 //	block 1: header bytes 0..63 (previous_hash, tx_root)
-//	block 2: header bytes 64..95, 0x80, 23 zero bytes, the bit length 768
-//	         as a 64-bit big-endian integer
+//	block 2: header bytes 64..127 (state_root, version, index, timestamp,
+//	         bits, tx_count)
+//	block 3: header bytes 128..135 (the proof), 0x80, 47 zero bytes, the
+//	         bit length 1088 as a 64-bit big-endian integer
 //
-// Mining changes only the proof, which is message words W6 and W7 of block
-// 2, so block 1 is compressed once per header ([NewSearcher]) into a
-// midstate and every attempt costs one compression. The search goes further
-// than that and precomputes everything in block 2 that does not depend on
-// the proof:
-//
-//   - rounds 0..5, which read only W0..W5 (version, index, timestamp,
-//     bits), so every attempt starts from the state after round 5;
-//   - message words W8..W15 (padding and length) and the expanded words
-//     W16..W20, which depend only on constant words;
-//   - the sums W[i]+K[i] for rounds 8..19.
-//
-// What remains per attempt is rounds 6..63 (58 of 64 rounds), the
-// expansion of W21..W63 and the feed-forward addition of the midstate.
-// The search tests only the first hash word against the number of leading
-// zero bits asked for: up to 32 that test is exact, above 32 it is a filter
-// (the word must be zero) and the rare candidates are confirmed on the full
-// hash.
+// Mining changes only the proof, which is message words W0 and W1 of block
+// 3, so blocks 1 and 2 are compressed once per header ([NewSearcher]) into
+// a midstate and every attempt costs one compression. The search also
+// precomputes what in block 3 does not depend on the proof: message words
+// W2..W15 (padding and length) and, on the SHA-NI path, the sums
+// W[i]+K[i] of rounds 4..15 and the parts of the schedule that read only
+// constant words. Since the proof is read by round 0, every attempt runs
+// all 64 rounds, the expansion of W16..W63 and the feed-forward addition
+// of the midstate. The search tests only the first hash word against the
+// number of leading zero bits asked for: up to 32 that test is exact,
+// above 32 it is a filter (the word must be zero) and the rare candidates
+// are confirmed on the full hash.
 //
 // # SHA-NI path
 //
@@ -61,9 +59,9 @@
 // library's blockSHANI. The loop hashes two consecutive proofs at a time in
 // independent register sets: a single compression is limited by the
 // latency of SHA256RNDS2, and interleaving two of them uses the execution
-// units' spare throughput. Together with the skipped rounds, one thread
-// makes about twice as many attempts per second as crypto/sha256 compresses
-// blocks (see BenchmarkSearchRatio and [CompressionRate]). The loop runs
+// units' spare throughput, so that one thread makes more attempts per
+// second than crypto/sha256 compresses blocks (see BenchmarkSearchRatio
+// and [CompressionRate]). The loop runs
 // without calls, allocation or bounds checks, and returns to Go only when
 // it finds a candidate or exhausts the range.
 //

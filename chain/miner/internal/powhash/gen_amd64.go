@@ -7,8 +7,9 @@
 // This program generates powhash_amd64.s. The SHA-NI round and message
 // schedule sequence follows blockSHANI in the Go standard library
 // (crypto/internal/fips140/sha256, BSD-style license, copyright above),
-// specialized for the final block of a 96-byte header: rounds 0..5 and the
-// message words that do not depend on the proof are precomputed in Go.
+// specialized for the final block of a 136-byte header, whose first two
+// words are the proof: the message words that do not depend on it, and
+// what the schedule derives from them alone, are precomputed in Go.
 //
 // Run with: go generate ./chain/miner/internal/powhash/
 package main
@@ -23,21 +24,18 @@ import (
 
 // Offsets of the shaniState fields (see powhash_amd64.go).
 const (
-	offABEF6 = 0
-	offCDGH6 = 16
-	offABEF0 = 32
-	offCDGH0 = 48
-	offW45   = 64
-	offK67   = 80
-	offW8    = 96
-	offW13   = 112
-	offM0    = 128
-	offM2    = 144
-	offM3    = 160
-	offKW8   = 176
-	offKW12  = 192
-	offKW16  = 208
-	offMask  = 224
+	offABEF0 = 0
+	offCDGH0 = 16
+	offW23   = 32
+	offM1    = 48
+	offM3    = 64
+	offW9    = 80
+	offM1S   = 96
+	offM2S   = 112
+	offKW4   = 128
+	offKW8   = 144
+	offKW12  = 160
+	offMask  = 176
 )
 
 // stream is the register set of one independent compression.
@@ -58,36 +56,39 @@ var buf bytes.Buffer
 func emit(format string, args ...any) { fmt.Fprintf(&buf, "\t"+format+"\n", args...) }
 func comment(s string)                { fmt.Fprintf(&buf, "\n\t// %s\n", s) }
 
-// compress emits rounds 6..63 of the final block for each stream, leaving
-// each stream's r1 = ABEF and r2 = CDGH before the feed-forward addition.
-// The streams are independent, so interleaving them hides the latency of
-// SHA256RNDS2.
+// compress emits the 64 rounds of the final block for each stream,
+// leaving each stream's r1 = ABEF and r2 = CDGH before the feed-forward
+// addition. The streams are independent, so interleaving them hides the
+// latency of SHA256RNDS2. The quad-round q reads message vector M(q mod 4)
+// and, as blockSHANI does, derives the schedule four words at a time.
 func compress(ss []stream) {
-	comment("rounds 6..7: the only rounds that read the proof directly")
+	comment("rounds 0..3: the only rounds that read the proof directly")
 	for _, s := range ss {
-		emit("MOVQ %s, %s", s.proof, s.t)
-		emit("PSHUFD $0xe1, %s, %s // [W6 W7 0 0]", s.t, s.t)
-		emit("MOVOU %d(SI), %s", offW45, s.m[1])
-		emit("PUNPCKLQDQ %s, %s // M1 = [W4 W5 W6 W7]", s.t, s.m[1])
-		emit("MOVOU %d(SI), %s", offCDGH6, s.r1)
-		emit("MOVOU %d(SI), %s", offABEF6, s.r2)
-		emit("MOVOU %d(SI), X0", offK67)
-		emit("PADDD %s, X0", s.t)
+		emit("MOVQ %s, %s", s.proof, s.m[0])
+		emit("PSHUFD $0xe1, %s, %s // [W0 W1 0 0]", s.m[0], s.m[0])
+		emit("MOVOU %d(SI), %s", offW23, s.t)
+		emit("POR %s, %s // M0 = [W0 W1 W2 W3]", s.t, s.m[0])
+		emit("MOVOU %d(SI), %s", offABEF0, s.r1)
+		emit("MOVOU %d(SI), %s", offCDGH0, s.r2)
+		emit("MOVOU (BX), X0")
+		emit("PADDD %s, X0", s.m[0])
+		emit("SHA256RNDS2 X0, %s, %s", s.r1, s.r2)
+		emit("PSHUFD $0x0e, X0, X0")
 		emit("SHA256RNDS2 X0, %s, %s", s.r2, s.r1)
 	}
-	comment("W20..W23 = MSG2(MSG1(W4..7, W8) + W13..16, W16..19)")
+	comment("W16..W19 = MSG2(MSG1(M0, M1) + W9..W12, M3); M1 and M2 as MSG1 leaves them")
 	for _, s := range ss {
-		emit("MOVOU %d(SI), %s", offW8, s.t)
-		emit("SHA256MSG1 %s, %s", s.t, s.m[1])
-		emit("MOVOU %d(SI), %s", offW13, s.t)
-		emit("PADDD %s, %s", s.t, s.m[1])
-		emit("MOVOU %d(SI), %s", offM0, s.m[0])
-		emit("SHA256MSG2 %s, %s", s.m[0], s.m[1])
-		emit("MOVOU %d(SI), %s", offM2, s.m[2])
+		emit("MOVOU %d(SI), %s", offM1, s.m[1])
+		emit("SHA256MSG1 %s, %s", s.m[1], s.m[0])
+		emit("MOVOU %d(SI), %s", offW9, s.t)
+		emit("PADDD %s, %s", s.t, s.m[0])
 		emit("MOVOU %d(SI), %s", offM3, s.m[3])
+		emit("SHA256MSG2 %s, %s", s.m[3], s.m[0])
+		emit("MOVOU %d(SI), %s", offM1S, s.m[1])
+		emit("MOVOU %d(SI), %s", offM2S, s.m[2])
 	}
-	for i, off := range []int{offKW8, offKW12, offKW16} {
-		comment(fmt.Sprintf("rounds %d..%d: W+K is constant and shared by all streams", 8+4*i, 11+4*i))
+	for i, off := range []int{offKW4, offKW8, offKW12} {
+		comment(fmt.Sprintf("rounds %d..%d: W+K is constant and shared by all streams", 4+4*i, 7+4*i))
 		emit("MOVQ %d(SI), X0", off)
 		for _, s := range ss {
 			emit("SHA256RNDS2 X0, %s, %s", s.r1, s.r2)
@@ -97,7 +98,7 @@ func compress(ss []stream) {
 			emit("SHA256RNDS2 X0, %s, %s", s.r2, s.r1)
 		}
 	}
-	for q := 5; q < 16; q++ {
+	for q := 4; q < 16; q++ {
 		comment(fmt.Sprintf("rounds %d..%d", 4*q, 4*q+3))
 		for _, s := range ss {
 			cur, next, prev := s.m[q%4], s.m[(q+1)%4], s.m[(q+3)%4]

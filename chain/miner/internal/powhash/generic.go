@@ -59,57 +59,50 @@ func blockGeneric(h *[8]uint32, p *[64]byte) {
 	}
 }
 
-// compressTail runs rounds 6..63 of the final block for one proof and
+// compressTail runs the 64 rounds of the final block for one proof and
 // returns the state before the feed-forward addition of the midstate.
 func (s *Searcher) compressTail(proof uint64) [8]uint32 {
 	w := &s.scratch
-	w[6] = uint32(proof >> 32)
-	w[7] = uint32(proof)
-	for i := 21; i < 64; i++ {
+	w[0] = uint32(proof >> 32)
+	w[1] = uint32(proof)
+	for i := 16; i < 64; i++ {
 		v1 := w[i-2]
 		t1 := bits.RotateLeft32(v1, -17) ^ bits.RotateLeft32(v1, -19) ^ (v1 >> 10)
 		v2 := w[i-15]
 		t2 := bits.RotateLeft32(v2, -7) ^ bits.RotateLeft32(v2, -18) ^ (v2 >> 3)
 		w[i] = t1 + w[i-7] + t2 + w[i-16]
 	}
-	a, b, c, d, e, f, g, h := s.st6[0], s.st6[1], s.st6[2], s.st6[3], s.st6[4], s.st6[5], s.st6[6], s.st6[7]
-	// Rounds 6 and 7, then eight rounds per iteration so that the working
-	// variables never have to be rotated.
-	h += bigSigma1(e) + ch(e, f, g) + _K[6] + w[6]
-	d += h
-	h += bigSigma0(a) + maj(a, b, c)
-	g += bigSigma1(d) + ch(d, e, f) + _K[7] + w[7]
-	c += g
-	g += bigSigma0(h) + maj(h, a, b)
-	for i := 8; i < 64; i += 8 {
+	a, b, c, d, e, f, g, h := s.mid[0], s.mid[1], s.mid[2], s.mid[3], s.mid[4], s.mid[5], s.mid[6], s.mid[7]
+	// Eight rounds per iteration, so that the working variables never have
+	// to be rotated.
+	for i := 0; i < 64; i += 8 {
 		k, w := (*[8]uint32)(_K[i:i+8]), (*[8]uint32)(w[i:i+8])
-		f += bigSigma1(c) + ch(c, d, e) + k[0] + w[0]
-		b += f
-		f += bigSigma0(g) + maj(g, h, a)
-		e += bigSigma1(b) + ch(b, c, d) + k[1] + w[1]
-		a += e
-		e += bigSigma0(f) + maj(f, g, h)
-		d += bigSigma1(a) + ch(a, b, c) + k[2] + w[2]
-		h += d
-		d += bigSigma0(e) + maj(e, f, g)
-		c += bigSigma1(h) + ch(h, a, b) + k[3] + w[3]
-		g += c
-		c += bigSigma0(d) + maj(d, e, f)
-		b += bigSigma1(g) + ch(g, h, a) + k[4] + w[4]
-		f += b
-		b += bigSigma0(c) + maj(c, d, e)
-		a += bigSigma1(f) + ch(f, g, h) + k[5] + w[5]
-		e += a
-		a += bigSigma0(b) + maj(b, c, d)
-		h += bigSigma1(e) + ch(e, f, g) + k[6] + w[6]
+		h += bigSigma1(e) + ch(e, f, g) + k[0] + w[0]
 		d += h
 		h += bigSigma0(a) + maj(a, b, c)
-		g += bigSigma1(d) + ch(d, e, f) + k[7] + w[7]
+		g += bigSigma1(d) + ch(d, e, f) + k[1] + w[1]
 		c += g
 		g += bigSigma0(h) + maj(h, a, b)
+		f += bigSigma1(c) + ch(c, d, e) + k[2] + w[2]
+		b += f
+		f += bigSigma0(g) + maj(g, h, a)
+		e += bigSigma1(b) + ch(b, c, d) + k[3] + w[3]
+		a += e
+		e += bigSigma0(f) + maj(f, g, h)
+		d += bigSigma1(a) + ch(a, b, c) + k[4] + w[4]
+		h += d
+		d += bigSigma0(e) + maj(e, f, g)
+		c += bigSigma1(h) + ch(h, a, b) + k[5] + w[5]
+		g += c
+		c += bigSigma0(d) + maj(d, e, f)
+		b += bigSigma1(g) + ch(g, h, a) + k[6] + w[6]
+		f += b
+		b += bigSigma0(c) + maj(c, d, e)
+		a += bigSigma1(f) + ch(f, g, h) + k[7] + w[7]
+		e += a
+		a += bigSigma0(b) + maj(b, c, d)
 	}
-	// After 58 rounds (a multiple of 8 plus 2) the names are shifted by two.
-	return [8]uint32{g, h, a, b, c, d, e, f}
+	return [8]uint32{a, b, c, d, e, f, g, h}
 }
 
 func bigSigma0(x uint32) uint32 {

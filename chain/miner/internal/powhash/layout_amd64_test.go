@@ -14,21 +14,18 @@ func TestSHANIStateLayout(t *testing.T) {
 		name      string
 		got, want uintptr
 	}{
-		{"abef6", unsafe.Offsetof(s.abef6), 0},
-		{"cdgh6", unsafe.Offsetof(s.cdgh6), 16},
-		{"abef0", unsafe.Offsetof(s.abef0), 32},
-		{"cdgh0", unsafe.Offsetof(s.cdgh0), 48},
-		{"w45", unsafe.Offsetof(s.w45), 64},
-		{"k67", unsafe.Offsetof(s.k67), 80},
-		{"w8", unsafe.Offsetof(s.w8), 96},
-		{"w13", unsafe.Offsetof(s.w13), 112},
-		{"m0", unsafe.Offsetof(s.m0), 128},
-		{"m2", unsafe.Offsetof(s.m2), 144},
-		{"m3", unsafe.Offsetof(s.m3), 160},
-		{"kw8", unsafe.Offsetof(s.kw8), 176},
-		{"kw12", unsafe.Offsetof(s.kw12), 192},
-		{"kw16", unsafe.Offsetof(s.kw16), 208},
-		{"mask", unsafe.Offsetof(s.mask), 224},
+		{"abef0", unsafe.Offsetof(s.abef0), 0},
+		{"cdgh0", unsafe.Offsetof(s.cdgh0), 16},
+		{"w23", unsafe.Offsetof(s.w23), 32},
+		{"m1", unsafe.Offsetof(s.m1), 48},
+		{"m3", unsafe.Offsetof(s.m3), 64},
+		{"w9", unsafe.Offsetof(s.w9), 80},
+		{"m1s", unsafe.Offsetof(s.m1s), 96},
+		{"m2s", unsafe.Offsetof(s.m2s), 112},
+		{"kw4", unsafe.Offsetof(s.kw4), 128},
+		{"kw8", unsafe.Offsetof(s.kw8), 144},
+		{"kw12", unsafe.Offsetof(s.kw12), 160},
+		{"mask", unsafe.Offsetof(s.mask), 176},
 	}
 	for _, o := range offsets {
 		if o.got != o.want {

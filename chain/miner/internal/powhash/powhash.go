@@ -8,22 +8,20 @@ import (
 )
 
 // HeaderSize is the size in bytes of a serialized block header.
-const HeaderSize = 96
+const HeaderSize = 136
 
 // ProofOffset is the offset of the 8-byte big-endian proof inside the header.
-const ProofOffset = 88
+const ProofOffset = 128
 
 // Searcher searches proofs for one header. Not safe for concurrent use; use
 // one per thread.
 type Searcher struct {
-	// mid is the SHA-256 state after compressing header bytes 0..63.
+	// mid is the SHA-256 state after compressing header bytes 0..127.
 	mid [8]uint32
-	// st6 is the state after rounds 0..5 of the final block, which depend
-	// only on constant message words W0..W5.
-	st6 [8]uint32
 	// w is the message schedule of the final block with every word that
-	// does not depend on the proof filled in: W0..W5, W8..W15, W16..W20.
-	// W6, W7 and W21..W63 are recomputed for every attempt.
+	// does not depend on the proof filled in: W2..W15 (padding and
+	// length). W0, W1 (the proof) and W16..W63 are computed for every
+	// attempt.
 	w [64]uint32
 	// scratch is the message schedule of the attempt in progress on the
 	// portable path (a copy of w with the proof-dependent words filled in).
@@ -34,7 +32,7 @@ type Searcher struct {
 	accel bool
 }
 
-// NewSearcher prepares a search over header (its proof bytes 88..95 are
+// NewSearcher prepares a search over header (its proof bytes 128..135 are
 // ignored).
 func NewSearcher(header *[HeaderSize]byte) *Searcher {
 	return newSearcher(header, useSHANI)
@@ -47,20 +45,11 @@ func newSearcher(header *[HeaderSize]byte, accel bool) *Searcher {
 	s := &Searcher{accel: accel && useSHANI}
 	s.mid = sha256IV
 	blockGeneric(&s.mid, (*[64]byte)(header[:64]))
+	blockGeneric(&s.mid, (*[64]byte)(header[64:128]))
 
-	for i := 0; i < 6; i++ {
-		s.w[i] = binary.BigEndian.Uint32(header[64+4*i:])
-	}
-	s.w[8] = 0x80000000         // padding: a single 1 bit after the message
-	s.w[15] = HeaderSize * 8    // message length in bits (768)
-	for i := 16; i <= 20; i++ { // W16..W20 only reach back to W0..W5 and W8..W15
-		s.w[i] = schedule(&s.w, i)
-	}
-
+	s.w[2] = 0x80000000      // padding: a single 1 bit after the message
+	s.w[15] = HeaderSize * 8 // message length in bits (1088)
 	s.scratch = s.w
-
-	s.st6 = s.mid
-	rounds(&s.st6, &s.w, 0, 6)
 	s.initSHANI()
 	return s
 }

@@ -9,19 +9,17 @@ package powhash
 // order used by SHA256RNDS2: state as ABEF = [F E B A] and CDGH = [H G D C]
 // (lane 0 first), message words as [W(i) W(i+1) W(i+2) W(i+3)].
 type shaniState struct {
-	abef6, cdgh6 [4]uint32 // 0, 16: state after rounds 0..5
-	abef0, cdgh0 [4]uint32 // 32, 48: midstate, for the feed-forward
-	w45          [4]uint32 // 64: [W4 W5 0 0]
-	k67          [4]uint32 // 80: [K6 K7 0 0]
-	w8           [4]uint32 // 96: W8..W11
-	w13          [4]uint32 // 112: W13..W16
-	m0           [4]uint32 // 128: W16..W19
-	m2           [4]uint32 // 144: W8..W11 + σ0(W9..W12) (SHA256MSG1 output)
-	m3           [4]uint32 // 160: W12..W15 + σ0(W13..W16) (SHA256MSG1 output)
-	kw8          [4]uint32 // 176: W8..W11 + K8..K11
-	kw12         [4]uint32 // 192: W12..W15 + K12..K15
-	kw16         [4]uint32 // 208: W16..W19 + K16..K19
-	mask         [4]uint32 // 224: [0 0 0 mask], tested against ABEF
+	abef0, cdgh0 [4]uint32 // 0, 16: midstate, the start and the feed-forward
+	w23          [4]uint32 // 32: [0 0 W2 W3], OR-ed with the proof words
+	m1           [4]uint32 // 48: W4..W7
+	m3           [4]uint32 // 64: W12..W15
+	w9           [4]uint32 // 80: W9..W12 (PALIGNR of M3 and M2)
+	m1s          [4]uint32 // 96: W4..W7 + σ0(W5..W8) (SHA256MSG1 of M1, M2)
+	m2s          [4]uint32 // 112: W8..W11 + σ0(W9..W12) (SHA256MSG1 of M2, M3)
+	kw4          [4]uint32 // 128: W4..W7 + K4..K7
+	kw8          [4]uint32 // 144: W8..W11 + K8..K11
+	kw12         [4]uint32 // 160: W12..W15 + K12..K15
+	mask         [4]uint32 // 176: [0 0 0 mask], tested against ABEF
 }
 
 // useSHANI reports whether the CPU has the SHA extensions plus the SSSE3
@@ -46,7 +44,7 @@ func detectSHANI() bool {
 //go:noescape
 func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
 
-// compressSHANI runs rounds 6..63 of the final block and the feed-forward,
+// compressSHANI runs the 64 rounds of the final block and the feed-forward,
 // storing the hash in SHA-NI lane order: [F E B A H G D C].
 //
 //go:noescape
@@ -64,19 +62,17 @@ func cdgh(s *[8]uint32) [4]uint32 { return [4]uint32{s[7], s[6], s[3], s[2]} }
 func (s *Searcher) initSHANI() {
 	n := &s.ni
 	w := &s.w
-	n.abef6, n.cdgh6 = abef(&s.st6), cdgh(&s.st6)
 	n.abef0, n.cdgh0 = abef(&s.mid), cdgh(&s.mid)
-	n.w45 = [4]uint32{w[4], w[5], 0, 0}
-	n.k67 = [4]uint32{_K[6], _K[7], 0, 0}
-	n.w8 = [4]uint32{w[8], w[9], w[10], w[11]}
-	n.w13 = [4]uint32{w[13], w[14], w[15], w[16]}
-	n.m0 = [4]uint32{w[16], w[17], w[18], w[19]}
+	n.w23 = [4]uint32{0, 0, w[2], w[3]}
+	n.m1 = [4]uint32{w[4], w[5], w[6], w[7]}
+	n.m3 = [4]uint32{w[12], w[13], w[14], w[15]}
+	n.w9 = [4]uint32{w[9], w[10], w[11], w[12]}
 	for i := 0; i < 4; i++ {
-		n.m2[i] = w[8+i] + sigma0(w[9+i])
-		n.m3[i] = w[12+i] + sigma0(w[13+i])
+		n.m1s[i] = w[4+i] + sigma0(w[5+i])
+		n.m2s[i] = w[8+i] + sigma0(w[9+i])
+		n.kw4[i] = w[4+i] + _K[4+i]
 		n.kw8[i] = w[8+i] + _K[8+i]
 		n.kw12[i] = w[12+i] + _K[12+i]
-		n.kw16[i] = w[16+i] + _K[16+i]
 	}
 }
 

@@ -27,44 +27,58 @@ TEXT ·compressSHANI(SB), NOSPLIT, $0-24
 	MOVQ out+16(FP), DI
 	LEAQ K256<>(SB), BX
 
-	// rounds 6..7: the only rounds that read the proof directly
-	MOVQ AX, X7
-	PSHUFD $0xe1, X7, X7 // [W6 W7 0 0]
-	MOVOU 64(SI), X4
-	PUNPCKLQDQ X7, X4 // M1 = [W4 W5 W6 W7]
-	MOVOU 16(SI), X1
-	MOVOU 0(SI), X2
-	MOVOU 80(SI), X0
-	PADDD X7, X0
+	// rounds 0..3: the only rounds that read the proof directly
+	MOVQ AX, X3
+	PSHUFD $0xe1, X3, X3 // [W0 W1 0 0]
+	MOVOU 32(SI), X7
+	POR X7, X3 // M0 = [W0 W1 W2 W3]
+	MOVOU 0(SI), X1
+	MOVOU 16(SI), X2
+	MOVOU (BX), X0
+	PADDD X3, X0
+	SHA256RNDS2 X0, X1, X2
+	PSHUFD $0x0e, X0, X0
 	SHA256RNDS2 X0, X2, X1
 
-	// W20..W23 = MSG2(MSG1(W4..7, W8) + W13..16, W16..19)
-	MOVOU 96(SI), X7
-	SHA256MSG1 X7, X4
-	MOVOU 112(SI), X7
-	PADDD X7, X4
-	MOVOU 128(SI), X3
-	SHA256MSG2 X3, X4
-	MOVOU 144(SI), X5
-	MOVOU 160(SI), X6
+	// W16..W19 = MSG2(MSG1(M0, M1) + W9..W12, M3); M1 and M2 as MSG1 leaves them
+	MOVOU 48(SI), X4
+	SHA256MSG1 X4, X3
+	MOVOU 80(SI), X7
+	PADDD X7, X3
+	MOVOU 64(SI), X6
+	SHA256MSG2 X6, X3
+	MOVOU 96(SI), X4
+	MOVOU 112(SI), X5
+
+	// rounds 4..7: W+K is constant and shared by all streams
+	MOVQ 128(SI), X0
+	SHA256RNDS2 X0, X1, X2
+	MOVQ 136(SI), X0
+	SHA256RNDS2 X0, X2, X1
 
 	// rounds 8..11: W+K is constant and shared by all streams
-	MOVQ 176(SI), X0
+	MOVQ 144(SI), X0
 	SHA256RNDS2 X0, X1, X2
-	MOVQ 184(SI), X0
+	MOVQ 152(SI), X0
 	SHA256RNDS2 X0, X2, X1
 
 	// rounds 12..15: W+K is constant and shared by all streams
-	MOVQ 192(SI), X0
+	MOVQ 160(SI), X0
 	SHA256RNDS2 X0, X1, X2
-	MOVQ 200(SI), X0
+	MOVQ 168(SI), X0
 	SHA256RNDS2 X0, X2, X1
 
-	// rounds 16..19: W+K is constant and shared by all streams
-	MOVQ 208(SI), X0
+	// rounds 16..19
+	MOVOU 64(BX), X0
+	PADDD X3, X0
 	SHA256RNDS2 X0, X1, X2
-	MOVQ 216(SI), X0
+	MOVO X3, X7
+	PALIGNR $4, X6, X7
+	PADDD X7, X4
+	SHA256MSG2 X3, X4
+	PSHUFD $0x0e, X0, X0
 	SHA256RNDS2 X0, X2, X1
+	SHA256MSG1 X3, X6
 
 	// rounds 20..23
 	MOVOU 80(BX), X0
@@ -192,9 +206,9 @@ TEXT ·compressSHANI(SB), NOSPLIT, $0-24
 	SHA256RNDS2 X0, X2, X1
 
 	// feed-forward
-	MOVOU 32(SI), X7
+	MOVOU 0(SI), X7
 	PADDD X7, X1
-	MOVOU 48(SI), X7
+	MOVOU 16(SI), X7
 	PADDD X7, X2
 	MOVOU X1, (DI)
 	MOVOU X2, 16(DI)
@@ -209,74 +223,100 @@ TEXT ·searchPairsSHANI(SB), NOSPLIT, $0-33
 	MOVQ start+8(FP), AX
 	MOVQ pairs+16(FP), CX
 	LEAQ K256<>(SB), BX
-	MOVOU 224(SI), X8
+	MOVOU 176(SI), X8
 	TESTQ CX, CX
 	JZ   notfound
 
 loop:
 	LEAQ 1(AX), R8
 
-	// rounds 6..7: the only rounds that read the proof directly
-	MOVQ AX, X7
-	PSHUFD $0xe1, X7, X7 // [W6 W7 0 0]
-	MOVOU 64(SI), X4
-	PUNPCKLQDQ X7, X4 // M1 = [W4 W5 W6 W7]
-	MOVOU 16(SI), X1
-	MOVOU 0(SI), X2
-	MOVOU 80(SI), X0
-	PADDD X7, X0
+	// rounds 0..3: the only rounds that read the proof directly
+	MOVQ AX, X3
+	PSHUFD $0xe1, X3, X3 // [W0 W1 0 0]
+	MOVOU 32(SI), X7
+	POR X7, X3 // M0 = [W0 W1 W2 W3]
+	MOVOU 0(SI), X1
+	MOVOU 16(SI), X2
+	MOVOU (BX), X0
+	PADDD X3, X0
+	SHA256RNDS2 X0, X1, X2
+	PSHUFD $0x0e, X0, X0
 	SHA256RNDS2 X0, X2, X1
-	MOVQ R8, X15
-	PSHUFD $0xe1, X15, X15 // [W6 W7 0 0]
-	MOVOU 64(SI), X12
-	PUNPCKLQDQ X15, X12 // M1 = [W4 W5 W6 W7]
-	MOVOU 16(SI), X9
-	MOVOU 0(SI), X10
-	MOVOU 80(SI), X0
-	PADDD X15, X0
+	MOVQ R8, X11
+	PSHUFD $0xe1, X11, X11 // [W0 W1 0 0]
+	MOVOU 32(SI), X15
+	POR X15, X11 // M0 = [W0 W1 W2 W3]
+	MOVOU 0(SI), X9
+	MOVOU 16(SI), X10
+	MOVOU (BX), X0
+	PADDD X11, X0
+	SHA256RNDS2 X0, X9, X10
+	PSHUFD $0x0e, X0, X0
 	SHA256RNDS2 X0, X10, X9
 
-	// W20..W23 = MSG2(MSG1(W4..7, W8) + W13..16, W16..19)
-	MOVOU 96(SI), X7
-	SHA256MSG1 X7, X4
-	MOVOU 112(SI), X7
-	PADDD X7, X4
-	MOVOU 128(SI), X3
-	SHA256MSG2 X3, X4
-	MOVOU 144(SI), X5
-	MOVOU 160(SI), X6
-	MOVOU 96(SI), X15
-	SHA256MSG1 X15, X12
-	MOVOU 112(SI), X15
-	PADDD X15, X12
-	MOVOU 128(SI), X11
-	SHA256MSG2 X11, X12
-	MOVOU 144(SI), X13
-	MOVOU 160(SI), X14
+	// W16..W19 = MSG2(MSG1(M0, M1) + W9..W12, M3); M1 and M2 as MSG1 leaves them
+	MOVOU 48(SI), X4
+	SHA256MSG1 X4, X3
+	MOVOU 80(SI), X7
+	PADDD X7, X3
+	MOVOU 64(SI), X6
+	SHA256MSG2 X6, X3
+	MOVOU 96(SI), X4
+	MOVOU 112(SI), X5
+	MOVOU 48(SI), X12
+	SHA256MSG1 X12, X11
+	MOVOU 80(SI), X15
+	PADDD X15, X11
+	MOVOU 64(SI), X14
+	SHA256MSG2 X14, X11
+	MOVOU 96(SI), X12
+	MOVOU 112(SI), X13
 
-	// rounds 8..11: W+K is constant and shared by all streams
-	MOVQ 176(SI), X0
+	// rounds 4..7: W+K is constant and shared by all streams
+	MOVQ 128(SI), X0
 	SHA256RNDS2 X0, X1, X2
 	SHA256RNDS2 X0, X9, X10
-	MOVQ 184(SI), X0
+	MOVQ 136(SI), X0
+	SHA256RNDS2 X0, X2, X1
+	SHA256RNDS2 X0, X10, X9
+
+	// rounds 8..11: W+K is constant and shared by all streams
+	MOVQ 144(SI), X0
+	SHA256RNDS2 X0, X1, X2
+	SHA256RNDS2 X0, X9, X10
+	MOVQ 152(SI), X0
 	SHA256RNDS2 X0, X2, X1
 	SHA256RNDS2 X0, X10, X9
 
 	// rounds 12..15: W+K is constant and shared by all streams
-	MOVQ 192(SI), X0
+	MOVQ 160(SI), X0
 	SHA256RNDS2 X0, X1, X2
 	SHA256RNDS2 X0, X9, X10
-	MOVQ 200(SI), X0
+	MOVQ 168(SI), X0
 	SHA256RNDS2 X0, X2, X1
 	SHA256RNDS2 X0, X10, X9
 
-	// rounds 16..19: W+K is constant and shared by all streams
-	MOVQ 208(SI), X0
+	// rounds 16..19
+	MOVOU 64(BX), X0
+	PADDD X3, X0
 	SHA256RNDS2 X0, X1, X2
-	SHA256RNDS2 X0, X9, X10
-	MOVQ 216(SI), X0
+	MOVO X3, X7
+	PALIGNR $4, X6, X7
+	PADDD X7, X4
+	SHA256MSG2 X3, X4
+	PSHUFD $0x0e, X0, X0
 	SHA256RNDS2 X0, X2, X1
+	SHA256MSG1 X3, X6
+	MOVOU 64(BX), X0
+	PADDD X11, X0
+	SHA256RNDS2 X0, X9, X10
+	MOVO X11, X15
+	PALIGNR $4, X14, X15
+	PADDD X15, X12
+	SHA256MSG2 X11, X12
+	PSHUFD $0x0e, X0, X0
 	SHA256RNDS2 X0, X10, X9
+	SHA256MSG1 X11, X14
 
 	// rounds 20..23
 	MOVOU 80(BX), X0
@@ -507,11 +547,11 @@ loop:
 	SHA256RNDS2 X0, X10, X9
 
 	// feed-forward of A (the first word) and test against the mask
-	MOVOU 32(SI), X7
+	MOVOU 0(SI), X7
 	PADDD X7, X1
 	PTEST X8, X1
 	JEQ   foundA
-	MOVOU 32(SI), X15
+	MOVOU 0(SI), X15
 	PADDD X15, X9
 	PTEST X8, X9
 	JEQ   foundB
