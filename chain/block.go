@@ -24,6 +24,7 @@ type Block struct {
 	PreviousHash Hash          `json:"previous_hash"`
 	Bits         Compact       `json:"bits"`
 	TxRoot       Hash          `json:"tx_root"`
+	StateRoot    Hash          `json:"state_root"`
 	// Hash is the block hash as stated by whoever produced the block.
 	// Validation checks it against ComputeHash; after a block is accepted
 	// it is the block's key.

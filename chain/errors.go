@@ -56,6 +56,7 @@ const (
 	ErrBadSignature        // the signature does not verify under the network's rule
 	ErrBadNonce            // the nonce is not the sender's next account sequence
 	ErrInsufficientBalance // the sender's balance does not cover the amount
+	ErrBadStateRoot        // state_root is not the account-state map after the block (zero on an open network)
 )
 
 var codeNames = map[ErrorCode]string{
@@ -78,6 +79,7 @@ var codeNames = map[ErrorCode]string{
 	ErrBadSignature:        "bad_signature",
 	ErrBadNonce:            "bad_nonce",
 	ErrInsufficientBalance: "insufficient_balance",
+	ErrBadStateRoot:        "bad_state_root",
 }
 
 // String returns a short snake_case name, suitable as a metric label.
