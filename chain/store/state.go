@@ -28,9 +28,18 @@ import (
 // the nodes it created and its root in the same commit as its undo data,
 // or with its pending record (deferred.go). Nodes are content-addressed
 // and never rewritten; none is deleted: rolling a block back deletes its
-// root, and the parent's recorded root is the state again. Every root of
-// the main chain stays provable (see BENCHMARKS.md for what the nodes
-// cost a block).
+// root, and the parent's recorded root is the state again.
+//
+// Every root of the main chain stays provable, as the undo data keeps
+// every block reversible. What it costs (BenchmarkStateDisk,
+// BenchmarkStateCommitment): a block of one payment among ten accounts
+// adds about 1.0 kB of nodes (2.4 kB of bbolt pages) to a 357-byte body; the
+// widest block (1,999 payments, 3,999 accounts touched) about 1.0 MB among
+// 4,000 accounts, and about 4 MB at a million (41,750 nodes). Pruning
+// needs to know which nodes later roots still share, and a node that a
+// later block creates again must not go with an old root: a stale-node
+// index (height at which a node left the map, cleared when a block
+// creates it again) or a mark-and-sweep from the roots kept would do it.
 var (
 	bucketStateNodes = []byte("smt")
 	bucketStateRoots = []byte("roots")
