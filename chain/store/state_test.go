@@ -28,6 +28,16 @@ func replayRoot(t testing.TB, m ledgerModel) chain.Hash {
 	return chain.Hash(root)
 }
 
+// openSigned opens a fresh store of a signed network whose reward is
+// reward.
+func openSigned(t *testing.T, reward uint64) (chain.Params, Config, *Chain) {
+	t.Helper()
+	p := chaintest.SignedParams(t)
+	p.Reward = reward
+	cfg := testConfig(t, p)
+	return p, cfg, openChain(t, cfg)
+}
+
 // checkProof checks the proof of addr at the block of hash: it verifies
 // against the state root the store recorded for the block, which is
 // want, and proves want's account of addr.
@@ -86,10 +96,7 @@ func checkStateRoot(t testing.TB, c *Chain, m ledgerModel, addrs []string) {
 // the blocks acknowledged one at a time are committed, and after
 // reopening.
 func TestAccountProof(t *testing.T) {
-	p := chaintest.SignedParams(t)
-	p.Reward = 50
-	cfg := testConfig(t, p)
-	c := openChain(t, cfg)
+	p, cfg, c := openSigned(t, 50)
 	alice, aliceAddr := chaintest.Key(t, "alice")
 	bob, bobAddr := chaintest.Key(t, "bob")
 	_, carolAddr := chaintest.Key(t, "carol")
@@ -201,10 +208,7 @@ func TestStateRootRule(t *testing.T) {
 // map Open builds from the accounts and the undo data gives every
 // main-chain block the root chaintest gave it, and proofs that verify.
 func TestStateBuiltOnOpen(t *testing.T) {
-	p := chaintest.SignedParams(t)
-	p.Reward = 20
-	cfg := testConfig(t, p)
-	c := openChain(t, cfg)
+	p, cfg, c := openSigned(t, 20)
 	alice, aliceAddr := chaintest.Key(t, "alice")
 	_, bobAddr := chaintest.Key(t, "bob")
 	nonce := uint64(0)
