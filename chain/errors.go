@@ -57,7 +57,8 @@ const (
 	ErrBadNonce            // the nonce is not the sender's next account sequence
 	ErrInsufficientBalance // the sender's balance does not cover the amount
 	// Header version 3.
-	ErrBadTxCount // the header's tx_count is not the number of transactions
+	ErrBadTxCount   // the header's tx_count is not the number of transactions
+	ErrBadStateRoot // state_root is not the account-state map after the block (zero on an open network)
 )
 
 var codeNames = map[ErrorCode]string{
@@ -81,7 +82,8 @@ var codeNames = map[ErrorCode]string{
 	ErrBadNonce:            "bad_nonce",
 	ErrInsufficientBalance: "insufficient_balance",
 
-	ErrBadTxCount: "bad_tx_count",
+	ErrBadTxCount:   "bad_tx_count",
+	ErrBadStateRoot: "bad_state_root",
 }
 
 // String returns a short snake_case name, suitable as a metric label.

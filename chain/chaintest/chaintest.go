@@ -88,8 +88,12 @@ func SignedTx(t testing.TB, genesis chain.Hash, key crypto.PrivKey, to string, a
 
 // NewBlock returns an unmined block on parent holding txs followed by the
 // reward to miner, one second after the parent, at the network's initial
-// target.
+// target. On a signed network its state_root is the root of the accounts
+// after it (see state.go).
 func NewBlock(p *chain.Params, parent *chain.Block, miner string, txs ...chain.Transaction) *chain.Block {
+	if p.Signed() && parent.Index == 1 {
+		trackGenesis(parent)
+	}
 	index := parent.Index + 1
 	all := append(slices.Clone(txs), chain.NewRewardTransaction(miner, p.Reward, index))
 	b := &chain.Block{
@@ -100,6 +104,7 @@ func NewBlock(p *chain.Params, parent *chain.Block, miner string, txs ...chain.T
 		Bits:         p.InitialTarget,
 	}
 	b.CommitTransactions()
+	setStateRoot(b)
 	return b
 }
 
@@ -153,17 +158,21 @@ func searchProof(b *chain.Block, bits chain.Compact, start uint64, meet bool) er
 		b.Proof = start + i
 		if h := b.ComputeHash(); target.Met(h) == meet {
 			b.Hash = h
+			if meet {
+				track(b)
+			}
 			return nil
 		}
 	}
 	return fmt.Errorf("no proof found in 2^40 proofs from %d", start)
 }
 
-// Seal recomputes the transaction count and root and mines b at its own
-// bits.
+// Seal recomputes the transaction count and root and, on a tracked signed
+// chain, the state root, and mines b at its own bits.
 func Seal(t testing.TB, b *chain.Block) *chain.Block {
 	t.Helper()
 	b.CommitTransactions()
+	setStateRoot(b)
 	Mine(t, b, b.Bits)
 	return b
 }

@@ -6,7 +6,11 @@
 // testing.TB; tools call the ones that return an error instead (MineBlock,
 // MineFrom, UnmineFrom, Run.Build).
 //
-// Of gossipchain's packages it imports only chain, so that every package's
+// On a signed network it tracks the accounts of the chains it builds, so
+// that every block it makes states the state_root of the accounts after it
+// (state.go, with an in-memory chain/smt map).
+//
+// Of gossipchain's packages it imports only chain and chain/smt, so that every package's
 // tests, the benchmarks and the tools build their blocks the same way;
 // storing them is left to the caller (chain/store).
 package chaintest

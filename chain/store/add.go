@@ -8,6 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/smt"
 )
 
 // AddBlock validates b against every consensus rule and stores it. A block
@@ -143,7 +144,7 @@ func (c *Chain) checkSanity(b *chain.Block, now time.Time) error {
 	if c.params.Signed() {
 		return c.checkSignatures(b, c.sigs)
 	}
-	return nil
+	return c.params.CheckStateRoot(b, chain.Hash{})
 }
 
 // writer applies blocks inside one store transaction and remembers what the
@@ -175,6 +176,9 @@ type writer struct {
 	// far, the blocks connected to the main chain, and the pending
 	// transactions the new state made invalid.
 	led       *ledgerState
+	nodes     *stateNodes // the account-state map's new nodes (state.go)
+	root      chain.Hash  // the state root as of the blocks written so far
+	rootErr   error       // reading the head's state root failed
 	connected []*chain.Block
 	dropped   []DroppedTx
 }
@@ -221,9 +225,11 @@ func (w *writer) reset() {
 	w.flushed = false
 	w.lowest = 0
 	w.sideAdded = nil
-	w.led = nil
+	w.led, w.nodes = nil, nil
 	if w.c.params.Signed() {
 		w.led = newLedgerState(w.v)
+		w.nodes = &stateNodes{v: w.v, staged: map[smt.Hash][]byte{}}
+		w.root, w.rootErr = w.v.stateRootAt(w.oldHead.Height)
 	}
 	w.connected = nil
 	w.dropped = nil
@@ -334,14 +340,23 @@ func (w *writer) extend(b *chain.Block) error {
 		}
 	}
 	var undo []undoEntry
+	root := w.root
 	if w.led != nil {
+		if w.rootErr != nil {
+			return w.rootErr
+		}
 		if undo, err = w.led.applyBlock(b); err != nil {
 			return err
 		}
+		if root, err = w.nodes.update(&w.c.params, b, w.root, undo, w.led); err != nil {
+			w.led.undoBlock(undo)
+			return err
+		}
 	}
-	if err := w.connect(b, e, undo); err != nil {
+	if err := w.connect(b, e, undo, root); err != nil {
 		return err
 	}
+	w.root = root
 	w.dropFromPool(b)
 	w.head, w.tip = b, e
 	w.recent = appendRecent(w.recent, b.Timestamp)
@@ -389,8 +404,13 @@ func (w *writer) reorganize(b *chain.Block, e *chain.Parent, br *branch) error {
 	// a copy, so that a branch that breaks the ledger's rules is refused
 	// before anything is written.
 	undos := make([][]undoEntry, len(br.blocks)+1)
+	roots := make([]chain.Hash, len(br.blocks)+1)
 	if w.led != nil {
-		trial := w.led.clone()
+		trial, nodes := w.led.clone(), w.nodes.trial()
+		root, err := w.v.stateRootAt(br.fork)
+		if err != nil {
+			return err
+		}
 		for h := w.headHeight(); h > br.fork; h-- {
 			undo, err := w.v.undoAt(h)
 			if err != nil {
@@ -403,9 +423,14 @@ func (w *writer) reorganize(b *chain.Block, e *chain.Parent, br *branch) error {
 			if err != nil {
 				return err
 			}
-			undos[i] = undo
+			if root, err = nodes.update(&w.c.params, bb, root, undo, trial); err != nil {
+				return err
+			}
+			undos[i], roots[i] = undo, root
 		}
 		w.led = trial
+		nodes.merge()
+		w.root = root
 	}
 	for h := w.headHeight(); h > br.fork; h-- {
 		old, err := w.c.recordBlock(w.v, h)
@@ -419,16 +444,19 @@ func (w *writer) reorganize(b *chain.Block, e *chain.Parent, br *branch) error {
 			if err := w.v.deleteUndo(h); err != nil {
 				return err
 			}
+			if err := w.v.deleteStateRoot(h); err != nil {
+				return err
+			}
 		}
 		w.abandoned = append(w.abandoned, old)
 	}
 	for i, bb := range br.blocks {
-		if err := w.connect(bb, nil, undos[i]); err != nil {
+		if err := w.connect(bb, nil, undos[i], roots[i]); err != nil {
 			return err
 		}
 		w.dropFromPool(bb)
 	}
-	if err := w.connect(b, e, undos[len(br.blocks)]); err != nil {
+	if err := w.connect(b, e, undos[len(br.blocks)], roots[len(br.blocks)]); err != nil {
 		return err
 	}
 	w.dropFromPool(b)
@@ -445,8 +473,8 @@ func (w *writer) reorganize(b *chain.Block, e *chain.Parent, br *branch) error {
 
 // connect puts b on the main chain; e is its entry, or nil for a stored
 // side block, whose entry is read. On a signed network undo is its undo
-// data, which it writes.
-func (w *writer) connect(b *chain.Block, e *chain.Parent, undo []undoEntry) error {
+// data and root the state root after it, which it writes.
+func (w *writer) connect(b *chain.Block, e *chain.Parent, undo []undoEntry, root chain.Hash) error {
 	if w.lowest == 0 || b.Index < w.lowest {
 		w.lowest = b.Index
 	}
@@ -462,7 +490,13 @@ func (w *writer) connect(b *chain.Block, e *chain.Parent, undo []undoEntry) erro
 		}
 		w.connected = append(w.connected, b)
 	}
-	return w.v.connectMain(b, e)
+	if err := w.v.connectMain(b, e); err != nil {
+		return err
+	}
+	if w.led != nil {
+		return w.v.putStateRoot(b.Index, root)
+	}
+	return nil
 }
 
 // dropFromPool notes the pending transactions that b holds.
@@ -538,6 +572,9 @@ func (w *writer) finish() error {
 		// And what the new accounts make invalid.
 		back = w.revalidatePool(back)
 		if err := w.led.flush(); err != nil {
+			return err
+		}
+		if err := w.nodes.flush(); err != nil {
 			return err
 		}
 	}

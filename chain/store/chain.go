@@ -325,6 +325,9 @@ func (c *Chain) load() error {
 	}); err != nil {
 		return err
 	}
+	if err := c.ensureState(); err != nil {
+		return err
+	}
 	// The blocks written after the last commit go in before the pool is
 	// read, which is checked against the accounts they leave.
 	if err := c.replay(); err != nil {

@@ -49,6 +49,10 @@ type pending struct {
 	// the accounts each changed, oldest first (nil: back at zero, deleted).
 	undos [][]byte
 	accts []map[string][]byte
+	// On a signed network: each block's state root, beside its record,
+	// and the account-state nodes they created (state.go).
+	roots [][]byte
+	nodes *nodeLog
 	first time.Time
 }
 
@@ -175,6 +179,9 @@ func (c *Chain) flushPendingLocked() error {
 		if err := p.putLedger(tx); err != nil {
 			return err
 		}
+		if err := p.putRoots(tx); err != nil {
+			return err
+		}
 		pool := tx.Bucket(bucketPool)
 		for _, k := range p.pool {
 			if err := pool.Delete(k); err != nil {
@@ -292,6 +299,9 @@ func (c *Chain) addDeferred(b *chain.Block, checks *checker, mode addMode, valid
 			// the pool too.
 			w.revalidatePool(nil)
 			if err := w.led.flush(); err != nil {
+				return err
+			}
+			if err := w.nodes.flush(); err != nil {
 				return err
 			}
 		}

@@ -60,6 +60,12 @@
 //	addrix    like hashix, keyed by SHA-256(address) prefix; one entry per
 //	          address a main-chain block involves (signed ledger only,
 //	          addrindex.go)
+//	smt       node hash (32) → an account-state map node (65), a leaf
+//	          followed by the balance (8) and next nonce (8) it commits to
+//	          (signed ledger only, state.go); never deleted
+//	roots     height (8) → the state root after the main-chain block
+//	          (signed ledger only); created on open in a store that lacks
+//	          them, from the accounts and the undo data
 //
 // A stub is entry (48) || the body's location, segment (4) || offset (4)
 // || length (4) || the block's header (chain.HeaderSize). An entry is
@@ -123,7 +129,8 @@
 //
 // The notify lock (the HeadChanged channel), committer.mu (taken under
 // Chain.mu so that entries queue in pool order) and the signature cache's
-// lock are leaves. A read transaction pins bbolt's memory map, so a
+// lock and the pending account-state nodes' lock (nodeLog.mu) are
+// leaves. A read transaction pins bbolt's memory map, so a
 // callback of MainChain, RawMainChain or MainChainJSON must not call the
 // Chain (a nested read can deadlock with a writer growing the file) and
 // should be quick.
@@ -135,7 +142,8 @@
 // fsync, a page or two), and the block is acknowledged. Its bbolt changes
 // (its main-chain record, the head, "verified", "segend", the pool entries
 // it confirms or, on a signed network, makes invalid, and there its undo
-// data and the accounts it changed) join the pending changes in memory
+// data, the accounts it changed, its state root and the account-state
+// nodes it created) join the pending changes in memory
 // (Chain.pend), which readers consult before bbolt; its index entries go
 // to the tails as usual. The pending changes are written in one ordinary
 // commit once there are 64 of them or the oldest is 10 minutes old (a

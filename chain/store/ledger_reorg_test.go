@@ -269,6 +269,7 @@ func checkReplay(t *testing.T, c *Chain, addrs []string) {
 	if n := storedAccounts(c); n != len(m) {
 		t.Fatalf("%d stored accounts, the replay has %d", n, len(m))
 	}
+	checkStateRoot(t, c, m, addrs)
 }
 
 // checkPoolLedger checks that every address's pending transactions

@@ -460,7 +460,7 @@ func (c *Chain) dbInit(tx *bolt.Tx) error {
 		if tx.Bucket(bucketChain) != nil || len(bucketNames(tx)) > 0 {
 			return fmt.Errorf("not a gossipchain store: a bbolt file with buckets %q and no meta bucket; use another data directory", bucketNames(tx))
 		}
-		for _, name := range allBuckets {
+		for _, name := range append(allBuckets, bucketStateNodes, bucketStateRoots) {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

@@ -5,8 +5,9 @@ import (
 )
 
 // BlockTemplate assembles the next block on the head: pending transactions
-// first come first served within the limits, then the reward. Proof and
-// hash are left to the miner. The head, its median time and the pool are
+// first come first served within the limits, then the reward, and on a
+// signed network the state root after them. Proof and hash are left to
+// the miner. The head, its median time and the pool are
 // read under the writers' lock, so that the template is valid on its
 // parent: the pool never holds a transaction of the main chain.
 func (c *Chain) BlockTemplate(address string) *chain.Block {
@@ -37,5 +38,12 @@ func (c *Chain) BlockTemplate(address string) *chain.Block {
 	ts := min(max(chain.TimestampOf(c.now()), median), chain.TimestampOf(c.now().Add(c.params.FutureLimit())))
 	b := &chain.Block{Index: index, Timestamp: ts, Transactions: txs, PreviousHash: head.Hash, Bits: head.NextBits}
 	b.CommitTransactions()
+	if c.params.Signed() {
+		root, err := c.stateRootAfter(index, txs)
+		if err != nil {
+			c.log.Error("state root of the next block", "err", err)
+		}
+		b.StateRoot = root
+	}
 	return b
 }
