@@ -125,8 +125,8 @@ func (s *stateNodes) merge() {
 
 // update applies to the map whose root is root the accounts that b
 // touched, which undo names and led holds after b, and stages the new
-// nodes, each leaf with its account (a leaf's stored form). It returns the new root, and a
-// *RuleError if b states another.
+// nodes, each leaf with its account (a leaf's stored form). It returns
+// the new root, and a *RuleError if b states another.
 func (s *stateNodes) update(p *chain.Params, b *chain.Block, root chain.Hash, undo []undoEntry, led *ledgerState) (chain.Hash, error) {
 	after := make([]undoEntry, len(undo))
 	for i, u := range undo {
