@@ -1,9 +1,11 @@
 package p2p
 
 import (
+	"log/slog"
 	"slices"
 
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
 	libp2pwebrtc "github.com/libp2p/go-libp2p/p2p/transport/webrtc"
 	webtransport "github.com/libp2p/go-libp2p/p2p/transport/webtransport"
 	"github.com/multiformats/go-multiaddr"
@@ -29,13 +31,16 @@ func browserTransports() []libp2p.Option {
 	}
 }
 
-// withBrowserListenAddrs returns listen with, beside every QUIC address
-// (…/udp/P/quic-v1), its WebTransport address (…/udp/P/quic-v1/webtransport)
-// and its WebRTC-direct address (…/udp/P/webrtc-direct), unless listen
-// names them already. With a fixed port P the three share one UDP socket.
-func withBrowserListenAddrs(listen []multiaddr.Multiaddr) []multiaddr.Multiaddr {
-	out := slices.Clone(listen)
-	for _, m := range listen {
+// listenBrowser makes the host listen, beside every QUIC address it
+// listens on (…/udp/P/quic-v1, P the port it got, also when asked for port
+// 0), on its WebTransport address (…/udp/P/quic-v1/webtransport) and its
+// WebRTC-direct address (…/udp/P/webrtc-direct): the three share one UDP
+// socket. A sibling the host cannot listen on is logged, not fatal: the
+// node still serves every other transport.
+func listenBrowser(h host.Host, log *slog.Logger) {
+	listening := h.Network().ListenAddresses()
+	var want []multiaddr.Multiaddr
+	for _, m := range listening {
 		rest, last := multiaddr.SplitLast(m)
 		if last == nil || last.Protocol().Code != multiaddr.P_QUIC_V1 {
 			continue
@@ -43,12 +48,16 @@ func withBrowserListenAddrs(listen []multiaddr.Multiaddr) []multiaddr.Multiaddr 
 		wt := m.Encapsulate(multiaddr.StringCast("/webtransport"))
 		rtc := rest.Encapsulate(multiaddr.StringCast("/webrtc-direct"))
 		for _, a := range []multiaddr.Multiaddr{wt, rtc} {
-			if !containsAddr(out, a) {
-				out = append(out, a)
+			if !containsAddr(listening, a) && !containsAddr(want, a) {
+				want = append(want, a)
 			}
 		}
 	}
-	return out
+	for _, a := range want {
+		if err := h.Network().Listen(a); err != nil {
+			log.Warn("browsers cannot dial this node at an address", "addr", a, "err", err)
+		}
+	}
 }
 
 // IsBrowserAddr reports whether a browser can dial m: a WebTransport or

@@ -43,22 +43,29 @@ func browserAddr(t *testing.T, n *Node, marker string) multiaddr.Multiaddr {
 	return nil
 }
 
-// TestBrowserListeners: a node listening on QUIC port P also listens on
-// WebTransport and WebRTC-direct on P, and lists them, with their
-// certificate hashes and its peer id, as its browser addresses.
+// TestBrowserListeners: a node listening on QUIC port P (a fixed port, or
+// the port it got for port 0) also listens on WebTransport and
+// WebRTC-direct on P, and lists them, with their certificate hashes and its
+// peer id, as its browser addresses.
 func TestBrowserListeners(t *testing.T) {
-	port := freeUDPPort(t)
-	n := newNode(t, quicConfig(t, port))
-	for _, marker := range []string{"/webtransport", "/webrtc-direct"} {
-		a := browserAddr(t, n, marker)
-		s := a.String()
-		want := fmt.Sprintf("/ip4/127.0.0.1/udp/%d/", port)
-		if !strings.HasPrefix(s, want) || !strings.Contains(s, "/certhash/") || !strings.HasSuffix(s, "/p2p/"+n.ID().String()) {
-			t.Errorf("browser address %s: want %s…%s/certhash/…/p2p/%s", s, want, marker, n.ID())
+	for _, asked := range []int{freeUDPPort(t), 0} {
+		n := newNode(t, quicConfig(t, asked))
+		port := asked
+		for _, a := range n.Host().Network().ListenAddresses() {
+			if v, err := a.ValueForProtocol(multiaddr.P_UDP); err == nil && strings.HasSuffix(a.String(), "/quic-v1") {
+				fmt.Sscan(v, &port)
+			}
 		}
-	}
-	if got := len(n.BrowserAddrs()); got != 2 {
-		t.Errorf("%d browser addresses %v, want 2 (one per transport)", got, n.BrowserAddrs())
+		for _, marker := range []string{"/webtransport", "/webrtc-direct"} {
+			s := browserAddr(t, n, marker).String()
+			want := fmt.Sprintf("/ip4/127.0.0.1/udp/%d/", port)
+			if !strings.HasPrefix(s, want) || !strings.Contains(s, "/certhash/") || !strings.HasSuffix(s, "/p2p/"+n.ID().String()) {
+				t.Errorf("port %d: browser address %s, want %s…%s/certhash/…/p2p/%s", asked, s, want, marker, n.ID())
+			}
+		}
+		if got := len(n.BrowserAddrs()); got != 2 {
+			t.Errorf("port %d: %d browser addresses %v, want 2 (one per transport)", asked, got, n.BrowserAddrs())
+		}
 	}
 }
 

@@ -109,7 +109,6 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	var hostOpts []libp2p.Option
 	if !cfg.NoBrowserTransports {
-		listen = withBrowserListenAddrs(listen)
 		hostOpts = browserTransports()
 	}
 	boot, err := parseBootstrap(cfg.Bootstrap)
@@ -161,6 +160,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		libp2p.ChainOptions(natOpts...),
 		libp2p.ChainOptions(cfg.HostOptions...),
 	)
+	if err == nil && !cfg.NoBrowserTransports {
+		listenBrowser(h, cfg.Logger.With("component", "p2p"))
+	}
 	if err == nil {
 		if lerr := unlistened(listen, h.Network().ListenAddresses()); lerr != nil {
 			h.Close()
