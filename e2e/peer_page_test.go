@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/chaintest"
@@ -143,7 +144,7 @@ func TestPeerPageJoins(t *testing.T) {
 func TestPeerPageRefusesBadProofOfWork(t *testing.T) {
 	n := startBrowserNode(t)
 	needPeerPage(t, n)
-	hostile, topic := startHostilePeer(t, n.opts.network)
+	hostile, topic := startGoPeer(t, n.opts.network, nil) // validates nothing: it publishes anything
 	var wt string
 	for _, a := range hostile.BrowserAddrs() {
 		if strings.Contains(a.String(), "/webtransport/") {
@@ -195,10 +196,10 @@ func TestPeerPageRefusesBadProofOfWork(t *testing.T) {
 	b.shot("refused")
 }
 
-// startHostilePeer starts an in-process p2p node of network listening on
-// QUIC and WebTransport at 127.0.0.1, joined to the blocks topic with no
-// validation: it publishes whatever it is given.
-func startHostilePeer(t testing.TB, network string) (*p2p.Node, *p2p.Topic) {
+// startGoPeer starts an in-process p2p node of network listening on QUIC
+// and WebTransport at 127.0.0.1, joined to the blocks topic with validator
+// (nil: every message is accepted, so it publishes whatever it is given).
+func startGoPeer(t testing.TB, network string, validator pubsub.ValidatorEx) (*p2p.Node, *p2p.Topic) {
 	t.Helper()
 	h, err := p2p.New(t.Context(), p2p.Config{
 		DataDir:        t.TempDir(),
@@ -215,7 +216,7 @@ func startHostilePeer(t testing.TB, network string) (*p2p.Node, *p2p.Topic) {
 	if err := h.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	topic, err := h.Join("blocks", nil)
+	topic, err := h.Join("blocks", validator)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,5 +244,31 @@ func TestPeerPageNotBuilt(t *testing.T) {
 		t.Errorf("the /peer page of a binary without the bundle reads %q, want how to build it", got)
 	}
 	b.run("follow the explorer link", chromedp.Click(chromedp.CSS(`#explorer-link`)), chromedp.WaitVisible(chromedp.CSS(`#live.on`)))
+	b.noConsoleErrors()
+}
+
+// TestPeerPageCannotDial: where the tab cannot join, the page says why and
+// links the HTTP explorer: a node running with --browser-transports=false,
+// and a page loaded over plain HTTP from a name other than localhost (as
+// from another machine of the LAN), which is no secure context.
+func TestPeerPageCannotDial(t *testing.T) {
+	off := startNode(t, nodeOptions{extra: []string{"--browser-transports=false"}})
+	needPeerPage(t, off)
+	lan := startBrowserNode(t)
+	_, port, _ := strings.Cut(lan.opts.httpAddr, ":")
+	b := newBrowser(t, chromedp.Flag("host-resolver-rules", "MAP lan.test 127.0.0.1"))
+	for _, c := range []struct {
+		url, why string
+	}{
+		{off.url + "/peer", "no browser transport"},
+		{"http://lan.test:" + port + "/peer", "not a secure context"},
+	} {
+		b.run("open "+c.url, chromedp.Navigate(c.url), chromedp.WaitVisible(chromedp.CSS(`#state[data-state="unavailable"]`)))
+		if got := b.text("#fallback"); !strings.Contains(got, c.why) {
+			t.Errorf("%s: the page says %q, want it to say %q", c.url, got, c.why)
+		}
+		b.waitFor("the explorer link", `#fallback-explorer[href="/"]`)
+	}
+	b.shot("not-secure")
 	b.noConsoleErrors()
 }

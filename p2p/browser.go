@@ -17,8 +17,8 @@ import (
 // QUIC connection. Their certificates are self-signed; a browser accepts
 // one because the multiaddr it dials names its hash (/certhash/), which
 // go-libp2p's certificate manager rotates (a WebTransport certificate is
-// valid for 14 days, the next one is announced beside it from half way
-// through). WebRTC-direct derives its certificate from the node's identity
+// derived from the node's key and a 14-day period; the next one's hash is
+// announced beside it from half way through). WebRTC-direct derives its certificate from the node's identity
 // key, so its /certhash/ survives restarts. Connections of both go through
 // the host's resource manager and connection gater like any other: the
 // inbound allowance and the bans hold for browsers too.
