@@ -32,15 +32,22 @@ async function messageId (msg) {
   return encoder.encode(hex(new DataView(id.buffer, id.byteOffset, 32), 0, 32))
 }
 
+// FRAMING is the room p2p.Config.MaxMessageSize leaves for pubsub's framing
+// and the content id around the largest block (PROTOCOL.md 3).
+const FRAMING = 32 + 4096
+
 /**
- * Starts the tab's node for network, with validators[topic] deciding on
+ * Starts the tab's node for network, whose blocks are at most maxBlockSize
+ * bytes (no RPC longer than a message of one is decoded), with
+ * validators[topic] deciding on
  * every message of the topic ('accept', 'reject' or 'ignore', as pubsub's
  * TopicValidatorResult) before it is delivered or forwarded.
  *
  * @param {string} network
+ * @param {number} maxBlockSize
  * @param {Record<string, (data: Uint8Array, from: string) => Promise<string>>} validators
  */
-export async function startPeer (network, validators) {
+export async function startPeer (network, maxBlockSize, validators) {
   const topics = [topicName(network, 'blocks'), topicName(network, 'txs')]
   const node = await createLibp2p({
     transports: [webTransport()],
@@ -81,6 +88,7 @@ export async function startPeer (network, validators) {
           maxIdontwantMessageIDs: 512,
           maxPeerInfos: 16
         },
+        maxInboundDataLength: maxBlockSize + FRAMING,
         allowPublishToZeroTopicPeers: true,
         emitSelf: false
       })

@@ -112,7 +112,7 @@ async function main () {
     return
   }
   setPhase('dialling', `Dialling ${status.peer_id} over WebTransport…`)
-  const node = await startPeer(status.network, {
+  const node = await startPeer(status.network, status.params.max_block_size || 1 << 20, {
     blocks: async (data, from) => {
       const v = await verifyBlockMessage(data)
       showBlock(v, from)
