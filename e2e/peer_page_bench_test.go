@@ -76,9 +76,8 @@ func BenchmarkPeerPage(b *testing.B) {
 
 	br := newQUICBrowser(b)
 	br.openPeerPage(n, "")
-	warm := n.mine() // both join the meshes: the first block may come by IHAVE
-	br.waitVerdict(warm.Hash.String(), "verified", waitTimeout)
-	goAt(warm.Hash.String())
+	br.mineUntilVerified(n) // the tab is a topic peer of the node from then on
+	goAt(n.mine().Hash.String())
 
 	var tab, goRef []float64
 	b.ResetTimer()

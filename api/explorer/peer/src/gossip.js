@@ -1,10 +1,11 @@
 // The tab's libp2p node: WebTransport only (a browser opens no TCP or raw
-// QUIC connection), Noise, identify, and a GossipSub router with the
+// QUIC connection), Noise, identify, ping, and a GossipSub router with the
 // network's exact settings (PROTOCOL.md 3, p2p/gossip.go, p2p/params.go).
 import { createLibp2p } from 'libp2p'
 import { webTransport } from '@libp2p/webtransport'
 import { noise } from '@libp2p/noise'
 import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
 import { gossipsub, StrictNoSign } from '@libp2p/gossipsub'
 import { sha256 } from './pow.js'
 import { hex } from './header.js'
@@ -57,6 +58,7 @@ export async function startPeer (network, maxBlockSize, validators) {
     connectionGater: { denyDialMultiaddr: () => false },
     services: {
       identify: identify(),
+      ping: ping(), // the node measures its peers' latency with it
       pubsub: gossipsub({
         globalSignaturePolicy: StrictNoSign,
         msgIdFn: messageId,

@@ -10,8 +10,8 @@ const $ = (id) => document.getElementById(id)
 
 // state is what the page did, for a reader of the console or a test:
 // blocks with their verdict and the moment (ms since the epoch) the tab
-// decided, and the tab's peers.
-const state = { phase: 'starting', blocks: [], peers: [], txs: 0, error: '' }
+// decided, the tab's peers, and its libp2p node.
+const state = { phase: 'starting', blocks: [], peers: [], txs: 0, error: '', node: null }
 window.gossipchainPeer = state
 
 function setPhase (phase, text) {
@@ -122,10 +122,15 @@ async function main () {
     // it and neither delivers nor forwards it.
     txs: async () => { state.txs++; return 'ignore' }
   })
+  state.node = node // for the console and the tests
   $('me').textContent = `This tab is peer ${node.peerId.toString()}.`
   node.addEventListener('connection:open', () => showPeers(node))
-  node.addEventListener('connection:close', () => showPeers(node))
-  const extra = new URLSearchParams(location.search).getAll('peer')
+  node.addEventListener('connection:close', () => {
+    showPeers(node)
+    if (!node.getConnections().some((c) => c.remotePeer.toString() === status.peer_id) && state.phase === 'connected') {
+      redial(node, status)
+    }
+  })
   try {
     await node.dial(addrs.map((a) => multiaddr(a)))
   } catch (err) {
@@ -133,11 +138,40 @@ async function main () {
     fallback(`Dialling the node over WebTransport failed: ${err.message}.`)
     return
   }
-  for (const a of extra) {
+  for (const a of new URLSearchParams(location.search).getAll('peer')) {
     node.dial(multiaddr(a)).catch((err) => console.warn('dial', a, err.message))
   }
+  connected(node, status)
+}
+
+function connected (node, status) {
   setPhase('connected', `Connected to the ${status.network} network over WebTransport; waiting for blocks.`)
   showPeers(node)
+}
+
+// REDIAL_MS is the pause between two attempts to reach the node again.
+const REDIAL_MS = 2000
+
+// redial reaches the node again after its connection closed (a restart):
+// it reads /status anew, for the addresses and certificate hashes of now,
+// and dials them, every REDIAL_MS until it succeeds.
+async function redial (node, status) {
+  setPhase('reconnecting', `Lost the connection to ${status.peer_id}; dialling it again…`)
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, REDIAL_MS))
+    try {
+      const now = await (await fetch('/status')).json()
+      if (now.peer_id !== status.peer_id) {
+        fallback('The node behind this page changed its identity: reload the page.')
+        return
+      }
+      await node.dial(dialable(now).map((a) => multiaddr(a)))
+      connected(node, now)
+      return
+    } catch (err) {
+      state.error = err.message
+    }
+  }
 }
 
 main().catch((err) => {
