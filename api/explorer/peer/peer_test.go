@@ -3,6 +3,8 @@ package peer
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -34,4 +36,23 @@ func TestPageAndBundle(t *testing.T) {
 	if js.Code != http.StatusNotFound {
 		t.Errorf("not built: GET %s/%s: %d, want 404", Path, BundleName, js.Code)
 	}
+}
+
+// TestJSVectors runs test/vectors.mjs with node: the page's compact targets
+// and block verdicts agree with the Go node's vectors (testdata/). Without
+// node it skips, unless CI is set (.ci/run installs node to build the page).
+func TestJSVectors(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
+			t.Fatal("node is not installed, and CI is set: .ci/run installs it (apt-get install nodejs)")
+		}
+		t.Skip("skipping: the page's vectors need node (apt-get install nodejs)")
+	}
+	out, err := exec.CommandContext(t.Context(), node, "test/vectors.mjs",
+		"../../../testdata/compact.json", "../../../testdata/consensus.json").CombinedOutput()
+	if err != nil {
+		t.Fatalf("node test/vectors.mjs: %v\n%s", err, out)
+	}
+	t.Logf("%s", strings.TrimSpace(string(out)))
 }
