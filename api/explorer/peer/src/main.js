@@ -66,7 +66,7 @@ function showPeers (node) {
 function showBlock (v, from) {
   const at = Date.now()
   const index = v.header ? v.header.index.toString() : '?'
-  state.blocks.push({ hash: v.hash, index, ok: v.ok, reason: v.reason, from, at })
+  state.blocks.push({ hash: v.hash, index, ok: v.ok, check: v.check, reason: v.reason, from, at })
   const tr = document.createElement('tr')
   tr.dataset.hash = v.hash
   tr.dataset.verdict = v.ok ? 'verified' : 'refused'
@@ -77,11 +77,10 @@ function showBlock (v, from) {
   cell(tr, from.slice(-6), 'mono').title = from
   const verdict = cell(tr, '')
   const badge = document.createElement('span')
-  badge.className = v.ok ? 'badge confirmed' : 'badge error'
-  badge.textContent = v.ok ? 'verified by this tab' : 'refused'
+  badge.className = v.ok ? 'badge confirmed' : 'badge abandoned'
+  badge.textContent = v.ok ? 'verified by this tab' : 'refused: ' + v.check
   badge.title = v.reason
   verdict.append(badge)
-  if (!v.ok) verdict.append(' ' + v.reason)
   $('blocks-body').prepend(tr)
 }
 

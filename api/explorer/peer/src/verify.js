@@ -11,11 +11,13 @@ const CONTENT_ID_SIZE = 32
 
 /**
  * @param {Uint8Array} data - the pubsub message data
- * @returns {Promise<{ok: boolean, reason: string, hash: string, header: object|null}>}
+ * @returns {Promise<{ok: boolean, check: string, reason: string, hash: string, header: object|null}>}
+ *   check names the check that failed: 'message', 'header', 'hash', 'target'
+ *   or 'proof of work'
  */
 export async function verifyBlockMessage (data) {
   if (data.length < CONTENT_ID_SIZE) {
-    return refused('message shorter than its 32-byte content id', '', null)
+    return refused('message', 'message shorter than its 32-byte content id', '', null)
   }
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   const id = hex(view, 0, CONTENT_ID_SIZE)
@@ -23,25 +25,25 @@ export async function verifyBlockMessage (data) {
   try {
     header = parseHeader(data.subarray(CONTENT_ID_SIZE))
   } catch (err) {
-    return refused(err.message, id, null)
+    return refused('header', err.message, id, null)
   }
   const hash = await sha256(header.bytes)
   const hashHex = hex(new DataView(hash.buffer), 0, hash.length)
   if (hashHex !== id) {
-    return refused(`content id ${id.slice(0, 12)}… is not the header's hash ${hashHex.slice(0, 12)}…`, id, header)
+    return refused('hash', `content id ${id.slice(0, 12)}… is not the header's hash ${hashHex.slice(0, 12)}…`, id, header)
   }
   let target
   try {
     target = compactToTarget(header.bits)
   } catch (err) {
-    return refused(err.message, id, header)
+    return refused('target', err.message, id, header)
   }
   if (hashToInt(hash) > target) {
-    return refused('proof of work: the hash is above the target of its bits', id, header)
+    return refused('proof of work', 'the hash is above the target of its bits', id, header)
   }
-  return { ok: true, reason: 'hash and proof of work checked in this tab', hash: id, header }
+  return { ok: true, check: '', reason: 'hash and proof of work checked in this tab', hash: id, header }
 }
 
-function refused (reason, hash, header) {
-  return { ok: false, reason, hash, header }
+function refused (check, reason, hash, header) {
+  return { ok: false, check, reason, hash, header }
 }
