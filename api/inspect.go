@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/multiformats/go-multiaddr"
+
 	"github.com/gossipchain/gossipchain/api/client"
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/p2p"
 	gsync "github.com/gossipchain/gossipchain/sync"
 )
 
@@ -66,7 +69,19 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if st.Addrs == nil {
 		st.Addrs = []string{}
 	}
+	st.BrowserAddrs = browserAddrs(st.Addrs)
 	writeJSON(w, http.StatusOK, st)
+}
+
+// browserAddrs returns the addresses of addrs a browser can dial.
+func browserAddrs(addrs []string) []string {
+	out := []string{}
+	for _, s := range addrs {
+		if m, err := multiaddr.NewMultiaddr(s); err == nil && p2p.IsBrowserAddr(m) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // finite maps NaN and infinities, which JSON cannot carry, to 0.

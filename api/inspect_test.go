@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,28 @@ func TestStatus(t *testing.T) {
 	}
 	if !strings.HasSuffix(st["addrs"].([]any)[0].(string), "/p2p/"+n.net.id) {
 		t.Errorf("addrs %v lack /p2p/", st["addrs"])
+	}
+}
+
+// TestStatusBrowserAddrs: /status lists, of the node's addresses, those a
+// browser can dial (WebTransport, WebRTC-direct, with their certificate
+// hashes), and an empty list when there are none.
+func TestStatusBrowserAddrs(t *testing.T) {
+	n := newTestNode(t)
+	var st client.Status
+	n.do(http.MethodGet, "/status", "").wantCode(t, http.StatusOK).json(t, &st)
+	if st.BrowserAddrs == nil || len(st.BrowserAddrs) != 0 {
+		t.Errorf("browser_addrs %v of a node without browser transports, want []", st.BrowserAddrs)
+	}
+	const hash = "/certhash/uEiAtcRZCtyawRAFifKn7rDL1yFMPsZA8xNsCJYcXkhpIgQ"
+	id := "/p2p/" + n.net.id
+	wt := "/ip4/127.0.0.1/udp/4001/quic-v1/webtransport" + hash + hash + id
+	rtc := "/ip4/127.0.0.1/udp/4001/webrtc-direct" + hash + id
+	n.net.addrs = append(n.net.addrs, "/ip4/127.0.0.1/udp/4001/quic-v1"+id, wt, rtc,
+		"/ip4/127.0.0.1/udp/4001/quic-v1/webtransport"+id) // no certhash: no browser dials it
+	n.do(http.MethodGet, "/status", "").wantCode(t, http.StatusOK).json(t, &st)
+	if want := []string{wt, rtc}; !slices.Equal(st.BrowserAddrs, want) {
+		t.Errorf("browser_addrs %v, want %v", st.BrowserAddrs, want)
 	}
 }
 

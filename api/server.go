@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gossipchain/gossipchain/api/explorer"
+	"github.com/gossipchain/gossipchain/api/explorer/peer"
 	"github.com/gossipchain/gossipchain/chain"
 )
 
@@ -266,5 +267,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /addresses/{address...}", s.handleAddress)
 	mux.Handle("GET /{$}", explorer.Index())
 	mux.Handle("GET "+explorer.Prefix, explorer.Assets())
+	mux.Handle("GET "+peer.Path, peer.Page())
+	mux.Handle("GET "+peer.Path+"/"+peer.BundleName, peer.Bundle())
 	return s.middleware(mux)
 }

@@ -56,8 +56,10 @@ type browser struct {
 }
 
 // newBrowser starts chromium for the test; it is closed when the test ends,
-// after the screenshots were saved if the test failed.
-func newBrowser(t testing.TB) *browser {
+// after the screenshots were saved if the test failed. extra options go
+// after the defaults, which they override (chromedp.Flag("disable-quic",
+// false) turns QUIC back on, for WebTransport).
+func newBrowser(t testing.TB, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
@@ -75,6 +77,7 @@ func newBrowser(t testing.TB) *browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	b := &browser{t: t, ctx: ctx, shots: map[string][]byte{}}

@@ -80,6 +80,7 @@ type nodeOptions struct {
 	netns      string   // run inside this network namespace (ip netns exec)
 	listenIP   string   // default 127.0.0.1
 	mdns       bool
+	binary     string // the gossipchain binary; default the one TestMain built
 }
 
 // node is a running gossipchain process of a test.
@@ -112,10 +113,13 @@ func startNode(t testing.TB, opts nodeOptions) *node {
 	if opts.listenIP == "" {
 		opts.listenIP = "127.0.0.1"
 	}
+	if opts.binary == "" {
+		opts.binary = binary
+	}
 	n := &node{t: t, opts: opts, url: "http://" + opts.httpAddr}
 	var err error
 	n.Node, err = launch.Start(context.Background(), launch.Options{
-		Binary: binary, Name: "node " + opts.httpAddr, DataDir: opts.datadir, HTTP: opts.httpAddr,
+		Binary: opts.binary, Name: "node " + opts.httpAddr, DataDir: opts.datadir, HTTP: opts.httpAddr,
 		Args: n.args(), Netns: opts.netns, HTTPClient: hc, StartTimeout: waitTimeout,
 	})
 	if err != nil {

@@ -13,7 +13,8 @@ import (
 )
 
 // DefaultListenAddrs are the addresses a Node listens on when Config.ListenAddrs is empty:
-// TCP and QUIC on port 4001 of every interface.
+// TCP and QUIC on port 4001 of every interface (and, unless
+// Config.NoBrowserTransports, WebTransport and WebRTC-direct beside QUIC).
 var DefaultListenAddrs = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
 
 // Defaults for the optional fields of Config.
@@ -98,6 +99,11 @@ type Config struct {
 	// listen addresses, e.g. the public address of a port forwarded by a
 	// router; relayed addresses are advertised beside them. See nat.go.
 	Announce []string
+
+	// NoBrowserTransports turns off the transports a browser dials
+	// (browser.go): with it false, the host also listens on WebTransport and
+	// WebRTC-direct beside every QUIC listen address, on the same UDP port.
+	NoBrowserTransports bool
 
 	// NATPortMap asks the router for a port mapping (UPnP, NAT-PMP).
 	NATPortMap bool

@@ -38,7 +38,7 @@ const (
 	tagRegister  = "register"
 )
 
-// Node is a libp2p host (TCP and QUIC, Ed25519 identity, connection manager, ban-list
+// Node is a libp2p host (TCP, QUIC and the browser transports, Ed25519 identity, connection manager, ban-list
 // connection gater) with mDNS and bootstrap discovery and one GossipSub router.
 // Its methods are safe for concurrent use.
 type Node struct {
@@ -107,6 +107,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	var hostOpts []libp2p.Option
+	if !cfg.NoBrowserTransports {
+		hostOpts = browserTransports()
+	}
 	boot, err := parseBootstrap(cfg.Bootstrap)
 	if err != nil {
 		return nil, err
@@ -145,6 +149,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		// handshake, and both dials fail.
 		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		libp2p.Transport(quic.NewTransport),
+		libp2p.ChainOptions(hostOpts...), // WebTransport, WebRTC-direct: browser.go
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.ResourceManager(rm),
@@ -155,6 +160,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		libp2p.ChainOptions(natOpts...),
 		libp2p.ChainOptions(cfg.HostOptions...),
 	)
+	if err == nil && !cfg.NoBrowserTransports {
+		listenBrowser(h, cfg.Logger.With("component", "p2p"))
+	}
 	if err == nil {
 		if lerr := unlistened(listen, h.Network().ListenAddresses()); lerr != nil {
 			h.Close()

@@ -91,15 +91,33 @@ func TestFullNetworkMakesRoom(t *testing.T) {
 // closes the connections beyond.
 func TestInboundGated(t *testing.T) {
 	cfg := peerSetConfig(t, 1)
+	checkInboundGated(t, cfg, func(leaf, hub *Node) error {
+		return leaf.Connect(t.Context(), hub.Addrs()[0])
+	})
+}
+
+// checkInboundGated starts a hub of cfg with an inbound allowance of 1 and
+// more leaves than it admits, each dialling it with dial, and waits until
+// the hub holds exactly the allowance plus the headroom.
+func checkInboundGated(t *testing.T, cfg Config, dial func(leaf, hub *Node) error) {
+	t.Helper()
+	cfg.TargetPeers = 1
 	cfg.shedGrace = time.Hour // nobody is shed: only the gater limits
 	hub := newNode(t, cfg)
 	limit := 1 + inboundHeadroom(1)
 	leaves := make([]*Node, limit+2)
 	for i := range leaves {
 		leaves[i] = newNode(t, peerSetConfig(t, 1))
-		_ = leaves[i].Connect(t.Context(), hub.Addrs()[0]) // may fail: refused
+		_ = dial(leaves[i], hub) // may fail: refused
 	}
-	waitFor(t, 10*time.Second, fmt.Sprintf("%d leaves connected to the hub, as many inbound", limit), func() bool {
+	waitInbound(t, 20*time.Second, hub, leaves, limit)
+}
+
+// waitInbound waits until exactly limit of the leaves are connected to the
+// hub, and the hub counts as many inbound peers.
+func waitInbound(t *testing.T, timeout time.Duration, hub *Node, leaves []*Node, limit int) {
+	t.Helper()
+	waitFor(t, timeout, fmt.Sprintf("%d leaves connected to the hub, as many inbound", limit), func() bool {
 		k := 0
 		for _, l := range leaves {
 			if connected(l, hub) {

@@ -8,8 +8,13 @@ import "github.com/gossipchain/gossipchain/chain"
 
 // Status is the answer of GET /status.
 type Status struct {
-	PeerID        string          `json:"peer_id"`
-	Addrs         []string        `json:"addrs"`
+	PeerID string   `json:"peer_id"`
+	Addrs  []string `json:"addrs"`
+	// BrowserAddrs are the addresses of Addrs a browser can dial:
+	// WebTransport and WebRTC-direct, with their /certhash/ and /p2p/
+	// components; empty when the browser transports are off. The
+	// WebTransport certificate hashes rotate: read them before dialling.
+	BrowserAddrs  []string        `json:"browser_addrs"`
 	Network       string          `json:"network"`
 	Genesis       chain.Hash      `json:"genesis"`
 	Height        uint64          `json:"height"`

@@ -31,8 +31,13 @@ var files = func() fs.FS {
 
 // securityHeaders are set on every page and asset: the page may load only
 // its own scripts, styles and images and talk only to its own node.
-func securityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+func securityHeaders(h http.Header) { SecurityHeaders(h, "'self'") }
+
+// SecurityHeaders sets the explorer's security headers: a page may load
+// only its own scripts, styles and images, and connect only to connectSrc
+// (a Content-Security-Policy source list, "'self'" for its own node).
+func SecurityHeaders(h http.Header, connectSrc string) {
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src "+connectSrc+"; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 }

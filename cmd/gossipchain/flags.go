@@ -106,6 +106,7 @@ type config struct {
 	targetPeers  int    // --target-peers: the outbound target D
 	maxInbound   int    // --max-inbound: the inbound allowance; 0: D
 	dialKnown    bool   // --dial-known: redial the peers of the address book
+	browser      bool   // --browser-transports: WebTransport and WebRTC-direct beside QUIC
 
 	// --accept-rollback: open a chain store that lost its last commit at
 	// the commit before.
@@ -159,7 +160,7 @@ type nodeFlags struct {
 	difficulty                                                                          optionalUint
 	initial                                                                             *uint
 	blockTime, halfLife                                                                 *time.Duration
-	mdns, mine, version, natPortMap, relaySvc, dialKnown                                *bool
+	mdns, mine, version, natPortMap, relaySvc, dialKnown, browser                       *bool
 	threads, target, maxInbound                                                         *int
 	listen, bootstrap, announce                                                         listFlag
 	port                                                                                portFlag
@@ -193,6 +194,7 @@ func newNodeFlagSet() (*flag.FlagSet, *nodeFlags) {
 		maxInbound: fs.Int("max-inbound", 0, "inbound allowance: `peers` that dialled this node that it keeps, shedding the least useful above it (default D, so at most 2D peers, plus the relay's 64 reservation holders with --relay-service; raise it on a well-connected public node)"),
 		natPortMap: fs.Bool("nat-portmap", false, "ask the router for a port mapping (UPnP, NAT-PMP) and log whether one was obtained; off by default"),
 		relaySvc:   fs.Bool("relay-service", false, "offer a bounded circuit relay v2 service to nodes behind NAT while AutoNAT finds this node publicly reachable (limits in README)"),
+		browser:    fs.Bool("browser-transports", true, "listen for browsers on WebTransport and WebRTC-direct beside every QUIC listen address, on its UDP port, and serve them the peer page (/peer); --browser-transports=false to turn off"),
 		dialKnown:  fs.Bool("dial-known", true, "dial the peers remembered in the address book (datadir/peers.json) at start and when below the target (--dial-known=false to use only --bootstrap, mDNS and /nodes/register)"),
 	}
 	f.acceptRollback = fs.Bool("accept-rollback", false, "start from the commit before when chain.db lost its last one (a damaged meta page, while the block files hold the blocks it wrote), which the node otherwise refuses; the lost blocks are fetched from peers again")
@@ -265,6 +267,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		targetPeers: *f.target, maxInbound: *f.maxInbound, dialKnown: *f.dialKnown}
 	cfg.announce, cfg.natPortMap, cfg.relayService = f.announce, *f.natPortMap, *f.relaySvc
 	cfg.acceptRollback = *f.acceptRollback
+	cfg.browser = *f.browser
 	if cfg.targetPeers < 1 || cfg.targetPeers > p2p.MaxTargetPeers {
 		return config{}, fmt.Errorf("--target-peers %d: want 1-%d", cfg.targetPeers, p2p.MaxTargetPeers)
 	}

@@ -28,6 +28,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 		logLevel:     slog.LevelInfo,
 		targetPeers:  8,
 		dialKnown:    true,
+		browser:      true,
 	}
 	cfg.params = chain.Params{}
 	if fmt.Sprintf("%+v", cfg) != fmt.Sprintf("%+v", want) {

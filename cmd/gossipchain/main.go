@@ -117,6 +117,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 			Announce:     cfg.announce,
 			NATPortMap:   cfg.natPortMap,
 			RelayService: cfg.relayService,
+
+			NoBrowserTransports: !cfg.browser,
 		},
 		Sync: gsync.Config{
 			OnBlock: func(ev gsync.BlockEvent) {

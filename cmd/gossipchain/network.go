@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 
 	"github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
@@ -61,6 +62,8 @@ func (n network) Peers() []api.PeerInfo {
 // dialable picks the listen address of p that matches the host of its
 // connection (the same IP, then the same transport), falling back to the
 // connection's address only for an outbound connection, which was dialled.
+// The addresses for browsers (WebTransport, WebRTC-direct) come last: a
+// node dials TCP or QUIC.
 func dialable(p p2p.PeerInfo) string {
 	if len(p.ListenAddrs) == 0 {
 		if p.Addr != nil && p.Direction == "outbound" {
@@ -68,15 +71,21 @@ func dialable(p p2p.PeerInfo) string {
 		}
 		return ""
 	}
+	addrs := slices.DeleteFunc(slices.Clone(p.ListenAddrs), p2p.IsBrowserAddr)
+	for _, a := range p.ListenAddrs {
+		if p2p.IsBrowserAddr(a) {
+			addrs = append(addrs, a)
+		}
+	}
 	if p.Addr != nil {
 		ip, err := manet.ToIP(p.Addr)
-		for _, a := range p.ListenAddrs {
+		for _, a := range addrs {
 			if aip, aerr := manet.ToIP(a); err == nil && aerr == nil && aip.Equal(ip) {
 				return a.String()
 			}
 		}
 	}
-	return p.ListenAddrs[0].String()
+	return addrs[0].String()
 }
 
 func (n network) Connect(ctx context.Context, addr multiaddr.Multiaddr) error {

@@ -22,9 +22,11 @@ import (
 const Gossipchain = "github.com/gossipchain/gossipchain/cmd/gossipchain"
 
 // Build compiles the main package pkg (an import path, or a directory
-// relative to the working directory) into the executable out.
-func Build(ctx context.Context, pkg, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+// relative to the working directory) into the executable out, with go
+// build's flags (e.g. "-tags", "nopeerpage") before the package.
+func Build(ctx context.Context, pkg, out string, flags ...string) error {
+	args := append(append([]string{"build", "-o", out}, flags...), pkg)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Run(); err != nil {

@@ -86,6 +86,9 @@ func startNode(ctx context.Context, nw *Network, idx, region int, ip net.IP, boo
 			// Every simulated node is reachable at its listen address;
 			// AutoNAT's dial-back hosts would need real sockets.
 			NoNATTraversal: true,
+			// Browsers have no place in the simulated network; their
+			// transports' certificates cost every node a key and a signing.
+			NoBrowserTransports: true,
 			HostOptions: []libp2p.Option{
 				simTransport(nw.sn, simnet.NodeBiDiLinkSettings{
 					Uplink:   simnet.LinkSettings{BitsPerSecond: nw.cfg.Bandwidth},
