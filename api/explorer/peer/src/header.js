@@ -1,20 +1,24 @@
 // Block headers (PROTOCOL.md 2.2), by header version. A new header
 // version is one more entry of layouts: its size and how to read it.
 
-// VERSION_OFFSET is where every header version so far keeps its version.
-const VERSION_OFFSET = 64
+// VERSION_OFFSET is where the header keeps its version (version 3, the
+// only one any network runs: versions 2 and earlier kept it at 64 and are
+// no longer accepted by any node).
+const VERSION_OFFSET = 96
 
 // layouts maps a header version to its size in bytes and its reader.
 const layouts = {
-  2: {
-    size: 96,
+  3: {
+    size: 136,
     read: (v) => ({
       previousHash: hex(v, 0, 32),
       txRoot: hex(v, 32, 32),
-      index: v.getBigUint64(68),
-      timestamp: v.getBigInt64(76), // Unix microseconds
-      bits: v.getUint32(84),
-      proof: v.getBigUint64(88)
+      stateRoot: hex(v, 64, 32),
+      index: v.getBigUint64(100),
+      timestamp: v.getBigInt64(108), // Unix microseconds
+      bits: v.getUint32(116),
+      txCount: v.getBigUint64(120),
+      proof: v.getBigUint64(128)
     })
   }
 }
@@ -25,7 +29,7 @@ const layouts = {
  * header version.
  *
  * @param {Uint8Array} block - the binary block
- * @returns {{version: number, size: number, bytes: Uint8Array, previousHash: string, txRoot: string, index: bigint, timestamp: bigint, bits: number, proof: bigint}}
+ * @returns {{version: number, size: number, bytes: Uint8Array, previousHash: string, txRoot: string, stateRoot: string, index: bigint, txCount: bigint, timestamp: bigint, bits: number, proof: bigint}}
  */
 export function parseHeader (block) {
   if (block.length < VERSION_OFFSET + 4) {
