@@ -87,11 +87,11 @@ func SignedTx(t testing.TB, genesis chain.Hash, key crypto.PrivKey, to string, a
 }
 
 // NewBlock returns an unmined block on parent holding txs followed by the
-// reward to miner, one second after the parent, at the network's initial
-// target.
+// reward to miner (the network's reward and the fees of txs), one second
+// after the parent, at the network's initial target.
 func NewBlock(p *chain.Params, parent *chain.Block, miner string, txs ...chain.Transaction) *chain.Block {
 	index := parent.Index + 1
-	all := append(slices.Clone(txs), chain.NewRewardTransaction(miner, p.Reward, index))
+	all := append(slices.Clone(txs), chain.NewRewardTransaction(miner, p.Reward+chain.BlockFees(txs), index))
 	b := &chain.Block{
 		Index:        index,
 		Timestamp:    parent.Timestamp + Second,
