@@ -48,6 +48,29 @@ func FeeForRate(rate uint64, size int) uint64 {
 	return (rate*uint64(size) + FeeRateUnit - 1) / FeeRateUnit
 }
 
+// FeeEstimate is the fee rate (per FeeRateUnit bytes) with which a
+// transaction should be included within Blocks blocks, and the fee of a
+// typical transfer at that rate.
+type FeeEstimate struct {
+	Blocks  int    `json:"blocks"`
+	FeeRate uint64 `json:"fee_rate"`
+	Fee     uint64 `json:"fee"`
+}
+
+// FeeEstimates are the fee estimates of a node of a signed network, the
+// answer of GET /fees (chain/store computes them).
+type FeeEstimates struct {
+	// Unit is FeeRateUnit: rates are fees per Unit bytes.
+	Unit            int    `json:"unit"`
+	MinRelayFeeRate uint64 `json:"min_relay_fee_rate"`
+	// TypicalSize is the encoded size of a transfer between two addresses
+	// of Ed25519 keys, to which each estimate's fee refers.
+	TypicalSize  int           `json:"typical_size"`
+	Pending      int           `json:"pending"`
+	RecentBlocks int           `json:"recent_blocks"` // blocks whose clearing rates were read
+	Estimates    []FeeEstimate `json:"estimates"`
+}
+
 // ReplacementFee is the smallest fee with which a transaction of size bytes
 // replaces a pending one of the same sender and nonce that pays oldFee, on
 // a node whose minimum relay fee rate is minRate: 10% more than oldFee

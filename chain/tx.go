@@ -115,9 +115,14 @@ func (tx *Transaction) EncodedSize() int {
 	return tx.unsignedSize()
 }
 
+// MaxTxSize is the size of the largest canonical transaction encoding: a
+// signed one (amount, nonce and fee) between two addresses of
+// MaxAddressLen bytes.
+const MaxTxSize = 2*(2+MaxAddressLen) + 24 + SignatureSize
+
 // ComputeID returns the SHA-256 of the canonical encoding of tx.
 func (tx *Transaction) ComputeID() Hash {
-	var buf [2*(2+MaxAddressLen) + 24 + SignatureSize]byte
+	var buf [MaxTxSize]byte
 	if tx.EncodedSize() > len(buf) {
 		return sha256.Sum256(tx.appendCanonical(nil))
 	}

@@ -21,6 +21,10 @@ const format3Fixture = "../../testdata/store/format3.db"
 // and address index are all there, and the chain goes on from its head,
 // also across a reorganisation that needs the undo data.
 func TestOpenFormat3Fixture(t *testing.T) {
+	// The fixture's signed transactions are of the encoding before fees
+	// (no fee field, signatures of gossipchain/tx-signature/1): consensus
+	// v3 sets such a store aside instead of reading it.
+	t.Skip("format-3 fixture predates the fee field of signed transactions")
 	p := chaintest.SignedParams(t)
 	p.Reward = 50
 	cfg, logs, c := openFixture(t, format3Fixture, p, 3)
