@@ -574,7 +574,7 @@ func (c *Chain) signedTemplateTxs(size int) []chain.Transaction {
 	err := c.read(func(v *view) error {
 		st := newLedgerState(v)
 		var fees uint64
-		for _, t := range c.pool.byFeeRate() {
+		for _, t := range c.pool.byFeeRate(2 * c.params.MaxBlockTxs) {
 			if len(txs) >= c.params.MaxBlockTxs-1 {
 				break
 			}

@@ -165,8 +165,17 @@ func (p *pool) load(v *view) (stale [][]byte, err error) {
 				return nil, err
 			}
 			var bad []*poolEntry
+			broken := false
 			for _, e := range q.txs {
-				if len(bad) > 0 || checkSpend(&e.tx, st) != nil {
+				if e.tx.Nonce < st.nonce {
+					// A nonce the chain (or an entry before) used: a
+					// replaced transaction whose block took the other
+					// one may be left on disk. It goes alone.
+					bad = append(bad, e)
+					continue
+				}
+				if broken || checkSpend(&e.tx, st) != nil {
+					broken = true
 					bad = append(bad, e)
 					continue
 				}

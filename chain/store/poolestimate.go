@@ -35,8 +35,9 @@ var typicalTransferSize = func() int {
 // On an empty pool and chain every estimate is the minimum relay fee rate.
 func (c *Chain) FeeEstimates() chain.FeeEstimates {
 	out := chain.FeeEstimates{Unit: chain.FeeRateUnit, MinRelayFeeRate: c.pool.minRelayRate, TypicalSize: typicalTransferSize}
-	pending, scores := c.pool.ranked()
-	out.Pending = len(pending)
+	maxCount, _ := c.blockRoom()
+	pending, scores := c.pool.ranked(FeeTargets[len(FeeTargets)-1]*maxCount + 1)
+	out.Pending = c.pool.count()
 	boundary := c.poolBoundaries(pending, scores)
 	clearing := c.clearingRates(FeeTargets[len(FeeTargets)-1])
 	out.RecentBlocks = len(clearing)

@@ -148,30 +148,37 @@ func (p *pool) cheaperOrEqual(e *poolEntry, newcomer *chain.Transaction) bool {
 	return !p.signed || e.score.cmp(p.packageRate(newcomer)) <= 0
 }
 
-// byFeeRate returns the pending transactions of a signed network in the
-// order a block takes them: by package rate, highest first, each sender's
-// in nonce order, ties to the older.
-func (p *pool) byFeeRate() []chain.Transaction {
-	txs, _ := p.ranked()
+// byFeeRate returns the first limit pending transactions of a signed
+// network (limit <= 0: all) in the order a block takes them: by package
+// rate, highest first, each sender's in nonce order, ties to the older.
+func (p *pool) byFeeRate(limit int) []chain.Transaction {
+	txs, _ := p.ranked(limit)
 	return txs
 }
 
 // ranked is byFeeRate with the package rate of each transaction.
-func (p *pool) ranked() ([]chain.Transaction, []feeRate) {
+func (p *pool) ranked(limit int) ([]chain.Transaction, []feeRate) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	n := p.order.Len()
+	if limit > 0 && limit < n {
+		n = limit
+	}
 	h := make(headHeap, 0, len(p.senders))
 	for _, q := range p.senders {
-		h = append(h, &queueCursor{q: q})
+		c := &queueCursor{q: q}
+		c.load()
+		h = append(h, c)
 	}
 	heap.Init(&h)
-	out := make([]chain.Transaction, 0, p.order.Len())
-	scores := make([]feeRate, 0, p.order.Len())
-	for len(h) > 0 {
+	out := make([]chain.Transaction, 0, n)
+	scores := make([]feeRate, 0, n)
+	for len(h) > 0 && len(out) < n {
 		c := h[0]
-		out = append(out, c.head().tx)
-		scores = append(scores, c.head().score)
+		out = append(out, c.q.txs[c.i].tx)
+		scores = append(scores, c.score)
 		if c.i++; c.i < len(c.q.txs) {
+			c.load()
 			heap.Fix(&h, 0)
 		} else {
 			heap.Pop(&h)
@@ -180,13 +187,17 @@ func (p *pool) ranked() ([]chain.Transaction, []feeRate) {
 	return out, scores
 }
 
-// queueCursor is the next transaction of a sender's queue in a merge.
+// queueCursor is the next transaction of a sender's queue in a merge,
+// with its package rate and sequence number at hand.
 type queueCursor struct {
-	q *senderQueue
-	i int
+	q     *senderQueue
+	i     int
+	score feeRate
+	seq   int64
 }
 
-func (c *queueCursor) head() *poolEntry { return c.q.txs[c.i] }
+// load reads the package rate and sequence number of the cursor's entry.
+func (c *queueCursor) load() { c.score, c.seq = c.q.txs[c.i].score, c.q.txs[c.i].seq }
 
 // headHeap orders cursors by the package rate of their next transaction,
 // highest first (ties: the older first).
@@ -194,7 +205,7 @@ type headHeap []*queueCursor
 
 func (h headHeap) Len() int { return len(h) }
 func (h headHeap) Less(i, j int) bool {
-	a, b := h[i].head(), h[j].head()
+	a, b := h[i], h[j]
 	if c := a.score.cmp(b.score); c != 0 {
 		return c > 0
 	}
