@@ -181,6 +181,29 @@ func TestLedgerVectors(t *testing.T) {
 	if reward.Amount != rw.Amount || hex.EncodeToString(reward.AppendBinary(nil)) != rw.Encoding || reward.ID.String() != rw.ID {
 		t.Errorf("reward with fees: %d %x %s, want %d %s %s", reward.Amount, reward.AppendBinary(nil), reward.ID, rw.Amount, rw.Encoding, rw.ID)
 	}
+	// A block of the vectors' transactions but the second must pay exactly
+	// that reward: every wrong amount is bad_reward.
+	var blockTxs []chain.Transaction
+	for i, c := range v.Transactions {
+		if i != 1 {
+			tx, err := chain.DecodeTransaction(unhex(t, c.Encoding))
+			if err != nil {
+				t.Fatal(err)
+			}
+			blockTxs = append(blockTxs, tx)
+		}
+	}
+	g := p.Genesis()
+	for _, amount := range append([]uint64{rw.Amount}, rw.WrongAmounts...) {
+		b := chaintest.NewBlock(&p, g, rw.Recipient, blockTxs...)
+		b.Transactions[len(b.Transactions)-1] = chain.NewRewardTransaction(rw.Recipient, amount, rw.Index)
+		b.TxRoot = chain.TxRoot(b.Transactions)
+		chaintest.Mine(t, b, b.Bits)
+		err := p.CheckBlockSanity(b, chaintest.Now)
+		if ok := amount == rw.Amount; ok != (err == nil) || (!ok && chain.RuleCode(err) != chain.ErrBadReward) {
+			t.Errorf("a block paying a reward of %d with fees %v: %v", amount, rw.Fees, err)
+		}
+	}
 	for _, c := range v.Replacements {
 		got := chain.ReplacementFee(c.OldFee, c.MinRelayFeeRate, c.Size)
 		if got != c.MinFee || (c.NewFee >= got) != c.Accepted {
