@@ -339,9 +339,10 @@ func (c *Chain) verifyCached(tx *chain.Transaction) error {
 // sender's confirmed account advanced by its pending transactions, so
 // that the nonce must be the next after them (a gap is refused: the
 // transaction that fills it comes first) and the balance must cover them
-// all. A pending transaction is never replaced: a second transaction with
-// a pending nonce is refused (ErrBadNonce) whatever it pays. Called with
-// c.mu held.
+// all. A transaction with a pending nonce is refused (ErrBadNonce):
+// admission tries it as a replacement first (replaceLocked), so it gets
+// here only when the nonce became pending meanwhile. Called with c.mu
+// held.
 func (c *Chain) admitSpend(tx *chain.Transaction) error {
 	from, err := c.storedAccount(tx.Sender)
 	if err != nil {
@@ -352,7 +353,7 @@ func (c *Chain) admitSpend(tx *chain.Transaction) error {
 	if q := c.pool.senders[tx.Sender]; q != nil {
 		for _, e := range q.txs {
 			if e.tx.Nonce == tx.Nonce {
-				return chain.RuleErrorf(chain.ErrBadNonce, "nonce %d of %s is pending already (transaction %s), and a pending transaction is never replaced", tx.Nonce, tx.Sender, e.tx.ID)
+				return chain.RuleErrorf(chain.ErrBadNonce, "nonce %d of %s is pending already (transaction %s)", tx.Nonce, tx.Sender, e.tx.ID)
 			}
 		}
 	}
