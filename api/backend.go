@@ -33,6 +33,8 @@ type Chain interface {
 	Account(addr string) (chain.Account, error)
 	AccountPending(addr string) []chain.Transaction
 	AccountTransactions(addr, cursor string, limit int) (store.AccountPage, error)
+	// FeeEstimates estimates the fee rates of a signed ledger (GET /fees).
+	FeeEstimates() chain.FeeEstimates
 }
 
 // Network is the node's side of the peer-to-peer network: submitting and

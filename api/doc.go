@@ -85,16 +85,23 @@
 //	GET /accounts/{address}  {"address", "balance", "next_nonce",
 //	    "pending", "pending_spend", "pending_nonce", "pending_transactions",
 //	    "height", "head"}: balance and next nonce at the head, the
-//	    sender's pending transactions (count, total amount, the list in
-//	    nonce order) and the nonce of its next one;
+//	    sender's pending transactions (count, total amount and fees, the
+//	    list in nonce order, each with its "fee") and the nonce of its
+//	    next one;
 //	    an unused address has a zero account; 400 not an address
 //	GET /accounts/{address}/transactions?limit=&cursor=  {"address",
 //	    "transactions": [{"direction", "block_index", "block_hash",
-//	    "transaction"}], "next_cursor"}: the main-chain history, newest
+//	    "transaction", "fees"}], "next_cursor"}: the main-chain history
+//	    ("fees": a reward's share of its block's fees), newest
 //	    first, limit 1..1000 (default 100); next_cursor ("" on the last
 //	    page) is the cursor of the next page; 400 bad cursor or address.
 //	    Both account endpoints answer 404 on an open network, which keeps
 //	    no accounts (GET /addresses/{address} lists its transactions).
+//	GET /fees  {"unit", "min_relay_fee_rate", "typical_size", "pending",
+//	    "recent_blocks", "estimates": [{"blocks", "fee_rate", "fee"}]}: the
+//	    fee rate (per 1000 bytes) and the fee of a typical transfer for
+//	    inclusion within 1, 3 and 10 blocks (fees.go); 404 on an open
+//	    network, whose ledger has no fees.
 //	GET /transactions/{id}  {"transaction", "status": "pending"|"confirmed",
 //	    "block_index", "block_hash", "confirmations"}; 404 unknown
 //	POST /blocks  a block in the JSON of /chain, validated exactly like a

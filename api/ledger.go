@@ -37,6 +37,7 @@ type signedTxRequest struct {
 	Recipient *string         `json:"recipient"`
 	Amount    json.RawMessage `json:"amount"`
 	Nonce     json.RawMessage `json:"nonce"`
+	Fee       json.RawMessage `json:"fee"` // optional: 0 when absent
 	Signature *string         `json:"signature"`
 }
 
@@ -104,11 +105,17 @@ func (req *signedTxRequest) tx() (chain.Transaction, error) {
 	if err != nil {
 		return chain.Transaction{}, err
 	}
+	var fee uint64
+	if req.Fee != nil && string(req.Fee) != "null" {
+		if fee, err = parseUint("fee", req.Fee); err != nil {
+			return chain.Transaction{}, err
+		}
+	}
 	sig, err := chain.ParseSignature(*req.Signature)
 	if err != nil {
 		return chain.Transaction{}, &httpError{code: http.StatusBadRequest, msg: err.Error(), rule: chain.ErrBadSignature.String()}
 	}
-	tx := chain.Transaction{Sender: *req.Sender, Recipient: *req.Recipient, Amount: amount, Nonce: nonce, Signature: sig}
+	tx := chain.Transaction{Sender: *req.Sender, Recipient: *req.Recipient, Amount: amount, Nonce: nonce, Fee: fee, Signature: sig}
 	tx.ID = tx.ComputeID()
 	if req.ID != nil && *req.ID != tx.ID {
 		return chain.Transaction{}, &httpError{code: http.StatusBadRequest, rule: chain.ErrBadTransaction.String(),
@@ -178,6 +185,7 @@ func (s *Server) handleAccountTransactions(w http.ResponseWriter, r *http.Reques
 	for _, t := range page.Transactions {
 		resp.Transactions = append(resp.Transactions, client.AccountTx{
 			Direction: direction(t.Tx, addr), BlockIndex: t.Height, BlockHash: t.BlockHash, Transaction: t.Tx,
+			Fees: s.rewardFees(&t.Tx),
 		})
 	}
 	writeJSON(w, http.StatusOK, resp)

@@ -119,7 +119,7 @@ func TestSubmitSignedTransaction(t *testing.T) {
 	}{
 		{"empty", "", 400, "", "empty"},
 		{"not an object", `[1]`, 400, "", "JSON object"},
-		{"unknown field", edit(func(m map[string]any) { m["fee"] = 1 }), 400, "", "unknown field"},
+		{"unknown field", edit(func(m map[string]any) { m["memo"] = 1 }), 400, "", "unknown field"},
 		{"duplicate key", strings.Replace(n.sign(bob, 1, 1, g), `{`, `{"amount":1,`, 1), 400, "", "twice"},
 		{"no signature", edit(func(m map[string]any) { delete(m, "signature") }), 400, "bad_transaction", "signature"},
 		{"no nonce", edit(func(m map[string]any) { delete(m, "nonce") }), 400, "bad_transaction", "nonce"},

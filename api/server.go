@@ -257,6 +257,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /transactions", s.handleSubmitSigned)
 	mux.HandleFunc("POST /transactions/batch", s.handleBatch)
 	mux.HandleFunc("GET /accounts/{address}", s.handleAccount)
+	mux.HandleFunc("GET /fees", s.handleFees)
 	mux.HandleFunc("GET /accounts/{address}/transactions", s.handleAccountTransactions)
 	mux.HandleFunc("GET /transactions/{id}", s.handleTransaction)
 	mux.Handle("GET /metrics", s.metrics.handler())

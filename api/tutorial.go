@@ -134,6 +134,8 @@ func txError(err error) error {
 		return &httpError{code: http.StatusBadRequest, msg: err.Error(), rule: chain.RuleCode(err).String()}
 	case errors.Is(err, chain.ErrKnownTransaction):
 		return errorf(http.StatusConflict, "%v", err)
+	case errors.Is(err, chain.ErrFeeTooLow):
+		return errorf(http.StatusBadRequest, "%v: see GET /fees", err)
 	case errors.Is(err, chain.ErrAccountFull):
 		return errorf(http.StatusServiceUnavailable, "%v: try again after the next block", err)
 	case errors.Is(err, chain.ErrPoolFull):

@@ -144,6 +144,7 @@ func TestNewTransactionPoolErrors(t *testing.T) {
 	}{
 		{chain.ErrKnownTransaction, http.StatusConflict},
 		{chain.ErrPoolFull, http.StatusServiceUnavailable},
+		{chain.ErrFeeTooLow, http.StatusBadRequest},
 		{&chain.RuleError{Code: chain.ErrDuplicateTx, Description: "duplicate"}, http.StatusBadRequest},
 		{fmt.Errorf("disk on fire"), http.StatusInternalServerError},
 	}

@@ -113,10 +113,13 @@ func decodeTx(data []byte, tx *Transaction) ([]byte, error) {
 	tx.Nonce = binary.BigEndian.Uint64(data[8:])
 	data = data[16:]
 	tx.Signature = Signature{}
+	tx.Fee = 0
 	if signed {
-		if len(data) < SignatureSize {
-			return nil, RuleErrorf(ErrMalformed, "signature truncated")
+		if len(data) < 8+SignatureSize {
+			return nil, RuleErrorf(ErrMalformed, "fee and signature truncated")
 		}
+		tx.Fee = binary.BigEndian.Uint64(data)
+		data = data[8:]
 		copy(tx.Signature[:], data)
 		if tx.Signature.IsZero() {
 			return nil, RuleErrorf(ErrMalformed, "signed transaction with an all-zero signature")

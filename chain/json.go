@@ -255,21 +255,36 @@ func timestampField(name string, dst *Timestamp) jsonField {
 	})
 }
 
+// decodeTxObject decodes a transaction object. "fee" belongs to signed
+// transactions only (an unsigned one, as on the open ledger, has no such
+// key), and may be absent there (a fee of 0).
 func decodeTxObject(d jsonDecoder, tx *Transaction) error {
-	return d.object([]jsonField{
+	hasFee := false
+	err := d.object([]jsonField{
 		hashField("id", &tx.ID),
 		stringField("sender", &tx.Sender),
 		stringField("recipient", &tx.Recipient),
 		uintField("amount", 64, func(v uint64) { tx.Amount = v }),
 		uintField("nonce", 64, func(v uint64) { tx.Nonce = v }),
+		optional(uintField("fee", 64, func(v uint64) { tx.Fee, hasFee = v, true })),
 		signatureField("signature", &tx.Signature),
 	})
+	if err == nil && hasFee && !tx.IsSigned() {
+		return RuleErrorf(ErrMalformed, `"fee" in an unsigned transaction: only signed transactions carry fees`)
+	}
+	return err
+}
+
+// optional makes f a key that may be absent ("fee": absent is 0).
+func optional(f jsonField) jsonField {
+	f.optional = true
+	return f
 }
 
 // signatureField is the optional "signature" key: 128 hex characters, not
 // all zero (an unsigned transaction has no key at all).
 func signatureField(name string, dst *Signature) jsonField {
-	f := scalar(name, true, func(text string) error {
+	return optional(scalar(name, true, func(text string) error {
 		s, err := ParseSignature(text)
 		if err != nil {
 			return err
@@ -279,9 +294,7 @@ func signatureField(name string, dst *Signature) jsonField {
 		}
 		*dst = s
 		return nil
-	})
-	f.optional = true
-	return f
+	}))
 }
 
 func decodeBlockObject(d jsonDecoder, maxTxs int) (*Block, error) {

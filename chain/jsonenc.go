@@ -47,7 +47,8 @@ func (b *Block) MarshalJSON() ([]byte, error) { return b.AppendJSON(make([]byte,
 
 // AppendJSON appends the transaction as JSON:
 // {"id":"…","sender":"…","recipient":"…","amount":…,"nonce":…}, with
-// ,"signature":"<128 hex>" before the brace for a signed transaction.
+// ,"fee":… when the fee is not 0 and ,"signature":"<128 hex>" for a signed
+// transaction before the brace.
 func (tx *Transaction) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = tx.ID.appendJSON(dst)
@@ -59,6 +60,10 @@ func (tx *Transaction) AppendJSON(dst []byte) []byte {
 	dst = strconv.AppendUint(dst, tx.Amount, 10)
 	dst = append(dst, `,"nonce":`...)
 	dst = strconv.AppendUint(dst, tx.Nonce, 10)
+	if tx.Fee != 0 {
+		dst = append(dst, `,"fee":`...)
+		dst = strconv.AppendUint(dst, tx.Fee, 10)
+	}
 	if tx.IsSigned() {
 		dst = append(dst, `,"signature":"`...)
 		dst = hex.AppendEncode(dst, tx.Signature[:])

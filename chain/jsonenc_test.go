@@ -28,6 +28,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		Recipient string          `json:"recipient"`
 		Amount    uint64          `json:"amount"`
 		Nonce     uint64          `json:"nonce"`
+		Fee       uint64          `json:"fee,omitzero"`
 		Signature chain.Signature `json:"signature,omitzero"`
 	}
 	type plainBlock struct {
@@ -48,6 +49,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		txs = append(txs, chain.Transaction{ID: chain.Hash{byte(i)}, Sender: a, Recipient: addrs[len(addrs)-1-i], Amount: uint64(i + 1), Nonce: 1<<63 + uint64(i)})
 		if i%2 == 1 {
 			txs[i].Signature = chain.Signature{byte(i), 0xab, 63: 0xcd}
+			txs[i].Fee = uint64(i / 2) // 0 for the first: no "fee" key
 		}
 	}
 	b := &chain.Block{Index: 42, Timestamp: 1704067260_123456, Transactions: txs, Proof: 1<<64 - 1, PreviousHash: chain.Hash{1, 2}, Bits: 0x1d00ffff, TxRoot: chain.Hash{3}, StateRoot: chain.Hash{5}, TxCount: 8, Hash: chain.Hash{4}}

@@ -3,6 +3,7 @@ package chain
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 
@@ -49,22 +50,26 @@ func ParseSignature(text string) (Signature, error) {
 
 // SigningDomain starts the bytes a transaction signature covers, so that
 // a signature of gossipchain is never valid for anything else.
-const SigningDomain = "gossipchain/tx-signature/1"
+// Version 2 covers the fee: a signature of version 1 (no fee) never
+// verifies.
+const SigningDomain = "gossipchain/tx-signature/2"
 
 // SigningBytes returns what the signature of tx covers on the network whose
 // genesis hash is genesis:
 //
 //	SigningDomain (26 bytes, ASCII) || genesis hash (32) || the unsigned
-//	canonical encoding of tx (2.1 of PROTOCOL.md, without the signature)
+//	canonical encoding of tx (2.1 of PROTOCOL.md: no flag, no fee, no
+//	signature) || fee (uint64, big-endian)
 //
 // The genesis commits to every network parameter, so a transaction signed
 // for one network is invalid on every other; the nonce, the sender's
 // account sequence, makes it invalid a second time on the same network.
 func (tx *Transaction) SigningBytes(genesis Hash) []byte {
-	b := make([]byte, 0, len(SigningDomain)+HashSize+tx.unsignedSize())
+	b := make([]byte, 0, len(SigningDomain)+HashSize+tx.unsignedSize()+8)
 	b = append(b, SigningDomain...)
 	b = append(b, genesis[:]...)
-	return tx.appendUnsigned(b)
+	b = tx.appendUnsigned(b)
+	return binary.BigEndian.AppendUint64(b, tx.Fee)
 }
 
 // Sign signs tx with key for the network whose genesis hash is genesis:
@@ -92,13 +97,19 @@ func (tx *Transaction) Sign(key crypto.PrivKey, genesis Hash) error {
 
 // SignTransaction builds and signs a transaction of a signed network: from
 // the key's address to recipient, amount, with nonce the sender's account
-// sequence (Account.PendingNonce of the node it goes to).
+// sequence (Account.PendingNonce of the node it goes to) and no fee.
 func SignTransaction(key crypto.PrivKey, recipient string, amount, nonce uint64, genesis Hash) (Transaction, error) {
+	return SignTransactionFee(key, recipient, amount, 0, nonce, genesis)
+}
+
+// SignTransactionFee is SignTransaction for a transaction paying fee to
+// the miner of its block.
+func SignTransactionFee(key crypto.PrivKey, recipient string, amount, fee, nonce uint64, genesis Hash) (Transaction, error) {
 	sender, err := AddressOf(key)
 	if err != nil {
 		return Transaction{}, err
 	}
-	tx := Transaction{Sender: sender, Recipient: recipient, Amount: amount, Nonce: nonce}
+	tx := Transaction{Sender: sender, Recipient: recipient, Amount: amount, Nonce: nonce, Fee: fee}
 	if err := tx.CheckFields(); err != nil {
 		return Transaction{}, err
 	}

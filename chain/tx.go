@@ -17,7 +17,8 @@ const RewardSender = "0"
 const MaxAddressLen = 128
 
 // MaxAmount is the largest amount of one transaction: 2^53-1, so that every
-// amount is exact in any JSON implementation that uses float64 numbers.
+// amount is exact in any JSON implementation that uses float64 numbers. The
+// amount and the fee of a signed transaction together are at most MaxAmount.
 const MaxAmount = 1<<53 - 1
 
 // Transaction moves Amount from Sender to Recipient. Nonce tells apart two
@@ -30,6 +31,11 @@ type Transaction struct {
 	Recipient string `json:"recipient"`
 	Amount    uint64 `json:"amount"`
 	Nonce     uint64 `json:"nonce"`
+	// Fee is what the sender of a signed transaction pays the miner of its
+	// block, on top of Amount; "fee" in JSON, absent when 0. An unsigned
+	// transaction (the open ledger's, and every reward) has none: its
+	// encoding has no field for it, so it must be 0.
+	Fee uint64 `json:"fee,omitzero"`
 	// Signature is the sender's Ed25519 signature on a signed network (see
 	// SigningBytes), zero on an open one. In JSON it is "signature", 128
 	// hex characters, present only when the transaction is signed.
@@ -68,7 +74,7 @@ func NewRewardTransaction(recipient string, amount, index uint64) Transaction {
 func (tx *Transaction) IsReward() bool { return tx.Sender == RewardSender }
 
 // signedFlag is set in the sender length of a signed transaction's
-// encoding: the 64-byte signature follows the nonce.
+// encoding: the fee (8 bytes) and the 64-byte signature follow the nonce.
 const signedFlag = 0x8000
 
 // IsSigned reports whether tx carries a signature.
@@ -76,12 +82,13 @@ func (tx *Transaction) IsSigned() bool { return !tx.Signature.IsZero() }
 
 // appendCanonical appends the canonical encoding of tx (without its id):
 // that of appendUnsigned, and for a signed transaction the sender length
-// with signedFlag set and the signature after the nonce.
+// with signedFlag set and the fee and the signature after the nonce.
 func (tx *Transaction) appendCanonical(b []byte) []byte {
 	start := len(b)
 	b = tx.appendUnsigned(b)
 	if tx.IsSigned() {
 		b[start] |= signedFlag >> 8
+		b = binary.BigEndian.AppendUint64(b, tx.Fee)
 		b = append(b, tx.Signature[:]...)
 	}
 	return b
@@ -103,23 +110,32 @@ func (tx *Transaction) unsignedSize() int { return 2 + len(tx.Sender) + 2 + len(
 // EncodedSize is the size of the canonical encoding of tx.
 func (tx *Transaction) EncodedSize() int {
 	if tx.IsSigned() {
-		return tx.unsignedSize() + SignatureSize
+		return tx.unsignedSize() + 8 + SignatureSize
 	}
 	return tx.unsignedSize()
 }
 
+// MaxTxSize is the size of the largest canonical transaction encoding: a
+// signed one (amount, nonce and fee) between two addresses of
+// MaxAddressLen bytes.
+const MaxTxSize = 2*(2+MaxAddressLen) + 24 + SignatureSize
+
 // ComputeID returns the SHA-256 of the canonical encoding of tx.
 func (tx *Transaction) ComputeID() Hash {
-	var buf [2*(2+MaxAddressLen) + 16 + SignatureSize]byte
+	var buf [MaxTxSize]byte
 	if tx.EncodedSize() > len(buf) {
 		return sha256.Sum256(tx.appendCanonical(nil))
 	}
 	return sha256.Sum256(tx.appendCanonical(buf[:0]))
 }
 
+// Cost is what the sender of tx pays: its amount and its fee.
+func (tx *Transaction) Cost() uint64 { return tx.Amount + tx.Fee }
+
 // CheckFields checks the well-formedness rules that need no context:
-// addresses non-empty, at most MaxAddressLen bytes of printable UTF-8, and an
-// amount from 1 to MaxAmount. It does not check the id.
+// addresses non-empty, at most MaxAddressLen bytes of printable UTF-8, an
+// amount from 1 to MaxAmount, and amount + fee at most MaxAmount. It does
+// not check the id.
 func (tx *Transaction) CheckFields() error {
 	if err := checkAddress("sender", tx.Sender); err != nil {
 		return err
@@ -133,13 +149,20 @@ func (tx *Transaction) CheckFields() error {
 	if tx.Amount > MaxAmount {
 		return RuleErrorf(ErrBadTransaction, "amount %d exceeds the maximum %d", tx.Amount, uint64(MaxAmount))
 	}
+	if tx.Fee > MaxAmount-tx.Amount {
+		return RuleErrorf(ErrBadTransaction, "amount %d and fee %d together exceed the maximum %d", tx.Amount, tx.Fee, uint64(MaxAmount))
+	}
 	return nil
 }
 
-// Check runs CheckFields and verifies the id.
+// Check runs CheckFields and verifies the id. An unsigned transaction with
+// a fee is refused: its encoding, and so its id, would not cover the fee.
 func (tx *Transaction) Check() error {
 	if err := tx.CheckFields(); err != nil {
 		return err
+	}
+	if tx.Fee != 0 && !tx.IsSigned() {
+		return RuleErrorf(ErrBadTransaction, "an unsigned transaction with a fee of %d: only signed transactions carry fees", tx.Fee)
 	}
 	if want := tx.ComputeID(); tx.ID != want {
 		return RuleErrorf(ErrBadTransaction, "transaction id %s does not match its contents (want %s)", tx.ID, want)

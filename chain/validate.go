@@ -89,8 +89,8 @@ func (p *Params) CheckBlockSanity(b *Block, now time.Time) error {
 		seen[tx.ID] = struct{}{}
 	}
 	reward := &b.Transactions[last]
-	if reward.Amount != p.Reward {
-		return RuleErrorf(ErrBadReward, "reward is %d, the network pays %d", reward.Amount, p.Reward)
+	if fees := BlockFees(b.Transactions); reward.Amount != p.Reward+fees {
+		return RuleErrorf(ErrBadReward, "reward is %d, the network pays %d plus the block's fees %d", reward.Amount, p.Reward, fees)
 	}
 	if reward.Nonce != b.Index {
 		return RuleErrorf(ErrBadReward, "reward nonce is %d, must equal the block index %d", reward.Nonce, b.Index)

@@ -20,7 +20,7 @@ const StaleDepth = 64
 
 // maxTxWireSize is the size of the largest binary transaction, a signed
 // one.
-const maxTxWireSize = 2 + chain.MaxAddressLen + 2 + chain.MaxAddressLen + 16 + chain.SignatureSize
+const maxTxWireSize = chain.MaxTxSize
 
 // Rejection reasons that are not chain error codes.
 const (
@@ -220,7 +220,7 @@ func (s *Service) addTx(tx chain.Transaction, from peer.ID) pubsub.ValidationRes
 		s.stats.txsAccepted.Add(1)
 		s.txAdded(tx, from)
 		return pubsub.ValidationAccept
-	case errors.Is(err, chain.ErrKnownTransaction), errors.Is(err, chain.ErrPoolFull):
+	case errors.Is(err, chain.ErrKnownTransaction), errors.Is(err, chain.ErrPoolFull), errors.Is(err, chain.ErrFeeTooLow):
 		s.stats.txsIgnored.Add(1)
 		return pubsub.ValidationIgnore
 	case stateDependent(err):

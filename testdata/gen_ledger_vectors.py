@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Generates ledger.json in this directory: the vectors of the signed ledger
 (PROTOCOL.md 2.4 and 10.7): addresses of keys, the signed transaction
-encoding and its signing bytes, and the network's Ed25519 verification rule
-on valid and invalid signatures, edge cases included.
+encoding (with its fee) and its signing bytes, the bounds of amount and fee,
+a reward that collects its block's fees, the replacement rule of the pending
+pool, and the network's Ed25519 verification rule on valid and invalid
+signatures, edge cases included.
 
 A second implementation, written from PROTOCOL.md and RFC 8032 with
 Python's integers and hashlib only, so that the vectors do not come from the
@@ -202,7 +204,9 @@ def address(pub):
 
 # ---------------------------------------------------------------- transactions and genesis
 
-SIGNING_DOMAIN = b"gossipchain/tx-signature/1"
+SIGNING_DOMAIN = b"gossipchain/tx-signature/2"
+MAX_AMOUNT = 2**53 - 1
+FEE_RATE_UNIT = 1000  # a fee rate is a fee per 1000 bytes of encoding
 
 
 def tx_unsigned(sender, recipient, amount, nonce):
@@ -210,10 +214,31 @@ def tx_unsigned(sender, recipient, amount, nonce):
     return struct.pack(">H", len(s)) + s + struct.pack(">H", len(r)) + r + struct.pack(">QQ", amount, nonce)
 
 
-def tx_signed(sender, recipient, amount, nonce, sig):
+def signing_bytes(genesis, sender, recipient, amount, nonce, fee):
+    return SIGNING_DOMAIN + genesis + tx_unsigned(sender, recipient, amount, nonce) + struct.pack(">Q", fee)
+
+
+def tx_signed(sender, recipient, amount, nonce, fee, sig):
     u = bytearray(tx_unsigned(sender, recipient, amount, nonce))
     u[0] |= 0x80
-    return bytes(u) + sig
+    return bytes(u) + struct.pack(">Q", fee) + sig
+
+
+def fields_valid(amount, fee):
+    """The bounds of 2.1: an amount from 1, and amount + fee at most 2^53-1."""
+    return 1 <= amount and amount + fee <= MAX_AMOUNT
+
+
+def fee_for_rate(rate, size):
+    """The smallest fee whose rate, for size bytes, is at least rate."""
+    return -(-rate * size // FEE_RATE_UNIT)
+
+
+def replacement_min_fee(old_fee, min_rate, size):
+    """The pool's rule (10.7): a replacement pays at least 10% more than the
+    pending transaction (rounded up), at least the minimum relay fee of its
+    own size more, and more in any case."""
+    return old_fee + max(-(-old_fee // 10), fee_for_rate(min_rate, size), 1)
 
 
 def genesis_hash(params_encoding, name, reward, bits):
@@ -247,18 +272,44 @@ def vectors():
         keys.append({"seed": seed(name).hex(), "public_key": pub.hex(), "address": address(pub)})
     alice, bob = keys
     txs = []
-    for amount, nonce in ((5, 0), (2**53 - 1, 7)):
+    for amount, nonce, fee in ((5, 0, 0), (2**53 - 1, 7, 0), (5, 1, 196), (2**53 - 1001, 2, 1000)):
         unsigned = tx_unsigned(alice["address"], bob["address"], amount, nonce)
-        signing = SIGNING_DOMAIN + genesis + unsigned
+        signing = signing_bytes(genesis, alice["address"], bob["address"], amount, nonce, fee)
         sig = sign(seed("alice"), signing)
         assert network_verify(bytes.fromhex(alice["public_key"]), signing, sig)
-        enc = tx_signed(alice["address"], bob["address"], amount, nonce, sig)
+        enc = tx_signed(alice["address"], bob["address"], amount, nonce, fee, sig)
         txs.append({"sender": alice["address"], "recipient": bob["address"], "amount": amount, "nonce": nonce,
+                    "fee": fee, "size": len(enc), "fee_rate": fee * FEE_RATE_UNIT // len(enc),
                     "unsigned_encoding": unsigned.hex(), "signing_bytes": signing.hex(),
                     "signature": sig.hex(), "encoding": enc.hex(), "id": hashlib.sha256(enc).hexdigest()})
+    # A signature of version 1 (no fee in the signing bytes) over the first
+    # transaction: its encoding decodes, its signature does not verify.
+    v1 = b"gossipchain/tx-signature/1" + genesis + bytes.fromhex(txs[0]["unsigned_encoding"])
+    v1_enc = tx_signed(alice["address"], bob["address"], 5, 0, 0, sign(seed("alice"), v1))
+    bounds = [{"amount": a, "fee": f, "valid": fields_valid(a, f)}
+              for a, f in ((1, 0), (1, MAX_AMOUNT - 1), (1, MAX_AMOUNT), (MAX_AMOUNT, 0), (MAX_AMOUNT, 1),
+                           (MAX_AMOUNT - 5, 5), (0, 5), (5, 2**64 - 1))]
+    # The reward of block 2 of a block holding the transactions above but
+    # the second: the network's reward plus their fees.
+    fees = [t["fee"] for i, t in enumerate(txs) if i != 1]
+    reward_amount = 1 + sum(fees)
+    reward_enc = tx_unsigned("0", bob["address"], reward_amount, 2)
+    reward = {"network_reward": 1, "index": 2, "recipient": bob["address"], "fees": fees,
+              "amount": reward_amount, "encoding": reward_enc.hex(), "id": hashlib.sha256(reward_enc).hexdigest(),
+              "wrong_amounts": [1, reward_amount - 1, reward_amount + 1]}
+    size = txs[0]["size"]
+    replacements = []
+    for old_fee, new_fee, min_rate in ((0, 0, 0), (0, 1, 0), (100, 109, 0), (100, 110, 0), (9, 9, 0), (9, 10, 0),
+                                       (101, 112, 0), (101, 111, 0), (100, 110, 100000), (100, 100 + fee_for_rate(100000, size), 100000),
+                                       (100, 100 + fee_for_rate(100000, size) - 1, 100000), (2000, 2200, 5000)):
+        replacements.append({"old_fee": old_fee, "new_fee": new_fee, "size": size, "min_relay_fee_rate": min_rate,
+                             "min_fee": replacement_min_fee(old_fee, min_rate, size),
+                             "accepted": new_fee >= replacement_min_fee(old_fee, min_rate, size)})
     good = bytes.fromhex(txs[0]["encoding"])
     bad_encodings = [
         ("the signature truncated by one byte", good[:-1]),
+        ("the fee and signature cut off after the nonce", good[:-72]),
+        ("the fee present but the signature missing", good[:-64]),
         ("an all-zero signature", good[:-64] + bytes(64)),
         ("a trailing byte", good + b"\x00"),
         ("the flag on a sender length over 128", bytes([0x80 | 0x00, 0x81]) + good[2:]),
@@ -282,7 +333,7 @@ def vectors():
                        "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"))
     case("wrong key", bpub, msg, sig)
     case("another message (the signing bytes of another network)", apub,
-         SIGNING_DOMAIN + bytes(32) + bytes.fromhex(txs[0]["unsigned_encoding"]), sig)
+         signing_bytes(bytes(32), alice["address"], bob["address"], 5, 0, 0), sig)
     s_int = int.from_bytes(sig[32:], "little")
     case("malleated S: S + L (non-canonical)", apub, msg, sig[:32] + (s_int + L).to_bytes(32, "little"))
     case("S = L", apub, msg, sig[:32] + L.to_bytes(32, "little"))
@@ -323,7 +374,13 @@ def vectors():
         "signing_domain": SIGNING_DOMAIN.decode(),
         "network": {"params_encoding": params.hex(), "genesis": genesis.hex()},
         "keys": keys,
+        "fee_rate_unit": FEE_RATE_UNIT,
         "transactions": txs,
+        "signature_v1": {"description": "signed under gossipchain/tx-signature/1, which did not cover the fee",
+                         "encoding": v1_enc.hex()},
+        "bounds": bounds,
+        "reward_with_fees": reward,
+        "replacements": replacements,
         "invalid_encodings": [{"description": d, "encoding": e.hex()} for d, e in bad_encodings],
         "signatures": cases,
         "small_order_keys": [b.hex() for b in SMALL_ORDER],

@@ -133,6 +133,12 @@ func (c *Client) Account(ctx context.Context, address string) (Account, error) {
 	return get[Account](ctx, c, "/accounts/"+url.PathEscape(address))
 }
 
+// Fees returns the fee estimates of a signed network (GET /fees); an open
+// network answers 404.
+func (c *Client) Fees(ctx context.Context) (FeeEstimates, error) {
+	return get[FeeEstimates](ctx, c, "/fees")
+}
+
 // AccountTransactions returns one page of an address's confirmed
 // transactions, newest first (GET /accounts/{address}/transactions);
 // cursor "" starts at the head, limit 0 takes the node's default.

@@ -251,6 +251,9 @@ type AccountTx struct {
 	BlockIndex  uint64            `json:"block_index"`
 	BlockHash   chain.Hash        `json:"block_hash"`
 	Transaction chain.Transaction `json:"transaction"`
+	// Fees is, for a reward, the fees of its block that it collects (its
+	// amount less the network's reward).
+	Fees uint64 `json:"fees,omitempty"`
 }
 
 // AddressActivity is the answer of GET /addresses/{address}: the
@@ -286,3 +289,6 @@ type ErrorBody struct {
 	// Rule names the consensus rule a submitted block or transaction broke.
 	Rule string `json:"rule,omitempty"`
 }
+
+// FeeEstimates is the answer of GET /fees on a signed network.
+type FeeEstimates = chain.FeeEstimates

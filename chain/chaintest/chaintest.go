@@ -87,15 +87,15 @@ func SignedTx(t testing.TB, genesis chain.Hash, key crypto.PrivKey, to string, a
 }
 
 // NewBlock returns an unmined block on parent holding txs followed by the
-// reward to miner, one second after the parent, at the network's initial
-// target. On a signed network its state_root is the root of the accounts
-// after it (see state.go).
+// reward to miner (the network's reward and the fees of txs), one second
+// after the parent, at the network's initial target. On a signed network
+// its state_root is the root of the accounts after it (see state.go).
 func NewBlock(p *chain.Params, parent *chain.Block, miner string, txs ...chain.Transaction) *chain.Block {
 	if p.Signed() && parent.Index == 1 {
 		trackGenesis(parent)
 	}
 	index := parent.Index + 1
-	all := append(slices.Clone(txs), chain.NewRewardTransaction(miner, p.Reward, index))
+	all := append(slices.Clone(txs), chain.NewRewardTransaction(miner, p.Reward+chain.BlockFees(txs), index))
 	b := &chain.Block{
 		Index:        index,
 		Timestamp:    parent.Timestamp + Second,

@@ -60,7 +60,7 @@ func stateAfter(parent chain.Hash, txs []chain.Transaction) (*chainState, bool) 
 			if chain.CheckSpend(tx, from.Balance, from.Nonce) != nil {
 				return nil, false
 			}
-			accts[tx.Sender] = Account{from.Balance - tx.Amount, from.Nonce + 1}
+			accts[tx.Sender] = Account{from.Balance - tx.Cost(), from.Nonce + 1}
 			touched[tx.Sender] = true
 		}
 		to := accts[tx.Recipient]

@@ -42,6 +42,10 @@ type Config struct {
 	// remembers, so that a pending transaction's signature is not verified
 	// again in a block; default DefaultSignatureCache.
 	SignatureCache int
+	// MinRelayFeeRate is the lowest fee per chain.FeeRateUnit bytes that
+	// the pending pool of a signed network admits; default
+	// DefaultMinRelayFeeRate.
+	MinRelayFeeRate uint64
 }
 
 // Head describes the tip of the main chain.
@@ -182,6 +186,7 @@ func Open(cfg Config) (*Chain, error) {
 	if c.params.Signed() {
 		c.pool.signed = true
 		c.pool.maxPerAccount = cfg.PoolMaxPerAccount
+		c.pool.minRelayRate = cfg.MinRelayFeeRate
 		c.sigs = newSigCache(cfg.SignatureCache)
 		c.ix.addrs = newAddrIndex()
 	}

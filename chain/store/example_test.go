@@ -123,7 +123,8 @@ func ExampleChain_Account() {
 	if err := c.AddTransaction(tx); err != nil {
 		log.Fatal(err)
 	}
-	// The same nonce again is refused: a pending transaction is never replaced.
+	// The same nonce again, paying no more, is refused: a replacement must
+	// pay at least 10% more.
 	again, _ := chain.SignTransaction(key, friend, 5, acc.PendingNonce, c.Genesis().Hash)
 	fmt.Println(errors.Is(c.AddTransaction(again), chain.ErrBadNonce))
 	if _, _, err := m.MineBlock(context.Background()); err != nil {

@@ -191,7 +191,7 @@ func (s *ledgerState) applyTxs(index uint64, txs []chain.Transaction) ([]undoEnt
 			if err := checkSpend(tx, from); err != nil {
 				return nil, chain.RuleErrorf(chain.RuleCode(err), "block %d, transaction %d (%s): %v", index, i, tx.ID, err)
 			}
-			from.balance -= tx.Amount
+			from.balance -= tx.Cost()
 			from.nonce++
 			touched[tx.Sender] = from
 		}
@@ -339,9 +339,10 @@ func (c *Chain) verifyCached(tx *chain.Transaction) error {
 // sender's confirmed account advanced by its pending transactions, so
 // that the nonce must be the next after them (a gap is refused: the
 // transaction that fills it comes first) and the balance must cover them
-// all. A pending transaction is never replaced: a second transaction with
-// a pending nonce is refused (ErrBadNonce) whatever it pays. Called with
-// c.mu held.
+// all. A transaction with a pending nonce is refused (ErrBadNonce):
+// admission tries it as a replacement first (replaceLocked), so it gets
+// here only when the nonce became pending meanwhile. Called with c.mu
+// held.
 func (c *Chain) admitSpend(tx *chain.Transaction) error {
 	from, err := c.storedAccount(tx.Sender)
 	if err != nil {
@@ -352,7 +353,7 @@ func (c *Chain) admitSpend(tx *chain.Transaction) error {
 	if q := c.pool.senders[tx.Sender]; q != nil {
 		for _, e := range q.txs {
 			if e.tx.Nonce == tx.Nonce {
-				return chain.RuleErrorf(chain.ErrBadNonce, "nonce %d of %s is pending already (transaction %s), and a pending transaction is never replaced", tx.Nonce, tx.Sender, e.tx.ID)
+				return chain.RuleErrorf(chain.ErrBadNonce, "nonce %d of %s is pending already (transaction %s)", tx.Nonce, tx.Sender, e.tx.ID)
 			}
 		}
 	}
@@ -424,7 +425,7 @@ func (c *Chain) checkFunds(txs []chain.Transaction, errs []error) {
 				continue
 			}
 			f.next.nonce++
-			f.next.balance -= tx.Amount
+			f.next.balance -= tx.Cost()
 			f.pending++
 			passed[tx.ID] = true
 		}
@@ -452,7 +453,7 @@ func (c *Chain) spendRefusal(tx *chain.Transaction, f *senderFunds, err error) e
 	case chain.RuleCode(err) != chain.ErrBadNonce || tx.Nonce >= f.next.nonce:
 		return err
 	case tx.Nonce >= f.confirmed:
-		return chain.RuleErrorf(chain.ErrBadNonce, "nonce %d of %s is pending already, and a pending transaction is never replaced", tx.Nonce, tx.Sender)
+		return c.replacementCheck(tx) // nil: admission may replace it
 	}
 	var height uint64
 	found := false
@@ -542,7 +543,7 @@ func (w *writer) revalidatePool(back []chain.Transaction) []chain.Transaction {
 				}
 			} else {
 				st.nonce++
-				st.balance -= c.tx.Amount
+				st.balance -= c.tx.Cost()
 				continue
 			}
 			w.dropped = append(w.dropped, DroppedTx{Tx: *c.tx, Reason: reason})
@@ -566,16 +567,20 @@ func (w *writer) revalidatePool(back []chain.Transaction) []chain.Transaction {
 }
 
 // signedTemplateTxs picks the pending transactions of the next block on a
-// signed network: in pool order, each checked by checkSpend against the
+// signed network: by fee rate (pool.byFeeRate), each checked by checkSpend against the
 // accounts advanced by those picked before it, within the block limits;
 // size is the size of the block without them. Called with c.mu held.
 func (c *Chain) signedTemplateTxs(size int) []chain.Transaction {
 	var txs []chain.Transaction
 	err := c.read(func(v *view) error {
 		st := newLedgerState(v)
-		for _, t := range c.Pending(0) {
+		var fees uint64
+		for _, t := range c.pool.byFeeRate(2 * c.params.MaxBlockTxs) {
 			if len(txs) >= c.params.MaxBlockTxs-1 {
 				break
+			}
+			if t.Fee > chain.MaxAmount-c.params.Reward-fees {
+				continue // the reward would pass MaxAmount
 			}
 			if size+t.EncodedSize() > c.params.MaxBlockSize {
 				break
@@ -587,6 +592,7 @@ func (c *Chain) signedTemplateTxs(size int) []chain.Transaction {
 				continue // e.g. a later nonce whose predecessor did not fit
 			}
 			size += t.EncodedSize()
+			fees += t.Fee
 			txs = append(txs, t)
 		}
 		return nil

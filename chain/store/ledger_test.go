@@ -38,7 +38,7 @@ func TestSignedLedgerBasics(t *testing.T) {
 	}
 	// The pending spend counts: 40 of 50 are pending.
 	chaintest.WantErr(t, c.AddTransaction(signedTx(t, c, alice, bobAddr, 11, 2)), chain.ErrInsufficientBalance)
-	// No replacement.
+	// No replacement without a higher fee.
 	chaintest.WantErr(t, c.AddTransaction(signedTx(t, c, alice, bobAddr, 5, 1)), chain.ErrBadNonce)
 	a, _ := c.Account(aliceAddr)
 	if a.Pending != 2 || a.PendingNonce != 2 || a.PendingSpend != 40 {

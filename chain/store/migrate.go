@@ -146,6 +146,9 @@ type setAside struct {
 	network  string
 	height   uint64
 	pending  []chain.Transaction
+	// undecodable counts the pending entries that no longer decode (a
+	// signed transaction of header version 2 carries no fee).
+	undecodable int
 }
 
 // protocol returns the protocol of the set-aside store's blocks.
@@ -184,6 +187,8 @@ func readOldStore(otx *bolt.Tx, st *setAside) error {
 	return otx.Bucket(bucketPool).ForEach(func(_, v []byte) error {
 		if t, err := chain.DecodeTransaction(v); err == nil {
 			st.pending = append(st.pending, t)
+		} else {
+			st.undecodable++
 		}
 		return nil
 	})
@@ -212,6 +217,6 @@ func (c *Chain) readmit() {
 	}
 	attrs = append(attrs, "old_format", st.format, "old_network", st.network, "old_height", st.height,
 		"network", c.params.Name, "genesis", c.genesis.Hash,
-		"pending_readmitted", admitted, "pending_dropped", len(st.pending)-admitted)
+		"pending_readmitted", admitted, "pending_dropped", len(st.pending)-admitted+st.undecodable)
 	c.log.Warn(fmt.Sprintf("store of protocol %d set aside: its chain belongs to no network of this protocol, a new chain starts", st.protocol()), attrs...)
 }

@@ -16,8 +16,9 @@ import (
 	"github.com/gossipchain/gossipchain/chain"
 )
 
-// pool is the pending pool: transactions waiting for a block, first come
-// first served, deduplicated by id and bounded in count and bytes. Every
+// pool is the pending pool: transactions waiting for a block, deduplicated
+// by id and bounded in count and bytes; first come first served on an open
+// network, by fee rate on a signed one (see poolfee.go). Every
 // entry is also in the store's pool bucket under its sequence number.
 //
 // Membership changes happen with Chain.mu held; p.mu guards the fields
@@ -38,14 +39,17 @@ type pool struct {
 	signed        bool
 	maxPerAccount int
 	senders       map[string]*senderQueue
+	tails         tailHeap // the senders by their last transaction's package rate
+	minRelayRate  uint64   // fee per chain.FeeRateUnit bytes a transaction must pay
 }
 
 // senderQueue is one sender's pending transactions on a signed network,
 // in nonce order (consecutive from the account's next nonce, which
-// admission and revalidation keep so), and their total amount.
+// admission and revalidation keep so), and their total cost.
 type senderQueue struct {
-	txs   []*poolEntry
-	spend uint64
+	txs    []*poolEntry
+	spend  uint64
+	heapIx int // position in pool.tails, -1 when empty
 }
 
 // track adds e to its sender's queue, in nonce order. Called with p.mu held.
@@ -55,12 +59,14 @@ func (p *pool) track(e *poolEntry) {
 	}
 	q := p.senders[e.tx.Sender]
 	if q == nil {
-		q = &senderQueue{}
+		q = &senderQueue{heapIx: -1}
 		p.senders[e.tx.Sender] = q
 	}
 	i, _ := slices.BinarySearchFunc(q.txs, e.tx.Nonce, func(x *poolEntry, n uint64) int { return cmp.Compare(x.tx.Nonce, n) })
 	q.txs = slices.Insert(q.txs, i, e)
-	q.spend += e.tx.Amount
+	q.spend += e.tx.Cost()
+	q.rescore(i)
+	p.requeue(q)
 }
 
 // untrack removes e from its sender's queue. Called with p.mu held.
@@ -74,7 +80,9 @@ func (p *pool) untrack(e *poolEntry) {
 	}
 	if i := slices.Index(q.txs, e); i >= 0 {
 		q.txs = slices.Delete(q.txs, i, i+1)
-		q.spend -= e.tx.Amount
+		q.spend -= e.tx.Cost()
+		q.rescore(i)
+		p.requeue(q)
 	}
 	if len(q.txs) == 0 {
 		delete(p.senders, e.tx.Sender)
@@ -85,6 +93,13 @@ type poolEntry struct {
 	tx   chain.Transaction
 	seq  int64
 	size int
+	// score is the package rate on a signed network (poolfee.go).
+	score feeRate
+	// replaces is the sequence number of the pending transaction this one
+	// replaced (same sender and nonce), deleted from the store in the
+	// commit that writes this one; valid when replacing is set.
+	replaces  int64
+	replacing bool
 }
 
 type poolStage struct {
@@ -150,13 +165,22 @@ func (p *pool) load(v *view) (stale [][]byte, err error) {
 				return nil, err
 			}
 			var bad []*poolEntry
+			broken := false
 			for _, e := range q.txs {
-				if len(bad) > 0 || checkSpend(&e.tx, st) != nil {
+				if e.tx.Nonce < st.nonce {
+					// A nonce the chain (or an entry before) used: a
+					// replaced transaction whose block took the other
+					// one may be left on disk. It goes alone.
+					bad = append(bad, e)
+					continue
+				}
+				if broken || checkSpend(&e.tx, st) != nil {
+					broken = true
 					bad = append(bad, e)
 					continue
 				}
 				st.nonce++
-				st.balance -= e.tx.Amount
+				st.balance -= e.tx.Cost()
 			}
 			for _, e := range bad {
 				stale = append(stale, seqKey(e.seq))
@@ -181,16 +205,21 @@ func (p *pool) insert(t chain.Transaction) (*poolEntry, error) {
 	if _, ok := p.byID[t.ID]; ok {
 		return nil, chain.ErrKnownTransaction
 	}
-	size := t.EncodedSize()
-	if p.order.Len() >= p.maxCount || p.bytes+size > p.maxBytes {
+	if p.order.Len() >= p.maxCount || p.bytes+t.EncodedSize() > p.maxBytes {
 		return nil, fmt.Errorf("%w (%d transactions, %d bytes)", chain.ErrPoolFull, p.order.Len(), p.bytes)
 	}
+	return p.pushLocked(t), nil
+}
+
+// pushLocked adds t at the back. Called with p.mu held.
+func (p *pool) pushLocked(t chain.Transaction) *poolEntry {
+	size := t.EncodedSize()
 	e := &poolEntry{tx: t, seq: p.back, size: size}
 	p.back++
 	p.byID[t.ID] = p.order.PushBack(e)
 	p.track(e)
 	p.bytes += size
-	return e, nil
+	return e
 }
 
 // remove takes id out of memory. Called with Chain.mu held.
@@ -412,8 +441,8 @@ func (c *Chain) chainedLocked(txs []chain.Transaction, errs []error) []chainedAt
 
 // checkTransaction runs the checks of pool admission that need neither the
 // chain nor the pool: the transaction's own rules, and on a signed network
-// whether it is pending already (its signature is then not verified
-// again).
+// the minimum relay fee and whether it is pending already (its signature
+// is then not verified again).
 func (c *Chain) checkTransaction(tx *chain.Transaction) error {
 	if err := tx.Check(); err != nil {
 		return err
@@ -424,7 +453,13 @@ func (c *Chain) checkTransaction(tx *chain.Transaction) error {
 	if err := c.params.CheckLedgerFields(tx); err != nil {
 		return err
 	}
-	if c.params.Signed() && c.pool.has(tx.ID) {
+	if !c.params.Signed() {
+		return nil
+	}
+	if err := c.checkRelayFee(tx); err != nil {
+		return err
+	}
+	if c.pool.has(tx.ID) {
 		return fmt.Errorf("%w: %s is pending", chain.ErrKnownTransaction, tx.ID)
 	}
 	return nil
@@ -433,8 +468,10 @@ func (c *Chain) checkTransaction(tx *chain.Transaction) error {
 // admitLocked adds tx, which passed checkAll and is where at says
 // in the main chain (read with Chain.mu held), to the pool in memory if it
 // is new to the chain and to the pool, and its sender can pay on a signed
-// network. Called with Chain.mu held and no store transaction open; the
-// caller submits the entry to the committer.
+// network, where it replaces a pending transaction of the same sender and
+// nonce if it pays enough more (replaceLocked). Called with Chain.mu held
+// and no store transaction open; the caller submits the entry to the
+// committer.
 func (c *Chain) admitLocked(tx chain.Transaction, at chainedAt) (*poolEntry, error) {
 	if c.pool.has(tx.ID) {
 		return nil, fmt.Errorf("%w: %s is pending", chain.ErrKnownTransaction, tx.ID)
@@ -443,6 +480,12 @@ func (c *Chain) admitLocked(tx chain.Transaction, at chainedAt) (*poolEntry, err
 		return nil, fmt.Errorf("%w: %s is in block %d", chain.ErrKnownTransaction, tx.ID, at.height)
 	}
 	if c.params.Signed() {
+		c.pool.mu.Lock()
+		old := c.pool.pendingAtLocked(tx.Sender, tx.Nonce)
+		c.pool.mu.Unlock()
+		if old != nil {
+			return c.replaceLocked(tx, old)
+		}
 		if err := c.admitSpend(&tx); err != nil {
 			return nil, err
 		}
@@ -520,6 +563,11 @@ func (cm *committer) run() {
 			buf := make([]byte, 0, 64*n)
 			for _, w := range batch {
 				for _, e := range w.es {
+					if e.replacing {
+						if err := b.Delete(seqKey(e.replaces)); err != nil {
+							return err
+						}
+					}
 					start := len(buf)
 					buf = e.tx.AppendBinary(buf)
 					if err := b.Put(seqKey(e.seq), buf[start:len(buf):len(buf)]); err != nil {

@@ -73,15 +73,70 @@ func TestKillAdmitChildHelper(t *testing.T) {
 	fmt.Fprintln(out, "started")
 	out.Flush()
 	mu.Unlock()
+	mineUntilKilled(m, func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(out, format+"\n", args...)
+		out.Flush()
+	})
+}
+
+// mineUntilKilled mines blocks of the pool while admissions go on, until
+// the child is killed; an error is said and ends the child.
+func mineUntilKilled(m *testMiner, say func(format string, args ...any)) {
 	for {
-		// Blocks take pending transactions while admissions go on.
 		if _, _, err := m.MineBlock(context.Background()); err != nil {
-			mu.Lock()
-			fmt.Fprintf(out, "error %v\n", err)
-			out.Flush()
+			say("error %v", err)
 			os.Exit(4)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// killPoolRounds runs the child test child killIterations times, its store
+// path in the environment variable env, kills it with SIGKILL at a random
+// moment from minDelay after its first line, reopens its store with p and
+// calls check with its output, the reopened store and what the store holds
+// (each pending or main-chain transaction once, held calls fn for each);
+// check returns how many acknowledgements it checked. The test fails when
+// no round checked any.
+func killPoolRounds(t *testing.T, child, env string, p chain.Params, minDelay time.Duration,
+	check func(round int, lines []string, c *Chain, held func(fn func(tx *chain.Transaction, inChain bool))) int) {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
+	total := 0
+	for round := range killIterations(t) {
+		path := filepath.Join(t.TempDir(), "chain.db")
+		lines := runUntilKilled(t, exe, child, []string{env + "=" + path},
+			true, minDelay+time.Duration(r.IntN(300_000))*time.Microsecond)
+		c, err := Open(Config{Params: p, Path: path, Logger: quietLogger()})
+		if err != nil {
+			t.Fatalf("round %d: reopen after SIGKILL: %v", round, err)
+		}
+		held := func(fn func(tx *chain.Transaction, inChain bool)) {
+			for _, tx := range c.Pending(0) {
+				fn(&tx, false)
+			}
+			if err := c.MainChain(1, 0, func(b *chain.Block) error {
+				for i := range b.Transactions {
+					fn(&b.Transactions[i], true)
+				}
+				return nil
+			}); err != nil {
+				t.Fatalf("round %d: read the main chain: %v", round, err)
+			}
+		}
+		total += check(round, lines, c, held)
+		c.Close()
+		if t.Failed() {
+			return
+		}
+	}
+	if total == 0 {
+		t.Error("the child never acknowledged a transaction")
 	}
 }
 
@@ -91,57 +146,27 @@ func TestKillAdmission(t *testing.T) {
 	if os.Getenv(killAdmitChildEnv) != "" {
 		t.Skip("in the child")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		exe = os.Args[0]
-	}
-	p := killParams(t)
-	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
-	total := 0
-	for round := range killIterations(t) {
-		path := filepath.Join(t.TempDir(), "chain.db")
-		lines := runUntilKilled(t, exe, "TestKillAdmitChildHelper", []string{killAdmitChildEnv + "=" + path},
-			true, 50*time.Millisecond+time.Duration(r.IntN(300_000))*time.Microsecond)
-		stored, pending := map[chain.Hash]uint64{}, map[chain.Hash]bool{}
-		parseKillReport(t, round, lines, stored, pending)
-		c, err := Open(Config{Params: p, Path: path, Logger: quietLogger()})
-		if err != nil {
-			t.Fatalf("round %d: reopen after SIGKILL: %v", round, err)
-		}
-		// Every transaction held, each id computed once: looking each
-		// acknowledged one up would hash half its block every time.
-		held := make(map[chain.Hash]bool)
-		for _, tx := range c.Pending(0) {
-			held[tx.ID] = true
-		}
-		if err := c.MainChain(1, 0, func(b *chain.Block) error {
-			for _, tx := range b.Transactions {
-				held[tx.ID] = true
-			}
-			return nil
-		}); err != nil {
-			t.Fatalf("round %d: read the main chain: %v", round, err)
-		}
-		lost := 0
-		for id := range pending {
-			if !held[id] {
-				if lost++; lost <= 5 {
-					t.Errorf("round %d: transaction %s acknowledged, then lost", round, id)
+	killPoolRounds(t, "TestKillAdmitChildHelper", killAdmitChildEnv, killParams(t), 50*time.Millisecond,
+		func(round int, lines []string, c *Chain, heldTxs func(func(*chain.Transaction, bool))) int {
+			stored, pending := map[chain.Hash]uint64{}, map[chain.Hash]bool{}
+			parseKillReport(t, round, lines, stored, pending)
+			// Every transaction held, each id computed once: looking each
+			// acknowledged one up would hash half its block every time.
+			held := make(map[chain.Hash]bool)
+			heldTxs(func(tx *chain.Transaction, _ bool) { held[tx.ID] = true })
+			lost := 0
+			for id := range pending {
+				if !held[id] {
+					if lost++; lost <= 5 {
+						t.Errorf("round %d: transaction %s acknowledged, then lost", round, id)
+					}
 				}
 			}
-		}
-		if lost > 0 {
-			t.Errorf("round %d: %d of %d acknowledged transactions lost", round, lost, len(pending))
-		}
-		t.Logf("round %d: %d transactions acknowledged, %d pending and height %d after reopening",
-			round, len(pending), c.PendingCount(), c.Head().Height)
-		total += len(pending)
-		c.Close()
-		if t.Failed() {
-			return
-		}
-	}
-	if total == 0 {
-		t.Error("the child never acknowledged a transaction")
-	}
+			if lost > 0 {
+				t.Errorf("round %d: %d of %d acknowledged transactions lost", round, lost, len(pending))
+			}
+			t.Logf("round %d: %d transactions acknowledged, %d pending and height %d after reopening",
+				round, len(pending), c.PendingCount(), c.Head().Height)
+			return len(pending)
+		})
 }

@@ -19,6 +19,11 @@ import (
 // newcomer's origin. One peer flooding the pool therefore fills only the room
 // nobody else uses: every other origin's transactions still get in, at the
 // flood's expense, and equal contributors do not evict each other.
+//
+// On a signed network this is the second line: a full pool first evicts
+// the lowest package fee rate for a newcomer that pays more (poolfee.go),
+// and the quotas never evict a transaction that pays more than the
+// newcomer.
 
 // poolQuota tracks the origin of pending transactions. Guarded by pool.mu.
 type poolQuota struct {
@@ -74,9 +79,10 @@ func (q *poolQuota) count(origin string) int {
 }
 
 // evictForLocked removes from memory the newest transaction of the largest
-// contributor if it holds more than origin, and returns it; nil if none
-// qualifies. Called with Chain.mu and p.mu held.
-func (p *pool) evictForLocked(origin string) *poolEntry {
+// contributor if it holds more than origin and, on a signed network, pays
+// no more than newcomer, and returns it; nil if none qualifies. Called
+// with Chain.mu and p.mu held.
+func (p *pool) evictForLocked(origin string, newcomer *chain.Transaction) *poolEntry {
 	q := &p.quota
 	q.init()
 	mine := q.count(origin)
@@ -100,9 +106,10 @@ func (p *pool) evictForLocked(origin string) *poolEntry {
 	case largest != nil && largest.Len() > mine:
 		victim = p.byID[largest.Back().Value.(quotaItem).id].Value.(*poolEntry)
 	}
-	if victim != nil {
-		p.removeLocked(victim.tx.ID)
+	if victim == nil || !p.cheaperOrEqual(victim, newcomer) {
+		return nil
 	}
+	p.removeLocked(victim.tx.ID)
 	return victim
 }
 
@@ -175,8 +182,9 @@ func written() <-chan error {
 	return done
 }
 
-// evictAndInsert makes room for tx in a full pool at the expense of the
-// largest contributors and stores the changes in one commit.
+// evictAndInsert makes room for tx in a full pool, at the expense of the
+// lowest package fee rates (signed network, poolfee.go), then of the
+// largest contributors, and stores the changes in one commit.
 func (c *Chain) evictAndInsert(tx chain.Transaction, origin string) error {
 	var victims []*poolEntry
 	var e *poolEntry
@@ -184,7 +192,10 @@ func (c *Chain) evictAndInsert(tx chain.Transaction, origin string) error {
 	c.mu.Lock()
 	for errors.Is(err, chain.ErrPoolFull) {
 		c.pool.mu.Lock()
-		victim := c.pool.evictForLocked(origin)
+		victim := c.pool.evictCheapestLocked(&tx)
+		if victim == nil {
+			victim = c.pool.evictForLocked(origin, &tx)
+		}
 		c.pool.mu.Unlock()
 		if victim == nil {
 			err = fmt.Errorf("%w (no larger contributor to evict)", chain.ErrPoolFull)

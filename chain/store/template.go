@@ -5,9 +5,10 @@ import (
 )
 
 // BlockTemplate assembles the next block on the head: pending transactions
-// first come first served within the limits, then the reward, and on a
-// signed network the state root after them. Proof and hash are left to
-// the miner. The head, its median time and the pool are
+// within the limits (on an open network first come first served, on a
+// signed one by fee rate, see pool.byFeeRate), then the reward, which
+// collects their fees, and on a signed network the state root after them.
+// Proof and hash are left to the miner. The head, its median time and the pool are
 // read under the writers' lock, so that the template is valid on its
 // parent: the pool never holds a transaction of the main chain.
 func (c *Chain) BlockTemplate(address string) *chain.Block {
@@ -31,6 +32,10 @@ func (c *Chain) BlockTemplate(address string) *chain.Block {
 			txs = append(txs, t)
 		}
 	}
+	// The reward collects the fees (signed ledger; the template keeps
+	// their sum within MaxAmount).
+	reward.Amount += chain.BlockFees(txs)
+	reward.ID = reward.ComputeID()
 	txs = append(txs, reward)
 	// The clock, but never before the median nor past the future limit
 	// (only a chain whose median is ahead of this clock gets there, and

@@ -117,6 +117,9 @@ func checkClientArgs(name string, cfg *clientConfig) error {
 		if n, err := strconv.ParseUint(cfg.amount, 10, 64); err != nil || n == 0 {
 			return fmt.Errorf("--amount %q: want a positive integer", cfg.amount)
 		}
+		if _, err := strconv.ParseUint(cfg.fee, 10, 64); err != nil && cfg.fee != feeAuto {
+			return fmt.Errorf("--fee %q: want auto or an integer from 0", cfg.fee)
+		}
 	}
 	return nil
 }

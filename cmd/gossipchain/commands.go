@@ -33,7 +33,7 @@ var clientCommands = []clientCommand{
 	{name: "mine", args: "[N]", what: "mine N blocks (default 1) on the node, like regtest's generate"},
 	{name: "tx send", args: "SENDER RECIPIENT AMOUNT | --from S --to R --amount N", what: "submit a transaction of an open network", flags: []string{"from", "to", "amount"}},
 	{name: "balance", args: "--key FILE | ADDRESS", what: "an address's balance on a signed network; on an open one, which keeps no balances, what it received and sent", flags: []string{"key"}},
-	{name: "send", args: "--key FILE --to ADDRESS --amount N", what: "sign a payment with the key and submit it (a signed network: the nonce comes from the node)", flags: []string{"key", "to", "amount"}},
+	{name: "send", args: "--key FILE --to ADDRESS --amount N [--fee auto|N]", what: "sign a payment with the key and submit it (a signed network: the nonce comes from the node, the fee by default from its GET /fees)", flags: []string{"key", "to", "amount", "fee"}},
 	{name: "key new", args: "[--out FILE]", what: "create a key file (mode 0600) and print its address", flags: []string{"out"}, local: true, note: "key new writes the new key to --out FILE"},
 	{name: "key show", args: "--key FILE", what: "print the address of a key file", flags: []string{"key"}, local: true},
 }
@@ -100,6 +100,7 @@ type clientConfig struct {
 	sender  string
 	to      string
 	amount  string
+	fee     string // send: "auto" or a number
 	key     string // key show, send, balance: the key file
 	out     string // key new: the file to write
 }
@@ -126,6 +127,8 @@ func (cfg *clientConfig) define(fs *flag.FlagSet, names []string, nodeURL *strin
 			fs.StringVar(&cfg.to, name, "", "recipient `address`")
 		case "amount":
 			fs.StringVar(&cfg.amount, name, "", "`amount`, a positive integer")
+		case "fee":
+			fs.StringVar(&cfg.fee, name, "auto", "the `fee` paid to the miner: a number, or auto for the node's estimate of inclusion within 3 blocks (GET /fees)")
 		case "key":
 			fs.StringVar(&cfg.key, name, "", "key `file` (a node's datadir/identity.key is the key of its mining rewards)")
 		case "out":

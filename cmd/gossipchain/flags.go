@@ -19,6 +19,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 )
 
@@ -112,6 +113,10 @@ type config struct {
 	// the commit before.
 	acceptRollback bool
 
+	// --min-relay-fee: the pool's minimum fee per chain.FeeRateUnit bytes
+	// on a signed network.
+	minRelayFee uint64
+
 	// NAT traversal.
 	announce     []string // --announce: multiaddrs advertised instead of the listen ones
 	natPortMap   bool     // --nat-portmap: ask the router for a port mapping
@@ -165,6 +170,7 @@ type nodeFlags struct {
 	listen, bootstrap, announce                                                         listFlag
 	port                                                                                portFlag
 	acceptRollback                                                                      *bool
+	minRelayFee                                                                         *uint64
 }
 
 // newNodeFlagSet defines the node's flags. Each usage says its default
@@ -197,6 +203,7 @@ func newNodeFlagSet() (*flag.FlagSet, *nodeFlags) {
 		browser:    fs.Bool("browser-transports", true, "listen for browsers on WebTransport and WebRTC-direct beside every QUIC listen address, on its UDP port, and serve them the peer page (/peer); --browser-transports=false to turn off"),
 		dialKnown:  fs.Bool("dial-known", true, "dial the peers remembered in the address book (datadir/peers.json) at start and when below the target (--dial-known=false to use only --bootstrap, mDNS and /nodes/register)"),
 	}
+	f.minRelayFee = fs.Uint64("min-relay-fee", store.DefaultMinRelayFeeRate, "signed ledger: the lowest fee `rate` this node admits to its pool and relays, a fee per 1000 bytes of a transaction (a typical transfer is 196 bytes); 0 relays every fee, and the pool still orders by fee rate")
 	f.acceptRollback = fs.Bool("accept-rollback", false, "start from the commit before when chain.db lost its last one (a damaged meta page, while the block files hold the blocks it wrote), which the node otherwise refuses; the lost blocks are fetched from peers again")
 	fs.Var(&f.difficulty, "difficulty", "fixed proof-of-work difficulty in leading zero `bits` (0-64): every block needs it and the network never retargets (default: none, the network retargets from --initial-difficulty); part of the network's parameters")
 	fs.Var(&f.port, "p", "HTTP API `port` on 127.0.0.1, as in the tutorial: -p 5001 is --http 127.0.0.1:5001")
@@ -268,6 +275,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	cfg.announce, cfg.natPortMap, cfg.relayService = f.announce, *f.natPortMap, *f.relaySvc
 	cfg.acceptRollback = *f.acceptRollback
 	cfg.browser = *f.browser
+	cfg.minRelayFee = *f.minRelayFee
 	if cfg.targetPeers < 1 || cfg.targetPeers > p2p.MaxTargetPeers {
 		return config{}, fmt.Errorf("--target-peers %d: want 1-%d", cfg.targetPeers, p2p.MaxTargetPeers)
 	}

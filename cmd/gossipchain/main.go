@@ -131,6 +131,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		MinerAddress:   cfg.minerAddress,
 		MinerThreads:   cfg.minerThreads,
 		AcceptRollback: cfg.acceptRollback,
+		Store:          func(sc *store.Config) { sc.MinRelayFeeRate = cfg.minRelayFee },
 	})
 	var le *p2p.ListenError
 	if errors.As(err, &le) {

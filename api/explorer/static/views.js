@@ -71,6 +71,17 @@ async function viewHome(_, seq) {
   return { onRecent: () => { renderLatest(tbody); drawCharts(); } };
 }
 
+// signed reports whether the network has a signed ledger, whose
+// transactions pay fees (the open ledger has none).
+function signed() {
+  return !!(state.status && state.status.params && state.status.params.ledger === 'signed');
+}
+
+// feeCell is a transaction's fee on a signed network ('—' for the reward).
+function feeCell(t) {
+  return h('td', { class: 'num' }, t.sender === '0' ? '—' : num(t.fee || 0));
+}
+
 async function viewBlock(id, seq) {
   const b = await api('/blocks/' + encodeURIComponent(id));
   // The main chain at its height, and the block before: size, interval.
@@ -85,9 +96,10 @@ async function viewBlock(id, seq) {
   }
   const st = state.status;
   const reward = b.transactions.find(t => t.sender === '0');
+  const fees = b.transactions.reduce((n, t) => n + (t.fee || 0), 0);
   const txs = b.transactions.map(t => h('tr', {},
     h('td', {}, txLink(t.id)), h('td', {}, t.sender === '0' ? h('span', { class: 'muted' }, 'mining reward') : addrLink(t.sender)),
-    h('td', {}, addrLink(t.recipient)), h('td', { class: 'num' }, num(t.amount))));
+    h('td', {}, addrLink(t.recipient)), h('td', { class: 'num' }, num(t.amount)), signed() ? feeCell(t) : null));
   show(seq, h('div', {},
     h('h1', {}, 'Block ' + num(b.index) + ' ', badge(onMain ? 'main' : 'side')),
     kv([
@@ -97,6 +109,7 @@ async function viewBlock(id, seq) {
       ['Time', [age(b.timestamp), h('span', { class: 'muted' }, ' · ' + time(b.timestamp))]],
       ['Interval', prev && prev.index > 1 ? span(b.timestamp - prev.timestamp) + ' after block ' + num(prev.index) : '—'],
       ['Miner', reward ? [addrLink(reward.recipient), h('span', { class: 'muted mono' }, ' ' + reward.recipient)] : '—'],
+      signed() && reward ? ['Reward', h('span', { id: 'block-reward' }, num(reward.amount) + ' (' + num(fees) + ' of it fees)')] : null,
       ['Difficulty', h('span', { id: 'block-difficulty' }, difficulty(b.bits) + ' expected hashes (the block\'s work)')],
       ['Compact target (bits)', h('span', { class: 'mono', id: 'block-bits' }, compact(b.bits))],
       ['Proof', String(b.proof)],
@@ -105,7 +118,7 @@ async function viewBlock(id, seq) {
       ['Confirmations', onMain && st ? num(st.height - b.index + 1) : '—'],
     ]),
     h('h2', {}, 'Transactions (' + b.transactions.length + ')'),
-    table(['Id', 'Sender', 'Recipient', 'Amount'], txs)));
+    table(['Id', 'Sender', 'Recipient', 'Amount'].concat(signed() ? ['Fee'] : []), txs)));
 }
 
 async function viewTx(id, seq) {
@@ -118,6 +131,8 @@ async function viewTx(id, seq) {
       ['Sender', t.sender === '0' ? 'mining reward' : [addrLink(t.sender), h('span', { class: 'muted mono' }, ' ' + t.sender)]],
       ['Recipient', [addrLink(t.recipient), h('span', { class: 'muted mono' }, ' ' + t.recipient)]],
       ['Amount', num(t.amount)],
+      signed() && t.sender !== '0' ? ['Fee', h('span', { id: 'tx-fee' }, num(t.fee || 0))] : null,
+      signed() && t.sender === '0' ? ['Fees collected', h('span', { id: 'tx-fee' }, num(t.amount - state.status.params.reward))] : null,
       ['Nonce', String(t.nonce)],
       r.block_hash ? ['Block', [link('#/block/' + r.block_hash, 'block ' + num(r.block_index)), ' ', blockLink(r.block_hash)]] : null,
       r.confirmations ? ['Confirmations', num(r.confirmations)] : null,
@@ -173,11 +188,12 @@ async function viewAddress(addr, seq) {
 async function viewPending(_, seq) {
   const r = await api('/transactions/pending?limit=200');
   const rows = r.transactions.map(t => h('tr', {},
-    h('td', {}, txLink(t.id)), h('td', {}, addrLink(t.sender)), h('td', {}, addrLink(t.recipient)), h('td', { class: 'num' }, num(t.amount))));
+    h('td', {}, txLink(t.id)), h('td', {}, addrLink(t.sender)), h('td', {}, addrLink(t.recipient)), h('td', { class: 'num' }, num(t.amount)),
+    signed() ? feeCell(t) : null));
   show(seq, h('div', {},
     h('h1', {}, 'Pending transactions (' + num(r.total) + ')'),
     r.total > r.transactions.length ? h('p', { class: 'muted' }, 'The oldest ' + r.transactions.length + ' are shown.') : null,
-    table(['Id', 'Sender', 'Recipient', 'Amount'], rows, { id: 'pending-table' })));
+    table(['Id', 'Sender', 'Recipient', 'Amount'].concat(signed() ? ['Fee'] : []), rows, { id: 'pending-table' })));
   return { onEvent: refreshOn(['tx', 'head']) };
 }
 
