@@ -753,18 +753,10 @@ func (c *Chain) Locator() []chain.Hash {
 			return nil
 		}
 		height := max(binary.BigEndian.Uint64(k), v.pend.top())
-		step := uint64(1)
-		for h := height; h > 1 && len(out) < MaxLocator-1; {
+		for _, h := range chain.LocatorHeights(height, MaxLocator) {
 			if hash, ok := v.mainHash(h); ok {
 				out = append(out, hash)
 			}
-			if len(out) >= 10 {
-				step *= 2
-			}
-			if h <= step {
-				break
-			}
-			h -= step
 		}
 		return nil
 	})
