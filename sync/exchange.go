@@ -13,7 +13,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
-	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 )
 
@@ -128,7 +127,7 @@ func (s *Service) serveBlocks(str network.Stream, req blockRequest, fork uint64)
 	}
 	head := s.chain.Head()
 	w := bufio.NewWriterSize(str, ioBufferSize)
-	hdr := okReplyHeader(head)
+	hdr := okReplyHeader(head.Height, head.Hash)
 
 	n, total := 0, 0
 	var chunk []byte    // the encodings of one chunk, back to back
@@ -371,11 +370,11 @@ func readReplyHeader(r *bufio.Reader) (uint64, error) {
 
 // okReplyHeader is the body of a CodeOK reply header: the code, the head's
 // big-endian height and its hash.
-func okReplyHeader(head store.Head) []byte {
+func okReplyHeader(height uint64, head chain.Hash) []byte {
 	hdr := make([]byte, headerOKSize)
 	hdr[0] = byte(CodeOK)
-	binary.BigEndian.PutUint64(hdr[1:9], head.Height)
-	copy(hdr[9:], head.Hash[:])
+	binary.BigEndian.PutUint64(hdr[1:9], height)
+	copy(hdr[9:], head[:])
 	return hdr
 }
 

@@ -104,7 +104,7 @@ func (s *Service) headerReply(req blockRequest) ([]byte, int, Code) {
 		s.log.Warn("reading headers to serve failed", "err", err)
 		return nil, 0, CodeInternal
 	}
-	reply := appendFrame(make([]byte, 0, len(headers)+headerOKSize+2*binary.MaxVarintLen64), okReplyHeader(head))
+	reply := appendFrame(make([]byte, 0, len(headers)+headerOKSize+2*binary.MaxVarintLen64), okReplyHeader(head.Height, head.Hash))
 	return appendFrame(reply, headers), len(headers) / chain.HeaderSize, CodeOK
 }
 
