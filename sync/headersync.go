@@ -18,9 +18,13 @@ import (
 	"github.com/gossipchain/gossipchain/p2p"
 )
 
-// headerQueue is how many fetched header replies wait to be added while
-// the next is fetched.
-const headerQueue = 2
+// Header sync pipeline bounds: fetched replies waiting to be added while
+// the next is fetched, and headers added in one commit (fewer when no
+// more replies wait).
+const (
+	headerQueue      = 16
+	maxMergedHeaders = 16 * MaxHeadersPerRequest
+)
 
 // HeaderSyncConfig configures a HeaderSyncer. Headers and Node are
 // required; the other fields have the defaults of Config.
@@ -310,8 +314,24 @@ func (h *HeaderSyncer) syncFrom(p peer.ID, claimed Status) error {
 	}()
 	added := 0
 	var addErr error
+	var merged []chain.Block
 	for rep := range replies {
-		res, err := h.headers.Add(rep.headers)
+		// Add what has arrived meanwhile in the same commit: one disk
+		// sync for up to maxMergedHeaders.
+		merged = append(merged[:0], rep.headers...)
+	more:
+		for len(merged) < maxMergedHeaders {
+			select {
+			case next, ok := <-replies:
+				if !ok {
+					break more
+				}
+				merged = append(merged, next.headers...)
+			default:
+				break more
+			}
+		}
+		res, err := h.headers.Add(merged)
 		added += res.Added
 		if err != nil {
 			addErr = err

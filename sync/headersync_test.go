@@ -22,9 +22,10 @@ import (
 // lightNode is a header-only node: a header chain, a p2p host and a
 // header syncer.
 type lightNode struct {
-	headers *headerchain.Chain
-	node    *p2p.Node
-	syncer  *HeaderSyncer
+	headersPath string
+	headers     *headerchain.Chain
+	node        *p2p.Node
+	syncer      *HeaderSyncer
 }
 
 // newLightNode starts a header-only node of params, with checkpoint if not
@@ -32,9 +33,9 @@ type lightNode struct {
 func newLightNode(t testing.TB, params chain.Params, checkpoint *headerchain.Checkpoint) *lightNode {
 	t.Helper()
 	dir := t.TempDir()
-	ln := &lightNode{}
+	ln := &lightNode{headersPath: filepath.Join(dir, "headers.db")}
 	var err error
-	ln.headers, err = headerchain.Open(headerchain.Config{Params: params, Path: filepath.Join(dir, "headers.db"), Checkpoint: checkpoint, Logger: testLogger()})
+	ln.headers, err = headerchain.Open(headerchain.Config{Params: params, Path: ln.headersPath, Checkpoint: checkpoint, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package headerchain
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -93,7 +94,8 @@ type writer struct {
 	recent    []chain.Timestamp // its and its ancestors' timestamps
 	added     int
 	abandoned int
-	cpErr     error // the checkpoint conflict finish found
+	cpErr     error  // the checkpoint conflict finish found
+	arena     []byte // the keys and records of extend
 }
 
 // add checks b in context and stores it, moving the head if it wins.
@@ -144,7 +146,14 @@ func (w *writer) extend(b *chain.Block) error {
 	if err != nil {
 		return err
 	}
-	if err := w.main.Put(heightKey(b.Index), appendRecord(make([]byte, 0, recordSize), b, e)); err != nil {
+	// bbolt keeps the key and value until the commit: both are cut from
+	// one arena.
+	if len(w.arena)+8+recordSize > cap(w.arena) {
+		w.arena = make([]byte, 0, 512*(8+recordSize))
+	}
+	n := len(w.arena)
+	w.arena = appendRecord(binary.BigEndian.AppendUint64(w.arena, b.Index), b, e)
+	if err := w.main.Put(w.arena[n:n+8:n+8], w.arena[n+8:]); err != nil {
 		return err
 	}
 	w.tip = e

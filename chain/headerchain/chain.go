@@ -107,7 +107,10 @@ func Open(cfg Config) (*Chain, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: time.Second})
+	// The freelist is rebuilt on open rather than written at every commit;
+	// the map is reserved for a few million headers at once, so that it is
+	// not remapped (every node copied) as the file grows.
+	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, InitialMmapSize: 1 << 30})
 	if err != nil {
 		return nil, fmt.Errorf("open header chain %s: %w", cfg.Path, err)
 	}
