@@ -118,8 +118,8 @@ func TestHeaderSyncCatchesUp(t *testing.T) {
 }
 
 // newEvilHeaderServer starts a raw peer of params's network that claims
-// work and answers every header request with headers, whatever it asks.
-func newEvilHeaderServer(t testing.TB, params chain.Params, work *big.Int, headers []*chain.Block) host.Host {
+// work and answers every header request with reply, whatever it asks.
+func newEvilHeaderServer(t testing.TB, params chain.Params, work *big.Int, reply []byte) host.Host {
 	t.Helper()
 	h := newRawHost(t)
 	claim := Status{Genesis: params.Genesis().Hash, Head: randomHash(), Height: 1 << 20, Work: work}
@@ -131,22 +131,28 @@ func newEvilHeaderServer(t testing.TB, params chain.Params, work *big.Int, heade
 			s.Reset()
 			return
 		}
-		var raw []byte
-		for _, b := range headers {
-			hdr := b.Header()
-			raw = append(raw, hdr[:]...)
-		}
-		s.Write(appendFrame(appendFrame(nil, okReplyHeader(claim.Height, claim.Head)), raw))
+		s.Write(reply)
 		s.Close()
 	})
 	return h
 }
 
+// headersReply is an ok reply carrying the headers of blocks and extra
+// bytes after them in the headers frame.
+func headersReply(blocks []*chain.Block, extra ...byte) []byte {
+	var raw []byte
+	for _, b := range blocks {
+		hdr := b.Header()
+		raw = append(raw, hdr[:]...)
+	}
+	return appendFrame(appendFrame(nil, okReplyHeader(1<<20, randomHash())), append(raw, extra...))
+}
+
 // TestHeaderSyncRefusesForgedChains: a peer claiming a heavier chain that
 // serves headers with a bad proof of work, with a valid proof at bits the
 // retargeting rule does not require, that do not link, or that end below
-// the work it claimed, is penalised; the light node stays on the honest
-// chain.
+// the work it claimed, or a malformed reply, is penalised; the light node
+// stays on the honest chain.
 func TestHeaderSyncRefusesForgedChains(t *testing.T) {
 	honest := newTestNode(t, testNetwork)
 	params := honest.params
@@ -171,20 +177,22 @@ func TestHeaderSyncRefusesForgedChains(t *testing.T) {
 	unlinked := append(append([]*chain.Block(nil), forged[:10]...), forged[11:]...)
 
 	cases := []struct {
-		name    string
-		headers []*chain.Block
+		name  string
+		reply []byte
 	}{
-		{"bad proof of work", badPow},
-		{"valid proof at the wrong bits", wrongBits},
-		{"not connected", unlinked},
-		{"short of the work claimed", forged[:20]}, // valid, lighter than the honest chain
+		{"bad proof of work", headersReply(badPow)},
+		{"valid proof at the wrong bits", headersReply(wrongBits)},
+		{"not connected", headersReply(unlinked)},
+		{"short of the work claimed", headersReply(forged[:20])}, // valid, lighter than the honest chain
+		{"a partial header", headersReply(forged[:20], 0)},
+		{"an unknown reply code", appendFrame(nil, []byte{9})},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			light := newLightNode(t, params, nil)
 			light.dial(t, honest.node.Host())
 			light.waitHead(t, honest.head().Hash)
-			evil := newEvilHeaderServer(t, params, heavy, tc.headers)
+			evil := newEvilHeaderServer(t, params, heavy, tc.reply)
 			light.dial(t, evil)
 			waitFor(t, 30*time.Second, "the forger penalised", func() bool { return light.node.Banned(evil.ID()) })
 			if got := light.headers.Head().Hash; got != honest.head().Hash {

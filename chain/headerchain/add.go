@@ -46,6 +46,9 @@ func (c *Chain) Add(headers []chain.Block) (AddResult, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if sane == 0 { // nothing to write
+		return AddResult{Head: c.headLocked()}, firstErr
+	}
 	var w *writer
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		w = &writer{view: view{tx: tx}, main: tx.Bucket(bucketMain), side: tx.Bucket(bucketSide),

@@ -103,6 +103,9 @@ func TestFollowsChain(t *testing.T) {
 		}
 	}
 	check(c)
+	if res, err := c.Add(nil); err != nil || res.Added != 0 || res.Head.Hash != blocks[len(blocks)-1].Hash {
+		t.Errorf("Add(nil) = %+v, %v", res, err)
+	}
 	if res := mustAdd(t, c, blocks[:10]...); res.Added != 0 {
 		t.Errorf("known headers added again: %d", res.Added)
 	}
