@@ -151,12 +151,12 @@ func (w *writer) extend(b *chain.Block) error {
 	}
 	// bbolt keeps the key and value until the commit: both are cut from
 	// one arena.
-	if len(w.arena)+8+recordSize > cap(w.arena) {
-		w.arena = make([]byte, 0, 512*(8+recordSize))
+	if len(w.arena)+8+maxRecordSize > cap(w.arena) {
+		w.arena = make([]byte, 0, 512*(8+maxRecordSize))
 	}
 	n := len(w.arena)
 	w.arena = appendRecord(binary.BigEndian.AppendUint64(w.arena, b.Index), b, e)
-	if err := w.main.Put(w.arena[n:n+8:n+8], w.arena[n+8:]); err != nil {
+	if err := w.main.Put(w.arena[n:n+8:n+8], w.arena[n+8:len(w.arena):len(w.arena)]); err != nil {
 		return err
 	}
 	w.tip = e

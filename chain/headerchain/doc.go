@@ -17,6 +17,7 @@
 // main-chain header at that height (the heaviest chain, genesis to head),
 // bucket "side" maps a hash to the record of a side-branch header, and
 // bucket "meta" holds the genesis hash and the head hash. A record is the
-// header (chain.HeaderSize bytes), the cumulative work up to it (32 bytes,
-// big-endian), its time mark and its parent's (8 bytes each).
+// header (chain.HeaderSize bytes), its time mark and its parent's (8 bytes
+// each), then the cumulative work up to it, big-endian in as few bytes as
+// it takes (1 to 32).
 package headerchain

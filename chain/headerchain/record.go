@@ -8,26 +8,33 @@ import (
 	"github.com/gossipchain/gossipchain/chain"
 )
 
-// recordSize is the size of a stored header record.
-const recordSize = chain.HeaderSize + 32 + 8 + 8
+// maxRecordSize is the size of the largest stored header record: the
+// header, the two time marks and 32 bytes of work.
+const maxRecordSize = chain.HeaderSize + 8 + 8 + 32
 
 func heightKey(h uint64) []byte { return binary.BigEndian.AppendUint64(nil, h) }
 
-// appendRecord appends the record of b, whose entry is e.
+// appendRecord appends the record of b, whose entry is e: the header, its
+// time mark and its parent's, and the cumulative work in as few big-endian
+// bytes as it takes (at most 32).
 func appendRecord(dst []byte, b *chain.Block, e *chain.Parent) []byte {
 	h := b.Header()
 	dst = append(dst, h[:]...)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(e.Mark))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(e.PrevMark))
 	var w [32]byte
 	e.Work.FillBytes(w[:])
-	dst = append(dst, w[:]...)
-	dst = binary.BigEndian.AppendUint64(dst, uint64(e.Mark))
-	return binary.BigEndian.AppendUint64(dst, uint64(e.PrevMark))
+	i := 0
+	for i < len(w)-1 && w[i] == 0 {
+		i++
+	}
+	return append(dst, w[i:]...)
 }
 
 // parseRecord returns the header and the entry of a record.
 func parseRecord(rec []byte) (chain.Block, *chain.Parent, error) {
-	if len(rec) != recordSize {
-		return chain.Block{}, nil, fmt.Errorf("header record of %d bytes, want %d", len(rec), recordSize)
+	if len(rec) <= chain.HeaderSize+16 || len(rec) > maxRecordSize {
+		return chain.Block{}, nil, fmt.Errorf("header record of %d bytes, want %d..%d", len(rec), chain.HeaderSize+17, maxRecordSize)
 	}
 	b, err := chain.DecodeHeader(rec[:chain.HeaderSize])
 	if err != nil {
@@ -39,9 +46,9 @@ func parseRecord(rec []byte) (chain.Block, *chain.Parent, error) {
 		Hash:      b.Hash,
 		Bits:      b.Bits,
 		Timestamp: b.Timestamp,
-		Work:      new(big.Int).SetBytes(tail[:32]),
-		Mark:      chain.Timestamp(binary.BigEndian.Uint64(tail[32:40])),
-		PrevMark:  chain.Timestamp(binary.BigEndian.Uint64(tail[40:48])),
+		Mark:      chain.Timestamp(binary.BigEndian.Uint64(tail[0:8])),
+		PrevMark:  chain.Timestamp(binary.BigEndian.Uint64(tail[8:16])),
+		Work:      new(big.Int).SetBytes(tail[16:]),
 	}
 	return b, e, nil
 }
