@@ -16,11 +16,8 @@ import (
 // transaction count and commitment, transactions and reward. now is the local clock.
 // The genesis block is not checked here: it is compared with the network's.
 func (p *Params) CheckBlockSanity(b *Block, now time.Time) error {
-	switch b.Index {
-	case 0:
-		return RuleErrorf(ErrBadIndex, "block index 0: the genesis has index 1")
-	case 1:
-		return RuleErrorf(ErrBadGenesis, "block index 1: only the network's genesis has index 1")
+	if err := checkIndex(b); err != nil {
+		return err
 	}
 	if n := len(b.Transactions); n > p.MaxBlockTxs {
 		return RuleErrorf(ErrTooLarge, "block has %d transactions, more than %d", n, p.MaxBlockTxs)
@@ -31,23 +28,8 @@ func (p *Params) CheckBlockSanity(b *Block, now time.Time) error {
 	if size := b.BinarySize(); size > p.MaxBlockSize {
 		return RuleErrorf(ErrTooLarge, "block is %d bytes, more than %d", size, p.MaxBlockSize)
 	}
-	target, err := b.Bits.Target()
-	if err != nil {
-		return RuleErrorf(ErrBadDifficulty, "bits %s: %v", b.Bits, err)
-	}
-	maxTarget, _ := p.MaxTarget.Target() // valid: Validate checked it
-	if target.Sign() <= 0 || target.Cmp(maxTarget) > 0 {
-		return RuleErrorf(ErrBadDifficulty, "bits %s: target outside [1, the network's maximum %s]", b.Bits, p.MaxTarget)
-	}
-	hash := b.ComputeHash()
-	if hash != b.Hash {
-		return RuleErrorf(ErrBadHash, "stated hash %s, computed %s", b.Hash, hash)
-	}
-	if !HashMeetsTarget(hash, target) {
-		return RuleErrorf(ErrBadProof, "hash %s is above the target %s of bits %s", hash, paddedTarget(target), b.Bits)
-	}
-	if limit := p.FutureLimit(); b.Timestamp > TimestampOf(now.Add(limit)) {
-		return RuleErrorf(ErrTimeTooNew, "timestamp %s is more than %s ahead of the local clock", b.Timestamp, limit)
+	if err := p.checkHeaderWork(b, now); err != nil {
+		return err
 	}
 	if b.TxCount != uint64(len(b.Transactions)) {
 		return RuleErrorf(ErrBadTxCount, "tx_count %d, the block has %d transactions", b.TxCount, len(b.Transactions))
@@ -94,6 +76,52 @@ func (p *Params) CheckBlockSanity(b *Block, now time.Time) error {
 	}
 	if reward.Nonce != b.Index {
 		return RuleErrorf(ErrBadReward, "reward nonce is %d, must equal the block index %d", reward.Nonce, b.Index)
+	}
+	return nil
+}
+
+// CheckHeaderSanity checks the rules of CheckBlockSanity that a header
+// alone can be checked against: index, compact target within the
+// network's range, stated hash, proof of work and future timestamp. A
+// header chain checks exactly these, then CheckBlockContext.
+func (p *Params) CheckHeaderSanity(b *Block, now time.Time) error {
+	if err := checkIndex(b); err != nil {
+		return err
+	}
+	return p.checkHeaderWork(b, now)
+}
+
+// checkIndex refuses the indexes no block from the network may have.
+func checkIndex(b *Block) error {
+	switch b.Index {
+	case 0:
+		return RuleErrorf(ErrBadIndex, "block index 0: the genesis has index 1")
+	case 1:
+		return RuleErrorf(ErrBadGenesis, "block index 1: only the network's genesis has index 1")
+	}
+	return nil
+}
+
+// checkHeaderWork checks the compact target's range, the stated hash, the
+// proof of work and the future limit.
+func (p *Params) checkHeaderWork(b *Block, now time.Time) error {
+	target, err := b.Bits.Target()
+	if err != nil {
+		return RuleErrorf(ErrBadDifficulty, "bits %s: %v", b.Bits, err)
+	}
+	maxTarget, _ := p.MaxTarget.Target() // valid: Validate checked it
+	if target.Sign() <= 0 || target.Cmp(maxTarget) > 0 {
+		return RuleErrorf(ErrBadDifficulty, "bits %s: target outside [1, the network's maximum %s]", b.Bits, p.MaxTarget)
+	}
+	hash := b.ComputeHash()
+	if hash != b.Hash {
+		return RuleErrorf(ErrBadHash, "stated hash %s, computed %s", b.Hash, hash)
+	}
+	if !HashMeetsTarget(hash, target) {
+		return RuleErrorf(ErrBadProof, "hash %s is above the target %s of bits %s", hash, paddedTarget(target), b.Bits)
+	}
+	if limit := p.FutureLimit(); b.Timestamp > TimestampOf(now.Add(limit)) {
+		return RuleErrorf(ErrTimeTooNew, "timestamp %s is more than %s ahead of the local clock", b.Timestamp, limit)
 	}
 	return nil
 }

@@ -45,21 +45,13 @@ func (s *Service) exchangeGate() *p2p.Gate {
 // the first locator hash on our main chain, at most as many as asked and
 // MaxResponseBytes in all.
 func (s *Service) handleBlocks(str network.Stream) {
-	if !s.enter() {
-		_ = str.Reset()
+	end, done, ok := s.beginServing(str)
+	if !ok {
 		return
 	}
-	defer s.leave()
-	stop := context.AfterFunc(s.ctx, func() { _ = str.Reset() })
-	defer stop()
+	defer done()
 	p := str.Conn().RemotePeer()
-	// The request is small: a peer gets RequestReadTimeout to send it.
-	_ = str.SetReadDeadline(time.Now().Add(s.cfg.RequestReadTimeout))
-	end := time.Now().Add(s.cfg.RequestTimeout)
-	_ = str.SetWriteDeadline(end)
-
-	r := bufio.NewReaderSize(str, maxRequestSize+binary.MaxVarintLen64)
-	body, err := readFrame(r, nil, maxRequestSize)
+	body, err := readFrame(bufio.NewReaderSize(str, maxRequestSize+binary.MaxVarintLen64), nil, maxRequestSize)
 	if err != nil {
 		s.log.Debug("reading block request failed", "peer", p, "err", err)
 		if errors.Is(err, errFrameTooLarge) {
@@ -100,6 +92,24 @@ func (s *Service) handleBlocks(str network.Stream) {
 	s.stats.blocksServed.Add(uint64(n))
 }
 
+// beginServing is the prologue of a served locator request (chain or
+// header exchange): the handler counts as work Close waits for, str is
+// reset when the service closes, the request (small) must arrive within
+// RequestReadTimeout and the reply must be written by end, RequestTimeout
+// from now. It returns ok false, with str reset, once the service is
+// closed; otherwise done must be called when the handler returns.
+func (s *Service) beginServing(str network.Stream) (end time.Time, done func(), ok bool) {
+	if !s.enter() {
+		_ = str.Reset()
+		return time.Time{}, nil, false
+	}
+	stop := context.AfterFunc(s.ctx, func() { _ = str.Reset() })
+	_ = str.SetReadDeadline(time.Now().Add(s.cfg.RequestReadTimeout))
+	end = time.Now().Add(s.cfg.RequestTimeout)
+	_ = str.SetWriteDeadline(end)
+	return end, func() { stop(); s.leave() }, true
+}
+
 // serveChunkBytes bounds the blocks read from one store snapshot while
 // serving: a reply is read a chunk at a time, and each chunk is written to
 // the peer after its read transaction has closed, so a peer that does not
@@ -117,10 +127,7 @@ func (s *Service) serveBlocks(str network.Stream, req blockRequest, fork uint64)
 	}
 	head := s.chain.Head()
 	w := bufio.NewWriterSize(str, ioBufferSize)
-	var hdr [headerOKSize]byte
-	hdr[0] = byte(CodeOK)
-	binary.BigEndian.PutUint64(hdr[1:9], head.Height)
-	copy(hdr[9:], head.Hash[:])
+	hdr := okReplyHeader(head.Height, head.Hash)
 
 	n, total := 0, 0
 	var chunk []byte    // the encodings of one chunk, back to back
@@ -161,7 +168,7 @@ func (s *Service) serveBlocks(str network.Stream, req blockRequest, fork uint64)
 			return 0, err
 		}
 		if n == 0 {
-			if err := writeFrame(w, hdr[:]); err != nil {
+			if err := writeFrame(w, hdr); err != nil {
 				return 0, err
 			}
 		}
@@ -283,27 +290,11 @@ func (s *Service) readBatch(str network.Stream, locator []chain.Hash, limit int,
 		return batch{}, buf, fmt.Errorf("close block stream for writing: %w", err)
 	}
 	r := bufio.NewReaderSize(str, ioBufferSize)
-	var hdr [maxHeaderSize]byte
-	body, err := readFrame(r, hdr[:], maxHeaderSize)
+	headHeight, err := readReplyHeader(r)
 	if err != nil {
-		if errors.Is(err, errFrameTooLarge) {
-			return batch{}, buf, violationf("reply header: %v", err)
-		}
-		return batch{}, buf, fmt.Errorf("read reply header: %w", err)
+		return batch{}, buf, err
 	}
-	if len(body) == 0 {
-		return batch{}, buf, violationf("empty reply header")
-	}
-	if code := Code(body[0]); code != CodeOK {
-		if len(body) != 1 || code > CodeInternal {
-			return batch{}, buf, violationf("malformed reply header with code %d", code)
-		}
-		return batch{}, buf, &codeError{code: code}
-	}
-	if len(body) != headerOKSize {
-		return batch{}, buf, violationf("reply header is %d bytes, want %d", len(body), headerOKSize)
-	}
-	out := batch{headHeight: binary.BigEndian.Uint64(body[1:9]), blocks: make([]*chain.Block, 0, limit)}
+	out := batch{headHeight: headHeight, blocks: make([]*chain.Block, 0, limit)}
 
 	maxBlock := s.params.MaxBlockSize
 	for {
@@ -348,6 +339,43 @@ func (s *Service) readBatch(str network.Stream, locator []chain.Hash, limit int,
 		}
 	}
 	return out, buf, nil
+}
+
+// readReplyHeader reads the header frame of a chain-exchange or header
+// reply and returns the server's head height. A malformed header is a
+// *violation, a code other than CodeOK a *codeError.
+func readReplyHeader(r *bufio.Reader) (uint64, error) {
+	var hdr [maxHeaderSize]byte
+	body, err := readFrame(r, hdr[:], maxHeaderSize)
+	if err != nil {
+		if errors.Is(err, errFrameTooLarge) {
+			return 0, violationf("reply header: %v", err)
+		}
+		return 0, fmt.Errorf("read reply header: %w", err)
+	}
+	if len(body) == 0 {
+		return 0, violationf("empty reply header")
+	}
+	if code := Code(body[0]); code != CodeOK {
+		if len(body) != 1 || code > CodeInternal {
+			return 0, violationf("malformed reply header with code %d", code)
+		}
+		return 0, &codeError{code: code}
+	}
+	if len(body) != headerOKSize {
+		return 0, violationf("reply header is %d bytes, want %d", len(body), headerOKSize)
+	}
+	return binary.BigEndian.Uint64(body[1:9]), nil
+}
+
+// okReplyHeader is the body of a CodeOK reply header: the code, the head's
+// big-endian height and its hash.
+func okReplyHeader(height uint64, head chain.Hash) []byte {
+	hdr := make([]byte, headerOKSize)
+	hdr[0] = byte(CodeOK)
+	binary.BigEndian.PutUint64(hdr[1:9], height)
+	copy(hdr[9:], head[:])
+	return hdr
 }
 
 // noEOF turns a clean end of stream in the middle of a reply into

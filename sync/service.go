@@ -81,6 +81,7 @@ type Chain interface {
 	Locator() []chain.Hash
 	LocateFork(locator []chain.Hash) (height uint64, ok bool)
 	RawMainChainHashed(from uint64, limit int, fn func(hash chain.Hash, raw []byte) error) error
+	MainHeaders(from uint64, limit int, fn func(hash chain.Hash, header []byte) error) error
 	FindTransaction(id chain.Hash) (store.TxLocation, error)
 	// UnknownTransactions returns those of ids neither pending nor
 	// confirmed, at a cost per id that does not grow with the chain.
@@ -318,7 +319,7 @@ func New(cfg Config) (*Service, error) {
 }
 
 // Start joins the block and transaction topics, registers the status and
-// chain-exchange protocols, exchanges statuses with the peers already
+// chain- and header-exchange protocols, exchanges statuses with the peers already
 // connected and with every peer that connects later, and starts the sync and
 // orphan loops. It does not block. Start may be called once, and must return
 // before the publishing and sync methods are used.
@@ -362,6 +363,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.host.SetStreamHandler(StatusProtocol, p2p.DirectOnly(s.handleStatus))
 	s.host.SetStreamHandler(BlocksProtocol, p2p.DirectOnly(s.handleBlocks))
+	s.host.SetStreamHandler(HeadersProtocol, p2p.DirectOnly(s.handleHeaders))
 
 	s.goLocked(func() { s.watchPeers(s.evSub) })
 	s.goLocked(s.syncLoop)
@@ -391,6 +393,7 @@ func (s *Service) Close() error {
 		if started {
 			s.host.RemoveStreamHandler(StatusProtocol)
 			s.host.RemoveStreamHandler(BlocksProtocol)
+			s.host.RemoveStreamHandler(HeadersProtocol)
 			s.host.RemoveStreamHandler(PoolProtocol)
 			for _, sub := range subs {
 				sub.Cancel()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -22,9 +23,15 @@ const maxStatusFrame = 256
 // disconnects. The event bus delivers the events in order; the work is done
 // in other goroutines so that the bus is never blocked.
 func (s *Service) watchPeers(sub event.Subscription) {
+	watchConnections(s.ctx, sub, func(p peer.ID) { s.spawn(func() { s.greet(p) }) }, s.forget)
+}
+
+// watchConnections calls connected and gone with the peers of the
+// connectedness events of sub, in order, until ctx ends or sub closes.
+func watchConnections(ctx context.Context, sub event.Subscription, connected, gone func(peer.ID)) {
 	for {
 		select {
-		case <-s.ctx.Done():
+		case <-ctx.Done():
 			return
 		case e, ok := <-sub.Out():
 			if !ok {
@@ -33,9 +40,9 @@ func (s *Service) watchPeers(sub event.Subscription) {
 			ev := e.(event.EvtPeerConnectednessChanged)
 			switch ev.Connectedness {
 			case network.Connected:
-				s.spawn(func() { s.greet(ev.Peer) })
+				connected(ev.Peer)
 			case network.NotConnected:
-				s.forget(ev.Peer)
+				gone(ev.Peer)
 			}
 		}
 	}
@@ -58,19 +65,34 @@ func (s *Service) greet(p peer.ID) {
 	s.onStatus(p, st)
 }
 
-// exchangeStatus sends our status to p and returns p's.
+// exchangeStatus sends our status to p and returns p's; a peer that
+// answers a malformed status is penalised.
 func (s *Service) exchangeStatus(ctx context.Context, p peer.ID) (Status, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.StatusTimeout)
+	st, err := requestStatus(ctx, s.host, p, s.localStatus(), s.cfg.StatusTimeout)
+	if err != nil {
+		if isViolation(err) {
+			s.penalize(p, err.Error())
+		}
+		return Status{}, err
+	}
+	s.stats.statusExchanges.Add(1)
+	return st, nil
+}
+
+// requestStatus sends local to p over a new status stream of h and returns
+// p's status, all within timeout. A malformed answer is a *violation.
+func requestStatus(ctx context.Context, h host.Host, p peer.ID, local Status, timeout time.Duration) (Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	str, err := s.host.NewStream(network.WithNoDial(ctx, "status"), p, StatusProtocol)
+	str, err := h.NewStream(network.WithNoDial(ctx, "status"), p, StatusProtocol)
 	if err != nil {
 		return Status{}, fmt.Errorf("open status stream: %w", err)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = str.Reset() })
 	defer stop()
-	_ = str.SetDeadline(time.Now().Add(s.cfg.StatusTimeout))
+	_ = str.SetDeadline(time.Now().Add(timeout))
 
-	msg := appendFrame(make([]byte, 0, statusSize+2), appendStatus(make([]byte, 0, statusSize), s.localStatus()))
+	msg := appendFrame(make([]byte, 0, statusSize+2), appendStatus(make([]byte, 0, statusSize), local))
 	if _, err := str.Write(msg); err != nil {
 		_ = str.Reset()
 		return Status{}, fmt.Errorf("write status: %w", err)
@@ -79,22 +101,28 @@ func (s *Service) exchangeStatus(ctx context.Context, p peer.ID) (Status, error)
 		_ = str.Reset()
 		return Status{}, fmt.Errorf("close status stream for writing: %w", err)
 	}
-	body, err := readFrame(bufio.NewReaderSize(str, maxStatusFrame), make([]byte, statusSize), maxStatusFrame)
+	st, err := readStatus(str)
 	if err != nil {
 		_ = str.Reset()
+		return Status{}, err
+	}
+	_ = str.Close()
+	return st, nil
+}
+
+// readStatus reads one status frame; a malformed one is a *violation.
+func readStatus(str network.Stream) (Status, error) {
+	body, err := readFrame(bufio.NewReaderSize(str, maxStatusFrame), make([]byte, statusSize), maxStatusFrame)
+	if err != nil {
 		if errors.Is(err, errFrameTooLarge) {
-			s.penalize(p, "malformed status: "+err.Error())
+			return Status{}, violationf("malformed status: %v", err)
 		}
 		return Status{}, fmt.Errorf("read status: %w", err)
 	}
 	st, err := decodeStatus(body)
 	if err != nil {
-		_ = str.Reset()
-		s.penalize(p, "malformed status: "+err.Error())
-		return Status{}, err
+		return Status{}, violationf("malformed status: %v", err)
 	}
-	_ = str.Close()
-	s.stats.statusExchanges.Add(1)
 	return st, nil
 }
 
@@ -108,33 +136,36 @@ func (s *Service) handleStatus(str network.Stream) {
 	stop := context.AfterFunc(s.ctx, func() { _ = str.Reset() })
 	defer stop()
 	p := str.Conn().RemotePeer()
-	_ = str.SetDeadline(time.Now().Add(s.cfg.StatusTimeout))
-
-	body, err := readFrame(bufio.NewReaderSize(str, maxStatusFrame), make([]byte, statusSize), maxStatusFrame)
+	st, err := answerStatus(str, s.cfg.StatusTimeout, s.localStatus)
 	if err != nil {
-		_ = str.Reset()
-		if errors.Is(err, errFrameTooLarge) {
-			s.penalize(p, "malformed status: "+err.Error())
+		if isViolation(err) {
+			s.penalize(p, err.Error())
 			return
 		}
-		s.log.Debug("reading status failed", "peer", p, "err", err)
+		s.log.Debug("status exchange failed", "peer", p, "err", err)
 		return
 	}
-	st, err := decodeStatus(body)
-	if err != nil {
-		_ = str.Reset()
-		s.penalize(p, "malformed status: "+err.Error())
-		return
-	}
-	msg := appendFrame(make([]byte, 0, statusSize+2), appendStatus(make([]byte, 0, statusSize), s.localStatus()))
-	if _, err := str.Write(msg); err != nil {
-		_ = str.Reset()
-		s.log.Debug("writing status failed", "peer", p, "err", err)
-		return
-	}
-	_ = str.Close()
 	s.stats.statusExchanges.Add(1)
 	s.onStatus(p, st)
+}
+
+// answerStatus reads the status of str's peer and answers with local(),
+// all within timeout; str is closed, or reset on error. A malformed status
+// is a *violation.
+func answerStatus(str network.Stream, timeout time.Duration, local func() Status) (Status, error) {
+	_ = str.SetDeadline(time.Now().Add(timeout))
+	st, err := readStatus(str)
+	if err != nil {
+		_ = str.Reset()
+		return Status{}, err
+	}
+	msg := appendFrame(make([]byte, 0, statusSize+2), appendStatus(make([]byte, 0, statusSize), local()))
+	if _, err := str.Write(msg); err != nil {
+		_ = str.Reset()
+		return Status{}, fmt.Errorf("write status: %w", err)
+	}
+	_ = str.Close()
+	return st, nil
 }
 
 // onStatus acts on a peer's status: a peer of another network is

@@ -133,6 +133,12 @@ func appendRequest(dst []byte, r blockRequest) []byte {
 }
 
 func decodeRequest(b []byte) (blockRequest, error) {
+	return decodeLocatorRequest(b, "blocks", MaxBlocksPerRequest)
+}
+
+// decodeLocatorRequest decodes a request of the encoding of appendRequest
+// asking for 1..limit items (what names them in errors).
+func decodeLocatorRequest(b []byte, what string, limit uint32) (blockRequest, error) {
 	if len(b) < 2 {
 		return blockRequest{}, errors.New("request truncated")
 	}
@@ -148,8 +154,8 @@ func decodeRequest(b []byte) (blockRequest, error) {
 		copy(r.Locator[i][:], b[2+i*chain.HashSize:])
 	}
 	max := binary.BigEndian.Uint32(b[2+n*chain.HashSize:])
-	if max < 1 || max > MaxBlocksPerRequest {
-		return blockRequest{}, fmt.Errorf("request asks for %d blocks, want 1..%d", max, MaxBlocksPerRequest)
+	if max < 1 || max > limit {
+		return blockRequest{}, fmt.Errorf("request asks for %d %s, want 1..%d", max, what, limit)
 	}
 	r.Max = int(max)
 	return r, nil

@@ -659,12 +659,19 @@ func (c *Chain) IsMain(h chain.Hash) bool {
 // example on a network peer), since a long read delays the writer when the
 // store grows. Copy what you need, or read in bounded ranges.
 func (c *Chain) RawMainChain(from uint64, limit int, fn func(raw []byte) error) error {
-	return c.mainRecords(from, limit, func(_ chain.Hash, _, bin []byte) error { return fn(bin) })
+	return c.mainRecords(from, limit, true, func(_ chain.Hash, _, bin []byte) error { return fn(bin) })
 }
 
 // RawMainChainHashed is RawMainChain with each block's hash.
 func (c *Chain) RawMainChainHashed(from uint64, limit int, fn func(hash chain.Hash, raw []byte) error) error {
-	return c.mainRecords(from, limit, func(hash chain.Hash, _, bin []byte) error { return fn(hash, bin) })
+	return c.mainRecords(from, limit, true, func(hash chain.Hash, _, bin []byte) error { return fn(hash, bin) })
+}
+
+// MainHeaders is RawMainChainHashed with each block's header encoding
+// (HeaderSize bytes, valid only during the call) instead of its body: no
+// block body is read.
+func (c *Chain) MainHeaders(from uint64, limit int, fn func(hash chain.Hash, header []byte) error) error {
+	return c.mainRecords(from, limit, false, func(hash chain.Hash, stub, _ []byte) error { return fn(hash, stubHeader(stub)) })
 }
 
 // MainChainJSON is RawMainChain with the JSON encoding of each block
@@ -673,7 +680,7 @@ func (c *Chain) RawMainChainHashed(from uint64, limit int, fn func(hash chain.Ha
 // call.
 func (c *Chain) MainChainJSON(from uint64, limit int, fn func(hash, prev chain.Hash, js []byte) error) error {
 	var js []byte
-	return c.mainRecords(from, limit, func(hash chain.Hash, stub, bin []byte) error {
+	return c.mainRecords(from, limit, true, func(hash chain.Hash, stub, bin []byte) error {
 		b, err := decodeStored(bin, hash)
 		if err != nil {
 			return err
@@ -684,8 +691,9 @@ func (c *Chain) MainChainJSON(from uint64, limit int, fn func(hash, prev chain.H
 }
 
 // mainRecords calls fn with the hash, stub and body of the main-chain
-// blocks from height from; the body is valid only during the call.
-func (c *Chain) mainRecords(from uint64, limit int, fn func(hash chain.Hash, stub, bin []byte) error) error {
+// blocks from height from; the body is valid only during the call, and nil
+// unless bodies is set.
+func (c *Chain) mainRecords(from uint64, limit int, bodies bool, fn func(hash chain.Hash, stub, bin []byte) error) error {
 	if from < 1 {
 		from = 1
 	}
@@ -698,9 +706,12 @@ func (c *Chain) mainRecords(from uint64, limit int, fn func(hash chain.Hash, stu
 				return fmt.Errorf("main-chain record at height %d is corrupt", want)
 			}
 			stub := rec[chain.HashSize:]
-			bin, err := c.seg.readInto(&buf, stubLoc(stub), false)
-			if err != nil {
-				return err
+			var bin []byte
+			if bodies {
+				var err error
+				if bin, err = c.seg.readInto(&buf, stubLoc(stub), false); err != nil {
+					return err
+				}
 			}
 			if err := fn(chain.Hash(rec[:chain.HashSize]), stub, bin); err != nil {
 				return err
@@ -731,7 +742,7 @@ func (c *Chain) mainRecords(from uint64, limit int, fn func(hash chain.Hash, stu
 // MainChain is RawMainChain with decoded blocks, under the same rules for
 // fn; the blocks are fn's to keep.
 func (c *Chain) MainChain(from uint64, limit int, fn func(*chain.Block) error) error {
-	return c.mainRecords(from, limit, func(hash chain.Hash, _, bin []byte) error {
+	return c.mainRecords(from, limit, true, func(hash chain.Hash, _, bin []byte) error {
 		b, err := decodeStored(bin, hash)
 		if err != nil {
 			return err
@@ -755,18 +766,10 @@ func (c *Chain) Locator() []chain.Hash {
 			return nil
 		}
 		height := max(binary.BigEndian.Uint64(k), v.pend.top())
-		step := uint64(1)
-		for h := height; h > 1 && len(out) < MaxLocator-1; {
+		for _, h := range chain.LocatorHeights(height, MaxLocator) {
 			if hash, ok := v.mainHash(h); ok {
 				out = append(out, hash)
 			}
-			if len(out) >= 10 {
-				step *= 2
-			}
-			if h <= step {
-				break
-			}
-			h -= step
 		}
 		return nil
 	})
