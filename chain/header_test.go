@@ -24,7 +24,7 @@ func TestDecodeHeaderRefusesMalformed(t *testing.T) {
 	p := chaintest.ParamsAt(t, chaintest.Difficulty)
 	h := p.Genesis().Header()
 	badVersion := h
-	badVersion[67]++ // the version's last byte, in today's layout
+	badVersion[99]++ // the version's last byte (offset 96..99)
 	for name, in := range map[string][]byte{
 		"short":       h[:chain.HeaderSize-1],
 		"long":        append(h[:], 0),
