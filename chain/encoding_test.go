@@ -18,11 +18,11 @@ import (
 const (
 	goldenTxID          = "e0abb7064f3b820b2a268eb32d32b924462d22fdfe6e66eca6394522a6946b6d" // alice → bob, 5, nonce 1
 	goldenTxBinary      = "0005616c6963650003626f6200000000000000050000000000000001"
-	goldenDevnetGenesis = "8a9c68f577463188d4039bc5bb35e1ccabf2b61d4d57109c00b346aff634bd1a" // devnet: 10 s blocks, retargeting
+	goldenDevnetGenesis = "80fa5347aa98dd0a18f0dd2e2686f1abac7460bf68667a121dd5fdc37d08e310" // devnet: 10 s blocks, retargeting
 	goldenDevnetTxRoot  = "fde56062c207411c3878e489415412f42150b3196d0d389619ff7e0f48c01f44"
-	goldenDevnetBinary  = "9d500d51309c00e443873ba88b37d4dab48777baabccf73139dcfc952f809f99" + // previous_hash: the parameters' commitment
+	goldenDevnetBinary  = "585a153fbd69f09ebdd4990feacb1f470bcbc545dcdae8b9f86c66b493511302" + // previous_hash: the parameters' commitment
 		"fde56062c207411c3878e489415412f42150b3196d0d389619ff7e0f48c01f44" + // tx_root
-		"00000002" + "0000000000000001" + "00060dd710212000" + "1f00ffff" + "0000000000000000" + // version index timestamp bits proof
+		"00000002" + "0000000000000001" + "00060dd710212000" + "1e03ffff" + "0000000000000000" + // version index timestamp bits proof
 		"00000001" + // transaction count
 		"0001" + "30" + "0012" + "676f73736970636861696e3a6465766e6574" + "0000000000000001" + "0000000000000001"
 )

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/chaintest"
@@ -61,6 +62,7 @@ func openFixture(t *testing.T, path string, p chain.Params, version uint64) (Con
 // indexes and its pending pool, once, and the chain goes on from its head.
 func TestOpenFormat2Fixture(t *testing.T) {
 	p := chaintest.ParamsAt(t, chaintest.Difficulty)
+	p.HalfLife = 10 * time.Minute // the default half-life when the fixture was written
 	cfg, logs, c := openFixture(t, format2Fixture, p, 2)
 	if n := strings.Count(logs.String(), "store upgraded from format 2 to format 4"); n != 1 {
 		t.Errorf("%d upgrade lines in:\n%s", n, logs.String())

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -23,6 +24,7 @@ const format3Fixture = "../../testdata/store/format3.db"
 func TestOpenFormat3Fixture(t *testing.T) {
 	p := chaintest.SignedParams(t)
 	p.Reward = 50
+	p.HalfLife = 10 * time.Minute // the default half-life when the fixture was written
 	cfg, logs, c := openFixture(t, format3Fixture, p, 3)
 	if n := strings.Count(logs.String(), "store upgraded from format 3 to format 4"); n != 1 {
 		t.Errorf("%d upgrade lines in:\n%s", n, logs.String())
