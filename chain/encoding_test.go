@@ -18,12 +18,12 @@ import (
 const (
 	goldenTxID          = "e0abb7064f3b820b2a268eb32d32b924462d22fdfe6e66eca6394522a6946b6d" // alice → bob, 5, nonce 1
 	goldenTxBinary      = "0005616c6963650003626f6200000000000000050000000000000001"
-	goldenDevnetGenesis = "8de49d3b96a0630d56f1bbef95ea518af0d34c63186b0ba813b402bca73eef38"   // devnet: 10 s blocks, retargeting
+	goldenDevnetGenesis = "f42ccfa649a2086afbe30afa118d0989ffa68c28721894bbb059c4e391f29981"   // devnet: 10 s blocks, retargeting
 	goldenDevnetTxRoot  = "8ceaa878a3ab6120529bb931f5404f4dfaa5a06679a642603a1fb6e547494723"   // SHA-256(0x00 || the reward's id)
-	goldenDevnetBinary  = "9d500d51309c00e443873ba88b37d4dab48777baabccf73139dcfc952f809f99" + // previous_hash: the parameters' commitment
+	goldenDevnetBinary  = "585a153fbd69f09ebdd4990feacb1f470bcbc545dcdae8b9f86c66b493511302" + // previous_hash: the parameters' commitment
 		"8ceaa878a3ab6120529bb931f5404f4dfaa5a06679a642603a1fb6e547494723" + // tx_root
 		"0000000000000000000000000000000000000000000000000000000000000000" + // state_root
-		"00000003" + "0000000000000001" + "00060dd710212000" + "1f00ffff" + // version index timestamp bits
+		"00000003" + "0000000000000001" + "00060dd710212000" + "1e03ffff" + // version index timestamp bits
 		"0000000000000001" + "0000000000000000" + // tx_count proof
 		"00000001" + // transaction count
 		"0001" + "30" + "0012" + "676f73736970636861696e3a6465766e6574" + "0000000000000001" + "0000000000000001"

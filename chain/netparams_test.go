@@ -15,13 +15,13 @@ func TestNetParamsProposedIsValid(t *testing.T) {
 	if err := np.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if np.InitialTarget != 0x1f00ffff || np.FutureLimit() != 50*time.Second {
+	if np.InitialTarget != 0x1e03ffff || np.FutureLimit() != 50*time.Second {
 		t.Errorf("proposed devnet: initial target %s, future limit %s", np.InitialTarget, np.FutureLimit())
 	}
 	// The example of PROTOCOL.md 10.2.
 	enc, _ := np.AppendBinary(nil)
 	h, _ := np.Commitment()
-	if len(enc) != 75 || h.String() != "9d500d51309c00e443873ba88b37d4dab48777baabccf73139dcfc952f809f99" {
+	if len(enc) != 75 || h.String() != "585a153fbd69f09ebdd4990feacb1f470bcbc545dcdae8b9f86c66b493511302" {
 		t.Errorf("proposed devnet: %d bytes, commitment %s", len(enc), h)
 	}
 }
@@ -104,7 +104,7 @@ func TestNetParamsCommitmentCoversEveryField(t *testing.T) {
 		{"name", func(np *chain.NetParams) { np.Name = "testnet" }},
 		{"target block time", func(np *chain.NetParams) { np.TargetBlockTime = 5 * time.Second }},
 		{"half-life", func(np *chain.NetParams) { np.HalfLife = 11 * time.Minute }},
-		{"initial target", func(np *chain.NetParams) { np.InitialTarget = chain.MustCompact(chain.ZeroBitsTarget(17)) }},
+		{"initial target", func(np *chain.NetParams) { np.InitialTarget = chain.MustCompact(chain.ZeroBitsTarget(23)) }},
 		{"max target", func(np *chain.NetParams) { np.MaxTarget = chain.MustCompact(chain.ZeroBitsTarget(12)) }},
 		{"fixed difficulty", func(np *chain.NetParams) { np.FixedDifficulty = true }},
 		{"reward", func(np *chain.NetParams) { np.Reward = 2 }},

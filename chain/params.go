@@ -8,18 +8,26 @@ import (
 
 // Defaults of a network's parameters.
 const (
-	DefaultNetwork    = "devnet"
-	DefaultDifficulty = 20 // a fixed network's difficulty when none is given
+	DefaultNetwork = "devnet"
+	// DefaultDifficulty is the difficulty of the fixed networks that tools
+	// and tests make (NewParams); a node's network is fixed only when
+	// --difficulty is given, and retargets otherwise.
+	DefaultDifficulty = 20
 	// DefaultInitialBits is the leading zero bits of the initial (and
-	// easiest) target of a retargeting network: about 65,000 attempts, so
-	// that a fresh chain mines in milliseconds.
-	DefaultInitialBits = 16
+	// easiest) target of a retargeting network: about 4 million attempts,
+	// a fifth of a second on one SHA-NI thread, so that on-demand mining
+	// answers at once while several miners on one machine find their
+	// first blocks tenths of a second apart, not milliseconds
+	// (PROTOCOL.md 10.2).
+	DefaultInitialBits = 22
 	// DefaultTargetBlockTime is the block interval a retargeting network
 	// steers toward.
 	DefaultTargetBlockTime = 10 * time.Second
-	// DefaultHalfLifeBlocks is the half-life in target block times: 60
-	// blocks (10 minutes at the default block time).
-	DefaultHalfLifeBlocks = 60
+	// DefaultHalfLifeBlocks is the half-life in target block times: 4
+	// blocks (40 s at the default block time), so that each bit the
+	// target has to climb costs 4 fast blocks, and the climb from the
+	// initial target is over within the first minute or two.
+	DefaultHalfLifeBlocks = 4
 	DefaultReward         = 1 // the tutorial's reward
 	DefaultMaxBlockTxs    = 2000
 	DefaultMaxBlockSize   = 1 << 20

@@ -15,7 +15,7 @@ import (
 // Settings describes how two parameter sets differ: for each parameter in
 // which they differ, its setting in a and in b, such as "--ledger open" and
 // "--ledger signed", or "--difficulty 12" and "no --difficulty (it
-// retargets from 16 bits)"; several differences are joined with " and ".
+// retargets from 22 bits)"; several differences are joined with " and ".
 // Both are empty when a and b are equal.
 func Settings(a, b NetParams) (as, bs string) {
 	var sa, sb []string
@@ -50,7 +50,7 @@ func Settings(a, b NetParams) (as, bs string) {
 
 // difficultySetting describes the difficulty of np as it is set:
 // "--difficulty 12" for a fixed network, "no --difficulty (it retargets
-// from 16 bits)" for a retargeting one of the default initial difficulty,
+// from 22 bits)" for a retargeting one of the default initial difficulty,
 // "--initial-difficulty 18 (it retargets)" for another.
 func difficultySetting(np NetParams) string {
 	d := zeroBits(np.InitialTarget)

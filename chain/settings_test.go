@@ -44,15 +44,15 @@ func TestSettings(t *testing.T) {
 	}{
 		{devnet, devnet, "", ""},
 		{devnet, netOf(t, "devnet", chain.LedgerSigned, -1, 10*time.Second), "--ledger open", "--ledger signed"},
-		{netOf(t, "devnet", chain.LedgerOpen, 12, 10*time.Second), devnet, "--difficulty 12", "no --difficulty (it retargets from 16 bits)"},
+		{netOf(t, "devnet", chain.LedgerOpen, 12, 10*time.Second), devnet, "--difficulty 12", "no --difficulty (it retargets from 22 bits)"},
 		{netOf(t, "devnet", chain.LedgerOpen, 12, 10*time.Second), netOf(t, "devnet", chain.LedgerOpen, 20, 10*time.Second), "--difficulty 12", "--difficulty 20"},
-		{initial18, devnet, "--initial-difficulty 18", "--initial-difficulty 16"},
+		{initial18, devnet, "--initial-difficulty 18", "--initial-difficulty 22"},
 		{netOf(t, "lan", chain.LedgerOpen, -1, 10*time.Second), devnet, "--network lan", "--network devnet"},
 		// A half-life left at its default follows the block time.
 		{netOf(t, "devnet", chain.LedgerOpen, -1, time.Second), devnet, "--target-block-time 1s", "--target-block-time 10s"},
-		{halfLife, devnet, "--half-life 1m0s", "--half-life 10m0s"},
+		{halfLife, devnet, "--half-life 1m0s", "--half-life 40s"},
 		{netOf(t, "devnet", chain.LedgerSigned, 12, 10*time.Second), devnet,
-			"--ledger signed and --difficulty 12", "--ledger open and no --difficulty (it retargets from 16 bits)"},
+			"--ledger signed and --difficulty 12", "--ledger open and no --difficulty (it retargets from 22 bits)"},
 	}
 	for _, tt := range tests {
 		as, bs := chain.Settings(tt.a, tt.b)

@@ -401,8 +401,8 @@ pass "200, Our chain was replaced, 3 blocks up to node 1's head"
 section "3. The command-line client, against the walkthrough's nodes"
 run 0 'gossipchain status'
 has_re '^network +devnet$' \
-	'^genesis +8a9c68f577463188d4039bc5bb35e1ccabf2b61d4d57109c00b346aff634bd1a$' \
-	'^difficulty +16 bits for the next block, retargeting toward one block every 10s \(half-life 10m0s, at least 16 bits\)$' \
+	'^genesis +f42ccfa649a2086afbe30afa118d0989ffa68c28721894bbb059c4e391f29981$' \
+	'^difficulty +22 bits for the next block, retargeting toward one block every 10s \(half-life 40s, at least 22 bits\)$' \
 	'^ledger +open: free-form senders, no balances \(gossipchain tx send\)$' \
 	'^height +3$' "^head +$head\$" '^peers +1$' '^announced +/ip4/.*/p2p/12D3KooW'
 pass "network, genesis, retargeting, ledger, height, head, peers and announced addresses as README shows"
@@ -412,7 +412,7 @@ run 0 'gossipchain peers'
 has "$peer2"
 pass "lists node 2 ($peer2)"
 run 0 'gossipchain chain --limit 5'
-has_re "^3 +$head " '^1 +8a9c68f577463188d4039bc5bb35e1ccabf2b61d4d57109c00b346aff634bd1a '
+has_re "^3 +$head " '^1 +f42ccfa649a2086afbe30afa118d0989ffa68c28721894bbb059c4e391f29981 '
 pass "blocks 3 down to the genesis"
 run 0 'gossipchain chain --from-block 2 --limit 1'
 has_re '^2 +0000'

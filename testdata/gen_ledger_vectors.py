@@ -253,7 +253,7 @@ def genesis_hash(params_encoding, name, reward, bits):
 
 def signed_devnet_params():
     b = b"gossipchain/netparams" + bytes([1, 6]) + b"devnet"
-    b += struct.pack(">QQII", 10_000_000, 600_000_000, 0x1f00ffff, 0x1f00ffff)
+    b += struct.pack(">QQII", 10_000_000, 40_000_000, 0x1e03ffff, 0x1e03ffff)
     b += bytes([0]) + struct.pack(">QII", 1, 1 << 20, 2000)
     return b + bytes([6]) + b"signed"
 
@@ -265,7 +265,7 @@ def seed(name):
 def vectors():
     check_small_order_list()
     params = signed_devnet_params()
-    genesis = genesis_hash(params, "devnet", 1, 0x1f00ffff)
+    genesis = genesis_hash(params, "devnet", 1, 0x1e03ffff)
     keys = []
     for name in ("alice", "bob"):
         pub = public_key(seed(name))

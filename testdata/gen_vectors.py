@@ -114,7 +114,7 @@ SEC = 1_000_000
 def retarget_vectors():
     nets = [
         Net("t1s", SEC, 60 * SEC, compact_encode(zero_bits_target(20)), compact_encode(zero_bits_target(8))),
-        Net("proposed", 10 * SEC, 600 * SEC, compact_encode(zero_bits_target(16)), compact_encode(zero_bits_target(16))),
+        Net("proposed", 10 * SEC, 40 * SEC, compact_encode(zero_bits_target(22)), compact_encode(zero_bits_target(22))),
         Net("fixed", SEC, 60 * SEC, compact_encode(zero_bits_target(20)), compact_encode(zero_bits_target(20)), fixed=True),
         Net("small", SEC, 10 * SEC, 0x05010000, 0x0700FFFF),
     ]
@@ -257,9 +257,9 @@ def genesis(p, commitment):
 
 
 def netparams_vectors():
-    base = {"name": "devnet", "target_block_time_us": 10 * SEC, "half_life_us": 600 * SEC,
-            "initial_target": "0x%08x" % compact_encode(zero_bits_target(16)),
-            "max_target": "0x%08x" % compact_encode(zero_bits_target(16)),
+    base = {"name": "devnet", "target_block_time_us": 10 * SEC, "half_life_us": 40 * SEC,
+            "initial_target": "0x%08x" % compact_encode(zero_bits_target(22)),
+            "max_target": "0x%08x" % compact_encode(zero_bits_target(22)),
             "fixed_difficulty": False, "reward": 1, "max_block_size": 1 << 20,
             "max_block_txs": 2000, "ledger": "open"}
     variants = [("the proposed devnet", {})]

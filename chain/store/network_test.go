@@ -42,9 +42,9 @@ func TestOpenWrongNetworkNamesFlags(t *testing.T) {
 		{open, signed, `wrong network: the store holds a chain of network "devnet" made with --ledger open, ` +
 			`this node runs with --ledger signed; start the node with --ledger open to use that chain, or ` + fix},
 		{devnetParams(t, chain.LedgerOpen, 12), open, `wrong network: the store holds a chain of network "devnet" made with --difficulty 12, ` +
-			`this node runs with no --difficulty (it retargets from 16 bits); start the node with --difficulty 12 to use that chain, or ` + fix},
+			`this node runs with no --difficulty (it retargets from 22 bits); start the node with --difficulty 12 to use that chain, or ` + fix},
 		{devnetParams(t, chain.LedgerSigned, 20), open, `wrong network: the store holds a chain of network "devnet" made with --ledger signed and --difficulty 20, ` +
-			`this node runs with --ledger open and no --difficulty (it retargets from 16 bits); start the node with --ledger signed and --difficulty 20 to use that chain, or ` + fix},
+			`this node runs with --ledger open and no --difficulty (it retargets from 22 bits); start the node with --ledger signed and --difficulty 20 to use that chain, or ` + fix},
 	}
 	for _, tt := range tests {
 		cfg := testConfig(t, tt.stored)
@@ -77,7 +77,7 @@ func TestOpenWrongNetworkOlderStore(t *testing.T) {
 	}
 	// An odd block time is beyond the guess: the refusal says so.
 	odd := open
-	odd.TargetBlockTime, odd.HalfLife = 7*time.Second, 7*time.Minute
+	odd.TargetBlockTime, odd.HalfLife = 7*time.Second, chain.DefaultHalfLifeBlocks*7*time.Second
 	cfgOdd := testConfig(t, odd)
 	openChain(t, cfgOdd).Close()
 	corrupt(t, cfgOdd.Path, func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(metaParams) })

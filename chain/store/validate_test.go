@@ -395,7 +395,7 @@ func TestCheckBlockContext(t *testing.T) {
 	parent[0] = 1
 	// The parent came 2 target block times after its own parent: the
 	// child's target is easier than the parent's by 2^(T/H).
-	parentBits := chain.MustCompact(chain.ZeroBitsTarget(20))
+	parentBits := chain.MustCompact(chain.ZeroBitsTarget(24))
 	pe := &chain.Parent{Index: 4, Hash: parent, Bits: parentBits, Timestamp: 100 + chain.Timestamp(2*p.TargetBlockTime.Microseconds()), PrevMark: 100, Mark: 100 + chain.Timestamp(2*p.TargetBlockTime.Microseconds())}
 	want, err := p.NextBits(pe)
 	if err != nil || want == parentBits {

@@ -11,8 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"time"
-
-	"github.com/gossipchain/gossipchain/chain"
 )
 
 // runRetarget measures the retargeting rule on real processes: n mining
@@ -174,18 +172,8 @@ func runRetarget(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	if err := waitFor(ctx, 50*time.Millisecond, 2*time.Minute, func() (bool, error) {
-		var head chain.Hash
-		for _, nd := range all {
-			st, err := nd.Client().Status(ctx)
-			if err != nil || (!head.IsZero() && st.Head != head) || st.Height < hEnd {
-				return false, nil
-			}
-			head = st.Head
-		}
-		return true, nil
-	}); err != nil {
-		return fmt.Errorf("the nodes did not end on one head: %w", err)
+	if err := oneHead(ctx, all, hEnd); err != nil {
+		return err
 	}
 	chainResp, err := all[0].Client().Chain(ctx)
 	if err != nil {

@@ -110,7 +110,7 @@ func TestStatusNamesNetwork(t *testing.T) {
 	for name, want := range map[string]string{
 		"network":    "statusnet",
 		"genesis":    p.Genesis().Hash.String(),
-		"difficulty": "16 bits for the next block, retargeting toward one block every 10s (half-life 10m0s, at least 16 bits)",
+		"difficulty": "22 bits for the next block, retargeting toward one block every 10s (half-life 40s, at least 22 bits)",
 		"ledger":     "open: free-form senders, no balances (gossipchain tx send)",
 	} {
 		if got := row(t, out, name); got != want {
