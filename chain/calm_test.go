@@ -58,12 +58,12 @@ type simBlock struct {
 
 // calmRun is the outcome of one run of the model.
 type calmRun struct {
-	main      []int // block positions of the heaviest chain, genesis first
-	blocks    []simBlock
-	found     []float64 // seconds after the start each block was found
-	stale5    int       // blocks found in the first 5 minutes off the main chain
-	mined5    int       // blocks found in the first 5 minutes
-	fast5     int       // main-chain intervals under 1 s in the first 5 minutes
+	main   []int // block positions of the heaviest chain, genesis first
+	blocks []simBlock
+	found  []float64 // seconds after the start each block was found
+	stale5 int       // blocks found in the first 5 minutes off the main chain
+	mined5 int       // blocks found in the first 5 minutes
+	fast5  int       // main-chain intervals under 1 s in the first 5 minutes
 	// minuteSum and minuteCount are the sum of the main chain's intervals
 	// ending in each minute, in seconds, and their count.
 	minuteSum   []float64
