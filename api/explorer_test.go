@@ -367,8 +367,8 @@ func TestNetworkMismatchNamesTheParameter(t *testing.T) {
 		{client.Status{Network: "devnet"}, "its status has no parameters"},
 		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.TargetBlockTimeUS = 1e6 })}, "it runs with --target-block-time 1s, this node with --target-block-time 10s"},
 		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) {
-			p.InitialBits, p.MaxBits, p.FixedDifficulty = 0x1f00ffff, 0x1f00ffff, false
-		})}, "it runs with no --difficulty (it retargets from 16 bits), this node with --difficulty 8"},
+			p.InitialBits, p.MaxBits, p.FixedDifficulty = 0x1e03ffff, 0x1e03ffff, false
+		})}, "it runs with no --difficulty (it retargets from 22 bits), this node with --difficulty 8"},
 		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.Ledger = chain.LedgerSigned })}, "it runs with --ledger signed, this node with --ledger open"},
 		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.MaxBlockTxs = 5 })}, "it runs with max block transactions 5 (set by no flag), this node with max block transactions 2000 (set by no flag)"},
 		{client.Status{Network: "devnet", Params: with(func(p *client.NetworkParams) { p.MaxBlockSize = 5 })}, "max block size 5"},

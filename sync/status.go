@@ -198,7 +198,7 @@ func (s *Service) keepStatus(p peer.ID, st Status) bool {
 
 // otherNetwork names how the network of genesis differs from ours, in the
 // terms of the flags that set it ("the peer runs with --difficulty 12, this
-// node with no --difficulty (it retargets from 16 bits)"), when a setting
+// node with no --difficulty (it retargets from 22 bits)"), when a setting
 // near ours gives that genesis. Guessing hashes thousands of genesis blocks
 // (about 7 ms when nothing matches), so the answer is kept per genesis: a
 // peer of another network is redialled, or comes back, again and again.

@@ -265,7 +265,7 @@ func newLogger(w io.Writer, cfg config) *slog.Logger {
 
 // jsonValue writes in JSON lines what the text lines write: a duration as
 // its string ("10s", not nanoseconds) and a compact target in hex
-// ("0x1f00ffff", not a decimal).
+// ("0x1e03ffff", not a decimal).
 func jsonValue(_ []string, a slog.Attr) slog.Attr {
 	switch v := a.Value.Resolve(); {
 	case v.Kind() == slog.KindDuration:
