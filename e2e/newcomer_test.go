@@ -85,7 +85,7 @@ func TestNewcomerCLI(t *testing.T) {
 	st := n.mustStatus()
 	for name, want := range map[string]string{
 		"genesis":    st.Genesis.String(),
-		"difficulty": "16 bits for the next block, retargeting toward one block every 10s (half-life 10m0s, at least 16 bits)",
+		"difficulty": "22 bits for the next block, retargeting toward one block every 10s (half-life 40s, at least 22 bits)",
 		"ledger":     "open: free-form senders, no balances (gossipchain tx send)",
 	} {
 		if got := tableRow(t, out, name); got != want {
@@ -137,8 +137,8 @@ func TestNewcomerErrors(t *testing.T) {
 	// A node of --difficulty 12 is refused by its parameters' flags, at
 	// the status exchange and by POST /nodes/register.
 	b := startNode(t, nodeOptions{difficulty: 12, bootstrap: []string{a.multiaddr()}})
-	fromA := `differs="the peer runs with --difficulty 12, this node with no --difficulty (it retargets from 16 bits)"`
-	fromB := `differs="the peer runs with no --difficulty (it retargets from 16 bits), this node with --difficulty 12"`
+	fromA := `differs="the peer runs with --difficulty 12, this node with no --difficulty (it retargets from 22 bits)"`
+	fromB := `differs="the peer runs with no --difficulty (it retargets from 22 bits), this node with --difficulty 12"`
 	waitFor(t, "a peer of another network disconnected with the flags that differ", waitTimeout, func() error {
 		if strings.Contains(a.Log(), fromA) || strings.Contains(b.Log(), fromB) {
 			return nil
@@ -148,7 +148,7 @@ func TestNewcomerErrors(t *testing.T) {
 	ctx, cancel := requestCtx()
 	defer cancel()
 	_, err := a.Client().Register(ctx, b.url)
-	want = b.url + " is on another network: it runs with --difficulty 12, this node with no --difficulty (it retargets from 16 bits)"
+	want = b.url + " is on another network: it runs with --difficulty 12, this node with no --difficulty (it retargets from 22 bits)"
 	if client.StatusOf(err) != 400 || !strings.Contains(err.Error(), want) {
 		t.Errorf("register a node of --difficulty 12: %v, want 400 with %q", err, want)
 	}

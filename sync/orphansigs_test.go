@@ -74,6 +74,10 @@ func TestOrphanSignatures(t *testing.T) {
 func TestOrphanTarget(t *testing.T) {
 	params := testParams(t, testNetwork, testDifficulty)
 	params.FixedDifficulty = false
+	// A half-life of 60 block times: with the default's 4, the rule can
+	// ease any target to the easiest within the orphan window, and every
+	// target is plausible.
+	params.HalfLife = 60 * params.TargetBlockTime
 	max255, _ := chain.CompactOf(new(big.Int).Lsh(big.NewInt(1), 255))
 	params.MaxTarget = max255
 	if err := params.Validate(); err != nil {

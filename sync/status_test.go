@@ -31,7 +31,7 @@ func TestOtherNetworkNamesFlags(t *testing.T) {
 		peer chain.Params
 		want string
 	}{
-		{fixed, "the peer runs with --difficulty 12, this node with no --difficulty (it retargets from 16 bits)"},
+		{fixed, "the peer runs with --difficulty 12, this node with no --difficulty (it retargets from 22 bits)"},
 		{signed, "the peer runs with --ledger signed, this node with --ledger open"},
 		{other, "its genesis is of no other --network, --ledger, --difficulty, --initial-difficulty, --target-block-time or --half-life near this node's"},
 	} {
@@ -50,7 +50,7 @@ func TestOtherNetworkGuessesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "the peer runs with --difficulty 12, this node with no --difficulty (it retargets from 16 bits)"
+	want := "the peer runs with --difficulty 12, this node with no --difficulty (it retargets from 22 bits)"
 	genesis := fixed.Genesis().Hash
 	for range 2 {
 		if got := s.otherNetwork(genesis); got != want {

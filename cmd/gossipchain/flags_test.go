@@ -87,7 +87,7 @@ func TestParseFlags(t *testing.T) {
 			}
 			return ""
 		}},
-		// The default network retargets, from 16 bits, toward 10 s blocks.
+		// The default network retargets, from 22 bits, toward 10 s blocks.
 		{nil, func(c config) string {
 			if p := chain.DefaultParams(); c.params != p || c.params.FixedDifficulty || c.params.Difficulty() != chain.DefaultInitialBits {
 				return fmt.Sprintf("%+v", c.params)
