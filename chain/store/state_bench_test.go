@@ -51,10 +51,12 @@ func widestSignedBlock(b *testing.B) (*Chain, *chain.Block) {
 // against the store) and the commitment (the map's update for the 3,999
 // accounts the block touched, the nodes staged for the commit). Metrics:
 // milliseconds of each, their ratio, the nodes the block adds and their
-// stored size (keys and values, before bbolt's page overhead).
+// stored size (keys and values, before bbolt's page overhead); and the
+// transaction root of the same block (ms-txroot, the Merkle tree over its
+// ids, which the validation above includes), timed on its own.
 func BenchmarkStateCommitment(b *testing.B) {
 	c, blk := widestSignedBlock(b)
-	var validate, commit time.Duration
+	var validate, commit, txroot time.Duration
 	var nodes, bytes int
 	_ = c.db.View(func(tx *bolt.Tx) error {
 		v := c.newView(tx)
@@ -81,7 +83,9 @@ func BenchmarkStateCommitment(b *testing.B) {
 				b.Fatal(err)
 			}
 			t2 := time.Now()
-			validate, commit = validate+t1.Sub(t0), commit+t2.Sub(t1)
+			chain.TxRoot(blk.Transactions)
+			t3 := time.Now()
+			validate, commit, txroot = validate+t1.Sub(t0), commit+t2.Sub(t1), txroot+t3.Sub(t2)
 			nodes, bytes = len(sn.staged), 0
 			for _, d := range sn.staged {
 				bytes += smt.HashSize + len(d)
@@ -93,6 +97,7 @@ func BenchmarkStateCommitment(b *testing.B) {
 	b.ReportMetric(validate.Seconds()*1e3/n, "ms-validate")
 	b.ReportMetric(commit.Seconds()*1e3/n, "ms-commitment")
 	b.ReportMetric(commit.Seconds()/validate.Seconds(), "commitment/validate")
+	b.ReportMetric(txroot.Seconds()*1e3/n, "ms-txroot")
 	b.ReportMetric(float64(nodes), "nodes/block")
 	b.ReportMetric(float64(bytes)/1e3, "node-kB/block")
 }
