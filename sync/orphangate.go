@@ -17,7 +17,8 @@ import (
 // its index within OrphanWindow above the head, its target no easier than
 // the retargeting rule could reach there from the head, and its sender
 // within its share of orphans whose parent is neither stored nor an
-// orphan. Only then are the checks that need no parent made, without the
+// orphan (unless its status claims a heavier chain: then the sync from it
+// brings the parents, and holds it to the claim). Only then are the checks that need no parent made, without the
 // signatures: those are verified when the orphan connects.
 
 // OrphanWindow is how far above the head a gossiped block whose parent is
@@ -28,7 +29,9 @@ const OrphanWindow = MaxBlocksPerRequest
 // MaxOrphanRootsPerPeer is how many orphans from one peer whose parent is
 // neither stored nor an orphan the pool holds at once. Honest gossip that
 // runs ahead of this node links its orphans to each other; a peer that
-// sends one more unlinked orphan beyond this share is penalised.
+// sends one more unlinked orphan beyond this share is penalised, unless its
+// status claims a heavier chain than this node's (then the orphan is
+// ignored and a sync from it queued: see addOrphan).
 const MaxOrphanRootsPerPeer = 4
 
 // addOrphan judges a gossiped block b from peer from whose parent is not
@@ -55,6 +58,15 @@ func (s *Service) addOrphan(b *chain.Block, from peer.ID) (store.AddResult, pubs
 		return res, pubsub.ValidationReject, err
 	}
 	switch added, over := s.orphans.addRooted(b, from, time.Now(), MaxOrphanRootsPerPeer); {
+	case over && s.claimsMoreWork(from, head):
+		// A peer mining faster than this node fetches its blocks: its
+		// gossip runs ahead of the sync queued from it, and when a copy
+		// is lost on the way its next blocks link to nothing known yet.
+		// The sync brings them; a peer whose chain falls short of the
+		// work its status claims is penalised by the sync.
+		s.stats.blocksIgnored.Add(1)
+		s.requestSync(from, true)
+		return res, pubsub.ValidationIgnore, orphanErr
 	case over:
 		s.stats.blocksIgnored.Add(1)
 		s.penalize(from, fmt.Sprintf("sent more than %d orphans that link to nothing known", MaxOrphanRootsPerPeer))
@@ -69,6 +81,13 @@ func (s *Service) addOrphan(b *chain.Block, from peer.ID) (store.AddResult, pubs
 	}
 	s.requestSync(from, true)
 	return res, pubsub.ValidationIgnore, orphanErr
+}
+
+// claimsMoreWork reports whether the last status of p claimed more work
+// than head's: a peer with a heavier chain has blocks this node lacks.
+func (s *Service) claimsMoreWork(p peer.ID, head store.Head) bool {
+	st, ok := s.PeerStatus(p)
+	return ok && st.Work != nil && st.Work.Cmp(head.Work) > 0
 }
 
 // plausibleTarget checks that b's target is one the retargeting rule could

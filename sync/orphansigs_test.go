@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/network"
+
 	"github.com/gossipchain/gossipchain/chain"
 	"github.com/gossipchain/gossipchain/chain/chaintest"
 	"github.com/gossipchain/gossipchain/chain/store"
@@ -96,5 +99,38 @@ func TestOrphanTarget(t *testing.T) {
 	}
 	if err := s.plausibleTarget(at(100+OrphanWindow, params.MaxTarget), head); err != nil {
 		t.Fatalf("orphan at the easiest target %d blocks above the head, where the rule can reach it: %v", OrphanWindow, err)
+	}
+}
+
+// TestOrphansOfHeavierPeer: a peer whose status claims a heavier chain and
+// whose gossip runs ahead of this node's sync from it (a copy lost on the
+// way leaves its next blocks linking to nothing known yet) is not
+// penalised for orphans beyond its share: they are ignored and a sync from
+// it is queued. The same orphans from a peer that claims no more work are
+// penalised (TestOrphanSignatures).
+func TestOrphansOfHeavierPeer(t *testing.T) {
+	params := testParams(t, testNetwork, testDifficulty)
+	victim := startTestNode(t, params, t.TempDir())
+	genesis := params.Genesis()
+	miner := newEvilGossiper(t, victim)
+	waitFor(t, 30*time.Second, "the miner connected", func() bool {
+		return victim.node.Host().Network().Connectedness(miner.ID()) == network.Connected
+	})
+	heavier := Status{Genesis: genesis.Hash, Head: randomHash(), Height: 1000,
+		Work: new(big.Int).Lsh(victim.chain.Head().Work, 10)}
+	if !victim.svc.keepStatus(miner.ID(), heavier) {
+		t.Fatal("the miner's status was not kept")
+	}
+	const sent = MaxOrphanRootsPerPeer + 4
+	for i := range sent {
+		parent := &chain.Block{Index: genesis.Index + 1 + uint64(i), Hash: randomHash(), Timestamp: genesis.Timestamp}
+		b := chaintest.Seal(t, chaintest.NewBlock(&params, parent, "miner"))
+		_, verdict, err := victim.svc.addOrphan(b, miner.ID())
+		if !errors.Is(err, chain.ErrUnknownParent) || verdict != pubsub.ValidationIgnore {
+			t.Fatalf("orphan %d of a peer claiming more work: %v, %v; want ignored as an unknown parent", i+1, verdict, err)
+		}
+	}
+	if st := victim.svc.Stats(); st.OrphansAdded != MaxOrphanRootsPerPeer {
+		t.Fatalf("orphans added %d, want the share of %d", st.OrphansAdded, MaxOrphanRootsPerPeer)
 	}
 }
