@@ -16,6 +16,14 @@ const MAX_REPLY_HEADER = 64
 const REPLY_TIMEOUT_MS = 30_000
 const CODES = ['ok', 'bad_request', 'not_found', 'unavailable', 'internal_error']
 
+// violation returns the error of a reply that breaks the protocol (12.4,
+// 12.5): its peer is penalised, where a failed or refused request is not.
+function violation (message) {
+  const err = new Error(message)
+  err.violation = true
+  return err
+}
+
 /** appendUvarint appends n as a uvarint to out (an array of bytes). */
 function appendUvarint (out, n) {
   while (n >= 0x80) {
@@ -64,11 +72,11 @@ class Reader {
     let i = 0
     for (;; i++) {
       while (this.buf.length <= i) await this.more()
-      if (i >= 5) throw new Error(`${what}: bad frame length`)
+      if (i >= 5) throw violation(`${what}: bad frame length`)
       n += (this.buf[i] & 0x7f) * 2 ** (7 * i)
       if ((this.buf[i] & 0x80) === 0) break
     }
-    if (n > limit) throw new Error(`${what} frame of ${n} bytes, more than ${limit}`)
+    if (n > limit) throw violation(`${what} frame of ${n} bytes, more than ${limit}`)
     this.buf = this.buf.subarray(i + 1)
     while (this.buf.length < n) await this.more()
     const body = this.buf.slice(0, n)
@@ -96,11 +104,13 @@ export async function fetchHeaders (node, peerId, locator, max = MAX_HEADERS) {
     await stream.close({ signal }) // our write side: the request is complete
     const r = new Reader(stream)
     const hdr = await r.frame(MAX_REPLY_HEADER, 'reply header')
+    if (hdr.length === 0) throw violation('empty reply header')
     const code = hdr[0]
-    if (code !== 0) throw new Error(`the peer answered ${CODES[code] ?? 'unknown code ' + code}`)
-    if (hdr.length !== 41) throw new Error(`ok reply header of ${hdr.length} bytes, want 41`)
+    if (code >= CODES.length) throw violation(`unknown reply code ${code}`)
+    if (code !== 0) throw new Error(`the peer answered ${CODES[code]}`)
+    if (hdr.length !== 41) throw violation(`ok reply header of ${hdr.length} bytes, want 41`)
     const body = await r.frame(max * HEADER_SIZE, 'headers')
-    if (body.length % HEADER_SIZE !== 0) throw new Error(`headers frame of ${body.length} bytes is no whole number of headers`)
+    if (body.length % HEADER_SIZE !== 0) throw violation(`headers frame of ${body.length} bytes is no whole number of headers`)
     const out = []
     for (let o = 0; o < body.length; o += HEADER_SIZE) out.push(body.subarray(o, o + HEADER_SIZE))
     await checkLinks(out, locator)
@@ -118,9 +128,14 @@ export async function fetchHeaders (node, peerId, locator, max = MAX_HEADERS) {
 async function checkLinks (headers, locator) {
   let prev = null
   for (const [i, bytes] of headers.entries()) {
-    const h = parseHeader(bytes)
+    let h
+    try {
+      h = parseHeader(bytes)
+    } catch (err) {
+      throw violation(`header ${i} of the reply: ${err.message}`)
+    }
     if (i === 0 ? !locator.includes(h.previousHash) : h.previousHash !== prev.hash || h.index !== prev.index + 1n) {
-      throw new Error(`header ${i} of the reply does not link`)
+      throw violation(`header ${i} of the reply does not link`)
     }
     prev = { hash: hexOf(await sha256(bytes)), index: h.index }
   }
