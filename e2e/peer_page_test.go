@@ -30,12 +30,13 @@ import (
 // time it took).
 const blockVerifiedWithin = 10 * time.Second
 
-// startBrowserNode starts a node listening on QUIC (and so on WebTransport)
-// at a free UDP port of 127.0.0.1, beside its TCP address.
-func startBrowserNode(t testing.TB) *node {
+// startBrowserNode starts a node with opts listening on QUIC (and so on
+// WebTransport) at a free UDP port of 127.0.0.1, beside its TCP address.
+func startBrowserNode(t testing.TB, opts nodeOptions) *node {
 	t.Helper()
 	quic := fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", freePort(t))
-	return startNode(t, nodeOptions{extra: []string{"--listen", quic}})
+	opts.extra = append(opts.extra, "--listen", quic)
+	return startNode(t, opts)
 }
 
 // needPeerPage skips the test when the node's binary was built without the
@@ -104,7 +105,7 @@ func (b *browser) mineUntilVerified(n *node) {
 // listed in the node's /peers with that transport; the tab lists the node;
 // a block mined after the page loaded appears in the tab marked verified.
 func TestPeerPageJoins(t *testing.T) {
-	n := startBrowserNode(t)
+	n := startBrowserNode(t, nodeOptions{})
 	needPeerPage(t, n)
 	st, err := n.status()
 	if err != nil {
@@ -151,7 +152,7 @@ func TestPeerPageJoins(t *testing.T) {
 // /status again and dials it anew, and the blocks mined after the restart
 // reach it verified.
 func TestPeerPageRedials(t *testing.T) {
-	n := startBrowserNode(t)
+	n := startBrowserNode(t, nodeOptions{})
 	needPeerPage(t, n)
 	b := newQUICBrowser(t)
 	b.openPeerPage(n, "")
@@ -182,17 +183,11 @@ func TestPeerPageRedials(t *testing.T) {
 // their content id but misses the target of their bits; the tab shows them
 // refused, never verified.
 func TestPeerPageRefusesBadProofOfWork(t *testing.T) {
-	n := startBrowserNode(t)
+	n := startBrowserNode(t, nodeOptions{})
 	needPeerPage(t, n)
 	hostile, topic := startGoPeer(t, n.opts.network, nil) // validates nothing: it publishes anything
-	var wt string
-	for _, a := range hostile.BrowserAddrs() {
-		if strings.Contains(a.String(), "/webtransport/") {
-			wt = a.String()
-		}
-	}
 	b := newQUICBrowser(t)
-	b.openPeerPage(n, "?peer="+wt)
+	b.openPeerPage(n, "?peer="+webTransportAddr(hostile))
 
 	params, err := chain.NewParams(n.opts.network, uint32(n.opts.difficulty))
 	if err != nil {
@@ -263,6 +258,18 @@ func startGoPeer(t testing.TB, network string, validator pubsub.ValidatorEx) (*p
 	return h, topic
 }
 
+// webTransportAddr returns h's WebTransport address, with its certificate
+// hashes and /p2p/, for the tab's ?peer=.
+func webTransportAddr(h *p2p.Node) string {
+	var wt string
+	for _, a := range h.BrowserAddrs() {
+		if strings.Contains(a.String(), "/webtransport/") {
+			wt = a.String()
+		}
+	}
+	return wt
+}
+
 // TestPeerPageNotBuilt: a binary built without the peer page (the build tag
 // nopeerpage, as a build before scripts/build-peer-page.sh) serves the HTTP
 // explorer as always, and at /peer a page saying how to build the peer page.
@@ -294,7 +301,7 @@ func TestPeerPageNotBuilt(t *testing.T) {
 func TestPeerPageCannotDial(t *testing.T) {
 	off := startNode(t, nodeOptions{extra: []string{"--browser-transports=false"}})
 	needPeerPage(t, off)
-	lan := startBrowserNode(t)
+	lan := startBrowserNode(t, nodeOptions{})
 	_, port, _ := strings.Cut(lan.opts.httpAddr, ":")
 	b := newBrowser(t, chromedp.Flag("host-resolver-rules", "MAP lan.test 127.0.0.1"))
 	for _, c := range []struct {

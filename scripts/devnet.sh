@@ -5,9 +5,12 @@
 #   scripts/devnet.sh stop I            stop node I of a running devnet
 #   scripts/devnet.sh restart I         stop node I (if running) and start it again
 #
-# Builds the gossipchain command once, then starts N nodes on loopback:
-# node i (1..N) serves HTTP on 127.0.0.1:(5000+i-1), listens for peers on
-# /ip4/127.0.0.1/tcp/(4001+i-1) and keeps its data in $DEVNET_DIR/node<i>.
+# Builds the gossipchain command once (with the explorer's peer page when
+# node and npm are installed: scripts/build-peer-page.sh), then starts N
+# nodes on loopback: node i (1..N) serves HTTP on 127.0.0.1:(5000+i-1),
+# listens for peers on /ip4/127.0.0.1/tcp/(4001+i-1) and on QUIC (and so
+# for browsers on WebTransport) at /ip4/127.0.0.1/udp/(4001+i-1)/quic-v1,
+# and keeps its data in $DEVNET_DIR/node<i>.
 # mDNS is off; nodes 2..N bootstrap to node 1's multiaddr. It prints a table
 # of HTTP URLs and multiaddrs, then waits: Ctrl-C stops every node. A node
 # that stops (or is stopped) leaves the others running; stop and restart,
@@ -31,7 +34,9 @@
 #   NODE_ARGS      extra flags for every node, e.g. "--log-level debug"
 #
 # Needs only Go: the nodes are asked for their status with the gossipchain
-# command it builds.
+# command it builds. Without node and npm the nodes serve, at /peer, a page
+# saying how to build the peer page (apt-get install nodejs npm, then run
+# scripts/build-peer-page.sh and this script again).
 set -euo pipefail
 
 usage() {
@@ -145,6 +150,13 @@ if [ "$action" != run ]; then
 	exit 0
 fi
 
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+	echo "Building the peer page ..."
+	"$root/scripts/build-peer-page.sh"
+else
+	echo "devnet.sh: node and npm are not installed, so the nodes serve no peer page (/peer);"
+	echo "  to have it: apt-get install nodejs npm, then run this script again"
+fi
 echo "Building $bin ..."
 "$root/scripts/build.sh" "$bin"
 
@@ -221,7 +233,8 @@ for i in $(seq 1 "$count"); do
 		exit 1
 	fi
 	args=(--datadir "$data" --network "$network" --http "127.0.0.1:$http_port"
-		--listen "/ip4/127.0.0.1/tcp/$p2p_port" --mdns=false "${node_args[@]}")
+		--listen "/ip4/127.0.0.1/tcp/$p2p_port" --listen "/ip4/127.0.0.1/udp/$p2p_port/quic-v1"
+		--mdns=false "${node_args[@]}")
 	if [ -n "$bootstrap" ]; then
 		args+=(--bootstrap "$bootstrap")
 	fi
@@ -249,7 +262,8 @@ for i in $(seq 1 "$count"); do
 	printf '%-7s %-8s %-23s %s\n' "node$i" "$(cat "$dir/node$i.pid")" "$url" "/ip4/127.0.0.1/tcp/$p2p_port/p2p/$id"
 done
 echo
-echo "Logs: $dir/node<i>.log. Explorer: http://127.0.0.1:$http_base/ Try: curl http://127.0.0.1:$http_base/mine"
+echo "Logs: $dir/node<i>.log. Explorer: http://127.0.0.1:$http_base/ Peer page: http://127.0.0.1:$http_base/peer"
+echo "Try: curl http://127.0.0.1:$http_base/mine"
 if [ "$ledger" = signed ]; then
 	echo "Signed ledger: node1's rewards go to its peer ID; spend them with"
 	echo "  $bin send --key $dir/node1/identity.key --to ADDRESS --amount N --node http://127.0.0.1:$http_base"
