@@ -38,9 +38,11 @@ func TestPageAndBundle(t *testing.T) {
 	}
 }
 
-// TestJSVectors runs test/vectors.mjs with node: the page's compact targets
-// and block verdicts agree with the Go node's vectors (testdata/). Without
-// node it skips, unless CI is set (.ci/run installs node to build the page).
+// TestJSVectors runs test/vectors.mjs with node: the page's compact
+// targets, work, retargeting (every aserti3-2d vector), parameters'
+// commitments and genesis blocks, header-chain verdicts and block verdicts
+// agree with the Go node's vectors (testdata/). Without node it skips,
+// unless CI is set (.ci/run installs node to build the page).
 func TestJSVectors(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -49,8 +51,7 @@ func TestJSVectors(t *testing.T) {
 		}
 		t.Skip("skipping: the page's vectors need node (apt-get install nodejs)")
 	}
-	out, err := exec.CommandContext(t.Context(), node, "test/vectors.mjs",
-		"../../../testdata/compact.json", "../../../testdata/consensus.json").CombinedOutput()
+	out, err := exec.CommandContext(t.Context(), node, "test/vectors.mjs", "../../../testdata").CombinedOutput()
 	if err != nil {
 		t.Fatalf("node test/vectors.mjs: %v\n%s", err, out)
 	}

@@ -1,12 +1,18 @@
-// Checks the page's header and proof-of-work code against the Go node's
-// vectors (testdata/): every compact target decodes to the same target or
-// is refused for the same reason, and every block of the consensus chain
-// that the tab can judge alone gets the tab's verdict. Run by
-// TestJSVectors (peer_test.go): node test/vectors.mjs COMPACT CONSENSUS.
-import { readFileSync } from 'node:fs'
+// Checks the page's consensus code against the Go node's vectors
+// (testdata/, PROTOCOL.md 10 and 12.4): compact targets and their
+// encoding, work, all 14,000 published aserti3-2d vectors and the
+// retargeting chains, the parameters' encoding, commitment and genesis
+// (the devnet genesis of 10.5 among them), the verdict of the header chain
+// on every header of the consensus chain that a header alone can break,
+// and the verdict on gossiped block messages. Run by TestJSVectors
+// (peer_test.go): node test/vectors.mjs TESTDATA_DIR.
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { compactToTarget } from '../src/pow.js'
 import { verifyBlockMessage } from '../src/verify.js'
-import { dirname, join } from 'node:path'
+import { compactOf, work, asert, nextBits } from '../src/retarget.js'
+import { paramsFromJSON, encodeParams, decodeParams, commitment, genesisHeader, hexOf } from '../src/params.js'
+import { HeaderChain } from '../src/headers.js'
 import { existsSync } from 'node:fs'
 import { addressOf, publicKeyOf, keyFromSeed, marshalKeyFile, parseKeyFile } from '../src/keyfile.js'
 import { signPayment, signingBytes, unsignedEncoding } from '../src/sign.js'
@@ -17,77 +23,179 @@ if (globalThis.crypto?.subtle === undefined) {
   globalThis.crypto = (await import('node:crypto')).webcrypto // node 18
 }
 
-const [compactPath, consensusPath] = process.argv.slice(2)
+const dir = process.argv[2]
+const load = (name) => JSON.parse(readFileSync(join(dir, name), 'utf8'))
 const failures = []
-let checked = 0
+const counts = {}
+function check (group, what, got, want) {
+  counts[group] = (counts[group] ?? 0) + 1
+  if (got !== want) failures.push(`${group}: ${what}: got ${got}, want ${want}`)
+}
+const hexInt = (n) => '0x' + n.toString(16)
+const bitsHex = (c) => '0x' + c.toString(16).padStart(8, '0')
+const hexBytes = (s) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16))
 
-const compact = JSON.parse(readFileSync(compactPath, 'utf8'))
+// Compact targets: decoding with its refusals, and encoding.
+const compact = load('compact.json')
 for (const tc of compact.decode) {
-  checked++
   let got
   try {
-    got = '0x' + compactToTarget(Number(tc.compact)).toString(16)
+    const t = compactToTarget(Number(tc.compact))
+    got = hexInt(t)
+    check('compact', `canonical of ${tc.compact}`, bitsHex(compactOf(t)), tc.canonical ?? bitsHex(compactOf(t)))
   } catch (err) {
     got = err.message.includes('negative') ? 'negative' : err.message.includes('overflow') ? 'overflow' : err.message
   }
-  const want = tc.error ?? tc.target
-  if (got !== want) failures.push(`compact ${tc.compact}: got ${got}, want ${want}`)
+  check('compact', `decode ${tc.compact}`, got, tc.error ?? tc.target)
+}
+for (const tc of compact.encode) check('compact', `encode ${tc.target}`, bitsHex(compactOf(BigInt(tc.target))), tc.compact)
+
+// Work.
+const works = load('work.json')
+for (const tc of works.targets) check('work', `target ${tc.target}`, hexInt(work(BigInt(tc.target))), tc.work)
+for (const tc of works.chains) {
+  check('work', `chain of ${tc.compacts.length}`, hexInt(tc.compacts.reduce((s, c) => s + work(compactToTarget(Number(c))), 0n)), tc.total_work)
 }
 
-const hexBytes = (s) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16))
-// message is a gossip message: content id || binary block.
+// The published aserti3-2d vectors: Bitcoin Cash's parameters, seconds.
+const bchMax = (1n << 224n) - 1n
+for (const file of readdirSync(join(dir, 'asert')).sort()) {
+  let anchorHeight, anchorTime, anchorTarget
+  for (const line of readFileSync(join(dir, 'asert', file), 'utf8').split('\n')) {
+    const m = line.match(/^##\s+anchor (height|ancestor time|parent time|nBits):\s*(\S+)/)
+    if (m) {
+      if (m[1] === 'height') anchorHeight = BigInt(m[2])
+      else if (m[1] === 'nBits') anchorTarget = compactToTarget(Number(m[2]))
+      else anchorTime = BigInt(m[2])
+      continue
+    }
+    if (line.startsWith('#') || line.trim() === '') continue
+    const [, height, time, target] = line.trim().split(/\s+/)
+    const got = compactOf(asert(anchorTarget, BigInt(time) - anchorTime, BigInt(height) - anchorHeight, 600n, 172800n, bchMax))
+    check('asert published', `${file} height ${height}`, bitsHex(got), target)
+  }
+}
+
+// retarget.json: the formula beyond 2^224, and chains from a genesis.
+const retarget = load('retarget.json')
+for (const tc of retarget.asert) {
+  const t = asert(BigInt(tc.anchor_target), BigInt(tc.time_diff), BigInt(tc.height_diff), BigInt(tc.spacing), BigInt(tc.half_life), BigInt(tc.max_target))
+  check('asert', `${tc.anchor_target} after ${tc.time_diff}`, hexInt(t), tc.target)
+  check('asert', `compact of ${tc.target}`, bitsHex(compactOf(t)), tc.compact)
+}
+const networks = Object.fromEntries(retarget.networks.map((n) => [n.name, {
+  targetBlockTime: BigInt(n.target_block_time_us), halfLife: BigInt(n.half_life_us), initialBits: Number(n.initial_target), maxBits: Number(n.max_target), fixed: n.fixed_difficulty
+}]))
+for (const c of retarget.chains) {
+  const p = networks[c.network]
+  let parent = null
+  for (const [i, b] of c.blocks.entries()) {
+    const ts = BigInt(b.timestamp)
+    if (parent !== null) check('retarget chain', `${c.description}, block ${i + 1}`, bitsHex(nextBits(p, parent)), b.target)
+    const bits = Number(b.target)
+    const mark = parent === null || ts > parent.mark ? ts : parent.mark
+    parent = { index: BigInt(i + 1), bits, timestamp: ts, prevMark: parent === null ? ts : parent.mark, mark }
+  }
+}
+
+// Parameters, commitments and genesis blocks; the devnet of 10.5.
+const netparams = load('netparams.json')
+for (const tc of netparams.valid) {
+  const p = paramsFromJSON(tc.params.name, tc.params)
+  check('params', `encoding of ${tc.description}`, hexOf(encodeParams(p)), tc.encoding)
+  check('params', `commitment of ${tc.description}`, await commitment(p), tc.commitment)
+  const g = await genesisHeader(p)
+  check('params', `genesis of ${tc.description}`, g.hash, tc.genesis_hash)
+  check('params', `genesis header of ${tc.description}`, hexOf(g.bytes), tc.genesis_binary.slice(0, 272))
+  check('params', `decoding of ${tc.description}`, hexOf(encodeParams(decodeParams(hexBytes(tc.encoding)))), tc.encoding)
+}
+for (const tc of netparams.invalid) {
+  let refused = false
+  try { decodeParams(hexBytes(tc.encoding)) } catch { refused = true }
+  check('params', `decoding ${tc.description}`, refused, true)
+}
+const devnet = paramsFromJSON('devnet', { target_block_time_us: 10000000, half_life_us: 40000000, initial_bits: 0x1e03ffff, max_bits: 0x1e03ffff, fixed_difficulty: false, reward: 1, max_block_size: 1048576, max_block_txs: 2000, ledger: 'open' })
+const devnetGenesis = await genesisHeader(devnet)
+check('params', 'devnet commitment (10.2)', devnetGenesis.commitment, '585a153fbd69f09ebdd4990feacb1f470bcbc545dcdae8b9f86c66b493511302')
+check('params', 'devnet genesis (10.5)', devnetGenesis.hash, 'f42ccfa649a2086afbe30afa118d0989ffa68c28721894bbb059c4e391f29981')
+
+// The consensus chains: each network's genesis computed from its
+// parameters, and the header chain's verdict on every header. A rule that
+// needs the body (the transactions, the size) cannot be broken by a
+// header: those blocks are left out, as are blocks with no binary form.
+const headerCodes = new Set(['ok', 'bad_index', 'bad_genesis', 'bad_difficulty', 'bad_proof', 'time_too_new', 'time_too_old', 'unknown_parent', 'bad_prev_hash'])
+const consensus = load('consensus.json')
+const chainParams = {}
+for (const n of consensus.networks) {
+  const p = paramsFromJSON(n.params.name, n.params)
+  const g = await genesisHeader(p)
+  check('genesis', `${n.params.name} commitment`, g.commitment, n.commitment)
+  check('genesis', `${n.params.name} genesis`, g.hash, n.genesis_hash)
+  chainParams[n.params.name] = { p, g }
+}
+for (const c of consensus.chains) {
+  const { p, g } = chainParams[c.network]
+  const chain = new HeaderChain(p, g)
+  const now = c.now_us / 1000
+  for (const b of c.blocks) {
+    if (!headerCodes.has(b.expect) || b.binary === undefined) continue
+    const v = await chain.add(hexBytes(b.binary).subarray(0, 136), now)
+    check('headers', `"${b.description}"`, v.ok ? 'ok' : v.code, b.expect)
+    if (b.expect === 'ok' && v.ok) {
+      const head = chain.head()
+      check('headers', `"${b.description}" head`, head.hash, b.json.hash)
+      check('headers', `"${b.description}" work`, hexInt(head.work), b.work)
+      const e = chain.entries.get(head.hash)
+      check('headers', `"${b.description}" next bits`, bitsHex(nextBits(p, { index: BigInt(e.height), bits: e.header.bits, timestamp: e.header.timestamp, prevMark: e.prevMark })), b.next_bits)
+    }
+  }
+}
+
+// Gossiped block messages: content id || binary block, judged alone.
 function message (hash, binary) {
   const data = new Uint8Array(32 + binary.length)
   data.set(hash)
   data.set(binary, 32)
   return data
 }
-
-async function expect (what, data, ok) {
-  checked++
-  const v = await verifyBlockMessage(data)
-  if (v.ok !== ok) failures.push(`${what}: tab says ${v.ok ? 'verified' : 'refused: ' + v.reason}`)
-}
-
-// What the tab judges alone, by the Go node's error codes; every other
-// code needs the chain (the parent, retargeting, the ledger). A case with
-// no binary form (a stated JSON hash) does not occur in gossip.
 const verdicts = { ok: true, bad_proof: false }
-const consensus = JSON.parse(readFileSync(consensusPath, 'utf8'))
 for (const chain of consensus.chains) {
   for (const b of chain.blocks) {
     if (!(b.expect in verdicts) || b.binary === undefined) continue
     const hash = hexBytes(b.json.hash)
-    await expect(`block "${b.description}" (${b.expect})`, message(hash, hexBytes(b.binary)), verdicts[b.expect])
+    check('gossip', `block "${b.description}" (${b.expect})`, (await verifyBlockMessage(message(hash, hexBytes(b.binary)))).ok, verdicts[b.expect])
     if (b.expect === 'ok') {
       hash[31] ^= 1 // a content id that is not the header's hash
-      await expect(`block "${b.description}" under another content id`, message(hash, hexBytes(b.binary)), false)
+      check('gossip', `block "${b.description}" under another content id`, (await verifyBlockMessage(message(hash, hexBytes(b.binary)))).ok, false)
     }
   }
 }
 
-// The wallet's vectors (ledger.json, addresses.json, smt.json and, when
-// present, proofs.json) are in the same testdata directory.
-const testdata = dirname(compactPath)
-const readVectors = (name) => JSON.parse(readFileSync(join(testdata, name), 'utf8'))
-await walletKeyVectors(readVectors('ledger.json'))
-addressVectors(readVectors('addresses.json'))
-await signatureVectors(readVectors('ledger.json'))
-await mapProofVectors(readVectors('smt.json'))
-if (existsSync(join(testdata, 'proofs.json'))) await accountProofVectors(readVectors('proofs.json'))
+// The wallet's vectors: keys, addresses, key files, signatures, map and
+// account proofs (proofs.json when present).
+await walletKeyVectors(load('ledger.json'))
+addressVectors(load('addresses.json'))
+await signatureVectors(load('ledger.json'))
+await mapProofVectors(load('smt.json'))
+if (existsSync(join(dir, 'proofs.json'))) await accountProofVectors(load('proofs.json'))
 
 if (failures.length > 0) {
-  console.error(failures.join('\n'))
+  console.error(failures.slice(0, 50).join('\n') + (failures.length > 50 ? `\n… and ${failures.length - 50} more` : ''))
   process.exit(1)
 }
-console.log(`${checked} vectors agree`)
+console.log('vectors agree: ' + Object.entries(counts).map(([g, n]) => `${g} ${n}`).join(', '))
+
+// tally counts n checks of group.
+function tally (group, n = 1) {
+  counts[group] = (counts[group] ?? 0) + n
+}
 
 // walletKeyVectors: a seed gives the key and address of the vectors, its
 // key file reads back as the same key, and a key file that is not one is
 // refused.
 async function walletKeyVectors (ledger) {
   for (const k of ledger.keys) {
-    checked++
+    tally('wallet keys')
     const key = await keyFromSeed(fromHex(k.seed))
     if (toHex(key.publicKey) !== k.public_key || key.address !== k.address) {
       failures.push(`key ${k.seed}: public key ${toHex(key.publicKey)}, address ${key.address}; want ${k.public_key}, ${k.address}`)
@@ -98,7 +206,7 @@ async function walletKeyVectors (ledger) {
     const other = Uint8Array.from(file)
     other[other.length - 1] ^= 1 // a public key that is not the seed's
     for (const [what, bad] of [['another public key', other], ['cut short', file.subarray(0, 60)], ['a secp256k1 key', Uint8Array.of(0x08, 0x02, 0x12, 0x40, ...file.subarray(4))]]) {
-      checked++
+      tally('wallet keys')
       const refused = await parseKeyFile(bad).then(() => false, () => true)
       if (!refused) failures.push(`key file of ${k.address}, ${what}: read, want refused`)
     }
@@ -109,7 +217,7 @@ async function walletKeyVectors (ledger) {
 // its key, exactly when the network says so.
 function addressVectors (vectors) {
   for (const a of vectors.addresses) {
-    checked++
+    tally('addresses')
     let key = null
     try {
       key = toHex(publicKeyOf(a.address))
@@ -128,7 +236,7 @@ async function signatureVectors (ledger) {
   const keys = new Map()
   for (const k of ledger.keys) keys.set(k.address, await keyFromSeed(fromHex(k.seed)))
   for (const tx of ledger.transactions) {
-    checked++
+    tally('signatures')
     const what = `transaction ${tx.id}`
     const p = { sender: tx.sender, recipient: tx.recipient, amount: BigInt(tx.amount), fee: BigInt(tx.fee), nonce: BigInt(tx.nonce) }
     if (toHex(unsignedEncoding(p)) !== tx.unsigned_encoding) failures.push(`${what}: unsigned encoding differs`)
@@ -147,7 +255,7 @@ async function mapProofVectors (smt) {
   const verdict = (root, key, value, proof) => verifyMapProof(fromHex(root), fromHex(key), value === null ? null : fromHex(value), fromHex(proof)).then(() => 'valid', (err) => err.message)
   for (const m of smt.maps) {
     for (const p of m.proofs ?? []) {
-      checked += 2
+      tally('map proofs', 2)
       const got = await verdict(m.root, p.key, p.value, p.proof)
       if (got !== 'valid') failures.push(`map "${m.description}", proof of ${p.key.slice(0, 12)}…: ${got}`)
       const other = p.value === null ? '00'.repeat(32) : null // inclusion claimed for an absence, and the reverse
@@ -155,7 +263,7 @@ async function mapProofVectors (smt) {
     }
   }
   for (const p of smt.invalid_proofs) {
-    checked++
+    tally('map proofs')
     if (await verdict(p.root, p.key, p.value ?? null, p.proof) === 'valid') failures.push(`invalid proof "${p.description}": verified`)
   }
 }
@@ -164,7 +272,7 @@ async function mapProofVectors (smt) {
 // exactly when they are valid.
 async function accountProofVectors (vectors) {
   for (const v of vectors.account_proofs ?? []) {
-    checked++
+    tally('account proofs')
     const got = await (async () => verifyAccountProof(decodeAccountProof(fromHex(v.proof)), v.address))().then(() => true, (err) => err.message)
     if ((got === true) !== v.valid) failures.push(`account proof "${v.description}": ${got === true ? 'verified' : got}, want ${v.valid ? 'valid' : 'refused'}`)
   }
