@@ -5,6 +5,8 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { startPeer } from './gossip.js'
 import { verifyBlockMessage } from './verify.js'
+import { cell } from './dom.js'
+import { startWallet, GossipHeaders } from './wallet.js'
 
 const $ = (id) => document.getElementById(id)
 
@@ -31,14 +33,6 @@ function fallback (why) {
   a.id = 'fallback-explorer'
   a.textContent = 'Open the HTTP explorer instead.'
   p.append(a)
-}
-
-function cell (tr, text, className) {
-  const td = document.createElement('td')
-  td.textContent = text
-  if (className) td.className = className
-  tr.append(td)
-  return td
 }
 
 function transportOf (addr) {
@@ -141,6 +135,11 @@ async function main () {
     node.dial(multiaddr(a)).catch((err) => console.warn('dial', a, err.message))
   }
   connected(node, status)
+
+  // wallet: on a signed network, balances proven against the blocks this
+  // tab verified from gossip (the header chain, once the page builds one),
+  // payments signed here.
+  state.wallet = startWallet(node, status, new GossipHeaders(node, status.network, state))
 }
 
 function connected (node, status) {
