@@ -1,18 +1,25 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
+	binenc "encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
+	gsync "github.com/gossipchain/gossipchain/sync"
 )
 
 // The peer page's wallet: a key made in the tab or imported from a
@@ -83,6 +90,23 @@ func (b *browser) tabKeyFile() []byte {
 	return data
 }
 
+// TestPeerWalletOpenNetwork: on an open network the wallet section says
+// there is no wallet, and offers no key.
+func TestPeerWalletOpenNetwork(t *testing.T) {
+	n := startBrowserNode(t)
+	needPeerPage(t, n)
+	b := newQUICBrowser(t)
+	b.openPeerPage(n, "")
+	b.waitFor("the wallet's verdict on an open network", `#wallet-state[data-state="open"]`)
+	if got := b.text("#wallet-state"); !strings.Contains(got, "no wallet") {
+		t.Errorf("the wallet section of an open network says %q", got)
+	}
+	if visible := value(b, "key controls", chromedp.Evaluate[bool](`!document.getElementById('wallet-keys').hidden`)); visible {
+		t.Error("an open network's page offers wallet keys")
+	}
+	b.noConsoleErrors()
+}
+
 // TestPeerWalletKeyFile: a key made in the tab is kept in its storage
 // across a reload, and exports a key file that `gossipchain key show`
 // reads as the same address, byte for byte the libp2p form of that key.
@@ -138,7 +162,9 @@ func TestPeerWalletPays(t *testing.T) {
 	bob := newWalletKey(t, filepath.Join(dir, "bob.key"))
 	n := startWalletNode(t, alice)
 	needPeerPage(t, n)
-	n.mine()
+	for range 3 {
+		n.mine()
+	}
 	b := newQUICBrowser(t)
 	b.openPeerPage(n, "")
 	b.importKey(aliceKey, alice)
@@ -153,7 +179,7 @@ func TestPeerWalletPays(t *testing.T) {
 	}
 	b.waitProven(alice, before.Balance, st.Height)
 
-	const amount, fee = 5, 1
+	const amount, fee = 2, 1
 	b.run("sign and publish a payment",
 		chromedp.SetValue(chromedp.CSS(`#pay-to`), bob),
 		chromedp.SetValue(chromedp.CSS(`#pay-amount`), fmt.Sprint(amount)),
@@ -181,4 +207,85 @@ func TestPeerWalletPays(t *testing.T) {
 	b.waitProven(alice, after.Balance, mined.Index)
 	b.shot("paid")
 	b.noConsoleErrors()
+}
+
+// TestPeerWalletRefusesForgedProof: a hostile Go peer, which the tab dials
+// by its WebTransport address, serves account proofs whose balance it
+// changed (it asks the node for the real proof and adds to the balance);
+// the tab refuses them and says so, and shows the node's proof.
+func TestPeerWalletRefusesForgedProof(t *testing.T) {
+	dir := t.TempDir()
+	alice := newWalletKey(t, filepath.Join(dir, "alice.key"))
+	n := startWalletNode(t, alice)
+	needPeerPage(t, n)
+	st, err := n.status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostile, _ := startGoPeer(t, n.opts.network, nil)
+	ai, err := peer.AddrInfoFromString(n.multiaddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hostile.Host().Connect(t.Context(), *ai); err != nil {
+		t.Fatalf("the hostile peer dials the node: %v", err)
+	}
+	var forged atomic.Int32
+	hostile.Host().SetStreamHandler(gsync.ProofsProtocol, func(s network.Stream) {
+		defer s.Close()
+		r := bufio.NewReader(s)
+		size, err := binenc.ReadUvarint(r)
+		if err != nil || size != 85 {
+			s.Reset()
+			return
+		}
+		req := make([]byte, size)
+		if _, err := io.ReadFull(r, req); err != nil {
+			s.Reset()
+			return
+		}
+		var at chain.Hash
+		copy(at[:], req[53:])
+		p, err := gsync.FetchAccountProof(t.Context(), hostile.Host(), ai.ID, string(req[1:53]), at)
+		if err != nil {
+			t.Logf("the hostile peer's fetch: %v", err)
+			s.Reset()
+			return
+		}
+		p.Balance += 1000
+		body, err := p.MarshalBinary()
+		if err != nil {
+			s.Reset()
+			return
+		}
+		body = append([]byte{0}, body...)
+		forged.Add(1)
+		s.Write(append(binenc.AppendUvarint(nil, uint64(len(body))), body...))
+	})
+	var wt string
+	for _, a := range hostile.BrowserAddrs() {
+		if strings.Contains(a.String(), "/webtransport/") {
+			wt = a.String()
+		}
+	}
+	if wt == "" {
+		t.Fatalf("the hostile peer has no WebTransport address among %v", hostile.BrowserAddrs())
+	}
+	b := newQUICBrowser(t)
+	b.openPeerPage(n, "?peer="+wt)
+	b.waitFor("the hostile peer among the tab's peers", fmt.Sprintf(`#peers-body tr[data-peer=%q]`, hostile.Host().ID()))
+	b.run("prove alice's account", chromedp.SetValue(chromedp.CSS(`#watch-address`), alice), chromedp.Click(chromedp.CSS(`#wallet-watch button`)))
+	b.mineUntilVerified(n)
+	acct, err := n.ledgerAccount(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitProven(alice, acct.Balance, st.Height+1)
+	sel := fmt.Sprintf(`#wallet-refusals li[data-peer=%q]`, hostile.Host().ID())
+	b.waitFor("the forged proof refused on the page", sel)
+	if got := b.text(sel); !strings.Contains(got, "state_root") {
+		t.Errorf("the refusal reads %q, want it to say the proof misses the header's state_root", got)
+	}
+	t.Logf("the hostile peer served %d forged proofs; the tab says: %s", forged.Load(), b.text(sel))
+	b.shot("forged")
 }

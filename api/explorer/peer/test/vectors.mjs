@@ -271,7 +271,11 @@ async function mapProofVectors (smt) {
 // accountProofVectors: the account proofs of proofs.json decode and verify
 // exactly when they are valid.
 async function accountProofVectors (vectors) {
-  for (const v of vectors.account_proofs ?? []) {
+  if (!Array.isArray(vectors.account_proofs) || vectors.account_proofs.length === 0) {
+    failures.push('proofs.json: no account_proofs to read')
+    return
+  }
+  for (const v of vectors.account_proofs) {
     tally('account proofs')
     const got = await (async () => verifyAccountProof(decodeAccountProof(fromHex(v.proof)), v.address))().then(() => true, (err) => err.message)
     if ((got === true) !== v.valid) failures.push(`account proof "${v.description}": ${got === true ? 'verified' : got}, want ${v.valid ? 'valid' : 'refused'}`)
