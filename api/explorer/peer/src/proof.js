@@ -182,8 +182,10 @@ export async function verifyAccountProof (p, address) {
  * (when one was named), and verifies against its own header's
  * state_root. It returns the proof and its header's hash (hex). The
  * caller still checks that the header is on its own header chain.
- * Throws, saying why, for an answer that is not such a proof, and with
- * err.code set ('not_found', 'unavailable', ...) for a refusal.
+ * Throws, saying why: with err.badProof set for an answer that is not
+ * such a proof, with err.code set ('not_found', 'unavailable', ...) for a
+ * refusal to answer, and with neither when no answer came (the stream
+ * failed or timed out).
  *
  * @param {import('libp2p').Libp2p} node
  * @param {import('@libp2p/interface').PeerId} peer
@@ -197,16 +199,33 @@ export async function fetchAccountProof (node, peer, address, at) {
   if (atBytes.length !== HASH_SIZE) throw new Error(`a block hash of ${atBytes.length} bytes`)
   const request = concat([TYPE_ACCOUNT], new TextEncoder().encode(address), atBytes)
   const reply = await exchange(node, peer, PROOFS_PROTOCOL, request, { maxReply: MAX_REPLY, timeout: REPLY_TIMEOUT })
-  const { body, rest } = readFrame(reply, MAX_REPLY)
-  if (rest.length !== 0) throw new Error(`${rest.length} bytes after the reply`)
+  let body
+  try {
+    const frame = readFrame(reply, MAX_REPLY)
+    if (frame.rest.length !== 0) throw new Error(`${frame.rest.length} bytes after the reply`)
+    body = frame.body
+  } catch (err) {
+    throw badProof(err)
+  }
   if (body.length === 1 && CODES[body[0]] !== undefined) {
     const err = new Error(`the peer answered ${CODES[body[0]]}`)
     err.code = CODES[body[0]]
     throw err
   }
-  if (body.length < 2 || body[0] !== 0) throw new Error(`a reply of ${body.length} bytes that is neither a proof nor a known code`)
-  const proof = decodeAccountProof(body.subarray(1))
-  const hash = await verifyAccountProof(proof, address)
-  if (!equal(atBytes, EMPTY) && hash !== at) throw new Error(`a proof at block ${hash.slice(0, 12)}…, not at the block asked, ${at.slice(0, 12)}…`)
-  return { proof, hash }
+  try {
+    if (body.length < 2 || body[0] !== 0) throw new Error(`a reply of ${body.length} bytes that is neither a proof nor a known code`)
+    const proof = decodeAccountProof(body.subarray(1))
+    const hash = await verifyAccountProof(proof, address)
+    if (!equal(atBytes, EMPTY) && hash !== at) throw new Error(`a proof at block ${hash.slice(0, 12)}…, not at the block asked, ${at.slice(0, 12)}…`)
+    return { proof, hash }
+  } catch (err) {
+    throw badProof(err)
+  }
+}
+
+// badProof marks err as a reply that is no valid proof (the peer's fault,
+// not the network's): err.badProof is true.
+function badProof (err) {
+  err.badProof = true
+  return err
 }

@@ -195,9 +195,9 @@ async function proveAll (node, headers, wallet) {
 
 // proveAt asks one peer: {proof, hash, peer} for a proof checked in full,
 // {refused} for an answer that is no valid proof on our header chain,
-// {unanswered} for a peer that could not answer (it serves no proofs,
-// does not have the block, is busy), and nothing for a peer that does not
-// speak the protocol.
+// {unanswered} for a peer that gave no proof (it does not have the block,
+// is busy, the stream failed), and nothing for a peer that does not speak
+// the protocol.
 async function proveAt (node, headers, peer, address, at) {
   const id = peer.toString()
   try {
@@ -206,8 +206,8 @@ async function proveAt (node, headers, peer, address, at) {
     return { proof, hash, peer: id }
   } catch (err) {
     if (err.name === 'UnsupportedProtocolError') return {}
-    if (err.code !== undefined || err.name === 'AbortError' || err.name === 'TimeoutError') return { unanswered: `${short(id)}: ${err.message}` }
-    return { refused: err.message, peer: id }
+    if (err.badProof === true) return { refused: err.message, peer: id }
+    return { unanswered: `${short(id)}: ${err.message}` }
   }
 }
 
