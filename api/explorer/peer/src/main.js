@@ -11,6 +11,8 @@ import { verifyBlockMessage } from './verify.js'
 import { HeaderChain } from './headers.js'
 import { paramsFromJSON, genesisHeader } from './params.js'
 import { Syncer, checkBlock } from './follow.js'
+import { cell } from './dom.js'
+import { startWallet } from './wallet.js'
 
 const $ = (id) => document.getElementById(id)
 
@@ -39,14 +41,6 @@ function fallback (why) {
   a.id = 'fallback-explorer'
   a.textContent = 'Open the HTTP explorer instead.'
   p.append(a)
-}
-
-function cell (tr, text, className) {
-  const td = document.createElement('td')
-  td.textContent = text
-  if (className) td.className = className
-  tr.append(td)
-  return td
 }
 
 function transportOf (addr) {
@@ -230,7 +224,10 @@ async function main () {
   }
   connected(node, status)
   syncer.every()
-  // wallet: starts here, with the header chain (headers), the node and status.
+
+  // wallet: on a signed network, balances proven against this tab's own
+  // header chain, payments signed here.
+  state.wallet = startWallet(node, status, headers)
 }
 
 function connected (node, status) {

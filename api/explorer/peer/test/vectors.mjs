@@ -13,6 +13,11 @@ import { verifyBlockMessage } from '../src/verify.js'
 import { compactOf, work, asert, nextBits } from '../src/retarget.js'
 import { paramsFromJSON, encodeParams, decodeParams, commitment, genesisHeader, hexOf } from '../src/params.js'
 import { HeaderChain } from '../src/headers.js'
+import { existsSync } from 'node:fs'
+import { addressOf, publicKeyOf, keyFromSeed, marshalKeyFile, parseKeyFile } from '../src/keyfile.js'
+import { signPayment, signingBytes, unsignedEncoding } from '../src/sign.js'
+import { accountKey, accountValueHash, decodeAccountProof, verifyAccountProof, verifyMapProof } from '../src/proof.js'
+import { fromHex, toHex } from '../src/bytes.js'
 
 if (globalThis.crypto?.subtle === undefined) {
   globalThis.crypto = (await import('node:crypto')).webcrypto // node 18
@@ -166,8 +171,140 @@ for (const chain of consensus.chains) {
   }
 }
 
+// The wallet's vectors: keys, addresses, key files, signatures, map and
+// account proofs (proofs.json when present).
+await walletKeyVectors(load('ledger.json'))
+addressVectors(load('addresses.json'))
+await signatureVectors(load('ledger.json'))
+await mapProofVectors(load('smt.json'))
+// proofs.json holds uint64 balances and nonces above 2^53: they are read
+// as strings, so that BigInt takes them exactly.
+const loadExact = (name) => JSON.parse(readFileSync(join(dir, name), 'utf8').replace(/(:\s*)(\d{16,})\b/g, '$1"$2"'))
+if (existsSync(join(dir, 'proofs.json'))) await accountProofVectors(loadExact('proofs.json'))
+
 if (failures.length > 0) {
   console.error(failures.slice(0, 50).join('\n') + (failures.length > 50 ? `\n… and ${failures.length - 50} more` : ''))
   process.exit(1)
 }
 console.log('vectors agree: ' + Object.entries(counts).map(([g, n]) => `${g} ${n}`).join(', '))
+
+// tally counts n checks of group.
+function tally (group, n = 1) {
+  counts[group] = (counts[group] ?? 0) + n
+}
+
+// walletKeyVectors: a seed gives the key and address of the vectors, its
+// key file reads back as the same key, and a key file that is not one is
+// refused.
+async function walletKeyVectors (ledger) {
+  for (const k of ledger.keys) {
+    tally('wallet keys')
+    const key = await keyFromSeed(fromHex(k.seed))
+    if (toHex(key.publicKey) !== k.public_key || key.address !== k.address) {
+      failures.push(`key ${k.seed}: public key ${toHex(key.publicKey)}, address ${key.address}; want ${k.public_key}, ${k.address}`)
+    }
+    const file = marshalKeyFile(key)
+    const back = await parseKeyFile(file)
+    if (back.address !== k.address) failures.push(`key file of ${k.address} reads back as ${back.address}`)
+    const other = Uint8Array.from(file)
+    other[other.length - 1] ^= 1 // a public key that is not the seed's
+    for (const [what, bad] of [['another public key', other], ['cut short', file.subarray(0, 60)], ['a secp256k1 key', Uint8Array.of(0x08, 0x02, 0x12, 0x40, ...file.subarray(4))]]) {
+      tally('wallet keys')
+      const refused = await parseKeyFile(bad).then(() => false, () => true)
+      if (!refused) failures.push(`key file of ${k.address}, ${what}: read, want refused`)
+    }
+  }
+}
+
+// addressVectors: every text form of addresses.json is an address, with
+// its key, exactly when the network says so.
+function addressVectors (vectors) {
+  for (const a of vectors.addresses) {
+    tally('addresses')
+    let key = null
+    try {
+      key = toHex(publicKeyOf(a.address))
+    } catch {}
+    if ((key !== null) !== a.consensus || (a.consensus && key !== a.public_key)) {
+      failures.push(`address ${JSON.stringify(a.address)} (${a.description}): key ${key}, want ${a.consensus ? a.public_key : 'not an address'}`)
+    }
+    if (a.consensus && addressOf(fromHex(a.public_key)) !== a.address) failures.push(`address of ${a.public_key}: not ${a.address}`)
+  }
+}
+
+// signatureVectors: the tab's encoding, signing bytes, signature (Ed25519
+// is deterministic), id and gossip message of every transaction of
+// ledger.json.
+async function signatureVectors (ledger) {
+  const keys = new Map()
+  for (const k of ledger.keys) keys.set(k.address, await keyFromSeed(fromHex(k.seed)))
+  for (const tx of ledger.transactions) {
+    tally('signatures')
+    const what = `transaction ${tx.id}`
+    const p = { sender: tx.sender, recipient: tx.recipient, amount: BigInt(tx.amount), fee: BigInt(tx.fee), nonce: BigInt(tx.nonce) }
+    if (toHex(unsignedEncoding(p)) !== tx.unsigned_encoding) failures.push(`${what}: unsigned encoding differs`)
+    if (toHex(signingBytes(ledger.network.genesis, p)) !== tx.signing_bytes) failures.push(`${what}: signing bytes differ`)
+    const signed = await signPayment(keys.get(tx.sender), ledger.network.genesis, p)
+    if (signed.signature !== tx.signature) failures.push(`${what}: signature ${signed.signature}, want ${tx.signature}`)
+    if (toHex(signed.encoding) !== tx.encoding || signed.id !== tx.id) failures.push(`${what}: encoding or id differs (id ${signed.id})`)
+    if (toHex(signed.message) !== tx.id + tx.encoding) failures.push(`${what}: gossip message is not id || encoding`)
+  }
+}
+
+// mapProofVectors: every proof of smt.json's maps verifies against its
+// root, and none with another value or absence claimed; every invalid
+// proof is refused.
+async function mapProofVectors (smt) {
+  const verdict = (root, key, value, proof) => verifyMapProof(fromHex(root), fromHex(key), value === null ? null : fromHex(value), fromHex(proof)).then(() => 'valid', (err) => err.message)
+  for (const m of smt.maps) {
+    for (const p of m.proofs ?? []) {
+      tally('map proofs', 2)
+      const got = await verdict(m.root, p.key, p.value, p.proof)
+      if (got !== 'valid') failures.push(`map "${m.description}", proof of ${p.key.slice(0, 12)}…: ${got}`)
+      const other = p.value === null ? '00'.repeat(32) : null // inclusion claimed for an absence, and the reverse
+      if (await verdict(m.root, p.key, other, p.proof) === 'valid') failures.push(`map "${m.description}", proof of ${p.key.slice(0, 12)}…: verifies with ${other === null ? 'absence' : 'a value'} claimed`)
+    }
+  }
+  for (const p of smt.invalid_proofs) {
+    tally('map proofs')
+    if (await verdict(p.root, p.key, p.value ?? null, p.proof) === 'valid') failures.push(`invalid proof "${p.description}": verified`)
+  }
+}
+
+// accountProofVectors: the account-level vectors of proofs.json: every
+// address's map key and value hash; every account proof of the maps
+// decodes to its account and header and verifies; every refused account
+// proof is refused, at decoding or verification.
+async function accountProofVectors (vectors) {
+  const refused = (vectors.refused ?? []).filter((x) => x.type === 'account')
+  if (!Array.isArray(vectors.accounts) || !Array.isArray(vectors.account_maps) || refused.length === 0) {
+    failures.push('proofs.json: no accounts, account_maps or refused account proofs to read')
+    return
+  }
+  for (const a of vectors.accounts) {
+    tally('account proofs')
+    const key = toHex(await accountKey(a.address))
+    const value = toHex(await accountValueHash(BigInt(a.balance), BigInt(a.next_nonce)))
+    if (key !== a.key || value !== a.value_hash) failures.push(`account ${a.address}: key ${key}, value hash ${value}; want ${a.key}, ${a.value_hash}`)
+  }
+  for (const m of vectors.account_maps) {
+    for (const p of m.proofs) {
+      tally('account proofs')
+      const what = `map "${m.description}", proof of ${p.address}`
+      try {
+        const d = decodeAccountProof(fromHex(p.proof))
+        const hash = await verifyAccountProof(d, p.address)
+        const got = [hash, d.header.stateRoot, d.balance, d.nextNonce, toHex(d.map)].join(' ')
+        const want = [m.hash, m.root, BigInt(p.balance), BigInt(p.next_nonce), p.map_proof].join(' ')
+        if (got !== want) failures.push(`${what}: got ${got}, want ${want}`)
+      } catch (err) {
+        failures.push(`${what}: refused: ${err.message}`)
+      }
+    }
+  }
+  for (const x of refused) {
+    tally('account proofs')
+    const got = await (async () => verifyAccountProof(decodeAccountProof(fromHex(x.proof)), x.address))().then(() => 'verified', (err) => err.message)
+    if (got === 'verified') failures.push(`refused account proof "${x.description}" (${x.reason}): verified`)
+  }
+}
