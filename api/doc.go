@@ -110,6 +110,11 @@
 //	    200 "known"; 202 "orphan" (parent unknown: held while its ancestors
 //	    are fetched from peers); 400 {"error", "rule"} for an invalid block;
 //	    413 over four times the network's block size limit
+//	GET /proof/tx/{id}, GET /proof/account/{address}?at=HEIGHT|HASH  a
+//	    full node's proofs (PROTOCOL.md 13) with their JSON; GET /headers?
+//	    from=&count=  main-chain headers, 136 bytes each, at most 2000
+//	    (proof.go, headers.go); 501 from a Chain that is no Prover or
+//	    HeaderReader.
 //	GET /metrics  Prometheus text format: chain height and work, pending
 //	    transactions, peers, mining hash rate, blocks mined and submitted
 //	    here, gossip and chain-exchange counters (blocks accepted and

@@ -261,6 +261,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /accounts/{address}/transactions", s.handleAccountTransactions)
 	mux.HandleFunc("GET /transactions/{id}", s.handleTransaction)
 	mux.Handle("GET /metrics", s.metrics.handler())
+	s.proofRoutes(mux) // proof.go
 	// The explorer and what it reads besides the endpoints above.
 	mux.HandleFunc("GET /events", s.handleEvents)
 	mux.HandleFunc("GET /forks", s.handleForks)

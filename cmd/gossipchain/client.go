@@ -29,6 +29,9 @@ func runClient(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = checkClientArgs(cmd.name, &cfg)
 	}
+	if err == nil {
+		err = checkVerifyArgs(cmd.name, &cfg)
+	}
 	name := cmd.name
 	if name == "" {
 		name = args[0]
@@ -246,6 +249,10 @@ func ask(ctx context.Context, c *client.Client, name string, cfg clientConfig, o
 		return send(ctx, c, cfg, out)
 	case "balance":
 		return balance(ctx, c, cfg, out)
+	case "verify":
+		return verify(ctx, c, cfg, out)
+	case "headers":
+		return saveHeaders(ctx, c, cfg, out)
 	case "tx send":
 		amount, _ := strconv.ParseUint(cfg.amount, 10, 64)
 		body := map[string]any{"sender": cfg.sender, "recipient": cfg.to, "amount": amount}

@@ -36,6 +36,10 @@ var clientCommands = []clientCommand{
 	{name: "send", args: "--key FILE --to ADDRESS --amount N [--fee auto|N]", what: "sign a payment with the key and submit it (a signed network: the nonce comes from the node, the fee by default from its GET /fees)", flags: []string{"key", "to", "amount", "fee"}},
 	{name: "key new", args: "[--out FILE]", what: "create a key file (mode 0600) and print its address", flags: []string{"out"}, local: true, note: "key new writes the new key to --out FILE"},
 	{name: "key show", args: "--key FILE", what: "print the address of a key file", flags: []string{"key"}, local: true},
+	{name: "verify", args: "[--headers FILE] [--network NAME --ledger MODE ...] PROOF.json|-|HEX",
+		what:  "check a proof of GET /proof/tx/{id} or /proof/account/{address} offline: against the header chain of --headers FILE, or the node's, each header checked as a full node checks it (the network flags are the node's)",
+		flags: append([]string{"headers"}, networkFlagNames...)},
+	{name: "headers", args: "--out FILE", what: "save the node's header chain (GET /headers) to FILE, for gossipchain verify --headers FILE", flags: []string{"out"}},
 }
 
 // subcommandNames lists the words that start a client subcommand.
@@ -102,7 +106,12 @@ type clientConfig struct {
 	amount  string
 	fee     string // send: "auto" or a number
 	key     string // key show, send, balance: the key file
-	out     string // key new: the file to write
+	out     string // key new, headers: the file to write
+	// verify: the header file, whether --node was given, and the network
+	// flags by name.
+	headers   string
+	nodeGiven bool
+	netFlags  map[string]*rawFlag
 }
 
 // define defines on fs the flags of names, bound to cfg; nodeURL receives
@@ -132,7 +141,22 @@ func (cfg *clientConfig) define(fs *flag.FlagSet, names []string, nodeURL *strin
 		case "key":
 			fs.StringVar(&cfg.key, name, "", "key `file` (a node's datadir/identity.key is the key of its mining rewards)")
 		case "out":
-			fs.StringVar(&cfg.out, name, "", "key `file` to create (default "+defaultKeyFile+"); an existing file is never replaced")
+			if slices.Contains(names, "key") { // key new, beside key show
+				fs.StringVar(&cfg.out, name, "", "key `file` to create (default "+defaultKeyFile+"); an existing file is never replaced")
+			} else {
+				fs.StringVar(&cfg.out, name, "", "`file` to write the headers to, back to back, 136 bytes each")
+			}
+		case "headers":
+			fs.StringVar(&cfg.headers, name, "", "header chain `file` (from gossipchain headers --out, or GET /headers) instead of the node's")
+		default:
+			if slices.Contains(networkFlagNames, name) {
+				f, usage := newRawFlag(name)
+				if cfg.netFlags == nil {
+					cfg.netFlags = map[string]*rawFlag{}
+				}
+				cfg.netFlags[name] = f
+				fs.Var(f, name, usage)
+			}
 		}
 	}
 }
@@ -202,6 +226,7 @@ func parseClient(args []string, out io.Writer) (clientCommand, clientConfig, err
 		return cmd, cfg, misplaced
 	}
 	if !cmd.local {
+		cfg.nodeGiven = nodeURL != ""
 		if nodeURL == "" {
 			nodeURL = os.Getenv("GOSSIPCHAIN_NODE")
 		}

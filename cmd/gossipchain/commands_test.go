@@ -86,7 +86,7 @@ func TestNodeFlagTraps(t *testing.T) {
 		{[]string{"--target-block-time", "10"}, "--target-block-time 10: want a duration such as 10s or 1m30s"},
 		{[]string{"--miner-threads", "two"}, "--miner-threads two: want a whole number"},
 		{[]string{"help"}, `unexpected argument "help": gossipchain --help lists the flags and subcommands, gossipchain SUBCOMMAND --help a subcommand's`},
-		{[]string{"stray"}, `unexpected argument "stray" (the node takes flags only; subcommands: status, peers, chain, mine, tx, balance, send, key)`},
+		{[]string{"stray"}, `unexpected argument "stray" (the node takes flags only; subcommands: status, peers, chain, mine, tx, balance, send, key, verify, headers)`},
 	} {
 		_, err := parseFlags(tt.args, io.Discard)
 		if err == nil || err.Error() != tt.want {
