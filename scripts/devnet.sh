@@ -150,9 +150,14 @@ if [ "$action" != run ]; then
 	exit 0
 fi
 
-if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+peer="$root/api/explorer/peer"
+if [ -f "$peer/dist/peer.js" ] && [ -z "$(find "$peer/src" "$peer/package-lock.json" -newer "$peer/dist/peer.js" -print -quit)" ]; then
+	: # the peer page is built and newer than its sources
+elif command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
 	echo "Building the peer page ..."
-	"$root/scripts/build-peer-page.sh"
+	if ! "$root/scripts/build-peer-page.sh"; then
+		echo "devnet.sh: the peer page did not build (see above); the nodes serve the HTTP explorer and, at /peer, how to build it"
+	fi
 else
 	echo "devnet.sh: node and npm are not installed, so the nodes serve no peer page (/peer);"
 	echo "  to have it: apt-get install nodejs npm, then run this script again"
