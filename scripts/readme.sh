@@ -22,7 +22,7 @@
 #      balance --key and by address, send (refused, then accepted);
 # and that git ignores every file these commands leave in the clone.
 # The test command of the README is not run here: it is what runs this
-# script (TestREADMEWalkthrough in e2e/).
+# script (TestREADMEWalkthrough in e2e/readme/).
 #
 # Each command is printed ("$ ..."; curl runs with -sS and prints the HTTP
 # code after the body), then PASS or FAIL with what was checked. The first
