@@ -293,6 +293,10 @@ func (v *view) mainHeight(hash chain.Hash) (uint64, bool) {
 
 // rawBlock returns the binary encoding of any stored block.
 func (v *view) rawBlock(hash chain.Hash) ([]byte, error) {
+	if h, ok := v.mainHeight(hash); ok {
+		_, bin, err := v.record(h) // one read: the record names the body
+		return bin, err
+	}
 	stub, _, err := v.stubOf(hash)
 	if err != nil {
 		return nil, err
