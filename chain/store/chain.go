@@ -313,6 +313,8 @@ func (c *Chain) load() error {
 		c.seg.commit()
 	} else if err := putParams(c.db, &c.params); err != nil {
 		return fmt.Errorf("record the network's parameters: %w", err)
+	} else if err := c.upgradeFormat5(); err != nil {
+		return err
 	}
 	if err := c.db.View(func(tx *bolt.Tx) error {
 		head, err := c.checkStore(tx)
@@ -671,7 +673,7 @@ func (c *Chain) RawMainChainHashed(from uint64, limit int, fn func(hash chain.Ha
 // (HeaderSize bytes, valid only during the call) instead of its body: no
 // block body is read.
 func (c *Chain) MainHeaders(from uint64, limit int, fn func(hash chain.Hash, header []byte) error) error {
-	return c.mainRecords(from, limit, false, func(hash chain.Hash, stub, _ []byte) error { return fn(hash, stubHeader(stub)) })
+	return c.mainRecords(from, limit, false, func(hash chain.Hash, header, _ []byte) error { return fn(hash, header) })
 }
 
 // MainChainJSON is RawMainChain with the JSON encoding of each block
@@ -680,19 +682,20 @@ func (c *Chain) MainHeaders(from uint64, limit int, fn func(hash chain.Hash, hea
 // call.
 func (c *Chain) MainChainJSON(from uint64, limit int, fn func(hash, prev chain.Hash, js []byte) error) error {
 	var js []byte
-	return c.mainRecords(from, limit, true, func(hash chain.Hash, stub, bin []byte) error {
+	return c.mainRecords(from, limit, true, func(hash chain.Hash, _, bin []byte) error {
 		b, err := decodeStored(bin, hash)
 		if err != nil {
 			return err
 		}
 		js = b.AppendJSON(js[:0])
-		return fn(hash, chain.Hash(stubHeader(stub)[:chain.HashSize]), js)
+		return fn(hash, b.PreviousHash, js)
 	})
 }
 
-// mainRecords calls fn with the hash, stub and body of the main-chain
-// blocks from height from; the body is valid only during the call, and nil
-// unless bodies is set.
+// mainRecords calls fn with the hash, header and body of the main-chain
+// blocks from height from; header and body are valid only during the
+// call, and the body is nil unless bodies is set (a record of format 6
+// carries no header: its body is read for it).
 func (c *Chain) mainRecords(from uint64, limit int, bodies bool, fn func(hash chain.Hash, stub, bin []byte) error) error {
 	if from < 1 {
 		from = 1
@@ -702,18 +705,28 @@ func (c *Chain) mainRecords(from uint64, limit int, bodies bool, fn func(hash ch
 		n := 0
 		want := from
 		each := func(rec []byte) error {
-			if len(rec) != recordSize {
+			if len(rec) != recordSize && len(rec) != recordLongSize {
 				return fmt.Errorf("main-chain record at height %d is corrupt", want)
 			}
 			stub := rec[chain.HashSize:]
-			var bin []byte
-			if bodies {
+			var header, bin []byte
+			if len(rec) == recordLongSize {
+				header = stubHeader(stub)
+			}
+			if bodies || header == nil {
 				var err error
 				if bin, err = c.seg.readInto(&buf, stubLoc(stub), false); err != nil {
 					return err
 				}
+				if len(bin) < chain.HeaderSize {
+					return fmt.Errorf("main-chain block at height %d is corrupt: %d bytes", want, len(bin))
+				}
+				header = bin[:chain.HeaderSize]
 			}
-			if err := fn(chain.Hash(rec[:chain.HashSize]), stub, bin); err != nil {
+			if !bodies {
+				bin = nil
+			}
+			if err := fn(chain.Hash(rec[:chain.HashSize]), header, bin); err != nil {
 				return err
 			}
 			n++

@@ -20,7 +20,7 @@
 //
 // # Layout
 //
-// A bbolt file (Config.Path, e.g. <datadir>/chain.db), format 5, fsynced
+// A bbolt file (Config.Path, e.g. <datadir>/chain.db), format 6, fsynced
 // on every commit, and beside it the block bodies in append-only segment
 // files, <Config.Path>.blocks/<number>.seg (segment.go): records of length
 // (4) || CRC-32C (4) || binary block, a new segment every 64 MiB. Every
@@ -31,7 +31,7 @@
 // cursors visit heights, run numbers and sequences in order. Buckets
 // (store.go):
 //
-//	meta      "version"  → uint64 4
+//	meta      "version"  → uint64 6
 //	          "network"  → the network name
 //	          "genesis"  → the genesis hash (32)
 //	          "params"   → the network's parameters (chain.NetParams.AppendBinary),
@@ -42,8 +42,9 @@
 //	          "indexed"  → height (8): the index runs cover the main chain to here
 //	          "segend"   → segment (4) || offset (4): the end of the bodies
 //	                       this commit refers to
-//	chain     height (8) → hash (32) || stub; main chain only, so adding a
-//	          block appends
+//	chain     height (8) → hash (32) || entry (48) || location (12); main
+//	          chain only, so adding a block appends (a record written in
+//	          format 5 also carries the header, 136 more bytes)
 //	side      block hash (32) → stub; blocks off the main chain
 //	hashix    run number (8) → a bucket: "run" → entries of block hash
 //	          prefix (8) || height (4); "bloom" → the filter of the prefixes
@@ -71,7 +72,9 @@
 // || length (4) || the block's header (chain.HeaderSize). An entry is
 // cumulative work (32) || time mark (8) || the parent's time mark (8):
 // what validating a child needs of its parent ([chain.Parent]). A
-// reorganisation moves stubs between chain and side; bodies never move.
+// main-chain record holds no header: the body begins with it, and is read
+// for it (the segments are in the page cache). A reorganisation moves
+// stubs between chain and side; bodies never move.
 // The JSON encoding of a block is rendered when it is asked for.
 // The index runs (hashindex.go) are sorted by prefix then height and
 // merged four at a time up to a few MB; a run number is never reused. A
@@ -88,7 +91,8 @@
 // 2) as chain.db.protocol2 with their segments as
 // chain.db.protocol2.blocks; a new chain starts with the old store's valid
 // pending transactions, and one WARN line names where the old store went
-// (migrate.go). Before bbolt maps the file, Open reads its meta pages
+// (migrate.go). Format 5 is upgraded in place to format 6 by its version
+// alone, with one INFO line: its records keep their header copies. Before bbolt maps the file, Open reads its meta pages
 // itself (storecheck.go); it then reads the records past "segend" up to
 // the first that is torn, fails its checksum or does not decode, cuts the
 // segments there, checks the blocks past "verified" and above "indexed",

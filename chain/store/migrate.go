@@ -220,3 +220,24 @@ func (c *Chain) readmit() {
 		"pending_readmitted", admitted, "pending_dropped", len(st.pending)-admitted+st.undecodable)
 	c.log.Warn(fmt.Sprintf("store of protocol %d set aside: its chain belongs to no network of this protocol, a new chain starts", st.protocol()), attrs...)
 }
+
+// upgradeFormat5 upgrades a store of format 5 in place to format 6 by
+// rewriting its version, with one log line: its main-chain records, which
+// carry their block's header, stay readable beside the shorter ones of
+// format 6 (see recordLongSize), so no record is rewritten.
+func (c *Chain) upgradeFormat5() error {
+	var format uint64
+	if err := c.db.View(func(tx *bolt.Tx) error {
+		format = binary.BigEndian.Uint64(tx.Bucket(bucketMeta).Get(metaVersion)) // checked by load
+		return nil
+	}); err != nil || format != formatLongRecords {
+		return err
+	}
+	if err := c.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(metaVersion, heightKey(storeVersion))
+	}); err != nil {
+		return fmt.Errorf("upgrade the store from format %d: %w", formatLongRecords, err)
+	}
+	c.log.Info("store upgraded in place", "path", c.db.Path(), "old_format", formatLongRecords, "format", storeVersion)
+	return nil
+}
