@@ -31,56 +31,73 @@ const MaxHeadersPerRequest = 2000
 // request is admitted through the chain exchange's gate, whose serving
 // slots it shares.
 func (s *Service) handleHeaders(str network.Stream) {
+	s.serveRequest(str, "header", maxRequestSize, func(str network.Stream, body []byte) error {
+		req, err := decodeLocatorRequest(body, "headers", MaxHeadersPerRequest)
+		if err == nil {
+			s.serveAdmitted(str, "headers", func() ([]byte, Code) { return s.headerReply(req) })
+		}
+		return err
+	})
+}
+
+// serveRequest serves a stream of a one-request protocol (header exchange,
+// proofs): with the deadlines of beginServing, it reads one request frame
+// of at most max bytes and hands its body to serve, with str guarded
+// against stalled writes. serve returns an error, having written nothing,
+// when the request is malformed: it is then answered CodeBadRequest and
+// its peer penalised, as is a frame over max; otherwise serve admits and
+// answers the request itself.
+func (s *Service) serveRequest(str network.Stream, what string, max int, serve func(str network.Stream, body []byte) error) {
 	end, done, ok := s.beginServing(str)
 	if !ok {
 		return
 	}
 	defer done()
 	p := str.Conn().RemotePeer()
-	body, err := readFrame(bufio.NewReaderSize(str, maxRequestSize+binary.MaxVarintLen64), nil, maxRequestSize)
+	body, err := readFrame(bufio.NewReaderSize(str, max+binary.MaxVarintLen64), nil, max)
 	if err == nil {
-		var req blockRequest
-		if req, err = decodeLocatorRequest(body, "headers", MaxHeadersPerRequest); err == nil {
-			s.serveHeaders(stallGuard{str, s.cfg.StallTimeout, end}, req)
+		if err = serve(stallGuard{str, s.cfg.StallTimeout, end}, body); err == nil {
 			return
 		}
 	} else if !errors.Is(err, errFrameTooLarge) {
-		s.log.Debug("reading header request failed", "peer", p, "err", err)
+		s.log.Debug("reading "+what+" request failed", "peer", p, "err", err)
 		_ = str.Reset()
 		return
 	}
 	s.replyCode(str, CodeBadRequest)
-	s.penalize(p, "malformed header request: "+err.Error())
+	s.penalize(p, "malformed "+what+" request: "+err.Error())
 }
 
-// serveHeaders admits req and answers it.
-func (s *Service) serveHeaders(str network.Stream, req blockRequest) {
+// serveAdmitted admits the request of str through the chain exchange's
+// gate and answers it with the reply that reply returns, or with its code
+// when that is not CodeOK.
+func (s *Service) serveAdmitted(str network.Stream, what string, reply func() ([]byte, Code)) {
 	release := s.gate.AdmitStream(str)
 	if release == nil {
 		return
 	}
 	defer release()
-	reply, n, code := s.headerReply(req)
+	b, code := reply()
 	if code != CodeOK {
 		s.replyCode(str, code)
 		return
 	}
-	if _, err := str.Write(reply); err != nil {
-		s.log.Debug("serving headers failed", "peer", str.Conn().RemotePeer(), "err", err)
+	if _, err := str.Write(b); err != nil {
+		s.log.Debug("serving "+what+" failed", "peer", str.Conn().RemotePeer(), "err", err)
 		_ = str.Reset()
 		return
 	}
 	_ = str.Close()
 	s.stats.requestsServed.Add(1)
-	s.log.Debug("served headers", "peer", str.Conn().RemotePeer(), "headers", n)
+	s.log.Debug("served "+what, "peer", str.Conn().RemotePeer(), "bytes", len(b))
 }
 
 // headerReply returns the whole reply to req, read from one snapshot of
-// the store, and the number of headers in it; or a code other than CodeOK.
-func (s *Service) headerReply(req blockRequest) ([]byte, int, Code) {
+// the store, or a code other than CodeOK.
+func (s *Service) headerReply(req blockRequest) ([]byte, Code) {
 	fork, ok := s.chain.LocateFork(req.Locator)
 	if !ok {
-		return nil, 0, CodeNotFound
+		return nil, CodeNotFound
 	}
 	head := s.chain.Head()
 	headers := make([]byte, 0, req.Max*chain.HeaderSize)
@@ -99,13 +116,13 @@ func (s *Service) headerReply(req blockRequest) ([]byte, int, Code) {
 	})
 	switch {
 	case errors.Is(err, errChainMoved):
-		return nil, 0, CodeUnavailable
+		return nil, CodeUnavailable
 	case err != nil:
 		s.log.Warn("reading headers to serve failed", "err", err)
-		return nil, 0, CodeInternal
+		return nil, CodeInternal
 	}
 	reply := appendFrame(make([]byte, 0, len(headers)+headerOKSize+2*binary.MaxVarintLen64), okReplyHeader(head.Height, head.Hash))
-	return appendFrame(reply, headers), len(headers) / chain.HeaderSize, CodeOK
+	return appendFrame(reply, headers), CodeOK
 }
 
 // headerReplyOf is one checked header reply.

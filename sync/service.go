@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/proof"
 	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 )
@@ -83,6 +84,9 @@ type Chain interface {
 	RawMainChainHashed(from uint64, limit int, fn func(hash chain.Hash, raw []byte) error) error
 	MainHeaders(from uint64, limit int, fn func(hash chain.Hash, header []byte) error) error
 	FindTransaction(id chain.Hash) (store.TxLocation, error)
+	// TxProof and AccountProof build the proofs the service serves.
+	TxProof(id chain.Hash) (proof.Tx, error)
+	AccountProof(addr string, at chain.Hash) (store.AccountProof, error)
 	// UnknownTransactions returns those of ids neither pending nor
 	// confirmed, at a cost per id that does not grow with the chain.
 	UnknownTransactions(ids []chain.Hash) []chain.Hash
@@ -364,6 +368,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.host.SetStreamHandler(StatusProtocol, p2p.DirectOnly(s.handleStatus))
 	s.host.SetStreamHandler(BlocksProtocol, p2p.DirectOnly(s.handleBlocks))
 	s.host.SetStreamHandler(HeadersProtocol, p2p.DirectOnly(s.handleHeaders))
+	s.host.SetStreamHandler(ProofsProtocol, p2p.DirectOnly(s.handleProofs))
 
 	s.goLocked(func() { s.watchPeers(s.evSub) })
 	s.goLocked(s.syncLoop)
@@ -394,6 +399,7 @@ func (s *Service) Close() error {
 			s.host.RemoveStreamHandler(StatusProtocol)
 			s.host.RemoveStreamHandler(BlocksProtocol)
 			s.host.RemoveStreamHandler(HeadersProtocol)
+			s.host.RemoveStreamHandler(ProofsProtocol)
 			s.host.RemoveStreamHandler(PoolProtocol)
 			for _, sub := range subs {
 				sub.Cancel()

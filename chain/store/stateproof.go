@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/proof"
 	"github.com/gossipchain/gossipchain/chain/smt"
 )
 
@@ -27,17 +28,26 @@ type AccountProof struct {
 	StateRoot chain.Hash
 }
 
-// AccountProof returns the account of addr after the main-chain block at,
-// with its proof, read from the stored map without a replay: O(log n)
-// node reads. On an open network it is ErrNotSigned; an addr that is not
-// an address gives ErrNotAddress; a block not on the main chain,
-// ErrNotFound.
+// Binary returns p in the form of package chain/proof, which a node sends
+// and proof.Account.Verify checks.
+func (p AccountProof) Binary() proof.Account {
+	return proof.Account{Header: p.Header, Address: p.Address, Balance: p.Balance, NextNonce: p.NextNonce, Map: p.Proof}
+}
+
+// AccountProof returns the account of addr after the main-chain block at
+// (the head when at is zero), with its proof, read from the stored map
+// without a replay: O(log n) node reads. On an open network it is
+// ErrNotSigned; an addr that is not an address gives ErrNotAddress; a
+// block not on the main chain, ErrNotFound.
 func (c *Chain) AccountProof(addr string, at chain.Hash) (AccountProof, error) {
 	if !c.params.Signed() {
 		return AccountProof{}, chain.ErrNotSigned
 	}
 	if _, err := chain.PublicKeyOf(addr); err != nil {
 		return AccountProof{}, err
+	}
+	if at.IsZero() {
+		at = c.Head().Hash
 	}
 	out := AccountProof{Address: addr, Hash: at}
 	err := c.readIndexed(func(v *view) (bool, error) {
