@@ -122,6 +122,24 @@ func TestLightNodeAgrees(t *testing.T) {
 			t.Errorf("%s %s: HTTP %d %q %v, want 501 naming the light node", req.method, req.path, code, e.Error, err)
 		}
 	}
+
+	// The explorer says where a balance and a confirmation come from.
+	br := newBrowser(t)
+	for _, c := range []struct {
+		n    *node
+		want string
+	}{{light, "checked by proof (light node)"}, {a, "held by this node (full node)"}} {
+		br.open(c.n.url + "/")
+		check := fmt.Sprintf(`(() => {
+			const held = document.getElementById(%%q).parentElement.querySelector('.held');
+			return held && held.textContent === %q ? '' : (held ? held.textContent : 'no mark');
+		})()`, c.want)
+		br.goTo("#/tx/"+paid.String(), "#tx-confirmations")
+		pageCheck(t, br, c.n.opts.httpAddr+": the payment's confirmations", fmt.Sprintf(check, "tx-confirmations"))
+		br.goTo("#/address/"+bob, "#balance-confirmed")
+		pageCheck(t, br, c.n.opts.httpAddr+": bob's balance", fmt.Sprintf(check, "balance-confirmed"))
+	}
+	br.noConsoleErrors()
 }
 
 // mustGet sends GET path to n and decodes its 200 answer into v.

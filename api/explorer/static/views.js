@@ -135,7 +135,7 @@ async function viewTx(id, seq) {
       signed() && t.sender === '0' ? ['Fees collected', h('span', { id: 'tx-fee' }, num(t.amount - state.status.params.reward))] : null,
       ['Nonce', String(t.nonce)],
       r.block_hash ? ['Block', [link('#/block/' + r.block_hash, 'block ' + num(r.block_index)), ' ', blockLink(r.block_hash)]] : null,
-      r.confirmations ? ['Confirmations', [num(r.confirmations), held(r)]] : null,
+      r.confirmations ? ['Confirmations', [h('span', { id: 'tx-confirmations' }, num(r.confirmations)), held(r)]] : null,
     ])));
 }
 
