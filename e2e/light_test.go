@@ -105,8 +105,17 @@ func TestLightNodeAgrees(t *testing.T) {
 	if !reflect.DeepEqual(ftx, ltx) {
 		t.Errorf("GET /transactions/%s:\nlight %+v\nfull  %+v", paid, ltx, ftx)
 	}
-	if code, _ := light.getJSON("/transactions/"+strings.Repeat("ab", 32), nil); code != http.StatusNotFound {
-		t.Errorf("unknown transaction: HTTP %d, want 404", code)
+	for path, want := range map[string]int{
+		"/transactions/" + strings.Repeat("ab", 32): http.StatusNotFound,
+		"/transactions/xyz":                         http.StatusBadRequest,
+		"/accounts/not-an-address":                  http.StatusBadRequest,
+		"/blocks/999":                               http.StatusNotFound,
+	} {
+		fcode, _ := a.getJSON(path, nil)
+		lcode, _ := light.getJSON(path, nil)
+		if fcode != want || lcode != want {
+			t.Errorf("GET %s: HTTP %d on the light node, %d on the full one, want %d", path, lcode, fcode, want)
+		}
 	}
 
 	for _, req := range []struct{ method, path, body string }{

@@ -117,7 +117,9 @@ async function viewBlock(id, seq) {
       ['Transaction root', h('span', { class: 'mono' }, b.tx_root)],
       ['Confirmations', onMain && st ? [num(st.height - b.index + 1), held(null)] : '—'],
     ]),
-    h('h2', {}, 'Transactions (' + b.transactions.length + ')'),
+    h('h2', {}, 'Transactions (' + b.tx_count + ')'),
+    st && st.light ? h('p', { class: 'muted' }, 'A light node keeps block headers only: the block commits to its ' +
+      num(b.tx_count) + ' transactions by its transaction root, which a proof checks a transaction against.') : null,
     table(['Id', 'Sender', 'Recipient', 'Amount'].concat(signed() ? ['Fee'] : []), txs)));
 }
 
