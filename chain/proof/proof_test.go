@@ -52,7 +52,7 @@ func newTxBlock(r *rand.Rand, n, at int, tx chain.Transaction) txBlock {
 }
 
 // proofOf returns the proof of leaf m of b (which holds b.tx at b.at).
-func (b txBlock) proofOf(t *testing.T, m int) proof.Tx {
+func (b txBlock) proofOf(t testing.TB, m int) proof.Tx {
 	t.Helper()
 	path, err := merkle.InclusionProof(m, b.ids)
 	if err != nil {
@@ -189,7 +189,7 @@ type stateBlock struct {
 
 // newStateBlock puts a random account, zero for about a third of them, for
 // each of addrs in a map and returns the header over its root.
-func newStateBlock(t *testing.T, r *rand.Rand, addrs []string) stateBlock {
+func newStateBlock(t testing.TB, r *rand.Rand, addrs []string) stateBlock {
 	t.Helper()
 	b := stateBlock{store: smt.NewMemStore(), accounts: make(map[string]account)}
 	var changes []smt.Change
@@ -219,7 +219,7 @@ func newStateBlock(t *testing.T, r *rand.Rand, addrs []string) stateBlock {
 
 // proofOf returns the proof of addr's account in b, with what the map
 // holds.
-func (b stateBlock) proofOf(t *testing.T, addr string) (proof.Account, smt.ProofKind) {
+func (b stateBlock) proofOf(t testing.TB, addr string) (proof.Account, smt.ProofKind) {
 	t.Helper()
 	sp, err := smt.Prove(b.store, b.root, smt.Hash(chain.AccountKey(addr)))
 	if err != nil {
