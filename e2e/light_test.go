@@ -60,6 +60,19 @@ func TestLightNodeAgrees(t *testing.T) {
 		t.Errorf("GET /status differs:\nlight %+v\nfull  %+v", lst, full)
 	}
 
+	waitFor(t, "the light node's peers listed with their heights", waitTimeout, func() error {
+		ps, err := light.peers()
+		if err != nil || len(ps) < 2 {
+			return fmt.Errorf("%d peers, %v", len(ps), err)
+		}
+		for _, p := range ps {
+			if p.Height == nil || *p.Height != full.Height {
+				return fmt.Errorf("peer %s at height %v, want %d", p.ID, p.Height, full.Height)
+			}
+		}
+		return nil
+	})
+
 	var fullChain, lightChain struct {
 		Chain  []json.RawMessage `json:"chain"`
 		Length int               `json:"length"`

@@ -81,6 +81,15 @@ func (l *Light) Headers() *headerchain.Chain { return l.headers }
 // nil.
 func (l *Light) Err() error { return l.syncer.Err() }
 
+// PeerStatus returns the last status p sent, if p is connected and of our
+// network.
+func (l *Light) PeerStatus(p peer.ID) (Status, bool) {
+	l.syncer.mu.Lock()
+	defer l.syncer.mu.Unlock()
+	st, ok := l.syncer.peers[p]
+	return st, ok
+}
+
 // Start starts the header syncer and joins the block topic. It may be
 // called once.
 func (l *Light) Start(ctx context.Context) error {

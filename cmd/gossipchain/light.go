@@ -85,7 +85,7 @@ func runLight(ctx context.Context, cfg config, log *slog.Logger, ln net.Listener
 	node := n.P2P
 	server := api.New(api.Config{
 		Light:      n.Light,
-		Network:    network{node: node},
+		Network:    network{node: node, light: n.Light},
 		Logger:     log,
 		Version:    Version(),
 		CORS:       cfg.cors,

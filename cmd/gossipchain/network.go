@@ -17,7 +17,8 @@ import (
 // the p2p node (identity, peers, dialling) as the API's Network.
 type network struct {
 	*gsync.Service
-	node *p2p.Node
+	node  *p2p.Node
+	light *gsync.Light // a light node's, instead of Service
 }
 
 var _ api.Network = network{}
@@ -60,10 +61,11 @@ func (n network) Peers() []api.PeerInfo {
 	return out
 }
 
-// peerStatus is the sync service's status of p; a light node has none.
+// peerStatus is the status p sent to the sync service, or to a light
+// node's header syncer.
 func (n network) peerStatus(p peer.ID) (gsync.Status, bool) {
-	if n.Service == nil {
-		return gsync.Status{}, false
+	if n.light != nil {
+		return n.light.PeerStatus(p)
 	}
 	return n.PeerStatus(p)
 }
