@@ -20,6 +20,8 @@ type LightNode interface {
 	Transaction(ctx context.Context, id chain.Hash) (gsync.VerifiedTx, error)
 }
 
+var _ LightNode = (*gsync.Light)(nil)
+
 // errNeedsFullNode answers what only a full node can: the pool, mining,
 // blocks' bodies, submissions and the ledger's indexes.
 var errNeedsFullNode = errorf(http.StatusNotImplemented,
