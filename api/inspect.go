@@ -50,6 +50,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		HashRate:      s.hashRate(),
 		TargetHeight:  head.Height,
 		Version:       s.cfg.Version,
+		Light:         s.cfg.Light != nil,
 	}
 	if s.cfg.Progress != nil {
 		p := s.cfg.Progress()

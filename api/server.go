@@ -47,9 +47,14 @@ const (
 
 // Config configures a Server.
 type Config struct {
-	Chain   Chain   // required
+	Chain   Chain   // required, unless Light is set
 	Network Network // required
-	Miner   Miner   // required
+	Miner   Miner   // required, unless Light is set
+
+	// Light, when set, makes the API a light node's (light.go): the
+	// routes it can serve from its header chain or by proof, and 501
+	// for the others.
+	Light LightNode
 
 	// Mining reports whether continuous mining is on (GET /status "mining");
 	// nil means it is off.
@@ -146,6 +151,7 @@ type Server struct {
 
 // New builds a Server. It panics if a required field of cfg is nil.
 func New(cfg Config) *Server {
+	cfg = cfg.withLight()
 	if cfg.Chain == nil || cfg.Network == nil || cfg.Miner == nil {
 		panic("api: Config.Chain, Config.Network and Config.Miner are required")
 	}
@@ -239,6 +245,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) routes() http.Handler {
+	if s.cfg.Light != nil {
+		return s.middleware(s.lightRoutes())
+	}
 	mux := http.NewServeMux()
 	// The tutorial's endpoints.
 	mux.HandleFunc("POST /transactions/new", s.handleNewTransaction)
@@ -267,9 +276,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /forks", s.handleForks)
 	mux.HandleFunc("GET /blocks/recent", s.handleRecentBlocks)
 	mux.HandleFunc("GET /addresses/{address...}", s.handleAddress)
+	explorerRoutes(mux)
+	return s.middleware(mux)
+}
+
+// explorerRoutes adds the explorer's pages and assets to mux.
+func explorerRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", explorer.Index())
 	mux.Handle("GET "+explorer.Prefix, explorer.Assets())
 	mux.Handle("GET "+peer.Path, peer.Page())
 	mux.Handle("GET "+peer.Path+"/"+peer.BundleName, peer.Bundle())
-	return s.middleware(mux)
 }

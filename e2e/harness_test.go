@@ -81,6 +81,7 @@ type nodeOptions struct {
 	listenIP   string   // default 127.0.0.1
 	mdns       bool
 	binary     string // the gossipchain binary; default the one TestMain built
+	light      bool   // --light, without the miner's flags
 }
 
 // node is a running gossipchain process of a test.
@@ -141,8 +142,12 @@ func (n *node) args() []string {
 		"--network", o.network,
 		"--listen", fmt.Sprintf("/ip4/%s/tcp/%d", o.listenIP, o.p2pPort),
 		fmt.Sprintf("--mdns=%t", o.mdns),
-		"--miner-threads", "1",
 		"--log-level", "debug",
+	}
+	if o.light {
+		args = append(args, "--light")
+	} else {
+		args = append(args, "--miner-threads", "1")
 	}
 	if !o.retarget {
 		args = append(args, "--difficulty", fmt.Sprint(o.difficulty))

@@ -172,15 +172,24 @@ func (h *HeaderSyncer) localStatus() Status {
 	return Status{Genesis: h.genesis, Head: head.Hash, Height: head.Height, Work: head.Work}
 }
 
-func (h *HeaderSyncer) handleStatus(str network.Stream) {
+// enter registers a unit of work (a handler, a validator run) that Close
+// waits for; it returns false once the syncer is closed. Each true result
+// must be matched by a call to h.wg.Done.
+func (h *HeaderSyncer) enter() bool {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.closed {
-		h.mu.Unlock()
+		return false
+	}
+	h.wg.Add(1)
+	return true
+}
+
+func (h *HeaderSyncer) handleStatus(str network.Stream) {
+	if !h.enter() {
 		_ = str.Reset()
 		return
 	}
-	h.wg.Add(1)
-	h.mu.Unlock()
 	defer h.wg.Done()
 	stop := context.AfterFunc(h.ctx, func() { _ = str.Reset() })
 	defer stop()
@@ -188,6 +197,10 @@ func (h *HeaderSyncer) handleStatus(str network.Stream) {
 	st, err := answerStatus(str, h.cfg.StatusTimeout, h.localStatus)
 	h.onStatus(p, st, err)
 }
+
+// refresh exchanges statuses with p again, so that a heavier chain it
+// has shown (a gossiped block whose parent is unknown) is fetched.
+func (h *HeaderSyncer) refresh(p peer.ID) { h.spawn(func() { h.greet(p) }) }
 
 func (h *HeaderSyncer) greet(p peer.ID) {
 	st, err := requestStatus(h.ctx, h.host, p, h.localStatus(), h.cfg.StatusTimeout)

@@ -19,46 +19,36 @@ import (
 	"github.com/gossipchain/gossipchain/p2p"
 )
 
-// lightNode is a header-only node: a header chain, a p2p host and a
-// header syncer.
+// lightNode is a light node as NewNode assembles it: a header chain, a p2p
+// host and a light service with its header syncer.
 type lightNode struct {
 	headersPath string
 	headers     *headerchain.Chain
 	node        *p2p.Node
 	syncer      *HeaderSyncer
+	light       *Light
 }
 
-// newLightNode starts a header-only node of params, with checkpoint if not
-// nil; it is closed when the test ends.
-func newLightNode(t testing.TB, params chain.Params, checkpoint *headerchain.Checkpoint) *lightNode {
+// newLightNode starts a light node of params, with checkpoint if not nil
+// and its light service adjusted by adjust, if not nil; it is closed when
+// the test ends.
+func newLightNode(t testing.TB, params chain.Params, checkpoint *headerchain.Checkpoint, adjust ...func(*LightConfig)) *lightNode {
 	t.Helper()
-	dir := t.TempDir()
-	ln := &lightNode{headersPath: filepath.Join(dir, "headers.db")}
-	var err error
-	ln.headers, err = headerchain.Open(headerchain.Config{Params: params, Path: ln.headersPath, Checkpoint: checkpoint, Logger: testLogger()})
+	cfg := NodeConfig{Params: params, DataDir: t.TempDir(), Logger: testLogger(), Light: true, Checkpoint: checkpoint,
+		P2P:       p2p.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}},
+		LightSync: LightConfig{HeaderSync: HeaderSyncConfig{StatusInterval: 200 * time.Millisecond}}}
+	for _, a := range adjust {
+		a(&cfg.LightSync)
+	}
+	n, err := NewNode(context.Background(), cfg)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("NewNode: %v", err)
 	}
-	t.Cleanup(func() { ln.headers.Close() })
-	ctx := context.Background()
-	ln.node, err = p2p.New(ctx, p2p.Config{DataDir: dir, Network: params.Name, Logger: testLogger(),
-		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, MaxMessageSize: MaxMessageSize(params)})
-	if err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() { n.Close() })
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
 	}
-	t.Cleanup(func() { ln.node.Close() })
-	ln.syncer, err = NewHeaderSyncer(HeaderSyncConfig{Headers: ln.headers, Node: ln.node, Logger: testLogger(), StatusInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.syncer.Close() })
-	if err := ln.syncer.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := ln.node.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return ln
+	return &lightNode{headersPath: filepath.Join(cfg.DataDir, HeadersFile), headers: n.Headers, node: n.P2P, syncer: n.Light.syncer, light: n.Light}
 }
 
 // dial connects ln to the host h.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/headerchain"
 	"github.com/gossipchain/gossipchain/chain/miner"
 	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
@@ -45,6 +46,17 @@ type NodeConfig struct {
 	// simulation charges the time its checks would take).
 	WrapChain func(*store.Chain) Chain
 
+	// Light makes a light node: a header chain (HeadersFile) instead of
+	// the chain store, a Light service instead of the sync service and
+	// the miner; Store, Sync, WrapChain and the miner fields are unused.
+	Light bool
+	// Checkpoint, for a light node, is a block the heaviest chain must
+	// hold (headerchain.ErrCheckpointConflict otherwise).
+	Checkpoint *headerchain.Checkpoint
+	// LightSync adjusts a light node's Light service; Headers, Node and
+	// Logger are set by NewNode.
+	LightSync LightConfig
+
 	// MinerAddress receives the rewards of the blocks the node mines;
 	// default the node's peer ID.
 	MinerAddress string
@@ -53,18 +65,25 @@ type NodeConfig struct {
 }
 
 // Node is one assembled gossipchain node: its chain store, p2p host, sync
-// service and miner. NewNode opens them in that order, Start starts sync
-// and then the p2p host (so that no peer arrives before sync listens),
-// and Close closes sync, p2p and the chain, in that order.
+// service and miner; or, for a light node, its header chain, p2p host and
+// light service (Chain, Sync and Miner nil). NewNode opens them in that
+// order, Start starts sync and then the p2p host (so that no peer arrives
+// before sync listens), and Close closes sync, p2p and the chain, in that
+// order.
 type Node struct {
 	Chain *store.Chain
 	P2P   *p2p.Node
 	Sync  *Service
 	Miner *miner.Miner
+
+	Headers *headerchain.Chain // a light node's
+	Light   *Light             // a light node's
 }
 
 // NewNode opens the chain store in cfg.DataDir and builds the p2p host, the
-// sync service and the miner on it, started by Start. A data directory that
+// sync service and the miner on it, started by Start; with cfg.Light, it
+// opens the header chain instead and builds the p2p host and the light
+// service on it. A data directory that
 // holds an identity key has run a node before: an empty chain store beside
 // it is a lost chain, and NewNode refuses to start a new one.
 func NewNode(ctx context.Context, cfg NodeConfig) (_ *Node, err error) {
@@ -89,7 +108,12 @@ func NewNode(ctx context.Context, cfg NodeConfig) (_ *Node, err error) {
 			n.Close() // what was built before the failure
 		}
 	}()
-	if n.Chain, err = store.Open(scfg); err != nil {
+	if cfg.Light {
+		hcfg := headerchain.Config{Params: cfg.Params, Path: filepath.Join(cfg.DataDir, HeadersFile), Checkpoint: cfg.Checkpoint, Logger: cfg.Logger}
+		if n.Headers, err = headerchain.Open(hcfg); err != nil {
+			return nil, fmt.Errorf("open header chain: %w", err)
+		}
+	} else if n.Chain, err = store.Open(scfg); err != nil {
 		return nil, fmt.Errorf("open chain: %w", err)
 	}
 
@@ -98,6 +122,14 @@ func NewNode(ctx context.Context, cfg NodeConfig) (_ *Node, err error) {
 	pcfg.MaxMessageSize = MaxMessageSize(cfg.Params)
 	if n.P2P, err = p2p.New(ctx, pcfg); err != nil {
 		return nil, fmt.Errorf("start p2p node: %w", err)
+	}
+	if cfg.Light {
+		lcfg := cfg.LightSync
+		lcfg.Headers, lcfg.Node, lcfg.Logger = n.Headers, n.P2P, cfg.Logger
+		if n.Light, err = NewLight(lcfg); err != nil {
+			return nil, fmt.Errorf("create light service: %w", err)
+		}
+		return n, nil
 	}
 
 	ycfg := cfg.Sync
@@ -122,7 +154,11 @@ func NewNode(ctx context.Context, cfg NodeConfig) (_ *Node, err error) {
 // Start starts the sync service, then the p2p host: discovery, bootstrap
 // dials and the address book.
 func (n *Node) Start(ctx context.Context) error {
-	if err := n.Sync.Start(ctx); err != nil {
+	if n.Light != nil {
+		if err := n.Light.Start(ctx); err != nil {
+			return fmt.Errorf("start light service: %w", err)
+		}
+	} else if err := n.Sync.Start(ctx); err != nil {
 		return fmt.Errorf("start sync service: %w", err)
 	}
 	if err := n.P2P.Start(ctx); err != nil {
@@ -144,11 +180,17 @@ func (n *Node) Close() error {
 	if n.Sync != nil {
 		closeOne("sync service", n.Sync.Close)
 	}
+	if n.Light != nil {
+		closeOne("light service", n.Light.Close)
+	}
 	if n.P2P != nil {
 		closeOne("p2p node", n.P2P.Close)
 	}
 	if n.Chain != nil {
 		closeOne("chain", n.Chain.Close)
+	}
+	if n.Headers != nil {
+		closeOne("header chain", n.Headers.Close)
 	}
 	return errors.Join(errs...)
 }

@@ -35,6 +35,8 @@ type Status struct {
 	TargetHeight uint64        `json:"target_height"` // highest height a peer announced, at least height
 	Version      string        `json:"version"`
 	NAT          *NATStatus    `json:"nat,omitempty"` // reachability, announced and relayed addresses
+	// Light is true on a light node (--light), which keeps headers only.
+	Light bool `json:"light,omitempty"`
 }
 
 // NetworkParams are the consensus parameters in GET /status, so that a
@@ -201,6 +203,9 @@ type TxStatus struct {
 	BlockIndex    uint64            `json:"block_index,omitempty"`
 	BlockHash     *chain.Hash       `json:"block_hash,omitempty"`
 	Confirmations uint64            `json:"confirmations,omitempty"`
+	// Verified is true when a light node checked the transaction by proof
+	// in a block of its header chain; a full node holds it itself.
+	Verified bool `json:"verified,omitempty"`
 }
 
 // Pending is the answer of GET /transactions/pending, oldest first.
@@ -235,6 +240,9 @@ type Account struct {
 	PendingTransactions []chain.Transaction `json:"pending_transactions"`
 	Height              uint64              `json:"height"`
 	Head                chain.Hash          `json:"head"`
+	// Verified is true when a light node checked the account by proof
+	// against the header Height, Head; a full node holds it itself.
+	Verified bool `json:"verified,omitempty"`
 }
 
 // AccountHistory is the answer of GET /accounts/{address}/transactions.

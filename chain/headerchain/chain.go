@@ -184,6 +184,13 @@ func (c *Chain) Head() Head {
 	return Head{Hash: c.tip.Hash, Height: c.tip.Index, Work: c.tip.Work}
 }
 
+// NextBits returns the compact target the head's child must carry.
+func (c *Chain) NextBits() (chain.Compact, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.params.NextBits(c.tip)
+}
+
 // Locator returns the hashes of the main chain at chain.LocatorHeights of
 // the head, then the genesis's.
 func (c *Chain) Locator() []chain.Hash {

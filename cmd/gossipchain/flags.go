@@ -19,6 +19,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/gossipchain/gossipchain/chain"
+	"github.com/gossipchain/gossipchain/chain/headerchain"
 	"github.com/gossipchain/gossipchain/chain/store"
 	"github.com/gossipchain/gossipchain/p2p"
 )
@@ -121,6 +122,9 @@ type config struct {
 	announce     []string // --announce: multiaddrs advertised instead of the listen ones
 	natPortMap   bool     // --nat-portmap: ask the router for a port mapping
 	relayService bool     // --relay-service: offer a bounded circuit relay while publicly reachable
+
+	light      bool                    // --light: a light node
+	checkpoint *headerchain.Checkpoint // --checkpoint, with --light
 }
 
 // listFlag collects a repeatable, comma-separated flag.
@@ -171,6 +175,7 @@ type nodeFlags struct {
 	port                                                                                portFlag
 	acceptRollback                                                                      *bool
 	minRelayFee                                                                         *uint64
+	light                                                                               lightFlags
 }
 
 // newNodeFlagSet defines the node's flags. Each usage says its default
@@ -204,6 +209,7 @@ func newNodeFlagSet() (*flag.FlagSet, *nodeFlags) {
 		dialKnown:  fs.Bool("dial-known", true, "dial the peers remembered in the address book (datadir/peers.json) at start and when below the target (--dial-known=false to use only --bootstrap, mDNS and /nodes/register)"),
 	}
 	f.minRelayFee = fs.Uint64("min-relay-fee", store.DefaultMinRelayFeeRate, "signed ledger: the lowest fee `rate` this node admits to its pool and relays, a fee per 1000 bytes of a transaction (a typical transfer is 196 bytes); 0 relays every fee, and the pool still orders by fee rate")
+	f.light = defineLightFlags(fs)
 	f.acceptRollback = fs.Bool("accept-rollback", false, "start from the commit before when chain.db lost its last one (a damaged meta page, while the block files hold the blocks it wrote), which the node otherwise refuses; the lost blocks are fetched from peers again")
 	fs.Var(&f.difficulty, "difficulty", "fixed proof-of-work difficulty in leading zero `bits` (0-64): every block needs it and the network never retargets (default: none, the network retargets from --initial-difficulty); part of the network's parameters")
 	fs.Var(&f.port, "p", "HTTP API `port` on 127.0.0.1, as in the tutorial: -p 5001 is --http 127.0.0.1:5001")
@@ -405,6 +411,10 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		if fi, err := os.Stat(cfg.dataDir); err == nil && !fi.IsDir() {
 			return config{}, fmt.Errorf("--datadir %q: not a directory", cfg.dataDir)
 		}
+	}
+
+	if err := f.light.apply(&cfg, set); err != nil {
+		return config{}, err
 	}
 
 	// Profiling.

@@ -100,6 +100,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		return httpListenError(cfg, err)
 	}
 	defer ln.Close()
+	if cfg.light {
+		return runLight(ctx, cfg, log, ln)
+	}
 	// The API is built after the sync service, which reports to it; no
 	// report comes before the node starts, after server is set.
 	var server *api.Server
@@ -107,19 +110,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 		Params:  params,
 		DataDir: cfg.dataDir,
 		Logger:  log,
-		P2P: p2p.Config{
-			ListenAddrs:  cfg.listen,
-			Bootstrap:    cfg.bootstrap,
-			MDNS:         cfg.mdns,
-			TargetPeers:  cfg.targetPeers,
-			MaxInbound:   cfg.maxInbound,
-			SkipAddrBook: !cfg.dialKnown,
-			Announce:     cfg.announce,
-			NATPortMap:   cfg.natPortMap,
-			RelayService: cfg.relayService,
-
-			NoBrowserTransports: !cfg.browser,
-		},
+		P2P:     p2pConfig(cfg),
 		Sync: gsync.Config{
 			OnBlock: func(ev gsync.BlockEvent) {
 				server.NoteBlock(api.BlockNote{Block: ev.Block, Blocks: ev.Blocks, Status: ev.Status.String(),
@@ -225,6 +216,23 @@ func run(ctx context.Context, cfg config, log *slog.Logger) (err error) {
 	stopMining()
 	<-mined
 	return err
+}
+
+// p2pConfig is the p2p host's configuration of cfg.
+func p2pConfig(cfg config) p2p.Config {
+	return p2p.Config{
+		ListenAddrs:  cfg.listen,
+		Bootstrap:    cfg.bootstrap,
+		MDNS:         cfg.mdns,
+		TargetPeers:  cfg.targetPeers,
+		MaxInbound:   cfg.maxInbound,
+		SkipAddrBook: !cfg.dialKnown,
+		Announce:     cfg.announce,
+		NATPortMap:   cfg.natPortMap,
+		RelayService: cfg.relayService,
+
+		NoBrowserTransports: !cfg.browser,
+	}
 }
 
 // mineLoop mines and publishes blocks until ctx is cancelled. MineBlock

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
@@ -16,7 +17,8 @@ import (
 // the p2p node (identity, peers, dialling) as the API's Network.
 type network struct {
 	*gsync.Service
-	node *p2p.Node
+	node  *p2p.Node
+	light *gsync.Light // a light node's, instead of Service
 }
 
 var _ api.Network = network{}
@@ -38,7 +40,7 @@ func (n network) Peers() []api.PeerInfo {
 	for i, p := range peers {
 		out[i] = api.PeerInfo{ID: p.ID.String(), Direction: p.Direction, Source: p.Source, InAddrBook: p.InAddrBook,
 			LatencyMS: float64(p.Latency.Microseconds()) / 1000, ListenAddrs: []string{}}
-		if st, ok := n.PeerStatus(p.ID); ok {
+		if st, ok := n.peerStatus(p.ID); ok {
 			h := st.Height
 			out[i].Height = &h
 			out[i].Head = st.Head.String()
@@ -57,6 +59,15 @@ func (n network) Peers() []api.PeerInfo {
 		out[i].BytesIn, out[i].BytesOut = p.BytesIn, p.BytesOut
 	}
 	return out
+}
+
+// peerStatus is the status p sent to the sync service, or to a light
+// node's header syncer.
+func (n network) peerStatus(p peer.ID) (gsync.Status, bool) {
+	if n.light != nil {
+		return n.light.PeerStatus(p)
+	}
+	return n.PeerStatus(p)
 }
 
 // dialable picks the listen address of p that matches the host of its

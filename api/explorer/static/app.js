@@ -116,7 +116,9 @@ function refreshRecent() {
 async function loadHistory(ready) {
   const none = () => null;
   const [, recent, forks] = await Promise.all([ready,
-    api('/blocks/recent?limit=' + (HISTORY + 1)).catch(none), api('/forks').catch(none)]);
+    api('/blocks/recent?limit=' + (HISTORY + 1)).catch(none),
+    // A light node keeps no side branches' blocks: it has no /forks.
+    ready.then(() => (state.status && state.status.light ? null : api('/forks'))).catch(none)]);
   if (recent) mergeRecent(recent.blocks);
   const seeded = state.recent.slice(-8).filter(b => b.index > 1).map(b => ({
     ts: b.timestamp, text: 'block ' + num(b.index) + ' ' + short(b.hash) + ' by ' + label(b.miner),

@@ -115,9 +115,11 @@ async function viewBlock(id, seq) {
       ['Proof', String(b.proof)],
       ['Size', onMain ? bytes(here.size) : '—'],
       ['Transaction root', h('span', { class: 'mono' }, b.tx_root)],
-      ['Confirmations', onMain && st ? num(st.height - b.index + 1) : '—'],
+      ['Confirmations', onMain && st ? [num(st.height - b.index + 1), held(null)] : '—'],
     ]),
-    h('h2', {}, 'Transactions (' + b.transactions.length + ')'),
+    h('h2', {}, 'Transactions (' + b.tx_count + ')'),
+    st && st.light ? h('p', { class: 'muted' }, 'A light node keeps block headers only: the block commits to its ' +
+      num(b.tx_count) + ' transactions by its transaction root, which a proof checks a transaction against.') : null,
     table(['Id', 'Sender', 'Recipient', 'Amount'].concat(signed() ? ['Fee'] : []), txs)));
 }
 
@@ -135,8 +137,21 @@ async function viewTx(id, seq) {
       signed() && t.sender === '0' ? ['Fees collected', h('span', { id: 'tx-fee' }, num(t.amount - state.status.params.reward))] : null,
       ['Nonce', String(t.nonce)],
       r.block_hash ? ['Block', [link('#/block/' + r.block_hash, 'block ' + num(r.block_index)), ' ', blockLink(r.block_hash)]] : null,
-      r.confirmations ? ['Confirmations', num(r.confirmations)] : null,
+      r.confirmations ? ['Confirmations', [h('span', { id: 'tx-confirmations' }, num(r.confirmations)), held(r)]] : null,
     ])));
+}
+
+// held says where a balance or a confirmation comes from: checked by a
+// proof from full peers against this node's header chain (r.verified, on a
+// light node), read from a light node's header chain, or held by this node
+// itself (a full node).
+function held(r) {
+  if (r && r.verified) {
+    return h('span', { class: 'held proved', title: 'a light node: checked by a Merkle proof from full peers against block ' +
+      (r.head || r.block_hash) + ' of its header chain' }, 'checked by proof (light node)');
+  }
+  if (state.status && state.status.light) return h('span', { class: 'held' }, 'from this light node\'s header chain');
+  return h('span', { class: 'held' }, 'held by this node (full node)');
 }
 
 // balanceRows are the address page's balance lines: on a signed network
@@ -150,7 +165,7 @@ function balanceRows(r, acct) {
   const spend = acct ? acct.pending_spend : 0;
   const count = acct ? acct.pending : 0;
   return [
-    ['Confirmed balance', h('span', { id: 'balance-confirmed' }, num(r.balance))],
+    ['Confirmed balance', [h('span', { id: 'balance-confirmed' }, num(r.balance)), held(acct)]],
     ['Pending spend', h('span', { id: 'balance-pending-spend' }, (spend ? '−' : '') + num(spend) +
       (count ? ' in ' + count + ' pending transaction' + (count > 1 ? 's' : '') : ''))],
     incoming ? ['Pending receipts', h('span', { id: 'balance-pending-in' }, '+' + num(incoming) + ' (spendable once mined)')] : null,
@@ -159,7 +174,22 @@ function balanceRows(r, acct) {
   ];
 }
 
+// viewLightAddress is the address page of a light node: the account as
+// full peers proved it; a light node keeps no history.
+async function viewLightAddress(addr, seq) {
+  const a = await api('/accounts/' + encodeURIComponent(addr));
+  show(seq, h('div', {},
+    h('h1', {}, 'Address ', h('span', { id: 'address-title', class: 'mono' }, a.address)),
+    kv([
+      ['Confirmed balance', [h('span', { id: 'balance-confirmed' }, num(a.balance)), held(a)]],
+      ['Nonce of its next transaction', String(a.next_nonce)],
+      ['Checked against', [link('#/block/' + a.head, 'block ' + num(a.height)), ' ', blockLink(a.head)]],
+    ]),
+    h('p', { class: 'muted' }, 'A light node keeps block headers only: it shows no history or pending transactions.')));
+}
+
 async function viewAddress(addr, seq) {
+  if (state.status && state.status.light) return viewLightAddress(addr, seq);
   const r = await api('/addresses/' + encodeURIComponent(addr) + '?limit=100');
   let acct = null;
   if (r.balance !== undefined) acct = await api('/accounts/' + encodeURIComponent(addr));
