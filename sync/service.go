@@ -323,7 +323,7 @@ func New(cfg Config) (*Service, error) {
 }
 
 // Start joins the block and transaction topics, registers the status and
-// chain- and header-exchange protocols, exchanges statuses with the peers already
+// chain- and header-exchange and proofs protocols, exchanges statuses with the peers already
 // connected and with every peer that connects later, and starts the sync and
 // orphan loops. It does not block. Start may be called once, and must return
 // before the publishing and sync methods are used.
