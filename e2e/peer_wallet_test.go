@@ -93,7 +93,7 @@ func (b *browser) tabKeyFile() []byte {
 // TestPeerWalletOpenNetwork: on an open network the wallet section says
 // there is no wallet, and offers no key.
 func TestPeerWalletOpenNetwork(t *testing.T) {
-	n := startBrowserNode(t)
+	n := startBrowserNode(t, nodeOptions{})
 	needPeerPage(t, n)
 	b := newQUICBrowser(t)
 	b.openPeerPage(n, "")
