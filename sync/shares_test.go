@@ -22,7 +22,8 @@ import (
 // or that delivered to it keep their reserved share: every request of
 // theirs is served; a fresh node, which is neither, gets its streams by
 // taking back those of the largest holder and syncs within twice the time
-// it needs when nobody attacks.
+// it needs when nobody attacks (in one of three tries: a shared machine's
+// load slows one sync in a few, a starving attack slows every one).
 func TestGlobalStreamShares(t *testing.T) {
 	const groups, perGroup = 10, 8 // 80 identities, 8 on each of 10 addresses
 	params := testParams(t, testNetwork, testDifficulty)
@@ -127,13 +128,23 @@ func TestGlobalStreamShares(t *testing.T) {
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
-			waitFor(t, 30*time.Second, "the attack holding the limit again", sc.full)
-			attacked := freshSync(t, victim, head)
-			t.Logf("a fresh node syncs in %s attacked, %s unattacked; streams taken back %+v",
-				attacked.Round(time.Millisecond), unattacked.Round(time.Millisecond), victim.node.StreamShareStats())
-			if bound := max(slower*unattacked, unattacked+time.Second); attacked > bound {
-				t.Fatalf("a fresh node syncs in %s attacked, more than %s (%d times its %s unattacked, at least a second more)", attacked, bound, slower, unattacked)
+			// The attack holds its streams all along, so a sync it starves
+			// is slow every time; the load of a shared machine makes one
+			// sync in a few slow. Up to three syncs, the first within the
+			// bound passes.
+			bound := max(slower*unattacked, unattacked+time.Second)
+			var attacked []time.Duration
+			for len(attacked) < 3 {
+				waitFor(t, 30*time.Second, "the attack holding the limit again", sc.full)
+				took := freshSync(t, victim, head)
+				attacked = append(attacked, took)
+				t.Logf("a fresh node syncs in %s attacked, %s unattacked; streams taken back %+v",
+					took.Round(time.Millisecond), unattacked.Round(time.Millisecond), victim.node.StreamShareStats())
+				if took <= bound {
+					return
+				}
 			}
+			t.Fatalf("a fresh node syncs in %v attacked, each more than %s (%d times its %s unattacked, at least a second more)", attacked, bound, slower, unattacked)
 		})
 	}
 }
