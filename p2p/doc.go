@@ -129,7 +129,9 @@
 // # Router options
 //
 //   - One GossipSub router per host, with the message id function above.
-//   - WithPeerExchange(true): a peer pruning us from its mesh tells us other peers.
+//   - WithPeerExchange(PeerExchange = false), and AcceptPXThreshold above any reachable
+//     score: prunes carry no peers, and a PX received is never dialled, since the router
+//     dials PX peers outside the bounded peer set; the discovery protocol finds peers.
 //   - WithFloodPublish(true): our own messages go to every topic peer above the publish
 //     threshold, not just the mesh, so a freshly mined block leaves in one hop.
 //   - WithMaxMessageSize(Config.MaxMessageSize).
