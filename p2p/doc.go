@@ -31,7 +31,9 @@
 //     start and reused afterwards, so the peer ID and multiaddrs survive restarts. A
 //     corrupt file is an error, never silently replaced.
 //   - Peer set (peerset.go): at most TargetPeers (D) outbound peers and MaxInbound (D by
-//     default) inbound ones. Above the allowance the gater admits up to
+//     default) inbound ones; outbound peers above D (bootstrap and registered peers are
+//     redialled whatever the count) take their places from the inbound allowance, so
+//     the set stays within TargetPeers+MaxInbound. Above the allowance the gater admits up to
 //     max(2, MaxInbound/2) newcomers (beyond, only by evicting an unprotected inbound
 //     peer), and the node sheds its least useful inbound peers (protected: bootstrap and
 //     registered ones, the 4 best first deliverers, the longer-connected half; then
@@ -129,7 +131,9 @@
 // # Router options
 //
 //   - One GossipSub router per host, with the message id function above.
-//   - WithPeerExchange(true): a peer pruning us from its mesh tells us other peers.
+//   - WithPeerExchange(PeerExchange = false), and AcceptPXThreshold above any reachable
+//     score: prunes carry no peers, and a PX received is never dialled, since the router
+//     dials PX peers outside the bounded peer set; the discovery protocol finds peers.
 //   - WithFloodPublish(true): our own messages go to every topic peer above the publish
 //     threshold, not just the mesh, so a freshly mined block leaves in one hop.
 //   - WithMaxMessageSize(Config.MaxMessageSize).

@@ -97,7 +97,7 @@ func (n *Node) pubsubOptions() []pubsub.Option {
 		pubsub.WithRawTracer(n.mesh),
 		pubsub.WithRawTracer(trafficTracer{traffic: n.traffic}),
 		pubsub.WithMessageIdFn(pubsubMessageID),
-		pubsub.WithPeerExchange(true),
+		pubsub.WithPeerExchange(PeerExchange),
 		pubsub.WithGossipSubParams(GossipSubParams()),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithMaxMessageSize(n.cfg.MaxMessageSize),

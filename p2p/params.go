@@ -29,6 +29,12 @@ const (
 	// validating it), so that those that have not forwarded theirs yet skip
 	// it. go-libp2p-pubsub's default, 1 KiB, is larger than most blocks.
 	IDontWantThreshold = 128
+	// PeerExchange: whether a node's prunes carry peers (PX). Off: the
+	// router dials every peer of an accepted PX at once, outside the bounded
+	// peer set, which grew the nodes' outbound peers to two or three times
+	// D; the discovery protocol feeds the address book, and the connection
+	// keeper dials from it only while the node lacks outbound peers.
+	PeerExchange = false
 )
 
 // GossipSubParams returns go-libp2p-pubsub's default parameters with

@@ -13,7 +13,9 @@ import (
 
 // The peer set: at most Config.TargetPeers outbound peers (D, dialled by the
 // connection keeper and replaced when lost) and Config.MaxInbound inbound
-// peers (D by default, so at most 2D in all). A node at its inbound
+// peers (D by default, so at most 2D in all; outbound peers above D, the
+// bootstrap and registered peers redialled whatever the count, take their
+// places from the inbound allowance). A node at its inbound
 // allowance still accepts a newcomer, up to inboundHeadroom more (beyond,
 // only by evicting an unprotected inbound peer), and then sheds its least
 // useful unprotected inbound peers down to the allowance (evictable);
@@ -129,12 +131,23 @@ func (n *Node) trackConn(c network.Conn, opened bool) (shed bool) {
 		delete(n.conns, p)
 		return false
 	}
-	return opened && pc.inbound() && n.inboundLocked() > n.cfg.MaxInbound
+	return opened && pc.inbound() && n.inboundExcessLocked() > 0
 }
 
 func (n *Node) inboundLocked() int {
 	in, _ := n.peerCountsLocked()
 	return in
+}
+
+// inboundExcessLocked returns how many inbound peers the node holds beyond
+// what it keeps: its allowance, less its outbound peers above the target.
+// Bootstrap and registered peers are redialled whatever the outbound count
+// (connect.go), so a node that filled its target while one was away holds
+// more than D outbound peers once it is back; the inbound side then gives
+// way, so that the peer set stays within TargetPeers+MaxInbound.
+func (n *Node) inboundExcessLocked() int {
+	in, out := n.peerCountsLocked()
+	return in - max(0, n.cfg.MaxInbound-max(0, out-n.cfg.TargetPeers))
 }
 
 // admitInbound is the gater's check of a secured inbound connection: a
@@ -187,7 +200,7 @@ func (n *Node) keepInbound() {
 				delete(n.shedAt, p)
 			}
 		}
-		excess := n.inboundLocked() - n.cfg.MaxInbound
+		excess := n.inboundExcessLocked()
 		n.mu.Unlock()
 		if excess <= 0 {
 			return

@@ -177,3 +177,33 @@ func TestNewcomersCannotPushOutEstablished(t *testing.T) {
 		t.Error("no newcomer was evicted, yet more arrived than the hub admits")
 	}
 }
+
+// TestOutboundAboveTargetTakesInboundRoom: bootstrap peers are dialled
+// whatever the outbound count, so a node with more of them than its target
+// holds more than D outbound peers; it then keeps fewer inbound peers, so
+// that its peer set stays within TargetPeers+MaxInbound.
+func TestOutboundAboveTargetTakesInboundRoom(t *testing.T) {
+	const d = 1
+	var boots []string
+	for range 2 {
+		boots = append(boots, newNode(t, peerSetConfig(t, d)).Addrs()[0].String())
+	}
+	cfg := peerSetConfig(t, d)
+	cfg.SkipAddrBook = true
+	cfg.Bootstrap = boots
+	n := newNode(t, cfg)
+	waitFor(t, 20*time.Second, "both bootstrap peers connected", func() bool {
+		return n.PeerSetStats().Outbound == 2
+	})
+	leaf := newNode(t, peerSetConfig(t, d))
+	if err := leaf.Connect(t.Context(), n.Addrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the inbound peer shed: 2 outbound peers fill 2D", func() bool {
+		st := n.PeerSetStats()
+		return st.Inbound == 0 && st.Shed > 0
+	})
+	if st := n.PeerSetStats(); st.Outbound != 2 {
+		t.Errorf("the node lost a bootstrap peer: %+v", st)
+	}
+}

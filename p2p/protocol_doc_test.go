@@ -31,6 +31,7 @@ func TestProtocolStatesParameters(t *testing.T) {
 		return fmt.Sprintf("%d ms", d/time.Millisecond)
 	}
 	g, ps, tp := GossipSubParams(), PeerScoreParams(), TopicScoreParams()
+	px := map[bool]string{true: "on", false: "off"}[PeerExchange]
 	for _, want := range []string{
 		fmt.Sprintf("| heartbeat | %s (initial delay %s)", dur(g.HeartbeatInterval), dur(g.HeartbeatInitialDelay)),
 		fmt.Sprintf("| D, D_lo, D_hi | %d, %d, %d", g.D, g.Dlo, g.Dhi),
@@ -39,6 +40,7 @@ func TestProtocolStatesParameters(t *testing.T) {
 		fmt.Sprintf("| history length, history gossip | %d, %d heartbeats", g.HistoryLength, g.HistoryGossip),
 		fmt.Sprintf("| IDONTWANT threshold | %d bytes", g.IDontWantMessageThreshold),
 		fmt.Sprintf("| prune peers (PX) | %d", g.PrunePeers),
+		fmt.Sprintf("| peer exchange on prune | %s", px),
 		fmt.Sprintf("| gossip retransmission | %d", g.GossipRetransmission),
 		fmt.Sprintf("| topic weight | %v", tp.TopicWeight),
 		fmt.Sprintf("| P1 time in mesh | weight %v, quantum 1 min, cap %v", tp.TimeInMeshWeight, tp.TimeInMeshCap),

@@ -10,10 +10,13 @@ import (
 
 // Peer score thresholds; PROTOCOL.md section 3 states them and explains the choices.
 const (
-	GossipThreshold             = -20
-	PublishThreshold            = -50
-	GraylistThreshold           = -80
-	AcceptPXThreshold           = 0
+	GossipThreshold   = -20
+	PublishThreshold  = -50
+	GraylistThreshold = -80
+	// AcceptPXThreshold is above any score a peer can reach (topic scores are
+	// capped at 10 and the application score is 0): a PX that another
+	// implementation sends is never dialled (PeerExchange).
+	AcceptPXThreshold           = 1000
 	OpportunisticGraftThreshold = 1
 )
 

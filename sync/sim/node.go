@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,7 +62,7 @@ func startNode(ctx context.Context, nw *Network, idx, region int, ip net.IP, boo
 		return nil, err
 	}
 	if seedChain != "" {
-		if err := copyFile(seedChain, filepath.Join(dir, "chain.db")); err != nil {
+		if err := copyStore(seedChain, filepath.Join(dir, "chain.db")); err != nil {
 			return nil, fmt.Errorf("copy the seed chain: %w", err)
 		}
 	}
@@ -232,6 +233,33 @@ func writeIdentity(dir string, seed uint64) error {
 		return fmt.Errorf("marshal identity: %w", err)
 	}
 	return os.WriteFile(filepath.Join(dir, p2p.IdentityFile), data, 0o600)
+}
+
+// copyStore copies the store at from to the path to, with the files and
+// directories the store keeps beside its file (their names start with the
+// store's, as the block segments in <path>.blocks do).
+func copyStore(from, to string) error {
+	entries, err := os.ReadDir(filepath.Dir(from))
+	if err != nil {
+		return err
+	}
+	base := filepath.Base(from)
+	for _, e := range entries {
+		suffix, ok := strings.CutPrefix(e.Name(), base)
+		if !ok {
+			continue
+		}
+		src, dst := filepath.Join(filepath.Dir(from), e.Name()), to+suffix
+		if e.IsDir() {
+			err = os.CopyFS(dst, os.DirFS(src))
+		} else {
+			err = copyFile(src, dst)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func copyFile(from, to string) error {

@@ -91,9 +91,15 @@ type PropagationReport struct {
 	// last; the spans should cover several status intervals, 10 s).
 	BytesBlock, BytesIdle float64
 	Window                time.Duration
+	// ByProtocol is the mean stream bytes a node received in the Window
+	// after a block, less the idle span's, by protocol (p2p.TrafficStats).
+	ByProtocol bytesSample
 	// Mesh and Conns are the distributions of the blocks topic's mesh
-	// degree and of connection counts at the end.
-	Mesh, Conns map[int]int
+	// degree and of connected peers at the end; Outbound and Inbound those
+	// of the peer set's two sides (p2p.PeerSetStats); Shed the inbound
+	// peers the nodes shed since they started.
+	Mesh, Conns, Outbound, Inbound map[int]int
+	Shed                           uint64
 }
 
 // Propagate mines blocks at random running nodes, one per window, and
@@ -103,48 +109,35 @@ type PropagationReport struct {
 func (n *Network) Propagate(ctx context.Context, blocks int, window, idle time.Duration) (PropagationReport, error) {
 	nodes := n.Nodes()
 	r := PropagationReport{Nodes: len(nodes), Blocks: blocks, Window: window, Reach: make([][]time.Duration, len(reachLevels))}
-	bytes := func() []int {
-		out := make([]int, len(nodes))
-		for i, nd := range nodes {
-			out[i] = nd.BytesReceived()
-		}
-		return out
-	}
-	meanDelta := func(a, b []int) float64 {
-		var s int
-		for i := range a {
-			s += b[i] - a[i]
-		}
-		return float64(s) / float64(len(a))
-	}
+	perNode := 1 / float64(len(nodes))
 	// The idle rate is measured over several status intervals (10 s, each
 	// node's from a random phase), so that it holds a share of every
 	// node's periodic exchanges.
-	idleRate := func() float64 {
+	idleRate := func() bytesSample {
 		if idle <= 0 {
-			return 0
+			return bytesSample{}
 		}
-		b0 := bytes()
+		b0 := sampleBytes(nodes)
 		time.Sleep(idle)
-		return meanDelta(b0, bytes()) * float64(window) / float64(idle)
+		return sampleBytes(nodes).since(b0, perNode*float64(window)/float64(idle))
 	}
-	r.BytesIdle = idleRate()
+	idle0 := idleRate()
 
 	dup0 := make([]int64, len(nodes))
 	for i, nd := range nodes {
 		dup0[i] = nd.Duplicates()
 	}
-	var bytesSum float64
+	var bytesSum bytesSample
 	for range blocks {
 		o := nodes[n.rng.IntN(len(nodes))]
-		before := bytes()
+		before := sampleBytes(nodes)
 		b, err := o.Mine(ctx)
 		if err != nil {
 			return r, err
 		}
 		t0 := time.Now()
 		time.Sleep(window)
-		bytesSum += meanDelta(before, bytes())
+		bytesSum = bytesSum.plus(sampleBytes(nodes).since(before, perNode))
 		delays := make([]time.Duration, 0, len(nodes))
 		for _, nd := range nodes {
 			switch s, ok := nd.Sync.Seen(b.Hash); {
@@ -179,10 +172,15 @@ func (n *Network) Propagate(ctx context.Context, blocks int, window, idle time.D
 			}
 		}
 	}
-	r.BytesBlock = bytesSum / float64(blocks)
+	perBlock := bytesSum.since(bytesSample{}, 1/float64(blocks))
 	// The idle span before the blocks may still carry the start's traffic
 	// (discovery, pool exchange): take the quieter of it and one after.
-	r.BytesIdle = min(r.BytesIdle, idleRate())
+	idleBytes := idle0
+	if idle1 := idleRate(); idle1.udp < idle0.udp {
+		idleBytes = idle1
+	}
+	r.BytesBlock, r.BytesIdle = perBlock.udp, idleBytes.udp
+	r.ByProtocol = perBlock.minus(idleBytes)
 	var sum float64
 	for i, nd := range nodes {
 		c := 1 + float64(nd.Duplicates()-dup0[i])/float64(blocks)
@@ -190,10 +188,14 @@ func (n *Network) Propagate(ctx context.Context, blocks int, window, idle time.D
 		r.CopiesMax = max(r.CopiesMax, c)
 	}
 	r.Copies = sum / float64(len(nodes))
-	r.Mesh, r.Conns = make(map[int]int), make(map[int]int)
+	r.Mesh, r.Conns, r.Outbound, r.Inbound = make(map[int]int), make(map[int]int), make(map[int]int), make(map[int]int)
 	for _, nd := range nodes {
 		r.Mesh[nd.MeshDegree()]++
 		r.Conns[len(nd.P2P.Host().Network().Peers())]++
+		ps := nd.P2P.PeerSetStats()
+		r.Outbound[ps.Outbound]++
+		r.Inbound[ps.Inbound]++
+		r.Shed += ps.Shed
 	}
 	return r, nil
 }
@@ -241,8 +243,12 @@ func (r PropagationReport) String() string {
 	fmt.Fprintf(&b, "  bytes received per node per block (UDP payload read by its simulated endpoint, QUIC included): "+
 		"%.0f in the %s after a block (the same span idle: %.0f; the block's share %.0f)\n",
 		r.BytesBlock, r.Window, r.BytesIdle, r.BytesBlock-r.BytesIdle)
+	fmt.Fprintf(&b, "  stream bytes received per node per block, beyond the idle span's, by protocol: %.0f (%s)\n",
+		r.ByProtocol.streams(), r.ByProtocol)
 	fmt.Fprintf(&b, "  mesh degree (blocks topic): %s\n", fmtHist(r.Mesh))
 	fmt.Fprintf(&b, "  connections: %s\n", fmtHist(r.Conns))
+	fmt.Fprintf(&b, "    outbound peers: %s\n    inbound peers: %s\n    inbound peers shed since the start: %d\n",
+		fmtHist(r.Outbound), fmtHist(r.Inbound), r.Shed)
 	return b.String()
 }
 

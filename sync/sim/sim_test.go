@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"testing/synctest"
@@ -56,6 +57,33 @@ func TestSmallNetwork(t *testing.T) {
 		}
 		if p.Back != p.Returned {
 			t.Fatal("the abandoned branch's transaction is not pending again in the region")
+		}
+	})
+}
+
+// TestSeedChain starts nodes from a prepared store (the scenarios' long
+// history): each node opens a copy of the whole store, its block segments
+// included, and starts at its height.
+func TestSeedChain(t *testing.T) {
+	params := simParams(t)
+	seed := filepath.Join(t.TempDir(), "chain.db")
+	const length = 20
+	if err := PrepareChain(t.Context(), params, seed, length); err != nil {
+		t.Fatal(err)
+	}
+	bubble(t, func(t *testing.T) {
+		nw, err := NewNetwork(Config{Params: params, Seed: 1, SeedChain: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nw.Close()
+		if err := nw.AddNodes(context.Background(), 2); err != nil {
+			t.Fatal(err)
+		}
+		for _, nd := range nw.Nodes() {
+			if got := nd.Chain.Head().Height; got != length {
+				t.Errorf("node %d starts at height %d, want %d", nd.Index, got, length)
+			}
 		}
 	})
 }
