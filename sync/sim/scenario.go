@@ -293,7 +293,8 @@ type PartitionReport struct {
 	// was the heaviest; -1 if not within the timeout.
 	Converged time.Duration
 	// Returned counts the transactions of the abandoned branch; Back those
-	// pending again at every node of the cut region at the end.
+	// pending again at every node of the cut region within the timeout
+	// after the heal.
 	Returned, Back int
 }
 
@@ -362,12 +363,19 @@ func (n *Network) PartitionHeal(ctx context.Context, region int, d, timeout time
 	}) {
 		r.Converged = time.Since(healed)
 	}
-	r.Back = 1
-	for _, nd := range in {
-		loc, err := nd.Chain.FindTransaction(tx.ID)
-		if err != nil || !loc.Pending {
-			r.Back = 0
+	// A node of the region that held the region's block has the
+	// transaction back when it reorganises; one whose peers were all
+	// outside the region during the cut gets it by pool exchange after
+	// the heal.
+	if waitUntil(ctx, timeout, pollStep, func() bool {
+		for _, nd := range in {
+			if loc, err := nd.Chain.FindTransaction(tx.ID); err != nil || !loc.Pending {
+				return false
+			}
 		}
+		return true
+	}) {
+		r.Back = 1
 	}
 	return r, nil
 }
