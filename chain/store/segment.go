@@ -88,17 +88,12 @@ func (s *segments) path(seg uint32) string {
 	return filepath.Join(s.dir, fmt.Sprintf("%08d.seg", seg))
 }
 
-// openSegments opens the segments of the store at storePath whose last
-// commit ended at end: a segment past it is removed, the last one
-// truncated to it. A segment shorter than end is damage.
-func openSegments(storePath string, end segPos) (*segments, error) {
-	return openSegmentsReplay(storePath, end, false)
-}
-
-// openSegmentsReplay is openSegments that, if replay, keeps the whole
-// records past end (blocks acknowledged after the last commit, see
-// deferred.go) in s.replay and cuts the segments after the last of them
-// instead: a torn or invalid record and what follows it go.
+// openSegmentsReplay opens the segments of the store at storePath whose
+// last commit ended at end: a segment past it is removed, the last one
+// truncated to it; a segment shorter than end is damage. If replay, it
+// keeps the whole records past end (blocks acknowledged after the last
+// commit, see deferred.go) in s.replay and cuts the segments after the
+// last of them instead: a torn or invalid record and what follows it go.
 func openSegmentsReplay(storePath string, end segPos, replay bool) (*segments, error) {
 	s := &segments{dir: segmentDir(storePath), files: map[uint32]*os.File{}, dirty: map[uint32]bool{}}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
@@ -203,19 +198,6 @@ func (s *segments) appendBlock(b *chain.Block) ([locSize]byte, []byte, error) {
 	}
 	binary.BigEndian.PutUint32(s.buf[start+4:], crc32.Checksum(body, crcTable))
 	return loc, body, s.flushFull()
-}
-
-// append adds body as a record and returns its location. The record is on
-// disk once sync has returned.
-func (s *segments) append(body []byte) ([locSize]byte, error) {
-	loc, err := s.reserve(len(body))
-	if err != nil {
-		return loc, err
-	}
-	s.buf = binary.BigEndian.AppendUint32(s.buf, uint32(len(body)))
-	s.buf = binary.BigEndian.AppendUint32(s.buf, crc32.Checksum(body, crcTable))
-	s.buf = append(s.buf, body...)
-	return loc, s.flushFull()
 }
 
 // flushFull writes the buffered records out once they fill the buffer.
