@@ -22,6 +22,9 @@ type lightRuns struct {
 	anonSynced []float64 // RssAnon right after the sync
 	rssIdle    []float64 // VmRSS after settle at idle
 	anonIdle   []float64 // RssAnon after settle at idle
+	// VmRSS and RssAnon after settle, restarted on the synced data
+	// directory without peers
+	rssRestarted, anonRestarted []float64
 }
 
 // runLight measures item 15's footprint: a fresh full node and a fresh
@@ -80,16 +83,42 @@ func runLight(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// lightRun syncs one fresh node of the given kind from the source at addr
-// and adds its readings to r.
+// lightRun syncs one fresh node of the given kind from the source at addr,
+// then restarts it without peers, and adds its readings to r.
 func lightRun(ctx context.Context, e *env, r *lightRuns, kind string, run int, extra []string, addr string, n int, settle, timeout time.Duration) error {
 	name := fmt.Sprintf("%s-%d", kind, run)
 	dir := filepath.Join(e.workDir, name)
+	defer os.RemoveAll(dir)
+	if err := lightSynced(ctx, e, r, name, dir, extra, addr, n, settle, timeout); err != nil {
+		return err
+	}
+	// The same node restarted on its data directory, without peers: what
+	// holding the chain costs once the sync's buffers are gone.
+	nd, err := e.startNode(ctx, nodeOpts{name: name + "-restarted", dataDir: dir, extra: extra})
+	if err != nil {
+		return err
+	}
+	defer e.procs.stop(nd)
+	if err := sleepCtx(ctx, settle); err != nil {
+		return err
+	}
+	st, err := procStatus(nd.Pid())
+	if err != nil {
+		return err
+	}
+	r.rssRestarted = append(r.rssRestarted, st["VmRSS"])
+	r.anonRestarted = append(r.anonRestarted, st["RssAnon"])
+	e.logf("light: %s restarted without peers: anonymous memory %s (VmRSS %s)", name, fmtBytes(st["RssAnon"]), fmtBytes(st["VmRSS"]))
+	return nil
+}
+
+// lightSynced is the first part of lightRun: the sync and the readings
+// after it.
+func lightSynced(ctx context.Context, e *env, r *lightRuns, name, dir string, extra []string, addr string, n int, settle, timeout time.Duration) error {
 	nd, err := e.startNode(ctx, nodeOpts{name: name, dataDir: dir, bootstrap: []string{addr}, extra: extra})
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
 	defer e.procs.stop(nd)
 	seen, _, err := waitSynced(ctx, nd, uint64(n)+1, timeout)
 	if err != nil {
@@ -114,8 +143,9 @@ func lightRun(ctx context.Context, e *env, r *lightRuns, kind string, run int, e
 		return err
 	}
 	r.disk = append(r.disk, disk)
+	k := len(r.rates) - 1
 	e.logf("light: %s: %s blocks/s from exec, data directory %s, anonymous memory %s synced, %s idle (VmRSS %s)",
-		name, fmtSI(r.rates[run]), fmtBytes(disk), fmtBytes(r.anonSynced[run]), fmtBytes(r.anonIdle[run]), fmtBytes(r.rssIdle[run]))
+		name, fmtSI(r.rates[k]), fmtBytes(disk), fmtBytes(r.anonSynced[k]), fmtBytes(r.anonIdle[k]), fmtBytes(r.rssIdle[k]))
 	return nil
 }
 
@@ -133,6 +163,8 @@ func lightRows(e *env, sit *sitting, n int, full, light *lightRuns) {
 		{"15c", "anonymous resident memory (RssAnon) at idle", light.anonIdle, full.anonIdle, fmtBytes, true},
 		{"15d", "resident memory (VmRSS, the mapped files included) at idle", light.rssIdle, full.rssIdle, fmtBytes, false},
 		{"15e", "sync from exec to the source's height (headers or blocks/s)", light.rates, full.rates, fmtSI, false},
+		{"15f", "anonymous resident memory (RssAnon) restarted on its synced data directory, no peers", light.anonRestarted, full.anonRestarted, fmtBytes, true},
+		{"15g", "resident memory (VmRSS) restarted on its synced data directory, no peers", light.rssRestarted, full.rssRestarted, fmtBytes, false},
 	}
 	for _, r := range rows {
 		s := summarize(r.light)
