@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/gossipchain/gossipchain/chain/merkle"
@@ -105,25 +106,57 @@ func checkIndex(b *Block) error {
 // checkHeaderWork checks the compact target's range, the stated hash, the
 // proof of work and the future limit.
 func (p *Params) checkHeaderWork(b *Block, now time.Time) error {
-	target, err := b.Bits.Target()
+	ht, err := p.headerTarget(b.Bits)
 	if err != nil {
-		return RuleErrorf(ErrBadDifficulty, "bits %s: %v", b.Bits, err)
-	}
-	maxTarget, _ := p.MaxTarget.Target() // valid: Validate checked it
-	if target.Sign() <= 0 || target.Cmp(maxTarget) > 0 {
-		return RuleErrorf(ErrBadDifficulty, "bits %s: target outside [1, the network's maximum %s]", b.Bits, p.MaxTarget)
+		return err
 	}
 	hash := b.ComputeHash()
 	if hash != b.Hash {
 		return RuleErrorf(ErrBadHash, "stated hash %s, computed %s", b.Hash, hash)
 	}
-	if !HashMeetsTarget(hash, target) {
-		return RuleErrorf(ErrBadProof, "hash %s is above the target %s of bits %s", hash, paddedTarget(target), b.Bits)
+	if !ht.pow.Met(hash) {
+		return RuleErrorf(ErrBadProof, "hash %s is above the target %s of bits %s", hash, paddedTarget(ht.target), b.Bits)
 	}
 	if limit := p.FutureLimit(); b.Timestamp > TimestampOf(now.Add(limit)) {
 		return RuleErrorf(ErrTimeTooNew, "timestamp %s is more than %s ahead of the local clock", b.Timestamp, limit)
 	}
 	return nil
+}
+
+// headerTarget is a header's bits checked against a network's range:
+// the target, and the same prepared for the proof-of-work check.
+type headerTarget struct {
+	bits, max Compact
+	target    *big.Int // never modified
+	pow       PowTarget
+}
+
+// lastHeaderTarget is the last headerTarget checkHeaderWork computed: a
+// chain's bits change seldom, so that most headers are checked without
+// decoding them into big integers again.
+var lastHeaderTarget atomic.Pointer[headerTarget]
+
+// headerTarget decodes bits and checks that the target is in [1, the
+// network's maximum].
+func (p *Params) headerTarget(bits Compact) (*headerTarget, error) {
+	if ht := lastHeaderTarget.Load(); ht != nil && ht.bits == bits && ht.max == p.MaxTarget {
+		return ht, nil
+	}
+	target, err := bits.Target()
+	if err != nil {
+		return nil, RuleErrorf(ErrBadDifficulty, "bits %s: %v", bits, err)
+	}
+	maxTarget, _ := p.MaxTarget.Target() // valid: Validate checked it
+	if target.Sign() <= 0 || target.Cmp(maxTarget) > 0 {
+		return nil, RuleErrorf(ErrBadDifficulty, "bits %s: target outside [1, the network's maximum %s]", bits, p.MaxTarget)
+	}
+	pow, err := NewPowTarget(target)
+	if err != nil { // not reached: Target is below 2^256
+		return nil, RuleErrorf(ErrBadDifficulty, "bits %s: %v", bits, err)
+	}
+	ht := &headerTarget{bits: bits, max: p.MaxTarget, target: target, pow: pow}
+	lastHeaderTarget.Store(ht)
+	return ht, nil
 }
 
 // Parent is what validating a block needs of its parent: the parent's

@@ -19,8 +19,8 @@ import (
 )
 
 // Header sync pipeline bounds: fetched replies waiting to be added while
-// the next is fetched, and headers added in one commit (fewer when no
-// more replies wait).
+// the next is fetched, and headers added in one commit while catching up
+// (fewer at the end of the peer's chain).
 const (
 	headerQueue      = 16
 	maxMergedHeaders = 16 * MaxHeadersPerRequest
@@ -329,20 +329,21 @@ func (h *HeaderSyncer) syncFrom(p peer.ID, claimed Status) error {
 	var addErr error
 	var merged []chain.Block
 	for rep := range replies {
-		// Add what has arrived meanwhile in the same commit: one disk
-		// sync for up to maxMergedHeaders.
+		// While catching up (a full reply: more follow), wait for the
+		// next replies and add up to maxMergedHeaders in one commit, one
+		// disk sync, while the fetcher goes on; a short reply is the last
+		// and the fetcher closes replies after it or after an error, so
+		// the wait ends. A crash loses only what is not committed: at
+		// most maxMergedHeaders+headerQueue*BatchSize headers fetched
+		// again, never a committed one.
 		merged = append(merged[:0], rep.headers...)
-	more:
-		for len(merged) < maxMergedHeaders {
-			select {
-			case next, ok := <-replies:
-				if !ok {
-					break more
-				}
-				merged = append(merged, next.headers...)
-			default:
-				break more
+		for full := len(rep.headers) == h.cfg.BatchSize; full && len(merged) < maxMergedHeaders; {
+			next, ok := <-replies
+			if !ok {
+				break
 			}
+			merged = append(merged, next.headers...)
+			full = len(next.headers) == h.cfg.BatchSize
 		}
 		res, err := h.headers.Add(merged)
 		added += res.Added

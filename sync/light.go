@@ -54,6 +54,7 @@ type Light struct {
 	syncer  *HeaderSyncer
 	params  chain.Params
 	answers *answerCache
+	seen    *seenLog // when gossiped headers were stored
 
 	mu  gosync.Mutex
 	sub *pubsub.Subscription // the block topic's, after Start
@@ -70,8 +71,14 @@ func NewLight(cfg LightConfig) (*Light, error) {
 	}
 	cfg.ProofPeers = positiveOr(cfg.ProofPeers, DefaultProofPeers)
 	return &Light{cfg: cfg, log: syncer.cfg.Logger.With("component", "light"), headers: cfg.Headers, node: cfg.Node,
-		syncer: syncer, params: cfg.Headers.Params(), answers: newAnswerCache()}, nil
+		syncer: syncer, params: cfg.Headers.Params(), answers: newAnswerCache(), seen: newSeenLog()}, nil
 }
+
+// Seen returns when this light node accepted and stored the header of the
+// gossiped block id (both at its commit to the header chain), if it is
+// among the last few thousand: the full node's Service.Seen, for
+// measuring propagation.
+func (l *Light) Seen(id chain.Hash) (Seen, bool) { return l.seen.get(id) }
 
 // Headers returns the light node's header chain.
 func (l *Light) Headers() *headerchain.Chain { return l.headers }
@@ -174,6 +181,7 @@ func (l *Light) validateBlock(_ context.Context, from peer.ID, m *pubsub.Message
 	case res.Added == 0:
 		return pubsub.ValidationIgnore // known
 	}
+	l.seen.stored(b.Hash, time.Now())
 	if res.Head.Hash != head.Hash {
 		l.log.Debug("new head from gossip", "hash", res.Head.Hash, "height", res.Head.Height, "from", from, "abandoned", res.Abandoned)
 		if l.cfg.OnHead != nil {

@@ -22,6 +22,8 @@
 //	ledger     pool admission of signed transactions over HTTP (item 9)
 //	traffic    bytes received per node per block, by protocol (item 12)
 //	calm       three miners on the default network's parameters for 10 minutes (item 13)
+//	light      a light node's disk and memory against a full node's, same chain (item 15)
+//	lightprop  block mined to light nodes' headers against full nodes', across processes (item 15)
 //	holepunch  nodes behind two NATs on a simulated internet: share and time of direct connections (item 10; root)
 //	report     write the Markdown table (and BENCHMARKS.md) from a results file
 //
@@ -66,6 +68,8 @@ var benchmarks = map[string]benchmark{
 	"holepunch": {10, "NAT traversal", runHolepunch},
 	"traffic":   {12, "Traffic", runTraffic},
 	"calm":      {13, "Calm start", runCalm},
+	"light":     {15, "Light node", runLight},
+	"lightprop": {15, "Light node", runLightProp},
 }
 
 const usage = `gcbench measures gossipchain. Usage:
@@ -81,6 +85,8 @@ const usage = `gcbench measures gossipchain. Usage:
   gcbench ledger    [--workers 8,64] [--duration 3s] [--txs 48000] [common flags]
   gcbench traffic   [--nodes 12] [--blocks 20] [--runs 3] [--flags "--target-peers 8"] [common flags]
   gcbench calm      [--runs 3] [--duration 10m] [--window 5m] [--threads 0] [common flags]
+  gcbench light     [--blocks 1000000] [--runs 3] [--settle 5s] [common flags]
+  gcbench lightprop [--full 7] [--light 3] [--blocks 50] [--runs 3] [common flags]
   gcbench holepunch [--attempts 20] [--parallel 4] [--nat masquerade,random-fully] [--timeout 60s] [common flags]
   gcbench report    --results FILE [--out BENCHMARKS.md]
 

@@ -82,6 +82,13 @@ func runLight(ctx context.Context, cfg config, log *slog.Logger, ln net.Listener
 		return err
 	}
 	defer closeLogged(log, "node", n.Close)
+	if cfg.pprofAddr != "" {
+		_, stopDebug, err := startPprof(cfg.pprofAddr, log, n.Light.Seen)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 	node := n.P2P
 	server := api.New(api.Config{
 		Light:      n.Light,
