@@ -129,7 +129,9 @@ func TestKillMidSync(t *testing.T) {
 func runChildUntil(t *testing.T, exe, env string, acks int) uint64 {
 	t.Helper()
 	cmd := exec.Command(exe, "-test.run=^TestKillChildHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), env)
+	// The child is killed before it can remove its temporary directory:
+	// it makes it inside this test's, which is removed.
+	cmd.Env = append(os.Environ(), env, "TMPDIR="+t.TempDir())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

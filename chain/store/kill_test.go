@@ -399,7 +399,9 @@ func runUntilKilled(t *testing.T, exe, test string, env []string, afterFirst boo
 func runUntilKilledWhen(t *testing.T, exe, test string, env []string, afterFirst bool, due func() bool) []string {
 	t.Helper()
 	cmd := exec.Command(exe, "-test.run=^"+test+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), env...)
+	// The child is killed before it can remove its temporary directory:
+	// it makes it inside this test's, which is removed.
+	cmd.Env = append(append(os.Environ(), env...), "TMPDIR="+t.TempDir())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
