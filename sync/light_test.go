@@ -181,3 +181,33 @@ func TestLightNodeCheckpoint(t *testing.T) {
 	}
 	n.Close()
 }
+
+// TestFullNodeSkipsLightPeer: a light node states its header chain's work
+// in its status but serves no blocks, so a full node behind it does not
+// count it among the peers to sync from, and syncs from a full peer.
+func TestFullNodeSkipsLightPeer(t *testing.T) {
+	a := newTestNode(t, testNetwork)
+	addBlocks(t, a.chain, buildBlocks(t, a.params, a.chain.Genesis(), 20, "miner"))
+	light := newLightNode(t, a.params, nil)
+	light.dial(t, a.node.Host())
+	light.waitHead(t, a.head().Hash)
+
+	behind := newTestNode(t, testNetwork)
+	light.dial(t, behind.node.Host())
+	id := light.node.ID()
+	waitFor(t, 30*time.Second, "the light node's status and protocols known to the full node", func() bool {
+		st, ok := behind.svc.PeerStatus(id)
+		protos, _ := behind.node.Host().Peerstore().GetProtocols(id)
+		return ok && st.Head == a.head().Hash && slices.Contains(protos, StatusProtocol)
+	})
+	if behind.svc.servesBlocks(id) {
+		t.Fatal("the light node is taken to serve blocks")
+	}
+	for _, c := range behind.svc.candidates(nil) {
+		if c.id == id {
+			t.Fatal("the light node is a candidate to sync from")
+		}
+	}
+	connect(t, behind, a)
+	waitSameHead(t, []*testNode{behind}, a.head().Hash, 60*time.Second)
+}

@@ -94,7 +94,7 @@ func (s *Service) nextQueued() (peer.ID, bool) {
 	var cands []candidate
 	for p, force := range s.queued {
 		st, known := s.peers[p]
-		if !force && !(known && st.Work.Cmp(head) > 0) {
+		if (!force && !(known && st.Work.Cmp(head) > 0)) || !s.servesBlocks(p) {
 			delete(s.queued, p)
 			continue
 		}
@@ -116,6 +116,15 @@ func (s *Service) nextQueued() (peer.ID, bool) {
 	return "", false
 }
 
+// servesBlocks reports whether p may serve the chain exchange: false once
+// identify has listed p's protocols without BlocksProtocol (a light node,
+// which keeps headers only and states their work in its status), true
+// while they are not known.
+func (s *Service) servesBlocks(p peer.ID) bool {
+	protos, err := s.host.Peerstore().GetProtocols(p)
+	return err != nil || len(protos) == 0 || slices.Contains(protos, BlocksProtocol)
+}
+
 // candidate is a peer and its status.
 type candidate struct {
 	id peer.ID
@@ -129,7 +138,7 @@ func (s *Service) candidates(minWork *big.Int) []candidate {
 	s.mu.Lock()
 	out := make([]candidate, 0, len(s.peers))
 	for id, st := range s.peers {
-		if minWork == nil || st.Work.Cmp(minWork) > 0 {
+		if (minWork == nil || st.Work.Cmp(minWork) > 0) && s.servesBlocks(id) {
 			out = append(out, candidate{id: id, st: st})
 		}
 	}
