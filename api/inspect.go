@@ -141,6 +141,17 @@ func (s *Server) handleBlock(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, b)
 }
 
+// parseTxID reads the transaction id of a request's path; on a malformed
+// one it answers 400 and reports false.
+func parseTxID(w http.ResponseWriter, id string) (chain.Hash, bool) {
+	h, err := chain.ParseHash(id)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("transaction id %q: %v", truncateString(id), err))
+		return chain.Hash{}, false
+	}
+	return h, true
+}
+
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
@@ -177,9 +188,8 @@ func (s *Server) handleTransaction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on /transactions/new (allowed: POST)", r.Method))
 		return
 	}
-	h, err := chain.ParseHash(id)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("transaction id %q: %v", id, err))
+	h, ok := parseTxID(w, id)
+	if !ok {
 		return
 	}
 	loc, err := s.chain.FindTransaction(h)

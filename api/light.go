@@ -81,9 +81,8 @@ func (s *Server) handleLightAccount(w http.ResponseWriter, r *http.Request) {
 // "verified": true. It has no pool: a pending transaction is not found.
 func (s *Server) handleLightTransaction(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	h, err := chain.ParseHash(id)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("transaction id %q: %v", id, err))
+	h, ok := parseTxID(w, id)
+	if !ok {
 		return
 	}
 	v, err := s.cfg.Light.Transaction(r.Context(), h)

@@ -50,9 +50,8 @@ func (s *Server) handleTxProof(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	h, err := chain.ParseHash(id)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("transaction id %q: %v", truncateString(id), err))
+	h, ok := parseTxID(w, id)
+	if !ok {
 		return
 	}
 	tp, err := p.TxProof(h)
